@@ -1,0 +1,1 @@
+"""Schema of canonical tables, field registry, settings and errors; no I/O here."""

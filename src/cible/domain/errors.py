@@ -1,0 +1,19 @@
+"""Errors Cible raises on purpose; each carries one sentence a user can act on."""
+
+from __future__ import annotations
+
+
+class CibleError(Exception):
+    """Base class: an expected failure whose message is meant for the user."""
+
+
+class WorkspaceError(CibleError):
+    """The workspace is missing, locked, damaged or from a newer Cible."""
+
+
+class ConfigError(CibleError):
+    """``cible.toml`` holds a value Cible cannot use."""
+
+
+class ImportFileError(CibleError):
+    """A file cannot be imported at all (unreadable, wrong kind, strict mode refusal)."""

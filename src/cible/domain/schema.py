@@ -1,0 +1,319 @@
+"""Canonical tables and the field registry (DESIGN.md section 4).
+
+Every attribute Cible stores is declared here once, with its type, its category
+(demographic, geographic, ...) and its sensitivity (none, personal, special). The
+importer, the segment language and the models all read these declarations instead of
+hard-coding column lists, so that a custom attribute declared in ``cible.toml`` is
+treated exactly like a built-in one.
+
+Examples
+--------
+>>> from cible.domain.schema import CANONICAL_TABLES
+>>> orders = CANONICAL_TABLES["orders"]
+>>> orders.key
+('order_id',)
+>>> orders.field("amount").type
+<FieldType.AMOUNT: 'amount'>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FieldType(StrEnum):
+    """Logical type of an attribute; the store maps it to a column type."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    #: A non-negative number of money units (refused when negative).
+    AMOUNT = "amount"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    #: A string restricted to a closed list of values.
+    ENUM = "enum"
+    #: A JSON document (event properties and context).
+    JSON = "json"
+
+
+class Category(StrEnum):
+    """What an attribute says about a customer (the classic segmentation bases)."""
+
+    IDENTIFIER = "identifier"
+    DEMOGRAPHIC = "demographic"
+    GEOGRAPHIC = "geographic"
+    PSYCHOGRAPHIC = "psychographic"
+    BEHAVIOURAL = "behavioural"
+    VALUE = "value"
+    CONTEXTUAL = "contextual"
+    #: Bookkeeping written by Cible itself (timestamps of records, sources).
+    TECHNICAL = "technical"
+
+
+class Sensitivity(StrEnum):
+    """How carefully an attribute must be handled.
+
+    ``special`` is the GDPR article 9 list (health, religion, ethnicity, political
+    opinion, sexual orientation, trade-union membership, genetic and biometric data):
+    such a field never feeds a rule, a clustering or a model unless the workspace
+    records a legal basis for it.
+    """
+
+    NONE = "none"
+    PERSONAL = "personal"
+    SPECIAL = "special"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One declared attribute of a canonical table.
+
+    Parameters
+    ----------
+    name : str
+        Column name, snake_case.
+    type : FieldType
+        Logical type; decides how imported text is parsed and validated.
+    category : Category
+        Segmentation basis the attribute belongs to.
+    sensitivity : Sensitivity
+        Handling class (see :class:`Sensitivity`).
+    required : bool
+        A row without a value is rejected on import.
+    values : tuple of str
+        Allowed values of an ``ENUM`` field, lower case.
+    description : str
+        One sentence for documentation and the UI.
+    legal_basis : str or None
+        For a ``special`` field, the recorded legal basis that allows its use.
+    """
+
+    name: str
+    type: FieldType
+    category: Category
+    sensitivity: Sensitivity = Sensitivity.NONE
+    required: bool = False
+    values: tuple[str, ...] = ()
+    description: str = ""
+    legal_basis: str | None = None
+
+    @property
+    def usable_for_targeting(self) -> bool:
+        """Whether rules, clusterings and models may read this field."""
+        return self.sensitivity is not Sensitivity.SPECIAL or bool(self.legal_basis)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: its fields, in storage order, and its key.
+
+    Parameters
+    ----------
+    name : str
+        Table name in the store.
+    fields : tuple of Field
+        Declared attributes.
+    key : tuple of str
+        Columns that identify a row; import upserts on them.
+    references : dict
+        Column -> referenced table, for rows that point at a customer or an order.
+        A dangling reference is loaded but flagged.
+    versioned_by : str or None
+        Timestamp column deciding which of two versions of a row is newer.
+    """
+
+    name: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    references: dict[str, str] = field(default_factory=dict)
+    versioned_by: str | None = None
+
+    def field(self, name: str) -> Field:
+        """Return the field called ``name``; ``KeyError`` when it is not declared."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in storage order."""
+        return tuple(f.name for f in self.fields)
+
+    def with_fields(self, extra: tuple[Field, ...]) -> Table:
+        """Return a copy with ``extra`` fields appended (custom attributes)."""
+        return Table(self.name, self.fields + extra, self.key, self.references, self.versioned_by)
+
+
+_I, _D, _G = Category.IDENTIFIER, Category.DEMOGRAPHIC, Category.GEOGRAPHIC
+_B, _V, _C, _T = Category.BEHAVIOURAL, Category.VALUE, Category.CONTEXTUAL, Category.TECHNICAL
+_P = Sensitivity.PERSONAL
+S, N, TS = FieldType.STRING, FieldType.NUMBER, FieldType.TIMESTAMP
+
+CHANNELS = ("email", "sms", "phone", "post", "push", "ads")
+PURPOSES = ("marketing", "profiling")
+CONSENT_STATUSES = ("granted", "denied", "withdrawn")
+ORDER_STATUSES = ("completed", "cancelled", "returned", "pending")
+SALES_CHANNELS = ("web", "app", "store", "phone", "marketplace")
+GENDERS = ("female", "male", "other", "unknown")
+EVENT_TYPES = ("track", "page", "identify", "screen", "group", "alias")
+
+CUSTOMERS = Table(
+    name="customers",
+    key=("customer_id",),
+    versioned_by="updated_at",
+    fields=(
+        Field("customer_id", S, _I, _P, required=True, description="Customer identifier."),
+        Field("email", S, _I, _P, description="E-mail address."),
+        Field("phone", S, _I, _P, description="Phone number."),
+        Field("first_name", S, _I, _P, description="First name."),
+        Field("last_name", S, _I, _P, description="Last name."),
+        Field("birth_date", FieldType.DATE, _D, _P, description="Date of birth."),
+        Field(
+            "gender",
+            FieldType.ENUM,
+            _D,
+            _P,
+            values=GENDERS,
+            description="Gender as declared by the customer.",
+        ),
+        Field("postal_code", S, _G, _P, description="Postal code."),
+        Field("city", S, _G, description="City."),
+        Field("region", S, _G, description="Region."),
+        Field("country", S, _G, description="Country, ISO 3166 alpha-2 when known."),
+        Field("created_at", TS, _T, description="When the customer record was created."),
+        Field("updated_at", TS, _T, description="When the customer record last changed."),
+    ),
+)
+
+ORDERS = Table(
+    name="orders",
+    key=("order_id",),
+    references={"customer_id": "customers"},
+    versioned_by="updated_at",
+    fields=(
+        Field("order_id", S, _I, required=True, description="Order identifier."),
+        Field("customer_id", S, _I, _P, required=True, description="Who ordered."),
+        Field("ordered_at", TS, _B, required=True, description="When the order was placed."),
+        Field(
+            "amount",
+            FieldType.AMOUNT,
+            _V,
+            required=True,
+            description="Amount paid, after discounts, in the order's currency.",
+        ),
+        Field("currency", S, _V, description="ISO 4217 currency code."),
+        Field("discount_amount", FieldType.AMOUNT, _V, description="Discount granted."),
+        Field(
+            "channel",
+            FieldType.ENUM,
+            _B,
+            values=SALES_CHANNELS,
+            description="Sales channel of the order.",
+        ),
+        Field(
+            "status",
+            FieldType.ENUM,
+            _B,
+            values=ORDER_STATUSES,
+            description="Order status.",
+        ),
+        Field("updated_at", TS, _T, description="When the order last changed."),
+    ),
+)
+
+ORDER_LINES = Table(
+    name="order_lines",
+    key=("order_id", "product_id"),
+    references={"order_id": "orders", "product_id": "products"},
+    fields=(
+        Field("order_id", S, _I, required=True, description="Order the line belongs to."),
+        Field("product_id", S, _I, required=True, description="Product sold."),
+        Field("quantity", FieldType.INTEGER, _B, required=True, description="Units sold."),
+        Field("unit_price", FieldType.AMOUNT, _V, description="Price of one unit."),
+    ),
+)
+
+PRODUCTS = Table(
+    name="products",
+    key=("product_id",),
+    versioned_by="updated_at",
+    fields=(
+        Field("product_id", S, _I, required=True, description="Product identifier."),
+        Field("name", S, _C, description="Product name."),
+        Field("category", S, _C, description="Product category."),
+        Field("price", FieldType.AMOUNT, _V, description="List price."),
+        Field("launched_at", TS, _C, description="When the product was launched."),
+        Field("updated_at", TS, _T, description="When the product last changed."),
+    ),
+)
+
+EVENTS = Table(
+    name="events",
+    key=("message_id",),
+    references={"customer_id": "customers"},
+    fields=(
+        Field("message_id", S, _I, required=True, description="Unique event identifier."),
+        Field("customer_id", S, _I, _P, description="Known customer, when identified."),
+        Field("anonymous_id", S, _I, _P, description="Device or cookie identifier."),
+        Field(
+            "type",
+            FieldType.ENUM,
+            _B,
+            values=EVENT_TYPES,
+            description="Segment message type.",
+        ),
+        Field("event", S, _B, description="Event name, for track messages."),
+        Field("properties", FieldType.JSON, _B, description="Event properties."),
+        Field("timestamp", TS, _B, required=True, description="When the event happened."),
+        Field("received_at", TS, _T, description="When Cible received the event."),
+        Field("context", FieldType.JSON, _C, description="Device, page, campaign context."),
+    ),
+)
+
+CONSENTS = Table(
+    name="consents",
+    key=("customer_id", "channel", "purpose"),
+    references={"customer_id": "customers"},
+    versioned_by="updated_at",
+    fields=(
+        Field("customer_id", S, _I, _P, required=True, description="Customer concerned."),
+        Field(
+            "channel",
+            FieldType.ENUM,
+            _C,
+            required=True,
+            values=CHANNELS,
+            description="Contact channel.",
+        ),
+        Field(
+            "purpose",
+            FieldType.ENUM,
+            _C,
+            required=True,
+            values=PURPOSES,
+            description="Processing purpose.",
+        ),
+        Field(
+            "status",
+            FieldType.ENUM,
+            _C,
+            required=True,
+            values=CONSENT_STATUSES,
+            description="Consent status.",
+        ),
+        Field("updated_at", TS, _T, description="When the status was given or changed."),
+        Field("source", S, _T, description="Where the consent was collected."),
+    ),
+)
+
+#: Canonical tables by name, in the order they should be imported.
+CANONICAL_TABLES: dict[str, Table] = {
+    t.name: t for t in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_LINES, EVENTS, CONSENTS)
+}
+
+#: Import kinds as typed on the command line (``order-lines``) -> table name.
+IMPORT_KINDS: dict[str, str] = {name.replace("_", "-"): name for name in CANONICAL_TABLES}

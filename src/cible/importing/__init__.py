@@ -1,0 +1,1 @@
+"""Importing customer data files into a workspace, losing nothing."""

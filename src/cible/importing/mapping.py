@@ -1,0 +1,106 @@
+"""Matching a file's columns to a table's fields, and spotting the wrong kind of file.
+
+A field is matched by an explicit mapping (``--map amount=Montant`` or
+``[import.mappings.orders]`` in ``cible.toml``) or else by its own name, ignoring
+case, spaces, dashes and accents-free punctuation (``Customer ID`` matches
+``customer_id``).
+
+Examples
+--------
+>>> from cible.domain.schema import ORDERS
+>>> resolve_columns(["Order ID", "customer_id", "ordered_at", "Montant"], ORDERS,
+...                 {"amount": "Montant"}).fields["order_id"]
+'Order ID'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cible.domain.errors import ImportFileError
+from cible.domain.schema import IMPORT_KINDS, Table
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """Result of matching.
+
+    Attributes
+    ----------
+    fields : dict
+        Field name -> column name in the file.
+    ignored : list of str
+        File columns no field uses.
+    """
+
+    fields: dict[str, str]
+    ignored: list[str]
+
+
+def normalise(name: str) -> str:
+    """Comparable form of a column name: lower case, words joined by underscores."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def resolve_columns(
+    columns: list[str], table: Table, mapping: dict[str, str], *, path: Path | None = None
+) -> ColumnMatch:
+    """Match ``columns`` to ``table``; raise when a required field has no column.
+
+    Raises
+    ------
+    ImportFileError
+        Unknown field or column in ``mapping``, or a required field not found.
+    """
+    where = f"{path}: " if path else ""
+    by_normal = {normalise(c): c for c in columns}
+    fields: dict[str, str] = {}
+    for target, source in mapping.items():
+        if target not in table.names:
+            raise ImportFileError(
+                f"{where}--map names {target!r}, which is not a field of {table.name} "
+                f"(fields: {', '.join(table.names)})."
+            )
+        found = source if source in columns else by_normal.get(normalise(source))
+        if found is None:
+            raise ImportFileError(
+                f"{where}--map {target}={source}: the file has no column {source!r} "
+                f"(columns: {', '.join(columns)})."
+            )
+        fields[target] = found
+    for name in table.names:
+        if name not in fields and normalise(name) in by_normal:
+            fields[name] = by_normal[normalise(name)]
+    used = set(fields.values())
+    missing = [f.name for f in table.fields if f.required and f.name not in fields]
+    if missing:
+        raise ImportFileError(
+            f"{where}no column for required field(s) {', '.join(missing)} of {table.name} "
+            f"(columns found: {', '.join(columns)}); map one with --map {missing[0]}=COLUMN."
+        )
+    return ColumnMatch(fields, [c for c in columns if c not in used])
+
+
+def check_kind(columns: Iterable[str], table: Table, tables: Iterable[Table], path: Path) -> None:
+    """Refuse a file whose columns fit another kind much better than ``table``.
+
+    Raises
+    ------
+    ImportFileError
+        Naming the kind the file most likely holds.
+    """
+    normal = {normalise(c) for c in columns}
+    scores = {t.name: len(normal & set(t.names)) for t in tables}
+    best = max(scores, key=lambda name: scores[name])
+    chosen = scores[table.name]
+    if best != table.name and scores[best] > chosen and chosen * 2 < len(normal):
+        kind = next(k for k, name in IMPORT_KINDS.items() if name == best)
+        wanted = next(k for k, name in IMPORT_KINDS.items() if name == table.name)
+        raise ImportFileError(
+            f"{path} looks like a {kind} file, not {wanted}: its columns match "
+            f"{scores[best]} fields of {best} and {chosen} of {table.name}. "
+            f"Did you mean `cible import {kind} {path}`?"
+        )

@@ -1,0 +1,224 @@
+"""The import use case: detect, stage, check, commit.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> folder = Path(tempfile.mkdtemp())
+>>> ws = Workspace.create(folder / "ws")
+>>> _ = (folder / "c.csv").write_text("customer_id;email\\nC1;a@b.fr\\n;x@y.fr\\n")
+>>> result = ws.import_file("customers", folder / "c.csv")
+>>> (result.read, result.loaded, result.rejected)
+(2, 1, 1)
+>>> ws.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+
+from cible.domain.errors import ImportFileError
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import FieldType
+from cible.importing.mapping import check_kind, resolve_columns
+from cible.importing.source import inspect_source
+from cible.importing.validation import ParseOptions, check_rows, decimal_evidence
+from cible.store import writer
+from cible.store.backend import raw
+from cible.store.staging import STAGE, stage
+
+#: ``progress(step, done, total)``: called as each step of an import starts.
+Progress = Callable[[str, int, int], None]
+
+_STEPS = ("reading", "checking", "recording issues", "merging", "done")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Options of one import; ``None`` means "use cible.toml, else detect".
+
+    Parameters
+    ----------
+    mapping : dict
+        Field -> file column, on top of the mapping in ``cible.toml``.
+    date_format : str, optional
+        strftime layout of dates.
+    decimal : str, optional
+        ``auto``, ``.`` or ``,``.
+    delimiter, encoding : str, optional
+        Override detection.
+    strict : bool
+        Refuse the whole file on any rejected row.
+    """
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    decimal: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did; ``read == loaded + rejected`` always holds.
+
+    ``loaded`` rows are ``inserted``, ``updated`` or ``unchanged``; ``flagged`` rows
+    are loaded but point at an unknown customer, order or product.
+    """
+
+    import_id: int
+    kind: str
+    file: str
+    status: str
+    read: int
+    loaded: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    flagged: int
+    columns: dict[str, str]
+    ignored_columns: list[str]
+    encoding: str
+    delimiter: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dictionary for ``--json`` output."""
+        return dict(self.__dict__)
+
+
+def import_file(
+    backend: Any,
+    registry: FieldRegistry,
+    kind: str,
+    path: Path,
+    options: ImportOptions,
+    *,
+    config_mapping: dict[str, str],
+    config_parse: ParseOptions,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import ``path`` as ``kind`` into the workspace behind ``backend``.
+
+    Raises
+    ------
+    ImportFileError
+        Wrong file, wrong kind, unmappable columns, or a refusal in strict mode.
+    """
+    report = progress or (lambda step, done, total: None)
+    table = registry.table_for_kind(kind)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    con = raw(backend)
+    report("reading", 0, len(_STEPS) - 1)
+    source = inspect_source(path, encoding=options.encoding, delimiter=options.delimiter)
+    try:
+        staged = stage(
+            con, source.readable_path, source.format, delimiter=source.delimiter, shown_as=path
+        )
+    finally:
+        source.cleanup()
+    if staged.rows + staged.malformed == 0:
+        raise ImportFileError(f"{path} holds a header but no rows.")
+    check_kind(staged.columns, table, registry.tables(), path)
+    match = resolve_columns(
+        list(staged.columns), table, {**config_mapping, **options.mapping}, path=path
+    )
+    mapping = {name: staged.columns[column] for name, column in match.fields.items()}
+    report("checking", 1, len(_STEPS) - 1)
+    text = backend.table(STAGE)
+    if table.name == "events" and "message_id" not in mapping:
+        text, mapping = _with_content_ids(text, mapping)
+    parse = ParseOptions(
+        date_format=options.date_format if options.date_format is not None else config_parse.date_format,
+        decimal=_resolve_decimal(text, table, mapping, options.decimal or config_parse.decimal),
+    )
+    checked = check_rows(text, table, mapping, parse)
+    writer.materialize(con, ibis.to_sql(checked, dialect="duckdb"))
+    references = [
+        writer.Reference(column, target, registry.table(target).key[0])
+        for column, target in table.references.items()
+        if column in mapping
+    ]
+    record = writer.commit_import(
+        con,
+        table=table,
+        mapped=list(mapping),
+        file=str(path),
+        file_sha256=_sha256(path),
+        kind=table.name,
+        references=references,
+        strict=options.strict,
+        started_at=started,
+        on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
+    )
+    report("done", len(_STEPS) - 1, len(_STEPS) - 1)
+    result = ImportResult(
+        import_id=record.import_id,
+        kind=table.name,
+        file=str(path),
+        status=record.status,
+        read=record.read,
+        loaded=record.loaded,
+        inserted=record.inserted,
+        updated=record.updated,
+        unchanged=record.unchanged,
+        rejected=record.rejected,
+        flagged=record.flagged,
+        columns=match.fields,
+        ignored_columns=match.ignored,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+    )
+    if record.status == "refused":
+        raise StrictRefusal(result)
+    return result
+
+
+class StrictRefusal(ImportFileError):
+    """``--strict`` refused a file; ``result`` holds the counts and import id."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__(
+            f"{result.file}: {result.rejected} of {result.read} rows were rejected, so "
+            f"--strict loaded nothing; see `cible rejects --import {result.import_id}`."
+        )
+        self.result = result
+
+
+def _resolve_decimal(text: Any, table: Any, mapping: dict[str, str], decimal: str) -> str:
+    if decimal != "auto":
+        return decimal
+    numeric = [
+        mapping[f.name]
+        for f in table.fields
+        if f.type in (FieldType.NUMBER, FieldType.AMOUNT) and f.name in mapping
+    ]
+    if not numeric:
+        return "."
+    evidence = decimal_evidence(text, numeric).execute()
+    return "," if int(evidence["comma"].iloc[0]) > int(evidence["dot"].iloc[0]) else "."
+
+
+def _with_content_ids(text: Any, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """Give events without ``message_id`` a hash of their content, so re-imports match."""
+    parts = [text[column].fill_null("\x00") for column in mapping.values()]
+    content = ibis.literal("").concat(*[p.concat("\x1f") for p in parts])
+    text = text.mutate(_content_id=ibis.literal("sha-").concat(content.hexdigest("sha256")[:32]))
+    return text, {**mapping, "message_id": "_content_id"}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Backend connection, schema, migrations and every write; the only home of SQL text."""

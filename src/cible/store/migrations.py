@@ -1,0 +1,113 @@
+"""Schema version of a workspace and the migrations that bring it up to date.
+
+The version lives in the ``cible_meta`` table. Opening a workspace applies, in order
+and each in its own transaction, every migration newer than the recorded version, so
+a crash between two migrations leaves a consistent, older version behind. Migrations
+use ``IF NOT EXISTS`` forms so that a fresh database, created from today's registry,
+can run the whole list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from cible.domain.errors import WorkspaceError
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import CANONICAL_TABLES
+from cible.store import ddl
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: ``apply`` takes the connection inside a transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _initial_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for table in CANONICAL_TABLES.values():
+        con.execute(ddl.create_table(table))
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS imports (
+          import_id BIGINT, kind VARCHAR, file VARCHAR, file_sha256 VARCHAR,
+          started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+          rows_read BIGINT, rows_loaded BIGINT, rows_inserted BIGINT, rows_updated BIGINT,
+          rows_unchanged BIGINT, rows_rejected BIGINT, rows_flagged BIGINT
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS import_issues (
+          import_id BIGINT, file VARCHAR, line BIGINT, column_name VARCHAR,
+          value VARCHAR, reason VARCHAR, severity VARCHAR
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical tables, import log and import issues", _initial_schema),
+)
+
+#: The schema version this release of Cible writes.
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Recorded schema version; 0 for an empty database."""
+    con.execute("CREATE TABLE IF NOT EXISTS cible_meta (key VARCHAR, value VARCHAR)")
+    rows = con.execute("SELECT value FROM cible_meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def migrate(
+    con: duckdb.DuckDBPyConnection,
+    registry: FieldRegistry,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> list[int]:
+    """Apply pending migrations, then add declared custom attribute columns.
+
+    Returns
+    -------
+    list of int
+        Versions applied by this call (empty when already current).
+
+    Raises
+    ------
+    WorkspaceError
+        When the workspace was written by a newer Cible.
+    """
+    version = current_version(con)
+    latest = migrations[-1].version
+    if version > latest:
+        raise WorkspaceError(
+            f"This workspace has schema version {version}, newer than the {latest} this "
+            "Cible understands; upgrade Cible to open it."
+        )
+    applied = []
+    for migration in migrations:
+        if migration.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migration.apply(con)
+            con.execute("DELETE FROM cible_meta WHERE key = 'schema_version'")
+            con.execute(
+                "INSERT INTO cible_meta VALUES ('schema_version', ?)", [str(migration.version)]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    customers = registry.table("customers")
+    for field in registry.custom_fields:
+        con.execute(ddl.add_column(customers, field))
+    return applied

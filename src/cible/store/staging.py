@@ -1,0 +1,207 @@
+"""Reading a file into a temporary table of text columns, line numbers kept.
+
+Everything is read as text so that no value is lost to a failed cast: parsing and
+its reasons belong to :mod:`cible.importing.validation`. Records the reader cannot
+even split into fields (wrong number of columns, broken quotes, invalid JSON) go to
+the ``_malformed`` table with their line and the reader's message.
+
+Line numbers count records, the header being line 1 (a quoted value spanning
+several physical lines counts once), as DuckDB's reject tables do; Parquet rows are
+numbered from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
+
+from cible.domain.errors import ImportFileError
+from cible.store.sql import fetch_row, literal, quote
+
+STAGE = "_stage"
+MALFORMED = "_malformed"
+
+
+class FileFormat(StrEnum):
+    """File formats Cible imports."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What :func:`stage` left in temporary tables.
+
+    Attributes
+    ----------
+    columns : dict
+        Column name in the file -> text column of ``_stage``.
+    rows : int
+        Records staged (blank JSON lines excluded).
+    malformed : int
+        Records that could not be split into fields.
+    """
+
+    columns: dict[str, str]
+    rows: int
+    malformed: int
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    readable: Path,
+    fmt: FileFormat,
+    *,
+    delimiter: str | None = None,
+    shown_as: Path | None = None,
+) -> Staged:
+    """Read ``readable`` into ``_stage`` (``_line`` plus text columns) and ``_malformed``.
+
+    ``shown_as`` is the path named in error messages (the user's file when
+    ``readable`` is a transcoded copy).
+    """
+    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {MALFORMED} "
+        "(line BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
+    )
+    path = literal(str(readable))
+    shown = shown_as or readable
+    try:
+        if fmt is FileFormat.CSV:
+            columns = _stage_csv(con, readable, delimiter or ",", shown)
+        elif fmt is FileFormat.JSONL:
+            columns = _stage_jsonl(con, path)
+        else:
+            columns = _stage_parquet(con, path)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise ImportFileError(f"{shown} could not be read: {first}") from exc
+    rows = _count(con, STAGE)
+    malformed = _count(con, MALFORMED)
+    return Staged(columns, rows, malformed)
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(fetch_row(con, f"SELECT count(*) FROM {table}")[0])
+
+
+def _header(readable: Path, delimiter: str) -> list[str]:
+    with readable.open(encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+    names = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    return [name.strip() or f"column_{i + 1}" for i, name in enumerate(names)]
+
+
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection, readable: Path, delimiter: str, shown: Path
+) -> dict[str, str]:
+    names = _header(readable, delimiter)
+    if len(set(names)) != len(names):
+        seen = sorted({n for n in names if names.count(n) > 1})
+        raise ImportFileError(f"{shown}: the header repeats column(s) {', '.join(seen)}.")
+    staged = {name: f"c{i}" for i, name in enumerate(names)}
+    types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in staged.values())
+    delim = literal(delimiter)
+    path = literal(str(readable))
+    con.execute("DROP TABLE IF EXISTS _csv_errors")
+    con.execute("DROP TABLE IF EXISTS _csv_scans")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _raw AS
+        SELECT * FROM read_csv({path}, delim={delim}, header=true, quote='"', escape='"',
+            auto_detect=false, columns={{{types}}}, store_rejects=true,
+            rejects_table='_csv_errors', rejects_scan='_csv_scans', max_line_size=10000000)
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO {MALFORMED}
+        SELECT line, NULL, arg_min(csv_line, error_type),
+               string_agg(DISTINCT regexp_replace(error_message,
+                   'Expected Number of Columns: (\d+) Found: (\d+).*',
+                   'expected \1 columns, found \2'), '; ')
+        FROM _csv_errors GROUP BY line
+        """
+    )
+    # Good records are numbered by their rank in the file; each malformed record
+    # before one shifts it down by a line. Malformed record j (1-based, by line m_j)
+    # is preceded by m_j - 1 - j good records.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        WITH bad AS (
+          SELECT line - 1 - row_number() OVER (ORDER BY line) AS good_before
+          FROM {MALFORMED}
+        )
+        SELECT r.rowid + 2
+               + (SELECT count(*) FROM bad WHERE bad.good_before <= r.rowid) AS _line, r.*
+        FROM _raw r
+        """
+    )
+    con.execute("DROP TABLE _raw")
+    return staged
+
+
+def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _raw AS
+        SELECT rowid + 1 AS _line, doc FROM read_csv({path}, columns={{'doc': 'VARCHAR'}},
+            delim='\x01', quote='', escape='', header=false, auto_detect=false,
+            max_line_size=10000000)
+        """
+    )
+    con.execute("DELETE FROM _raw WHERE doc IS NULL OR trim(doc) = ''")
+    con.execute(
+        f"""
+        INSERT INTO {MALFORMED}
+        SELECT _line, NULL, left(doc, 200),
+               CASE WHEN json_valid(doc) THEN 'a JSON line must be an object'
+                    ELSE 'not valid JSON' END
+        FROM _raw WHERE NOT json_valid(doc) OR json_type(doc) <> 'OBJECT'
+        """
+    )
+    keys = con.execute(
+        f"SELECT DISTINCT unnest(json_keys(doc)) AS k FROM _raw "
+        f"WHERE _line NOT IN (SELECT line FROM {MALFORMED}) ORDER BY k"
+    ).fetchall()
+    staged = {str(k): f"c{i}" for i, (k,) in enumerate(keys)}
+    extracts = "".join(
+        f", json_extract_string(doc, [{literal(key)}]) AS {quote(col)}"
+        for key, col in staged.items()
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        SELECT _line{extracts} FROM _raw
+        WHERE _line NOT IN (SELECT line FROM {MALFORMED}) ORDER BY _line
+        """
+    )
+    con.execute("DROP TABLE _raw")
+    return staged
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+    staged = {str(row[0]): f"c{i}" for i, row in enumerate(described)}
+    casts = []
+    for (name, sql_type, *_), col in zip(described, staged.values(), strict=True):
+        nested = any(word in str(sql_type) for word in ("STRUCT", "MAP", "[]"))
+        expression = f"to_json({quote(name)})" if nested else quote(name)
+        casts.append(f"CAST({expression} AS VARCHAR) AS {quote(col)}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        SELECT file_row_number + 1 AS _line, {", ".join(casts)}
+        FROM read_parquet({path}, file_row_number=true)
+        """
+    )
+    return staged

@@ -1,0 +1,247 @@
+"""Committing an import: issues, upsert and log, all in one transaction.
+
+The checked rows (typed values plus one reason column per field, see
+:mod:`cible.importing.validation`) sit in the temporary table ``_checked``. One
+transaction then records the import, its issues, and merges the valid rows into the
+target table, so that a crash or a kill at any point leaves the previous state: DuckDB
+discards an uncommitted transaction when it reopens the file.
+
+Merge rules, by key:
+
+- a new key is inserted;
+- an existing key is updated when a mapped column differs, unless the table is
+  versioned and the incoming ``updated_at`` is older than the stored one (a stale row);
+- otherwise the row is unchanged and keeps its ``updated_at``.
+
+Columns the file does not provide keep their stored values. When a versioned table's
+file gives no ``updated_at``, inserted and changed rows take the import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from cible.domain.schema import Table
+from cible.store.sql import fetch_row, literal, quote
+from cible.store.staging import MALFORMED
+
+CHECKED = "_checked"
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """Counts of a committed (or refused) import, as stored in ``imports``."""
+
+    import_id: int
+    status: str
+    read: int
+    loaded: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    flagged: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column that should point at an existing row of another table."""
+
+    column: str
+    table: str
+    key: str
+
+
+def materialize(con: duckdb.DuckDBPyConnection, sql: str, name: str = CHECKED) -> None:
+    """Store the result of compiled Ibis ``sql`` as temporary table ``name``."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
+
+
+def commit_import(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    table: Table,
+    mapped: list[str],
+    file: str,
+    file_sha256: str,
+    kind: str,
+    references: list[Reference],
+    strict: bool,
+    started_at: datetime,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> ImportRecord:
+    """Write the checked rows of ``_checked`` into ``table`` atomically.
+
+    Parameters
+    ----------
+    table : Table
+        Target canonical table.
+    mapped : list of str
+        Fields the file provides (columns of ``_checked``).
+    file, file_sha256, kind : str
+        Recorded in the import log and on each issue.
+    references : list of Reference
+        Columns whose dangling values are loaded but flagged.
+    strict : bool
+        When any row is rejected, record the refusal and change no data.
+    """
+    now = datetime.now(UTC).replace(tzinfo=None)
+    reasons = [f"{quote(name + '__reason')}" for name in mapped]
+    key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        import_id = _next_import_id(con)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _verdict AS
+            SELECT c.*, (coalesce({", ".join(reasons)}, NULL) IS NOT NULL
+                         OR c._line <> c._first_line) AS _rejected
+            FROM {CHECKED} c
+            """
+        )
+        on_step("recording issues")
+        _record_issues(con, import_id, file, table, mapped, key_sql)
+        flagged = _record_references(con, import_id, file, references)
+        counts = fetch_row(
+            con,
+            "SELECT count(*) FILTER (WHERE _rejected), count(*) FILTER (WHERE NOT _rejected) "
+            "FROM _verdict",
+        )
+        malformed = int(fetch_row(con, f"SELECT count(*) FROM {MALFORMED}")[0])
+        rejected, valid = int(counts[0]) + malformed, int(counts[1])
+        if strict and rejected:
+            status, inserted, updated, unchanged, loaded = "refused", 0, 0, 0, 0
+        else:
+            on_step("merging")
+            inserted, updated, unchanged = _merge(con, table, mapped, now)
+            status, loaded = "loaded", valid
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id, kind, file, file_sha256, started_at, datetime.now(UTC).replace(tzinfo=None),
+                status, valid + rejected, loaded, inserted, updated, unchanged, rejected, flagged,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ImportRecord(
+        import_id, status, valid + rejected, loaded, inserted, updated, unchanged, rejected, flagged
+    )
+
+
+def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(fetch_row(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports")[0])
+
+
+def _record_issues(
+    con: duckdb.DuckDBPyConnection,
+    import_id: int,
+    file: str,
+    table: Table,
+    mapped: list[str],
+    key_sql: str,
+) -> None:
+    prefix = f"INSERT INTO import_issues SELECT {import_id}, {literal(file)}"
+    con.execute(f"{prefix}, line, column_name, value, reason, 'rejected' FROM {MALFORMED}")
+    for name in mapped:
+        raw = f"_raw_{name}"
+        con.execute(
+            f"""{prefix}, _line, {literal(name)}, {quote(raw)}, {quote(name + "__reason")},
+                'rejected' FROM _verdict WHERE {quote(name + "__reason")} IS NOT NULL"""
+        )
+    key_names = ", ".join(table.key)
+    key_value = " || ' / ' || ".join(f"CAST(c.{quote(k)} AS VARCHAR)" for k in table.key)
+    con.execute(
+        f"""{prefix}, c._line, {literal(key_names)}, {key_value},
+            'duplicate {key_names} in this file (first at line ' || c._first_line || ')',
+            'rejected'
+            FROM _verdict c WHERE c._line <> c._first_line AND {key_sql}"""
+    )
+
+
+def _record_references(
+    con: duckdb.DuckDBPyConnection, import_id: int, file: str, references: list[Reference]
+) -> int:
+    flagged = 0
+    for ref in references:
+        column = quote(ref.column)
+        row = fetch_row(
+            con,
+            f"""
+            INSERT INTO import_issues
+            SELECT {import_id}, {literal(file)}, v._line, {literal(ref.column)},
+                   CAST(v.{column} AS VARCHAR),
+                   {literal(f"{ref.column} is not a known {ref.table} {ref.key} (loaded anyway)")},
+                   'flagged'
+            FROM _verdict v
+            WHERE NOT v._rejected AND v.{column} IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM {quote(ref.table)} t WHERE t.{quote(ref.key)} = v.{column})
+            """,
+        )
+        flagged += int(row[0])
+    return flagged
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection, table: Table, mapped: list[str], now: datetime
+) -> tuple[int, int, int]:
+    target = quote(table.name)
+    join = " AND ".join(f"o.{quote(k)} = n.{quote(k)}" for k in table.key)
+    version = table.versioned_by
+    content = [m for m in mapped if m != version]
+    differs = " OR ".join(f"n.{quote(c)} IS DISTINCT FROM o.{quote(c)}" for c in content) or "false"
+    if version and version in mapped:
+        v = quote(version)
+        stale = f"n.{v} IS NOT NULL AND o.{v} IS NOT NULL AND n.{v} < o.{v}"
+        newer = f"OR n.{v} > o.{v}"
+    else:
+        stale, newer = "false", ""
+    values = []
+    for field in table.fields:
+        name = quote(field.name)
+        if field.name == version:
+            stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
+            incoming = f"n.{name}" if field.name in mapped else "NULL"
+            values.append(f"coalesce({incoming}, {stamp}) AS {name}")
+        elif field.name in mapped:
+            values.append(f"n.{name} AS {name}")
+        else:
+            values.append(f"o.{name} AS {name}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _plan AS
+        SELECT {", ".join(values)},
+          CASE WHEN o._present IS NULL THEN 'insert'
+               WHEN {stale} THEN 'unchanged'
+               WHEN {differs} {newer} THEN 'update'
+               ELSE 'unchanged' END AS _action
+        FROM (SELECT * FROM _verdict WHERE NOT _rejected) n
+        LEFT JOIN (SELECT *, true AS _present FROM {target}) o ON {join}
+        """
+    )
+    row = fetch_row(
+        con,
+        "SELECT count(*) FILTER (WHERE _action = 'insert'), "
+        "count(*) FILTER (WHERE _action = 'update'), "
+        "count(*) FILTER (WHERE _action = 'unchanged') FROM _plan",
+    )
+    inserted, updated, unchanged = (int(x) for x in row)
+    if updated:
+        match = " AND ".join(f"{target}.{quote(k)} = p.{quote(k)}" for k in table.key)
+        con.execute(
+            f"DELETE FROM {target} USING (SELECT * FROM _plan WHERE _action = 'update') p "
+            f"WHERE {match}"
+        )
+    if inserted or updated:
+        names = ", ".join(quote(f.name) for f in table.fields)
+        con.execute(
+            f"INSERT INTO {target} ({names}) SELECT {names} FROM _plan "
+            "WHERE _action IN ('insert', 'update')"
+        )
+    return inserted, updated, unchanged

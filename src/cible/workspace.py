@@ -1,0 +1,259 @@
+"""The workspace: the one object the CLI, the server and notebooks open.
+
+A workspace is a folder holding ``cible.toml`` (settings) and ``cible.duckdb`` (all
+tables). Everything reads and writes through it.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> path = Path(tempfile.mkdtemp()) / "shop"
+>>> with Workspace.create(path) as ws:
+...     ws.counts()["customers"]
+0
+>>> with Workspace.open(path) as ws:
+...     ws.schema_version
+1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pydantic
+import tomli_w
+
+from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import ConfigError, WorkspaceError
+from cible.domain.registry import FieldRegistry
+from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
+from cible.importing.validation import ParseOptions
+from cible.store import backend as store_backend
+from cible.store import migrations
+
+CONFIG_FILE = "cible.toml"
+
+_HEADER = """\
+# Cible workspace settings. Edit freely; `cible` checks this file on every start.
+#
+# [import.mappings.orders] maps canonical fields to your file's columns, e.g.
+#   amount = "Montant TTC"
+# [attributes.NAME] declares a custom customer attribute, e.g.
+#   [attributes.loyalty_tier]
+#   type = "enum"                 # string, integer, number, amount, boolean, date,
+#                                 # timestamp, enum, json
+#   values = ["bronze", "silver", "gold"]
+#   category = "value"            # demographic, geographic, psychographic,
+#                                 # behavioural, value, contextual
+#   sensitivity = "none"          # none, personal, special (needs legal_basis to be used)
+
+"""
+
+
+class Workspace:
+    """An open workspace. Use :meth:`create` or :meth:`open`, then :meth:`close`.
+
+    Attributes
+    ----------
+    path : Path
+        The workspace folder.
+    config : WorkspaceConfig
+        Validated ``cible.toml``.
+    registry : FieldRegistry
+        Tables and attributes, custom ones included.
+    backend : ibis.BaseBackend
+        Ibis connection to the workspace database.
+    """
+
+    def __init__(self, path: Path, config: WorkspaceConfig, backend: Any) -> None:
+        self.path = path
+        self.config = config
+        self.registry = FieldRegistry(config)
+        self.backend = backend
+
+    # -- life cycle -----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, path: str | Path, *, config: WorkspaceConfig | None = None
+    ) -> Workspace:
+        """Create a workspace folder with ``cible.toml`` and an empty database.
+
+        Raises
+        ------
+        WorkspaceError
+            When ``path`` already holds a workspace or is a file.
+        """
+        folder = Path(path)
+        if (folder / CONFIG_FILE).exists():
+            raise WorkspaceError(f"{folder} already holds a Cible workspace.")
+        if folder.exists() and not folder.is_dir():
+            raise WorkspaceError(f"{folder} is a file, not a folder.")
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = config or WorkspaceConfig.model_validate(
+            {"workspace": {"name": folder.resolve().name}}
+        )
+        body = tomli_w.dumps(settings.model_dump(mode="json", by_alias=True, exclude_none=True))
+        (folder / CONFIG_FILE).write_text(_HEADER + body, encoding="utf-8")
+        return cls.open(folder)
+
+    @classmethod
+    def open(cls, path: str | Path) -> Workspace:
+        """Open the workspace at ``path``, migrating its schema when it is older.
+
+        Raises
+        ------
+        WorkspaceError
+            When there is no workspace there, or it is locked or from a newer Cible.
+        ConfigError
+            When ``cible.toml`` is invalid; the message names the setting.
+        """
+        folder = Path(path)
+        config_path = folder / CONFIG_FILE
+        if not config_path.is_file():
+            raise WorkspaceError(
+                f"No Cible workspace at {folder} (no {CONFIG_FILE}); "
+                f"create one with `cible init {folder}`."
+            )
+        config = load_config(config_path)
+        backend = store_backend.connect(folder / store_backend.DATABASE_FILE)
+        workspace = cls(folder, config, backend)
+        try:
+            migrations.migrate(store_backend.raw(backend), workspace.registry)
+        except BaseException:
+            workspace.close()
+            raise
+        return workspace
+
+    def close(self) -> None:
+        """Release the database file."""
+        self.backend.disconnect()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- data -----------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """Schema version recorded in the database."""
+        return migrations.current_version(store_backend.raw(self.backend))
+
+    def table(self, name: str) -> Any:
+        """An Ibis table of the workspace (``customers``, ``orders``, ``imports``...)."""
+        return self.backend.table(name)
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each canonical table."""
+        return {t.name: int(self.table(t.name).count().execute()) for t in self.registry.tables()}
+
+    def import_file(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        mapping: dict[str, str] | None = None,
+        date_format: str | None = None,
+        decimal: str | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        strict: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Import a CSV, Parquet or JSON lines file into table ``kind``.
+
+        Parameters
+        ----------
+        kind : str
+            ``customers``, ``orders``, ``order-lines``, ``products``, ``events`` or
+            ``consents``.
+        path : str or Path
+            The file.
+        mapping : dict, optional
+            Field -> column of the file, on top of ``[import.mappings]``.
+        date_format : str, optional
+            strftime layout of dates (default: ISO 8601 and dd/mm/yyyy forms).
+        decimal : str, optional
+            ``auto`` (default), ``.`` or ``,``.
+        delimiter, encoding : str, optional
+            Override detection.
+        strict : bool
+            Load nothing if any row is rejected.
+        progress : callable, optional
+            ``progress(step, done, total)``.
+
+        Returns
+        -------
+        ImportResult
+            Counts; rejected and flagged rows are listed by :meth:`rejects`.
+        """
+        table = self.registry.table_for_kind(kind)
+        options = ImportOptions(
+            mapping=dict(mapping or {}),
+            date_format=date_format,
+            decimal=decimal,
+            delimiter=delimiter,
+            encoding=encoding,
+            strict=strict,
+        )
+        settings = self.config.import_
+        return import_file(
+            self.backend,
+            self.registry,
+            kind,
+            Path(path),
+            options,
+            config_mapping=settings.mappings.get(table.name, {}),
+            config_parse=ParseOptions(date_format=settings.date_format, decimal=settings.decimal),
+            progress=progress,
+        )
+
+    def imports(self) -> Any:
+        """The import log, newest first (an Ibis table)."""
+        log = self.table("imports")
+        return log.order_by(log.import_id.desc())
+
+    def rejects(self, import_id: int | None = None, *, flagged: bool = True) -> Any:
+        """Rejected (and, unless ``flagged=False``, flagged) rows of an import.
+
+        Parameters
+        ----------
+        import_id : int, optional
+            Defaults to the latest import of each file.
+        """
+        issues = self.table("import_issues")
+        if import_id is None:
+            log = self.table("imports")
+            latest = log.group_by(log.file).aggregate(import_id=log.import_id.max())
+            issues = issues.semi_join(latest, ["file", "import_id"])
+        else:
+            issues = issues.filter(issues.import_id == import_id)
+        if not flagged:
+            issues = issues.filter(issues.severity == "rejected")
+        return issues.order_by([issues.import_id, issues.line, issues.column_name])
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    """Read and validate ``cible.toml``; errors name the file and the setting."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}.") from exc
