@@ -78,9 +78,7 @@ class Workspace:
     # -- life cycle -----------------------------------------------------------------
 
     @classmethod
-    def create(
-        cls, path: str | Path, *, config: WorkspaceConfig | None = None
-    ) -> Workspace:
+    def create(cls, path: str | Path, *, config: WorkspaceConfig | None = None) -> Workspace:
         """Create a workspace folder with ``cible.toml`` and an empty database.
 
         Raises

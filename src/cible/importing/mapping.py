@@ -46,9 +46,16 @@ def normalise(name: str) -> str:
 
 
 def resolve_columns(
-    columns: list[str], table: Table, mapping: dict[str, str], *, path: Path | None = None
+    columns: list[str],
+    table: Table,
+    mapping: dict[str, str],
+    *,
+    path: Path | None = None,
+    generated: frozenset[str] = frozenset(),
 ) -> ColumnMatch:
     """Match ``columns`` to ``table``; raise when a required field has no column.
+
+    ``generated`` names required fields the importer can derive when absent.
 
     Raises
     ------
@@ -75,7 +82,9 @@ def resolve_columns(
         if name not in fields and normalise(name) in by_normal:
             fields[name] = by_normal[normalise(name)]
     used = set(fields.values())
-    missing = [f.name for f in table.fields if f.required and f.name not in fields]
+    missing = [
+        f.name for f in table.fields if f.required and f.name not in fields.keys() | generated
+    ]
     if missing:
         raise ImportFileError(
             f"{where}no column for required field(s) {', '.join(missing)} of {table.name} "
@@ -96,11 +105,12 @@ def check_kind(columns: Iterable[str], table: Table, tables: Iterable[Table], pa
     scores = {t.name: len(normal & set(t.names)) for t in tables}
     best = max(scores, key=lambda name: scores[name])
     chosen = scores[table.name]
-    if best != table.name and scores[best] > chosen and chosen * 2 < len(normal):
+    if best != table.name and scores[best] > chosen and chosen * 2 <= len(normal):
         kind = next(k for k, name in IMPORT_KINDS.items() if name == best)
         wanted = next(k for k, name in IMPORT_KINDS.items() if name == table.name)
+        article = "an" if kind[0] in "aeiou" else "a"
         raise ImportFileError(
-            f"{path} looks like a {kind} file, not {wanted}: its columns match "
+            f"{path} looks like {article} {kind} file, not {wanted}: its columns match "
             f"{scores[best]} fields of {best} and {chosen} of {table.name}. "
             f"Did you mean `cible import {kind} {path}`?"
         )

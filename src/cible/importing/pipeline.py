@@ -38,6 +38,8 @@ from cible.store.staging import STAGE, stage
 #: ``progress(step, done, total)``: called as each step of an import starts.
 Progress = Callable[[str, int, int], None]
 
+#: Required fields derived from the row when a file lacks them.
+_GENERATED = {"events": frozenset({"message_id"})}
 _STEPS = ("reading", "checking", "recording issues", "merging", "done")
 
 
@@ -130,7 +132,11 @@ def import_file(
         raise ImportFileError(f"{path} holds a header but no rows.")
     check_kind(staged.columns, table, registry.tables(), path)
     match = resolve_columns(
-        list(staged.columns), table, {**config_mapping, **options.mapping}, path=path
+        list(staged.columns),
+        table,
+        {**config_mapping, **options.mapping},
+        path=path,
+        generated=_GENERATED.get(table.name, frozenset()),
     )
     mapping = {name: staged.columns[column] for name, column in match.fields.items()}
     report("checking", 1, len(_STEPS) - 1)
@@ -138,7 +144,9 @@ def import_file(
     if table.name == "events" and "message_id" not in mapping:
         text, mapping = _with_content_ids(text, mapping)
     parse = ParseOptions(
-        date_format=options.date_format if options.date_format is not None else config_parse.date_format,
+        date_format=options.date_format
+        if options.date_format is not None
+        else config_parse.date_format,
         decimal=_resolve_decimal(text, table, mapping, options.decimal or config_parse.decimal),
     )
     checked = check_rows(text, table, mapping, parse)
@@ -179,11 +187,11 @@ def import_file(
         delimiter=source.delimiter,
     )
     if record.status == "refused":
-        raise StrictRefusal(result)
+        raise StrictRefusalError(result)
     return result
 
 
-class StrictRefusal(ImportFileError):
+class StrictRefusalError(ImportFileError):
     """``--strict`` refused a file; ``result`` holds the counts and import id."""
 
     def __init__(self, result: ImportResult) -> None:

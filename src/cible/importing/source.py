@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,9 @@ class Source:
             self.readable_path.unlink(missing_ok=True)
 
 
-def inspect_source(path: Path, *, encoding: str | None = None, delimiter: str | None = None) -> Source:
+def inspect_source(
+    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> Source:
     """Decide how to read ``path``.
 
     Parameters
@@ -94,7 +97,9 @@ def inspect_source(path: Path, *, encoding: str | None = None, delimiter: str | 
     if not path.exists():
         raise ImportFileError(f"{path}: no such file.")
     if path.is_dir():
-        raise ImportFileError(f"{path} is a folder; give the path of a CSV, Parquet or JSON lines file.")
+        raise ImportFileError(
+            f"{path} is a folder; give the path of a CSV, Parquet or JSON lines file."
+        )
     with path.open("rb") as handle:
         head = handle.read(_CHUNK)
     if not head.strip():
@@ -160,7 +165,7 @@ def _transcode(path: Path, encoding: str) -> Path:
     try:
         with (
             path.open("r", encoding=encoding, errors="strict", newline="") as src,
-            open(handle, "w", encoding="utf-8", newline="") as dst,
+            os.fdopen(handle, "w", encoding="utf-8", newline="") as dst,
         ):
             while chunk := src.read(_CHUNK):
                 dst.write(chunk)

@@ -46,6 +46,7 @@ _DOT_DECIMAL = r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?([eE][+-]?[0-9]
 # marks are often left in by spreadsheet exports.
 _NOISE = "[\\s\u00a0\u202f'€$£]|EUR"
 
+_NO_NUMBER = ibis.null(dt.float64)
 _TRUE = ("true", "1", "yes", "y", "oui", "vrai", "t")
 _FALSE = ("false", "0", "no", "n", "non", "faux", "f")
 
@@ -68,12 +69,12 @@ class ParseOptions:
     decimal: str = "."
 
 
-@ibis.udf.scalar.builtin(name="try_strptime")
-def _try_strptime(text: str, formats: dt.Array(dt.string)) -> dt.timestamp:  # type: ignore[valid-type, empty-body]
+@ibis.udf.scalar.builtin(name="try_strptime")  # type: ignore[untyped-decorator]
+def _try_strptime(text: str, formats: dt.Array(dt.string)) -> dt.timestamp:  # type: ignore[valid-type]
     """DuckDB's ``try_strptime``: NULL instead of an error when no format fits."""
 
 
-@ibis.udf.scalar.builtin(name="json_valid")
+@ibis.udf.scalar.builtin(name="json_valid")  # type: ignore[untyped-decorator]
 def _json_valid(text: str) -> bool:  # type: ignore[empty-body]
     """DuckDB's ``json_valid``."""
 
@@ -88,9 +89,7 @@ def raw_column(name: str) -> str:
     return f"_raw_{name}"
 
 
-def check_rows(
-    staged: Any, table: Table, mapping: dict[str, str], options: ParseOptions
-) -> Any:
+def check_rows(staged: Any, table: Table, mapping: dict[str, str], options: ParseOptions) -> Any:
     """Parse mapped columns of ``staged`` into ``table``'s types, with reasons.
 
     Parameters
@@ -118,7 +117,9 @@ def check_rows(
         text = staged[source].strip().nullif("")
         value, reason = _parse(text, field, options)
         if field.required:
-            reason = ibis.cases((text.isnull(), ibis.literal(f"missing {field.name}")), else_=reason)
+            reason = ibis.cases(
+                (text.isnull(), ibis.literal(f"missing {field.name}")), else_=reason
+            )
         columns[field.name] = value
         columns[reason_column(field.name)] = reason
         columns[raw_column(field.name)] = staged[source]
@@ -188,7 +189,9 @@ def _parse_number(text: Any, decimal: str) -> Any:
     comma_style = compact.replace(".", "").replace(",", ".").try_cast(dt.float64)
     dot_style = compact.replace(",", "").try_cast(dt.float64)
     if decimal == ",":
-        return ibis.cases((compact.re_search(_COMMA_DECIMAL), comma_style), else_=ibis.null(dt.float64))
+        return ibis.cases(
+            (compact.re_search(_COMMA_DECIMAL), comma_style), else_=ibis.null(dt.float64)
+        )
     return ibis.cases((compact.re_search(_DOT_DECIMAL), dot_style), else_=ibis.null(dt.float64))
 
 

@@ -124,10 +124,14 @@ def _stage_csv(
     con.execute(
         f"""
         INSERT INTO {MALFORMED}
-        SELECT line, NULL, arg_min(csv_line, error_type),
-               string_agg(DISTINCT regexp_replace(error_message,
-                   'Expected Number of Columns: (\d+) Found: (\d+).*',
-                   'expected \1 columns, found \2'), '; ')
+        SELECT line, NULL, left(arg_min(csv_line, error_type), 200),
+               string_agg(DISTINCT CASE
+                 WHEN error_message ILIKE '%unterminated quote%' THEN
+                   'unterminated quote: the rest of the file from this line was read as '
+                   || 'one value; close the quote and import again'
+                 ELSE regexp_replace(error_message,
+                   'Expected Number of Columns: (\\d+) Found: (\\d+).*',
+                   'expected \\1 columns, found \\2') END, '; ')
         FROM _csv_errors GROUP BY line
         """
     )

@@ -89,7 +89,7 @@ def commit_import(
     strict : bool
         When any row is rejected, record the refusal and change no data.
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = _utcnow()
     reasons = [f"{quote(name + '__reason')}" for name in mapped]
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
     con.execute("BEGIN TRANSACTION")
@@ -122,8 +122,20 @@ def commit_import(
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                import_id, kind, file, file_sha256, started_at, datetime.now(UTC).replace(tzinfo=None),
-                status, valid + rejected, loaded, inserted, updated, unchanged, rejected, flagged,
+                import_id,
+                kind,
+                file,
+                file_sha256,
+                started_at,
+                datetime.now(UTC).replace(tzinfo=None),
+                status,
+                valid + rejected,
+                loaded,
+                inserted,
+                updated,
+                unchanged,
+                rejected,
+                flagged,
             ],
         )
         con.execute("COMMIT")
@@ -133,6 +145,10 @@ def commit_import(
     return ImportRecord(
         import_id, status, valid + rejected, loaded, inserted, updated, unchanged, rejected, flagged
     )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -181,7 +197,8 @@ def _record_references(
                    'flagged'
             FROM _verdict v
             WHERE NOT v._rejected AND v.{column} IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM {quote(ref.table)} t WHERE t.{quote(ref.key)} = v.{column})
+              AND NOT EXISTS (
+                SELECT 1 FROM {quote(ref.table)} t WHERE t.{quote(ref.key)} = v.{column})
             """,
         )
         flagged += int(row[0])

@@ -1,0 +1,1 @@
+"""The ``cible`` command line: a thin layer over :class:`cible.Workspace`."""

@@ -1,0 +1,241 @@
+"""``cible`` commands. Each parses its options, calls the Workspace, and renders.
+
+Errors Cible raises on purpose (:class:`cible.domain.errors.CibleError`) print one
+sentence on stderr and exit with status 1; an interrupted command exits with 130
+after its transaction was rolled back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.output import errors, print_json, print_table, progress_bars
+from cible.domain.errors import CibleError
+from cible.domain.schema import IMPORT_KINDS
+from cible.workspace import Workspace
+
+
+class _Commands(TyperGroup):
+    """Turns Cible's own errors into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CibleError as exc:
+            errors.print(
+                f"Error: {exc}", style="bold red", markup=False, highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            errors.print("Interrupted; the workspace keeps its state from before this command.")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Commands,
+    name="cible",
+    help="Cible: customer segmentation engine. Start with `cible demo` or `cible init`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.command()
+def init(
+    path: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace: a folder with cible.toml and one DuckDB file."""
+    target = path or workspace
+    with Workspace.create(target) as ws:
+        info = {"workspace": str(ws.path), "schema_version": ws.schema_version}
+    if as_json:
+        print_json(info)
+    else:
+        typer.echo(f"Created workspace {target} (schema version {info['schema_version']}).")
+        typer.echo(f"Next: cible import customers FILE --workspace {target}")
+
+
+@app.command()
+def status(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:
+    """Show the rows in each table and the latest imports."""
+    with Workspace.open(workspace) as ws:
+        counts = ws.counts()
+        recent = ws.imports().limit(10).to_pyarrow().to_pylist()
+        version = ws.schema_version
+    if as_json:
+        print_json({"schema_version": version, "counts": counts, "imports": recent})
+        return
+    print_table("Tables", ["table", "rows"], [(k, f"{v:,}") for k, v in counts.items()])
+    print_table(
+        "Latest imports",
+        ["id", "kind", "file", "status", "read", "loaded", "rejected", "flagged"],
+        [
+            (
+                r["import_id"],
+                r["kind"],
+                r["file"],
+                r["status"],
+                r["rows_read"],
+                r["rows_loaded"],
+                r["rows_rejected"],
+                r["rows_flagged"],
+            )
+            for r in recent
+        ],
+    )
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        target, sep, source = pair.partition("=")
+        if not sep or not target.strip() or not source.strip():
+            raise CibleError(f"--map {pair!r}: write it as FIELD=COLUMN, e.g. amount=Montant.")
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(IMPORT_KINDS)}.")],
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON lines file.")],
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN: read FIELD from COLUMN (repeatable)."),
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strftime layout of dates, e.g. %m/%d/%Y.")
+    ] = None,
+    decimal: Annotated[
+        str | None, typer.Option(help="Decimal separator: auto, '.' or ','.")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV separator (default: detected).")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
+    strict: Annotated[bool, typer.Option(help="Load nothing if any row is rejected.")] = False,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Import a file of KIND; rejected rows are kept with line and reason (`cible rejects`)."""
+    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+        result = ws.import_file(
+            kind,
+            file,
+            mapping=_parse_map(mapping or []),
+            date_format=date_format,
+            decimal=decimal,
+            delimiter=delimiter,
+            encoding=encoding,
+            strict=strict,
+            progress=bars.task(f"import {file.name}"),
+        )
+    if as_json:
+        print_json(result.as_dict())
+        return
+    _print_import(result.as_dict())
+
+
+def _print_import(r: dict[str, Any]) -> None:
+    typer.echo(
+        f"{r['file']} -> {r['kind']}: read {r['read']:,} = loaded {r['loaded']:,} "
+        f"(new {r['inserted']:,}, updated {r['updated']:,}, unchanged {r['unchanged']:,}) "
+        f"+ rejected {r['rejected']:,}; flagged {r['flagged']:,}."
+    )
+    if r["ignored_columns"]:
+        typer.echo(f"Columns not imported: {', '.join(r['ignored_columns'])}.")
+    if r["rejected"] or r["flagged"]:
+        typer.echo(f"See them with: cible rejects --import {r['import_id']}")
+
+
+@app.command()
+def rejects(
+    import_id: Annotated[
+        int | None, typer.Option("--import", help="Import id (default: latest of each file).")
+    ] = None,
+    only_rejected: Annotated[
+        bool, typer.Option("--only-rejected", help="Hide rows loaded but flagged.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show (0: all).")] = 50,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """List rows an import rejected or flagged, with file, line, column, value and reason."""
+    with Workspace.open(workspace) as ws:
+        issues = ws.rejects(import_id, flagged=not only_rejected)
+        total = int(issues.count().execute())
+        rows = (issues.limit(limit) if limit else issues).to_pyarrow().to_pylist()
+    if as_json:
+        print_json({"total": total, "issues": rows})
+        return
+    if not rows:
+        typer.echo("No rejected or flagged rows.")
+        return
+    print_table(
+        f"{total:,} issue(s)" + (f", first {len(rows)}" if len(rows) < total else ""),
+        ["import", "file", "line", "column", "value", "reason", "severity"],
+        [
+            (
+                r["import_id"],
+                r["file"],
+                r["line"],
+                r["column_name"],
+                r["value"],
+                r["reason"],
+                r["severity"],
+            )
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=100, help="Customers to generate.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    dataset: Annotated[
+        str, typer.Option(help="retailer (synthetic French shop) or cdnow (real CDNOW sample).")
+    ] = "retailer",
+    force: Annotated[
+        bool, typer.Option(help="Replace the workspace folder if it already exists.")
+    ] = False,
+    workspace: WorkspaceOption = Path("demo-workspace"),
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace filled with demo data, then say what to run next."""
+    from cible.demo import build_demo
+
+    with progress_bars(not as_json) as bars:
+        summary = build_demo(
+            workspace,
+            dataset=dataset,
+            customers=customers,
+            seed=seed,
+            replace=force,
+            progress=bars.task,
+        )
+    if as_json:
+        print_json(summary)
+        return
+    for result in summary["imports"]:
+        _print_import(result)
+    print_table("Loaded", ["table", "rows"], [(k, f"{v:,}") for k, v in summary["counts"].items()])
+    typer.echo(f"Workspace ready in {summary['workspace']} ({summary['seconds']:.1f} s).")
+    if summary.get("truth"):
+        typer.echo(f"Planted groups (for checking clusterings): {summary['truth']}")
+    typer.echo("Next:")
+    typer.echo(f"  cible status --workspace {workspace}")
+    typer.echo(f"  cible rejects --workspace {workspace}")
+
+
+def main() -> None:
+    """Entry point of the ``cible`` script."""
+    app()
