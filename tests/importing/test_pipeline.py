@@ -21,9 +21,11 @@ C3;c@d.fr;Ana;
 """
 
 
-def issues(ws: Workspace, flagged: bool = True) -> list[tuple[int, str | None, str]]:
-    """(line, column, reason) of the latest import's issues."""
-    found = ws.rejects(flagged=flagged).to_pyarrow().to_pylist()
+def issues(
+    ws: Workspace, flagged: bool = True, import_id: int | None = None
+) -> list[tuple[int, str | None, str]]:
+    """(line, column, reason) of an import's issues (default: latest of each file)."""
+    found = ws.rejects(import_id, flagged=flagged).to_pyarrow().to_pylist()
     return [(r["line"], r["column_name"], r["reason"]) for r in found]
 
 
@@ -277,7 +279,8 @@ def test_parquet_and_json_lines(workspace: Workspace, tmp_path: Path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = workspace.import_file("consents", path)
     assert (result.read, result.loaded, result.rejected) == (4, 2, 2)
-    assert [(line, col) for line, col, _ in issues(workspace, False)] == [(3, None), (4, "status")]
+    found = issues(workspace, False, result.import_id)
+    assert [(line, col) for line, col, _ in found] == [(3, None), (4, "status")]
     assert result.ignored_columns == ["extra"]
 
 

@@ -157,12 +157,15 @@ def _stage_csv(
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _raw AS
-        SELECT rowid + 1 AS _line, doc FROM read_csv({path}, columns={{'doc': 'VARCHAR'}},
+        CREATE OR REPLACE TEMP TABLE _lines AS
+        SELECT doc FROM read_csv({path}, columns={{'doc': 'VARCHAR'}},
             delim='\x01', quote='', escape='', header=false, auto_detect=false,
             max_line_size=10000000)
         """
     )
+    # The table's row ids follow the file's order; the reader itself has none.
+    con.execute("CREATE OR REPLACE TEMP TABLE _raw AS SELECT rowid + 1 AS _line, doc FROM _lines")
+    con.execute("DROP TABLE _lines")
     con.execute("DELETE FROM _raw WHERE doc IS NULL OR trim(doc) = ''")
     con.execute(
         f"""
@@ -179,7 +182,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     ).fetchall()
     staged = {str(k): f"c{i}" for i, (k,) in enumerate(keys)}
     extracts = "".join(
-        f", json_extract_string(doc, [{literal(key)}]) AS {quote(col)}"
+        f", json_extract_string(doc, {literal(_json_path(key))}) AS {quote(col)}"
         for key, col in staged.items()
     )
     con.execute(
@@ -191,6 +194,11 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     )
     con.execute("DROP TABLE _raw")
     return staged
+
+
+def _json_path(key: str) -> str:
+    """JSONPath selecting top-level member ``key`` whatever characters it holds."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
