@@ -185,7 +185,7 @@ def rejects(
         [
             (
                 r["import_id"],
-                r["file"],
+                Path(r["file"]).name,
                 r["line"],
                 r["column_name"],
                 r["value"],

@@ -385,7 +385,7 @@ def _shop_price(rng: np.random.Generator, euros: FloatArray) -> IntArray:
     mid = np.floor(euros) * 100 + rng.choice([0, 90, 99, 99], euros.size)
     large = np.round(euros / 10) * 1000 - rng.choice([1, 100, 1], euros.size)
     cents = np.where(euros < 10, small, np.where(euros < 100, mid, large))
-    return np.maximum(cents, 99).astype(np.int64)
+    return np.asarray(np.maximum(cents, 99), dtype=np.int64)
 
 
 def _launch_dates(rng: np.random.Generator, period: Period, is_new: NDArray[np.bool_]) -> IntArray:

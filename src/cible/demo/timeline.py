@@ -28,10 +28,9 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 # Relative activity per hour of the day (French e-commerce: lunch and evening peaks).
-_SHOPPING_HOURS = np.array(
-    [0.3, 0.15, 0.08, 0.05, 0.05, 0.1, 0.3, 0.6, 1.0, 1.3, 1.5, 1.6]
-    + [1.9, 1.7, 1.4, 1.4, 1.5, 1.7, 2.0, 2.4, 2.6, 2.3, 1.5, 0.7]
-)
+_MORNING = (0.3, 0.15, 0.08, 0.05, 0.05, 0.1, 0.3, 0.6, 1.0, 1.3, 1.5, 1.6)
+_AFTERNOON = (1.9, 1.7, 1.4, 1.4, 1.5, 1.7, 2.0, 2.4, 2.6, 2.3, 1.5, 0.7)
+_SHOPPING_HOURS = np.array(_MORNING + _AFTERNOON)
 _SHOPPING_CDF = np.cumsum(_SHOPPING_HOURS) / _SHOPPING_HOURS.sum()
 
 
@@ -88,7 +87,8 @@ def at_shopping_hour(rng: np.random.Generator, instants: IntArray) -> IntArray:
     """
     hours = np.searchsorted(_SHOPPING_CDF, rng.random(instants.size), side="right")
     seconds = rng.integers(0, 3600, instants.size)
-    return (instants // DAY) * DAY + np.minimum(hours, 23) * 3600 + seconds
+    moved = (instants // DAY) * DAY + np.minimum(hours, 23) * 3600 + seconds
+    return np.asarray(moved, dtype=np.int64)
 
 
 def spread(
@@ -101,7 +101,7 @@ def spread(
     """
     u = rng.random(low.size) ** skew
     span = np.maximum(high - low, 1)
-    return high - 1 - np.floor(u * (span - 1)).astype(np.int64)
+    return np.asarray(high - 1 - np.floor(u * (span - 1)), dtype=np.int64)
 
 
 def clip_to(instants: IntArray, low: IntArray, high: IntArray) -> IntArray:

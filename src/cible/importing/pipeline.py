@@ -30,7 +30,7 @@ from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, resolve_columns
 from cible.importing.source import inspect_source
-from cible.importing.validation import ParseOptions, check_rows, decimal_evidence
+from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.store import writer
 from cible.store.backend import raw
 from cible.store.staging import STAGE, stage
@@ -139,6 +139,7 @@ def import_file(
         generated=_GENERATED.get(table.name, frozenset()),
     )
     mapping = {name: staged.columns[column] for name, column in match.fields.items()}
+    staged_columns = set(staged.columns.values())
     report("checking", 1, len(_STEPS) - 1)
     text = backend.table(STAGE)
     if table.name == "events" and "message_id" not in mapping:
@@ -149,8 +150,10 @@ def import_file(
         else config_parse.date_format,
         decimal=_resolve_decimal(text, table, mapping, options.decimal or config_parse.decimal),
     )
-    checked = check_rows(text, table, mapping, parse)
-    writer.materialize(con, ibis.to_sql(checked, dialect="duckdb"))
+    parsed = ibis.to_sql(parse_rows(text, table, mapping, parse), dialect="duckdb")
+    writer.materialize(con, parsed, writer.PARSED)
+    judged = judge_rows(backend.table(writer.PARSED), table, parse)
+    writer.materialize(con, ibis.to_sql(judged, dialect="duckdb"))
     references = [
         writer.Reference(column, target, registry.table(target).key[0])
         for column, target in table.references.items()
@@ -160,6 +163,7 @@ def import_file(
         con,
         table=table,
         mapped=list(mapping),
+        texts={name: column for name, column in mapping.items() if column in staged_columns},
         file=str(path),
         file_sha256=_sha256(path),
         kind=table.name,

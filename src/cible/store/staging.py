@@ -67,7 +67,7 @@ def stage(
     ``shown_as`` is the path named in error messages (the user's file when
     ``readable`` is a transcoded copy).
     """
-    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    con.execute(f"DROP VIEW IF EXISTS {STAGE}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {MALFORMED} "
         "(line BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
@@ -115,7 +115,7 @@ def _stage_csv(
     con.execute("DROP TABLE IF EXISTS _csv_scans")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _raw AS
+        CREATE OR REPLACE TEMP TABLE _rows AS
         SELECT * FROM read_csv({path}, delim={delim}, header=true, quote='"', escape='"',
             auto_detect=false, columns={{{types}}}, store_rejects=true,
             rejects_table='_csv_errors', rejects_scan='_csv_scans', max_line_size=10000000)
@@ -138,19 +138,18 @@ def _stage_csv(
     # Good records are numbered by their rank in the file; each malformed record
     # before one shifts it down by a line. Malformed record j (1-based, by line m_j)
     # is preceded by m_j - 1 - j good records.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {STAGE} AS
-        WITH bad AS (
-          SELECT line - 1 - row_number() OVER (ORDER BY line) AS good_before
-          FROM {MALFORMED}
+    shift = "0"
+    if _count(con, MALFORMED):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _shifts AS
+            SELECT line - 1 - row_number() OVER (ORDER BY line) AS good_before FROM {MALFORMED}
+            """
         )
-        SELECT r.rowid + 2
-               + (SELECT count(*) FROM bad WHERE bad.good_before <= r.rowid) AS _line, r.*
-        FROM _raw r
-        """
+        shift = "(SELECT count(*) FROM _shifts WHERE good_before <= r.rowid)"
+    con.execute(
+        f"CREATE TEMP VIEW {STAGE} AS SELECT r.rowid + 2 + {shift} AS _line, r.* FROM _rows r"
     )
-    con.execute("DROP TABLE _raw")
     return staged
 
 
@@ -187,12 +186,13 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        CREATE OR REPLACE TEMP TABLE _rows AS
         SELECT _line{extracts} FROM _raw
         WHERE _line NOT IN (SELECT line FROM {MALFORMED}) ORDER BY _line
         """
     )
     con.execute("DROP TABLE _raw")
+    con.execute(f"CREATE TEMP VIEW {STAGE} AS SELECT * FROM _rows")
     return staged
 
 
@@ -211,7 +211,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
         casts.append(f"CAST({expression} AS VARCHAR) AS {quote(col)}")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {STAGE} AS
+        CREATE OR REPLACE TEMP VIEW {STAGE} AS
         SELECT file_row_number + 1 AS _line, {", ".join(casts)}
         FROM read_parquet({path}, file_row_number=true)
         """

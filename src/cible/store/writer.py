@@ -27,9 +27,11 @@ import duckdb
 
 from cible.domain.schema import Table
 from cible.store.sql import fetch_row, literal, quote
-from cible.store.staging import MALFORMED
+from cible.store.staging import MALFORMED, STAGE
 
 CHECKED = "_checked"
+#: Parsed values and, per field, whether it had any text.
+PARSED = "_parsed"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,11 @@ class Reference:
 
 
 def materialize(con: duckdb.DuckDBPyConnection, sql: str, name: str = CHECKED) -> None:
-    """Store the result of compiled Ibis ``sql`` as temporary table ``name``."""
+    """Store compiled Ibis ``sql`` as temporary table ``name``.
+
+    Parsing is stored before reasons are derived from it, so that each parsing
+    expression runs once: Ibis would otherwise inline it into every reason.
+    """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
 
 
@@ -66,6 +72,7 @@ def commit_import(
     *,
     table: Table,
     mapped: list[str],
+    texts: dict[str, str],
     file: str,
     file_sha256: str,
     kind: str,
@@ -82,6 +89,8 @@ def commit_import(
         Target canonical table.
     mapped : list of str
         Fields the file provides (columns of ``_checked``).
+    texts : dict
+        Field -> column of ``_stage`` holding its text, quoted in issues.
     file, file_sha256, kind : str
         Recorded in the import log and on each issue.
     references : list of Reference
@@ -90,26 +99,17 @@ def commit_import(
         When any row is rejected, record the refusal and change no data.
     """
     now = _utcnow()
-    reasons = [f"{quote(name + '__reason')}" for name in mapped]
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
     con.execute("BEGIN TRANSACTION")
     try:
         import_id = _next_import_id(con)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _verdict AS
-            SELECT c.*, (coalesce({", ".join(reasons)}, NULL) IS NOT NULL
-                         OR c._line <> c._first_line) AS _rejected
-            FROM {CHECKED} c
-            """
-        )
         on_step("recording issues")
-        _record_issues(con, import_id, file, table, mapped, key_sql)
+        _record_issues(con, import_id, file, table, mapped, texts, key_sql)
         flagged = _record_references(con, import_id, file, references)
         counts = fetch_row(
             con,
             "SELECT count(*) FILTER (WHERE _rejected), count(*) FILTER (WHERE NOT _rejected) "
-            "FROM _verdict",
+            "FROM _checked",
         )
         malformed = int(fetch_row(con, f"SELECT count(*) FROM {MALFORMED}")[0])
         rejected, valid = int(counts[0]) + malformed, int(counts[1])
@@ -161,15 +161,24 @@ def _record_issues(
     file: str,
     table: Table,
     mapped: list[str],
+    texts: dict[str, str],
     key_sql: str,
 ) -> None:
     prefix = f"INSERT INTO import_issues SELECT {import_id}, {literal(file)}"
     con.execute(f"{prefix}, line, column_name, value, reason, 'rejected' FROM {MALFORMED}")
+    # Texts as read are copied for rejected lines only.
+    copied = ", ".join(f"{quote(column)} AS {quote(name)}" for name, column in texts.items())
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _rejected_text AS SELECT _line, {copied} FROM {STAGE} "
+        f"WHERE _line IN (SELECT _line FROM {CHECKED} WHERE _rejected)"
+    )
     for name in mapped:
-        raw = f"_raw_{name}"
+        text = f"t.{quote(name)}" if name in texts else "NULL"
+        reason = quote(f"{name}__reason")
         con.execute(
-            f"""{prefix}, _line, {literal(name)}, {quote(raw)}, {quote(name + "__reason")},
-                'rejected' FROM _verdict WHERE {quote(name + "__reason")} IS NOT NULL"""
+            f"""{prefix}, c._line, {literal(name)}, {text}, c.{reason}, 'rejected'
+                FROM {CHECKED} c JOIN _rejected_text t ON t._line = c._line
+                WHERE c.{reason} IS NOT NULL"""
         )
     key_names = ", ".join(table.key)
     key_value = " || ' / ' || ".join(f"CAST(c.{quote(k)} AS VARCHAR)" for k in table.key)
@@ -177,7 +186,7 @@ def _record_issues(
         f"""{prefix}, c._line, {literal(key_names)}, {key_value},
             'duplicate {key_names} in this file (first at line ' || c._first_line || ')',
             'rejected'
-            FROM _verdict c WHERE c._line <> c._first_line AND {key_sql}"""
+            FROM _checked c WHERE c._line <> c._first_line AND {key_sql}"""
     )
 
 
@@ -195,7 +204,7 @@ def _record_references(
                    CAST(v.{column} AS VARCHAR),
                    {literal(f"{ref.column} is not a known {ref.table} {ref.key} (loaded anyway)")},
                    'flagged'
-            FROM _verdict v
+            FROM _checked v
             WHERE NOT v._rejected AND v.{column} IS NOT NULL
               AND NOT EXISTS (
                 SELECT 1 FROM {quote(ref.table)} t WHERE t.{quote(ref.key)} = v.{column})
@@ -238,7 +247,7 @@ def _merge(
                WHEN {stale} THEN 'unchanged'
                WHEN {differs} {newer} THEN 'update'
                ELSE 'unchanged' END AS _action
-        FROM (SELECT * FROM _verdict WHERE NOT _rejected) n
+        FROM (SELECT * FROM _checked WHERE NOT _rejected) n
         LEFT JOIN (SELECT *, true AS _present FROM {target}) o ON {join}
         """
     )

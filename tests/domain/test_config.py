@@ -1,0 +1,71 @@
+"""cible.toml validation and the field registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cible import Workspace
+from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import ConfigError, ImportFileError
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import CANONICAL_TABLES, Category, Sensitivity
+
+
+def test_every_canonical_field_has_category_sensitivity_and_description():
+    for table in CANONICAL_TABLES.values():
+        assert set(table.key) <= set(table.names)
+        for field in table.fields:
+            assert isinstance(field.category, Category)
+            assert isinstance(field.sensitivity, Sensitivity)
+            assert field.description, f"{table.name}.{field.name} has no description"
+
+
+def test_special_attribute_needs_legal_basis_to_be_used():
+    registry = FieldRegistry(
+        WorkspaceConfig.model_validate(
+            {
+                "attributes": {
+                    "religion": {"sensitivity": "special", "category": "demographic"},
+                    "health_plan": {
+                        "sensitivity": "special",
+                        "category": "demographic",
+                        "legal_basis": "explicit consent, form HP-2",
+                    },
+                }
+            }
+        )
+    )
+    customers = registry.table("customers")
+    assert not customers.field("religion").usable_for_targeting
+    assert customers.field("health_plan").usable_for_targeting
+    assert customers.field("email").usable_for_targeting
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[workspace]\nname = 3\n", "workspace.name"),
+        ("[attributes.Bad-Name]\n", "snake_case"),
+        ("[attributes.email]\n", "already a built-in"),
+        ('[attributes.tier]\ntype = "enum"\n', "non-empty 'values'"),
+        ("[import.mappings.invoices]\na = 'b'\n", "unknown kind 'invoices'"),
+        ("[workspace\n", "not valid TOML"),
+        ("colour = 'blue'\n", "colour"),
+    ],
+)
+def test_invalid_config_names_the_setting(tmp_path: Path, toml: str, message: str):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    (folder / "cible.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        Workspace.open(folder)
+
+
+def test_kind_spellings():
+    registry = FieldRegistry(WorkspaceConfig())
+    assert registry.table_for_kind("order-lines").name == "order_lines"
+    assert registry.table_for_kind("Order_Lines").name == "order_lines"
+    with pytest.raises(ImportFileError, match="Unknown kind"):
+        registry.table_for_kind("invoice")

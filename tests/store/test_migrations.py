@@ -1,0 +1,88 @@
+"""Schema version recorded, older workspaces migrated on open, newer ones refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cible import Workspace
+from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import WorkspaceError
+from cible.domain.registry import FieldRegistry
+from cible.store import migrations
+from cible.store.migrations import MIGRATIONS, Migration, current_version, migrate
+
+REGISTRY = FieldRegistry(WorkspaceConfig())
+
+
+def _add_segments(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE segments_v2 (segment_id VARCHAR)")
+    con.execute("ALTER TABLE orders ADD COLUMN note VARCHAR")
+
+
+def _broken(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE half_done (x INTEGER)")
+    raise RuntimeError("disk full")
+
+
+def test_new_workspace_records_current_version(workspace: Workspace):
+    assert workspace.schema_version == migrations.SCHEMA_VERSION
+
+
+def test_older_database_is_migrated_and_keeps_its_rows(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    assert migrate(con, REGISTRY, MIGRATIONS[:1]) == [1]
+    con.execute("INSERT INTO orders (order_id, amount) VALUES ('O1', 5)")
+    newer = (*MIGRATIONS[:1], Migration(2, "segments", _add_segments))
+    assert migrate(con, REGISTRY, newer) == [2]
+    assert current_version(con) == 2
+    assert con.execute("SELECT order_id, note FROM orders").fetchall() == [("O1", None)]
+    assert migrate(con, REGISTRY, newer) == []  # applied once only
+
+
+def test_failed_migration_rolls_back_whole_step(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    migrate(con, REGISTRY, MIGRATIONS[:1])
+    with pytest.raises(RuntimeError, match="disk full"):
+        migrate(con, REGISTRY, (*MIGRATIONS[:1], Migration(2, "broken", _broken)))
+    assert current_version(con) == 1
+    tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "half_done" not in tables
+
+
+def test_workspace_from_newer_cible_is_refused(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    con = duckdb.connect(str(folder / "cible.duckdb"))
+    con.execute("UPDATE cible_meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(WorkspaceError, match="schema version 99, newer than"):
+        Workspace.open(folder)
+
+
+def test_custom_attribute_declared_later_adds_a_column(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    config = folder / "cible.toml"
+    config.write_text(
+        config.read_text() + '\n[attributes.favourite_shop]\ncategory = "geographic"\n',
+        encoding="utf-8",
+    )
+    with Workspace.open(folder) as ws:
+        assert "favourite_shop" in ws.table("customers").columns
+        field = ws.registry.table("customers").field("favourite_shop")
+        assert field.category == "geographic"
+
+
+def test_open_errors_are_one_sentence(tmp_path: Path):
+    with pytest.raises(WorkspaceError, match="No Cible workspace at"):
+        Workspace.open(tmp_path)
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    with pytest.raises(WorkspaceError, match="already holds a Cible workspace"):
+        Workspace.create(folder)
+    (folder / "cible.duckdb").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(WorkspaceError, match="not a readable Cible database|Cannot open"):
+        Workspace.open(folder)
