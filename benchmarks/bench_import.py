@@ -89,10 +89,11 @@ def run_pandas(folder: Path, path: Path, customers: pd.DataFrame) -> tuple[float
     start = time.perf_counter()
     df = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
     df["line"] = np.arange(len(df)) + 2
-    checks = []
+    bad = pd.Series(False, index=df.index)
+    issues = []
 
     def reject(mask: pd.Series, column: str, reason: str) -> None:
-        checks.append(
+        issues.append(
             pd.DataFrame(
                 {
                     "line": df.loc[mask, "line"],
@@ -102,30 +103,35 @@ def run_pandas(folder: Path, path: Path, customers: pd.DataFrame) -> tuple[float
                 }
             )
         )
-        nonlocal_bad[mask] = True
+        bad[mask] = True
 
-    nonlocal_bad = pd.Series(False, index=df.index)
     reject(df["order_id"] == "", "order_id", "missing order_id")
     ordered_at = pd.to_datetime(df["ordered_at"], format="%d/%m/%Y %H:%M:%S", errors="coerce")
     reject(ordered_at.isna(), "ordered_at", "not a date")
     amount = pd.to_numeric(df["amount"].str.replace(",", ".", regex=False), errors="coerce")
     reject(amount.isna(), "amount", "not a number")
     reject(amount < 0, "amount", "negative")
-    discount = pd.to_numeric(
-        df["discount_amount"].str.replace(",", ".", regex=False), errors="coerce"
-    )
+    discount_text = df["discount_amount"].str.replace(",", ".", regex=False)
+    discount = pd.to_numeric(discount_text, errors="coerce")
     reject(discount.isna() | (discount < 0), "discount_amount", "not a positive number")
     reject(~df["channel"].str.lower().isin(CHANNELS), "channel", "unknown value")
     reject(df["order_id"].duplicated(), "order_id", "duplicate order_id")
-    unknown = ~df["customer_id"].isin(customers["customer_id"])
-    valid = df.loc[~nonlocal_bad].assign(
-        ordered_at=ordered_at[~nonlocal_bad],
-        amount=amount[~nonlocal_bad],
-        discount_amount=discount[~nonlocal_bad],
+    good = ~bad
+    unknown = good & ~df["customer_id"].isin(customers["customer_id"])
+    issues.append(
+        pd.DataFrame(
+            {
+                "line": df.loc[unknown, "line"],
+                "column_name": "customer_id",
+                "value": df.loc[unknown, "customer_id"],
+                "reason": "unknown customer (loaded anyway)",
+            }
+        )
     )
-    flagged = valid.loc[unknown[~nonlocal_bad]]
-    rejects = pd.concat(checks, ignore_index=True)
-    rows = valid[
+    rejects = pd.concat(issues, ignore_index=True)
+    rows = df.loc[good].assign(
+        ordered_at=ordered_at[good], amount=amount[good], discount_amount=discount[good]
+    )[
         [
             "order_id",
             "customer_id",
@@ -137,14 +143,15 @@ def run_pandas(folder: Path, path: Path, customers: pd.DataFrame) -> tuple[float
             "status",
         ]
     ]
+    con.register("new_rows", rows)
+    con.register("new_rejects", rejects)
     con.execute("BEGIN TRANSACTION")
-    con.execute("INSERT INTO orders SELECT * FROM rows")
-    con.execute("INSERT INTO rejects SELECT * FROM rejects")
+    con.execute("INSERT INTO orders SELECT * FROM new_rows")
+    con.execute("INSERT INTO rejects SELECT * FROM new_rejects")
     con.execute("COMMIT")
     elapsed = time.perf_counter() - start
-    del flagged
     con.close()
-    return elapsed, len(rows), int(nonlocal_bad.sum())
+    return elapsed, len(rows), int(bad.sum())
 
 
 def main() -> None:

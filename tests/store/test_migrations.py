@@ -84,5 +84,5 @@ def test_open_errors_are_one_sentence(tmp_path: Path):
     with pytest.raises(WorkspaceError, match="already holds a Cible workspace"):
         Workspace.create(folder)
     (folder / "cible.duckdb").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(WorkspaceError, match="not a readable Cible database|Cannot open"):
+    with pytest.raises(WorkspaceError, match=r"not a readable Cible database|Cannot open"):
         Workspace.open(folder)
