@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -n 2
+
+docs: $(STAMP)
+	$(BIN)/python -m cible.cli.reference cli > docs/cli.md
+	$(BIN)/python -m cible.cli.reference data-model > docs/data-model.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cible.cli.reference import command_names, render
+from cible.cli.reference import command_names, render, render_data_model
 
 ROOT = Path(__file__).parents[1]
 
@@ -12,6 +12,11 @@ ROOT = Path(__file__).parents[1]
 def test_cli_reference_is_up_to_date():
     committed = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert committed == render(), "docs/cli.md is stale: run `make docs`"
+
+
+def test_data_model_reference_is_up_to_date():
+    committed = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
+    assert committed == render_data_model(), "docs/data-model.md is stale: run `make docs`"
 
 
 def test_readme_quickstart_has_the_two_commands_and_every_command_is_documented():

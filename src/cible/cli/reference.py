@@ -1,14 +1,19 @@
-"""Generates ``docs/cli.md`` from the commands' ``--help``: ``python -m cible.cli.reference``.
+"""Generates the reference docs from the code itself.
 
-A test regenerates it and fails when the committed file differs, so the reference
-can never drift from the commands.
+``python -m cible.cli.reference cli`` prints ``docs/cli.md`` (each command's
+``--help``); ``python -m cible.cli.reference data-model`` prints
+``docs/data-model.md`` (the field registry). Tests regenerate both and fail when the
+committed files differ, so the references never drift from the code.
 """
 
 from __future__ import annotations
 
+import sys
+
 from typer.testing import CliRunner
 
 from cible.cli.app import app
+from cible.domain.schema import CANONICAL_TABLES
 
 #: Fixed width so that the generated text does not depend on the terminal.
 WIDTH = "100"
@@ -42,5 +47,44 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def render_data_model() -> str:
+    """The canonical tables and their fields as Markdown."""
+    lines = [
+        "# Data model",
+        "",
+        "Generated from the field registry (`cible/domain/schema.py`) by",
+        "`python -m cible.cli.reference data-model`; do not edit by hand. Timestamps are",
+        "UTC; a value with an offset is converted on import, one without is read as UTC.",
+        "Custom customer attributes are declared in `cible.toml` under `[attributes.NAME]`.",
+        "",
+        "Categories: identifier, demographic, geographic, psychographic, behavioural,",
+        "value, contextual, technical. Sensitivity: none, personal, special (GDPR article 9;",
+        "never used for targeting without a recorded legal basis).",
+        "",
+    ]
+    for table in CANONICAL_TABLES.values():
+        lines += [f"## `{table.name}`", ""]
+        lines.append(f"Key: {', '.join(table.key)}.")
+        if table.references:
+            refs = ", ".join(f"`{c}` -> {t}" for c, t in table.references.items())
+            lines.append(f"References (unknown values are loaded but flagged): {refs}.")
+        if table.versioned_by:
+            lines.append(
+                f"A row replaces the stored one unless its `{table.versioned_by}` is older."
+            )
+        lines += ["", "| field | type | required | category | sensitivity | description |"]
+        lines.append("| --- | --- | --- | --- | --- | --- |")
+        for f in table.fields:
+            kind = f.type.value + (f" ({', '.join(f.values)})" if f.values else "")
+            required = "yes" if f.required else ""
+            lines.append(
+                f"| `{f.name}` | {kind} | {required} | {f.category.value} | "
+                f"{f.sensitivity.value} | {f.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    which = sys.argv[1] if len(sys.argv) > 1 else "cli"
+    print(render_data_model() if which == "data-model" else render(), end="")
