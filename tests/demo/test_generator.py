@@ -340,6 +340,23 @@ def test_premium_spenders_buy_mostly_high_tech(traits: pd.DataFrame) -> None:
     assert share["premium_spender"] > 0.5
 
 
+def test_premium_spenders_buy_high_tech_soon_after_its_launch(
+    files: DemoFiles, clean_orders: pd.DataFrame, groups: pd.Series
+) -> None:
+    lines = pq.read_table(files.order_lines).to_pandas()
+    products = pd.read_csv(files.products, dtype=str)
+    products["launched"] = pd.to_datetime(products["launched_at"]).dt.tz_localize("UTC")
+    bought = lines.merge(clean_orders[["order_id", "customer_id", "at"]], on="order_id")
+    bought = bought.merge(products, on="product_id")
+    bought["group"] = bought["customer_id"].map(groups)
+    age = (bought["at"] - bought["launched"]).dt.days
+    assert (age >= 0).all(), "no product is sold before its launch"
+    high_tech = bought["category"] == "high-tech"
+    fresh = (age[high_tech] <= 75).groupby(bought.loc[high_tech, "group"]).mean()
+    assert fresh.idxmax() == "premium_spender"
+    assert fresh["premium_spender"] > 0.4
+
+
 def test_truth_stays_out_of_the_data_files(files: DemoFiles) -> None:
     for _, path in files.imports():
         head = path.read_bytes()[:1_000_000]

@@ -199,7 +199,7 @@ def rejects(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option(min=100, help="Customers to generate.")] = 50_000,
+    customers: Annotated[int, typer.Option(min=200, help="Customers to generate.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
     dataset: Annotated[
         str, typer.Option(help="retailer (synthetic French shop) or cdnow (real CDNOW sample).")

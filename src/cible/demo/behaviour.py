@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from cible.demo.catalogue import CATEGORIES, Catalogue
 from cible.demo.consents import Consents
-from cible.demo.groups import GROUP_NAMES, column, draw_option
+from cible.demo.groups import GROUP_NAMES, SALES_CHANNELS, column, draw_option
 from cible.demo.purchases import Purchases
 from cible.demo.textforms import join, padded, pick
 from cible.demo.timeline import (
@@ -243,9 +243,10 @@ def _checkout(
 ) -> _Batch:
     orders, lines = purchases.orders, purchases.lines
     channel = orders["channel"].to_numpy()
-    online = channel <= 1  # web, app
+    app = SALES_CHANNELS.index("app")
+    online = (channel == SALES_CHANNELS.index("web")) | (channel == app)
     customer = orders["customer"].to_numpy()
-    context = np.where(channel == 1, device[customer], _WEB)
+    context = np.where(channel == app, device[customer], _WEB)
     when = orders["ordered_at"].to_numpy()
     # Half the carts are reached from a product page without a separate page view.
     shop = np.flatnonzero(online & (rng.random(online.size) < 0.5))

@@ -83,8 +83,9 @@ class DemoFiles:
     Examples
     --------
     >>> files = DemoFiles(*(Path(f"{n}.csv") for n in range(8)), counts={})
-    >>> files.imports()[3]
-    ('order-lines', PosixPath('3.csv'))
+    >>> kind, path = files.imports()[3]
+    >>> kind, path.name
+    ('order-lines', '3.csv')
     """
 
     customers: Path

@@ -98,6 +98,13 @@ def spread(
 
     The instant is ``high - (high - low) * u ** skew``, so with ``skew = 2`` about 30% of
     the draws fall in the last 9% of the span.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> at = spread(rng, np.zeros(1000, dtype=np.int64), np.full(1000, 100), skew=2.0)
+    >>> bool(at.min() >= 0 and at.max() < 100 and (at >= 91).mean() > 0.2)
+    True
     """
     u = rng.random(low.size) ** skew
     span = np.maximum(high - low, 1)
@@ -105,5 +112,11 @@ def spread(
 
 
 def clip_to(instants: IntArray, low: IntArray, high: IntArray) -> IntArray:
-    """Clip instants to ``[low, high - 1]`` row by row."""
+    """Clip instants to ``[low, high - 1]`` row by row.
+
+    Examples
+    --------
+    >>> clip_to(np.array([-5, 5, 50]), np.zeros(3, dtype=np.int64), np.full(3, 10)).tolist()
+    [0, 5, 9]
+    """
     return np.minimum(np.maximum(instants, low), high - 1)

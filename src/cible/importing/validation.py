@@ -109,7 +109,8 @@ def parse_rows(staged: Any, table: Table, mapping: dict[str, str], options: Pars
     -------
     ibis.Table
         ``_line`` and, for each mapped field, its typed value (``NULL`` when the text
-        is empty or cannot be parsed) and ``_has_<field>``, whether it had text.
+        is empty or cannot be parsed) and, unless it is a string, ``_has_<field>``,
+        whether it had text.
     """
     columns: dict[str, Any] = {"_line": staged._line}
     for field in table.fields:
@@ -117,9 +118,11 @@ def parse_rows(staged: Any, table: Table, mapping: dict[str, str], options: Pars
         if source is not None:
             text = _text(staged[source])
             columns[field.name] = _parse(text, field, options)
-            # A flag, not a copy of the text: storing strings twice costs more than
-            # parsing them, and reasons only need to know whether there was text.
-            columns[present_column(field.name)] = text.notnull()
+            if field.type is not FieldType.STRING:
+                # A flag, not a copy of the text: storing strings twice costs more
+                # than parsing them, and reasons only need to know there was text.
+                # A string's own value already tells.
+                columns[present_column(field.name)] = text.notnull()
     return staged.select(**columns)
 
 
@@ -139,7 +142,8 @@ def judge_rows(parsed: Any, table: Table, options: ParseOptions) -> Any:
     for field in table.fields:
         if field.name not in parsed.columns:
             continue
-        present = parsed[present_column(field.name)]
+        flag = present_column(field.name)
+        present = parsed[flag] if flag in parsed.columns else parsed[field.name].notnull()
         reason = _reason(present, parsed[field.name], field, options)
         if field.required:
             reason = ibis.cases((~present, ibis.literal(f"missing {field.name}")), else_=reason)

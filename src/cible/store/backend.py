@@ -40,6 +40,9 @@ def connect(database: Path, *, read_only: bool = False) -> Any:
             f"{database} is not a readable Cible database: {str(exc).splitlines()[0]}"
         ) from exc
     backend.raw_sql("SET TimeZone = 'UTC'")
+    # Tables are keyed, their row order means nothing; dropping it lets DuckDB write
+    # from every core. Staging turns it back on while it numbers a file's lines.
+    backend.raw_sql("SET preserve_insertion_order = false")
     return backend
 
 

@@ -74,6 +74,8 @@ def stage(
     )
     path = literal(str(readable))
     shown = shown_as or readable
+    # Row ids of the tables read here must follow the file's order: they give lines.
+    con.execute("SET preserve_insertion_order = true")
     try:
         if fmt is FileFormat.CSV:
             columns = _stage_csv(con, readable, delimiter or ",", shown)
@@ -84,6 +86,8 @@ def stage(
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise ImportFileError(f"{shown} could not be read: {first}") from exc
+    finally:
+        con.execute("SET preserve_insertion_order = false")
     rows = _count(con, STAGE)
     malformed = _count(con, MALFORMED)
     return Staged(columns, rows, malformed)

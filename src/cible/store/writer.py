@@ -219,7 +219,30 @@ def _merge(
 ) -> tuple[int, int, int]:
     target = quote(table.name)
     join = " AND ".join(f"o.{quote(k)} = n.{quote(k)}" for k in table.key)
+    names = ", ".join(quote(f.name) for f in table.fields)
     version = table.versioned_by
+    stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
+    overlap = fetch_row(
+        con,
+        f"SELECT count(*) FROM _checked n WHERE NOT n._rejected "
+        f"AND EXISTS (SELECT 1 FROM {target} o WHERE {join})",
+    )[0]
+    if not overlap:
+        # Only new keys (a first load, or fresh rows): insert straight away, skipping
+        # the plan that compares with stored rows.
+        fresh = []
+        for field in table.fields:
+            name = quote(field.name)
+            value = f"n.{name}" if field.name in mapped else "NULL"
+            if field.name == version:
+                value = f"coalesce({value}, {stamp})"
+            fresh.append(f"{value} AS {name}")
+        row = fetch_row(
+            con,
+            f"INSERT INTO {target} ({names}) SELECT {', '.join(fresh)} "
+            "FROM _checked n WHERE NOT n._rejected",
+        )
+        return int(row[0]), 0, 0
     content = [m for m in mapped if m != version]
     differs = " OR ".join(f"n.{quote(c)} IS DISTINCT FROM o.{quote(c)}" for c in content) or "false"
     if version and version in mapped:
@@ -232,7 +255,6 @@ def _merge(
     for field in table.fields:
         name = quote(field.name)
         if field.name == version:
-            stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
             incoming = f"n.{name}" if field.name in mapped else "NULL"
             values.append(f"coalesce({incoming}, {stamp}) AS {name}")
         elif field.name in mapped:
@@ -265,7 +287,6 @@ def _merge(
             f"WHERE {match}"
         )
     if inserted or updated:
-        names = ", ".join(quote(f.name) for f in table.fields)
         con.execute(
             f"INSERT INTO {target} ({names}) SELECT {names} FROM _plan "
             "WHERE _action IN ('insert', 'update')"
