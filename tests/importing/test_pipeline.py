@@ -57,7 +57,7 @@ def test_reject_cases_keep_line_column_value_and_reason(workspace: Workspace, wr
     assert (
         7,
         "customer_id",
-        "customer_id is not a known customers customer_id (loaded anyway)",
+        "unknown customer: not in customers (loaded anyway)",
     ) in found
     assert (8, "ordered_at", "ordered_at is not a date (ISO 8601 or dd/mm/yyyy)") in found
     assert (9, None, "expected 5 columns, found 4") in found

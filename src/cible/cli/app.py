@@ -81,12 +81,12 @@ def status(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> 
             (
                 r["import_id"],
                 r["kind"],
-                r["file"],
+                Path(r["file"]).name,
                 r["status"],
-                r["rows_read"],
-                r["rows_loaded"],
-                r["rows_rejected"],
-                r["rows_flagged"],
+                f"{r['rows_read']:,}",
+                f"{r['rows_loaded']:,}",
+                f"{r['rows_rejected']:,}",
+                f"{r['rows_flagged']:,}",
             )
             for r in recent
         ],

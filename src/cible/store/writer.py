@@ -196,13 +196,14 @@ def _record_references(
     flagged = 0
     for ref in references:
         column = quote(ref.column)
+        reason = f"unknown {ref.table.removesuffix('s')}: not in {ref.table} (loaded anyway)"
         row = fetch_row(
             con,
             f"""
             INSERT INTO import_issues
             SELECT {import_id}, {literal(file)}, v._line, {literal(ref.column)},
                    CAST(v.{column} AS VARCHAR),
-                   {literal(f"{ref.column} is not a known {ref.table} {ref.key} (loaded anyway)")},
+                   {literal(reason)},
                    'flagged'
             FROM _checked v
             WHERE NOT v._rejected AND v.{column} IS NOT NULL
