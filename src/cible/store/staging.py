@@ -19,6 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from cible.domain.errors import ImportFileError
 from cible.store.sql import fetch_row, literal, quote
@@ -117,14 +118,20 @@ def _stage_csv(
     path = literal(str(readable))
     con.execute("DROP TABLE IF EXISTS _csv_errors")
     con.execute("DROP TABLE IF EXISTS _csv_scans")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _rows AS
-        SELECT * FROM read_csv({path}, delim={delim}, header=true, quote='"', escape='"',
-            auto_detect=false, columns={{{types}}}, store_rejects=true,
-            rejects_table='_csv_errors', rejects_scan='_csv_scans', max_line_size=10000000)
-        """
-    )
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _rows AS
+            SELECT * FROM read_csv({path}, delim={delim}, header=true, quote='"', escape='"',
+                auto_detect=false, columns={{{types}}}, store_rejects=true,
+                rejects_table='_csv_errors', rejects_scan='_csv_scans', max_line_size=10000000)
+            """
+        )
+    except duckdb.InvalidInputException:
+        # DuckDB's fast reader gives up on a few legal oddities (a lone carriage
+        # return inside quotes); Python's csv module reads them, slowly but surely.
+        _stage_csv_slowly(con, readable, delimiter, list(staged.values()))
+        return staged
     con.execute(
         f"""
         INSERT INTO {MALFORMED}
@@ -155,6 +162,43 @@ def _stage_csv(
         f"CREATE TEMP VIEW {STAGE} AS SELECT r.rowid + 2 + {shift} AS _line, r.* FROM _rows r"
     )
     return staged
+
+
+def _stage_csv_slowly(
+    con: duckdb.DuckDBPyConnection, readable: Path, delimiter: str, columns: list[str]
+) -> None:
+    """Stage a CSV file with Python's reader; lines are exact physical line numbers."""
+    lines: list[int] = []
+    values: list[list[str | None]] = [[] for _ in columns]
+    malformed: list[tuple[int, str, str]] = []
+    with readable.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        next(reader, None)
+        start = reader.line_num + 1
+        for record in reader:
+            if record:
+                if len(record) == len(columns):
+                    lines.append(start)
+                    for column, value in zip(values, record, strict=True):
+                        column.append(value)
+                else:
+                    text = delimiter.join(record)[:200]
+                    reason = f"expected {len(columns)} columns, found {len(record)}"
+                    malformed.append((start, text, reason))
+            start = reader.line_num + 1
+    rows = pa.table(
+        {"_line": pa.array(lines, pa.int64())}
+        | {
+            name: pa.array(column, pa.string())
+            for name, column in zip(columns, values, strict=True)
+        }
+    )
+    con.register("_python_rows", rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE _rows AS SELECT * FROM _python_rows")
+    con.unregister("_python_rows")
+    if malformed:
+        con.executemany(f"INSERT INTO {MALFORMED} VALUES (?, NULL, ?, ?)", malformed)
+    con.execute(f"CREATE TEMP VIEW {STAGE} AS SELECT * FROM _rows")
 
 
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
