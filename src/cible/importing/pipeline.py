@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,24 +70,15 @@ class ImportOptions:
 
 
 @dataclass(frozen=True)
-class ImportResult:
+class ImportResult(writer.ImportRecord):
     """What an import did; ``read == loaded + rejected`` always holds.
 
     ``loaded`` rows are ``inserted``, ``updated`` or ``unchanged``; ``flagged`` rows
     are loaded but point at an unknown customer, order or product.
     """
 
-    import_id: int
     kind: str
     file: str
-    status: str
-    read: int
-    loaded: int
-    inserted: int
-    updated: int
-    unchanged: int
-    rejected: int
-    flagged: int
     columns: dict[str, str]
     ignored_columns: list[str]
     encoding: str
@@ -95,7 +86,7 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dictionary for ``--json`` output."""
-        return dict(self.__dict__)
+        return asdict(self)
 
 
 def import_file(
@@ -174,17 +165,9 @@ def import_file(
     )
     report("done", len(_STEPS) - 1, len(_STEPS) - 1)
     result = ImportResult(
-        import_id=record.import_id,
+        **asdict(record),
         kind=table.name,
         file=str(path),
-        status=record.status,
-        read=record.read,
-        loaded=record.loaded,
-        inserted=record.inserted,
-        updated=record.updated,
-        unchanged=record.unchanged,
-        rejected=record.rejected,
-        flagged=record.flagged,
         columns=match.fields,
         ignored_columns=match.ignored,
         encoding=source.encoding,
