@@ -86,6 +86,15 @@ def test_read_equals_loaded_plus_rejected_on_messy_file(workspace: Workspace, wr
     assert stored == result.loaded
 
 
+def test_blank_lines_do_not_shift_line_numbers(workspace: Workspace, write: WriteFile):
+    text = (
+        "order_id,customer_id,ordered_at,amount\r\nO1,C1,2024-01-01,1\r\n\r\n\r\nO2,C1,x,1\r\n\r\n"
+    )
+    result = workspace.import_file("orders", write("o.csv", text))
+    assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
+    assert [line for line, _, _ in issues(workspace, flagged=False)] == [5]
+
+
 def test_unterminated_quote_says_the_rest_of_the_file_was_swallowed(
     workspace: Workspace, write: WriteFile
 ):
