@@ -55,6 +55,38 @@ class ImportSection(_Strict):
         return {kind.replace("-", "_"): mapping for kind, mapping in value.items()}
 
 
+class LifecycleSection(_Strict):
+    """``[lifecycle]``: thresholds of the lifecycle stages (docs/segments.md).
+
+    "At risk" and "lapsed" are relative to a customer's own rhythm (mean days between
+    purchases) when they have bought at least twice, else absolute.
+    """
+
+    new_days: Annotated[int, Field(gt=0)] = 90
+    loyal_min_orders: Annotated[int, Field(ge=2)] = 4
+    at_risk_factor: Annotated[float, Field(gt=1)] = 1.5
+    lapsed_factor: Annotated[float, Field(gt=1)] = 3.0
+    at_risk_days: Annotated[int, Field(gt=0)] = 120
+    lapsed_days: Annotated[int, Field(gt=0)] = 240
+    churned_days: Annotated[int, Field(gt=0)] = 365
+    reactivated_days: Annotated[int, Field(gt=0)] = 90
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleSection:
+        if not self.at_risk_days < self.lapsed_days < self.churned_days:
+            raise ValueError("at_risk_days < lapsed_days < churned_days must hold")
+        if not self.at_risk_factor < self.lapsed_factor:
+            raise ValueError("at_risk_factor must be smaller than lapsed_factor")
+        return self
+
+
+class RfmRule(_Strict):
+    """One named RFM segment: ranges of the R and F scores (1-5, inclusive)."""
+
+    r: Annotated[list[int], Field(min_length=2, max_length=2)]
+    f: Annotated[list[int], Field(min_length=2, max_length=2)]
+
+
 class AttributeDeclaration(_Strict):
     """``[attributes.NAME]``: a custom customer attribute."""
 
@@ -81,6 +113,9 @@ class WorkspaceConfig(_Strict):
     workspace: WorkspaceSection = WorkspaceSection()
     import_: Annotated[ImportSection, Field(alias="import")] = ImportSection()
     attributes: dict[str, AttributeDeclaration] = {}
+    lifecycle: LifecycleSection = LifecycleSection()
+    #: Named RFM segments, first match wins; empty keeps the built-in mapping.
+    rfm: dict[str, RfmRule] = {}
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
