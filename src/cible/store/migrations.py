@@ -52,8 +52,37 @@ def _initial_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _segments(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS segments (
+          segment_id VARCHAR, kind VARCHAR, dimension VARCHAR, priority INTEGER,
+          definition JSON, created_at TIMESTAMP, updated_at TIMESTAMP
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS runs (
+          run_id BIGINT, as_of TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
+          customers BIGINT, segments BIGINT, memberships BIGINT, entered BIGINT,
+          exited BIGINT
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS segment_memberships (
+          segment_id VARCHAR, dimension VARCHAR, customer_id VARCHAR,
+          entered_run BIGINT, entered_at TIMESTAMP, exited_run BIGINT, exited_at TIMESTAMP
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
+    Migration(2, "segment definitions, runs and membership history", _segments),
 )
 
 #: The schema version this release of Cible writes.

@@ -1,0 +1,1 @@
+"""Reports a marketer reads: one self-contained HTML page, in French or English."""

@@ -1,0 +1,74 @@
+"""Rendering a :class:`~cible.reporting.model.Report` as one self-contained HTML page.
+
+Charts are inline SVG drawn by the template: the page needs no script, no font and no
+network, so it opens offline and prints as it shows. Numbers and dates follow the
+reader's language through Babel.
+
+Examples
+--------
+>>> from datetime import datetime
+>>> from cible.reporting.model import Report
+>>> page = render_report(Report(workspace="demo", lang="fr", as_of=datetime(2026, 1, 31),
+...     run_id=1, customers=0, buyers=0, revenue=0.0, currency="EUR", dimensions=[]))
+>>> "Segments clients" in page and "<script" not in page
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from cible.reporting.messages import LANGS, text
+from cible.reporting.model import Report
+
+_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+
+
+def _environment(lang: str) -> Environment:
+    locale = _LOCALES[lang]
+    env = Environment(
+        loader=PackageLoader("cible.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def number(value: float | None, digits: int = 0) -> str:
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return str(format_decimal(value, format=pattern, locale=locale))
+
+    def money(value: float | None, currency: str) -> str:
+        return "–" if value is None else str(format_currency(value, currency, locale=locale))
+
+    def percent(value: float | None) -> str:
+        return "–" if value is None else str(format_percent(value, "#,##0.0 %", locale=locale))
+
+    def t(key: str, **values: Any) -> str:
+        return text(key, lang, **values)
+
+    env.filters.update(number=number, money=money, percent=percent)
+    env.globals.update(t=t, format_date=lambda d: format_date(d, "long", locale=locale))
+    return env
+
+
+def render_report(report: Report) -> str:
+    """The report as an HTML document (a string).
+
+    Raises
+    ------
+    ValueError
+        When ``report.lang`` is not one of ``en``, ``fr``.
+    """
+    if report.lang not in LANGS:
+        raise ValueError(f"language {report.lang!r} is not one of {', '.join(LANGS)}")
+    template = _environment(report.lang).get_template("report.html.j2")
+    max_revenue = max((cell.revenue for cell in report.rfm_grid), default=0.0) or 1.0
+    max_funnel = max((row.size for row in report.funnel), default=0) or 1
+    return template.render(r=report, max_revenue=max_revenue, max_funnel=max_funnel)

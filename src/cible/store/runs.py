@@ -1,0 +1,142 @@
+"""Writing a run: traits, memberships with their history, and the run log.
+
+A run is one transaction: the traits table is replaced, memberships that ended are
+closed (``exited_at``), new ones opened (``entered_at``), and the run recorded. A
+crash leaves the previous run's state whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from cible.store.sql import fetch_row, quote
+
+TRAITS = "customer_traits"
+MEMBERS = "_members"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Counts of a stored run."""
+
+    run_id: int
+    as_of: datetime
+    customers: int
+    segments: int
+    memberships: int
+    entered: int
+    exited: int
+
+
+def stage_members(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Hold this run's memberships (``segment_id, dimension, customer_id``) in ``_members``."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {MEMBERS} AS {sql}")
+
+
+def commit_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    traits_sql: str,
+    as_of: datetime,
+    started_at: datetime,
+    finished_at: datetime,
+    segments: int,
+) -> RunRecord:
+    """Replace the traits and update membership history from ``_members``, atomically.
+
+    ``traits_sql`` is evaluated inside the transaction; ``_members`` must already hold
+    this run's memberships (see :func:`stage_members`).
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
+        con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS {traits_sql}")
+        exited = int(
+            fetch_row(
+                con,
+                f"""
+                UPDATE segment_memberships m SET exited_at = ?, exited_run = ?
+                WHERE m.exited_at IS NULL AND NOT EXISTS (
+                  SELECT 1 FROM {MEMBERS} n
+                  WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
+                """,
+                [as_of, run_id],
+            )[0]
+        )
+        entered = int(
+            fetch_row(
+                con,
+                f"""
+                INSERT INTO segment_memberships
+                SELECT n.segment_id, n.dimension, n.customer_id, ?, ?, NULL, NULL
+                FROM {MEMBERS} n
+                WHERE NOT EXISTS (
+                  SELECT 1 FROM segment_memberships m
+                  WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
+                    AND m.customer_id = n.customer_id)
+                """,
+                [run_id, as_of],
+            )[0]
+        )
+        customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(TRAITS)}")[0])
+        memberships = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                as_of,
+                started_at,
+                finished_at,
+                customers,
+                segments,
+                memberships,
+                entered,
+                exited,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited)
+
+
+def save_segment(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    segment_id: str,
+    kind: str,
+    dimension: str | None,
+    priority: int,
+    definition: str,
+    now: datetime,
+) -> bool:
+    """Insert or replace a segment definition; returns True when it was new."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        existing = con.execute(
+            "SELECT created_at FROM segments WHERE segment_id = ?", [segment_id]
+        ).fetchall()
+        created = existing[0][0] if existing else now
+        con.execute("DELETE FROM segments WHERE segment_id = ?", [segment_id])
+        con.execute(
+            "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [segment_id, kind, dimension, priority, definition, created, now],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return not existing
+
+
+def delete_segment(con: duckdb.DuckDBPyConnection, segment_id: str) -> bool:
+    """Remove a segment definition; its open memberships close at the next run."""
+    found = con.execute(
+        "SELECT count(*) FROM segments WHERE segment_id = ?", [segment_id]
+    ).fetchall()[0][0]
+    con.execute("DELETE FROM segments WHERE segment_id = ?", [segment_id])
+    return bool(found)
