@@ -14,13 +14,25 @@ SRC = Path(__file__).parents[1] / "src" / "cible"
 ALLOWED = {
     "domain": set(),
     "store": {"domain"},
+    "features": {"domain"},
     "importing": {"domain", "store"},
-    "workspace": {"domain", "store", "importing"},
+    "segments": {"domain", "features", "store"},
+    "reporting": {"domain"},
+    "workspace": {"domain", "store", "importing", "features", "segments", "reporting"},
     "demo": {"domain", "importing", "workspace"},
-    "cli": {"domain", "workspace", "demo", "cli"},
+    "cli": {"domain", "importing", "workspace", "demo", "cli"},
 }
 ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
-NO_ENTRY_POINT_LIBRARIES = {"domain", "store", "importing", "workspace", "demo"}
+NO_ENTRY_POINT_LIBRARIES = {
+    "domain",
+    "store",
+    "features",
+    "importing",
+    "segments",
+    "reporting",
+    "workspace",
+    "demo",
+}
 
 
 def _layer(path: Path) -> str:

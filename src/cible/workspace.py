@@ -36,6 +36,7 @@ from cible.store import backend as store_backend
 from cible.store import migrations
 
 CONFIG_FILE = "cible.toml"
+DATABASE_FILE = store_backend.DATABASE_FILE
 
 _HEADER = """\
 # Cible workspace settings. Edit freely; `cible` checks this file on every start.
@@ -100,8 +101,11 @@ class Workspace:
         return cls.open(folder)
 
     @classmethod
-    def open(cls, path: str | Path) -> Workspace:
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
         """Open the workspace at ``path``, migrating its schema when it is older.
+
+        ``read_only`` lets several processes read at once (DuckDB allows one writer);
+        a workspace that needs migrating is migrated first, then reopened read-only.
 
         Raises
         ------
@@ -118,7 +122,15 @@ class Workspace:
                 f"create one with `cible init {folder}`."
             )
         config = load_config(config_path)
-        backend = store_backend.connect(folder / store_backend.DATABASE_FILE)
+        database = folder / store_backend.DATABASE_FILE
+        if read_only:
+            backend = store_backend.connect(database, read_only=True)
+            if migrations.current_version(store_backend.raw(backend)) == migrations.SCHEMA_VERSION:
+                return cls(folder, config, backend)
+            backend.disconnect()
+            cls.open(folder).close()
+            return cls(folder, config, store_backend.connect(database, read_only=True))
+        backend = store_backend.connect(database)
         workspace = cls(folder, config, backend)
         try:
             migrations.migrate(store_backend.raw(backend), workspace.registry)

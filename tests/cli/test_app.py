@@ -101,3 +101,52 @@ def test_demo_cdnow_then_refuses_to_overwrite(tmp_path: Path):
     again = cible("demo", "--dataset", "cdnow", "-w", str(folder))
     assert again.exit_code == 1
     assert "--force" in again.output
+
+
+def test_demo_force_never_replaces_a_workspace_that_is_not_a_demo(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    keep = ws / "my-precious.csv"
+    keep.write_text("customer_id\nC1\n")
+    result = cible("demo", "--customers", "200", "--force", env={"CIBLE_WORKSPACE": str(ws)})
+    # $CIBLE_WORKSPACE is not read by demo: it builds ./demo-workspace, not ws.
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo-workspace" / "demo-files").is_dir()
+    assert keep.exists()
+    refused = cible("demo", "--customers", "200", "--force", "-w", str(ws))
+    assert refused.exit_code == 1
+    assert "not a demo" in refused.output
+    assert keep.exists() and (ws / "cible.duckdb").exists()
+
+
+def test_demo_force_replaces_a_demo_but_keeps_other_files(tmp_path: Path):
+    folder = tmp_path / "demo"
+    assert cible("demo", "--dataset", "cdnow", "-w", str(folder)).exit_code == 0
+    (folder / "notes.txt").write_text("mine")
+    again = cible("demo", "--dataset", "cdnow", "-w", str(folder), "--force")
+    assert again.exit_code == 0, again.output
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_strict_json_prints_the_refusal(ws: Path, tmp_path: Path):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,1\nO2,C1,x,1\n")
+    result = cible("import", "orders", str(orders), "-w", str(ws), "--strict", "--json")
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert (payload["status"], payload["read"], payload["loaded"], payload["rejected"]) == (
+        "refused",
+        2,
+        0,
+        2,
+    )
+
+
+def test_readers_do_not_lock_each_other_out(ws: Path):
+    from cible import Workspace
+
+    with Workspace.open(ws, read_only=True) as first:
+        result = cible("status", "--json", "-w", str(ws))
+        assert result.exit_code == 0, result.output
+        assert first.counts()["orders"] == 0

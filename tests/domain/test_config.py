@@ -53,6 +53,12 @@ def test_special_attribute_needs_legal_basis_to_be_used():
         ("[import.mappings.invoices]\na = 'b'\n", "unknown kind 'invoices'"),
         ("[workspace\n", "not valid TOML"),
         ("colour = 'blue'\n", "colour"),
+        ("[attributes.tier__reason]\n", "single underscores"),
+        (
+            "[import.mappings.orders]\nmontant = 'Montant'\n",
+            r"\[import.mappings.orders\] maps 'montant'",
+        ),
+        ("[lifecycle]\nat_risk_days = 500\n", "at_risk_days < lapsed_days"),
     ],
 )
 def test_invalid_config_names_the_setting(tmp_path: Path, toml: str, message: str):

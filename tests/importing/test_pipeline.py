@@ -95,6 +95,19 @@ def test_blank_lines_do_not_shift_line_numbers(workspace: Workspace, write: Writ
     assert [line for line, _, _ in issues(workspace, flagged=False)] == [5]
 
 
+def test_values_spanning_lines_keep_physical_line_numbers(workspace: Workspace, write: WriteFile):
+    text = (
+        "order_id,customer_id,ordered_at,amount,note\n"
+        "O1,C1,2024-01-01,1,plain\n"
+        'O2,C1,2024-01-01,1,"two\nlines"\n'
+        "O3,C1,2024-01-01,-1,x\n"
+        "O4,C1,hier,1,y\n\n\n"
+    )
+    result = workspace.import_file("orders", write("o.csv", text))
+    assert (result.read, result.loaded, result.rejected) == (4, 2, 2)
+    assert [line for line, _, _ in issues(workspace, flagged=False)] == [5, 6]
+
+
 def test_unterminated_quote_says_the_rest_of_the_file_was_swallowed(
     workspace: Workspace, write: WriteFile
 ):
@@ -148,10 +161,12 @@ def test_row_without_updated_at_gets_import_time_only_when_it_changes(
 
 def test_strict_refuses_whole_file_but_records_why(workspace: Workspace, write: WriteFile):
     path = write("o.csv", "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,5\nO2,C1,x,5\n")
-    with pytest.raises(StrictRefusalError, match="1 of 2 rows were rejected") as refused:
+    with pytest.raises(StrictRefusalError, match="made --strict refuse all 2 rows") as refused:
         workspace.import_file("orders", path, strict=True)
     assert workspace.counts()["orders"] == 0
     assert refused.value.result.status == "refused"
+    result = refused.value.result
+    assert (result.read, result.loaded, result.rejected, result.flagged) == (2, 0, 2, 0)
     rejected = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
     assert [r["line"] for r in rejected] == [3]
 

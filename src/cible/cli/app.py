@@ -17,6 +17,7 @@ from cible.cli.options import JsonOption, WorkspaceOption
 from cible.cli.output import errors, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
+from cible.importing.pipeline import StrictRefusalError
 from cible.workspace import Workspace
 
 
@@ -66,7 +67,7 @@ def init(
 @app.command()
 def status(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:
     """Show the rows in each table and the latest imports."""
-    with Workspace.open(workspace) as ws:
+    with Workspace.open(workspace, read_only=True) as ws:
         counts = ws.counts()
         recent = ws.imports().limit(10).to_pyarrow().to_pylist()
         version = ws.schema_version
@@ -127,17 +128,23 @@ def import_(
 ) -> None:
     """Import a file of KIND; rejected rows are kept with line and reason (`cible rejects`)."""
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
-        result = ws.import_file(
-            kind,
-            file,
-            mapping=_parse_map(mapping or []),
-            date_format=date_format,
-            decimal=decimal,
-            delimiter=delimiter,
-            encoding=encoding,
-            strict=strict,
-            progress=bars.task(f"import {file.name}"),
-        )
+        try:
+            result = ws.import_file(
+                kind,
+                file,
+                mapping=_parse_map(mapping or []),
+                date_format=date_format,
+                decimal=decimal,
+                delimiter=delimiter,
+                encoding=encoding,
+                strict=strict,
+                progress=bars.task(f"import {file.name}"),
+            )
+        except StrictRefusalError as refusal:
+            if not as_json:
+                raise
+            print_json(refusal.result.as_dict())
+            raise typer.Exit(1) from None
     if as_json:
         print_json(result.as_dict())
         return
@@ -169,7 +176,7 @@ def rejects(
     as_json: JsonOption = False,
 ) -> None:
     """List rows an import rejected or flagged, with file, line, column, value and reason."""
-    with Workspace.open(workspace) as ws:
+    with Workspace.open(workspace, read_only=True) as ws:
         issues = ws.rejects(import_id, flagged=not only_rejected)
         total = int(issues.count().execute())
         rows = (issues.limit(limit) if limit else issues).to_pyarrow().to_pylist()
@@ -207,7 +214,15 @@ def demo(
     force: Annotated[
         bool, typer.Option(help="Replace the workspace folder if it already exists.")
     ] = False,
-    workspace: WorkspaceOption = Path("demo-workspace"),
+    workspace: Annotated[
+        Path,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Folder of the demo workspace (not read from $CIBLE_WORKSPACE, so that "
+            "--force can never replace your own workspace).",
+        ),
+    ] = Path("demo-workspace"),
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace filled with demo data, then say what to run next."""

@@ -25,7 +25,7 @@ from typing import Any
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import WorkspaceError
 from cible.importing.pipeline import Progress
-from cible.workspace import CONFIG_FILE, Workspace
+from cible.workspace import CONFIG_FILE, DATABASE_FILE, Workspace
 
 DATASETS = ("retailer", "cdnow")
 #: Folder inside the workspace holding the planted truth, outside the tables.
@@ -122,7 +122,18 @@ def _check_target(path: Path, replace: bool) -> None:
         raise WorkspaceError(f"{path} exists and is not a Cible workspace; choose another folder.")
     if not replace:
         raise WorkspaceError(f"{path} already holds a workspace; add --force to replace it.")
-    shutil.rmtree(path)
+    if not (path / SOURCE_FOLDER).is_dir():
+        raise WorkspaceError(
+            f"{path} holds a workspace that is not a demo; --force only replaces demo "
+            "workspaces, so choose another folder."
+        )
+    # Remove what a demo wrote, and only that: anything else in the folder stays.
+    for name in (CONFIG_FILE, DATABASE_FILE, DATABASE_FILE + ".wal", SOURCE_FOLDER, TRUTH_FOLDER):
+        entry = path / name
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _write_files(

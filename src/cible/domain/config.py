@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# No double underscore: Cible names its own working columns ``<field>__reason``.
+_SNAKE = re.compile(r"^[a-z](?!.*__)[a-z0-9_]{0,62}$")
 
 
 class _Strict(BaseModel):
@@ -52,7 +53,17 @@ class ImportSection(_Strict):
             if kind.replace("-", "_") not in CANONICAL_TABLES:
                 known = ", ".join(CANONICAL_TABLES)
                 raise ValueError(f"unknown kind {kind!r} in import.mappings (known: {known})")
-        return {kind.replace("-", "_"): mapping for kind, mapping in value.items()}
+        normalised = {kind.replace("-", "_"): mapping for kind, mapping in value.items()}
+        for kind, mapping in normalised.items():
+            fields = CANONICAL_TABLES[kind].names
+            for target in mapping:
+                # Custom customer attributes are checked when the registry is built.
+                if target not in fields and kind != "customers":
+                    raise ValueError(
+                        f"[import.mappings.{kind}] maps {target!r}, which is not a field of "
+                        f"{kind} (fields: {', '.join(fields)})"
+                    )
+        return normalised
 
 
 class LifecycleSection(_Strict):
@@ -129,7 +140,7 @@ class WorkspaceConfig(_Strict):
             if not _SNAKE.match(name):
                 raise ValueError(
                     f"attribute name {name!r} must be snake_case: a lower-case letter, "
-                    "then letters, digits or underscores"
+                    "then letters, digits or single underscores"
                 )
             if name in taken:
                 raise ValueError(f"attribute {name!r} is already a built-in customer field")

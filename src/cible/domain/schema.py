@@ -123,6 +123,8 @@ class Table:
         A dangling reference is loaded but flagged.
     versioned_by : str or None
         Timestamp column deciding which of two versions of a row is newer.
+    one_of : tuple of tuples
+        Groups of fields of which each row needs at least one.
     """
 
     name: str
@@ -130,6 +132,7 @@ class Table:
     key: tuple[str, ...]
     references: dict[str, str] = field(default_factory=dict)
     versioned_by: str | None = None
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     def field(self, name: str) -> Field:
         """Return the field called ``name``; ``KeyError`` when it is not declared."""
@@ -145,7 +148,14 @@ class Table:
 
     def with_fields(self, extra: tuple[Field, ...]) -> Table:
         """Return a copy with ``extra`` fields appended (custom attributes)."""
-        return Table(self.name, self.fields + extra, self.key, self.references, self.versioned_by)
+        return Table(
+            self.name,
+            self.fields + extra,
+            self.key,
+            self.references,
+            self.versioned_by,
+            self.one_of,
+        )
 
 
 _I, _D, _G = Category.IDENTIFIER, Category.DEMOGRAPHIC, Category.GEOGRAPHIC
@@ -255,6 +265,7 @@ EVENTS = Table(
     name="events",
     key=("message_id",),
     references={"customer_id": "customers"},
+    one_of=(("customer_id", "anonymous_id"),),
     fields=(
         Field("message_id", S, _I, required=True, description="Unique event identifier."),
         Field("customer_id", S, _I, _P, description="Known customer, when identified."),

@@ -16,12 +16,14 @@ Examples
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cible.domain.aliases import COLUMN_ALIASES
 from cible.domain.errors import ImportFileError
-from cible.domain.schema import IMPORT_KINDS, Table
+from cible.domain.schema import IMPORT_KINDS, Category, Table
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,9 @@ class ColumnMatch:
 
 
 def normalise(name: str) -> str:
-    """Comparable form of a column name: lower case, words joined by underscores."""
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    """Comparable form of a column name: lower case, no accents, words joined by ``_``."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^0-9a-z]+", "_", plain.strip().lower()).strip("_")
 
 
 def resolve_columns(
@@ -63,7 +66,12 @@ def resolve_columns(
         Unknown field or column in ``mapping``, or a required field not found.
     """
     where = f"{path}: " if path else ""
-    by_normal = {normalise(c): c for c in columns}
+    by_normal: dict[str, str] = {}
+    clashes: dict[str, list[str]] = {}
+    for column in columns:
+        key = normalise(column)
+        clashes.setdefault(key, []).append(column)
+        by_normal.setdefault(key, column)
     fields: dict[str, str] = {}
     for target, source in mapping.items():
         if target not in table.names:
@@ -78,13 +86,28 @@ def resolve_columns(
                 f"(columns: {', '.join(columns)})."
             )
         fields[target] = found
+    taken = set(fields.values())
     for name in table.names:
-        if name not in fields and normalise(name) in by_normal:
-            fields[name] = by_normal[normalise(name)]
+        if name in fields:
+            continue
+        for key in (normalise(name), *COLUMN_ALIASES.get(name, ())):
+            if key in by_normal and by_normal[key] not in taken:
+                if len(clashes[key]) > 1:
+                    both = " and ".join(repr(c) for c in clashes[key])
+                    raise ImportFileError(
+                        f"{where}columns {both} could both be {name}; choose one with "
+                        f"--map {name}=COLUMN."
+                    )
+                fields[name] = by_normal[key]
+                taken.add(by_normal[key])
+                break
     used = set(fields.values())
     missing = [
         f.name for f in table.fields if f.required and f.name not in fields.keys() | generated
     ]
+    for group in table.one_of:
+        if not fields.keys() & set(group):
+            missing.append(" or ".join(group))
     if missing:
         raise ImportFileError(
             f"{where}no column for required field(s) {', '.join(missing)} of {table.name} "
@@ -93,8 +116,19 @@ def resolve_columns(
     return ColumnMatch(fields, [c for c in columns if c not in used])
 
 
+def informative(match: ColumnMatch, table: Table) -> bool:
+    """Whether the file gives ``table`` more than keys, references and bookkeeping."""
+    plain = set(table.key) | set(table.references)
+    return any(
+        name not in plain and table.field(name).category is not Category.TECHNICAL
+        for name in match.fields
+    )
+
+
 def check_kind(columns: Iterable[str], table: Table, tables: Iterable[Table], path: Path) -> None:
-    """Refuse a file whose columns fit another kind much better than ``table``.
+    """Refuse a file whose columns fit another kind better than ``table``.
+
+    Called when the columns give ``table`` nothing but keys, or miss a required field.
 
     Raises
     ------
@@ -105,7 +139,7 @@ def check_kind(columns: Iterable[str], table: Table, tables: Iterable[Table], pa
     scores = {t.name: len(normal & set(t.names)) for t in tables}
     best = max(scores, key=lambda name: scores[name])
     chosen = scores[table.name]
-    if best != table.name and scores[best] > chosen and chosen * 2 <= len(normal):
+    if best != table.name and scores[best] > chosen:
         kind = next(k for k, name in IMPORT_KINDS.items() if name == best)
         wanted = next(k for k, name in IMPORT_KINDS.items() if name == table.name)
         article = "an" if kind[0] in "aeiou" else "a"

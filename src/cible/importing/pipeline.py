@@ -28,12 +28,12 @@ import ibis
 from cible.domain.errors import ImportFileError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
-from cible.importing.mapping import check_kind, resolve_columns
+from cible.importing.mapping import check_kind, informative, resolve_columns
 from cible.importing.source import inspect_source
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.store import writer
 from cible.store.backend import raw
-from cible.store.staging import STAGE, stage
+from cible.store.staging import STAGE, FileFormat, stage, valid_date_format
 
 #: ``progress(step, done, total)``: called as each step of an import starts.
 Progress = Callable[[str, int, int], None]
@@ -111,8 +111,11 @@ def import_file(
     table = registry.table_for_kind(kind)
     started = datetime.now(UTC).replace(tzinfo=None)
     con = raw(backend)
+    date_format = config_parse.date_format if options.date_format is None else options.date_format
+    _check_options(con, options, date_format)
     report("reading", 0, len(_STEPS) - 1)
-    source = inspect_source(path, encoding=options.encoding, delimiter=options.delimiter)
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
+    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
     try:
         staged = stage(
             con, source.readable_path, source.format, delimiter=source.delimiter, shown_as=path
@@ -121,25 +124,34 @@ def import_file(
         source.cleanup()
     if staged.rows + staged.malformed == 0:
         raise ImportFileError(f"{path} holds a header but no rows.")
-    check_kind(staged.columns, table, registry.tables(), path)
-    match = resolve_columns(
-        list(staged.columns),
-        table,
-        {**config_mapping, **options.mapping},
-        path=path,
-        generated=_GENERATED.get(table.name, frozenset()),
-    )
+    if _json_array(source.format, staged):
+        raise ImportFileError(
+            f"{path} is not JSON lines: give one JSON object per line, not an array or an "
+            "indented document."
+        )
+    try:
+        match = resolve_columns(
+            list(staged.columns),
+            table,
+            {**config_mapping, **options.mapping},
+            path=path,
+            generated=_GENERATED.get(table.name, frozenset()),
+        )
+    except ImportFileError:
+        check_kind(staged.columns, table, registry.tables(), path)
+        raise
+    if not informative(match, table):
+        check_kind(staged.columns, table, registry.tables(), path)
     mapping = {name: staged.columns[column] for name, column in match.fields.items()}
     staged_columns = set(staged.columns.values())
     report("checking", 1, len(_STEPS) - 1)
     text = backend.table(STAGE)
     if table.name == "events" and "message_id" not in mapping:
         text, mapping = _with_content_ids(text, mapping)
+    # Parquet and JSON write numbers with a dot whatever the locale of their author.
+    decimal = options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
     parse = ParseOptions(
-        date_format=options.date_format
-        if options.date_format is not None
-        else config_parse.date_format,
-        decimal=_resolve_decimal(text, table, mapping, options.decimal or config_parse.decimal),
+        date_format=date_format, decimal=_resolve_decimal(text, table, mapping, decimal)
     )
     parsed = ibis.to_sql(parse_rows(text, table, mapping, parse), dialect="duckdb")
     writer.materialize(con, parsed, writer.PARSED)
@@ -155,7 +167,7 @@ def import_file(
         table=table,
         mapped=list(mapping),
         texts={name: column for name, column in mapping.items() if column in staged_columns},
-        file=str(path),
+        file=str(path.resolve()),
         file_sha256=_sha256(path),
         kind=table.name,
         references=references,
@@ -167,7 +179,7 @@ def import_file(
     result = ImportResult(
         **asdict(record),
         kind=table.name,
-        file=str(path),
+        file=str(path.resolve()),
         columns=match.fields,
         ignored_columns=match.ignored,
         encoding=source.encoding,
@@ -183,10 +195,31 @@ class StrictRefusalError(ImportFileError):
 
     def __init__(self, result: ImportResult) -> None:
         super().__init__(
-            f"{result.file}: {result.rejected} of {result.read} rows were rejected, so "
-            f"--strict loaded nothing; see `cible rejects --import {result.import_id}`."
+            f"{result.file}: rows with errors made --strict refuse all {result.read} rows; "
+            f"see them with `cible rejects --import {result.import_id}`."
         )
         self.result = result
+
+
+def _check_options(con: Any, options: ImportOptions, date_format: str) -> None:
+    """Refuse unusable options before reading anything."""
+    if options.decimal not in (None, "auto", ".", ","):
+        raise ImportFileError(f"--decimal {options.decimal!r}: use auto, '.' or ','.")
+    delimiter = options.delimiter
+    if delimiter is not None and delimiter not in ("tab", "\\t") and len(delimiter) != 1:
+        raise ImportFileError(
+            f"--delimiter {delimiter!r}: give one character, such as ';' or '|', or tab."
+        )
+    if date_format and not valid_date_format(con, date_format):
+        raise ImportFileError(
+            f"--date-format {date_format!r} is not a strftime layout DuckDB reads "
+            "(for example %d/%m/%Y or %Y-%m-%d %H:%M:%S)."
+        )
+
+
+def _json_array(fmt: FileFormat, staged: Any) -> bool:
+    """A JSON array or indented JSON file: every record was malformed, none staged."""
+    return fmt is FileFormat.JSONL and staged.rows == 0 and staged.malformed > 0
 
 
 def _resolve_decimal(text: Any, table: Any, mapping: dict[str, str], decimal: str) -> str:

@@ -112,6 +112,11 @@ def inspect_source(
             f"{path} looks like a binary file, not CSV, Parquet or JSON lines text."
         )
     found = encoding or _detect_encoding(path, head)
+    if found.lower().replace("_", "-") in ("utf-8", "utf8") and not _decodes(path, "utf-8"):
+        raise ImportFileError(
+            f"{path} is not valid UTF-8 text; leave --encoding out to detect it, or give the "
+            "right one (e.g. cp1252)."
+        )
     readable = path if found in ("utf-8", "utf-8-sig") else _transcode(path, found)
     sep = None
     if fmt is FileFormat.CSV:
@@ -137,21 +142,24 @@ def _detect_encoding(path: Path, head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    # cp1252 is latin-1 plus printable characters in 0x80-0x9F; bytes it leaves
+    # undefined only occur in true latin-1 files.
+    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file is valid ``encoding`` text (read in chunks)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        # cp1252 is latin-1 plus printable characters in 0x80-0x9F; bytes it leaves
-        # undefined only occur in true latin-1 files.
-        try:
-            head.decode("cp1252")
-        except UnicodeDecodeError:
-            return "latin-1"
-        return "cp1252"
-    return "utf-8"
+        return False
+    return True
 
 
 def _transcode(path: Path, encoding: str) -> Path:

@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from cible.domain.aliases import VALUE_ALIASES
 from cible.domain.schema import Field, FieldType, Table
 
 #: Date and time layouts recognised without ``--date-format``, after ISO 8601.
@@ -117,7 +118,8 @@ def parse_rows(staged: Any, table: Table, mapping: dict[str, str], options: Pars
         source = mapping.get(field.name)
         if source is not None:
             text = _text(staged[source])
-            columns[field.name] = _parse(text, field, options)
+            aliases = VALUE_ALIASES.get(f"{table.name}.{field.name}", {})
+            columns[field.name] = _parse(text, field, options, aliases)
             if field.type is not FieldType.STRING:
                 # A flag, not a copy of the text: storing strings twice costs more
                 # than parsing them, and reasons only need to know there was text.
@@ -148,6 +150,13 @@ def judge_rows(parsed: Any, table: Table, options: ParseOptions) -> Any:
         if field.required:
             reason = ibis.cases((~present, ibis.literal(f"missing {field.name}")), else_=reason)
         reasons[reason_column(field.name)] = reason
+    for group in table.one_of:
+        present = [parsed[name].notnull() for name in group if name in parsed.columns]
+        first = reason_column(group[0])
+        if first in reasons:
+            nobody = ~ibis.or_(*present) if present else ibis.literal(True)
+            message = f"needs one of {' or '.join(group)}"
+            reasons[first] = ibis.cases((nobody, message), else_=reasons[first])
     # Duplicate keys are found by grouping, which hashes; a window would sort.
     keys = list(table.key)
     with_key = parsed.filter(*[parsed[k].notnull() for k in keys])
@@ -169,6 +178,11 @@ def _one_of(text: Any, values: tuple[str, ...]) -> Any:
     return ibis.or_(*[text == value for value in values])
 
 
+@ibis.udf.scalar.builtin(name="strip_accents")  # type: ignore[untyped-decorator]
+def _strip_accents(text: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's ``strip_accents``."""
+
+
 @ibis.udf.scalar.builtin(name="trim")  # type: ignore[untyped-decorator]
 def _trim_spaces(text: str) -> str:  # type: ignore[empty-body]
     """DuckDB's one-argument ``trim``: spaces only, twice as fast as a character set."""
@@ -185,14 +199,21 @@ def _without_noise(text: Any) -> Any:
     return text
 
 
-def _parse(text: Any, field: Field, options: ParseOptions) -> Any:
+def _parse(
+    text: Any, field: Field, options: ParseOptions, aliases: dict[str, str] | None = None
+) -> Any:
     """Typed value of one field; NULL when the text is empty or does not parse."""
     kind = field.type
     if kind is FieldType.STRING:
         return text
     if kind is FieldType.ENUM:
         lowered = text.lower()
-        return ibis.cases((_one_of(lowered, field.values), lowered), else_=ibis.null(dt.string))
+        known = ibis.cases((_one_of(lowered, field.values), lowered), else_=ibis.null(dt.string))
+        if not aliases:
+            return known
+        # Other spellings (``Femme``, ``annulée``) are compared without accents.
+        plain = _strip_accents(lowered)
+        return ibis.coalesce(known, plain.substitute(aliases, else_=ibis.null(dt.string)))
     if kind in (FieldType.NUMBER, FieldType.AMOUNT):
         return _parse_number(text, options.decimal)
     if kind is FieldType.INTEGER:

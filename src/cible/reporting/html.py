@@ -26,6 +26,8 @@ from cible.reporting.messages import LANGS, text
 from cible.reporting.model import Report
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+#: Shown for a missing figure: an en dash.
+_NONE = "\u2013"
 
 
 def _environment(lang: str) -> Environment:
@@ -40,15 +42,15 @@ def _environment(lang: str) -> Environment:
 
     def number(value: float | None, digits: int = 0) -> str:
         if value is None:
-            return "–"
+            return _NONE
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return str(format_decimal(value, format=pattern, locale=locale))
 
     def money(value: float | None, currency: str) -> str:
-        return "–" if value is None else str(format_currency(value, currency, locale=locale))
+        return _NONE if value is None else str(format_currency(value, currency, locale=locale))
 
     def percent(value: float | None) -> str:
-        return "–" if value is None else str(format_percent(value, "#,##0.0 %", locale=locale))
+        return _NONE if value is None else str(format_percent(value, "#,##0.0 %", locale=locale))
 
     def t(key: str, **values: Any) -> str:
         return text(key, lang, **values)

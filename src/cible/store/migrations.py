@@ -53,6 +53,7 @@ def _initial_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _segments(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_stale BIGINT")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS segments (
@@ -82,7 +83,7 @@ def _segments(con: duckdb.DuckDBPyConnection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
-    Migration(2, "segment definitions, runs and membership history", _segments),
+    Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
 )
 
 #: The schema version this release of Cible writes.
@@ -91,7 +92,11 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """Recorded schema version; 0 for an empty database."""
-    con.execute("CREATE TABLE IF NOT EXISTS cible_meta (key VARCHAR, value VARCHAR)")
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'cible_meta'"
+    ).fetchall()
+    if not found[0][0]:
+        return 0
     rows = con.execute("SELECT value FROM cible_meta WHERE key = 'schema_version'").fetchall()
     return int(rows[0][0]) if rows else 0
 
@@ -113,6 +118,7 @@ def migrate(
     WorkspaceError
         When the workspace was written by a newer Cible.
     """
+    con.execute("CREATE TABLE IF NOT EXISTS cible_meta (key VARCHAR, value VARCHAR)")
     version = current_version(con)
     latest = migrations[-1].version
     if version > latest:

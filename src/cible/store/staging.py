@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -74,17 +77,18 @@ def stage(
         f"CREATE OR REPLACE TEMP TABLE {MALFORMED} "
         "(line BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
     )
-    path = literal(str(readable))
     shown = shown_as or readable
     # Row ids of the tables read here must follow the file's order: they give lines.
     con.execute("SET preserve_insertion_order = true")
     try:
-        if fmt is FileFormat.CSV:
-            columns = _stage_csv(con, readable, delimiter or ",", shown)
-        elif fmt is FileFormat.JSONL:
-            columns = _stage_jsonl(con, path)
-        else:
-            columns = _stage_parquet(con, path)
+        with _literal_path(readable) as plain:
+            path = literal(str(plain))
+            if fmt is FileFormat.CSV:
+                columns = _stage_csv(con, readable, path, delimiter or ",", shown)
+            elif fmt is FileFormat.JSONL:
+                columns = _stage_jsonl(con, path, shown)
+            else:
+                columns = _stage_parquet(con, path)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise ImportFileError(f"{shown} could not be read: {first}") from exc
@@ -93,6 +97,30 @@ def stage(
     rows = _count(con, STAGE)
     malformed = _count(con, MALFORMED)
     return Staged(columns, rows, malformed)
+
+
+def valid_date_format(con: duckdb.DuckDBPyConnection, layout: str) -> bool:
+    """Whether DuckDB's strptime accepts ``layout`` (it raises on unknown codes)."""
+    try:
+        con.execute("SELECT try_strptime('2024-01-01', ?)", [layout]).fetchall()
+    except duckdb.Error:
+        return False
+    return True
+
+
+@contextmanager
+def _literal_path(path: Path) -> Iterator[Path]:
+    """A name DuckDB will not expand as a glob: ``orders[1].csv`` must not read ``orders1.csv``."""
+    if not set(str(path)) & set("*?[]{}"):
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="cible-link-"))
+    try:
+        link = folder / ("data" + "".join(c for c in path.suffix if c.isalnum() or c == "."))
+        link.symlink_to(path.resolve())
+        yield link
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -107,7 +135,7 @@ def _header(readable: Path, delimiter: str) -> list[str]:
 
 
 def _stage_csv(
-    con: duckdb.DuckDBPyConnection, readable: Path, delimiter: str, shown: Path
+    con: duckdb.DuckDBPyConnection, readable: Path, path: str, delimiter: str, shown: Path
 ) -> dict[str, str]:
     names = _header(readable, delimiter)
     if len(set(names)) != len(names):
@@ -116,14 +144,8 @@ def _stage_csv(
     staged = {name: f"c{i}" for i, name in enumerate(names)}
     types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in staged.values())
     delim = literal(delimiter)
-    path = literal(str(readable))
     con.execute("DROP TABLE IF EXISTS _csv_errors")
     con.execute("DROP TABLE IF EXISTS _csv_scans")
-    if _has_blank_lines(readable):
-        # DuckDB skips blank lines without counting them, which would shift the line
-        # numbers of every later row; Python's reader counts physical lines.
-        _stage_csv_slowly(con, readable, delimiter, list(staged.values()))
-        return staged
     try:
         con.execute(
             f"""
@@ -152,6 +174,16 @@ def _stage_csv(
         FROM _csv_errors GROUP BY line
         """
     )
+    records = _count(con, "_rows") + _count(con, MALFORMED)
+    swallowed = fetch_row(
+        con, "SELECT count(*) FROM _csv_errors WHERE error_message ILIKE '%unterminated quote%'"
+    )[0]
+    if not swallowed and records + 1 != _physical_lines(readable):
+        # Blank lines (skipped uncounted) or values spanning lines make DuckDB's record
+        # numbers drift from the file's lines; Python's reader counts physical lines.
+        con.execute(f"DELETE FROM {MALFORMED}")
+        _stage_csv_slowly(con, readable, delimiter, list(staged.values()))
+        return staged
     # Good records are numbered by their rank in the file; each malformed record
     # before one shifts it down by a line. Malformed record j (1-based, by line m_j)
     # is preceded by m_j - 1 - j good records.
@@ -170,14 +202,15 @@ def _stage_csv(
     return staged
 
 
-def _has_blank_lines(path: Path) -> bool:
-    """Whether the file holds an empty line (a memchr-speed scan, no decoding)."""
-    if path.stat().st_size == 0:
-        return False
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        # Two newlines at the very end make a blank last line, which shifts nothing.
-        end = len(data) - 1
-        return data.find(b"\n\n", 0, end) >= 0 or data.find(b"\n\r\n", 0, end) >= 0
+def _physical_lines(path: Path) -> int:
+    """Lines of the file as an editor counts them, blank lines at the very end excepted."""
+    count, tail = 0, b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            count += chunk.count(b"\n")
+            tail = (tail + chunk)[-4096:]
+    trailing = tail[len(tail.rstrip(b"\r\n")) :].count(b"\n")
+    return count - trailing + 1
 
 
 def _stage_csv_slowly(
@@ -217,7 +250,7 @@ def _stage_csv_slowly(
     con.execute(f"CREATE TEMP VIEW {STAGE} AS SELECT * FROM _rows")
 
 
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str) -> dict[str, str]:
+def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str, shown: Path) -> dict[str, str]:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lines AS

@@ -45,6 +45,8 @@ class ImportRecord:
     inserted: int
     updated: int
     unchanged: int
+    #: Unchanged rows whose ``updated_at`` was older than the stored one.
+    stale: int
     rejected: int
     flagged: int
 
@@ -105,7 +107,6 @@ def commit_import(
         import_id = _next_import_id(con)
         on_step("recording issues")
         _record_issues(con, import_id, file, table, mapped, texts, key_sql)
-        flagged = _record_references(con, import_id, file, references)
         counts = fetch_row(
             con,
             "SELECT count(*) FILTER (WHERE _rejected), count(*) FILTER (WHERE NOT _rejected) "
@@ -113,29 +114,38 @@ def commit_import(
         )
         malformed = int(fetch_row(con, f"SELECT count(*) FROM {MALFORMED}")[0])
         rejected, valid = int(counts[0]) + malformed, int(counts[1])
+        read = valid + rejected
         if strict and rejected:
-            status, inserted, updated, unchanged, loaded = "refused", 0, 0, 0, 0
+            # The whole file is refused: every row read counts as rejected, so that
+            # read = loaded + rejected still holds; only faulty rows get an issue.
+            status, loaded, rejected, flagged = "refused", 0, read, 0
+            inserted = updated = unchanged = stale = 0
         else:
+            flagged = _record_references(con, import_id, file, references)
             on_step("merging")
-            inserted, updated, unchanged = _merge(con, table, mapped, now)
+            inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
             status, loaded = "loaded", valid
         con.execute(
-            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO imports (import_id, kind, file, file_sha256, started_at, finished_at, "
+            "status, rows_read, rows_loaded, rows_inserted, rows_updated, rows_unchanged, "
+            "rows_rejected, rows_flagged, rows_stale) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 import_id,
                 kind,
                 file,
                 file_sha256,
                 started_at,
-                datetime.now(UTC).replace(tzinfo=None),
+                _utcnow(),
                 status,
-                valid + rejected,
+                read,
                 loaded,
                 inserted,
                 updated,
                 unchanged,
                 rejected,
                 flagged,
+                stale,
             ],
         )
         con.execute("COMMIT")
@@ -143,7 +153,7 @@ def commit_import(
         con.execute("ROLLBACK")
         raise
     return ImportRecord(
-        import_id, status, valid + rejected, loaded, inserted, updated, unchanged, rejected, flagged
+        import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
 
 
@@ -193,12 +203,10 @@ def _record_issues(
 def _record_references(
     con: duckdb.DuckDBPyConnection, import_id: int, file: str, references: list[Reference]
 ) -> int:
-    flagged = 0
     for ref in references:
         column = quote(ref.column)
         reason = f"unknown {ref.table.removesuffix('s')}: not in {ref.table} (loaded anyway)"
-        row = fetch_row(
-            con,
+        con.execute(
             f"""
             INSERT INTO import_issues
             SELECT {import_id}, {literal(file)}, v._line, {literal(ref.column)},
@@ -209,15 +217,19 @@ def _record_references(
             WHERE NOT v._rejected AND v.{column} IS NOT NULL
               AND NOT EXISTS (
                 SELECT 1 FROM {quote(ref.table)} t WHERE t.{quote(ref.key)} = v.{column})
-            """,
+            """
         )
-        flagged += int(row[0])
-    return flagged
+    # A row pointing at two unknown things (order and product) is one flagged row.
+    query = (
+        "SELECT count(DISTINCT line) FROM import_issues "
+        "WHERE import_id = ? AND severity = 'flagged'"
+    )
+    return int(fetch_row(con, query, [import_id])[0])
 
 
 def _merge(
     con: duckdb.DuckDBPyConnection, table: Table, mapped: list[str], now: datetime
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     target = quote(table.name)
     join = " AND ".join(f"o.{quote(k)} = n.{quote(k)}" for k in table.key)
     names = ", ".join(quote(f.name) for f in table.fields)
@@ -243,15 +255,15 @@ def _merge(
             f"INSERT INTO {target} ({names}) SELECT {', '.join(fresh)} "
             "FROM _checked n WHERE NOT n._rejected",
         )
-        return int(row[0]), 0, 0
+        return int(row[0]), 0, 0, 0
     content = [m for m in mapped if m != version]
     differs = " OR ".join(f"n.{quote(c)} IS DISTINCT FROM o.{quote(c)}" for c in content) or "false"
     if version and version in mapped:
         v = quote(version)
-        stale = f"n.{v} IS NOT NULL AND o.{v} IS NOT NULL AND n.{v} < o.{v}"
+        older = f"n.{v} IS NOT NULL AND o.{v} IS NOT NULL AND n.{v} < o.{v}"
         newer = f"OR n.{v} > o.{v}"
     else:
-        stale, newer = "false", ""
+        older, newer = "false", ""
     values = []
     for field in table.fields:
         name = quote(field.name)
@@ -267,7 +279,7 @@ def _merge(
         CREATE OR REPLACE TEMP TABLE _plan AS
         SELECT {", ".join(values)},
           CASE WHEN o._present IS NULL THEN 'insert'
-               WHEN {stale} THEN 'unchanged'
+               WHEN {older} THEN 'stale'
                WHEN {differs} {newer} THEN 'update'
                ELSE 'unchanged' END AS _action
         FROM (SELECT * FROM _checked WHERE NOT _rejected) n
@@ -278,9 +290,10 @@ def _merge(
         con,
         "SELECT count(*) FILTER (WHERE _action = 'insert'), "
         "count(*) FILTER (WHERE _action = 'update'), "
-        "count(*) FILTER (WHERE _action = 'unchanged') FROM _plan",
+        "count(*) FILTER (WHERE _action IN ('unchanged', 'stale')), "
+        "count(*) FILTER (WHERE _action = 'stale') FROM _plan",
     )
-    inserted, updated, unchanged = (int(x) for x in row)
+    inserted, updated, unchanged, stale = (int(x) for x in row)
     if updated:
         match = " AND ".join(f"{target}.{quote(k)} = p.{quote(k)}" for k in table.key)
         con.execute(
@@ -292,4 +305,4 @@ def _merge(
             f"INSERT INTO {target} ({names}) SELECT {names} FROM _plan "
             "WHERE _action IN ('insert', 'update')"
         )
-    return inserted, updated, unchanged
+    return inserted, updated, unchanged, stale

@@ -1,0 +1,133 @@
+"""Other names files use for Cible's fields and enum values, French exports first.
+
+Column names are compared after :func:`cible.importing.mapping.normalise` (lower case,
+accents removed, words joined by ``_``); enum values after lower-casing and removing
+accents. A value not listed here, and not a canonical value, is rejected with a reason.
+
+Examples
+--------
+>>> "code_postal" in COLUMN_ALIASES["postal_code"]
+True
+>>> VALUE_ALIASES["customers.gender"]["femme"]
+'female'
+"""
+
+from __future__ import annotations
+
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customerid", "client_id", "id_client", "numero_client", "user_id", "userid"),
+    "email": ("e_mail", "mail", "courriel", "adresse_mail", "adresse_email"),
+    "phone": ("telephone", "tel", "phone_number", "mobile", "portable"),
+    "first_name": ("prenom", "firstname", "given_name"),
+    "last_name": ("nom", "lastname", "surname", "family_name", "nom_de_famille"),
+    "birth_date": ("date_naissance", "date_de_naissance", "birthdate", "dob", "date_of_birth"),
+    "gender": ("sexe", "genre", "civilite"),
+    "postal_code": ("code_postal", "cp", "zip", "zip_code", "postcode"),
+    "city": ("ville", "commune"),
+    "country": ("pays",),
+    "created_at": ("date_creation", "date_inscription", "signup_date", "created"),
+    "updated_at": ("date_modification", "modified_at", "last_modified", "updated"),
+    "order_id": ("orderid", "order_number", "numero_commande", "id_commande", "commande"),
+    "ordered_at": ("order_date", "date_commande", "date_de_commande"),
+    "amount": ("montant", "montant_ttc", "total", "total_ttc"),
+    "currency": ("devise",),
+    "discount_amount": ("remise", "discount", "montant_remise"),
+    "channel": ("canal",),
+    "status": ("statut", "etat"),
+    "product_id": ("productid", "sku", "id_produit", "reference"),
+    "quantity": ("quantite", "qty"),
+    "unit_price": ("prix_unitaire",),
+    "category": ("categorie", "rayon"),
+    "price": ("prix",),
+    "launched_at": ("launch_date", "date_lancement"),
+    "message_id": ("messageid",),
+    "anonymous_id": ("anonymousid",),
+    "event": ("event_name", "evenement"),
+    "timestamp": ("horodatage", "occurred_at"),
+    "received_at": ("receivedat",),
+    "purpose": ("finalite",),
+}
+
+VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "customers.gender": {
+        "f": "female",
+        "femme": "female",
+        "mme": "female",
+        "madame": "female",
+        "woman": "female",
+        "m": "male",
+        "h": "male",
+        "homme": "male",
+        "mr": "male",
+        "m.": "male",
+        "monsieur": "male",
+        "man": "male",
+        "autre": "other",
+        "inconnu": "unknown",
+    },
+    "orders.channel": {
+        "internet": "web",
+        "site": "web",
+        "site web": "web",
+        "e-commerce": "web",
+        "en ligne": "web",
+        "online": "web",
+        "application": "app",
+        "mobile": "app",
+        "magasin": "store",
+        "boutique": "store",
+        "in store": "store",
+        "telephone": "phone",
+        "call center": "phone",
+    },
+    "orders.status": {
+        "complete": "completed",
+        "paid": "completed",
+        "payee": "completed",
+        "livree": "completed",
+        "delivered": "completed",
+        "shipped": "completed",
+        "expediee": "completed",
+        "terminee": "completed",
+        "annulee": "cancelled",
+        "canceled": "cancelled",
+        "retournee": "returned",
+        "remboursee": "returned",
+        "refunded": "returned",
+        "en attente": "pending",
+        "en cours": "pending",
+        "processing": "pending",
+    },
+    "consents.channel": {
+        "e-mail": "email",
+        "mail": "email",
+        "courriel": "email",
+        "texto": "sms",
+        "telephone": "phone",
+        "courrier": "post",
+        "postal": "post",
+        "notification": "push",
+        "publicite": "ads",
+        "advertising": "ads",
+    },
+    "consents.purpose": {"prospection": "marketing", "profilage": "profiling"},
+    "consents.status": {
+        "accepte": "granted",
+        "oui": "granted",
+        "yes": "granted",
+        "opt-in": "granted",
+        "opt_in": "granted",
+        "true": "granted",
+        "refuse": "denied",
+        "non": "denied",
+        "no": "denied",
+        "opt-out": "denied",
+        "opt_out": "denied",
+        "false": "denied",
+        "retire": "withdrawn",
+        "revoked": "withdrawn",
+        "unsubscribed": "withdrawn",
+        "desabonne": "withdrawn",
+    },
+    "events.type": {},
+}

@@ -1,0 +1,76 @@
+"""The replay date ``as_of`` and durations in days, as Ibis expressions.
+
+Every trait is computed as it stood at a moment ``as_of``: only rows strictly before
+it count. Durations are fractional days computed from epoch seconds, so that
+``recency_days`` of an order placed 36 hours before ``as_of`` is 1.5, not a count of
+calendar boundaries crossed.
+
+Examples
+--------
+>>> from datetime import datetime, timedelta, timezone
+>>> normalise_as_of(datetime(2024, 3, 1, 12, tzinfo=timezone(timedelta(hours=2))))
+datetime.datetime(2024, 3, 1, 10, 0)
+>>> epoch_days_of(datetime(1970, 1, 2, 12))
+1.5
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis.expr.datatypes as dt
+
+_EPOCH = datetime(1970, 1, 1)
+_SECONDS_PER_DAY = 86_400.0
+
+
+def normalise_as_of(as_of: datetime) -> datetime:
+    """Return ``as_of`` as a naive UTC datetime, the form stored timestamps have.
+
+    Parameters
+    ----------
+    as_of : datetime
+        Naive (read as UTC) or timezone-aware; an aware one is converted to UTC.
+
+    Raises
+    ------
+    TypeError
+        When ``as_of`` is not a :class:`datetime.datetime` (a bare ``date`` would
+        silently mean midnight, which callers rarely intend).
+    """
+    if not isinstance(as_of, datetime):
+        raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    # pandas.Timestamp is a datetime subclass; a plain datetime literal is what every
+    # Ibis backend understands.
+    return datetime(
+        as_of.year,
+        as_of.month,
+        as_of.day,
+        as_of.hour,
+        as_of.minute,
+        as_of.second,
+        as_of.microsecond,
+    )
+
+
+def epoch_days_of(moment: datetime) -> float:
+    """Days since 1970-01-01 of a naive UTC ``moment``, as a Python float."""
+    return (moment - _EPOCH).total_seconds() / _SECONDS_PER_DAY
+
+
+def epoch_days(timestamp: Any) -> Any:
+    """Days since 1970-01-01 of a timestamp column, as a float64 expression.
+
+    Differences of two such values are durations in fractional days. The cast comes
+    first because Ibis types epoch seconds as 32-bit integers, which would overflow
+    after 2038 on backends that honour the type.
+    """
+    return timestamp.epoch_seconds().cast(dt.float64) / _SECONDS_PER_DAY
+
+
+def days_before(as_of: datetime, timestamp: Any) -> Any:
+    """Fractional days from ``timestamp`` (a column) to ``as_of`` (a constant)."""
+    return epoch_days_of(as_of) - epoch_days(timestamp)

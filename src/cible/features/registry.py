@@ -1,0 +1,370 @@
+"""The declared per-customer traits: name, type, unit, category and descriptions.
+
+:func:`cible.features.compute_traits` returns exactly these columns, in this order,
+after ``customer_id``. The segment language, the UI and the documentation read this
+registry instead of hard-coding trait names, in the way the field registry of
+:mod:`cible.domain.schema` describes stored attributes.
+
+Units are a small vocabulary the UI formats: ``days``, ``orders``, ``currency``
+(the workspace currency; amounts are summed as stored, without conversion),
+``share`` (a number between 0 and 1), ``count`` and ``""`` for dates and labels.
+
+Examples
+--------
+>>> get_trait("recency_days").unit
+'days'
+>>> [t.name for t in TRAITS][:3]
+['first_order_at', 'last_order_at', 'recency_days']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cible.domain.schema import SALES_CHANNELS, Category
+
+#: Column types a trait may have, as Ibis spells them.
+DTYPES = ("float64", "int64", "string", "timestamp")
+
+
+@dataclass(frozen=True)
+class Trait:
+    """One computed per-customer attribute.
+
+    Parameters
+    ----------
+    name : str
+        Column name, snake_case, with its unit where one applies (``recency_days``).
+    dtype : str
+        Column type: ``float64``, ``int64``, ``string`` or ``timestamp``.
+    unit : str
+        What one unit of the value is (``days``, ``orders``, ``currency``, ``share``,
+        ``count``), empty for dates and labels.
+    category : Category
+        Segmentation basis the trait belongs to.
+    description : str
+        One English sentence for documentation and the UI.
+    description_fr : str
+        The same sentence in French.
+
+    Examples
+    --------
+    >>> from cible.domain.schema import Category
+    >>> Trait("x_days", "float64", "days", Category.BEHAVIOURAL, "X.", "X.").dtype
+    'float64'
+    """
+
+    name: str
+    dtype: str
+    unit: str
+    category: Category
+    description: str
+    description_fr: str
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise ValueError(f"trait {self.name}: dtype {self.dtype!r} is not one of {DTYPES}")
+
+
+_B, _V = Category.BEHAVIOURAL, Category.VALUE
+
+# How each sales channel reads inside a sentence, in English and in French.
+_CHANNEL_WORDS = {
+    "web": ("on the website", "sur le site web"),
+    "app": ("in the mobile app", "dans l'application mobile"),
+    "store": ("in a physical store", "en magasin"),
+    "phone": ("by phone", "par téléphone"),
+    "marketplace": ("on a marketplace", "sur une place de marché"),
+}
+
+
+def _channel_share(channel: str) -> Trait:
+    english, french = _CHANNEL_WORDS[channel]
+    return Trait(
+        f"channel_share_{channel}",
+        "float64",
+        "share",
+        _B,
+        f"Share of the customer's purchases placed {english}.",
+        f"Part des achats du client passés {french}.",
+    )
+
+
+_ORDER_TRAITS = (
+    Trait(
+        "first_order_at",
+        "timestamp",
+        "",
+        _B,
+        "When the customer's first purchase was placed.",
+        "Date du premier achat du client.",
+    ),
+    Trait(
+        "last_order_at",
+        "timestamp",
+        "",
+        _B,
+        "When the customer's most recent purchase was placed.",
+        "Date du dernier achat du client.",
+    ),
+    Trait(
+        "recency_days",
+        "float64",
+        "days",
+        _B,
+        "Days since the customer's most recent purchase.",
+        "Nombre de jours depuis le dernier achat du client.",
+    ),
+    Trait(
+        "frequency",
+        "int64",
+        "orders",
+        _B,
+        "Number of purchases, cancelled and returned orders excluded.",
+        "Nombre d'achats, hors commandes annulées ou retournées.",
+    ),
+    Trait(
+        "monetary_value",
+        "float64",
+        "currency",
+        _V,
+        "Total amount of the customer's purchases.",
+        "Montant total des achats du client.",
+    ),
+    Trait(
+        "avg_order_value",
+        "float64",
+        "currency",
+        _V,
+        "Average amount of one purchase.",
+        "Montant moyen d'un achat.",
+    ),
+    Trait(
+        "tenure_days",
+        "float64",
+        "days",
+        _B,
+        "Days since the customer was created or first purchased, whichever came first.",
+        "Nombre de jours depuis la création du client ou son premier achat, au plus tôt.",
+    ),
+    Trait(
+        "mean_days_between_orders",
+        "float64",
+        "days",
+        _B,
+        "Mean number of days between two consecutive purchases.",
+        "Nombre moyen de jours entre deux achats consécutifs.",
+    ),
+    Trait(
+        "discount_share",
+        "float64",
+        "share",
+        _B,
+        "Share of the customer's purchases that had a discount.",
+        "Part des achats du client ayant bénéficié d'une remise.",
+    ),
+    Trait(
+        "returns",
+        "int64",
+        "orders",
+        _B,
+        "Number of orders the customer returned.",
+        "Nombre de commandes retournées par le client.",
+    ),
+    Trait(
+        "cancellations",
+        "int64",
+        "orders",
+        _B,
+        "Number of orders that were cancelled.",
+        "Nombre de commandes annulées.",
+    ),
+    Trait(
+        "return_rate",
+        "float64",
+        "share",
+        _B,
+        "Share of kept or returned orders that were returned.",
+        "Part des commandes conservées ou retournées qui ont été retournées.",
+    ),
+)
+
+_CHANNEL_TRAITS = (
+    Trait(
+        "top_channel",
+        "string",
+        "",
+        _B,
+        "Sales channel of most of the customer's purchases.",
+        "Canal de vente de la plupart des achats du client.",
+    ),
+    *(_channel_share(channel) for channel in SALES_CHANNELS),
+)
+
+_CATEGORY_TRAITS = (
+    Trait(
+        "top_category",
+        "string",
+        "",
+        _B,
+        "Product category on which the customer spent the most.",
+        "Catégorie de produits dans laquelle le client a le plus dépensé.",
+    ),
+    Trait(
+        "top_category_share",
+        "float64",
+        "share",
+        _B,
+        "Share of the customer's spend that went to their top category.",
+        "Part des dépenses du client consacrée à sa catégorie principale.",
+    ),
+    Trait(
+        "category_count",
+        "int64",
+        "count",
+        _B,
+        "Number of distinct product categories the customer bought.",
+        "Nombre de catégories de produits distinctes achetées par le client.",
+    ),
+)
+
+_EMAIL_TRAITS = (
+    Trait(
+        "emails_received",
+        "int64",
+        "count",
+        _B,
+        "Number of marketing emails sent to the customer.",
+        "Nombre d'e-mails marketing envoyés au client.",
+    ),
+    Trait(
+        "email_open_rate",
+        "float64",
+        "share",
+        _B,
+        "Email opens divided by emails sent.",
+        "Ouvertures d'e-mails rapportées aux e-mails envoyés.",
+    ),
+    Trait(
+        "email_click_rate",
+        "float64",
+        "share",
+        _B,
+        "Email link clicks divided by emails sent.",
+        "Clics dans les e-mails rapportés aux e-mails envoyés.",
+    ),
+)
+
+
+def _sessions(days: int) -> Trait:
+    return Trait(
+        f"sessions_{days}d",
+        "int64",
+        "count",
+        _B,
+        f"Days with a page view or shopping event in the last {days} days.",
+        f"Jours avec une page vue ou une action d'achat sur les {days} derniers jours.",
+    )
+
+
+def _product_views(days: int) -> Trait:
+    return Trait(
+        f"product_views_{days}d",
+        "int64",
+        "count",
+        _B,
+        f"Product pages viewed in the last {days} days.",
+        f"Fiches produits consultées sur les {days} derniers jours.",
+    )
+
+
+def _cart_adds(days: int) -> Trait:
+    return Trait(
+        f"cart_adds_{days}d",
+        "int64",
+        "count",
+        _B,
+        f"Products added to the cart in the last {days} days.",
+        f"Produits ajoutés au panier sur les {days} derniers jours.",
+    )
+
+
+_WEB_TRAITS = (
+    _sessions(30),
+    _sessions(90),
+    _product_views(30),
+    _product_views(90),
+    _cart_adds(30),
+    _cart_adds(90),
+)
+
+_ENGAGEMENT_TRAITS = (
+    Trait(
+        "reviews_written",
+        "int64",
+        "count",
+        _B,
+        "Number of product reviews the customer wrote.",
+        "Nombre d'avis produits rédigés par le client.",
+    ),
+    Trait(
+        "social_shares",
+        "int64",
+        "count",
+        _B,
+        "Number of products shared and referrals sent by the customer.",
+        "Nombre de produits partagés et de parrainages envoyés par le client.",
+    ),
+    Trait(
+        "support_tickets",
+        "int64",
+        "count",
+        _B,
+        "Number of support tickets the customer opened.",
+        "Nombre de demandes d'assistance ouvertes par le client.",
+    ),
+    Trait(
+        "comparison_views",
+        "int64",
+        "count",
+        _B,
+        "Number of product comparisons the customer viewed.",
+        "Nombre de comparatifs de produits consultés par le client.",
+    ),
+)
+
+#: Every trait :func:`cible.features.compute_traits` returns, in column order.
+TRAITS: tuple[Trait, ...] = (
+    _ORDER_TRAITS
+    + _CHANNEL_TRAITS
+    + _CATEGORY_TRAITS
+    + _EMAIL_TRAITS
+    + _WEB_TRAITS
+    + _ENGAGEMENT_TRAITS
+)
+
+_BY_NAME = {t.name: t for t in TRAITS}
+
+
+def get_trait(name: str) -> Trait:
+    """Return the trait called ``name``.
+
+    Raises
+    ------
+    KeyError
+        When no trait has that name; the message lists the known names.
+
+    Examples
+    --------
+    >>> get_trait("frequency").description
+    'Number of purchases, cancelled and returned orders excluded.'
+    >>> get_trait("recency")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown trait 'recency'; known traits: first_order_at, ...
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        known = ", ".join(_BY_NAME)
+        raise KeyError(f"unknown trait {name!r}; known traits: {known}") from None
