@@ -16,7 +16,7 @@ ALLOWED = {
     "store": {"domain"},
     "features": {"domain"},
     "importing": {"domain", "store"},
-    "segments": {"domain", "features", "store"},
+    "segments": {"domain", "features", "store", "reporting"},
     "reporting": {"domain"},
     "workspace": {"domain", "store", "importing", "features", "segments", "reporting"},
     "demo": {"domain", "importing", "workspace"},

@@ -14,12 +14,13 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-1
+2
 """
 
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,12 +29,18 @@ import pydantic
 import tomli_w
 
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import ConfigError, WorkspaceError
+from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
 from cible.importing.validation import ParseOptions
+from cible.reporting.html import render_report
+from cible.reporting.messages import LANGS
+from cible.segments.catalog import Segments
+from cible.segments.report import build_report
+from cible.segments.runner import run_segments
 from cible.store import backend as store_backend
 from cible.store import migrations
+from cible.store.runs import TRAITS, RunRecord
 
 CONFIG_FILE = "cible.toml"
 DATABASE_FILE = store_backend.DATABASE_FILE
@@ -229,6 +236,42 @@ class Workspace:
             config_parse=ParseOptions(date_format=settings.date_format, decimal=settings.decimal),
             progress=progress,
         )
+
+    # -- segments -------------------------------------------------------------------
+
+    def run(self, as_of: datetime | None = None, *, progress: Progress | None = None) -> RunRecord:
+        """Compute traits, RFM, lifecycle and every segment as of ``as_of`` (default now).
+
+        Memberships are stored with their history: who entered and who left each
+        segment since the previous run.
+        """
+        return run_segments(
+            self.backend, self.registry, self.config, as_of=as_of, progress=progress
+        )
+
+    def traits(self) -> Any:
+        """Traits of every customer from the latest run (an Ibis table)."""
+        if int(self.table("runs").count().execute()) == 0:
+            raise CibleError("No run yet: run `cible run` first.")
+        return self.table(TRAITS)
+
+    @property
+    def segments(self) -> Segments:
+        """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
+        return Segments(self.backend, self.registry)
+
+    def report(self, lang: str = "en") -> str:
+        """The latest run as one self-contained HTML page, in ``en`` or ``fr``."""
+        if lang not in LANGS:
+            raise CibleError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
+        report = build_report(
+            self.backend,
+            self.segments,
+            workspace=self.config.workspace.name,
+            lang=lang,
+            currency=self.config.workspace.currency,
+        )
+        return render_report(report)
 
     def imports(self) -> Any:
         """The import log, newest first (an Ibis table)."""

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from cible.cli import segments as segments_cli
 from cible.cli.options import JsonOption, WorkspaceOption
 from cible.cli.output import errors, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
@@ -246,9 +247,20 @@ def demo(
     typer.echo(f"Workspace ready in {summary['workspace']} ({summary['seconds']:.1f} s).")
     if summary.get("truth"):
         typer.echo(f"Planted groups (for checking clusterings): {summary['truth']}")
+    run = summary["run"]
+    typer.echo(
+        f"Run {run['run_id']} as of {run['as_of']:%Y-%m-%d}: {run['segments']} segments, "
+        f"{run['memberships']:,} memberships. Reports: {', '.join(summary['reports'])}"
+    )
     typer.echo("Next:")
-    typer.echo(f"  cible status --workspace {workspace}")
+    typer.echo(f"  open {summary['reports'][0]}")
+    typer.echo(f"  cible segments list --workspace {workspace}")
     typer.echo(f"  cible rejects --workspace {workspace}")
+
+
+app.command()(segments_cli.run)
+app.add_typer(segments_cli.segments_app, name="segments")
+app.command()(segments_cli.report)
 
 
 def main() -> None:

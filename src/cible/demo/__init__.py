@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ DATASETS = ("retailer", "cdnow")
 TRUTH_FOLDER = "demo-truth"
 #: Folder inside the workspace holding the generated files, messy rows included.
 SOURCE_FOLDER = "demo-files"
+
+#: The day after the last CDNOW transaction (1998-06-30).
+CDNOW_AS_OF = datetime(1998, 7, 1)
 
 _CDNOW_CONFIG = {"workspace": {"name": "CDNOW", "default_region": "US", "currency": "USD"}}
 
@@ -94,6 +97,14 @@ def build_demo(
                 for kind, file in files
             ]
             counts = ws.counts()
+            # The retailer's history ends today; CDNOW's ended in mid-1998.
+            as_of = None if dataset == "retailer" else CDNOW_AS_OF
+            record = ws.run(as_of=as_of, progress=bar("run"))
+            reports = []
+            for lang in ("en", "fr"):
+                report = path / f"report-{lang}.html"
+                report.write_text(ws.report(lang), encoding="utf-8")
+                reports.append(str(report))
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
         raise
@@ -108,6 +119,13 @@ def build_demo(
         "imports": [r.as_dict() for r in results],
         "counts": counts,
         "truth": str(path / TRUTH_FOLDER) if truth else None,
+        "run": {
+            "run_id": record.run_id,
+            "as_of": record.as_of,
+            "segments": record.segments,
+            "memberships": record.memberships,
+        },
+        "reports": reports,
         "seconds": time.perf_counter() - started,
     }
 

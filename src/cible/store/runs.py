@@ -39,7 +39,7 @@ def stage_members(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 def commit_run(
     con: duckdb.DuckDBPyConnection,
     *,
-    traits_sql: str,
+    traits_table: str,
     as_of: datetime,
     started_at: datetime,
     finished_at: datetime,
@@ -47,13 +47,13 @@ def commit_run(
 ) -> RunRecord:
     """Replace the traits and update membership history from ``_members``, atomically.
 
-    ``traits_sql`` is evaluated inside the transaction; ``_members`` must already hold
-    this run's memberships (see :func:`stage_members`).
+    ``traits_table`` is the temporary table holding this run's traits; ``_members``
+    must already hold this run's memberships (see :func:`stage_members`).
     """
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
-        con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS {traits_sql}")
+        con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
         exited = int(
             fetch_row(
                 con,

@@ -1,0 +1,209 @@
+"""``cible run``, ``cible segments ...`` and ``cible report``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.output import console, print_json, print_table, progress_bars
+from cible.domain.errors import CibleError
+from cible.workspace import Workspace
+
+segments_app = typer.Typer(help="Add, check and list segments; export their members.")
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise CibleError(
+            f"--as-of {value!r}: give a date like 2025-01-31 or 2025-01-31T12:00."
+        ) from None
+
+
+def run(
+    as_of: Annotated[
+        str | None, typer.Option(help="Evaluate as of this date (ISO 8601; default: now, UTC).")
+    ] = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Compute traits, RFM, lifecycle and every segment, keeping membership history."""
+    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+        record = ws.run(as_of=_as_of(as_of), progress=bars.task("run"))
+    if as_json:
+        print_json(record.__dict__)
+        return
+    typer.echo(
+        f"Run {record.run_id} as of {record.as_of:%Y-%m-%d %H:%M}: {record.customers:,} customers, "
+        f"{record.segments} segments, {record.memberships:,} memberships "
+        f"({record.entered:,} entered, {record.exited:,} exited)."
+    )
+    typer.echo(f"Next: cible segments list --workspace {workspace}")
+
+
+@segments_app.command("validate")
+def validate(
+    file: Annotated[Path, typer.Argument(help="YAML or JSON segment definition.")],
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Check a definition without storing it; errors name the path in the file."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        definition = ws.segments.validate(file)
+    if as_json:
+        print_json({"valid": True, "definition": definition.to_dict()})
+    else:
+        typer.echo(f"{file}: valid segment {definition.id!r}.")
+
+
+@segments_app.command("add")
+def add(
+    file: Annotated[Path, typer.Argument(help="YAML or JSON segment definition.")],
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Store a definition (replacing one with the same id); members come at the next run."""
+    with Workspace.open(workspace) as ws:
+        definition, created = ws.segments.add(file)
+    if as_json:
+        print_json({"id": definition.id, "created": created})
+    else:
+        verb = "Added" if created else "Replaced"
+        typer.echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
+
+
+@segments_app.command("remove")
+def remove(
+    segment_id: Annotated[str, typer.Argument(help="Segment id.")],
+    workspace: WorkspaceOption = Path(),
+) -> None:
+    """Delete a rule segment; its memberships end at the next run."""
+    with Workspace.open(workspace) as ws:
+        if not ws.segments.remove(segment_id):
+            raise CibleError(f"No stored rule segment {segment_id!r}.")
+    typer.echo(f"Removed {segment_id!r}.")
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+@segments_app.command("list")
+def list_(
+    lang: Annotated[str, typer.Option(help="Language of names: en or fr.")] = "en",
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Every segment with its size, shares of customers and revenue, order value, recency."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        infos = ws.segments.list()
+    if as_json:
+        print_json([i.as_dict() for i in infos])
+        return
+    print_table(
+        "Segments",
+        [
+            "id",
+            "dimension",
+            "name",
+            "customers",
+            "% customers",
+            "% revenue",
+            "avg order",
+            "recency (days)",
+        ],
+        [
+            (
+                i.id,
+                i.dimension or "",
+                i.label(lang),
+                f"{i.size:,}",
+                _percent(i.customer_share),
+                _percent(i.revenue_share),
+                "" if i.avg_order_value is None else f"{i.avg_order_value:,.2f}",
+                "" if i.mean_recency_days is None else f"{i.mean_recency_days:,.0f}",
+            )
+            for i in infos
+        ],
+    )
+
+
+@segments_app.command("show")
+def show(
+    segment_id: Annotated[str, typer.Argument(help="Segment id.")],
+    lang: Annotated[str, typer.Option(help="Language: en or fr.")] = "en",
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """One segment: what it is, its figures, and its definition."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        info = ws.segments.get(segment_id)
+        stored = ws.segments.definition(segment_id)
+    definition = stored.to_dict() if stored else None
+    if as_json:
+        print_json({**info.as_dict(), "definition": definition})
+        return
+    console.print(f"[bold]{info.label(lang)}[/] ({info.id}, dimension {info.dimension or '-'})")
+    console.print(info.description.get(lang, ""))
+    console.print(
+        f"{info.size:,} customers ({_percent(info.customer_share)}), "
+        f"{_percent(info.revenue_share)} of revenue"
+    )
+    if definition:
+        print_json(definition["where"])
+
+
+@segments_app.command("members")
+def members(
+    segment_id: Annotated[str, typer.Argument(help="Segment id.")],
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file (.csv or .json) instead of stdout.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 0,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Current members with their traits, as CSV (default) or JSON."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        table = ws.segments.members(segment_id)
+        rows = (table.limit(limit) if limit else table).to_pyarrow().to_pylist()
+    as_json = as_json or (output is not None and output.suffix.lower() == ".json")
+    if as_json:
+        import json
+
+        text = json.dumps(rows, default=str, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        text = buffer.getvalue()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {len(rows):,} members of {segment_id!r} to {output}.", err=True)
+
+
+def report(
+    output: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    lang: Annotated[str, typer.Option(help="Language: en or fr.")] = "en",
+    workspace: WorkspaceOption = Path(),
+) -> None:
+    """Write the latest run as one self-contained HTML page (works offline)."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        page = ws.report(lang)
+    temporary = output.with_name(output.name + ".partial")
+    temporary.write_text(page, encoding="utf-8")
+    temporary.replace(output)
+    typer.echo(f"Wrote {output} ({len(page) // 1024} KiB).")

@@ -1,0 +1,211 @@
+"""The segments of a workspace: built-in and stored rule segments, their figures, members.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.demo import build_demo
+>>> folder = Path(tempfile.mkdtemp()) / "cdnow"
+>>> _ = build_demo(folder, dataset="cdnow")
+>>> with Workspace.open(folder) as ws:
+...     _ = ws.run(as_of=datetime(1998, 7, 1))
+...     champions = ws.segments.get("rfm-champions")
+...     champions.size > 0, champions.dimension
+(True, 'rfm')
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cible.domain.errors import CibleError
+from cible.domain.registry import FieldRegistry
+from cible.segments.builtin import load_builtin
+from cible.segments.definition import SegmentDefinition, parse_definition
+from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
+from cible.segments.summary import segment_figures
+from cible.store import runs
+from cible.store.backend import raw
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A segment and its figures in the latest run."""
+
+    id: str
+    kind: str
+    dimension: str | None
+    name: dict[str, str]
+    description: dict[str, str]
+    color: str
+    size: int
+    customer_share: float
+    revenue: float
+    revenue_share: float
+    avg_order_value: float | None
+    mean_recency_days: float | None
+
+    def label(self, lang: str = "en") -> str:
+        """Name in ``lang``, else in the other language."""
+        return self.name.get(lang) or next(iter(self.name.values()), self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dictionary for ``--json``."""
+        return dict(self.__dict__)
+
+
+def _texts(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"en": value, "fr": value}
+    return {lang: text for lang, text in (("en", value.en), ("fr", value.fr)) if text}
+
+
+class Segments:
+    """The segments of one workspace (``ws.segments``).
+
+    Parameters
+    ----------
+    backend : ibis backend
+        The workspace connection.
+    registry : FieldRegistry
+        Fields the definitions may use.
+    """
+
+    def __init__(self, backend: Any, registry: FieldRegistry) -> None:
+        self._backend = backend
+        self._registry = registry
+
+    def validate(self, source: str | Path | dict[str, Any]) -> SegmentDefinition:
+        """Parse and check a definition (YAML or JSON text, a file path, or a dict)."""
+        stored = {d.id for d in load_segments(self._backend, self._registry)}
+        return parse_definition(_source(source), vocabulary(self._registry, stored))
+
+    def add(self, source: str | Path | dict[str, Any]) -> tuple[SegmentDefinition, bool]:
+        """Validate and store a definition; returns it and whether it is new.
+
+        Members are computed at the next :meth:`cible.Workspace.run`.
+        """
+        definition = self.validate(source)
+        builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
+        if definition.id in builtin:
+            raise CibleError(f"{definition.id!r} is a built-in segment; choose another id.")
+        if definition.dimension in BUILTIN_DIMENSIONS:
+            raise CibleError(
+                f"dimension {definition.dimension!r} is built in; choose another dimension."
+            )
+        created = runs.save_segment(
+            raw(self._backend),
+            segment_id=definition.id,
+            kind="rule",
+            dimension=definition.dimension,
+            priority=definition.priority or 0,
+            definition=json.dumps(definition.to_dict(), ensure_ascii=False),
+            now=datetime.now(UTC).replace(tzinfo=None),
+        )
+        return definition, created
+
+    def definition(self, segment_id: str) -> SegmentDefinition | None:
+        """The stored definition of a rule segment; None for a built-in one."""
+        found = [d for d in load_segments(self._backend, self._registry) if d.id == segment_id]
+        return found[0] if found else None
+
+    def remove(self, segment_id: str) -> bool:
+        """Delete a stored rule segment; its memberships end at the next run."""
+        return runs.delete_segment(raw(self._backend), segment_id)
+
+    def list(self) -> list[SegmentInfo]:
+        """Every segment with its figures in the latest run (zeros before any run)."""
+        figures: dict[str, dict[str, Any]] = {}
+        if self._has_run():
+            members = self._current().select("segment_id", "customer_id")
+            traits = self._backend.table(runs.TRAITS)
+            for row in segment_figures(traits, members).to_pyarrow().to_pylist():
+                figures[row["segment_id"]] = row
+        infos = []
+        for dimension in BUILTIN_DIMENSIONS:
+            for seg in load_builtin(dimension).segments:
+                infos.append(
+                    self._info(
+                        seg.id, "builtin", dimension, seg.name, seg.description, seg.color, figures
+                    )
+                )
+        for definition in load_segments(self._backend, self._registry):
+            infos.append(
+                self._info(
+                    definition.id,
+                    "rule",
+                    definition.dimension,
+                    _texts(definition.name),
+                    _texts(definition.description),
+                    definition.color or "#495057",
+                    figures,
+                )
+            )
+        return infos
+
+    def get(self, segment_id: str) -> SegmentInfo:
+        """One segment; ``CibleError`` naming the known ids when it does not exist."""
+        found = {info.id: info for info in self.list()}
+        if segment_id not in found:
+            raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(found))}.")
+        return found[segment_id]
+
+    def members(self, segment_id: str) -> Any:
+        """Current members of a segment with their traits (an Ibis table)."""
+        self.get(segment_id)
+        if not self._has_run():
+            raise CibleError("No run yet: run `cible run` first.")
+        current = self._current()
+        ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
+        traits = self._backend.table(runs.TRAITS)
+        return ids.join(traits, "customer_id").order_by("customer_id")
+
+    def _has_run(self) -> bool:
+        return int(self._backend.table("runs").count().execute()) > 0
+
+    def _current(self) -> Any:
+        history = self._backend.table("segment_memberships")
+        return history.filter(history.exited_at.isnull())
+
+    @staticmethod
+    def _info(
+        segment_id: str,
+        kind: str,
+        dimension: str | None,
+        name: dict[str, str],
+        description: dict[str, str],
+        color: str,
+        figures: dict[str, dict[str, Any]],
+    ) -> SegmentInfo:
+        row = figures.get(segment_id, {})
+        return SegmentInfo(
+            id=segment_id,
+            kind=kind,
+            dimension=dimension,
+            name=name,
+            description=description,
+            color=color,
+            size=int(row.get("size") or 0),
+            customer_share=float(row.get("customer_share") or 0.0),
+            revenue=float(row.get("revenue") or 0.0),
+            revenue_share=float(row.get("revenue_share") or 0.0),
+            avg_order_value=row.get("avg_order_value"),
+            mean_recency_days=row.get("mean_recency_days"),
+        )
+
+
+def _source(source: str | Path | dict[str, Any]) -> str | dict[str, Any]:
+    if isinstance(source, Path):
+        try:
+            return source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CibleError(f"Cannot read {source}: {exc.strerror}.") from exc
+    return source

@@ -1,0 +1,331 @@
+"""Compiling a segment definition to Ibis: who belongs, as of a moment.
+
+The ``where`` tree becomes one boolean expression over ``base`` (one row per
+customer). Trait and attribute conditions compare ``base`` columns; event, consent
+and ``in_segment`` conditions test ``customer_id`` against a subquery (``IN``),
+which keeps the whole definition a single filter of ``base``. The same expression
+therefore serves the batch run (all customers) and the streaming run (``base``
+restricted to the customers an event batch touched), and any past ``as_of`` can be
+replayed.
+
+Every leaf is NULL-free (a comparison with a missing value is false), so ``not``
+is the exact complement: ``not: {trait: t, op: "=", value: 1}`` includes the
+customers whose ``t`` is NULL. Every value is an Ibis literal built from the
+validated definition; no text is ever spliced into a query.
+
+Examples
+--------
+>>> from datetime import datetime
+>>> import ibis
+>>> from cible.domain.config import WorkspaceConfig
+>>> from cible.domain.registry import FieldRegistry
+>>> from cible.segments.definition import Vocabulary, parse_definition
+>>> vocabulary = Vocabulary({"monetary_value": "float64"}, FieldRegistry(WorkspaceConfig()))
+>>> definition = parse_definition({"id": "browsers", "name": "Big browsers", "where": {
+...     "all": [{"trait": "monetary_value", "op": ">=", "value": 100},
+...             {"event": "Product Viewed", "count": {"op": ">=", "value": 2}}]}},
+...     vocabulary)
+>>> base = ibis.memtable({"customer_id": ["a", "b"], "monetary_value": [150.0, 900.0]})
+>>> events = ibis.memtable({
+...     "customer_id": ["a", "a", "b"],
+...     "event": ["product_viewed", "Product Viewed", "product_viewed"],
+...     "properties": ["{}", "{}", "{}"],
+...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 1, 2), datetime(2024, 1, 3)]})
+>>> consents = ibis.memtable({"customer_id": ["a"], "channel": ["email"],
+...     "purpose": ["marketing"], "status": ["granted"], "updated_at": [datetime(2024, 1, 1)]})
+>>> members = compile_members(definition, base=base, events=events, consents=consents,
+...     as_of=datetime(2024, 2, 1), membership=lambda segment_id: base.select("customer_id"))
+>>> members.to_pyarrow().column("customer_id").to_pylist()
+['a']
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from cible.segments.conditions import (
+    AllCondition,
+    AnyCondition,
+    AttributeCondition,
+    ConsentCondition,
+    InSegmentCondition,
+    NotCondition,
+    TraitCondition,
+)
+from cible.segments.definition import SegmentDefinition, SegmentDefinitionError
+from cible.segments.event_condition import Count, EventCondition, PropertyFilter
+
+#: ``membership(segment_id)`` -> a table with a ``customer_id`` column.
+Membership = Callable[[str], Any]
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def compile_members(
+    definition: SegmentDefinition,
+    *,
+    base: Any,
+    events: Any,
+    consents: Any,
+    as_of: datetime,
+    membership: Membership,
+) -> Any:
+    """The members of ``definition`` as of ``as_of``.
+
+    Parameters
+    ----------
+    definition : SegmentDefinition
+        A definition from :func:`~cible.segments.definition.parse_definition`.
+    base : ibis.Table
+        One row per customer: ``customer_id``, the traits and the profile attributes
+        the definition reads. Restrict it to evaluate a few customers only.
+    events : ibis.Table
+        Canonical ``events`` (``customer_id``, ``event``, ``properties`` as JSON or
+        JSON text, ``timestamp``); only events strictly before ``as_of`` count.
+    consents : ibis.Table
+        Canonical ``consents``; the latest record before ``as_of`` per customer,
+        channel and purpose is the current status.
+    as_of : datetime
+        The moment evaluated; naive means UTC.
+    membership : callable
+        ``membership(segment_id)`` returns a table with the ``customer_id`` of the
+        members of another segment, for ``in_segment`` conditions.
+
+    Returns
+    -------
+    ibis.Table
+        One column ``customer_id``, one row per member.
+
+    Raises
+    ------
+    SegmentDefinitionError
+        When ``base`` lacks a column the definition reads or holds it with another
+        type, naming the condition's path.
+    """
+    predicate = compile_predicate(
+        definition,
+        base=base,
+        events=events,
+        consents=consents,
+        as_of=as_of,
+        membership=membership,
+    )
+    return base.filter(predicate).select("customer_id").distinct()
+
+
+def compile_predicate(
+    definition: SegmentDefinition,
+    *,
+    base: Any,
+    events: Any,
+    consents: Any,
+    as_of: datetime,
+    membership: Membership,
+) -> Any:
+    """The boolean Ibis expression over ``base`` that is true for members.
+
+    Parameters are those of :func:`compile_members`; the expression is never NULL.
+    """
+    compiler = _Compiler(base, events, consents, _utc_naive(as_of), membership)
+    return compiler.condition(definition.where, "where")
+
+
+def _utc_naive(as_of: datetime) -> datetime:
+    """``as_of`` as naive UTC, the form stored timestamps have."""
+    if not isinstance(as_of, datetime):
+        raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+    # pandas.Timestamp is a datetime subclass; a plain datetime binds on every backend.
+    return datetime(*as_of.timetuple()[:6], as_of.microsecond)
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    base: Any
+    events: Any
+    consents: Any
+    as_of: datetime
+    membership: Membership
+
+    def condition(self, node: Any, path: str) -> Any:
+        if isinstance(node, TraitCondition):
+            return self._compare_column(node.trait, node.op, node.value, f"{path}.trait")
+        if isinstance(node, AttributeCondition):
+            return self._compare_column(node.attribute, node.op, node.value, f"{path}.attribute")
+        if isinstance(node, EventCondition):
+            return self._event(node)
+        if isinstance(node, ConsentCondition):
+            return self._consent(node)
+        if isinstance(node, InSegmentCondition):
+            members = self.membership(node.in_segment)
+            return self._customer_in(members.filter(members.customer_id.notnull()))
+        if isinstance(node, AllCondition):
+            return ibis.and_(*self._each(node.all, f"{path}.all"))
+        if isinstance(node, AnyCondition):
+            return ibis.or_(*self._each(node.any, f"{path}.any"))
+        if isinstance(node, NotCondition):
+            return ~self.condition(node.not_, f"{path}.not")
+        raise TypeError(f"{path}: not a condition: {type(node).__name__}")
+
+    def _each(self, nodes: Sequence[Any], path: str) -> list[Any]:
+        return [self.condition(child, f"{path}[{i}]") for i, child in enumerate(nodes)]
+
+    def _customer_in(self, table: Any) -> Any:
+        # An IN subquery rather than a join keeps every leaf a predicate on base.
+        return self.base.customer_id.isin(table.customer_id).fill_null(False)
+
+    def _compare_column(self, name: str, op: str, value: Any, path: str) -> Any:
+        if name not in self.base.columns:
+            raise SegmentDefinitionError(f"{path}: the customer table has no column {name!r}")
+        column = self.base[name]
+        sample = value[0] if isinstance(value, tuple) else value
+        if sample is not None and not _fits(column.type(), sample):
+            raise SegmentDefinitionError(
+                f"{path}: column {name!r} holds {column.type()}, which cannot be compared "
+                f"with {type(sample).__name__} values"
+            )
+        return compare(column, op, value).fill_null(False)
+
+    def _event(self, node: EventCondition) -> Any:
+        events = self.events
+        stamp = events.timestamp
+        kept = [
+            events.customer_id.notnull(),
+            _normalised(events.event) == _normalised(ibis.literal(node.event, "string")),
+            stamp < _literal(self.as_of, stamp.type()),
+        ]
+        if node.within_days is not None:
+            since = self.as_of - timedelta(days=node.within_days)
+            kept.append(stamp >= _literal(since, stamp.type()))
+        properties = events.properties
+        if properties.type().is_string():
+            properties = properties.cast("json")
+        kept.extend(property_test(properties, f) for f in node.filters)
+        matched = events.filter(*kept)
+        counts = matched.group_by("customer_id").aggregate(events_matched=ibis._.count())
+        holds = count_test(counts.events_matched, node.count)
+        if node.count.holds(0):
+            # Zero events satisfy the count, so members are everyone but those whose
+            # (non-zero) count fails it: customers without events are included.
+            return ~self._customer_in(counts.filter(~holds))
+        return self._customer_in(counts.filter(holds))
+
+    def _consent(self, node: ConsentCondition) -> Any:
+        consents = self.consents
+        updated = consents.updated_at
+        recorded = consents.filter(
+            consents.customer_id.notnull(),
+            consents.channel == ibis.literal(node.consent, "string"),
+            consents.purpose == ibis.literal(node.purpose, "string"),
+            updated.isnull() | (updated < _literal(self.as_of, updated.type())),
+        )
+        # The consents table keeps one row per key, but a history table may be passed:
+        # the latest record is the status as of as_of.
+        ranked = recorded.mutate(
+            consent_rank=ibis.row_number().over(
+                group_by="customer_id", order_by=ibis.desc("updated_at", nulls_first=False)
+            )
+        )
+        current = ranked.filter(
+            ranked.consent_rank == 0, ranked.status == ibis.literal(node.status, "string")
+        )
+        return self._customer_in(current)
+
+
+def compare(column: Any, op: str, value: Any) -> Any:
+    """``column op value`` as an Ibis boolean; NULL where ``column`` is NULL.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [1, 5, None]})
+    >>> t.select(hit=compare(t.x, "between", (2, 9)).fill_null(False)).to_pyarrow()[0].to_pylist()
+    [False, True, False]
+    """
+    if op == "is_null":
+        return column.isnull()
+    if op == "not_null":
+        return column.notnull()
+    dtype = column.type()
+    if op in ("in", "not_in"):
+        found = column.isin([_literal(v, dtype) for v in value])
+        return found if op == "in" else ~found
+    if op == "between":
+        low, high = value
+        return column.between(_literal(low, dtype), _literal(high, dtype))
+    return _COMPARE[op](column, _literal(value, dtype))
+
+
+def property_test(properties: Any, test: PropertyFilter) -> Any:
+    """An event property filter as a never-NULL Ibis boolean over a JSON column."""
+    raw = properties[test.property]
+    if test.op in ("is_null", "not_null"):
+        # A missing key reads as SQL NULL, an explicit null as the JSON value null.
+        missing = raw.isnull() | (raw.cast("string") == ibis.literal("null", "string"))
+        return missing if test.op == "is_null" else ~missing
+    sample = test.value[0] if isinstance(test.value, tuple) else test.value
+    if isinstance(sample, bool):
+        typed = raw.unwrap_as("boolean")
+    elif isinstance(sample, int | float):
+        typed = raw.unwrap_as("float64")
+    else:
+        typed = raw.unwrap_as("string")
+    return compare(typed, test.op, test.value).fill_null(False)
+
+
+def count_test(counts: Any, count: Count) -> Any:
+    """``counts`` (an integer column) compared as ``count`` says."""
+    return compare(counts, count.op, count.value)
+
+
+def _normalised(name: Any) -> Any:
+    # Both sides are lower-cased by the database: Python and SQL disagree on the lower
+    # case of a few letters (Turkish dotted I), and a name must match itself.
+    return name.lower().replace(" ", "_")
+
+
+def _fits(dtype: dt.DataType, value: Any) -> bool:
+    """Whether a validated value can be compared with a column of ``dtype``."""
+    if isinstance(value, bool):
+        return bool(dtype.is_boolean())
+    if isinstance(value, int | float):
+        return bool(dtype.is_numeric())
+    if isinstance(value, str):
+        return bool(dtype.is_string())
+    if isinstance(value, datetime):
+        return bool(dtype.is_timestamp())
+    if isinstance(value, date):
+        return bool(dtype.is_date())
+    return False
+
+
+def _literal(value: Any, dtype: dt.DataType) -> Any:
+    """``value`` as an Ibis literal fit to be compared with a ``dtype`` column."""
+    if isinstance(value, datetime) and dtype.is_timestamp():
+        if dtype.timezone is not None:
+            return ibis.literal(value.replace(tzinfo=UTC), type=dt.Timestamp(timezone="UTC"))
+        return ibis.literal(value, type=dt.timestamp)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return ibis.literal(value, type=dt.date)
+    if isinstance(value, bool):
+        return ibis.literal(value, type=dt.boolean)
+    if isinstance(value, str):
+        return ibis.literal(value, type=dt.string)
+    if isinstance(value, int) and dtype.is_integer() and -(2**63) <= value < 2**63:
+        return ibis.literal(value, type=dt.int64)
+    return ibis.literal(value, type=dt.float64)

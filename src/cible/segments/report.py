@@ -1,0 +1,98 @@
+"""Filling a :class:`~cible.reporting.model.Report` from the latest run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cible.domain.errors import CibleError
+from cible.reporting.messages import text
+from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
+from cible.segments.builtin import load_builtin
+from cible.segments.catalog import SegmentInfo, Segments
+from cible.segments.summary import rfm_cells, totals
+from cible.store import runs
+
+
+def build_report(
+    backend: Any, segments: Segments, *, workspace: str, lang: str, currency: str
+) -> Report:
+    """The report of the latest run, in ``lang``."""
+    latest = backend.table("runs").order_by(backend.table("runs").run_id.desc()).limit(1)
+    found = latest.to_pyarrow().to_pylist()
+    if not found:
+        raise CibleError("No run yet: run `cible run` first, then `cible report`.")
+    run = found[0]
+    traits = backend.table(runs.TRAITS)
+    whole = totals(traits).to_pyarrow().to_pylist()[0]
+    infos = segments.list()
+    current = backend.table("segment_memberships")
+    open_rows = current.filter(current.exited_at.isnull())
+    covered = {
+        row["dimension"]: row["customers"]
+        for row in open_rows.group_by("dimension")
+        .aggregate(customers=open_rows.customer_id.nunique())
+        .to_pyarrow()
+        .to_pylist()
+    }
+    blocks = []
+    custom = {i.dimension for i in infos if i.dimension not in ("rfm", "lifecycle", None)}
+    dimensions = ["rfm", "lifecycle", *sorted(d for d in custom if d)]
+    for dimension in dimensions:
+        chosen = [i for i in infos if i.dimension == dimension]
+        if dimension != "lifecycle":
+            chosen.sort(key=lambda i: -i.size)
+        blocks.append(
+            DimensionBlock(
+                dimension=dimension,
+                title=_title(dimension, lang),
+                segments=[_row(i, lang) for i in chosen],
+                covered=int(covered.get(dimension, 0)),
+            )
+        )
+    loose = [i for i in infos if i.dimension is None]
+    if loose:
+        blocks.append(
+            DimensionBlock(
+                "other",
+                _title("other", lang),
+                [_row(i, lang) for i in loose],
+                int(covered.get(None, 0)),
+            )
+        )
+    stages = [s.id for s in load_builtin("lifecycle").segments]
+    funnel = [_row(i, lang) for sid in stages for i in infos if i.id == sid]
+    grid = [RfmCell(**row) for row in rfm_cells(traits).to_pyarrow().to_pylist()]
+    return Report(
+        workspace=workspace,
+        lang=lang,
+        as_of=run["as_of"],
+        run_id=run["run_id"],
+        customers=int(whole["customers"]),
+        buyers=int(whole["buyers"]),
+        revenue=float(whole["revenue"]),
+        currency=currency,
+        dimensions=blocks,
+        rfm_grid=grid,
+        funnel=funnel,
+    )
+
+
+def _title(dimension: str, lang: str) -> str:
+    if dimension in ("rfm", "lifecycle"):
+        return text(f"dimension_{dimension}", lang)
+    return text("dimension_other", lang, name=dimension)
+
+
+def _row(info: SegmentInfo, lang: str) -> SegmentRow:
+    return SegmentRow(
+        segment_id=info.id,
+        name=info.label(lang),
+        description=info.description.get(lang) or next(iter(info.description.values()), ""),
+        color=info.color,
+        size=info.size,
+        customer_share=info.customer_share,
+        revenue=info.revenue,
+        revenue_share=info.revenue_share,
+        avg_order_value=info.avg_order_value,
+        mean_recency_days=info.mean_recency_days,
+    )

@@ -1,0 +1,243 @@
+"""A run: traits, RFM and lifecycle, every rule segment, and membership history.
+
+One call computes the traits of every customer as of a moment, scores RFM and
+lifecycle, evaluates the built-in dimensions and every stored rule segment (in
+dependency order, ``in_segment`` included), resolves exclusive dimensions by
+priority, then stores the traits and the memberships with their history in one
+transaction.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.demo import build_demo
+>>> folder = Path(tempfile.mkdtemp()) / "cdnow"
+>>> _ = build_demo(folder, dataset="cdnow")
+>>> with Workspace.open(folder) as ws:
+...     record = ws.run(as_of=datetime(1998, 7, 1))
+>>> record.customers
+2357
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from cible.domain.config import WorkspaceConfig
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import Category
+from cible.features import TRAITS, Trait, compute_traits
+from cible.segments.builtin import load_builtin
+from cible.segments.compiler import compile_members
+from cible.segments.definition import SegmentDefinition, parse_definition
+from cible.segments.dependencies import evaluation_order
+from cible.segments.lifecycle import add_lifecycle
+from cible.segments.rfm import add_rfm
+from cible.segments.vocabulary import Vocabulary
+from cible.store import runs
+from cible.store.backend import raw
+from cible.store.writer import materialize
+
+#: Traits a run adds after :data:`cible.features.TRAITS`.
+DERIVED_TRAITS: tuple[Trait, ...] = (
+    Trait(
+        "rfm_r",
+        "int64",
+        "",
+        Category.VALUE,
+        "Recency score, 1-5 (5 = most recent).",
+        "Score de récence, 1 à 5 (5 = plus récent).",
+    ),
+    Trait(
+        "rfm_f", "int64", "", Category.VALUE, "Frequency score, 1-5.", "Score de fréquence, 1 à 5."
+    ),
+    Trait("rfm_m", "int64", "", Category.VALUE, "Monetary score, 1-5.", "Score monétaire, 1 à 5."),
+    Trait(
+        "rfm_score",
+        "string",
+        "",
+        Category.VALUE,
+        "R, F and M scores as one code (545).",
+        "Scores R, F et M en un code (545).",
+    ),
+    Trait(
+        "rfm_segment",
+        "string",
+        "",
+        Category.VALUE,
+        "Named RFM segment id.",
+        "Identifiant du segment RFM.",
+    ),
+    Trait(
+        "last_gap_days",
+        "float64",
+        "days",
+        Category.BEHAVIOURAL,
+        "Days between the last two purchases.",
+        "Jours entre les deux derniers achats.",
+    ),
+    Trait(
+        "lifecycle_stage",
+        "string",
+        "",
+        Category.BEHAVIOURAL,
+        "Lifecycle stage (prospect, new, active, loyal, reactivated, at_risk, lapsed, churned).",
+        "Étape du cycle de vie (prospect, nouveau, actif, fidèle, réactivé, à risque, "
+        "inactif, perdu).",
+    ),
+)
+ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS
+BUILTIN_DIMENSIONS = ("rfm", "lifecycle")
+
+#: ``progress(step, done, total)``.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    """A rule segment as kept in the workspace."""
+
+    definition: SegmentDefinition
+    kind: str = "rule"
+
+
+def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
+    """What definitions may refer to: all traits, profile fields, known segments."""
+    builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
+    return Vocabulary(
+        {t.name: t.dtype for t in ALL_TRAITS}, registry, segments=segment_ids | builtin
+    )
+
+
+def traits_expression(
+    tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime
+) -> Any:
+    """Every trait, RFM scores and lifecycle stage, one row per customer."""
+    orders = tables("orders")
+    traits = compute_traits(
+        tables("customers"),
+        orders,
+        tables("events"),
+        as_of=as_of,
+        order_lines=tables("order_lines"),
+        products=tables("products"),
+    )
+    scored = add_rfm(traits, config.rfm)
+    return add_lifecycle(scored, orders, as_of=as_of, settings=config.lifecycle).select(
+        "customer_id", *[t.name for t in ALL_TRAITS]
+    )
+
+
+def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefinition]:
+    """Stored rule segments, parsed against today's vocabulary."""
+    stored = backend.table("segments").select("segment_id", "definition").to_pyarrow().to_pylist()
+    ids = {row["segment_id"] for row in stored}
+    words = vocabulary(registry, ids)
+    return [parse_definition(json.loads(row["definition"]), words) for row in stored]
+
+
+def run_segments(
+    backend: Any,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    *,
+    as_of: datetime | None = None,
+    progress: Progress | None = None,
+) -> runs.RunRecord:
+    """Compute traits and memberships as of ``as_of`` (default: now) and store them."""
+    report = progress or (lambda step, done, total: None)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    if as_of is None:
+        moment = started
+    elif as_of.tzinfo is None:
+        moment = as_of
+    else:
+        moment = as_of.astimezone(UTC).replace(tzinfo=None)
+    con = raw(backend)
+    definitions = load_segments(backend, registry)
+    steps = 3 + len(definitions)
+    report("traits", 0, steps)
+    materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_traits")
+    traits = backend.table("_traits")
+    report("built-in dimensions", 1, steps)
+    pieces = [_builtin_members(traits)]
+    base = traits.join(backend.table("customers"), "customer_id")
+    evaluated: dict[str, Any] = {}
+    for done, segment_id in enumerate(evaluation_order(definitions), start=2):
+        report(f"segment {segment_id}", done, steps)
+        definition = next(d for d in definitions if d.id == segment_id)
+        members = compile_members(
+            definition,
+            base=base,
+            events=backend.table("events"),
+            consents=backend.table("consents"),
+            as_of=moment,
+            membership=lambda sid: _membership(sid, evaluated, pieces[0]),
+        )
+        name = f"_segment_{len(evaluated)}"
+        materialize(con, ibis.to_sql(members), name)
+        evaluated[segment_id] = backend.table(name)
+        pieces.append(
+            evaluated[segment_id].select(
+                segment_id=ibis.literal(segment_id),
+                dimension=ibis.literal(definition.dimension, dt.string),
+                priority=ibis.literal(definition.priority or 0, dt.int64),
+                customer_id="customer_id",
+            )
+        )
+    report("memberships", steps - 1, steps)
+    runs.stage_members(con, ibis.to_sql(_exclusive(ibis.union(*pieces))))
+    record = runs.commit_run(
+        con,
+        traits_table="_traits",
+        as_of=moment,
+        started_at=started,
+        finished_at=datetime.now(UTC).replace(tzinfo=None),
+        segments=len(definitions) + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
+    )
+    report("done", steps, steps)
+    return record
+
+
+def _builtin_members(traits: Any) -> Any:
+    """RFM and lifecycle memberships, read from the scored traits."""
+    rfm = traits.filter(traits.rfm_segment.notnull()).select(
+        segment_id=traits.rfm_segment,
+        dimension=ibis.literal("rfm"),
+        priority=ibis.literal(0, dt.int64),
+        customer_id=traits.customer_id,
+    )
+    stage_to_id = {s.rule["stage"]: s.id for s in load_builtin("lifecycle").segments}
+    lifecycle = traits.select(
+        segment_id=traits.lifecycle_stage.substitute(stage_to_id),
+        dimension=ibis.literal("lifecycle"),
+        priority=ibis.literal(0, dt.int64),
+        customer_id=traits.customer_id,
+    )
+    return ibis.union(rfm, lifecycle)
+
+
+def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:
+    if segment_id in evaluated:
+        return evaluated[segment_id]
+    return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
+
+
+def _exclusive(members: Any) -> Any:
+    """In a dimension, keep each customer in its highest-priority segment only."""
+    window = ibis.window(
+        group_by=[members.dimension, members.customer_id],
+        order_by=[members.priority.desc(), members.segment_id],
+    )
+    ranked = members.mutate(_rank=ibis.row_number().over(window))
+    kept = ranked.filter(ranked.dimension.isnull() | (ranked._rank == 0))
+    return kept.select("segment_id", "dimension", "customer_id").distinct()

@@ -1,0 +1,118 @@
+"""Runs end to end: traits stored, segments evaluated, history kept, dimensions exclusive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cible import Workspace
+from cible.domain.errors import CibleError
+from cible.segments.definition import SegmentDefinitionError
+
+CUSTOMERS = "customer_id,email,city\nA,a@x.fr,Lyon\nB,b@x.fr,Paris\nC,c@x.fr,Lyon\nP,p@x.fr,Nice\n"
+ORDERS = (
+    "order_id,customer_id,ordered_at,amount\n"
+    "1,A,2024-01-05,600\n2,A,2024-03-01,400\n3,B,2024-01-10,50\n4,C,2024-05-20,80\n"
+    "5,B,2024-06-15,70\n"
+)
+EVENTS = (
+    "message_id,customer_id,event,properties,timestamp\n"
+    'e1,C,product_viewed,"{""category"": ""jeux""}",2024-05-10\n'
+    'e2,C,product_viewed,"{""category"": ""jeux""}",2024-05-11\n'
+    'e3,A,product_viewed,"{""category"": ""mode""}",2024-05-12\n'
+)
+BIG_SPENDERS = """
+id: big-spenders
+name: {en: Big spenders, fr: Gros acheteurs}
+dimension: value
+priority: 10
+description: {en: Spent 500 or more., fr: Ont dépensé 500 ou plus.}
+where: {trait: monetary_value, op: ">=", value: 500}
+"""
+BUYERS = """
+id: buyers
+name: Buyers
+dimension: value
+priority: 1
+where: {trait: frequency, op: ">=", value: 1}
+"""
+GAMERS = """
+id: lyon-gamers
+name: Lyon gamers
+where:
+  all:
+    - {attribute: city, op: "=", value: Lyon}
+    - {event: product_viewed, where: {property: category, op: "=", value: jeux},
+       count: {op: ">=", value: 2}, within_days: 30}
+    - not: {in_segment: big-spenders}
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Workspace:
+    ws = Workspace.create(tmp_path / "shop")
+    for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS), ("events", EVENTS)):
+        (tmp_path / f"{kind}.csv").write_text(text)
+        ws.import_file(kind, tmp_path / f"{kind}.csv")
+    for text in (BIG_SPENDERS, BUYERS, GAMERS):
+        ws.segments.add(text)
+    return ws
+
+
+def _members(ws: Workspace, segment_id: str) -> list[str]:
+    return sorted(ws.segments.members(segment_id).customer_id.to_pyarrow().to_pylist())
+
+
+def test_run_evaluates_rules_dimensions_and_dependencies(shop: Workspace):
+    record = shop.run(as_of=datetime(2024, 6, 1))
+    assert record.customers == 4
+    assert _members(shop, "big-spenders") == ["A"]
+    # Exclusive dimension: A is a buyer too, but the higher priority keeps it out.
+    assert _members(shop, "buyers") == ["B", "C"]
+    assert _members(shop, "lyon-gamers") == ["C"]
+    assert _members(shop, "lifecycle-prospect") == ["P"]
+    traits = shop.traits().to_pandas().set_index("customer_id")
+    assert traits.loc["A", "monetary_value"] == 1000
+    assert traits.loc["P", "lifecycle_stage"] == "prospect"
+    shop.close()
+
+
+def test_history_records_entries_and_exits(shop: Workspace):
+    shop.run(as_of=datetime(2024, 6, 1))
+    second = shop.run(as_of=datetime(2024, 7, 1))
+    # By July, C's product views fall out of the 30-day window: C leaves the gamers.
+    assert second.exited >= 1
+    history = shop.table("segment_memberships")
+    gamers = history.filter(history.segment_id == "lyon-gamers").to_pyarrow().to_pylist()
+    assert [(g["customer_id"], g["entered_run"], g["exited_run"]) for g in gamers] == [("C", 1, 2)]
+    assert _members(shop, "lyon-gamers") == []
+    third = shop.run(as_of=datetime(2024, 7, 1))
+    assert (third.entered, third.exited) == (0, 0)
+    shop.close()
+
+
+def test_definition_errors_name_the_path(shop: Workspace):
+    with pytest.raises(
+        SegmentDefinitionError, match=r"where\.trait: unknown trait 'monetry_value'"
+    ):
+        shop.segments.add("id: x\nname: X\nwhere: {trait: monetry_value, op: '>', value: 1}\n")
+    with pytest.raises(CibleError, match="built-in"):
+        shop.segments.add("id: rfm-lost\nname: X\nwhere: {trait: frequency, op: '>', value: 1}\n")
+    shop.close()
+
+
+def test_report_is_self_contained_in_both_languages(shop: Workspace):
+    shop.run(as_of=datetime(2024, 6, 1))
+    english, french = shop.report("en"), shop.report("fr")
+    assert "Big spenders" in english and "Gros acheteurs" in french
+    assert "Cycle de vie" in french and "RFM grid" in english
+    for page in (english, french):
+        assert "<script" not in page and "http://" not in page and "https://" not in page
+    shop.close()
+
+
+def test_members_before_any_run(tmp_path: Path):
+    with Workspace.create(tmp_path / "empty") as ws, pytest.raises(CibleError, match="No run yet"):
+        ws.segments.members("rfm-lost")
