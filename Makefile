@@ -28,6 +28,7 @@ test: lint
 docs: $(STAMP)
 	$(BIN)/python -m cible.cli.reference cli > docs/cli.md
 	$(BIN)/python -m cible.cli.reference data-model > docs/data-model.md
+	$(BIN)/python -m cible.cli.reference traits > docs/traits.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cible.cli.reference import command_names, render, render_data_model
+from cible.cli.reference import command_names, render, render_data_model, render_traits
 
 ROOT = Path(__file__).parents[1]
 
@@ -17,6 +17,11 @@ def test_cli_reference_is_up_to_date():
 def test_data_model_reference_is_up_to_date():
     committed = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
     assert committed == render_data_model(), "docs/data-model.md is stale: run `make docs`"
+
+
+def test_traits_reference_is_up_to_date():
+    committed = (ROOT / "docs" / "traits.md").read_text(encoding="utf-8")
+    assert committed == render_traits(), "docs/traits.md is stale: run `make docs`"
 
 
 def test_readme_quickstart_has_the_two_commands_and_every_command_is_documented():

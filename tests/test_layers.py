@@ -20,7 +20,7 @@ ALLOWED = {
     "reporting": {"domain"},
     "workspace": {"domain", "store", "importing", "features", "segments", "reporting"},
     "demo": {"domain", "importing", "workspace"},
-    "cli": {"domain", "importing", "workspace", "demo", "cli"},
+    "cli": {"domain", "importing", "segments", "workspace", "demo", "cli"},
 }
 ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
 NO_ENTRY_POINT_LIBRARIES = {

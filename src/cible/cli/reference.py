@@ -1,8 +1,8 @@
 """Generates the reference docs from the code itself.
 
 ``python -m cible.cli.reference cli`` prints ``docs/cli.md`` (each command's
-``--help``); ``python -m cible.cli.reference data-model`` prints
-``docs/data-model.md`` (the field registry). Tests regenerate both and fail when the
+``--help``), ``data-model`` prints ``docs/data-model.md`` (the field registry) and
+``traits`` prints ``docs/traits.md`` (the trait registry). Tests regenerate both and fail when the
 committed files differ, so the references never drift from the code.
 """
 
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from cible.cli.app import app
 from cible.domain.schema import CANONICAL_TABLES
+from cible.segments.runner import ALL_TRAITS
 
 #: Fixed width so that the generated text does not depend on the terminal.
 WIDTH = "100"
@@ -85,6 +86,28 @@ def render_data_model() -> str:
     return "\n".join(lines)
 
 
+def render_traits() -> str:
+    """Every trait a run computes, as Markdown."""
+    lines = [
+        "# Traits",
+        "",
+        "Generated from the trait registry by `python -m cible.cli.reference traits`; do not",
+        "edit by hand. `cible run` stores one row per customer with these columns in",
+        "`customer_traits` (`ws.traits()` in Python); segment definitions refer to them with",
+        "`{trait: NAME, ...}`. Only orders and events before the run's `as_of` count.",
+        "",
+        "| trait | type | unit | category | description | description (fr) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for trait in ALL_TRAITS:
+        lines.append(
+            f"| `{trait.name}` | {trait.dtype} | {trait.unit} | {trait.category.value} | "
+            f"{trait.description} | {trait.description_fr} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "cli"
-    print(render_data_model() if which == "data-model" else render(), end="")
+    pages = {"cli": render, "data-model": render_data_model, "traits": render_traits}
+    print(pages[which](), end="")
