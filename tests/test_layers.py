@@ -15,6 +15,7 @@ ALLOWED = {
     "domain": set(),
     "store": {"domain"},
     "features": {"domain"},
+    "clv": {"domain"},
     "importing": {"domain", "store"},
     "segments": {"domain", "features", "store", "reporting"},
     "reporting": {"domain"},

@@ -1,0 +1,28 @@
+"""Customer lifetime value: BG/NBD and Gamma-Gamma by maximum likelihood.
+
+`rfm_summary` turns orders into one row per customer (frequency, recency, T,
+monetary_value); `BetaGeoModel` predicts purchases and the probability of being
+alive; `GammaGammaModel` predicts the value of those purchases and the CLV.
+This package uses numpy, scipy and pandas only.
+
+Examples
+--------
+>>> from cible.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+>>> BetaGeoModel().get_params()
+{'max_iter': 500}
+"""
+
+from cible.clv.beta_geo import BetaGeoModel
+from cible.clv.errors import ModelError
+from cible.clv.gamma_gamma import GammaGammaModel
+from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
+from cible.clv.summary import rfm_summary
+
+__all__ = [
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "ModelError",
+    "rfm_summary",
+    "simulate_beta_geo",
+    "simulate_gamma_gamma",
+]
