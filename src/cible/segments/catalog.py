@@ -91,16 +91,14 @@ class Segments:
     def add(self, source: str | Path | dict[str, Any]) -> tuple[SegmentDefinition, bool]:
         """Validate and store a definition; returns it and whether it is new.
 
-        Members are computed at the next :meth:`cible.Workspace.run`.
+        Members are computed at the next :meth:`cible.Workspace.run`. A rule segment
+        may join a built-in dimension (``value``, say): built-in segments have
+        priority 0, so a positive priority takes its members out of them.
         """
         definition = self.validate(source)
         builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
         if definition.id in builtin:
             raise CibleError(f"{definition.id!r} is a built-in segment; choose another id.")
-        if definition.dimension in BUILTIN_DIMENSIONS:
-            raise CibleError(
-                f"dimension {definition.dimension!r} is built in; choose another dimension."
-            )
         created = runs.save_segment(
             raw(self._backend),
             segment_id=definition.id,

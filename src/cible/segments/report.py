@@ -35,11 +35,13 @@ def build_report(
         .to_pylist()
     }
     blocks = []
-    custom = {i.dimension for i in infos if i.dimension not in ("rfm", "lifecycle", None)}
-    dimensions = ["rfm", "lifecycle", *sorted(d for d in custom if d)]
+    builtin = ("rfm", "lifecycle", "value")
+    custom = {i.dimension for i in infos if i.dimension not in builtin and i.dimension}
+    dimensions = [*builtin, *sorted(d for d in custom if d)]
     for dimension in dimensions:
         chosen = [i for i in infos if i.dimension == dimension]
-        if dimension != "lifecycle":
+        if dimension not in ("lifecycle", "value"):
+            # Built-in stages and tiers keep their natural order; others go largest first.
             chosen.sort(key=lambda i: -i.size)
         blocks.append(
             DimensionBlock(
@@ -78,7 +80,7 @@ def build_report(
 
 
 def _title(dimension: str, lang: str) -> str:
-    if dimension in ("rfm", "lifecycle"):
+    if dimension in ("rfm", "lifecycle", "value"):
         return text(f"dimension_{dimension}", lang)
     return text("dimension_other", lang, name=dimension)
 

@@ -42,6 +42,7 @@ from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
 from cible.segments.lifecycle import add_lifecycle
 from cible.segments.rfm import add_rfm
+from cible.segments.value import score_value, value_inputs
 from cible.segments.vocabulary import Vocabulary
 from cible.store import runs
 from cible.store.backend import raw
@@ -95,8 +96,50 @@ DERIVED_TRAITS: tuple[Trait, ...] = (
         "inactif, perdu).",
     ),
 )
-ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS
-BUILTIN_DIMENSIONS = ("rfm", "lifecycle")
+VALUE_TRAITS: tuple[Trait, ...] = (
+    Trait(
+        "p_alive",
+        "float64",
+        "share",
+        Category.VALUE,
+        "Probability the customer still buys (BG/NBD).",
+        "Probabilité que le client achète encore (BG/NBD).",
+    ),
+    Trait(
+        "expected_orders_90d",
+        "float64",
+        "orders",
+        Category.VALUE,
+        "Expected purchases in the next 90 days (BG/NBD).",
+        "Achats attendus dans les 90 prochains jours (BG/NBD).",
+    ),
+    Trait(
+        "clv_12m",
+        "float64",
+        "currency",
+        Category.VALUE,
+        "Expected spend over the next 12 months, discounted 1% a month.",
+        "Dépense attendue sur 12 mois, actualisée à 1 % par mois.",
+    ),
+    Trait(
+        "expected_next_order_at",
+        "timestamp",
+        "",
+        Category.VALUE,
+        "Expected date of the next purchase at the current expected rate.",
+        "Date attendue du prochain achat au rythme attendu actuel.",
+    ),
+    Trait(
+        "value_tier",
+        "string",
+        "",
+        Category.VALUE,
+        "Value tier by clv_12m: platinum, gold, silver, bronze.",
+        "Palier de valeur selon clv_12m : platine, or, argent, bronze.",
+    ),
+)
+ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + VALUE_TRAITS
+BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value")
 
 #: ``progress(step, done, total)``.
 Progress = Callable[[str, int, int], None]
@@ -133,8 +176,21 @@ def traits_expression(
     )
     scored = add_rfm(traits, config.rfm)
     return add_lifecycle(scored, orders, as_of=as_of, settings=config.lifecycle).select(
-        "customer_id", *[t.name for t in ALL_TRAITS]
+        "customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS]
     )
+
+
+def _with_value(backend: Any, con: Any, as_of: datetime) -> str:
+    """Fit the value models, stage their scores, and store every trait in ``_traits``."""
+    inputs = value_inputs(backend.table("orders"), as_of).to_pandas()
+    scores, note = score_value(inputs, as_of=as_of)
+    runs.stage_frame(con, "_value", scores)
+    base, value = backend.table("_base_traits"), backend.table("_value")
+    joined = base.left_join(value, "customer_id")
+    columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS}
+    full = joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS], **columns)
+    materialize(con, ibis.to_sql(full), "_traits")
+    return note
 
 
 def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefinition]:
@@ -164,15 +220,17 @@ def run_segments(
         moment = as_of.astimezone(UTC).replace(tzinfo=None)
     con = raw(backend)
     definitions = load_segments(backend, registry)
-    steps = 3 + len(definitions)
+    steps = 4 + len(definitions)
     report("traits", 0, steps)
-    materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_traits")
+    materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_base_traits")
+    report("lifetime value", 1, steps)
+    note = _with_value(backend, con, moment)
     traits = backend.table("_traits")
-    report("built-in dimensions", 1, steps)
+    report("built-in dimensions", 2, steps)
     pieces = [_builtin_members(traits)]
     base = traits.join(backend.table("customers"), "customer_id")
     evaluated: dict[str, Any] = {}
-    for done, segment_id in enumerate(evaluation_order(definitions), start=2):
+    for done, segment_id in enumerate(evaluation_order(definitions), start=3):
         report(f"segment {segment_id}", done, steps)
         definition = next(d for d in definitions if d.id == segment_id)
         members = compile_members(
@@ -203,6 +261,7 @@ def run_segments(
         started_at=started,
         finished_at=datetime.now(UTC).replace(tzinfo=None),
         segments=len(definitions) + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
+        notes=note,
     )
     report("done", steps, steps)
     return record
@@ -223,7 +282,14 @@ def _builtin_members(traits: Any) -> Any:
         priority=ibis.literal(0, dt.int64),
         customer_id=traits.customer_id,
     )
-    return ibis.union(rfm, lifecycle)
+    tier_to_id = {s.rule["tier"]: s.id for s in load_builtin("value").segments}
+    value = traits.filter(traits.value_tier.notnull()).select(
+        segment_id=traits.value_tier.substitute(tier_to_id),
+        dimension=ibis.literal("value"),
+        priority=ibis.literal(0, dt.int64),
+        customer_id=traits.customer_id,
+    )
+    return ibis.union(rfm, lifecycle, value)
 
 
 def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:

@@ -67,7 +67,7 @@ def _segments(con: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE IF NOT EXISTS runs (
           run_id BIGINT, as_of TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
           customers BIGINT, segments BIGINT, memberships BIGINT, entered BIGINT,
-          exited BIGINT
+          exited BIGINT, notes VARCHAR
         )
         """
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -29,6 +30,16 @@ class RunRecord:
     memberships: int
     entered: int
     exited: int
+    notes: str = ""
+
+
+def stage_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    """Hold a pandas or Arrow table computed in Python as temporary table ``name``."""
+    con.register("_python_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS FROM _python_frame")
+    finally:
+        con.unregister("_python_frame")
 
 
 def stage_members(con: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -44,6 +55,7 @@ def commit_run(
     started_at: datetime,
     finished_at: datetime,
     segments: int,
+    notes: str = "",
 ) -> RunRecord:
     """Replace the traits and update membership history from ``_members``, atomically.
 
@@ -84,7 +96,7 @@ def commit_run(
         customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(TRAITS)}")[0])
         memberships = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
         con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 as_of,
@@ -95,13 +107,14 @@ def commit_run(
                 memberships,
                 entered,
                 exited,
+                notes,
             ],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited)
+    return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 
 def save_segment(

@@ -1,0 +1,62 @@
+"""Lifetime value in runs: inputs equal rfm_summary, scores equal the models', tiers by share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cible import Workspace
+from cible.clv import BetaGeoModel, rfm_summary
+from cible.demo import CDNOW_AS_OF, build_demo
+from cible.segments.value import TIERS, value_inputs
+
+
+@pytest.fixture(scope="module")
+def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("value") / "cdnow"
+    build_demo(folder, dataset="cdnow")
+    return folder
+
+
+def test_inputs_match_rfm_summary_in_days(cdnow: Path):
+    with Workspace.open(cdnow, read_only=True) as ws:
+        orders = ws.table("orders").to_pandas()
+        ours = value_inputs(ws.table("orders"), CDNOW_AS_OF).to_pandas().set_index("customer_id")
+    reference = rfm_summary(orders, observation_end=CDNOW_AS_OF - pd.Timedelta(days=1), period="D")
+    joined = ours.join(reference, rsuffix="_ref")
+    assert len(joined) == 2357
+    for column in ("frequency", "recency", "monetary_value"):
+        np.testing.assert_allclose(joined[column], joined[f"{column}_ref"], rtol=1e-9)
+    # T counts up to the start of as_of's day; rfm_summary's end is the day before.
+    np.testing.assert_allclose(joined["T"], joined["T_ref"] + 1, rtol=1e-9)
+
+
+def test_run_scores_equal_the_model_and_tiers_follow_shares(cdnow: Path):
+    with Workspace.open(cdnow) as ws:
+        ws.run(as_of=CDNOW_AS_OF)
+        traits = ws.traits().to_pandas().set_index("customer_id")
+        inputs = value_inputs(ws.table("orders"), CDNOW_AS_OF).to_pandas().set_index("customer_id")
+    model = BetaGeoModel().fit(inputs["frequency"], inputs["recency"], inputs["T"])
+    expected = model.expected_probability_alive(inputs["frequency"], inputs["recency"], inputs["T"])
+    np.testing.assert_allclose(traits.loc[inputs.index, "p_alive"], expected, rtol=1e-6)
+    shares = traits["value_tier"].value_counts(normalize=True)
+    bounds = dict(TIERS)
+    assert shares["platinum"] == pytest.approx(bounds["platinum"], abs=0.01)
+    assert shares["gold"] == pytest.approx(bounds["gold"] - bounds["platinum"], abs=0.01)
+    best = traits.sort_values("clv_12m", ascending=False)
+    assert best["value_tier"].iloc[0] == "platinum" and best["value_tier"].iloc[-1] == "bronze"
+    assert (traits["expected_next_order_at"].dropna() > datetime(1998, 7, 1)).all()
+
+
+def test_too_few_buyers_leave_value_empty_and_say_why(tmp_path: Path):
+    with Workspace.create(tmp_path / "tiny") as ws:
+        (tmp_path / "o.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\n1,A,2024-01-01,5\n"
+        )
+        ws.import_file("orders", tmp_path / "o.csv")
+        record = ws.run(as_of=datetime(2024, 6, 1))
+        assert "lifetime value skipped" in record.notes
