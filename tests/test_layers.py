@@ -20,9 +20,9 @@ ALLOWED = {
     "importing": {"domain", "store"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
-    "workspace": {"domain", "store", "importing", "features", "segments", "reporting"},
+    "workspace": {"domain", "store", "importing", "features", "clv", "segments", "reporting"},
     "demo": {"domain", "importing", "workspace"},
-    "cli": {"domain", "importing", "segments", "workspace", "demo", "cli"},
+    "cli": {"domain", "importing", "segments", "reporting", "workspace", "demo", "cli"},
 }
 ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
 NO_ENTRY_POINT_LIBRARIES = {

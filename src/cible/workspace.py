@@ -28,6 +28,7 @@ from typing import Any
 import pydantic
 import tomli_w
 
+from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.registry import FieldRegistry
@@ -272,6 +273,31 @@ class Workspace:
             currency=self.config.workspace.currency,
         )
         return render_report(report)
+
+    # -- lifetime value -------------------------------------------------------------
+
+    def clv_evaluation(
+        self,
+        calibration_end: datetime,
+        observation_end: datetime | None = None,
+        *,
+        period: str = "W",
+    ) -> HoldoutEvaluation:
+        """Fit BG/NBD on purchases up to ``calibration_end``; compare with what followed.
+
+        ``observation_end`` defaults to the last purchase day.
+        """
+        orders = self.table("orders")
+        bought = orders.filter(orders.status.isnull() | (orders.status == "completed"))
+        frame = bought.select("customer_id", "ordered_at", "amount").to_pandas()
+        if frame.empty:
+            raise CibleError("No purchase in this workspace: import orders first.")
+        end = observation_end or frame["ordered_at"].max()
+        if calibration_end >= end:
+            raise CibleError(f"The calibration must end before the last purchase ({end:%Y-%m-%d}).")
+        return evaluate_holdout(
+            frame, calibration_end=calibration_end, observation_end=end, period=period
+        )
 
     def imports(self) -> Any:
         """The import log, newest first (an Ibis table)."""

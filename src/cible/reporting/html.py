@@ -30,7 +30,7 @@ _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 _NONE = "\u2013"
 
 
-def _environment(lang: str) -> Environment:
+def environment(lang: str) -> Environment:
     locale = _LOCALES[lang]
     env = Environment(
         loader=PackageLoader("cible.reporting", "templates"),
@@ -70,7 +70,7 @@ def render_report(report: Report) -> str:
     """
     if report.lang not in LANGS:
         raise ValueError(f"language {report.lang!r} is not one of {', '.join(LANGS)}")
-    template = _environment(report.lang).get_template("report.html.j2")
+    template = environment(report.lang).get_template("report.html.j2")
     max_revenue = max((cell.revenue for cell in report.rfm_grid), default=0.0) or 1.0
     max_funnel = max((row.size for row in report.funnel), default=0) or 1
     return template.render(r=report, max_revenue=max_revenue, max_funnel=max_funnel)

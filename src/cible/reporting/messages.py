@@ -39,6 +39,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Paliers de valeur (valeur attendue sur 12 mois)",
     },
     "dimension_other": {"en": "Segments: {name}", "fr": "Segments : {name}"},
+    "holdout_title": {
+        "en": "Purchase model, holdout check",
+        "fr": "Modèle d'achat, contrôle hors échantillon",
+    },
+    "holdout": {"en": "holdout", "fr": "hors échantillon"},
+    "holdout_cumulative": {
+        "en": "Cumulative repeat purchases per week",
+        "fr": "Achats répétés cumulés par semaine",
+    },
+    "holdout_by_frequency": {
+        "en": "Mean holdout purchases by calibration repeat purchases",
+        "fr": "Achats moyens hors échantillon selon les achats répétés de calibration",
+    },
+    "calibration_frequency": {
+        "en": "Calibration repeat purchases",
+        "fr": "Achats répétés (calibration)",
+    },
+    "actual": {"en": "actual", "fr": "observé"},
+    "expected": {"en": "expected", "fr": "attendu"},
+    "week": {"en": "week", "fr": "semaine"},
     "no_segments": {"en": "No segment yet.", "fr": "Aucun segment pour l'instant."},
     "footer": {
         "en": "Made by Cible. Shares of revenue are over purchases before the date above.",

@@ -1,0 +1,82 @@
+"""``cible clv ...``: lifetime-value models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.output import print_json, print_table
+from cible.domain.errors import CibleError
+from cible.reporting.holdout import render_holdout
+from cible.workspace import Workspace
+
+clv_app = typer.Typer(help="Lifetime-value models: check them on your own history.")
+
+
+def _date(option: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise CibleError(f"{option} {value!r}: give a date like 1997-09-30.") from None
+
+
+@clv_app.command("evaluate")
+def evaluate(
+    calibration_end: Annotated[str, typer.Option(help="Last day of the calibration period.")],
+    observation_end: Annotated[
+        str | None, typer.Option(help="Last day of the holdout (default: last purchase).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the two charts to this HTML file.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the page: en or fr.")] = "en",
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Fit BG/NBD on a calibration period; compare predicted and actual purchases after it."""
+    start = _date("--calibration-end", calibration_end)
+    assert start is not None
+    with Workspace.open(workspace, read_only=True) as ws:
+        result = ws.clv_evaluation(start, _date("--observation-end", observation_end))
+        title = ws.config.workspace.name
+    rows, curve = result.frequency_rows(), result.cumulative_rows()
+    mape = result.mean_absolute_percentage_error()
+    if output is not None:
+        output.write_text(render_holdout(rows, curve, title=title, lang=lang), encoding="utf-8")
+    if as_json:
+        print_json(
+            {
+                "params": result.model.params_,
+                "log_likelihood": result.model.log_likelihood_,
+                "by_frequency": [
+                    dict(zip(("frequency", "customers", "actual", "expected"), r, strict=True))
+                    for r in rows
+                ],
+                "cumulative": [
+                    dict(zip(("week", "actual", "expected", "holdout"), c, strict=True))
+                    for c in curve
+                ],
+                "cumulative_mape": mape,
+            }
+        )
+        return
+    params = ", ".join(f"{k}={v:.4g}" for k, v in result.model.params_.items())
+    typer.echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
+    print_table(
+        "Holdout purchases by calibration repeat purchases (mean per customer)",
+        ["repeat purchases", "customers", "actual", "expected"],
+        [(label, f"{n:,}", f"{a:.2f}", f"{e:.2f}") for label, n, a, e in rows],
+    )
+    final = curve[-1]
+    typer.echo(
+        f"Cumulative repeat purchases by week {final[0]}: actual {final[1]:,.0f}, "
+        f"expected {final[2]:,.0f}; mean absolute error over the holdout weeks {100 * mape:.1f}%."
+    )
+    if output is not None:
+        typer.echo(f"Charts: {output}")
