@@ -98,9 +98,7 @@ def churn_metrics(
     }
 
 
-def top_decile_lift(
-    label: npt.ArrayLike, risk: npt.ArrayLike, *, fraction: float = 0.1
-) -> float:
+def top_decile_lift(label: npt.ArrayLike, risk: npt.ArrayLike, *, fraction: float = 0.1) -> float:
     """Churn rate among the ``fraction`` highest scores over the overall churn rate.
 
     The top set holds exactly ``fraction * n`` customers (a fractional count is

@@ -38,7 +38,9 @@ Examples
 ...                                              "quantity": "int64", "unit_price": "float64"}),
 ...     "products": ibis.memtable([], schema={"product_id": "string", "category": "string"}),
 ... }
->>> snapshots = build_snapshots(data.__getitem__, [day(30)], horizon_days=30)
+>>> snapshots = build_snapshots(
+...     data.__getitem__, [day(30)], horizon_days=30, observation_end=day(60)
+... )
 >>> snapshots[["customer_id", "frequency", "recency_days", "clv_frequency", "label"]]
   customer_id  frequency  recency_days  clv_frequency  label
 0           a          2          10.0              1      0
@@ -126,9 +128,7 @@ def build_snapshots(
             f"churned for lack of data; use dates up to {end - horizon:%Y-%m-%d}."
         )
     report = progress or (lambda done, total: None)
-    sources = {
-        name: tables(name) for name in ("customers", "events", "order_lines", "products")
-    }
+    sources = {name: tables(name) for name in ("customers", "events", "order_lines", "products")}
     frames = []
     for done, moment in enumerate(moments):
         report(done, len(moments))
