@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-2
+3
 """
 
 from __future__ import annotations

@@ -81,9 +81,20 @@ def _segments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _models(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS models (
+          model_id BIGINT, kind VARCHAR, created_at TIMESTAMP, card JSON, blob BLOB
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
+    Migration(3, "trained models with their model cards", _models),
 )
 
 #: The schema version this release of Cible writes.

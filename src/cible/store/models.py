@@ -1,0 +1,37 @@
+"""Trained models and their model cards, kept in the workspace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from cible.store.sql import fetch_row
+
+
+def save_model(
+    con: duckdb.DuckDBPyConnection, *, kind: str, card: str, blob: bytes, now: datetime
+) -> int:
+    """Store a model of ``kind`` with its JSON card; returns its id."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        model_id = int(fetch_row(con, "SELECT coalesce(max(model_id), 0) + 1 FROM models")[0])
+        con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?)", [model_id, kind, now, card, blob])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return model_id
+
+
+def latest_model(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, str, bytes] | None:
+    """(id, card, blob) of the newest model of ``kind``, or None."""
+    rows: list[Any] = con.execute(
+        "SELECT model_id, card, blob FROM models WHERE kind = ? ORDER BY model_id DESC LIMIT 1",
+        [kind],
+    ).fetchall()
+    if not rows:
+        return None
+    model_id, card, blob = rows[0]
+    return int(model_id), str(card), bytes(blob)
