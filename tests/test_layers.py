@@ -20,7 +20,16 @@ ALLOWED = {
     "importing": {"domain", "store"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
-    "workspace": {"domain", "store", "importing", "features", "clv", "segments", "reporting"},
+    "workspace": {
+        "domain",
+        "store",
+        "importing",
+        "features",
+        "clv",
+        "models",
+        "segments",
+        "reporting",
+    },
     "demo": {"domain", "importing", "workspace"},
     "cli": {"domain", "importing", "segments", "reporting", "workspace", "demo", "cli"},
 }

@@ -34,9 +34,11 @@ from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
 from cible.importing.validation import ParseOptions
+from cible.models import ModelCard
 from cible.reporting.html import render_report
 from cible.reporting.messages import LANGS
 from cible.segments.catalog import Segments
+from cible.segments.churn import latest_card, train_churn
 from cible.segments.report import build_report
 from cible.segments.runner import run_segments
 from cible.store import backend as store_backend
@@ -298,6 +300,20 @@ class Workspace:
         return evaluate_holdout(
             frame, calibration_end=calibration_end, observation_end=end, period=period
         )
+
+    def train_churn(
+        self, *, horizon_days: int = 90, progress: Progress | None = None
+    ) -> tuple[int, ModelCard]:
+        """Train and evaluate a churn model out of time; later runs score with it.
+
+        Returns the stored model's id and its card (data window, features and their
+        importance, metrics of the model and of the BG/NBD and recency baselines).
+        """
+        return train_churn(self.backend, horizon_days=horizon_days, progress=progress)
+
+    def churn_card(self) -> tuple[int, ModelCard] | None:
+        """The newest churn model's id and card, or None before any training."""
+        return latest_card(self.backend)
 
     def imports(self) -> Any:
         """The import log, newest first (an Ibis table)."""

@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from cible.cli import segments as segments_cli
+from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.options import JsonOption, WorkspaceOption
 from cible.cli.output import errors, print_json, print_table, progress_bars
@@ -263,6 +264,7 @@ app.command()(segments_cli.run)
 app.add_typer(segments_cli.segments_app, name="segments")
 app.command()(segments_cli.report)
 app.add_typer(clv_app, name="clv")
+app.add_typer(churn_app, name="churn")
 
 
 def main() -> None:

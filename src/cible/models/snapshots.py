@@ -160,7 +160,7 @@ def check_horizon(horizon_days: object) -> timedelta:
 def _purchases(orders: Any) -> pd.DataFrame:
     """``customer_id`` and ``ordered_at`` of every purchase of a known customer."""
     bought = orders.filter(is_purchase(orders), orders.customer_id.notnull())
-    frame = bought.select("customer_id", "ordered_at").to_pandas()
+    frame: pd.DataFrame = bought.select("customer_id", "ordered_at").to_pandas()
     frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
     return frame
 
@@ -190,7 +190,7 @@ def _snapshot(
         order_lines=sources["order_lines"],
         products=sources["products"],
     )
-    frame = traits.filter(traits.frequency > 0).to_pandas()
+    frame: pd.DataFrame = traits.filter(traits.frequency > 0).to_pandas()
     before = purchases[purchases["ordered_at"] < moment]
     if frame.empty or before.empty:
         return pd.DataFrame()

@@ -34,6 +34,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "dimension_rfm": {"en": "RFM segments", "fr": "Segments RFM"},
     "dimension_lifecycle": {"en": "Lifecycle stages", "fr": "Étapes du cycle de vie"},
+    "dimension_churn_risk": {
+        "en": "Churn risk (trained model)",
+        "fr": "Risque de départ (modèle entraîné)",
+    },
     "dimension_value": {
         "en": "Value tiers (expected 12-month value)",
         "fr": "Paliers de valeur (valeur attendue sur 12 mois)",

@@ -35,12 +35,12 @@ def build_report(
         .to_pylist()
     }
     blocks = []
-    builtin = ("rfm", "lifecycle", "value")
+    builtin = ("rfm", "lifecycle", "value", "churn_risk")
     custom = {i.dimension for i in infos if i.dimension not in builtin and i.dimension}
     dimensions = [*builtin, *sorted(d for d in custom if d)]
     for dimension in dimensions:
         chosen = [i for i in infos if i.dimension == dimension]
-        if dimension not in ("lifecycle", "value"):
+        if dimension not in ("lifecycle", "value", "churn_risk"):
             # Built-in stages and tiers keep their natural order; others go largest first.
             chosen.sort(key=lambda i: -i.size)
         blocks.append(
@@ -80,7 +80,7 @@ def build_report(
 
 
 def _title(dimension: str, lang: str) -> str:
-    if dimension in ("rfm", "lifecycle", "value"):
+    if dimension in ("rfm", "lifecycle", "value", "churn_risk"):
         return text(f"dimension_{dimension}", lang)
     return text("dimension_other", lang, name=dimension)
 

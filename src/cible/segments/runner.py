@@ -37,6 +37,7 @@ from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
 from cible.segments.builtin import load_builtin
+from cible.segments.churn import churn_scores
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
@@ -138,8 +139,26 @@ VALUE_TRAITS: tuple[Trait, ...] = (
         "Palier de valeur selon clv_12m : platine, or, argent, bronze.",
     ),
 )
-ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + VALUE_TRAITS
-BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value")
+CHURN_TRAITS: tuple[Trait, ...] = (
+    Trait(
+        "churn_risk",
+        "float64",
+        "share",
+        Category.BEHAVIOURAL,
+        "Probability of no purchase over the churn model's horizon (`cible churn train`).",
+        "Probabilité de ne plus acheter sur l'horizon du modèle (`cible churn train`).",
+    ),
+    Trait(
+        "churn_risk_band",
+        "string",
+        "",
+        Category.BEHAVIOURAL,
+        "Churn risk band: low (< 0.3), medium (< 0.6), high.",
+        "Niveau de risque de départ : faible (< 0,3), moyen (< 0,6), élevé.",
+    ),
+)
+ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + VALUE_TRAITS + CHURN_TRAITS
+BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk")
 
 #: ``progress(step, done, total)``.
 Progress = Callable[[str, int, int], None]
@@ -180,14 +199,17 @@ def traits_expression(
     )
 
 
-def _with_value(backend: Any, con: Any, as_of: datetime) -> str:
-    """Fit the value models, stage their scores, and store every trait in ``_traits``."""
+def _assemble(backend: Any, con: Any, as_of: datetime) -> str:
+    """Add value and churn scores to the base traits, as ``_traits``; returns a note."""
     inputs = value_inputs(backend.table("orders"), as_of).to_pandas()
     scores, note = score_value(inputs, as_of=as_of)
     runs.stage_frame(con, "_value", scores)
-    base, value = backend.table("_base_traits"), backend.table("_value")
-    joined = base.left_join(value, "customer_id")
-    columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS}
+    runs.stage_frame(con, "_churn", churn_scores(backend, "_base_traits"))
+    base = backend.table("_base_traits")
+    joined = base.left_join(backend.table("_value"), "customer_id").left_join(
+        backend.table("_churn"), "customer_id"
+    )
+    columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS + CHURN_TRAITS}
     full = joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS], **columns)
     materialize(con, ibis.to_sql(full), "_traits")
     return note
@@ -223,8 +245,8 @@ def run_segments(
     steps = 4 + len(definitions)
     report("traits", 0, steps)
     materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_base_traits")
-    report("lifetime value", 1, steps)
-    note = _with_value(backend, con, moment)
+    report("lifetime value and churn risk", 1, steps)
+    note = _assemble(backend, con, moment)
     traits = backend.table("_traits")
     report("built-in dimensions", 2, steps)
     pieces = [_builtin_members(traits)]
@@ -289,7 +311,14 @@ def _builtin_members(traits: Any) -> Any:
         priority=ibis.literal(0, dt.int64),
         customer_id=traits.customer_id,
     )
-    return ibis.union(rfm, lifecycle, value)
+    band_to_id = {s.rule["band"]: s.id for s in load_builtin("churn_risk").segments}
+    churn = traits.filter(traits.churn_risk_band.notnull()).select(
+        segment_id=traits.churn_risk_band.substitute(band_to_id),
+        dimension=ibis.literal("churn_risk"),
+        priority=ibis.literal(0, dt.int64),
+        customer_id=traits.customer_id,
+    )
+    return ibis.union(rfm, lifecycle, value, churn)
 
 
 def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:

@@ -82,6 +82,7 @@ def _segments(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _models(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS notes VARCHAR")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS models (
@@ -94,7 +95,7 @@ def _models(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
-    Migration(3, "trained models with their model cards", _models),
+    Migration(3, "trained models with their model cards; run notes", _models),
 )
 
 #: The schema version this release of Cible writes.

@@ -1,0 +1,113 @@
+"""Churn risk in the workspace: train on past snapshots, score in runs.
+
+Training (``cible churn train``) builds traits at monthly dates over the history,
+labels each buyer by whether they bought in the next ``horizon_days``, fits
+:class:`cible.models.ChurnModel` on the older dates and evaluates it on the latest,
+out of time, against the BG/NBD and recency baselines. The model and its card are
+stored; every later run scores ``churn_risk`` and ``churn_risk_band`` with the newest
+model (both stay empty until one is trained).
+
+Examples
+--------
+>>> from datetime import datetime
+>>> [d.isoformat()[:10] for d in snapshot_dates(datetime(2024, 1, 1), datetime(2024, 12, 31),
+...                                             horizon_days=90)][:3]
+['2024-07-01', '2024-08-01', '2024-09-01']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from cible.domain.errors import CibleError
+from cible.models import ChurnModel, ModelCard, build_snapshots, out_of_time_split, risk_bands
+from cible.store import models as stored_models
+from cible.store.backend import raw
+
+KIND = "churn"
+#: History needed before the first snapshot, so that traits mean something.
+WARM_UP_DAYS = 180
+MAX_DATES = 24
+
+
+def snapshot_dates(first: datetime, last: datetime, *, horizon_days: int) -> list[datetime]:
+    """Month starts from ``first`` + warm-up to ``last`` - horizon, the latest 24."""
+    start = pd.Timestamp(first + timedelta(days=WARM_UP_DAYS)).normalize()
+    end = pd.Timestamp(last - timedelta(days=horizon_days))
+    months = pd.date_range(start, end, freq="MS")
+    return [m.to_pydatetime() for m in months[-MAX_DATES:]]
+
+
+def train_churn(
+    backend: Any,
+    *,
+    horizon_days: int = 90,
+    random_state: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[int, ModelCard]:
+    """Train, evaluate out of time, store; returns the model id and its card."""
+    report = progress or (lambda step, done, total: None)
+    orders = backend.table("orders")
+    span = orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max())
+    bounds = span.to_pyarrow().to_pylist()[0]
+    if bounds["first"] is None:
+        raise CibleError("No order in this workspace: import orders before training.")
+    dates = snapshot_dates(bounds["first"], bounds["last"], horizon_days=horizon_days)
+    if len(dates) < 2 + horizon_days // 30:
+        raise CibleError(
+            f"The history ({bounds['first']:%Y-%m-%d} to {bounds['last']:%Y-%m-%d}) is too "
+            f"short to train and test a {horizon_days}-day churn model out of time; it needs "
+            f"about {WARM_UP_DAYS + 2 * horizon_days + 60} days."
+        )
+    snapshots = build_snapshots(
+        backend.table,
+        dates,
+        horizon_days,
+        observation_end=bounds["last"],
+        progress=lambda done, total: report("snapshots", done, total + 2),
+    )
+    train, test = out_of_time_split(snapshots)
+    report("fitting", len(dates), len(dates) + 2)
+    model = ChurnModel(horizon_days=horizon_days, random_state=random_state).fit(train)
+    report("evaluating", len(dates) + 1, len(dates) + 2)
+    model.evaluate(test)
+    card = model.model_card_
+    model_id = stored_models.save_model(
+        raw(backend),
+        kind=KIND,
+        card=card.to_json(),
+        blob=model.dumps(),
+        now=datetime.now(UTC).replace(tzinfo=None),
+    )
+    report("done", len(dates) + 2, len(dates) + 2)
+    return model_id, card
+
+
+def latest_card(backend: Any) -> tuple[int, ModelCard] | None:
+    """The newest churn model's id and card, or None."""
+    found = stored_models.latest_model(raw(backend), KIND)
+    return None if found is None else (found[0], ModelCard.from_json(found[1]))
+
+
+def churn_scores(backend: Any, traits_table: str) -> pd.DataFrame:
+    """``customer_id``, ``churn_risk`` and ``churn_risk_band`` from the newest model."""
+    found = stored_models.latest_model(raw(backend), KIND)
+    traits = backend.table(traits_table)
+    if found is None:
+        frame: pd.DataFrame = traits.select("customer_id").to_pandas()
+        frame["churn_risk"] = float("nan")
+        frame["churn_risk_band"] = None
+        return frame
+    model = ChurnModel.loads(found[2])
+    risk = model.predict_proba(traits.to_pandas())
+    return pd.DataFrame(
+        {
+            "customer_id": risk.index.to_numpy(),
+            "churn_risk": risk.to_numpy(),
+            "churn_risk_band": risk_bands(risk).astype(object).to_numpy(),
+        }
+    )
