@@ -1,4 +1,4 @@
-"""Customer lifetime value: BG/NBD and Gamma-Gamma by maximum likelihood.
+"""Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma by maximum likelihood.
 
 `rfm_summary` turns orders into one row per customer (frequency, recency, T,
 monetary_value); `BetaGeoModel` predicts purchases and the probability of being
@@ -15,6 +15,8 @@ Examples
 from cible.clv.beta_geo import BetaGeoModel
 from cible.clv.errors import ModelError
 from cible.clv.gamma_gamma import GammaGammaModel
+from cible.clv.pareto_nbd import ParetoNBDModel
+from cible.clv.pareto_simulation import simulate_pareto_nbd
 from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
 from cible.clv.summary import rfm_summary
 
@@ -22,7 +24,9 @@ __all__ = [
     "BetaGeoModel",
     "GammaGammaModel",
     "ModelError",
+    "ParetoNBDModel",
     "rfm_summary",
     "simulate_beta_geo",
     "simulate_gamma_gamma",
+    "simulate_pareto_nbd",
 ]
