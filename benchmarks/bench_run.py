@@ -412,19 +412,10 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
 
 
 def _breakdown(start: float, marks: list[tuple[str, float]]) -> dict[str, float]:
-    """Seconds per step of a run, from the progress calls' times."""
-    steps = dict(marks)
-    segment_marks = [t for step, t in marks if step.startswith("segment ")]
-    return {
-        "setup": steps["traits"] - start,
-        "traits_rfm_lifecycle": steps["built-in dimensions"] - steps["traits"],
-        "segments": steps["memberships"] - steps["built-in dimensions"],
-        "segments_each": [
-            round(b - a, 3)
-            for a, b in zip(segment_marks, [*segment_marks[1:], steps["memberships"]], strict=True)
-        ],
-        "memberships_and_store": steps["done"] - steps["memberships"],
-    }
+    """Seconds per step of a run, from the times of its progress calls."""
+    names = ["setup"] + [step for step, _ in marks[:-1]]
+    times = [start] + [moment for _, moment in marks]
+    return {name: b - a for name, a, b in zip(names, times, times[1:], strict=False)}
 
 
 # -- pandas ----------------------------------------------------------------------------
@@ -654,10 +645,7 @@ def main() -> None:
         "cible_runs": [
             {
                 "seconds": round(r["seconds"], 2),
-                "breakdown_s": {
-                    k: v if isinstance(v, list) else round(v, 2)
-                    for k, v in r["breakdown_s"].items()
-                },
+                "breakdown_s": {k: round(v, 2) for k, v in r["breakdown_s"].items()},
                 "entered": r["entered"],
                 "exited": r["exited"],
             }
