@@ -449,7 +449,6 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
         monetary_value=("amount", "sum"),
     )
     discounted = purchases[purchases["discount_amount"] > 0].groupby("customer_id").size()
-    statuses = orders.groupby(["customer_id", "status"]).size().unstack(fill_value=0)
     channels = purchases.groupby(["customer_id", "channel"]).size().unstack(fill_value=0)
     channels = channels.reindex(index=per.index, columns=sorted(SALES_CHANNELS), fill_value=0)
     t = customers.join(per)
@@ -465,7 +464,7 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     t["mean_days_between_orders"] = span / (purchases_n - 1).replace(0, np.nan)
     t["discount_share"] = discounted.reindex(t.index, fill_value=0) / purchases_n
     for trait, status in (("returns", "returned"), ("cancellations", "cancelled")):
-        counts = statuses[status] if status in statuses else pd.Series(dtype="int64")
+        counts = orders[orders["status"] == status].groupby("customer_id").size()
         t[trait] = counts.reindex(t.index, fill_value=0).astype("int64")
     t["return_rate"] = t["returns"] / (t["frequency"] + t["returns"]).replace(0, np.nan)
     # Columns in alphabetical order: idxmax breaks ties towards the first name.

@@ -27,7 +27,7 @@ def test_inputs_match_rfm_summary_in_days(cdnow: Path):
         orders = ws.table("orders").to_pandas()
         ours = value_inputs(ws.table("orders"), CDNOW_AS_OF).to_pandas().set_index("customer_id")
     reference = rfm_summary(orders, observation_end=CDNOW_AS_OF - pd.Timedelta(days=1), period="D")
-    joined = ours.join(reference, rsuffix="_ref")
+    joined = ours.join(reference.add_suffix("_ref"))
     assert len(joined) == 2357
     for column in ("frequency", "recency", "monetary_value"):
         np.testing.assert_allclose(joined[column], joined[f"{column}_ref"], rtol=1e-9)
