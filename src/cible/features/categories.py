@@ -77,7 +77,11 @@ def category_traits(orders: Any, order_lines: Any, products: Any, as_of: datetim
     )
     # Two group-bys: per category first, so that the customer level ranks a handful of
     # rows per customer instead of sorting every line.
-    per_category = spent.group_by(["customer_id", "category"]).aggregate(spend=spent.spend.sum())
+    # Rounded to the cent: a parallel sum adds in no fixed order, and 317.55 against
+    # 317.54999999999995 must stay a tie that the alphabetical rule decides.
+    per_category = spent.group_by(["customer_id", "category"]).aggregate(
+        spend=spent.spend.sum().round(2)
+    )
     known = per_category.category.notnull()
     totals = per_category.group_by("customer_id").aggregate(
         top_category=per_category.category.first(

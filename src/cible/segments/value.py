@@ -85,6 +85,9 @@ def score_value(inputs: pd.DataFrame, *, as_of: datetime) -> tuple[pd.DataFrame,
 
     The note says what was fitted, or why the value traits were left empty.
     """
+    # Rows come from the database in no fixed order; sorting makes the fits, and so
+    # the tiers, identical between runs on the same data.
+    inputs = inputs.sort_values("customer_id", ignore_index=True)
     empty = pd.DataFrame({"customer_id": inputs["customer_id"]})
     for column in VALUE_COLUMNS:
         empty[column] = None
