@@ -20,6 +20,7 @@ ALLOWED = {
     "importing": {"domain", "store"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
+    "quality": {"domain", "store", "reporting"},
     "workspace": {
         "domain",
         "store",
@@ -28,6 +29,7 @@ ALLOWED = {
         "clv",
         "models",
         "segments",
+        "quality",
         "reporting",
     },
     "demo": {"domain", "importing", "workspace"},
@@ -40,6 +42,7 @@ NO_ENTRY_POINT_LIBRARIES = {
     "features",
     "importing",
     "segments",
+    "quality",
     "reporting",
     "workspace",
     "demo",

@@ -92,10 +92,40 @@ def _models(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _quality(con: duckdb.DuckDBPyConnection) -> None:
+    # One row per `cible audit`: the score and the whole report, for the trend.
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS audits (
+          audit_id BIGINT, created_at TIMESTAMP, score DOUBLE, customers BIGINT, report JSON
+        )
+        """
+    )
+    # One row per merge of duplicate profiles into a surviving (golden) record.
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS merges (
+          merge_id BIGINT, created_at TIMESTAMP, surviving_id VARCHAR, merged_ids JSON,
+          match_weight DOUBLE, match_rule VARCHAR, status VARCHAR, undone_at TIMESTAMP
+        )
+        """
+    )
+    # Before-images of every row a merge changed or removed, so that undo is exact and
+    # no source row is ever lost: table name, the row as JSON, and what became of it.
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS merge_rows (
+          merge_id BIGINT, table_name VARCHAR, row_key VARCHAR, action VARCHAR, row_data JSON
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
     Migration(3, "trained models with their model cards; run notes", _models),
+    Migration(4, "data quality audits, identity merges and their before-images", _quality),
 )
 
 #: The schema version this release of Cible writes.
