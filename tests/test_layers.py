@@ -17,7 +17,7 @@ ALLOWED = {
     "features": {"domain"},
     "clv": {"domain"},
     "models": {"domain", "features", "clv"},
-    "importing": {"domain", "store"},
+    "importing": {"domain", "store", "quality"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
     "quality": {"domain", "store", "reporting"},

@@ -1,0 +1,1 @@
+"""Data quality: normalisation of contact fields, the audit, and identity resolution."""
