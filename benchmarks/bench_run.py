@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from cible import Workspace
-from cible.domain.config import LifecycleSection
+from cible.domain.config import LifecycleSection, TraitsSection
 from cible.domain.schema import SALES_CHANNELS
 from cible.features import TRAITS, compute_traits
 from cible.features.events import BROWSING_EVENTS, BROWSING_TYPES, EVENT_SPELLINGS
@@ -96,7 +96,7 @@ CATEGORIES = (
     "garden",
     "kitchen",
     "music",
-    "games",
+    "High-Tech",
     "grocery",
     "pets",
     "baby",
@@ -204,15 +204,29 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
     con.execute(
         "CREATE MACRO u(i, s) AS hash(i::BIGINT * 1000 + s)::DOUBLE / 18446744073709551616.0"
     )
+    # Order i: its buyer's customer number, its time in seconds from START and its first
+    # product, as macros so that the events can plant views of what a buyer later bought.
+    # A customer buys during a window of their own: from ``first_s`` on, for a random
+    # share of the time left (to the end for 3 in 8), so that every lifecycle stage is
+    # populated.
+    con.execute(
+        f"""
+        CREATE MACRO buyer(i) AS CASE
+          WHEN u(i, 11) < {p_occasional} THEN {regular} + floor({occasional} * u(i, 10))
+          ELSE floor({regular} * pow(u(i, 10), 1.5)) END::BIGINT;
+        CREATE MACRO order_customer(i) AS (buyer(i) // 4) * 5 + buyer(i) % 4;
+        CREATE MACRO first_s(c) AS floor({span} * u(c, 2));
+        CREATE MACRO order_s(i, c) AS
+          first_s(c) + floor(({span} - first_s(c)) * least(1.0, 1.6 * u(c, 3)) * u(i, 12));
+        CREATE MACRO first_product(i) AS floor({PRODUCTS} * pow(u(i, 21), 1.3))::BIGINT;
+        """
+    )
     epoch = f"TIMESTAMP '{START:%Y-%m-%d}'"
     cities, categories = _sql_list(CITIES), _sql_list(CATEGORIES)
 
     def copy(name: str, sql: str) -> None:
         con.execute(f"COPY ({sql}) TO '{folder / name}.parquet' (FORMAT parquet)")
 
-    # Each customer buys during a window of their own: from ``first_s`` on, for a
-    # random share of the time left (to the end for 3 in 8), so that every lifecycle
-    # stage is populated.
     copy(
         "customers",
         f"""
@@ -223,12 +237,14 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
                CASE WHEN u(c, 6) < 0.01 THEN NULL
                     WHEN c % 5 = 4 THEN {epoch} + to_seconds(floor({span} * u(c, 5))::BIGINT)
                     WHEN u(c, 7) < 0.1
-                    THEN {epoch} + to_seconds(floor(first_s + 30 * 86400 * u(c, 5))::BIGINT)
-                    ELSE {epoch} + to_seconds(floor(first_s - 200 * 86400 * u(c, 5))::BIGINT)
+                    THEN {epoch} + to_seconds(floor(first_s(c) + 30 * 86400 * u(c, 5))::BIGINT)
+                    ELSE {epoch} + to_seconds(floor(first_s(c) - 200 * 86400 * u(c, 5))::BIGINT)
                END AS created_at
-        FROM (SELECT i AS c, floor({span} * u(i, 2)) AS first_s FROM range({customers}) r(i))
+        FROM range({customers}) r(c)
         """,
     )
+    # Launches: most products before the first order, a long tail of new ones up to
+    # the end (early_adopter_share); 5% undated.
     con.execute(
         f"""
         CREATE TABLE product_gen AS
@@ -238,7 +254,9 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
                     ELSE {categories}[1 + floor({len(CATEGORIES)} * pow(u(p, 31), 1.5))::INTEGER]
                END AS category,
                round(5 + 195 * pow(u(p, 32), 2), 2) AS price,
-               {epoch} - to_seconds(floor(3 * {span} * u(p, 33))::BIGINT) AS launched_at
+               CASE WHEN u(p, 34) >= 0.05 THEN {epoch}
+                    + to_seconds(floor({span} * (1.2 * pow(u(p, 33), 3) - 0.2))::BIGINT)
+               END AS launched_at
         FROM range({PRODUCTS}) r(p)
         """
     )
@@ -246,21 +264,11 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
     copy(
         "orders",
         f"""
-        WITH buyer AS (
-          SELECT i, CASE WHEN u(i, 11) < {p_occasional}
-                         THEN {regular} + floor({occasional} * u(i, 10))
-                         ELSE floor({regular} * pow(u(i, 10), 1.5)) END::BIGINT AS k
-          FROM range({orders}) r(i)
-        ), window_ AS (
-          SELECT i, c, floor({span} * u(c, 2)) AS first_s
-          FROM (SELECT i, (k // 4) * 5 + k % 4 AS c FROM buyer)
-        ), drawn AS (
-          SELECT i, c,
-                 first_s + floor(({span} - first_s) * least(1.0, 1.6 * u(c, 3)) * u(i, 12))
-                     AS at_s,
+        WITH drawn AS (
+          SELECT i, c, order_s(i, c) AS at_s,
                  round(greatest(5.0, -ln(1 - u(i, 13)) * 70), 2) AS amount,
                  u(i, 15) AS v, u(i, 16) AS s
-          FROM window_
+          FROM (SELECT i, order_customer(i) AS c FROM range({orders}) r(i))
         )
         SELECT 'O' || lpad(i::VARCHAR, 9, '0') AS order_id,
                'C' || lpad(c::VARCHAR, 8, '0') AS customer_id,
@@ -285,10 +293,7 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
                CASE WHEN u(i * 3 + j, 23) < 0.01 THEN NULL
                     WHEN u(i * 3 + j, 24) < 0.2 THEN round(g.price * 0.9, 2)
                     ELSE g.price END AS unit_price
-        FROM (
-          SELECT i, floor({PRODUCTS} * pow(u(i, 21), 1.3))::BIGINT AS b, u(i, 20) AS n
-          FROM range({orders}) r(i)
-        ) o
+        FROM (SELECT i, first_product(i) AS b, u(i, 20) AS n FROM range({orders}) r(i)) o
         CROSS JOIN range(3) r(j)
         JOIN product_gen g ON g.p = (o.b + r.j * 37) % {PRODUCTS}
         WHERE r.j < CASE WHEN o.n < 0.6 THEN 1 WHEN o.n < 0.9 THEN 2 ELSE 3 END
@@ -300,8 +305,12 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
     types = _sql_list(tuple(k[1] for k in EVENT_KINDS))
     names = _sql_list(tuple(k[2] for k in EVENT_KINDS))
     props = _sql_list(tuple(k[3] for k in EVENT_KINDS))
+    planted = next(n for n, kind in enumerate(EVENT_KINDS) if kind[2] == "product_viewed")
     # Any customer may browse (prospects too), some far more than others; 7% of
-    # events are anonymous; activity grows slowly towards the end of the period.
+    # events are anonymous; activity grows slowly towards the end of the period. Half
+    # the ``product_viewed`` events are a view of an order's first product by its buyer,
+    # from 4 days after to 40 days before the order (mostly shortly before); 12% of
+    # page paths are promotion pages, in two spellings, and 2% of pages have no path.
     copy(
         "events",
         f"""
@@ -316,17 +325,33 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
                  WHEN 'product' THEN '{{"product_id":"' || g.product_id || '"'
                       || coalesce(',"category":"' || g.category || '"', '') || '}}'
                  WHEN 'email' THEN '{{"campaign":"cmp-' || (i % 40)::VARCHAR || '"}}'
-                 WHEN 'page' THEN '{{"path":"/c/' || coalesce(g.category, 'all') || '"}}'
+                 WHEN 'page' THEN CASE WHEN u(i, 45) >= 0.02 THEN '{{"path":"'
+                      || CASE WHEN u(i, 45) < 0.10 THEN '/promo/'
+                              WHEN u(i, 45) < 0.14 THEN '/Soldes/' ELSE '/c/' END
+                      || coalesce(g.category, 'all') || '"}}' END
                END AS properties,
                timestamp
         FROM (
-          SELECT i, u(i, 40) < 0.07 AS anonymous,
-                 (floor({customers} * pow(u(i, 41), 1.3))::BIGINT * 48271 + 11) % {customers}
-                     AS c,
-                 CASE {kind_case} ELSE {len(EVENT_KINDS) - 1} END AS kind,
-                 {epoch} + to_seconds(floor({span} * pow(u(i, 43), 0.8))::BIGINT) AS timestamp,
-                 floor({PRODUCTS} * pow(u(i, 44), 1.3))::BIGINT AS p
-          FROM (SELECT i, u(i, 42) AS w FROM range({events}) r(i))
+          SELECT i, anonymous, kind,
+                 CASE WHEN plant THEN order_customer(o) ELSE c END AS c,
+                 CASE WHEN plant
+                      THEN {epoch} + to_seconds((order_s(o, order_customer(o))
+                           - floor(44 * 86400 * pow(u(i, 48), 2)) + 4 * 86400)::BIGINT)
+                      ELSE timestamp END AS timestamp,
+                 CASE WHEN plant THEN first_product(o) ELSE p END AS p
+          FROM (
+            SELECT i, u(i, 40) < 0.07 AS anonymous,
+                   (floor({customers} * pow(u(i, 41), 1.3))::BIGINT * 48271 + 11) % {customers}
+                       AS c,
+                   kind, kind = {planted} AND u(i, 46) < 0.5 AS plant,
+                   floor({orders} * u(i, 47))::BIGINT AS o,
+                   {epoch} + to_seconds(floor({span} * pow(u(i, 43), 0.8))::BIGINT) AS timestamp,
+                   floor({PRODUCTS} * pow(u(i, 44), 1.3))::BIGINT AS p
+            FROM (
+              SELECT i, CASE {kind_case} ELSE {len(EVENT_KINDS) - 1} END AS kind
+              FROM (SELECT i, u(i, 42) AS w FROM range({events}) r(i))
+            )
+          )
         ) e
         JOIN product_gen g USING (p)
         """,
@@ -429,6 +454,7 @@ def _breakdown(start: float, marks: list[tuple[str, float]]) -> dict[str, float]
 def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     """Every trait of :data:`cible.features.TRAITS`, the way an analyst writes it in pandas."""
     as_of = pd.Timestamp(as_of)
+    settings = TraitsSection()
     customers = pd.read_parquet(folder / "customers.parquet", columns=["customer_id", "created_at"])
     customers = customers.set_index("customer_id")
     orders = pd.read_parquet(
@@ -477,31 +503,45 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     for channel in SALES_CHANNELS:
         t[f"channel_share_{channel}"] = channels[channel] / per["frequency"]
 
-    # Categories: spend per category of the purchased lines.
+    # Categories: spend per category of the purchased lines, launch dates of their products.
     lines = pd.read_parquet(
         folder / "order_lines.parquet", columns=["order_id", "product_id", "quantity", "unit_price"]
     )
-    products = pd.read_parquet(folder / "products.parquet", columns=["product_id", "category"])
-    bought = lines.merge(purchases[["order_id", "customer_id"]], on="order_id").merge(
+    products = pd.read_parquet(
+        folder / "products.parquet", columns=["product_id", "category", "launched_at"]
+    )
+    bought = lines.merge(purchases[["order_id", "customer_id", "ordered_at"]], on="order_id").merge(
         products, on="product_id", how="left"
     )
     bought["spend"] = (bought["quantity"] * bought["unit_price"]).fillna(0.0)
     per_category = (
         bought.groupby(["customer_id", "category"], dropna=False)["spend"].sum().reset_index()
     )
+    spend = per_category.groupby("customer_id")["spend"].sum()
+    spend = spend.where(spend != 0)
     known = per_category[per_category["category"].notna()]
     top = known.sort_values(
         ["customer_id", "spend", "category"], ascending=[True, False, True]
     ).drop_duplicates("customer_id")
     top = top.set_index("customer_id")
     t["top_category"] = top["category"]
-    t["top_category_share"] = top["spend"] / per_category.groupby("customer_id")["spend"].sum()
+    t["top_category_share"] = top["spend"] / spend
     t["category_count"] = known.groupby("customer_id").size()
     t["category_count"] = t["category_count"].fillna(0).astype("int64")
+    high_tech = [name.lower() for name in settings.high_tech_categories]
+    tech = known[known["category"].str.lower().isin(high_tech)]
+    tech_spend = tech.groupby("customer_id")["spend"].sum().reindex(spend.index, fill_value=0.0)
+    t["high_tech_share"] = tech_spend / spend
+    dated = bought[bought["launched_at"].notna()]
+    age_days = (dated["ordered_at"] - dated["launched_at"]).dt.total_seconds() / 86400
+    t["early_adopter_share"] = (
+        (age_days <= settings.new_product_days).groupby(dated["customer_id"]).mean()
+    )
 
     # Events: emails, browsing windows, engagement.
     events = pd.read_parquet(
-        folder / "events.parquet", columns=["customer_id", "type", "event", "timestamp"]
+        folder / "events.parquet",
+        columns=["customer_id", "type", "event", "timestamp", "properties"],
     )
     events = events[events["customer_id"].notna() & (events["timestamp"] < as_of)]
     name = events["event"].str.lower().str.replace(" ", "_", regex=False)
@@ -509,7 +549,13 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     def named(*canonical: str) -> pd.Series:
         return name.isin([s for event in canonical for s in EVENT_SPELLINGS[event]])
 
+    def json_field(rows: pd.DataFrame, key: str) -> pd.Series:
+        return rows["properties"].map(lambda text: json.loads(text).get(key), na_action="ignore")
+
     since = {days: as_of - pd.Timedelta(days=days) for days in (30, 90)}
+    pages = events[events["type"] == "page"]
+    path = json_field(pages, "path").str.lower()
+    promo = path.str.startswith(tuple(p.lower() for p in settings.promo_paths)).fillna(False)
     flags = pd.DataFrame(
         {
             "customer_id": events["customer_id"],
@@ -520,6 +566,8 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
             "social_shares": named("product_shared", "referral_sent"),
             "support_tickets": named("support_ticket_opened"),
             "comparison_views": named("comparison_viewed"),
+            "pages": events["type"] == "page",
+            "promo_pages": promo.reindex(events.index, fill_value=False).astype(bool),
         }
     )
     for days, moment in since.items():
@@ -537,8 +585,27 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     sent = counts["emails_received"].where(counts["emails_received"] > 0)
     t["email_open_rate"] = counts["opened"] / sent
     t["email_click_rate"] = counts["clicked"] / sent
-    for column in counts.columns.drop(["opened", "clicked"]):
+    t["promo_page_share"] = counts["promo_pages"] / counts["pages"].where(counts["pages"] > 0)
+    for column in counts.columns.drop(["opened", "clicked", "pages", "promo_pages"]):
         t[column] = counts[column]
+    t["comparisons_per_order"] = t["comparison_views"] / purchases_n
+
+    # Consideration: the first view of a bought product in the 30 days before its order.
+    views = events[named("product_viewed")]
+    views = pd.DataFrame(
+        {
+            "customer_id": views["customer_id"],
+            "product_id": json_field(views, "product_id"),
+            "viewed_at": views["timestamp"],
+        }
+    )
+    paired = bought[["customer_id", "order_id", "product_id", "ordered_at"]].merge(
+        views, on=["customer_id", "product_id"]
+    )
+    paired["delay"] = (paired["ordered_at"] - paired["viewed_at"]).dt.total_seconds() / 3600
+    paired = paired[(paired["delay"] > 0) & (paired["delay"] <= 30 * 24)]
+    per_line = paired.groupby(["customer_id", "order_id", "product_id"])["delay"].max()
+    t["view_to_purchase_hours"] = per_line.groupby("customer_id").median()
     return t[[trait.name for trait in TRAITS]].reset_index()
 
 

@@ -35,14 +35,25 @@ from cible.domain.registry import FieldRegistry
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
 from cible.importing.validation import ParseOptions
 from cible.models import ModelCard
+from cible.quality.audit import AuditReport, run_audit
+from cible.quality.contacts import NORMALISED_FIELDS, ContactRules, contact_fixes
+from cible.quality.merge import DedupeResult, dedupe
+from cible.quality.merge import undo as undo_merge
 from cible.reporting.html import render_report
 from cible.reporting.messages import LANGS
+from cible.reporting.model import PersonaCard
 from cible.segments.catalog import Segments
 from cible.segments.churn import latest_card, train_churn
+from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
+from cible.segments.personas import NUMERIC_TRAITS, Personas
+from cible.segments.playbook import check_playbook
 from cible.segments.report import build_report
 from cible.segments.runner import run_segments
+from cible.segments.typology import typology_inputs
 from cible.store import backend as store_backend
 from cible.store import migrations
+from cible.store.fixes import fix_table
+from cible.store.merges import UndoRecord
 from cible.store.runs import TRAITS, RunRecord
 
 CONFIG_FILE = "cible.toml"
@@ -237,8 +248,76 @@ class Workspace:
             options,
             config_mapping=settings.mappings.get(table.name, {}),
             config_parse=ParseOptions(date_format=settings.date_format, decimal=settings.decimal),
+            contact_rules=self._contact_rules(),
             progress=progress,
         )
+
+    # -- data quality ---------------------------------------------------------------
+
+    def _contact_rules(self) -> ContactRules:
+        return ContactRules(
+            phone_region=self.config.quality.phone_region,
+            default_country=self.config.workspace.default_region,
+        )
+
+    def normalise(self) -> dict[str, int]:
+        """Normalise the stored customers' contact fields again, in one transaction.
+
+        E-mails, phones, countries, names and cities take the forms an import gives
+        them (docs/quality.md); ``updated_at`` is left alone.
+
+        Returns
+        -------
+        dict
+            Field -> number of customers whose value changed.
+        """
+        customers = self.registry.table("customers")
+        fixes = [
+            fix
+            for fix in contact_fixes(self.table("customers"), self._contact_rules())
+            if fix.column in NORMALISED_FIELDS
+        ]
+        changed = fix_table(store_backend.raw(self.backend), customers, fixes)
+        return {name: changed.get(name, 0) for name in NORMALISED_FIELDS}
+
+    def audit(
+        self, as_of: datetime | None = None, *, progress: Progress | None = None
+    ) -> AuditReport:
+        """Audit data quality as of ``as_of`` (default now) and store the audit.
+
+        Returns
+        -------
+        AuditReport
+            Every check with counts and examples, the 0-100 score, the top problems
+            and the scores of earlier audits (docs/quality.md).
+        """
+        return run_audit(self.backend, self.registry, self.config, as_of=as_of, progress=progress)
+
+    def dedupe(self, dry_run: bool = False, *, progress: Progress | None = None) -> DedupeResult:
+        """Find profiles of the same person and merge each group into a golden record.
+
+        Thresholds come from ``[dedupe]`` in ``cible.toml``; survivorship, consent
+        and undo rules are in docs/quality.md. All merges are one transaction.
+
+        Parameters
+        ----------
+        dry_run : bool
+            Only propose the merges, with their match weight and rule; write nothing.
+        progress : callable, optional
+            ``progress(step, done, total)``.
+        """
+        return dedupe(self.backend, self.registry, self.config, dry_run=dry_run, progress=progress)
+
+    def undo_merge(self, merge_id: int) -> UndoRecord:
+        """Reverse merge ``merge_id`` exactly: profiles, orders, events and consents.
+
+        Raises
+        ------
+        CibleError
+            When there is no such merge, it was undone already, or a later merge of
+            some of the same customers must be undone first.
+        """
+        return undo_merge(self.backend, self.registry, merge_id)
 
     # -- segments -------------------------------------------------------------------
 
@@ -263,6 +342,61 @@ class Workspace:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
         return Segments(self.backend, self.registry)
 
+    def cluster(
+        self,
+        *,
+        dimension: str = DEFAULT_DIMENSION,
+        method: str = "kmeans",
+        k: str | int = "auto",
+        k_range: tuple[int, int] = (2, 10),
+        random_state: int | None = None,
+        sample_size: int = 50_000,
+        include: list[str] | None = None,
+        exclude: tuple[str, ...] = (),
+        n_bootstrap: int = 20,
+        progress: Progress | None = None,
+    ) -> Clustering:
+        """Find clusters in the latest run's traits and save them as segment ``dimension``.
+
+        Parameters
+        ----------
+        dimension : str
+            Dimension id of the cluster segments (``clusters-1``, ``clusters-2``...);
+            clustering again into the same dimension replaces it.
+        method : str
+            ``kmeans``, ``minibatch``, ``gmm``, ``ward`` or ``hdbscan``.
+        k : "auto" or int
+            Number of clusters, or ``"auto"`` to choose it over ``k_range``.
+        random_state : int, optional
+            Seed: the same seed on the same data gives the same clusters.
+        sample_size : int
+            Customers learned from; everyone is then assigned.
+        include, exclude : list of str, optional
+            Traits to read besides, or instead of, the default choice.
+        n_bootstrap : int
+            Bootstrap resamples for the stability (0 skips it).
+
+        Returns
+        -------
+        Clustering
+            The dimension, the stored model's id, the segment ids and the fit's facts
+            (k and why, stability, rules, distinguishing traits, excluded traits).
+        """
+        return fit_clustering(
+            self.backend,
+            self.registry,
+            dimension=dimension,
+            method=method,
+            k=k,
+            k_range=k_range,
+            random_state=random_state,
+            sample_size=sample_size,
+            include=include,
+            exclude=exclude,
+            n_bootstrap=n_bootstrap,
+            progress=progress,
+        )
+
     def report(self, lang: str = "en") -> str:
         """The latest run as one self-contained HTML page, in ``en`` or ``fr``."""
         if lang not in LANGS:
@@ -273,8 +407,18 @@ class Workspace:
             workspace=self.config.workspace.name,
             lang=lang,
             currency=self.config.workspace.currency,
+            config=self.config,
         )
         return render_report(report)
+
+    def persona(self, segment_id: str) -> PersonaCard:
+        """The persona card of a segment in the latest run (English and French).
+
+        Name (generated, or ``[personas.names.<id>]``), size, shares, average value and
+        churn risk, what sets it apart, preferred channels and time, top categories
+        and the playbook's recommended actions. See docs/segments.md.
+        """
+        return Personas(self.backend, self.segments, self.config).card(segment_id)
 
     # -- lifetime value -------------------------------------------------------------
 
@@ -347,8 +491,15 @@ def load_config(path: Path) -> WorkspaceConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
     try:
-        return WorkspaceConfig.model_validate(data)
+        config = WorkspaceConfig.model_validate(data)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']}.") from exc
+    # Settings that name traits are checked against the trait registry here, at start-up.
+    try:
+        typology_inputs(config.typology)
+        check_playbook(config.playbook, NUMERIC_TRAITS)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return config

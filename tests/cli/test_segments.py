@@ -75,3 +75,17 @@ def test_bad_as_of_and_unknown_segment(cdnow: Path):
     assert "give a date like" in cible("run", "--as-of", "hier", "-w", str(cdnow)).output
     unknown = cible("segments", "members", "nope", "-w", str(cdnow))
     assert unknown.exit_code == 1 and "No segment 'nope'" in unknown.output
+
+
+def test_persona_card_as_text_and_json(cdnow: Path):
+    card = json.loads(
+        cible("segments", "persona", "rfm-champions", "-w", str(cdnow), "--json").stdout
+    )
+    assert card["segment_id"] == "rfm-champions" and card["size"] > 0
+    assert set(card["name"]) == {"en", "fr"} and card["actions"]
+    shown = cible("segments", "persona", "rfm-champions", "--lang", "fr", "-w", str(cdnow))
+    assert shown.exit_code == 0, shown.output
+    assert card["name"]["fr"] in shown.output
+    assert f"1. {card['actions'][0][1]['fr']}"[:40] in shown.output
+    unknown = cible("segments", "persona", "nope", "-w", str(cdnow))
+    assert unknown.exit_code == 1 and "No segment 'nope'" in unknown.output

@@ -59,6 +59,9 @@ def test_special_attribute_needs_legal_basis_to_be_used():
             r"\[import.mappings.orders\] maps 'montant'",
         ),
         ("[lifecycle]\nat_risk_days = 500\n", "at_risk_days < lapsed_days"),
+        ('[quality]\nphone_region = "XX"\n', "quality.phone_region.*'XX' is not a region"),
+        ("[quality]\nmin_age = 120\n", "min_age must be smaller than max_age"),
+        ("[quality]\ninactive_days = 0\n", "quality.inactive_days"),
     ],
 )
 def test_invalid_config_names_the_setting(tmp_path: Path, toml: str, message: str):
@@ -75,3 +78,15 @@ def test_kind_spellings():
     assert registry.table_for_kind("Order_Lines").name == "order_lines"
     with pytest.raises(ImportFileError, match="Unknown kind"):
         registry.table_for_kind("invoice")
+
+
+def test_quality_section_defaults_and_region_case():
+    quality = WorkspaceConfig().quality
+    assert (quality.phone_region, quality.stale_profile_months, quality.inactive_days) == (
+        "FR",
+        24,
+        365,
+    )
+    assert (quality.min_age, quality.max_age, quality.outlier_iqr_factor) == (15, 110, 3.0)
+    config = WorkspaceConfig.model_validate({"quality": {"phone_region": "be"}})
+    assert config.quality.phone_region == "BE"

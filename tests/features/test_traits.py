@@ -4,7 +4,9 @@ The dataset is small and hand-made so that every rule has a row that exercises i
 a prospect, a one-order customer, two orders on one day, cancelled, returned, pending
 and future orders, ties between channels and between categories, Segment spellings
 of event names, events 29, 31, 89 and 91 days before ``as_of``, a day that straddles
-the start of the 30-day window and events without a customer.
+the start of the 30-day window and events without a customer; promotion page paths
+in several cases, product views before, at and long before a purchase, new, old and
+undated products, and a high-tech category written in capitals.
 
 The reference works customer by customer with plain pandas filters; it shares no
 code with :mod:`cible.features`.
@@ -12,7 +14,9 @@ code with :mod:`cible.features`.
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +25,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 import pytest
 
+from cible.domain.config import TraitsSection
 from cible.features import TRAITS, compute_traits, get_trait
 
 AS_OF = datetime(2024, 6, 1, 12, 0)
@@ -51,13 +56,19 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "quantity": "int64",
         "unit_price": "float64",
     },
-    "products": {"product_id": "string", "name": "string", "category": "string"},
+    "products": {
+        "product_id": "string",
+        "name": "string",
+        "category": "string",
+        "launched_at": "timestamp",
+    },
     "events": {
         "message_id": "string",
         "customer_id": "string",
         "anonymous_id": "string",
         "type": "string",
         "event": "string",
+        "properties": "json",
         "timestamp": "timestamp",
     },
 }
@@ -70,6 +81,7 @@ CUSTOMERS = [
     ("c_tie", datetime(2025, 1, 1)),  # created after as_of: tenure from first order
     ("c_cancel", datetime(2024, 5, 20)),  # created after EARLIER
     ("c_events", datetime(2024, 2, 1)),
+    ("c_journey", datetime(2023, 1, 1)),  # c_multi's purchases, with views and promo pages
 ]
 
 ORDERS = [
@@ -89,12 +101,17 @@ ORDERS = [
     ("o13", "c_cancel", datetime(2024, 5, 21), 80.0, 0.0, "marketplace", "cancelled"),
     ("o14", "c_cancel", datetime(2024, 5, 22), 70.0, 0.0, "marketplace", "returned"),
     ("o15", "ghost", datetime(2024, 5, 1), 10.0, 0.0, "web", "completed"),
+    ("o20", "c_journey", datetime(2023, 6, 1, 9), 20.0, 0.0, "store", "completed"),
+    ("o21", "c_journey", datetime(2024, 4, 20, 10), 35.0, 0.0, "app", "completed"),
+    ("o22", "c_journey", datetime(2024, 4, 20, 18), 17.0, 0.0, "app", "completed"),
+    ("o23", "c_journey", datetime(2024, 5, 25, 8), 15.0, 0.0, "web", "completed"),
 ]
 
 ORDER_LINES = [
     # (order_id, product_id, quantity, unit_price)
     ("o1", "p_book", 2, 10.0),
     ("o1", "p_toy", 1, 30.0),
+    ("o1", "p_phone", 1, 5.0),
     ("o2", "p_book", 1, 20.0),
     ("o3", "p_toy", 1, 30.0),
     ("o3", "p_none", 1, 5.0),  # product without category
@@ -107,13 +124,22 @@ ORDER_LINES = [
     ("o11", "p_book", 1, 10.0),
     ("o13", "p_toy", 1, 80.0),
     ("o15", "p_toy", 1, 10.0),
+    ("o20", "p_book", 1, 20.0),
+    ("o21", "p_toy", 1, 30.0),
+    ("o21", "p_none", 1, 5.0),
+    ("o22", "p_book", 1, 10.0),
+    ("o22", "p_unknown", 1, 7.0),
+    ("o23", "p_garden", 1, None),
 ]
 
 PRODUCTS = [
-    ("p_book", "Roman", "books"),
-    ("p_toy", "Toupie", "toys"),
-    ("p_garden", "Râteau", "garden"),
-    ("p_none", "Mystère", None),
+    # (product_id, name, category, launched_at)
+    ("p_book", "Roman", "books", datetime(2020, 1, 1)),
+    # New for o1 (9 days), o3 (50 days); o10 was a pre-order.
+    ("p_toy", "Toupie", "toys", datetime(2024, 3, 1)),
+    ("p_garden", "Râteau", "garden", None),  # undated: counts in no early share
+    ("p_none", "Mystère", None, datetime(2024, 4, 15)),
+    ("p_phone", "Téléphone", "Electronics", datetime(2023, 1, 1)),
 ]
 
 EVENTS = [
@@ -161,6 +187,42 @@ EVENTS = [
     (None, "track", "product_viewed", ago(1)),
     (None, "track", "email_sent", ago(1)),
     ("ghost", "track", "product_viewed", ago(1)),
+    ("c_journey", "page", None, ago(16)),  # a page without properties
+]
+
+PAGE = "page"
+# Events with properties: (customer_id, type, event, properties, timestamp).
+EVENTS_WITH_PROPERTIES = [
+    # Promotion pages: prefix, capitals, a longer path; not a page; no path; future.
+    ("c_journey", PAGE, None, {"path": "/promo/ete"}, ago(20)),
+    ("c_journey", PAGE, None, {"path": "/PROMO"}, ago(15)),
+    ("c_journey", PAGE, None, {"path": "/promotions"}, ago(14)),
+    ("c_journey", PAGE, None, {"path": "/soldes"}, ago(13)),
+    ("c_journey", PAGE, None, {"path": "/"}, ago(12)),
+    ("c_journey", "track", "promo_clicked", {"path": "/promo"}, ago(11)),
+    ("c_journey", PAGE, None, {"path": "/promo"}, AS_OF + timedelta(days=1)),
+    ("c_events", PAGE, None, {}, ago(4)),
+    ("c_events", PAGE, None, {"path": "/soldes/hiver"}, ago(6)),
+    # Views of bought products. c_one, o1 (2024-03-10 10:00): p_book 2 h before,
+    # p_toy 24 h before, p_phone never viewed. Median of 2 and 24: 13 hours.
+    ("c_one", "track", "product_viewed", {"product_id": "p_book"}, datetime(2024, 3, 10, 8)),
+    ("c_one", "track", "Product Viewed", {"product_id": "p_toy"}, datetime(2024, 3, 9, 10)),
+    # c_journey, o21 (2024-04-20 10:00): p_toy first viewed 24 h before (then 1 h).
+    ("c_journey", "track", "product_viewed", {"product_id": "p_toy"}, datetime(2024, 4, 19, 10)),
+    ("c_journey", "track", "product_viewed", {"product_id": "p_toy"}, datetime(2024, 4, 20, 9)),
+    # o22 (2024-04-20 18:00): p_book 10 days before; 50 days before is out of the
+    # window; a view at the very moment of the order does not precede it.
+    ("c_journey", "track", "product_viewed", {"product_id": "p_book"}, datetime(2024, 4, 10, 18)),
+    ("c_journey", "track", "product_viewed", {"product_id": "p_book"}, datetime(2024, 3, 1, 18)),
+    ("c_journey", "track", "product_viewed", {"product_id": "p_book"}, datetime(2024, 4, 20, 18)),
+    # o23 (2024-05-25 08:00): p_garden first viewed on 2024-05-09 12:00, 380 hours.
+    ("c_journey", "track", "product_viewed", {"product_id": "p_garden"}, datetime(2024, 5, 9, 12)),
+    ("c_journey", "track", "product_viewed", {"product_id": "p_garden"}, datetime(2024, 5, 25, 7)),
+    # Views that never count: another customer's, a numeric id, no id, not a view.
+    ("c_events", "track", "product_viewed", {"product_id": "p_toy"}, datetime(2024, 4, 19)),
+    ("c_journey", "track", "product_viewed", {"product_id": 7}, datetime(2024, 4, 19)),
+    ("c_journey", "track", "product_viewed", {"category": "toys"}, datetime(2024, 4, 19)),
+    ("c_journey", "track", "product_added", {"product_id": "p_toy"}, datetime(2024, 4, 10)),
 ]
 
 
@@ -180,7 +242,12 @@ def frames() -> dict[str, pd.DataFrame]:
         ],
     )
     orders["currency"] = "EUR"
-    events = pd.DataFrame(EVENTS, columns=["customer_id", "type", "event", "timestamp"])
+    plain = pd.DataFrame(EVENTS, columns=["customer_id", "type", "event", "timestamp"])
+    rich = pd.DataFrame(
+        EVENTS_WITH_PROPERTIES, columns=["customer_id", "type", "event", "properties", "timestamp"]
+    )
+    rich["properties"] = rich.properties.map(json.dumps)
+    events = pd.concat([plain, rich], ignore_index=True)
     events["message_id"] = [f"m{i}" for i in range(len(events))]
     events["anonymous_id"] = "anon"
     found = {
@@ -189,7 +256,9 @@ def frames() -> dict[str, pd.DataFrame]:
         "order_lines": pd.DataFrame(
             ORDER_LINES, columns=["order_id", "product_id", "quantity", "unit_price"]
         ),
-        "products": pd.DataFrame(PRODUCTS, columns=["product_id", "name", "category"]),
+        "products": pd.DataFrame(
+            PRODUCTS, columns=["product_id", "name", "category", "launched_at"]
+        ),
         "events": events,
     }
     for name, frame in found.items():
@@ -237,8 +306,15 @@ def ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def reference(data: dict[str, pd.DataFrame], as_of: datetime, lines: bool) -> pd.DataFrame:
+def reference(
+    data: dict[str, pd.DataFrame],
+    as_of: datetime,
+    lines: bool,
+    settings: TraitsSection | None = None,
+) -> pd.DataFrame:
     """Every trait, customer by customer, straight from the definitions."""
+    settings = settings or TraitsSection()
+    with_properties = "properties" in data["events"].columns
     orders = data["orders"][data["orders"].ordered_at < as_of]
     events = data["events"][
         data["events"].customer_id.notna() & (data["events"].timestamp < as_of)
@@ -279,31 +355,92 @@ def reference(data: dict[str, pd.DataFrame], as_of: datetime, lines: bool) -> pd
         for channel in REF_CHANNELS:
             row[f"channel_share_{channel}"] = ratio(float((bought.channel == channel).sum()), n)
         row.update(
-            reference_categories(data, bought)
+            reference_categories(data, bought, settings)
             if lines
-            else dict.fromkeys(["top_category", "top_category_share", "category_count"])
+            else dict.fromkeys(REF_CATEGORY_TRAITS)
         )
-        row.update(reference_events(events[events.customer_id == customer_id], as_of))
+        mine_events = events[events.customer_id == customer_id]
+        row.update(reference_events(mine_events, as_of))
+        row["promo_page_share"] = (
+            reference_promo_share(mine_events, settings) if with_properties else None
+        )
+        row["comparisons_per_order"] = ratio(row["comparison_views"], n)
+        row["view_to_purchase_hours"] = (
+            reference_view_to_purchase(data, bought, mine_events)
+            if lines and with_properties
+            else None
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def reference_categories(data: dict[str, pd.DataFrame], bought: pd.DataFrame) -> dict[str, Any]:
+REF_CATEGORY_TRAITS = [
+    "top_category",
+    "top_category_share",
+    "category_count",
+    "high_tech_share",
+    "early_adopter_share",
+]
+
+
+def reference_categories(
+    data: dict[str, pd.DataFrame], bought: pd.DataFrame, settings: TraitsSection
+) -> dict[str, Any]:
     lines = data["order_lines"][data["order_lines"].order_id.isin(bought.order_id)]
     lines = lines.merge(data["products"], on="product_id", how="left")
+    lines = lines.merge(bought[["order_id", "ordered_at"]], on="order_id")
     spend = (lines.quantity * lines.unit_price).fillna(0.0)
     per_category: dict[str, float] = {}
     for category, value in zip(lines.category, spend, strict=True):
         if pd.notna(category):
             per_category[category] = per_category.get(category, 0.0) + value
     if not per_category:
-        return {"top_category": None, "top_category_share": None, "category_count": 0}
+        empty = dict.fromkeys(REF_CATEGORY_TRAITS)
+        return {**empty, "category_count": 0}
     top = min(per_category, key=lambda c: (-per_category[c], c))
+    tech = {c.lower() for c in settings.high_tech_categories}
+    tech_spend = sum(v for c, v in per_category.items() if c.lower() in tech)
+    early = dated = 0
+    if "launched_at" in lines.columns:
+        for ordered_at, launched_at in zip(lines.ordered_at, lines.launched_at, strict=True):
+            if pd.notna(launched_at):
+                dated += 1
+                early += days(ordered_at - launched_at) <= settings.new_product_days
     return {
         "top_category": top,
         "top_category_share": ratio(per_category[top], float(spend.sum())),
         "category_count": len(per_category),
+        "high_tech_share": ratio(tech_spend, float(spend.sum())),
+        "early_adopter_share": ratio(early, dated),
     }
+
+
+def reference_promo_share(mine: pd.DataFrame, settings: TraitsSection) -> float | None:
+    pages = mine[mine.type == "page"]
+    paths = [json.loads(p).get("path") if isinstance(p, str) else None for p in pages.properties]
+    prefixes = [prefix.lower() for prefix in settings.promo_paths]
+    promo = sum(isinstance(p, str) and p.lower().startswith(tuple(prefixes)) for p in paths)
+    return ratio(promo, len(pages))
+
+
+def reference_view_to_purchase(
+    data: dict[str, pd.DataFrame], bought: pd.DataFrame, mine: pd.DataFrame
+) -> float | None:
+    views = mine[mine.name == "product_viewed"]
+    viewed = [
+        json.loads(p).get("product_id") if isinstance(p, str) else None for p in views.properties
+    ]
+    lines = data["order_lines"].merge(bought[["order_id", "ordered_at"]], on="order_id")
+    delays = []
+    for product_id, ordered_at in zip(lines.product_id, lines.ordered_at, strict=True):
+        before = [
+            days(ordered_at - at)
+            for at, seen in zip(views.timestamp, viewed, strict=True)
+            if seen == product_id and timedelta(0) < ordered_at - at <= timedelta(days=30)
+        ]
+        if before:
+            delays.append(max(before) * 24)
+    return statistics.median(delays) if delays else None
 
 
 def reference_events(mine: pd.DataFrame, as_of: datetime) -> dict[str, Any]:
@@ -363,13 +500,19 @@ def assert_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert mismatches == []
 
 
-def run(tables: dict[str, Any], as_of: datetime, lines: bool = True) -> pd.DataFrame:
+def run(
+    tables: dict[str, Any],
+    as_of: datetime,
+    lines: bool = True,
+    settings: TraitsSection | None = None,
+) -> pd.DataFrame:
     extra = {"order_lines": tables["order_lines"], "products": tables["products"]}
     expr = compute_traits(
         tables["customers"],
         tables["orders"],
         tables["events"],
         as_of=as_of,
+        settings=settings,
         **(extra if lines else {}),
     )
     result: pd.DataFrame = expr.to_pandas()
@@ -387,7 +530,36 @@ def test_every_trait_matches_the_pandas_reference(tables: dict[str, Any], as_of:
 def test_without_order_lines_category_traits_are_null(tables: dict[str, Any]):
     got = run(tables, AS_OF, lines=False)
     assert_same(got, reference(frames(), AS_OF, lines=False))
-    assert got[["top_category", "top_category_share", "category_count"]].isna().all().all()
+    assert got[[*REF_CATEGORY_TRAITS, "view_to_purchase_hours"]].isna().all().all()
+
+
+def test_settings_change_promo_pages_high_tech_and_new_products(tables: dict[str, Any]):
+    settings = TraitsSection(
+        new_product_days=30, high_tech_categories=["TOYS"], promo_paths=["/soldes"]
+    )
+    got = run(tables, AS_OF, settings=settings)
+    assert_same(got, reference(frames(), AS_OF, lines=True, settings=settings))
+    journey = got.set_index("customer_id").loc["c_journey"]
+    # o21's p_toy (50 days) is no longer new; p_none (5 days) still is: 1 of 4 dated.
+    assert journey.early_adopter_share == 0.25
+    assert journey.promo_page_share == pytest.approx(1 / 6)
+    assert journey.high_tech_share == pytest.approx(30 / 72)
+
+
+def test_without_properties_or_launch_dates_those_traits_are_null(tables: dict[str, Any]):
+    events = tables["events"].drop("properties")
+    products = tables["products"].drop("launched_at")
+    got = compute_traits(
+        tables["customers"],
+        tables["orders"],
+        events,
+        as_of=AS_OF,
+        order_lines=tables["order_lines"],
+        products=products,
+    ).to_pandas()
+    empty = ["promo_page_share", "view_to_purchase_hours", "early_adopter_share"]
+    assert got[empty].isna().all().all()
+    assert got.high_tech_share.notna().any()
 
 
 def test_hand_checked_values(tables: dict[str, Any]):
@@ -417,6 +589,18 @@ def test_hand_checked_values(tables: dict[str, Any]):
     assert one.tenure_days == one.recency_days  # no creation date: tenure from first order
     assert got.loc["c_tie", "top_channel"] == "phone"  # web and phone tie
     assert got.loc["c_tie", "top_category"] == "books"  # books and toys tie
+    # Journeys: 4 of c_journey's 6 page views are promotion pages; first views of
+    # bought products 24, 240 and 380 hours before the order; c_one 2 and 24 hours.
+    journey = got.loc["c_journey"]
+    assert journey.promo_page_share == pytest.approx(2 / 3)
+    assert got.loc["c_events", "promo_page_share"] == 0.5
+    assert journey.view_to_purchase_hours == pytest.approx(240)
+    assert one.view_to_purchase_hours == pytest.approx(13)
+    assert multi.comparisons_per_order == pytest.approx(2 / 4)
+    # New products: o21's p_toy (50 days) and p_none (5 days) of 4 dated lines.
+    assert journey.early_adopter_share == 0.5
+    assert one.high_tech_share == pytest.approx(5 / 55)
+    assert got.loc["c_tie", "early_adopter_share"] == 0.5  # a pre-order and an old book
     prospect = got.loc["p_prospect"]
     assert (prospect.frequency, prospect.monetary_value, prospect.sessions_90d) == (0, 0, 0)
     assert missing(prospect.recency_days) and missing(prospect.channel_share_web)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cible import Workspace
+from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import ImportFileError
 from cible.importing.pipeline import StrictRefusalError
 from tests.conftest import WriteFile, rows
@@ -384,3 +385,40 @@ def test_custom_attribute_declared_in_config_is_imported_and_checked(
         result = ws.import_file("customers", path)
         assert (result.loaded, result.rejected) == (1, 1)
         assert rows(ws, "customers", "customer_id")[0]["loyalty_tier"] == "gold"
+
+
+def test_import_stores_normalised_values_and_flags_invalid_ones(
+    workspace: Workspace, write: WriteFile
+):
+    path = write(
+        "c.csv",
+        "customer_id;email;phone;first_name;city;country;postal_code\n"
+        "C1; Ana@B.FR ;06 12 34 56 78;ANA;PARIS;France;75011\n"
+        "C2;bad@@b.fr;06 12;luc;lyon;FR;7501\n",
+    )
+    result = workspace.import_file("customers", path)
+    assert (result.loaded, result.rejected, result.flagged) == (2, 0, 1)
+    stored = {r["customer_id"]: r for r in rows(workspace, "customers", "customer_id")}
+    assert stored["C1"]["email"] == "ana@b.fr"
+    assert stored["C1"]["phone"] == "+33612345678"
+    assert stored["C2"]["phone"] == "06 12"
+    issues = workspace.rejects().to_pyarrow().to_pylist()
+    assert [(i["line"], i["column_name"], i["value"], i["severity"]) for i in issues] == [
+        (3, "email", "bad@@b.fr", "flagged"),
+        (3, "phone", "06 12", "flagged"),
+        (3, "postal_code", "7501", "flagged"),
+    ]
+    # What the import stored is already normal.
+    assert set(workspace.normalise().values()) == {0}
+
+
+def test_phone_region_of_the_workspace_applies_and_flags_never_refuse(
+    tmp_path: Path, write: WriteFile
+):
+    config = WorkspaceConfig.model_validate({"quality": {"phone_region": "BE"}})
+    path = write("c.csv", "customer_id;phone\nC1;02 512 34 56\nC2;12\n")
+    with Workspace.create(tmp_path / "be", config=config) as ws:
+        result = ws.import_file("customers", path, strict=True)
+        assert (result.status, result.loaded, result.flagged) == ("loaded", 2, 1)
+        phones = [r["phone"] for r in rows(ws, "customers", "customer_id")]
+    assert phones == ["+3225123456", "12"]

@@ -13,6 +13,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from cible.cli import audit as audit_cli
+from cible.cli import cluster as cluster_cli
+from cible.cli import dedupe as dedupe_cli
 from cible.cli import segments as segments_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
@@ -263,8 +266,12 @@ def demo(
 app.command()(segments_cli.run)
 app.add_typer(segments_cli.segments_app, name="segments")
 app.command()(segments_cli.report)
+app.command()(cluster_cli.cluster)
 app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
+app.command()(audit_cli.audit)
+app.command()(audit_cli.normalise)
+app.command()(dedupe_cli.dedupe)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import typer
 from cible.cli.options import JsonOption, WorkspaceOption
 from cible.cli.output import console, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
+from cible.reporting.model import Share
 from cible.workspace import Workspace
 
 segments_app = typer.Typer(help="Add, check and list segments; export their members.")
@@ -79,6 +80,30 @@ def add(
     else:
         verb = "Added" if created else "Replaced"
         typer.echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
+
+
+@segments_app.command("from-cluster")
+def from_cluster(
+    segment_id: Annotated[str, typer.Argument(help="A cluster segment, e.g. clusters-2.")],
+    new_id: Annotated[
+        str | None, typer.Option("--id", help="Id of the rule segment (default: <ID>-rule).")
+    ] = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Turn a cluster into a rule segment, from the readable rule that describes it."""
+    with Workspace.open(workspace) as ws:
+        definition, created = ws.segments.from_cluster(segment_id, new_id)
+    if as_json:
+        print_json({"id": definition.id, "created": created, "definition": definition.to_dict()})
+        return
+    verb = "Added" if created else "Replaced"
+    typer.echo(f"{verb} rule segment {definition.id!r} in dimension {definition.dimension!r}:")
+    text = definition.description
+    typer.echo(f"  {text if isinstance(text, str) or text is None else text.en or text.fr}")
+    typer.echo(
+        "Edit it with `cible segments show` / `add`; run `cible run` to compute its members."
+    )
 
 
 @segments_app.command("remove")
@@ -160,6 +185,49 @@ def show(
     )
     if definition:
         print_json(definition["where"])
+
+
+@segments_app.command("persona")
+def persona(
+    segment_id: Annotated[str, typer.Argument(help="Segment id (built-in, rule or cluster).")],
+    lang: Annotated[str, typer.Option(help="Language: en or fr.")] = "en",
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """A segment's persona card: name, figures, what sets it apart, channels, actions."""
+    if lang not in ("en", "fr"):
+        raise CibleError(f"--lang {lang!r}: use en or fr.")
+    with Workspace.open(workspace, read_only=True) as ws:
+        card = ws.persona(segment_id)
+    if as_json:
+        print_json(card.as_dict())
+        return
+    none = "-"
+    console.print(f"[bold]{card.name[lang]}[/] ({card.segment_name[lang]}, {card.segment_id})")
+    console.print(
+        f"{card.size:,} customers ({_percent(card.customer_share)}), "
+        f"{_percent(card.revenue_share)} of revenue; average 12-month value "
+        f"{none if card.avg_clv_12m is None else f'{card.avg_clv_12m:,.2f}'}, churn risk "
+        f"{none if card.avg_churn_risk is None else _percent(card.avg_churn_risk)}"
+    )
+    rows = [
+        ("sales channel", _share(card.sales_channel)),
+        ("consented contact channel", _share(card.contact_channel)),
+        ("when they buy", card.time_text[lang]),
+        ("top categories", ", ".join(_share(c) for c in card.top_categories) or none),
+    ]
+    print_table("Persona", ["", ""], rows)
+    print_table(
+        "What sets them apart",
+        ["trait", "comparison"],
+        [(d.trait, d.text[lang]) for d in card.traits],
+    )
+    for number, (_, action) in enumerate(card.actions, start=1):
+        console.print(f"{number}. {action[lang]}")
+
+
+def _share(share: Share | None) -> str:
+    return "-" if share is None else f"{share.value} ({_percent(share.share)})"
 
 
 @segments_app.command("members")

@@ -6,24 +6,38 @@ way, sometimes first and last name swapped or a move to a nearby commune. Identi
 resolution should pair each copy with its original; the pairs are the truth written
 to ``duplicate_pairs.parquet``.
 
+:func:`known_duplicates` draws a stand-alone set of customer profiles for measuring
+identity resolution: a share of persons have one or two messy copies, and every pair
+of profiles of one person is listed.
+
 Examples
 --------
 >>> import numpy as np
 >>> with_typo("Martin", np.random.default_rng(1)) != "Martin"
 True
+>>> found = known_duplicates(200, seed=3)
+>>> len(found.profiles) > 200, found.pairs.columns.tolist()
+(True, ['customer_id', 'duplicate_of'])
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from cible.demo.places import Places
-from cible.demo.population import PHONE_STYLES, phone_text
-from cible.demo.timeline import Period
+from cible.demo.places import Places, load_places
+from cible.demo.population import PHONE_STYLES, build_population, phone_text
+from cible.demo.textforms import padded
+from cible.demo.timeline import DAY, Period
 
 #: Share of customers who have a second profile.
 DUPLICATE_SHARE = 0.03
+# Where an address moves when a person changes provider.
+_NEW_PROVIDERS = ("gmail.com", "orange.fr", "free.fr", "hotmail.fr", "outlook.fr")
 
 
 def add_duplicates(
@@ -37,6 +51,23 @@ def add_duplicates(
     """
     count = round(DUPLICATE_SHARE * len(people))
     source = np.sort(rng.choice(len(people), count, replace=False))
+    return pd.concat([people, messy_copies(rng, people, source, period, places)], ignore_index=True)
+
+
+def messy_copies(
+    rng: np.random.Generator,
+    people: pd.DataFrame,
+    source: NDArray[np.int64],
+    period: Period,
+    places: Places,
+) -> pd.DataFrame:
+    """Return one messy copy of each row of ``people`` listed in ``source``.
+
+    A copy is registered later than its original and differs the way second profiles
+    do: typos, swapped or capitalised names, the e-mail's case or spacing, another
+    written form of the phone, a move to a nearby commune, fields left empty.
+    """
+    count = source.size
     copies = people.iloc[source].reset_index(drop=True).copy()
     copies["original"] = source
     copies["group"] = -1
@@ -56,7 +87,132 @@ def add_duplicates(
     copies.loc[rng.random(count) < 0.2, "birth"] = np.nan
     copies.loc[rng.random(count) < 0.1, "gender"] = "unknown"
     copies.loc[rng.random(count) < 0.5, "interests"] = ""
-    return pd.concat([people, copies], ignore_index=True)
+    return copies
+
+
+@dataclass(frozen=True)
+class DuplicateSet:
+    """Customer profiles with known duplicates.
+
+    Attributes
+    ----------
+    profiles : pandas.DataFrame
+        One row per profile, with the canonical ``customers`` columns (``customer_id``,
+        ``email``, ``phone``, names, ``birth_date``, ``gender``, ``postal_code``,
+        ``city``, ``region``, ``country``, ``created_at``, ``updated_at``); empty text
+        is an empty string.
+    pairs : pandas.DataFrame
+        ``customer_id, duplicate_of``: every pair of profiles of the same person, the
+        later profile first.
+    """
+
+    profiles: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def known_duplicates(
+    persons: int,
+    *,
+    share: float = 0.2,
+    twice: float = 0.3,
+    seed: int = 0,
+    end_date: dt.date = dt.date(2025, 1, 1),
+) -> DuplicateSet:
+    """Draw ``persons`` French customers, ``share`` of them with messy copies.
+
+    Parameters
+    ----------
+    persons : int
+        Distinct persons.
+    share : float
+        Share of persons who registered again; ``twice`` of those did so twice.
+    seed : int
+        Same seed, same profiles.
+    end_date : date
+        Day after the last registration.
+
+    Returns
+    -------
+    DuplicateSet
+        Profiles in random order under ids ``P0000001``..., and the true pairs.
+        Copies carry the faults of :func:`messy_copies` and, besides, what changes
+        between two registrations years apart: a fifth of international numbers
+        written ``0033...``, 8% new e-mail providers, 8% new mobile numbers, 3% birth
+        dates typed a day or a year off.
+    """
+    rng = np.random.default_rng(seed)
+    period = Period.ending(end_date)
+    places = load_places()
+    people = build_population(rng, persons, period, places)
+    once = np.sort(rng.choice(persons, round(share * persons), replace=False))
+    again = np.sort(rng.choice(once, round(twice * once.size), replace=False))
+    frames = [people.assign(original=np.arange(persons))]
+    frames += [messy_copies(rng, people, source, period, places) for source in (once, again)]
+    rows = pd.concat(frames, ignore_index=True)
+    _change_details(rng, rows, np.arange(len(rows)) >= persons)
+    order = rng.permutation(len(rows))
+    ids = np.asarray(padded(order + 1, 7, "P").to_numpy(zero_copy_only=False), dtype=object)
+    return DuplicateSet(_profiles(rows, ids, places), _true_pairs(rows["original"].to_numpy(), ids))
+
+
+def _change_details(rng: np.random.Generator, rows: pd.DataFrame, copy: NDArray[np.bool_]) -> None:
+    size = len(rows)
+    phones = rows["phone"].to_numpy().astype(str)
+    dialled = copy & np.strings.startswith(phones, "+33") & (rng.random(size) < 0.2)
+    rows.loc[dialled, "phone"] = np.strings.add("0033", np.strings.slice(phones[dialled], 3, None))
+    emails = rows["email"].to_numpy().astype(str)
+    moved = copy & (emails != "") & (rng.random(size) < 0.08)
+    # A new address keeps the habit of the old one; the number keeps it someone else's.
+    count = int(moved.sum())
+    local = np.array([e.partition("@")[0] for e in emails[moved].tolist()], dtype=str)
+    number = rng.integers(100, 1000, count).astype(str)
+    provider = np.array(_NEW_PROVIDERS)[rng.integers(0, len(_NEW_PROVIDERS), count)]
+    rows.loc[moved, "email"] = np.strings.add(np.strings.add(local, number), "@" + provider)
+    renewed = np.flatnonzero(copy & (rng.random(size) < 0.08))
+    prefix = rng.choice([6, 7], renewed.size) * 100_000_000
+    mobiles = prefix + rng.integers(10**7, 10**8, renewed.size)
+    rows.loc[renewed, "phone"] = phone_text(mobiles, np.zeros(renewed.size, dtype=np.int64))
+    birth = rows["birth"].to_numpy()
+    slip = copy & ~np.isnan(birth) & (rng.random(size) < 0.03)
+    off = np.where(rng.random(size) < 0.5, DAY, 365 * DAY) * rng.choice([-1, 1], size)
+    rows.loc[slip, "birth"] = birth[slip] + off[slip]
+
+
+def _profiles(rows: pd.DataFrame, ids: NDArray[np.object_], places: Places) -> pd.DataFrame:
+    place = rows["place"].to_numpy()
+    birth = rows["birth"].to_numpy()
+    days = np.where(np.isnan(birth), 0, birth // DAY).astype("datetime64[D]")
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "email": rows["email"].to_numpy(),
+            "phone": rows["phone"].to_numpy(),
+            "first_name": rows["first_name"].to_numpy(),
+            "last_name": rows["last_name"].to_numpy(),
+            "birth_date": pd.Series(days).where(~np.isnan(birth)),
+            "gender": rows["gender"].to_numpy(),
+            "postal_code": np.array(places.postal_codes, dtype=object)[place],
+            "city": np.array(places.names, dtype=object)[place],
+            "region": np.array(places.regions, dtype=object)[place],
+            "country": "FR",
+            "created_at": rows["created"].to_numpy().astype("datetime64[s]"),
+            "updated_at": rows["updated"].to_numpy().astype("datetime64[s]"),
+        }
+    )
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def _true_pairs(original: NDArray[np.int64], ids: NDArray[np.object_]) -> pd.DataFrame:
+    """Every pair of rows copying the same person, the later row first."""
+    rows = pd.DataFrame({"person": original, "row": np.arange(original.size)})
+    both = rows.merge(rows, on="person", suffixes=("", "_other"))
+    both = both[both["row"] > both["row_other"]]
+    return pd.DataFrame(
+        {
+            "customer_id": ids[both["row"].to_numpy()],
+            "duplicate_of": ids[both["row_other"].to_numpy()],
+        }
+    ).reset_index(drop=True)
 
 
 def with_typo(name: str, rng: np.random.Generator) -> str:

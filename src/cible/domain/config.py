@@ -18,6 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cible.domain.playbook import LocalText, PlaybookSection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
 
 # No double underscore: Cible names its own working columns ``<field>__reason``.
@@ -98,6 +99,127 @@ class RfmRule(_Strict):
     f: Annotated[list[int], Field(min_length=2, max_length=2)]
 
 
+class TraitsSection(_Strict):
+    """``[traits]``: what some traits count (docs/typologies.md)."""
+
+    #: A purchased product launched at most this many days before the order is new.
+    new_product_days: Annotated[int, Field(gt=0)] = 90
+    #: Product categories (compared without case) whose spend is high-tech.
+    high_tech_categories: list[str] = ["high-tech", "electronics"]
+    #: Page paths (prefixes, compared without case) that are promotion pages.
+    promo_paths: list[str] = ["/promo", "/soldes", "/sale", "/deals", "/bons-plans"]
+
+
+class TypologySection(_Strict):
+    """``[typology]``: how the six typologies are scored (docs/typologies.md).
+
+    ``weights.<typology>`` replaces that typology's default inputs: trait -> weight,
+    a negative weight meaning "lower is more typical". Trait names are checked when
+    the workspace opens.
+    """
+
+    #: A customer whose best score is below this gets no typology.
+    min_score: Annotated[float, Field(ge=0, le=1)] = 0.75
+    weights: dict[str, dict[str, float]] = {}
+
+    @field_validator("weights")
+    @classmethod
+    def _non_zero(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for typology, inputs in value.items():
+            if not inputs:
+                raise ValueError(f"typology.weights.{typology} names no trait")
+            for trait, weight in inputs.items():
+                if weight == 0 or weight != weight or abs(weight) == float("inf"):
+                    raise ValueError(
+                        f"typology.weights.{typology}.{trait} must be a non-zero number"
+                    )
+        return value
+
+
+class PortfolioSection(_Strict):
+    """``[portfolio]``: guardrails of the segment portfolio (docs/segments.md)."""
+
+    #: Segments with fewer customers than this are flagged as micro-segments.
+    min_size: Annotated[int, Field(ge=0)] = 100
+    #: Segments holding less than this share of revenue are flagged too.
+    min_revenue_share: Annotated[float, Field(ge=0, le=1)] = 0.01
+    #: The Pareto view looks at this top share of buyers by monetary value.
+    pareto_top_share: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    #: Pairs of dimensions whose overlap the report shows.
+    overlap: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = [
+        ["typology", "value"],
+        ["typology", "lifecycle"],
+    ]
+
+
+class PersonasSection(_Strict):
+    """``[personas]``: which persona cards the report shows, and names you chose."""
+
+    #: Dimensions whose segments get a persona card in the report.
+    dimensions: list[str] = ["typology"]
+    #: Segment id -> name that replaces the generated one.
+    names: dict[str, LocalText] = {}
+
+
+class QualitySection(_Strict):
+    """``[quality]``: normalisation defaults and audit thresholds (docs/quality.md)."""
+
+    #: Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
+    phone_region: str = "FR"
+    #: A profile not updated for this many months counts as stale.
+    stale_profile_months: Annotated[int, Field(gt=0)] = 24
+    #: A customer with no order or event for this many days counts as inactive.
+    inactive_days: Annotated[int, Field(gt=0)] = 365
+    #: Ages outside [min_age, max_age] years are impossible for a customer.
+    min_age: Annotated[int, Field(ge=0)] = 15
+    max_age: Annotated[int, Field(gt=0)] = 110
+    #: Spend above Q3 + outlier_iqr_factor * IQR is an outlier (Tukey's far-out fence).
+    outlier_iqr_factor: Annotated[float, Field(gt=0)] = 3.0
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers  # deferred: its metadata is only needed to check this
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"phone_region {value!r} is not a region phone numbers are known for; "
+                "use an ISO 3166 alpha-2 code such as FR, BE or CH"
+            )
+        return region
+
+    @model_validator(mode="after")
+    def _ages_ordered(self) -> QualitySection:
+        if not self.min_age < self.max_age:
+            raise ValueError("min_age must be smaller than max_age")
+        return self
+
+
+class DedupeSection(_Strict):
+    """``[dedupe]``: identity resolution thresholds (docs/quality.md, Identity resolution).
+
+    Match weights are Splink's: log2 of the odds that two profiles are one person,
+    prior included (weight 0 is even odds, 4 is 16 to 1, 10 is about 1,000 to 1).
+    """
+
+    #: Pairs found by the probabilistic model merge at or above this match weight.
+    min_match_weight: float = 4.0
+    #: Profiles sharing a normalised e-mail (or E.164 phone) merge without a threshold...
+    deterministic_email: bool = True
+    deterministic_phone: bool = True
+    #: ...unless the rest of the profile contradicts it: match weight below this.
+    deterministic_min_weight: float = 0.0
+    #: An e-mail or phone shared by more profiles is a shared contact, not a person.
+    max_profiles_per_key: Annotated[int, Field(ge=2)] = 3
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DedupeSection:
+        if self.deterministic_min_weight > self.min_match_weight:
+            raise ValueError("deterministic_min_weight must not exceed min_match_weight")
+        return self
+
+
 class AttributeDeclaration(_Strict):
     """``[attributes.NAME]``: a custom customer attribute."""
 
@@ -127,6 +249,13 @@ class WorkspaceConfig(_Strict):
     lifecycle: LifecycleSection = LifecycleSection()
     #: Named RFM segments, first match wins; empty keeps the built-in mapping.
     rfm: dict[str, RfmRule] = {}
+    traits: TraitsSection = TraitsSection()
+    typology: TypologySection = TypologySection()
+    portfolio: PortfolioSection = PortfolioSection()
+    personas: PersonasSection = PersonasSection()
+    playbook: PlaybookSection = PlaybookSection()
+    quality: QualitySection = QualitySection()
+    dedupe: DedupeSection = DedupeSection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -12,6 +12,11 @@ screen view, or one of :data:`BROWSING_EVENTS` (viewing, searching, comparing
 products, the cart and checkout). Days are cheap to count on every backend and do
 not depend on how each source cuts sessions; two visits on one day count once.
 
+``promo_page_share`` is the share of page views (``type = page``) whose
+``properties.path`` starts with one of ``[traits] promo_paths`` (compared without
+case); it is NULL for a customer without page views, and for every customer when the
+events have no ``properties`` column.
+
 The events table is read by one group-by whose aggregates are conditional counts,
 plus a second pass over the last 90 days for sessions (see :func:`_sessions`);
 rates are derived in a following select.
@@ -41,7 +46,9 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
-#: Event columns this module reads.
+from cible.domain.config import TraitsSection
+
+#: Event columns this module needs; ``properties`` is read too when it exists.
 EVENT_COLUMNS = ("customer_id", "type", "event", "timestamp")
 
 #: Canonical event name -> every normalised spelling accepted for it. The canonical
@@ -96,7 +103,7 @@ def normalise_event_name(name: Any) -> Any:
     return name.lower().replace(" ", "_")
 
 
-def event_traits(events: Any, as_of: datetime) -> Any:
+def event_traits(events: Any, as_of: datetime, settings: TraitsSection | None = None) -> Any:
     """Per-customer email, web activity and engagement traits as of ``as_of``.
 
     Parameters
@@ -107,6 +114,8 @@ def event_traits(events: Any, as_of: datetime) -> Any:
         Naive UTC moment; events at or after it are ignored. The windows of the
         ``_30d`` and ``_90d`` traits are ``[as_of - 30 days, as_of)`` and
         ``[as_of - 90 days, as_of)``.
+    settings : TraitsSection, optional
+        Which page paths are promotion pages (defaults otherwise).
 
     Returns
     -------
@@ -122,6 +131,8 @@ def event_traits(events: Any, as_of: datetime) -> Any:
         "timestamp",
         name=normalise_event_name(past.event),
         browsing=ibis.or_(*[past.type == kind for kind in BROWSING_TYPES]),
+        page=past.type == "page",
+        promo=_promo_page(past, settings or TraitsSection()),
     )
 
     def count(*canonical: str, since: datetime | None = None) -> Any:
@@ -145,10 +156,13 @@ def event_traits(events: Any, as_of: datetime) -> Any:
         social_shares=count("product_shared", "referral_sent"),
         support_tickets=count("support_ticket_opened"),
         comparison_views=count("comparison_viewed"),
+        _pages=named.count(where=named.page),
+        _promo_pages=named.count(where=named.page & named.promo),
     )
     sessions = _sessions(named, as_of).rename(_key="customer_id")
     joined = totals.left_join(sessions, totals.customer_id == sessions._key)
     sent = joined.emails_received.nullif(0).cast(dt.float64)
+    pages = joined._pages.nullif(0).cast(dt.float64)
     return joined.select(
         "customer_id",
         "emails_received",
@@ -160,6 +174,9 @@ def event_traits(events: Any, as_of: datetime) -> Any:
         social_shares=joined.social_shares,
         support_tickets=joined.support_tickets,
         comparison_views=joined.comparison_views,
+        promo_page_share=(
+            joined._promo_pages / pages if "properties" in events.columns else ibis.null(dt.float64)
+        ),
     )
 
 
@@ -184,6 +201,18 @@ def _sessions(named: Any, as_of: datetime) -> Any:
             for n in WINDOWS_DAYS
         }
     )
+
+
+def _promo_page(events: Any, settings: TraitsSection) -> Any:
+    """The event is a page view of a promotion page (false without properties)."""
+    if "properties" not in events.columns or not settings.promo_paths:
+        return ibis.literal(False)
+    properties = events.properties
+    if properties.type().is_string():
+        properties = properties.cast("json")
+    # Read only for page views: other events carry no path worth parsing.
+    path = ibis.cases((events.type == "page", properties["path"].str.lower()), else_="")
+    return ibis.or_(*[path.startswith(prefix.lower()) for prefix in settings.promo_paths])
 
 
 def _named(name: Any, canonical: tuple[str, ...]) -> Any:

@@ -7,7 +7,8 @@ registry instead of hard-coding trait names, in the way the field registry of
 
 Units are a small vocabulary the UI formats: ``days``, ``orders``, ``currency``
 (the workspace currency; amounts are summed as stored, without conversion),
-``share`` (a number between 0 and 1), ``count`` and ``""`` for dates and labels.
+``share`` (a number between 0 and 1), ``count``, ``hours`` and ``""`` for dates and
+labels.
 
 Examples
 --------
@@ -226,6 +227,25 @@ _CATEGORY_TRAITS = (
         "Number of distinct product categories the customer bought.",
         "Nombre de catégories de produits distinctes achetées par le client.",
     ),
+    Trait(
+        "high_tech_share",
+        "float64",
+        "share",
+        _B,
+        "Share of the customer's spend in high-tech categories ([traits] high_tech_categories).",
+        "Part des dépenses du client dans les catégories high-tech "
+        "([traits] high_tech_categories).",
+    ),
+    Trait(
+        "early_adopter_share",
+        "float64",
+        "share",
+        _B,
+        "Share of bought lines whose product was launched at most [traits] new_product_days "
+        "days before the order.",
+        "Part des lignes achetées dont le produit est sorti au plus [traits] new_product_days "
+        "jours avant la commande.",
+    ),
 )
 
 _EMAIL_TRAITS = (
@@ -333,6 +353,35 @@ _ENGAGEMENT_TRAITS = (
     ),
 )
 
+_JOURNEY_TRAITS = (
+    Trait(
+        "promo_page_share",
+        "float64",
+        "share",
+        _B,
+        "Share of the customer's page views that were promotion pages ([traits] promo_paths).",
+        "Part des pages vues par le client qui étaient des pages promotionnelles "
+        "([traits] promo_paths).",
+    ),
+    Trait(
+        "comparisons_per_order",
+        "float64",
+        "count",
+        _B,
+        "Product comparisons viewed per purchase.",
+        "Comparatifs de produits consultés par achat.",
+    ),
+    Trait(
+        "view_to_purchase_hours",
+        "float64",
+        "hours",
+        _B,
+        "Median hours from the first view of a bought product, within 30 days, to its purchase.",
+        "Nombre médian d'heures entre la première consultation d'un produit acheté, sur "
+        "30 jours, et son achat.",
+    ),
+)
+
 #: Every trait :func:`cible.features.compute_traits` returns, in column order.
 TRAITS: tuple[Trait, ...] = (
     _ORDER_TRAITS
@@ -341,6 +390,7 @@ TRAITS: tuple[Trait, ...] = (
     + _EMAIL_TRAITS
     + _WEB_TRAITS
     + _ENGAGEMENT_TRAITS
+    + _JOURNEY_TRAITS
 )
 
 _BY_NAME = {t.name: t for t in TRAITS}

@@ -1,9 +1,12 @@
 """One row of traits per customer, as of any moment: :func:`compute_traits`.
 
 Each source table is aggregated once, by :mod:`~cible.features.orders`,
-:mod:`~cible.features.categories` and :mod:`~cible.features.events`, and the
+:mod:`~cible.features.categories` and :mod:`~cible.features.events` (and product
+views paired with bought lines by :mod:`~cible.features.consideration`), and the
 per-customer results are left-joined onto ``customers``, so that a prospect without
 orders or events still gets a row: counts 0, ratios and dates NULL.
+``comparisons_per_order`` divides two of those results (comparison views over
+purchases) after the join; it is NULL for a customer without purchases.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from cible.domain.config import TraitsSection
 from cible.features.categories import ORDER_LINE_COLUMNS, PRODUCT_COLUMNS, category_traits
 from cible.features.categories import ZERO_WHEN_ABSENT as CATEGORY_ZEROS
 from cible.features.clock import days_before, normalise_as_of
+from cible.features.consideration import consideration_traits
 from cible.features.events import EVENT_COLUMNS, event_traits
 from cible.features.events import ZERO_WHEN_ABSENT as EVENT_ZEROS
 from cible.features.orders import ORDER_COLUMNS, order_traits
@@ -37,6 +42,7 @@ def compute_traits(
     as_of: datetime,
     order_lines: Any = None,
     products: Any = None,
+    settings: TraitsSection | None = None,
 ) -> Any:
     """Compute every trait of :data:`cible.features.TRAITS` for every customer.
 
@@ -49,7 +55,11 @@ def compute_traits(
         (by ``timestamp``) strictly before it count, so any past date can be
         replayed. Naive datetimes are UTC; an aware one is converted to UTC.
     order_lines, products : ibis.Table, optional
-        Both or neither. Without them the category traits are NULL.
+        Both or neither. Without them the category traits and
+        ``view_to_purchase_hours`` are NULL.
+    settings : TraitsSection, optional
+        ``[traits]`` of ``cible.toml``: promotion pages, high-tech categories, how
+        long a product stays new. Defaults otherwise.
 
     Returns
     -------
@@ -110,11 +120,13 @@ def compute_traits(
     _require(customers, "customers", CUSTOMER_COLUMNS)
     _require(orders, "orders", ("order_id", *ORDER_COLUMNS) if with_lines else ORDER_COLUMNS)
     _require(events, "events", EVENT_COLUMNS)
-    parts = [order_traits(orders, moment), event_traits(events, moment)]
+    parts = [order_traits(orders, moment), event_traits(events, moment, settings)]
     if with_lines:
         _require(order_lines, "order_lines", ORDER_LINE_COLUMNS)
         _require(products, "products", PRODUCT_COLUMNS)
-        parts.append(category_traits(orders, order_lines, products, moment))
+        parts.append(category_traits(orders, order_lines, products, moment, settings))
+        if "properties" in events.columns:
+            parts.append(consideration_traits(orders, order_lines, events, moment))
     return _assemble(customers, parts, moment)
 
 
@@ -139,6 +151,9 @@ def _assemble(customers: Any, parts: list[Any], as_of: datetime) -> Any:
         dtype = dt.dtype(trait.dtype)
         if trait.name == "tenure_days":
             value = _tenure_days(joined, as_of)
+        elif trait.name == "comparisons_per_order":
+            purchases = joined.frequency.nullif(0).cast(dt.float64)
+            value = joined.comparison_views.fill_null(0) / purchases
         elif trait.name in joined.columns:
             value = joined[trait.name]
         else:

@@ -31,8 +31,10 @@ from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
 from cible.importing.source import inspect_source
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
+from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer
 from cible.store.backend import raw
+from cible.store.fixes import fix_checked
 from cible.store.staging import STAGE, FileFormat, stage, valid_date_format
 
 #: ``progress(step, done, total)``: called as each step of an import starts.
@@ -74,7 +76,8 @@ class ImportResult(writer.ImportRecord):
     """What an import did; ``read == loaded + rejected`` always holds.
 
     ``loaded`` rows are ``inserted``, ``updated`` or ``unchanged``; ``flagged`` rows
-    are loaded but point at an unknown customer, order or product.
+    are loaded but point at an unknown customer, order or product, or hold a contact
+    value that is not valid (e-mail, phone, country, postal code), kept as given.
     """
 
     kind: str
@@ -98,6 +101,7 @@ def import_file(
     *,
     config_mapping: dict[str, str],
     config_parse: ParseOptions,
+    contact_rules: ContactRules | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import ``path`` as ``kind`` into the workspace behind ``backend``.
@@ -157,6 +161,11 @@ def import_file(
     writer.materialize(con, parsed, writer.PARSED)
     judged = judge_rows(backend.table(writer.PARSED), table, parse)
     writer.materialize(con, ibis.to_sql(judged, dialect="duckdb"))
+    flags: list[str] = []
+    if table.name == "customers":
+        # Only customers: orders and events carry no contact field to normalise.
+        fixes = contact_fixes(backend.table(writer.CHECKED), contact_rules or ContactRules())
+        flags = fix_checked(con, fixes)
     references = [
         writer.Reference(column, target, registry.table(target).key[0])
         for column, target in table.references.items()
@@ -173,6 +182,7 @@ def import_file(
         references=references,
         strict=options.strict,
         started_at=started,
+        flags=flags,
         on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
     )
     report("done", len(_STEPS) - 1, len(_STEPS) - 1)

@@ -27,6 +27,8 @@ from typing import Any
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.segments.builtin import load_builtin
+from cible.segments.cluster_members import load_cluster_segments
+from cible.segments.clusters import cluster_to_rule
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
@@ -99,6 +101,13 @@ class Segments:
         builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
         if definition.id in builtin:
             raise CibleError(f"{definition.id!r} is a built-in segment; choose another id.")
+        clusters = load_cluster_segments(self._backend)
+        if definition.id in {c.id for c in clusters}:
+            raise CibleError(f"{definition.id!r} is a cluster segment; choose another id.")
+        if definition.dimension in {c.dimension for c in clusters}:
+            raise CibleError(
+                f"Dimension {definition.dimension!r} holds clusters; put rules in another one."
+            )
         created = runs.save_segment(
             raw(self._backend),
             segment_id=definition.id,
@@ -110,6 +119,17 @@ class Segments:
         )
         return definition, created
 
+    def from_cluster(
+        self, segment_id: str, new_id: str | None = None
+    ) -> tuple[SegmentDefinition, bool]:
+        """Store, as a rule segment, the surrogate rule of cluster segment ``segment_id``.
+
+        The rule segment (id ``new_id``, default ``<segment_id>-rule``) goes in dimension
+        ``<cluster dimension>-rules`` and selects customers by readable conditions on
+        their traits, so it can be edited like any rule.
+        """
+        return self.add(cluster_to_rule(self._backend, segment_id, new_id))
+
     def definition(self, segment_id: str) -> SegmentDefinition | None:
         """The stored definition of a rule segment; None for a built-in one."""
         found = [d for d in load_segments(self._backend, self._registry) if d.id == segment_id]
@@ -120,7 +140,10 @@ class Segments:
         return runs.delete_segment(raw(self._backend), segment_id)
 
     def list(self) -> list[SegmentInfo]:
-        """Every segment with its figures in the latest run (zeros before any run)."""
+        """Every segment with its figures in the latest run (zeros before any run).
+
+        Built-in segments come first, then rule segments, then cluster segments.
+        """
         figures: dict[str, dict[str, Any]] = {}
         if self._has_run():
             members = self._current().select("segment_id", "customer_id")
@@ -144,6 +167,18 @@ class Segments:
                     _texts(definition.name),
                     _texts(definition.description),
                     definition.color or "#495057",
+                    figures,
+                )
+            )
+        for cluster in load_cluster_segments(self._backend):
+            infos.append(
+                self._info(
+                    cluster.id,
+                    "cluster",
+                    cluster.dimension,
+                    cluster.name,
+                    cluster.description,
+                    cluster.color,
                     figures,
                 )
             )

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.reporting.messages import text
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
+from cible.segments.cluster_report import cluster_blocks
+from cible.segments.personas import Personas
+from cible.segments.portfolio import build_portfolio
 from cible.segments.summary import rfm_cells, totals
 from cible.store import runs
 
 
 def build_report(
-    backend: Any, segments: Segments, *, workspace: str, lang: str, currency: str
+    backend: Any,
+    segments: Segments,
+    *,
+    workspace: str,
+    lang: str,
+    currency: str,
+    config: WorkspaceConfig | None = None,
 ) -> Report:
-    """The report of the latest run, in ``lang``."""
+    """The report of the latest run, in ``lang``.
+
+    With ``config``, it holds persona cards (``[personas] dimensions``) and the
+    portfolio guardrails (``[portfolio]``) too.
+    """
     latest = backend.table("runs").order_by(backend.table("runs").run_id.desc()).limit(1)
     found = latest.to_pyarrow().to_pylist()
     if not found:
@@ -35,12 +49,12 @@ def build_report(
         .to_pylist()
     }
     blocks = []
-    builtin = ("rfm", "lifecycle", "value", "churn_risk")
+    builtin = ("rfm", "lifecycle", "value", "churn_risk", "typology")
     custom = {i.dimension for i in infos if i.dimension not in builtin and i.dimension}
     dimensions = [*builtin, *sorted(d for d in custom if d)]
     for dimension in dimensions:
         chosen = [i for i in infos if i.dimension == dimension]
-        if dimension not in ("lifecycle", "value", "churn_risk"):
+        if dimension not in ("lifecycle", "value", "churn_risk", "typology"):
             # Built-in stages and tiers keep their natural order; others go largest first.
             chosen.sort(key=lambda i: -i.size)
         blocks.append(
@@ -64,6 +78,22 @@ def build_report(
     stages = [s.id for s in load_builtin("lifecycle").segments]
     funnel = [_row(i, lang) for sid in stages for i in infos if i.id == sid]
     grid = [RfmCell(**row) for row in rfm_cells(traits).to_pyarrow().to_pylist()]
+    personas, portfolio = [], None
+    if config is not None:
+        # Every clustering gets persona cards: clusters are only worth what a reader can act on.
+        clustered = sorted({i.dimension for i in infos if i.kind == "cluster" and i.dimension})
+        personas = Personas(backend, segments, config).for_dimensions(
+            [*config.personas.dimensions, *clustered]
+        )
+        portfolio = build_portfolio(
+            traits,
+            open_rows.select("segment_id", "dimension", "customer_id"),
+            infos,
+            config.portfolio,
+            lang=lang,
+            dimensions=dimensions,
+            titles={d: _title(d, lang) for d in dimensions},
+        )
     return Report(
         workspace=workspace,
         lang=lang,
@@ -76,11 +106,14 @@ def build_report(
         dimensions=blocks,
         rfm_grid=grid,
         funnel=funnel,
+        personas=personas,
+        portfolio=portfolio,
+        clusters=cluster_blocks(backend, infos, lang),
     )
 
 
 def _title(dimension: str, lang: str) -> str:
-    if dimension in ("rfm", "lifecycle", "value", "churn_risk"):
+    if dimension in ("rfm", "lifecycle", "value", "churn_risk", "typology"):
         return text(f"dimension_{dimension}", lang)
     return text("dimension_other", lang, name=dimension)
 

@@ -38,11 +38,13 @@ from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
 from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores
+from cible.segments.cluster_members import assign_clusters
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
 from cible.segments.lifecycle import add_lifecycle
 from cible.segments.rfm import add_rfm
+from cible.segments.typology import TYPOLOGY_TRAITS, add_typology
 from cible.segments.value import score_value, value_inputs
 from cible.segments.vocabulary import Vocabulary
 from cible.store import runs
@@ -157,8 +159,10 @@ CHURN_TRAITS: tuple[Trait, ...] = (
         "Niveau de risque de départ : faible (< 0,3), moyen (< 0,6), élevé.",
     ),
 )
-ALL_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + VALUE_TRAITS + CHURN_TRAITS
-BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk")
+#: Traits computed in the database before value and churn scores are joined.
+BASE_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + TYPOLOGY_TRAITS
+ALL_TRAITS: tuple[Trait, ...] = BASE_TRAITS + VALUE_TRAITS + CHURN_TRAITS
+BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 
 #: ``progress(step, done, total)``.
 Progress = Callable[[str, int, int], None]
@@ -192,6 +196,7 @@ def traits_expression(
         as_of=as_of,
         order_lines=tables("order_lines"),
         products=tables("products"),
+        settings=config.traits,
     )
     scored = add_rfm(traits, config.rfm)
     return add_lifecycle(scored, orders, as_of=as_of, settings=config.lifecycle).select(
@@ -199,28 +204,37 @@ def traits_expression(
     )
 
 
-def _assemble(backend: Any, con: Any, as_of: datetime) -> str:
-    """Add value and churn scores to the base traits, as ``_traits``; returns a note."""
+def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
+    """Add typology, value and churn scores to the base traits, as ``_traits``; returns a note.
+
+    Typologies rank the stored base traits: over the unstored expression, DuckDB would
+    compute the traits twice (once for the ranks, once for the rows they join back to).
+    """
     inputs = value_inputs(backend.table("orders"), as_of).to_pandas()
     scores, note = score_value(inputs, as_of=as_of)
     runs.stage_frame(con, "_value", scores)
     runs.stage_frame(con, "_churn", churn_scores(backend, "_base_traits"))
-    base = backend.table("_base_traits")
+    base = add_typology(backend.table("_base_traits"), config.typology)
     joined = base.left_join(backend.table("_value"), "customer_id").left_join(
         backend.table("_churn"), "customer_id"
     )
     columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS + CHURN_TRAITS}
-    full = joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS], **columns)
+    full = joined.select("customer_id", *[t.name for t in BASE_TRAITS], **columns)
     materialize(con, ibis.to_sql(full), "_traits")
     return note
 
 
 def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefinition]:
     """Stored rule segments, parsed against today's vocabulary."""
-    stored = backend.table("segments").select("segment_id", "definition").to_pyarrow().to_pylist()
-    ids = {row["segment_id"] for row in stored}
-    words = vocabulary(registry, ids)
-    return [parse_definition(json.loads(row["definition"]), words) for row in stored]
+    table = backend.table("segments")
+    everything = table.select("segment_id", "kind", "definition").to_pyarrow().to_pylist()
+    # Cluster segments may be named by rules (in_segment) but are not rules themselves.
+    words = vocabulary(registry, {row["segment_id"] for row in everything})
+    return [
+        parse_definition(json.loads(row["definition"]), words)
+        for row in everything
+        if row["kind"] == "rule"
+    ]
 
 
 def run_segments(
@@ -246,10 +260,23 @@ def run_segments(
     report("traits", 0, steps)
     materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_base_traits")
     report("lifetime value and churn risk", 1, steps)
-    note = _assemble(backend, con, moment)
+    note = _assemble(backend, con, moment, config)
     traits = backend.table("_traits")
     report("built-in dimensions", 2, steps)
-    pieces = [_builtin_members(traits)]
+    runs.stage_frame(con, "_cluster_members", assign_clusters(backend, traits))
+    clusters = backend.table("_cluster_members")
+    # Cluster segments are evaluated before the rules, which may name them.
+    pieces = [
+        ibis.union(
+            _builtin_members(traits),
+            clusters.select(
+                "segment_id",
+                "dimension",
+                priority=ibis.literal(0, dt.int64),
+                customer_id="customer_id",
+            ),
+        )
+    ]
     base = traits.join(backend.table("customers"), "customer_id")
     evaluated: dict[str, Any] = {}
     for done, segment_id in enumerate(evaluation_order(definitions), start=3):
@@ -318,7 +345,14 @@ def _builtin_members(traits: Any) -> Any:
         priority=ibis.literal(0, dt.int64),
         customer_id=traits.customer_id,
     )
-    return ibis.union(rfm, lifecycle, value, churn)
+    kind_to_id = {s.rule["typology"]: s.id for s in load_builtin("typology").segments}
+    typology = traits.filter(traits.typology.notnull()).select(
+        segment_id=traits.typology.substitute(kind_to_id),
+        dimension=ibis.literal("typology"),
+        priority=ibis.literal(0, dt.int64),
+        customer_id=traits.customer_id,
+    )
+    return ibis.union(rfm, lifecycle, value, churn, typology)
 
 
 def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:

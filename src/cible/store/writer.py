@@ -1,7 +1,9 @@
 """Committing an import: issues, upsert and log, all in one transaction.
 
 The checked rows (typed values plus one reason column per field, see
-:mod:`cible.importing.validation`) sit in the temporary table ``_checked``. One
+:mod:`cible.importing.validation`, and for customers a ``<field>__flag`` column per
+contact value kept as given, see :mod:`cible.store.fixes`) sit in the temporary
+table ``_checked``. One
 transaction then records the import, its issues, and merges the valid rows into the
 target table, so that a crash or a kill at any point leaves the previous state: DuckDB
 discards an uncommitted transaction when it reopens the file.
@@ -32,6 +34,11 @@ from cible.store.staging import MALFORMED, STAGE
 CHECKED = "_checked"
 #: Parsed values and, per field, whether it had any text.
 PARSED = "_parsed"
+
+
+def flag_column(name: str) -> str:
+    """Column of ``_checked`` saying why field ``name``'s value is flagged (NULL: fine)."""
+    return f"{name}__flag"
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ def commit_import(
     references: list[Reference],
     strict: bool,
     started_at: datetime,
+    flags: list[str] | None = None,
     on_step: Callable[[str], None] = lambda step: None,
 ) -> ImportRecord:
     """Write the checked rows of ``_checked`` into ``table`` atomically.
@@ -97,6 +105,9 @@ def commit_import(
         Recorded in the import log and on each issue.
     references : list of Reference
         Columns whose dangling values are loaded but flagged.
+    flags : list of str, optional
+        Columns with a ``<column>__flag`` reason in ``_checked`` (values loaded as
+        given but not valid, see :mod:`cible.store.fixes`): flagged too.
     strict : bool
         When any row is rejected, record the refusal and change no data.
     """
@@ -121,6 +132,7 @@ def commit_import(
             status, loaded, rejected, flagged = "refused", 0, read, 0
             inserted = updated = unchanged = stale = 0
         else:
+            _record_flags(con, import_id, file, flags or [], texts)
             flagged = _record_references(con, import_id, file, references)
             on_step("merging")
             inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
@@ -198,6 +210,28 @@ def _record_issues(
             'rejected'
             FROM _checked c WHERE c._line <> c._first_line AND {key_sql}"""
     )
+
+
+def _record_flags(
+    con: duckdb.DuckDBPyConnection,
+    import_id: int,
+    file: str,
+    columns: list[str],
+    texts: dict[str, str],
+) -> None:
+    for name in columns:
+        # The value as read, so that the issue shows what the file said.
+        value = f"s.{quote(texts[name])}" if name in texts else f"CAST(c.{quote(name)} AS VARCHAR)"
+        flag = quote(flag_column(name))
+        con.execute(
+            f"""
+            INSERT INTO import_issues
+            SELECT {import_id}, {literal(file)}, c._line, {literal(name)}, {value}, c.{flag},
+                   'flagged'
+            FROM {CHECKED} c LEFT JOIN {STAGE} s ON s._line = c._line
+            WHERE NOT c._rejected AND c.{flag} IS NOT NULL
+            """
+        )
 
 
 def _record_references(

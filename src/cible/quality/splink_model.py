@@ -1,0 +1,269 @@
+"""A probabilistic model of when two customer profiles belong to one person (Splink).
+
+The model is Fellegi and Sunter's (1969), as Splink implements it: each compared
+field falls into a level (exact, close, different, missing), and each level adds
+``log2(m / u)`` to a pair's match weight, where ``m`` is how often true duplicates
+fall into that level and ``u`` how often two random profiles do. ``u`` is counted on
+random pairs, ``m`` learned by expectation maximisation on pairs that share an
+e-mail address, then on pairs that share their names and birth date; exact
+agreements are weighted by how rare the value is (term frequencies), so that two
+``Marie Martin`` count for less than two ``Honorine Vasseur``.
+
+Compared fields: the two names, with swapped first and last names and a typo in
+either recognised; birth date; postal code and city together (a move to the next
+town still agrees on the department); e-mail; phone. Only pairs that agree on at
+least one blocking key are scored: e-mail, phone, both names, a name and the birth
+date, or the birth date and the postal code. That keeps a million profiles to tens
+of millions of pairs instead of 5e11.
+
+Splink runs on its own in-memory DuckDB, so that none of its working tables ever
+reaches the workspace file; the connection is closed when a call returns.
+
+Examples
+--------
+>>> matcher = ProfileMatcher(seed=3)
+>>> matcher.seed, matcher.u_pairs
+(3, 5000000.0)
+>>> list(PROFILE_COLUMNS)[:3]
+['unique_id', 'first_name', 'last_name']
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
+
+#: Columns :meth:`ProfileMatcher.fit` expects: ids, folded names (``names_sorted`` is
+#: both names in alphabetical order), birth date, place, normalised e-mail and phone.
+PROFILE_COLUMNS = (
+    "unique_id",
+    "first_name",
+    "last_name",
+    "names_sorted",
+    "birth_date",
+    "postal_code",
+    "city",
+    "email",
+    "phone",
+)
+
+#: Smallest m probability of a level: a disagreement that one duplicate in a thousand
+#: shows costs at most about 10 of match weight.
+M_FLOOR = 1e-3
+# Pairs scored by the model: each rule is a key both profiles share.
+_BLOCKING = (
+    ("email",),
+    ("phone",),
+    ("names_sorted",),
+    ("last_name", "birth_date"),
+    ("first_name", "birth_date"),
+    ("birth_date", "postal_code"),
+)
+
+
+class ProfileMatcher:
+    """Scores pairs of customer profiles with a Fellegi-Sunter model trained by Splink.
+
+    Parameters
+    ----------
+    u_pairs : float
+        Random pairs drawn to estimate how often fields agree by chance.
+    seed : int
+        Seed of that draw: the same profiles always give the same model.
+
+    Attributes
+    ----------
+    model_ : dict
+        The trained Splink model (settings with every m and u probability), as
+        Splink saves it to JSON.
+    match_weights_ : pandas.DataFrame
+        One row per comparison level: ``comparison``, ``level``, ``m``, ``u`` and
+        ``match_weight`` (``log2(m / u)``), for reading what the model learned.
+
+    Examples
+    --------
+    >>> ProfileMatcher(u_pairs=1e6).u_pairs
+    1000000.0
+    """
+
+    def __init__(self, *, u_pairs: float = 5e6, seed: int = 0) -> None:
+        self.u_pairs = u_pairs
+        self.seed = seed
+
+    def fit(self, profiles: pa.Table) -> ProfileMatcher:
+        """Estimate the model on ``profiles`` (columns :data:`PROFILE_COLUMNS`).
+
+        Raises
+        ------
+        splink.internals.exceptions.EMTrainingException
+            When no two profiles share an e-mail address: there is nothing to learn from.
+        """
+        _check_columns(profiles)
+        with _linker(profiles, _settings()) as linker:
+            training = linker.training
+            training.estimate_probability_two_random_records_match(
+                [block_on("email"), block_on("phone")], recall=0.8
+            )
+            training.estimate_u_using_random_sampling(max_pairs=self.u_pairs, seed=self.seed)
+            # Shared e-mails teach the names, birth date, place and phone; shared names
+            # and birth date then teach the e-mail.
+            training.estimate_parameters_using_expectation_maximisation(block_on("email"))
+            # Without such a pair, the e-mail keeps Splink's default m probabilities.
+            with suppress(EMTrainingException):
+                training.estimate_parameters_using_expectation_maximisation(
+                    block_on("names_sorted", "birth_date")
+                )
+            self.model_ = _floor_m(linker.misc.save_model_to_json())
+        self.match_weights_ = _match_weights(self.model_)
+        return self
+
+    def predict_pairs(self, profiles: pa.Table, min_match_weight: float) -> pd.DataFrame:
+        """Pairs of ``profiles`` sharing a blocking key, scored at ``min_match_weight`` or more.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``unique_id_l, unique_id_r, match_weight``, one row per unordered pair.
+        """
+        if not hasattr(self, "model_"):
+            raise RuntimeError("ProfileMatcher.predict_pairs called before fit")
+        _check_columns(profiles)
+        with _linker(profiles, self.model_) as linker:
+            scored = linker.inference.predict(
+                threshold_match_weight=min_match_weight, warning_mode="never"
+            )
+            frame = pd.DataFrame(scored.as_pandas_dataframe())  # type: ignore[no-untyped-call]
+        return frame[["unique_id_l", "unique_id_r", "match_weight"]]
+
+
+def _check_columns(profiles: pa.Table) -> None:
+    missing = [c for c in PROFILE_COLUMNS if c not in profiles.column_names]
+    if missing:
+        raise ValueError(f"profiles lack the columns {missing}")
+
+
+def _settings() -> SettingsCreator:
+    names = cl.CustomComparison(
+        output_column_name="names",
+        comparison_description="First and last names, swaps and typos included",
+        comparison_levels=[
+            cll.And(cll.NullLevel("first_name"), cll.NullLevel("last_name")),
+            cll.ExactMatchLevel("names_sorted").configure(tf_adjustment_column="names_sorted"),
+            cll.And(
+                cll.JaroWinklerLevel("first_name", 0.92), cll.JaroWinklerLevel("last_name", 0.92)
+            ),
+            # Swapped names with a typo in one of them.
+            cll.JaroWinklerLevel("names_sorted", 0.92),
+            cll.And(
+                cll.JaroWinklerLevel("first_name", 0.8), cll.JaroWinklerLevel("last_name", 0.8)
+            ),
+            cll.ExactMatchLevel("last_name").configure(tf_adjustment_column="last_name"),
+            cll.ExactMatchLevel("first_name").configure(tf_adjustment_column="first_name"),
+            cll.ElseLevel(),
+        ],
+    )
+    # Postal code and city say the same thing twice: one comparison, so that
+    # agreeing on both is not counted as two independent pieces of evidence.
+    place = cl.CustomComparison(
+        output_column_name="place",
+        comparison_description="Postal code and city",
+        comparison_levels=[
+            cll.And(cll.NullLevel("postal_code"), cll.NullLevel("city")),
+            cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
+            cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
+            cll.ExactMatchLevel(ColumnExpression("postal_code").substr(1, 2)).configure(
+                label_for_charts="Same department"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            names,
+            cl.DateOfBirthComparison("birth_date", input_is_string=False).configure(
+                term_frequency_adjustments=True
+            ),
+            place,
+            cl.ExactMatch("email").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
+        ],
+        blocking_rules_to_generate_predictions=[block_on(*keys) for keys in _BLOCKING],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+@contextmanager
+def _linker(profiles: pa.Table, settings: SettingsCreator | dict[str, Any]) -> Iterator[Linker]:
+    """A Splink linker on a private in-memory DuckDB, closed on exit."""
+    # Spilled pages go to the system's temporary folder, not the current directory.
+    spill = Path(tempfile.gettempdir()) / "cible-splink"
+    api = DuckDBAPI(duckdb.connect(":memory:", config={"temp_directory": str(spill)}))
+    # Splink reports every training step at WARNING level; Cible reports its own
+    # progress, so those messages are held back while it runs.
+    splink_logger = logging.getLogger("splink")
+    level = splink_logger.level
+    splink_logger.setLevel(logging.ERROR)
+    try:
+        frame = api.register(profiles, dataset_display_name="profiles")
+        yield Linker(frame, settings, log_level=None)
+    finally:
+        splink_logger.setLevel(level)
+        api.duckdb_con.close()
+
+
+def _floor_m(model: dict[str, Any]) -> dict[str, Any]:
+    """``model`` with no m probability below :data:`M_FLOOR`.
+
+    Trained on clean pairs, expectation maximisation drives the m of a level it sees
+    rarely among duplicates to 1e-70, and Splink gives a level it never sees 1e-6:
+    either lets that one field veto any match. In a trained comparison, a level left
+    without m is one the duplicates never reached either, so it gets the floor too
+    rather than Splink's generic default; an untrained comparison keeps the defaults.
+    """
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        if not any(isinstance(lv.get("m_probability"), float) for lv in levels):
+            continue
+        for level in levels:
+            m = level.get("m_probability")
+            if not isinstance(m, float) or m < M_FLOOR:
+                level["m_probability"] = M_FLOOR
+    return model
+
+
+def _match_weights(model: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            # Splink writes a sentence instead of a number for an unobserved level.
+            m, u = (level.get(k) for k in ("m_probability", "u_probability"))
+            m = m if isinstance(m, float) else math.nan
+            u = u if isinstance(u, float) else math.nan
+            rows.append(
+                {
+                    "comparison": comparison["output_column_name"],
+                    "level": level.get("label_for_charts", level["sql_condition"]),
+                    "m": m,
+                    "u": u,
+                    "match_weight": math.log2(m / u) if m > 0 and u > 0 else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)

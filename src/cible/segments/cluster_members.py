@@ -1,0 +1,96 @@
+"""Cluster segments kept in the workspace, and who belongs to them in a run.
+
+A clustering (``cible cluster``) stores its fitted model and one segment of kind
+``cluster`` per cluster. Each run assigns every customer again with the stored model,
+from that run's traits, so cluster segments stay current like rule segments.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cible.models.clustering import ClusterSegmenter
+from cible.store.backend import raw
+from cible.store.clusters import CLUSTER_KIND, load_model
+
+
+@dataclass(frozen=True)
+class ClusterSegment:
+    """One cluster of a stored clustering, as its segment definition records it."""
+
+    id: str
+    dimension: str
+    model_id: int
+    cluster: int
+    name: dict[str, str]
+    description: dict[str, str]
+    color: str
+
+
+def load_cluster_segments(backend: Any) -> list[ClusterSegment]:
+    """Every stored cluster segment, by dimension then cluster."""
+    table = backend.table("segments")
+    rows = (
+        table.filter(table.kind == CLUSTER_KIND)
+        .select("segment_id", "dimension", "definition")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    found = []
+    for row in rows:
+        data = json.loads(row["definition"])
+        found.append(
+            ClusterSegment(
+                id=row["segment_id"],
+                dimension=row["dimension"],
+                model_id=int(data["model_id"]),
+                cluster=int(data["cluster"]),
+                name=dict(data.get("name", {})),
+                description=dict(data.get("description", {})),
+                color=str(data.get("color", "#495057")),
+            )
+        )
+    return sorted(found, key=lambda s: (s.dimension, s.cluster))
+
+
+def load_segmenter(backend: Any, model_id: int) -> tuple[dict[str, Any], ClusterSegmenter]:
+    """The card and the fitted segmenter of stored model ``model_id``."""
+    card, blob = load_model(raw(backend), model_id)
+    return json.loads(card), ClusterSegmenter.loads(blob)
+
+
+def assign_clusters(backend: Any, traits: Any) -> pd.DataFrame:
+    """``segment_id, dimension, customer_id`` of every stored clustering for ``traits``.
+
+    Parameters
+    ----------
+    backend : ibis backend
+        The workspace connection, which holds the models.
+    traits : ibis.Table
+        One row per customer with the traits the models were fitted on.
+    """
+    segments = load_cluster_segments(backend)
+    pieces = [pd.DataFrame({"segment_id": [], "dimension": [], "customer_id": []}, dtype=str)]
+    if not segments:
+        return pieces[0]
+    frame = traits.to_pandas()
+    for model_id in sorted({s.model_id for s in segments}):
+        _, segmenter = load_segmenter(backend, model_id)
+        own = {s.cluster: s for s in segments if s.model_id == model_id}
+        assigned = segmenter.predict(frame)
+        ids = assigned["cluster"].map({c: s.id for c, s in own.items()})
+        kept = ids.notna()
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "segment_id": ids[kept].astype(str),
+                    "dimension": next(iter(own.values())).dimension,
+                    "customer_id": assigned.loc[kept, "customer_id"].astype(str),
+                }
+            )
+        )
+    return pd.concat(pieces, ignore_index=True)

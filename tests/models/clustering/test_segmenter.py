@@ -1,0 +1,153 @@
+"""ClusterSegmenter on data with known truth: blobs, planted groups, bad input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from cible.domain.schema import Category
+from cible.features import Trait, get_trait
+from cible.models.clustering import METHODS, ClusterSegmenter
+from cible.models.errors import ModelDataError
+
+NAMES = [f"x{i}" for i in range(5)]
+BLOB_TRAITS = [Trait(name, "float64", "", Category.BEHAVIOURAL, name, name) for name in NAMES]
+
+
+def _blobs(n: int = 2_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    x, truth = make_blobs(
+        n, n_features=5, centers=4, cluster_std=1.0, center_box=(-12, 12), random_state=seed
+    )
+    frame = pd.DataFrame(x, columns=NAMES)
+    frame.insert(0, "customer_id", [f"c{i:05d}" for i in range(n)])
+    return frame, truth
+
+
+def _segmenter(method: str, **settings: object) -> ClusterSegmenter:
+    defaults: dict[str, object] = {
+        "method": method,
+        "k_range": (2, 6),
+        "random_state": 0,
+        "include": NAMES,
+        "n_bootstrap": 3,
+        "silhouette_size": 1_000,
+        "linkage_size": 1_000,
+    }
+    return ClusterSegmenter(**{**defaults, **settings})
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_finds_the_blobs_and_their_number(method: str) -> None:
+    frame, truth = _blobs()
+    model = _segmenter(method).fit(frame, BLOB_TRAITS)
+    assert model.k_ == 4
+    assert adjusted_rand_score(truth, model.labels_) >= 0.95
+    assert model.selection_.k == 4
+    assert model.selection_.table["chosen"].sum() == 1
+    assert model.stability_ is not None and model.stability_.trusted.all()
+
+
+def test_clusters_are_numbered_by_size_and_reproducible() -> None:
+    frame, _ = _blobs()
+    first = _segmenter("kmeans").fit(frame, BLOB_TRAITS)
+    second = _segmenter("kmeans").fit(frame, BLOB_TRAITS)
+    assert np.array_equal(first.labels_, second.labels_)
+    assert list(first.sizes_) == sorted(first.sizes_, reverse=True)
+    pd.testing.assert_frame_equal(first.selection_.table, second.selection_.table)
+    assert np.array_equal(first.stability_.jaccard, second.stability_.jaccard)
+
+
+def test_a_large_base_is_learned_from_a_sample_and_predicted_in_batches() -> None:
+    frame, truth = _blobs(3_000)
+    model = _segmenter("kmeans", sample_size=800, batch_size=256).fit(frame, BLOB_TRAITS)
+    whole = ClusterSegmenter.loads(model.dumps()).set_params(batch_size=10_000).predict(frame)
+    batched = model.predict(frame)
+    pd.testing.assert_frame_equal(batched, whole)
+    assert list(batched.columns) == ["customer_id", "cluster"]
+    assert batched["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert np.array_equal(batched["cluster"].to_numpy(), model.labels_)
+    assert adjusted_rand_score(truth, model.labels_) >= 0.95
+    assert model.sizes_.sum() == 3_000
+
+
+def test_pickle_round_trip_predicts_the_same() -> None:
+    frame, _ = _blobs(600)
+    model = _segmenter("gmm", k=4).fit(frame, BLOB_TRAITS)
+    again = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(again.predict(frame), model.predict(frame))
+    assert ClusterSegmenter.loads(model.dumps()).k_ == 4
+    with pytest.raises(ModelDataError, match="not a ClusterSegmenter"):
+        ClusterSegmenter.loads(pickle.dumps({"k": 4}))
+
+
+def test_explanations_profiles_and_summary() -> None:
+    rng = np.random.default_rng(1)
+    n = 900
+    regular = np.arange(n) < 300
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "frequency": np.where(regular, rng.poisson(12, n), rng.poisson(1.5, n)),
+            "discount_share": np.where(regular, rng.uniform(0, 0.15, n), rng.uniform(0.4, 1, n)),
+            "top_channel": np.where(regular, "store", rng.choice(["web", "app"], n)),
+            "gender": rng.choice(["female", "male"], n),
+        }
+    )
+    traits = [get_trait(name) for name in ("frequency", "discount_share", "top_channel")]
+    model = ClusterSegmenter(k=2, random_state=0, n_bootstrap=2).fit(frame, traits)
+    small = int(np.argmin(model.sizes_))
+    assert model.sizes_[small] == 300
+    assert model.profiles_[small][0].trait in ("frequency", "discount_share", "top_channel")
+    assert model.profiles_[small][0].z > 5
+    rule = model.rules_[small]
+    assert rule.precision > 0.95 and rule.coverage > 0.95
+    summary = model.summary()
+    assert summary["k"] == 2 and summary["sizes"] == model.sizes_.tolist()
+    assert set(summary["rules"][small]["text"]) == {"en", "fr"}
+    assert "top_channel" in model.traits_
+    assert "gender" not in model.traits_
+
+
+def test_k_fixed_is_one_candidate() -> None:
+    frame, _ = _blobs(500)
+    model = _segmenter("kmeans", k=3).fit(frame, BLOB_TRAITS)
+    assert model.k_ == 3
+    assert model.selection_.table["k"].tolist() == [3]
+    assert model.selection_.reason["en"] == "k = 3: the only candidate."
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"method": "spectral"}, "method 'spectral' is not one of"),
+        ({"k": 1}, "k must be 'auto' or a whole number of at least 2"),
+        ({"k": "six"}, "k must be 'auto'"),
+        ({"k_range": (1, 5)}, "k_range"),
+        ({"k_range": (6, 3)}, "k_range"),
+        ({"method": "hdbscan", "k": 3}, "finds the number of clusters itself"),
+    ],
+)
+def test_bad_settings_are_named(settings: dict[str, object], message: str) -> None:
+    frame, _ = _blobs(200)
+    with pytest.raises(ModelDataError, match=message):
+        _segmenter("kmeans").set_params(**settings).fit(frame, BLOB_TRAITS)
+
+
+def test_bad_tables_are_named() -> None:
+    frame, _ = _blobs(200)
+    model = _segmenter("kmeans", k=2)
+    with pytest.raises(ModelDataError, match="no 'customer_id' column"):
+        model.fit(frame.drop(columns="customer_id"), BLOB_TRAITS)
+    twice = pd.concat([frame, frame.iloc[:1]])
+    with pytest.raises(ModelDataError, match="customer_id 'c00000' appears more than once"):
+        model.fit(twice, BLOB_TRAITS)
+    with pytest.raises(ModelDataError, match="too few to form 6 clusters"):
+        _segmenter("kmeans").fit(frame.iloc[:5], BLOB_TRAITS)
+    fitted = model.fit(frame, BLOB_TRAITS)
+    with pytest.raises(ModelDataError, match="no 'x3' column"):
+        fitted.predict(frame.drop(columns="x3"))

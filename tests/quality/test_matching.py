@@ -1,0 +1,197 @@
+"""Identity resolution against known truth, and the rules around the model."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cible import Workspace
+from cible.demo.duplicates import DuplicateSet, known_duplicates
+from cible.domain.config import DedupeSection
+from cible.quality.matching import (
+    EMAIL,
+    PHONE,
+    PROBABILISTIC,
+    find_duplicates,
+    fold_names,
+    match_keys,
+    matching_fields,
+)
+from cible.store.backend import raw
+
+
+def pairs_of_groups(merges: pd.DataFrame) -> set[tuple[str, str]]:
+    """Every unordered pair of profiles put in one group."""
+    found = set()
+    for surviving, merged in zip(merges["surviving_id"], merges["merged_ids"], strict=True):
+        for a, b in itertools.combinations(sorted([surviving, *merged]), 2):
+            found.add((a, b))
+    return found
+
+
+def truth_pairs(truth: DuplicateSet) -> set[tuple[str, str]]:
+    return {(min(a, b), max(a, b)) for a, b in truth.pairs.itertuples(index=False)}
+
+
+LEFTOVERS = (
+    "SELECT table_name FROM duckdb_tables() "
+    "WHERE starts_with(table_name, '__splink') OR starts_with(table_name, '_dedupe')"
+)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuplicateSet, pd.DataFrame]:
+    """5,000 persons, 20% of them registered again once or twice, deduplicated (dry run)."""
+    truth = known_duplicates(5000, seed=11)
+    folder = tmp_path_factory.mktemp("matching")
+    truth.profiles.to_parquet(folder / "profiles.parquet")
+    with Workspace.create(folder / "ws") as ws:
+        assert ws.import_file("customers", folder / "profiles.parquet").rejected == 0
+        result = ws.dedupe(dry_run=True)
+        # Splink worked on its own connection; the plan's temporary tables are gone.
+        assert raw(ws.backend).execute(LEFTOVERS).fetchall() == []
+    assert result.model_trained
+    return truth, result.merges
+
+
+@pytest.mark.slow
+def test_precision_and_recall_on_profiles_with_known_duplicates(
+    generated: tuple[DuplicateSet, pd.DataFrame],
+):
+    truth, merges = generated
+    expected = truth_pairs(truth)
+    found = pairs_of_groups(merges)
+    right = len(found & expected)
+    precision, recall = right / len(found), right / len(expected)
+    print(
+        f"\n{len(truth.profiles):,} profiles, {len(expected):,} true pairs, {len(found):,} "
+        f"pairs merged: precision {precision:.4f}, recall {recall:.4f}"
+    )
+    assert precision >= 0.98
+    assert recall >= 0.90
+
+
+@pytest.mark.slow
+def test_every_kind_of_mess_is_caught(generated: tuple[DuplicateSet, pd.DataFrame]):
+    truth, merges = generated
+    found = pairs_of_groups(merges)
+    profiles = truth.profiles.set_index("customer_id")
+    caught: dict[str, list[bool]] = {"swapped names": [], "0033 phone": [], "moved": []}
+    for a, b in truth_pairs(truth):
+        one, two = profiles.loc[a], profiles.loc[b]
+        hit = (a, b) in found
+        if one["first_name"].lower() == two["last_name"].lower():
+            caught["swapped names"].append(hit)
+        if one["phone"].startswith("0033") or two["phone"].startswith("0033"):
+            caught["0033 phone"].append(hit)
+        if one["city"] != two["city"]:
+            caught["moved"].append(hit)
+    for kind, hits in caught.items():
+        assert len(hits) >= 20, kind
+        assert np.mean(hits) >= 0.85, (kind, np.mean(hits))
+
+
+def test_rules_and_weights_of_the_proposed_merges(generated: tuple[DuplicateSet, pd.DataFrame]):
+    _, merges = generated
+    rules = set(itertools.chain.from_iterable(r.split("+") for r in merges["match_rule"]))
+    assert rules == {EMAIL, PHONE, PROBABILISTIC}
+    probabilistic = merges[merges["match_rule"] == PROBABILISTIC]
+    assert (probabilistic["match_weight"] >= DedupeSection().min_match_weight).all()
+    assert merges["match_weight"].notna().all()
+
+
+def test_match_keys_fold_names_normalise_phones_and_drop_shared_keys():
+    fields = pa.table(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "first_name": ["Élodie", "MORIN", None, "Jean"],
+            "last_name": ["Morin", "élodie", "x", "Dupont"],
+            "birth_date": pa.array([None] * 4, pa.date32()),
+            "postal_code": [" 75011", "75011", "", None],
+            "city": ["Paris", "PARIS", None, "Lyon"],
+            "phone": ["06 12 34 56 78", "+33612345678", "0033 6 12 34 56 78", "12"],
+            "email": ["shop@x.fr", "shop@x.fr", "shop@x.fr", "jean@x.fr"],
+        }
+    )
+    keys = match_keys(fields, phone_region="FR", max_profiles_per_key=3).to_pydict()
+    assert keys["first_name"] == ["elodie", "morin", None, "jean"]
+    assert keys["names_sorted"][:2] == ["elodie morin", "elodie morin"]
+    assert keys["postal_code"] == ["75011", "75011", None, None]
+    assert keys["city"] == ["paris", "paris", None, "lyon"]
+    assert keys["phone"] == ["+33612345678"] * 3 + [None]
+    assert keys["email"] == ["shop@x.fr"] * 3 + ["jean@x.fr"]
+    shared = match_keys(fields, phone_region="FR", max_profiles_per_key=2).to_pydict()
+    assert shared["phone"] == [None] * 4
+    assert shared["email"] == [None, None, None, "jean@x.fr"]
+
+
+def test_emails_are_trimmed_and_lower_cased_in_the_database():
+    customers = ibis.memtable(
+        {
+            "customer_id": ["a", "b"],
+            "email": ["  Ann@X.fr ", " "],
+            "phone": [None, None],
+            "first_name": ["Ann", "Bo"],
+            "last_name": ["X", "Y"],
+            "birth_date": pd.Series([None, None], dtype="datetime64[s]"),
+            "postal_code": [None, None],
+            "city": [None, None],
+        }
+    )
+    assert matching_fields(customers).email.to_pyarrow().to_pylist() == ["ann@x.fr", None]
+
+
+def test_fold_names_keeps_letters_of_every_script():
+    assert fold_names(pa.array(["Zoë  Ødegård", "李 小龙", "--"])).to_pylist() == [
+        "zoeødegard",
+        "李小龙",
+        None,
+    ]
+
+
+def _small(settings: DedupeSection) -> set[frozenset[str]]:
+    truth = known_duplicates(60, seed=5)
+    customers = ibis.memtable(truth.profiles.replace({"": None}))
+    matches = find_duplicates(customers, settings)
+    assert not matches.model_trained
+    members = matches.members.groupby("group")["customer_id"].agg(frozenset)
+    return set(members)
+
+
+def _pairs(groups: set[frozenset[str]]) -> list[tuple[str, str]]:
+    return [pair for group in groups for pair in itertools.combinations(sorted(group), 2)]
+
+
+def test_small_workspaces_use_the_deterministic_rules_only(tmp_path: Path):
+    groups = _small(DedupeSection())
+    truth = known_duplicates(60, seed=5)
+    expected = truth_pairs(truth)
+    assert set(_pairs(groups)) <= expected
+    without_phone = _small(DedupeSection(deterministic_phone=False))
+    assert set(_pairs(without_phone)) < set(_pairs(groups))
+    assert _small(DedupeSection(deterministic_email=False, deterministic_phone=False)) == set()
+
+
+@pytest.mark.slow
+def test_a_shared_email_contradicted_by_the_rest_of_the_profile_is_not_merged():
+    truth = known_duplicates(400, seed=2)
+    profiles = truth.profiles.replace({"": None})
+    # Two persons registered once each share one address, as a couple might.
+    alone = ~profiles["customer_id"].isin(truth.pairs.to_numpy().ravel())
+    first, second = profiles.index[alone & profiles["email"].notna()][:2]
+    profiles.loc[second, "email"] = profiles.loc[first, "email"]
+    pair = tuple(sorted(profiles.loc[[first, second], "customer_id"]))
+    matches = find_duplicates(ibis.memtable(profiles), DedupeSection())
+    assert matches.model_trained
+    grouped = matches.members.set_index("customer_id")["group"]
+    assert not (pair[0] in grouped and pair[1] in grouped and grouped[pair[0]] == grouped[pair[1]])
+    # With the guard off, the shared address merges them.
+    lenient = find_duplicates(ibis.memtable(profiles), DedupeSection(deterministic_min_weight=-50))
+    grouped = lenient.members.set_index("customer_id")["group"]
+    assert grouped[pair[0]] == grouped[pair[1]]

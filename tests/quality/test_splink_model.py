@@ -1,0 +1,94 @@
+"""The Splink model's parameters against what the known truth says they should be.
+
+m (how often true duplicates agree) is counted on the true pairs of a generated set;
+u (how often two random profiles agree) is counted exactly from value frequencies.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cible.demo.duplicates import DuplicateSet, known_duplicates
+from cible.quality.matching import match_keys, matching_fields
+from cible.quality.splink_model import M_FLOOR, PROFILE_COLUMNS, ProfileMatcher
+
+LEVELS = {
+    "email": ("email", "Exact match on email"),
+    "phone": ("phone", "Exact match on phone"),
+    "names_sorted": ("names", "Exact match on names_sorted"),
+    "birth_date": ("birth_date", "Exact match on date of birth"),
+}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DuplicateSet, pa.Table, ProfileMatcher]:
+    truth = known_duplicates(5000, seed=4)
+    fields = matching_fields(ibis.memtable(truth.profiles.replace({"": None}))).to_pyarrow()
+    keys = match_keys(fields, phone_region="FR", max_profiles_per_key=3)
+    return truth, keys, ProfileMatcher(seed=1).fit(keys)
+
+
+def weight(matcher: ProfileMatcher, comparison: str, level: str, column: str) -> float:
+    table = matcher.match_weights_
+    row = table[(table["comparison"] == comparison) & (table["level"] == level)]
+    assert len(row) == 1, (comparison, level)
+    return float(row[column].iloc[0])
+
+
+@pytest.mark.parametrize("column", LEVELS)
+def test_m_probabilities_match_the_true_pairs(
+    fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher], column: str
+):
+    truth, keys, matcher = fitted
+    frame = keys.to_pandas().set_index("unique_id")
+    left = frame.loc[truth.pairs["customer_id"], column].to_numpy()
+    right = frame.loc[truth.pairs["duplicate_of"], column].to_numpy()
+    both = pd.notna(left) & pd.notna(right)
+    expected = (left[both] == right[both]).mean()
+    learned = weight(matcher, *LEVELS[column], "m")
+    assert learned == pytest.approx(expected, abs=0.03)
+
+
+@pytest.mark.parametrize("column", ["names_sorted", "birth_date", "email"])
+def test_u_probabilities_match_value_frequencies(
+    fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher], column: str
+):
+    _, keys, matcher = fitted
+    values = keys.column(column).to_pandas().dropna()
+    counts = values.value_counts().to_numpy(dtype=float)
+    expected = (counts * (counts - 1)).sum() / (len(values) * (len(values) - 1))
+    assert weight(matcher, *LEVELS[column], "u") == pytest.approx(expected, rel=0.25)
+
+
+def test_disagreement_weighs_against_and_no_level_vetoes(
+    fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher],
+):
+    _, _, matcher = fitted
+    table = matcher.match_weights_
+    assert (table["m"] >= M_FLOOR).all()
+    for comparison in ("names", "birth_date", "place", "email", "phone"):
+        levels = table[table["comparison"] == comparison]
+        assert levels["match_weight"].iloc[0] > 5
+        assert levels["match_weight"].iloc[-1] < -2
+
+
+def test_predicted_pairs_are_unordered_and_above_the_threshold(
+    fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher],
+):
+    _, keys, matcher = fitted
+    pairs = matcher.predict_pairs(keys, 4.0)
+    assert list(pairs.columns) == ["unique_id_l", "unique_id_r", "match_weight"]
+    assert (pairs["match_weight"] >= 4.0).all()
+    assert (pairs["unique_id_l"] != pairs["unique_id_r"]).all()
+    ordered = pairs[["unique_id_l", "unique_id_r"]].apply(sorted, axis=1, result_type="expand")
+    assert not ordered.duplicated().any()
+
+
+def test_inputs_are_checked():
+    with pytest.raises(ValueError, match="lack the columns"):
+        ProfileMatcher().fit(pa.table({"unique_id": ["a"]}))
+    with pytest.raises(RuntimeError, match="before fit"):
+        ProfileMatcher().predict_pairs(pa.table({c: ["a"] for c in PROFILE_COLUMNS}), 0.0)
