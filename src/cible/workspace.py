@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +40,7 @@ from cible.quality.audit import AuditReport, run_audit
 from cible.quality.contacts import NORMALISED_FIELDS, ContactRules, contact_fixes
 from cible.quality.merge import DedupeResult, dedupe
 from cible.quality.merge import undo as undo_merge
+from cible.quality.report import quality_block
 from cible.reporting.html import render_report
 from cible.reporting.messages import LANGS
 from cible.reporting.model import PersonaCard
@@ -398,7 +400,12 @@ class Workspace:
         )
 
     def report(self, lang: str = "en") -> str:
-        """The latest run as one self-contained HTML page, in ``en`` or ``fr``."""
+        """The latest run as one self-contained HTML page, in ``en`` or ``fr``.
+
+        It holds the segments of every dimension, the RFM grid, the lifecycle funnel,
+        each clustering, persona cards, portfolio guardrails and, once ``cible audit``
+        has run, the data quality score and top problems.
+        """
         if lang not in LANGS:
             raise CibleError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
         report = build_report(
@@ -409,7 +416,8 @@ class Workspace:
             currency=self.config.workspace.currency,
             config=self.config,
         )
-        return render_report(report)
+        # The quality section reads the latest `cible audit`; none before the first one.
+        return render_report(replace(report, quality=quality_block(self.backend, lang)))
 
     def persona(self, segment_id: str) -> PersonaCard:
         """The persona card of a segment in the latest run (English and French).

@@ -261,7 +261,27 @@ def _phone_numbers(rng: np.random.Generator, landline: IntArray) -> IntArray:
     size = landline.size
     mobile = rng.random(size) < 0.8
     prefix = np.where(mobile, rng.choice([6, 7], size, p=(0.8, 0.2)), landline)
-    return prefix * 100_000_000 + rng.integers(10_000_000, 100_000_000, size)
+    numbers = prefix * 100_000_000 + rng.integers(10_000_000, 100_000_000, size)
+    # Move the few blocks the numbering plan leaves unassigned (or gives to overseas
+    # departments) to a neighbouring block, so that only the planted mistakes are invalid.
+    block = numbers // 1_000_000
+    for unassigned, assigned in _UNASSIGNED_BLOCKS.items():
+        numbers = np.where(
+            block == unassigned, numbers + (assigned - unassigned) * 1_000_000, numbers
+        )
+    return numbers
+
+
+#: Two-digit blocks after the prefix that are not metropolitan numbers, and where the
+#: demo moves them (ARCEP plan, as `phonenumbers` encodes it).
+_UNASSIGNED_BLOCKS = {
+    262: 261,
+    590: 580,
+    594: 584,
+    639: 638,
+    **{690 + d: 680 + d for d in range(8)},
+    **{700 + d: 740 + d for d in range(10, 30)},
+}
 
 
 def phone_text(numbers: IntArray, styles: IntArray) -> NDArray[np.object_]:

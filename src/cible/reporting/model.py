@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -234,3 +235,6 @@ class Report:
     personas: list[PersonaCard] = field(default_factory=list)
     portfolio: Portfolio | None = None
     clusters: list[ClusterBlock] = field(default_factory=list)
+    #: The latest audit (``cible.quality.report.QualityBlock``), None before any audit;
+    #: typed loosely because the quality layer sits above this one.
+    quality: Any = None
