@@ -29,6 +29,7 @@ from cible.domain.errors import ImportFileError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
+from cible.importing.merged_ids import redirect_merged_ids
 from cible.importing.source import inspect_source
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
@@ -76,8 +77,10 @@ class ImportResult(writer.ImportRecord):
     """What an import did; ``read == loaded + rejected`` always holds.
 
     ``loaded`` rows are ``inserted``, ``updated`` or ``unchanged``; ``flagged`` rows
-    are loaded but point at an unknown customer, order or product, or hold a contact
-    value that is not valid (e-mail, phone, country, postal code), kept as given.
+    are loaded but point at an unknown customer, order or product, hold a contact
+    value that is not valid (e-mail, phone, country, postal code), kept as given, or
+    carried the id of a merged customer, loaded for its surviving id. A customer row
+    with a merged id is rejected (see :mod:`cible.importing.merged_ids`).
     """
 
     kind: str
@@ -166,6 +169,8 @@ def import_file(
         # Only customers: orders and events carry no contact field to normalise.
         fixes = contact_fixes(backend.table(writer.CHECKED), contact_rules or ContactRules())
         flags = fix_checked(con, fixes)
+    # After the fixes: ids of customers merged by `cible dedupe` point at the survivor.
+    flags += redirect_merged_ids(backend, table)
     references = [
         writer.Reference(column, target, registry.table(target).key[0])
         for column, target in table.references.items()

@@ -15,7 +15,8 @@ anything, copies every row it will change or remove into ``merge_rows`` as JSON 
 before-image): the customers of the group (``survived`` or ``merged``), the orders
 and events it re-points (``repointed``), the consents it replaces (``replaced``).
 :func:`undo_merge` puts the before-images back. JSON columns are kept as their text,
-so that undo gives back the very same bytes.
+so that undo gives back the very same bytes. Imports ask :func:`stage_merged_ids`
+where the ids of applied merges now live (:mod:`cible.importing.merged_ids`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ MERGES = "_dedupe_merges"
 GOLDEN = "_dedupe_golden"
 CONSENTS = "_dedupe_consents"
 _STAGED = (GROUPS, MEMBERS, MERGES, GOLDEN, CONSENTS)
+#: Merged customer ids and their surviving id, for imports (:func:`stage_merged_ids`).
+MERGED_IDS = "_merged_ids"
 
 
 class MergeError(CibleError):
@@ -209,6 +212,46 @@ def undo_merge(
         con.execute("ROLLBACK")
         raise
     return UndoRecord(merge_id, surviving_id, merged_ids, rows)
+
+
+def stage_merged_ids(con: duckdb.DuckDBPyConnection) -> int:
+    """Stage ``_merged_ids``: where each customer id merged by an applied merge now lives.
+
+    Columns ``_merged_id``, ``_surviving_id`` (chains followed: a surviving id merged
+    later itself leads to the later survivor) and ``_merge_ids`` (the merges of the
+    chain, oldest first). Undone merges are left out. Each step of a chain goes to a
+    later merge, so a chain ends even when an id merged away came back and survived a
+    later merge (then it is its own survivor and is left out). Returns the number of
+    ids staged.
+    """
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {MERGED_IDS} AS
+        WITH RECURSIVE direct AS (
+          SELECT merge_id, surviving_id,
+                 unnest(CAST(json_extract_string(merged_ids, '$[*]') AS VARCHAR[])) AS merged_id
+          FROM merges WHERE status = 'applied'
+        ),
+        latest AS (
+          SELECT merged_id, max(merge_id) AS merge_id,
+                 arg_max(surviving_id, merge_id) AS surviving_id
+          FROM direct GROUP BY merged_id
+        ),
+        chain AS (
+          SELECT merged_id, surviving_id, merge_id AS last_merge, [merge_id] AS path
+          FROM latest
+          UNION ALL
+          SELECT c.merged_id, l.surviving_id, l.merge_id, list_append(c.path, l.merge_id)
+          FROM chain c JOIN latest l
+            ON l.merged_id = c.surviving_id AND l.merge_id > c.last_merge
+        )
+        SELECT merged_id AS _merged_id, arg_max(surviving_id, last_merge) AS _surviving_id,
+               arg_max(path, last_merge) AS _merge_ids
+        FROM chain GROUP BY merged_id
+        HAVING arg_max(surviving_id, last_merge) <> merged_id
+        """
+    )
+    return int(fetch_row(con, f"SELECT count(*) FROM {MERGED_IDS}")[0])
 
 
 def _undoable(con: duckdb.DuckDBPyConnection, merge_id: int) -> tuple[str, list[str]]:
