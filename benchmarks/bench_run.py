@@ -2,24 +2,30 @@
 
 The script generates a deterministic synthetic shop as Parquet files (customers with a
 share of prospects, three years of orders with statuses, discounts and five channels,
-order lines, products with categories, browsing, shopping, email and engagement
-events, consents), imports them with :meth:`cible.Workspace.import_file` (timed apart:
-not part of the run target), adds five rule segments, then:
+order lines, products with categories and launch dates, browsing, shopping, email and
+engagement events, consents), imports them with :meth:`cible.Workspace.import_file`
+(timed apart: not part of the run target), adds five rule segments, then:
 
 - **Cible**: ``ws.run(as_of=...)`` as a user calls it: every trait, RFM, lifecycle
-  (and whatever else the run scores, such as lifetime value), the built-in dimensions,
-  the five rules and the memberships stored with their history; best of two runs, one
-  day apart, so that the second one updates history. Each step is timed from the
-  run's progress calls, and the traits alone (``compute_traits`` stored as a table)
-  are timed apart for a like-for-like ratio;
+  (and whatever else the run scores, such as lifetime value and typologies), the
+  built-in dimensions, the five rules and the memberships stored with their history;
+  best of two runs, one day apart, so that the second one updates history. Each step
+  is timed from the run's progress calls, and the traits alone (``compute_traits``
+  stored as a table) are timed apart for a like-for-like ratio;
 - **pandas, the obvious way**: ``pandas.read_parquet`` of the columns the traits need,
   then vectorised filters, group-bys and merges computing every trait of
-  :data:`cible.features.TRAITS` with the same definitions; best of two.
+  :data:`cible.features.TRAITS` with the same definitions (JSON properties read with
+  ``json.loads``), then RFM scores, lifecycle stages and the members of the five
+  rules; best of two, and the traits alone timed apart.
 
-The traits pandas computes are compared with Cible's ``customer_traits`` for every
-customer (floats within 1e-6), so that both sides do the same work. Each step runs in
-its own process, so that its peak memory is measured alone and the next step starts
-from a clean heap. DuckDB's progress bar is switched off: stdout holds the JSON summary.
+The data exercise every trait: promotion pages among the page paths, high-tech
+categories, products launched during the period, and product views planted before
+purchases of the same product by the same customer. The traits pandas computes are
+compared with Cible's ``customer_traits`` for every customer (floats within 1e-6), and
+the members of each rule segment with Cible's, so that both sides do the same work.
+Each step runs in its own process, so that its peak memory is measured alone and the
+next step starts from a clean heap. DuckDB's progress bar is switched off: stdout holds
+the JSON summary.
 
 Run: ``.venv/bin/python benchmarks/bench_run.py [--customers N --orders N --events N]``;
 ``--folder DIR`` keeps the files and the workspace there and reuses them next time.
@@ -404,13 +410,14 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
         _quiet(ws)
         for n in range(repeat):
             marks: list[tuple[str, float]] = []
+
+            def mark(
+                step: str, done: int, total: int, marks: list[tuple[str, float]] = marks
+            ) -> None:
+                marks.append((step, time.perf_counter()))
+
             start = time.perf_counter()
-            record = ws.run(
-                as_of=AS_OF - timedelta(days=repeat - 1 - n),
-                progress=lambda step, done, total, marks=marks: marks.append(
-                    (step, time.perf_counter())
-                ),
-            )
+            record = ws.run(as_of=AS_OF - timedelta(days=repeat - 1 - n), progress=mark)
             runs.append(
                 {
                     "seconds": time.perf_counter() - start,
@@ -495,8 +502,8 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     t["mean_days_between_orders"] = span / (purchases_n - 1).replace(0, np.nan)
     t["discount_share"] = discounted.reindex(t.index, fill_value=0) / purchases_n
     for trait, status in (("returns", "returned"), ("cancellations", "cancelled")):
-        counts = orders[orders["status"] == status].groupby("customer_id").size()
-        t[trait] = counts.reindex(t.index, fill_value=0).astype("int64")
+        per_status = orders[orders["status"] == status].groupby("customer_id").size()
+        t[trait] = per_status.reindex(t.index, fill_value=0).astype("int64")
     t["return_rate"] = t["returns"] / (t["frequency"] + t["returns"]).replace(0, np.nan)
     # Columns in alphabetical order: idxmax breaks ties towards the first name.
     t["top_channel"] = channels.idxmax(axis=1).where(channels.max(axis=1) > 0)
@@ -514,8 +521,12 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
         products, on="product_id", how="left"
     )
     bought["spend"] = (bought["quantity"] * bought["unit_price"]).fillna(0.0)
+    # Rounded to the cent, as Cible does, so that float noise cannot break a tie.
     per_category = (
-        bought.groupby(["customer_id", "category"], dropna=False)["spend"].sum().reset_index()
+        bought.groupby(["customer_id", "category"], dropna=False)["spend"]
+        .sum()
+        .round(2)
+        .reset_index()
     )
     spend = per_category.groupby("customer_id")["spend"].sum()
     spend = spend.where(spend != 0)
@@ -618,15 +629,18 @@ def pandas_rfm(t: pd.DataFrame) -> pd.DataFrame:
         ("rfm_f", "frequency", True),
         ("rfm_m", "monetary_value", True),
     ):
+        values = t.loc[buyers, trait]
+        if trait == "monetary_value":
+            values = values.round(2)  # ranked at the cent, as Cible does
         # rank(method="min") is 1-based: the 0-based rank of the first equal value + 1.
-        rank = t.loc[buyers, trait].rank(method="min", ascending=ascending) - 1
+        rank = values.rank(method="min", ascending=ascending) - 1
         t[column] = (1 + np.floor(5 * rank / n)).astype("Int64")
     t["rfm_score"] = (
         t["rfm_r"].astype("string") + t["rfm_f"].astype("string") + t["rfm_m"].astype("string")
     )
     segment = pd.Series(pd.NA, index=t.index, dtype="string")
     for segment_id, rule in reversed(rfm_rules()):
-        hit = t["rfm_r"].between(*rule.r) & t["rfm_f"].between(*rule.f)
+        hit = t["rfm_r"].between(rule.r[0], rule.r[1]) & t["rfm_f"].between(rule.f[0], rule.f[1])
         segment = segment.mask(hit.fillna(False).astype(bool), segment_id)
     t["rfm_segment"] = segment
     return t

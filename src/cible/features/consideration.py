@@ -92,9 +92,10 @@ def consideration_traits(orders: Any, order_lines: Any, events: Any, as_of: date
         viewed_at="timestamp",
         product_id=properties["product_id"].str,
     )
-    seen = seen.filter(seen.product_id.notnull())
     # One hash join on (customer, product), then the window test: the views of one
     # customer for one product are few, so the join stays near the number of lines.
+    # Views without a product id never match, so they need no filter of their own,
+    # which would parse the properties a second time.
     paired = bought.join(seen, ["customer_id", "product_id"])
     # In seconds rather than fractional days, so that whole hours stay whole.
     delay = (

@@ -5,8 +5,10 @@ Scores run from 1 to 5 among customers with at least one purchase: R from recenc
 ``1 + floor(5 * rank / n)`` where ``rank`` is the 0-based position of the first
 customer holding the same value: equal values always get the same score, whatever
 the order of rows, so ties are handled deterministically (many one-order customers
-share F = 1). Named segments come from the R and F scores, first matching rule wins
-(``builtin/rfm.yaml``, overridable with ``[rfm.NAME]`` in ``cible.toml``).
+share F = 1). Monetary value is ranked at the cent: a parallel sum adds amounts in no
+fixed order, and 649.06 against 649.0600000000001 must stay a tie. Named segments come
+from the R and F scores, first matching rule wins (``builtin/rfm.yaml``, overridable
+with ``[rfm.NAME]`` in ``cible.toml``).
 
 Examples
 --------
@@ -64,13 +66,24 @@ def add_rfm(traits: Any, overrides: Mapping[str, RfmRule] | None = None) -> Any:
         Needs ``recency_days``, ``frequency`` and ``monetary_value``.
     overrides : mapping, optional
         ``[rfm]`` rules of ``cible.toml``, by segment id.
+
+    Examples
+    --------
+    Amounts equal to the cent share a score, whatever the last bits of their sums:
+
+    >>> import ibis
+    >>> t = ibis.memtable({"customer_id": list("abcde"), "recency_days": [1.0] * 5,
+    ...                    "frequency": [1] * 5,
+    ...                    "monetary_value": [649.0600000000001, 649.06, 649.06, 10.0, 900.0]})
+    >>> add_rfm(t).order_by("customer_id").rfm_m.to_pyarrow().to_pylist()
+    [2, 2, 2, 1, 5]
     """
     buyers = traits.frequency.fill_null(0) > 0
     scored = traits.mutate(
         # Rank buyers only: prospects get no score rather than the lowest.
         rfm_r=_score(traits.recency_days, buyers, descending=True),
         rfm_f=_score(traits.frequency, buyers),
-        rfm_m=_score(traits.monetary_value, buyers),
+        rfm_m=_score(traits.monetary_value.round(2), buyers),
     )
     branches = [
         (

@@ -151,15 +151,21 @@ def add_typology(
     """
     inputs = typology_inputs(section)
     needed = sorted({(t, w > 0) for name in only for t, w in inputs[name].items()})
-    # Windows sort every column they carry: rank a narrow copy, then join it back.
+    position = {key: f"_rank_{i}" for i, key in enumerate(needed)}
     narrow = traits.select("customer_id", *sorted({"frequency"} | {t for t, _ in needed}))
     buyer = narrow.frequency.fill_null(0) > 0
-    ranks = {
-        f"_rank_{i}": _percentile_rank(narrow, buyer, trait, ascending)
-        for i, (trait, ascending) in enumerate(needed)
-    }
-    ranked = narrow.mutate(**ranks)
-    position = {key: f"_rank_{i}" for i, key in enumerate(needed)}
+    # A window sorts every column it carries, and ranks stacked on one table carry them
+    # all: each trait is ranked apart, among its usable buyers only, and joined back.
+    ranked = narrow.select("customer_id", "frequency")
+    for trait in sorted({t for t, _ in needed}):
+        ranks = _percentile_ranks(
+            narrow, buyer, trait, {position[key]: key[1] for key in needed if key[0] == trait}
+        )
+        ranked = ranked.left_join(ranks, ranked.customer_id == ranks._key).drop("_key")
+    # Buyers without a value, and prospects, earn nothing from the input.
+    ranked = ranked.mutate(
+        **{column: ranked[column].fill_null(0.0) for column in position.values()}
+    )
     scores: dict[str, Any] = {}
     for name in TYPOLOGIES:
         column = f"typology_score_{name}"
@@ -183,12 +189,20 @@ def add_typology(
     return joined.drop("_key")
 
 
-def _percentile_rank(traits: Any, buyer: Any, trait: str, ascending: bool) -> Any:
-    """Share of other buyers with a value strictly below (above when not ``ascending``)."""
-    value = traits[trait]
-    usable = buyer & value.notnull()
-    window = ibis.window(group_by=usable, order_by=value.asc() if ascending else value.desc())
-    return ibis.cases((usable, ibis.percent_rank().over(window)), else_=0.0)
+def _percentile_ranks(traits: Any, buyer: Any, trait: str, columns: dict[str, bool]) -> Any:
+    """Percentile ranks of ``trait`` among the buyers who have a value, keyed by ``_key``.
+
+    ``columns`` maps each rank column to its direction: an ascending rank is the share
+    of the other buyers with a strictly lower value, a descending one with a higher one.
+    """
+    usable = traits.filter(buyer, traits[trait].notnull()).select("customer_id", _value=trait)
+    ranks = {
+        column: ibis.percent_rank().over(
+            ibis.window(order_by=usable._value.asc() if ascending else usable._value.desc())
+        )
+        for column, ascending in columns.items()
+    }
+    return usable.select(_key="customer_id", **ranks)
 
 
 def _label(scored: Any, only: tuple[str, ...], min_score: float) -> Any:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from cible.models.clustering import TRUST_THRESHOLD, bootstrap_stability
 from cible.models.clustering.stability import best_jaccard
@@ -13,7 +14,9 @@ from cible.models.clustering.stability import best_jaccard
 
 def _kmeans(x: np.ndarray, k: int):
     def recluster(rows: np.ndarray) -> np.ndarray:
-        return KMeans(k, n_init=3, random_state=int(rows[0])).fit_predict(x[rows])
+        # One thread: OpenMP's synchronisation dominates on a few hundred points.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return KMeans(k, n_init=3, random_state=int(rows[0])).fit_predict(x[rows])
 
     return recluster
 

@@ -13,13 +13,9 @@ Examples
 ('kmeans', 'minibatch', 'gmm', 'ward', 'hdbscan')
 """
 
-from cible.models.clustering.features import (
-    ExcludedTrait,
-    FeatureChoice,
-    TraitPreprocessor,
-    choose_features,
-)
+from cible.models.clustering.features import ExcludedTrait, FeatureChoice, choose_features
 from cible.models.clustering.methods import METHODS
+from cible.models.clustering.preprocessing import TraitPreprocessor
 from cible.models.clustering.profile import TraitContrast, contrast
 from cible.models.clustering.rules import ClusterRule, Condition, explain_clusters, to_definition
 from cible.models.clustering.segmenter import ClusterSegmenter

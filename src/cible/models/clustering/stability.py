@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,27 +89,58 @@ def bootstrap_stability(
     -------
     Stability
     """
-    labels = np.asarray(labels)
-    k = int(labels.max()) + 1
+    found = compare_resamples(
+        {0: labels}, lambda rows: {0: recluster(rows)}, n_bootstrap, random_state
+    )
+    return found[0]
+
+
+def compare_resamples(
+    labels: Mapping[int, np.ndarray],
+    recluster: Callable[[np.ndarray], Mapping[int, np.ndarray]],
+    n_bootstrap: int,
+    random_state: int | np.random.Generator | None = None,
+) -> dict[int, Stability]:
+    """Clusterboot stability of several clusterings of the same points at once.
+
+    Each resample is clustered once per key (``recluster`` returns a mapping), which
+    lets a hierarchical method cut one tree for every ``k``.
+
+    Parameters
+    ----------
+    labels : mapping
+        Key (a number of clusters, say) -> original labels ``0..k-1`` of every point.
+    recluster : callable
+        ``recluster(rows)`` -> key -> one label per entry of ``rows``.
+    n_bootstrap : int
+        Number of resamples.
+    random_state : int, Generator or None
+        Seed of the resamples.
+    """
     rng = np.random.default_rng(random_state)
-    n = labels.size
-    jaccard_runs = np.zeros((n_bootstrap, k))
-    ari_runs = np.zeros(n_bootstrap)
+    n = len(next(iter(labels.values())))
+    sizes = {key: int(np.max(values)) + 1 for key, values in labels.items()}
+    jaccard = {key: np.zeros((n_bootstrap, k)) for key, k in sizes.items()}
+    ari = {key: np.zeros(n_bootstrap) for key in labels}
     for run in range(n_bootstrap):
         rows = rng.integers(0, n, n)
-        new = np.asarray(recluster(rows))
+        new = recluster(rows)
         # The first occurrence of each drawn point stands for all its copies.
         points, first = np.unique(rows, return_index=True)
-        jaccard_runs[run] = best_jaccard(labels[points], new[first], k)
-        ari_runs[run] = adjusted_rand_score(labels[points], new[first])
-    jaccard = jaccard_runs.mean(axis=0)
-    return Stability(
-        jaccard=jaccard,
-        jaccard_runs=jaccard_runs,
-        ari=float(ari_runs.mean()),
-        ari_runs=ari_runs,
-        trusted=jaccard >= TRUST_THRESHOLD,
-    )
+        for key, original in labels.items():
+            again = np.asarray(new[key])[first]
+            jaccard[key][run] = best_jaccard(np.asarray(original)[points], again, sizes[key])
+            ari[key][run] = adjusted_rand_score(np.asarray(original)[points], again)
+    return {
+        key: Stability(
+            jaccard=jaccard[key].mean(axis=0),
+            jaccard_runs=jaccard[key],
+            ari=float(ari[key].mean()),
+            ari_runs=ari[key],
+            trusted=jaccard[key].mean(axis=0) >= TRUST_THRESHOLD,
+        )
+        for key in labels
+    }
 
 
 def best_jaccard(original: np.ndarray, new: np.ndarray, k: int) -> np.ndarray:
