@@ -196,3 +196,17 @@ def test_planted_customer_groups_are_recovered_with_k_auto() -> None:
     codes = {e.trait: e.code for e in model.excluded_}
     assert codes["avg_order_value:missing"] == "redundant"
     assert model.selection_.table.set_index("k").loc[5, "min_jaccard"] < 0.85
+
+
+def test_a_resample_where_hdbscan_finds_nothing_counts_as_lost(monkeypatch) -> None:
+    frame, _ = _blobs(600)
+    model = _segmenter("hdbscan").fit(frame, BLOB_TRAITS)
+    from cible.models.clustering import segmenter
+
+    def no_structure(*args: object) -> dict:
+        raise ModelDataError("HDBSCAN found 1 cluster(s)")
+
+    monkeypatch.setattr(segmenter, "partitions", no_structure)
+    x = np.zeros((10, 2))
+    recluster = model._recluster(x, np.random.default_rng(0))
+    assert recluster(np.arange(10)).tolist() == [0] * 10

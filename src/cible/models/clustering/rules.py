@@ -176,10 +176,10 @@ def explain_clusters(
         Cluster label -> :class:`ClusterRule`.
     """
     by_name = {t.name: t for t in traits}
-    design, columns = _design(frame, traits, levels or {})
     rows = np.arange(len(frame)) if fit_rows is None else np.asarray(fit_rows)
     labels = np.asarray(labels)
     sample = frame.iloc[rows]
+    design, columns = _design(sample, traits, levels or {})
     missing = {name: bool(frame[name].isna().any()) for name in by_name}
     rules = {}
     for cluster in np.unique(labels):
@@ -189,7 +189,7 @@ def explain_clusters(
             min_samples_leaf=max(1, int(MIN_LEAF_SHARE * rows.size)),
             class_weight="balanced",
             random_state=random_state,
-        ).fit(design[rows], target)
+        ).fit(design, target)
         candidates = [
             _merge(_path_conditions(tree, path, columns, by_name, missing))
             for path in _leaf_paths(tree)

@@ -36,7 +36,7 @@ from cible.models.clustering.preprocessing import TraitPreprocessor
 from cible.models.clustering.profile import TraitContrast, contrast
 from cible.models.clustering.rules import ClusterRule, explain_clusters
 from cible.models.clustering.selection import KSelection, select_k
-from cible.models.clustering.stability import Stability, bootstrap_stability
+from cible.models.clustering.stability import Recluster, Stability, bootstrap_stability
 from cible.models.errors import ModelDataError
 
 ID = "customer_id"
@@ -318,12 +318,16 @@ class ClusterSegmenter(BaseEstimator):  # type: ignore[misc]  # scikit-learn shi
         )
         del self._sample_labels
 
-    def _recluster(self, x: np.ndarray, rng: np.random.Generator) -> Any:
+    def _recluster(self, x: np.ndarray, rng: np.random.Generator) -> Recluster:
         settings = self._settings()
 
         def recluster(rows: np.ndarray) -> np.ndarray:
             drawn = x[rows]
-            partition = next(iter(partitions(drawn, [self.k_], settings, rng).values()))
+            try:
+                partition = next(iter(partitions(drawn, [self.k_], settings, rng).values()))
+            except ModelDataError:
+                # HDBSCAN found no cluster in this resample: one group, every cluster lost.
+                return np.zeros(rows.size, dtype=np.int64)
             labels: np.ndarray = partition.raw_assign(drawn)
             return labels
 
