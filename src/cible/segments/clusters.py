@@ -196,7 +196,10 @@ def cluster_to_rule(backend: Any, segment_id: str, new_id: str | None = None) ->
         lang: f"{text} (rule)" if lang == "en" else f"{text} (règle)"
         for lang, text in cluster.name.items()
     }
-    definition = to_definition(rule, new_id or f"{segment_id}-rule", name)
+    try:
+        definition = to_definition(rule, new_id or f"{segment_id}-rule", name)
+    except ModelDataError as exc:
+        raise CibleError(f"Cluster {segment_id!r} cannot become a rule: {exc}") from exc
     definition["dimension"] = f"{cluster.dimension}-rules"
     definition["color"] = cluster.color
     return definition
