@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,14 +167,6 @@ BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class StoredSegment:
-    """A rule segment as kept in the workspace."""
-
-    definition: SegmentDefinition
-    kind: str = "rule"
-
-
 def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
     """What definitions may refer to: all traits, profile fields, known segments."""
     builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
@@ -316,43 +307,33 @@ def run_segments(
     return record
 
 
+#: Built-in dimension -> (trait holding the member's label, key of that label in the
+#: dimension's YAML rules; None when the trait already holds the segment id).
+_BUILTIN_LABELS = {
+    "rfm": ("rfm_segment", None),
+    "lifecycle": ("lifecycle_stage", "stage"),
+    "value": ("value_tier", "tier"),
+    "churn_risk": ("churn_risk_band", "band"),
+    "typology": ("typology", "typology"),
+}
+
+
 def _builtin_members(traits: Any) -> Any:
-    """RFM and lifecycle memberships, read from the scored traits."""
-    rfm = traits.filter(traits.rfm_segment.notnull()).select(
-        segment_id=traits.rfm_segment,
-        dimension=ibis.literal("rfm"),
-        priority=ibis.literal(0, dt.int64),
-        customer_id=traits.customer_id,
-    )
-    stage_to_id = {s.rule["stage"]: s.id for s in load_builtin("lifecycle").segments}
-    lifecycle = traits.select(
-        segment_id=traits.lifecycle_stage.substitute(stage_to_id),
-        dimension=ibis.literal("lifecycle"),
-        priority=ibis.literal(0, dt.int64),
-        customer_id=traits.customer_id,
-    )
-    tier_to_id = {s.rule["tier"]: s.id for s in load_builtin("value").segments}
-    value = traits.filter(traits.value_tier.notnull()).select(
-        segment_id=traits.value_tier.substitute(tier_to_id),
-        dimension=ibis.literal("value"),
-        priority=ibis.literal(0, dt.int64),
-        customer_id=traits.customer_id,
-    )
-    band_to_id = {s.rule["band"]: s.id for s in load_builtin("churn_risk").segments}
-    churn = traits.filter(traits.churn_risk_band.notnull()).select(
-        segment_id=traits.churn_risk_band.substitute(band_to_id),
-        dimension=ibis.literal("churn_risk"),
-        priority=ibis.literal(0, dt.int64),
-        customer_id=traits.customer_id,
-    )
-    kind_to_id = {s.rule["typology"]: s.id for s in load_builtin("typology").segments}
-    typology = traits.filter(traits.typology.notnull()).select(
-        segment_id=traits.typology.substitute(kind_to_id),
-        dimension=ibis.literal("typology"),
-        priority=ibis.literal(0, dt.int64),
-        customer_id=traits.customer_id,
-    )
-    return ibis.union(rfm, lifecycle, value, churn, typology)
+    """Memberships of the built-in dimensions, read from the scored traits."""
+    pieces = []
+    for dimension, (column, key) in _BUILTIN_LABELS.items():
+        label = traits[column]
+        if key is not None:
+            label = label.substitute({s.rule[key]: s.id for s in load_builtin(dimension).segments})
+        pieces.append(
+            traits.filter(traits[column].notnull()).select(
+                segment_id=label,
+                dimension=ibis.literal(dimension),
+                priority=ibis.literal(0, dt.int64),
+                customer_id=traits.customer_id,
+            )
+        )
+    return ibis.union(*pieces)
 
 
 def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:
