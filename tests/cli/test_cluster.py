@@ -28,8 +28,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_k_auto_recovers_the_planted_groups_with_ari_of_at_least_0_8(demo: Path):
-    result = cible("cluster", "--k", "auto", "--random-state", "0", "-w", str(demo), "--json")
+# Seed 4 chose k = 5 (adjusted Rand index 0.74) when resamples had fewer k-means starts
+# than the fit and the traits came back from DuckDB in no set order.
+@pytest.mark.parametrize("seed", ["0", "4"])
+def test_k_auto_recovers_the_planted_groups_with_ari_of_at_least_0_8(demo: Path, seed: str):
+    result = cible(
+        "cluster",
+        "--k",
+        "auto",
+        "--random-state",
+        seed,
+        "--dimension",
+        f"auto{seed}",
+        "-w",
+        str(demo),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     clustering = json.loads(result.output)
     listed = json.loads(cible("segments", "list", "-w", str(demo), "--json").output)

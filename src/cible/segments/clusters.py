@@ -129,7 +129,9 @@ def fit_clustering(
     if int(backend.table("runs").count().execute()) == 0:
         raise CibleError("No run yet: run `cible run` first, then `cible cluster`.")
     report("reading traits", 0, 4)
-    frame = backend.table(runs.TRAITS).to_pandas()
+    # DuckDB returns rows in no set order; the sample and resamples are drawn by
+    # position, so a fixed order is what makes `random_state` reproduce the result.
+    frame = backend.table(runs.TRAITS).order_by("customer_id").to_pandas()
     segmenter = ClusterSegmenter(
         method=method,
         k=k,
