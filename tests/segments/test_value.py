@@ -11,8 +11,9 @@ import pytest
 
 from cible import Workspace
 from cible.clv import BetaGeoModel, rfm_summary
+from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
 from cible.demo import CDNOW_AS_OF, build_demo
-from cible.segments.value import TIERS, value_inputs
+from cible.segments.value import TIERS, score_value, value_inputs
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,30 @@ def test_too_few_buyers_leave_value_empty_and_say_why(tmp_path: Path):
         ws.import_file("orders", tmp_path / "o.csv")
         record = ws.run(as_of=datetime(2024, 6, 1))
         assert "lifetime value skipped" in record.notes
+
+
+def test_a_sample_of_buyers_recovers_the_parameters_and_everyone_is_scored():
+    truth = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}
+    rng = np.random.default_rng(3)
+    ages = rng.uniform(30, 720, 40_000).round() + 0.5
+    data = simulate_beta_geo(40_000, **truth, T=ages, seed=rng)
+    data["recency"] = data["recency"].round()
+    data["monetary_value"] = simulate_gamma_gamma(data["frequency"], p=6, q=4, v=15, seed=rng)
+    inputs = data.rename_axis("customer_id").reset_index()
+    inputs["customer_id"] = "c" + inputs["customer_id"].astype(str)
+    as_of = datetime(2024, 1, 1)
+
+    scores, note = score_value(inputs, as_of=as_of, fit_buyers=8_000)
+    full = BetaGeoModel().fit(data["frequency"], data["recency"], data["T"])
+
+    fitted = dict(
+        part.split("=") for part in note.split("BG/NBD ")[1].split(", Gamma")[0].split(", ")
+    )
+    assert "fitted on a sample of 8,000" in note
+    for name, value in truth.items():
+        # Within four standard errors of the full fit, scaled to the sample: sqrt(5).
+        assert (
+            abs(float(fitted[name]) - full.params_[name]) < 4 * 5**0.5 * full.standard_errors_[name]
+        )
+        assert float(fitted[name]) == pytest.approx(value, rel=0.35)
+    assert len(scores) == len(inputs) and scores["p_alive"].notna().all()

@@ -41,8 +41,8 @@ from cible.segments.cluster_members import assign_clusters
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
-from cible.segments.lifecycle import add_lifecycle
-from cible.segments.rfm import add_rfm
+from cible.segments.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
+from cible.segments.rfm import RFM_COLUMNS, add_rfm
 from cible.segments.typology import TYPOLOGY_TRAITS, add_typology
 from cible.segments.value import score_value, value_inputs
 from cible.segments.vocabulary import Vocabulary
@@ -175,24 +175,50 @@ def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
     )
 
 
-def traits_expression(
-    tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime
-) -> Any:
-    """Every trait, RFM scores and lifecycle stage, one row per customer."""
-    orders = tables("orders")
-    traits = compute_traits(
+def raw_traits(tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime) -> Any:
+    """Every trait of :data:`cible.features.TRAITS`, one row per customer."""
+    return compute_traits(
         tables("customers"),
-        orders,
+        tables("orders"),
         tables("events"),
         as_of=as_of,
         order_lines=tables("order_lines"),
         products=tables("products"),
         settings=config.traits,
     )
-    scored = add_rfm(traits, config.rfm)
-    return add_lifecycle(scored, orders, as_of=as_of, settings=config.lifecycle).select(
-        "customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS]
+
+
+def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
+    """``traits`` with RFM scores and lifecycle stage beside them.
+
+    The scores are ranked on the few columns they need and joined back: ranking the
+    full table would sort every trait along with the key. ``traits`` should be a
+    stored table; an expression would be computed twice, once per side of the join.
+    """
+    inputs = traits.select(
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary_value",
+        "mean_days_between_orders",
+        "first_order_at",
     )
+    scored = add_lifecycle(
+        add_rfm(inputs, config.rfm), orders, as_of=as_of, settings=config.lifecycle
+    ).select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
+    joined = traits.left_join(scored, "customer_id")
+    return joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS])
+
+
+def traits_expression(
+    tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime
+) -> Any:
+    """Every trait, RFM scores and lifecycle stage, one row per customer, unstored.
+
+    A run stores :func:`raw_traits` before scoring them, which is faster on large
+    bases; this single expression suits small data and tests.
+    """
+    return scored_traits(raw_traits(tables, config, as_of), tables("orders"), config, as_of)
 
 
 def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
@@ -249,7 +275,9 @@ def run_segments(
     definitions = load_segments(backend, registry)
     steps = 4 + len(definitions)
     report("traits", 0, steps)
-    materialize(con, ibis.to_sql(traits_expression(backend.table, config, moment)), "_base_traits")
+    materialize(con, ibis.to_sql(raw_traits(backend.table, config, moment)), "_raw_traits")
+    scored = scored_traits(backend.table("_raw_traits"), backend.table("orders"), config, moment)
+    materialize(con, ibis.to_sql(scored), "_base_traits")
     report("lifetime value and churn risk", 1, steps)
     note = _assemble(backend, con, moment, config)
     traits = backend.table("_traits")
@@ -293,7 +321,8 @@ def run_segments(
             )
         )
     report("memberships", steps - 1, steps)
-    runs.stage_members(con, ibis.to_sql(_exclusive(ibis.union(*pieces))))
+    contested = {d.dimension for d in definitions if d.dimension is not None}
+    runs.stage_members(con, ibis.to_sql(_exclusive(ibis.union(*pieces), contested)))
     record = runs.commit_run(
         con,
         traits_table="_traits",
@@ -342,12 +371,21 @@ def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any
     return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
 
 
-def _exclusive(members: Any) -> Any:
-    """In a dimension, keep each customer in its highest-priority segment only."""
+def _exclusive(members: Any, contested: set[str]) -> Any:
+    """In a dimension, keep each customer in its highest-priority segment only.
+
+    Every piece holds a customer once per segment, and the built-in and cluster
+    dimensions hold a customer in one segment by construction: only the dimensions
+    that rule segments name (``contested``) need ranking, which sorts their rows.
+    """
+    columns = ("segment_id", "dimension", "customer_id")
+    if not contested:
+        return members.select(*columns)
+    inside = members.dimension.isin(sorted(contested)).fill_null(False)
     window = ibis.window(
         group_by=[members.dimension, members.customer_id],
         order_by=[members.priority.desc(), members.segment_id],
     )
-    ranked = members.mutate(_rank=ibis.row_number().over(window))
-    kept = ranked.filter(ranked.dimension.isnull() | (ranked._rank == 0))
-    return kept.select("segment_id", "dimension", "customer_id").distinct()
+    ranked = members.filter(inside).mutate(_rank=ibis.row_number().over(window))
+    kept = ranked.filter(ranked._rank == 0).select(*columns)
+    return ibis.union(members.filter(~inside).select(*columns), kept)
