@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cible.domain.config import LifecycleSection
-from cible.segments.lifecycle import STAGES, add_lifecycle
+from cible.segments.lifecycle import STAGES, add_lifecycle, last_gap_days
 
 AS_OF = datetime(2025, 1, 1)
 
@@ -71,21 +71,21 @@ def test_stages_match_reference():
             {
                 "frequency": grouped.count(),
                 "first_order_at": grouped.min(),
-                "last": grouped.max(),
+                "last_order_at": grouped.max(),
             }
         ).reset_index(),
         how="left",
     )
     traits["frequency"] = traits["frequency"].fillna(0).astype(int)
-    traits["recency_days"] = (AS_OF - traits["last"]).dt.total_seconds() / 86400
-    span = (traits["last"] - traits["first_order_at"]).dt.total_seconds() / 86400
+    traits["recency_days"] = (AS_OF - traits["last_order_at"]).dt.total_seconds() / 86400
+    span = (traits["last_order_at"] - traits["first_order_at"]).dt.total_seconds() / 86400
     traits["mean_days_between_orders"] = np.where(
         traits["frequency"] > 1, span / (traits["frequency"] - 1).clip(lower=1), np.nan
     )
     settings = LifecycleSection()
     got = (
         add_lifecycle(
-            ibis.memtable(traits.drop(columns="last")),
+            ibis.memtable(traits),
             ibis.memtable(orders),
             as_of=AS_OF,
             settings=settings,
@@ -98,3 +98,31 @@ def test_stages_match_reference():
     assert got == want
     assert set(got.values()) <= set(STAGES)
     assert len(set(got.values())) >= 6
+
+
+def test_last_gap_counts_purchases_only_and_same_moment_orders_as_no_gap():
+    day = timedelta(days=1)
+    rows = [
+        ("twin", AS_OF - 40 * day, "completed"),
+        ("twin", AS_OF - 10 * day, "completed"),
+        ("twin", AS_OF - 10 * day, None),  # same moment as the last: a gap of 0
+        ("gap", AS_OF - 300 * day, "completed"),
+        ("gap", AS_OF - 100 * day, "cancelled"),  # not a purchase
+        ("gap", AS_OF - 20 * day, "completed"),
+        ("gap", AS_OF + day, "completed"),  # after as_of
+        ("once", AS_OF - 5 * day, "completed"),
+    ]
+    orders = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "status"])
+    last = pd.DataFrame(
+        {
+            "customer_id": ["twin", "gap", "once", "prospect"],
+            "last_order_at": [AS_OF - 10 * day, AS_OF - 20 * day, AS_OF - 5 * day, None],
+        }
+    )
+    got = (
+        last_gap_days(ibis.memtable(orders), ibis.memtable(last), AS_OF)
+        .to_pandas()
+        .set_index("customer_id")["last_gap_days"]
+        .to_dict()
+    )
+    assert got == {"twin": 0.0, "gap": 280.0}

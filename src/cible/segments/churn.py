@@ -93,10 +93,12 @@ def latest_card(backend: Any) -> tuple[int, ModelCard] | None:
     return None if found is None else (found[0], ModelCard.from_json(found[1]))
 
 
-def churn_scores(backend: Any, traits_table: str) -> pd.DataFrame:
-    """``customer_id``, ``churn_risk`` and ``churn_risk_band`` from the newest model."""
+def churn_scores(backend: Any, traits: Any) -> pd.DataFrame:
+    """``customer_id``, ``churn_risk`` and ``churn_risk_band`` of ``traits``' customers.
+
+    Scored by the newest stored churn model; NaN and no band without one.
+    """
     found = stored_models.latest_model(raw(backend), KIND)
-    traits = backend.table(traits_table)
     if found is None:
         frame: pd.DataFrame = traits.select("customer_id").to_pandas()
         frame["churn_risk"] = float("nan")

@@ -188,12 +188,13 @@ def raw_traits(tables: Callable[[str], Any], config: WorkspaceConfig, as_of: dat
     )
 
 
-def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
-    """``traits`` with RFM scores and lifecycle stage beside them.
+def rfm_lifecycle(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
+    """``customer_id`` with the RFM scores and lifecycle stage of the customers in ``traits``.
 
-    The scores are ranked on the few columns they need and joined back: ranking the
-    full table would sort every trait along with the key. ``traits`` should be a
-    stored table; an expression would be computed twice, once per side of the join.
+    The scores are ranked on the few columns they need: ranking the full table would
+    sort every trait along with the key. ``traits`` should be a stored table: the
+    result is meant to be joined back to it, and an expression would be computed
+    twice, once per side of that join.
     """
     inputs = traits.select(
         "customer_id",
@@ -202,11 +203,17 @@ def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: date
         "monetary_value",
         "mean_days_between_orders",
         "first_order_at",
+        "last_order_at",
     )
     scored = add_lifecycle(
         add_rfm(inputs, config.rfm), orders, as_of=as_of, settings=config.lifecycle
-    ).select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
-    joined = traits.left_join(scored, "customer_id")
+    )
+    return scored.select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
+
+
+def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
+    """``traits`` with :func:`rfm_lifecycle` joined back: every base trait but typologies."""
+    joined = traits.left_join(rfm_lifecycle(traits, orders, config, as_of), "customer_id")
     return joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS])
 
 
@@ -222,18 +229,27 @@ def traits_expression(
 
 
 def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
-    """Add typology, value and churn scores to the base traits, as ``_traits``; returns a note.
+    """Join typology, value and churn scores to the stored traits, as ``_traits``.
 
-    Typologies rank the stored base traits: over the unstored expression, DuckDB would
-    compute the traits twice (once for the ranks, once for the rows they join back to).
+    ``_raw_traits`` holds the traits and ``_scores`` the RFM and lifecycle columns.
+    Typologies rank stored raw traits (their only inputs): over an unstored
+    expression, DuckDB would compute it once for the ranks and again for the rows
+    they join back to. Returns the value step's note.
     """
+    scores = backend.table("_scores")
+    raw_table = backend.table("_raw_traits")
     inputs = value_inputs(backend.table("orders"), as_of).to_pandas()
-    scores, note = score_value(inputs, as_of=as_of)
-    runs.stage_frame(con, "_value", scores)
-    runs.stage_frame(con, "_churn", churn_scores(backend, "_base_traits"))
-    base = add_typology(backend.table("_base_traits"), config.typology)
-    joined = base.left_join(backend.table("_value"), "customer_id").left_join(
-        backend.table("_churn"), "customer_id"
+    value, note = score_value(inputs, as_of=as_of)
+    runs.stage_frame(con, "_value", value)
+    base = raw_table.left_join(scores, "customer_id").select(
+        "customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS]
+    )
+    runs.stage_frame(con, "_churn", churn_scores(backend, base))
+    joined = (
+        add_typology(raw_table, config.typology)
+        .left_join(scores, "customer_id")
+        .left_join(backend.table("_value"), "customer_id")
+        .left_join(backend.table("_churn"), "customer_id")
     )
     columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS + CHURN_TRAITS}
     full = joined.select("customer_id", *[t.name for t in BASE_TRAITS], **columns)
@@ -276,8 +292,8 @@ def run_segments(
     steps = 4 + len(definitions)
     report("traits", 0, steps)
     materialize(con, ibis.to_sql(raw_traits(backend.table, config, moment)), "_raw_traits")
-    scored = scored_traits(backend.table("_raw_traits"), backend.table("orders"), config, moment)
-    materialize(con, ibis.to_sql(scored), "_base_traits")
+    scores = rfm_lifecycle(backend.table("_raw_traits"), backend.table("orders"), config, moment)
+    materialize(con, ibis.to_sql(scores), "_scores")
     report("lifetime value and churn risk", 1, steps)
     note = _assemble(backend, con, moment, config)
     traits = backend.table("_traits")
