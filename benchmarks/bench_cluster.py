@@ -8,8 +8,9 @@ table and must label every customer:
 
 - **Cible**: ``ClusterSegmenter(k="auto", k_range=(2, 10))``: trait choice,
   preprocessing, k-means on a 50,000 sample for every k (10 starts), the choice of k
-  against structureless references, 20 bootstrap refits for stability, profiles and
-  rules over everyone, and the assignment of all customers in batches;
+  (criteria and a 5-resample stability check per k, with as many starts), 20
+  bootstrap refits for the stability of the chosen clusters, profiles and rules over
+  everyone, and the assignment of all customers in batches;
 - **scikit-learn defaults, the obvious way**: median imputation and
   ``StandardScaler`` on all rows, then ``KMeans(n_init="auto")`` on all 1,000,000
   rows for every k in 2..10 and ``silhouette_score`` on a 10,000 sample per k (the

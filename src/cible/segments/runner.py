@@ -217,17 +217,6 @@ def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: date
     return joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS])
 
 
-def traits_expression(
-    tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime
-) -> Any:
-    """Every trait, RFM scores and lifecycle stage, one row per customer, unstored.
-
-    A run stores :func:`raw_traits` before scoring them, which is faster on large
-    bases; this single expression suits small data and tests.
-    """
-    return scored_traits(raw_traits(tables, config, as_of), tables("orders"), config, as_of)
-
-
 def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
     """Join typology, value and churn scores to the stored traits, as ``_traits``.
 
