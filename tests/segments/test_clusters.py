@@ -69,6 +69,8 @@ def test_a_run_assigns_everyone_again_with_the_stored_model(ws: Workspace):
     }
     assert set(after) == set(before)
     assert record.memberships >= len(after)
+    # The run counts the cluster segments among those it evaluated.
+    assert record.segments == len(ws.segments.list())
 
 
 def test_clustering_again_replaces_the_dimension_and_closes_old_memberships(ws: Workspace):

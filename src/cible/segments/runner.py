@@ -37,7 +37,7 @@ from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
 from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores
-from cible.segments.cluster_members import assign_clusters
+from cible.segments.cluster_members import assign_clusters, load_cluster_segments
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
@@ -334,7 +334,9 @@ def run_segments(
         as_of=moment,
         started_at=started,
         finished_at=datetime.now(UTC).replace(tzinfo=None),
-        segments=len(definitions) + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
+        segments=len(definitions)
+        + len(load_cluster_segments(backend))
+        + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
         notes=note,
     )
     report("done", steps, steps)
