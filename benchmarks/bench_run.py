@@ -462,7 +462,11 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
 
 
 def _rule_members(ws: Workspace, definitions: list[Any], scored: Any) -> dict[str, int]:
-    """Store the members of every rule, in dependency order; returns their counts."""
+    """Store the members of every rule, in dependency order; returns their counts.
+
+    The five rules name only each other in ``in_segment``, and the one in an exclusive
+    dimension outranks the built-in segments there, so the counts equal the run's.
+    """
     con = raw(ws.backend)
     base = scored.join(ws.table("customers"), "customer_id")
     evaluated: dict[str, Any] = {}

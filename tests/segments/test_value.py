@@ -88,3 +88,26 @@ def test_a_sample_of_buyers_recovers_the_parameters_and_everyone_is_scored():
         )
         assert float(fitted[name]) == pytest.approx(value, rel=0.35)
     assert len(scores) == len(inputs) and scores["p_alive"].notna().all()
+
+
+def test_a_sample_with_too_few_repeat_buyers_fits_the_spend_on_all_of_them():
+    rng = np.random.default_rng(5)
+    inputs = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:04d}" for i in range(2_000)],
+            "frequency": np.r_[rng.integers(1, 6, 25), np.zeros(1_975, dtype=int)],
+            "recency": np.r_[rng.uniform(50, 300, 25).round(), np.zeros(1_975)],
+            "T": rng.uniform(300, 400, 2_000).round() + 0.5,
+            "monetary_value": np.r_[rng.gamma(6, 10, 25), np.zeros(1_975)],
+        }
+    )
+    as_of = datetime(2024, 1, 1)
+    _, sampled = score_value(inputs, as_of=as_of, fit_buyers=60)
+    _, whole = score_value(inputs, as_of=as_of)
+
+    # The 60 sampled buyers hold about one repeat buyer: the spend is fitted on all 25.
+    def spend_fit(note: str) -> str:
+        return note.split("Gamma-Gamma ")[1].split(" on ")[0]
+
+    assert "fitted on a sample of 60" in sampled
+    assert spend_fit(sampled) == spend_fit(whole)

@@ -51,10 +51,12 @@ _DAY_SECONDS = 86_400.0
 def last_gap_days(orders: Any, last: Any, as_of: datetime) -> Any:
     """Days between each customer's last two purchases before ``as_of``.
 
-    ``last`` holds ``customer_id`` and ``last_order_at``, the latest purchase (a
-    trait). Joining it to the purchases and taking the latest one before it is one
-    hash join and one group-by; numbering every customer's purchases by date sorted
-    all of them (1.3 s against 0.8 s for 10 million orders). Two purchases at the
+    ``last`` holds ``customer_id`` and ``last_order_at``, the latest purchase before
+    ``as_of`` (the trait, computed at the same ``as_of`` from the same orders; another
+    moment would measure the gap from an instant that is not a purchase). Joining it
+    to the purchases and taking the latest one before it is one hash join and one
+    group-by; numbering every customer's purchases by date sorted all of them (1.3 s
+    against 0.8 s for 10 million orders). Two purchases at the
     same last moment are a gap of 0, as two rows numbered 1 and 2 would be.
     """
     bought = orders.filter(
@@ -86,7 +88,8 @@ def add_lifecycle(traits: Any, orders: Any, *, as_of: datetime, settings: Lifecy
     ----------
     traits : ibis.Table
         Needs ``customer_id``, ``frequency``, ``recency_days``,
-        ``mean_days_between_orders``, ``first_order_at`` and ``last_order_at``.
+        ``mean_days_between_orders``, ``first_order_at`` and ``last_order_at``, as
+        :func:`cible.features.compute_traits` gives them for ``orders`` at ``as_of``.
     orders : ibis.Table
         Canonical orders, for the gap before the last purchase.
     """

@@ -112,6 +112,9 @@ def score_value(
     data = inputs.set_index("customer_id")
     fitted = data if len(data) <= fit_buyers else data.sample(fit_buyers, random_state=0)
     spenders = fitted[(fitted["frequency"] > 0) & (fitted["monetary_value"] > 0)]
+    if len(spenders) < _MIN_BUYERS:
+        # A sample of a base with few repeat buyers may hold too few to fit the spend.
+        spenders = repeat
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
