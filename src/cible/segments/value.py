@@ -6,7 +6,8 @@ aggregated in the database; only that one-row-per-customer table comes to Python
 time unit is the day. Purchases on the same day count as one, as in the models' papers.
 
 Above :data:`FIT_BUYERS` buyers, the models are fitted on a random sample of that many
-(fixed seed) and score every buyer. Four parameters need far fewer customers than a
+(fixed seed; the spend model on every repeat buyer if the sample holds too few) and
+score every buyer. Four parameters need far fewer customers than a
 large base holds: the standard errors grow by the square root of the sampling ratio
 (about 2x for 800,000 buyers, when they are already a fraction of a percent of each
 estimate), while the fit, whose cost grows with the number of distinct histories,
