@@ -8,7 +8,7 @@ engagement events, consents), imports them with :meth:`cible.Workspace.import_fi
 
 - **Cible, the same work as pandas**: the traits stored as a table, RFM and lifecycle
   on them, then the members of the five rules stored, in the run's own functions
-  (:func:`~cible.segments.runner.raw_traits`, ``scored_traits``, ``compile_members``);
+  (:func:`~cible.segments.runner.raw_traits`, ``rfm_lifecycle``, ``store_rule_members``);
   the members are checked against the run's. The traits alone are timed too;
 - **Cible, the whole run**: ``ws.run(as_of=...)`` as a user calls it, which does more:
   lifetime value, churn risk, typologies, the built-in dimensions and the memberships
@@ -60,10 +60,14 @@ from cible.domain.config import LifecycleSection, TraitsSection
 from cible.domain.schema import SALES_CHANNELS
 from cible.features import TRAITS
 from cible.features.events import BROWSING_EVENTS, BROWSING_TYPES, EVENT_SPELLINGS
-from cible.segments.compiler import compile_members
-from cible.segments.dependencies import evaluation_order
 from cible.segments.rfm import rfm_rules
-from cible.segments.runner import DERIVED_TRAITS, load_segments, raw_traits, scored_traits
+from cible.segments.runner import (
+    DERIVED_TRAITS,
+    load_segments,
+    raw_traits,
+    rfm_lifecycle,
+    store_rule_members,
+)
 from cible.store.backend import raw
 from cible.store.writer import materialize
 
@@ -442,10 +446,15 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
             start = time.perf_counter()
             materialize(con, traits_sql, "_bench_traits")
             traits_done = time.perf_counter()
-            scored = scored_traits(ws.table("_bench_traits"), ws.table("orders"), ws.config, AS_OF)
-            materialize(con, ibis.to_sql(scored), "_bench_scored")
+            traits = ws.table("_bench_traits")
+            scores = rfm_lifecycle(traits, ws.table("orders"), ws.config, AS_OF)
+            materialize(con, ibis.to_sql(scores), "_bench_scores")
             scored_done = time.perf_counter()
-            sizes = _rule_members(ws, definitions, ws.table("_bench_scored"))
+            base = traits.left_join(ws.table("_bench_scores"), "customer_id").join(
+                ws.table("customers"), "customer_id"
+            )
+            members = store_rule_members(ws.backend, definitions, base=base, as_of=AS_OF)
+            sizes = {sid: int(table.count().execute()) for sid, table in members.items()}
             profile["traits"] = min(profile["traits"], traits_done - start)
             profile["traits_rfm_lifecycle"] = min(
                 profile["traits_rfm_lifecycle"], scored_done - start
@@ -453,36 +462,14 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
             profile["same_work"] = min(profile["same_work"], time.perf_counter() - start)
         stored = ws.table("segment_memberships")
         current = stored.filter(stored.exited_at.isnull())
+        # The five rules name only each other in ``in_segment``, and the one in an
+        # exclusive dimension outranks the built-in segments there: counts are the run's.
         for segment_id, size in sizes.items():
             found = int(current.filter(current.segment_id == segment_id).count().execute())
             assert size == found, f"{segment_id}: {size} members alone, {found} in the run"
-        for table in ("_bench_traits", "_bench_scored", *(f"_bench_rule_{i}" for i in sizes)):
+        for table in ("_bench_traits", "_bench_scores"):
             con.execute(f'DROP TABLE "{table}"')
     return {"runs": runs, "profile_s": profile, "peak_rss_mb": peak}
-
-
-def _rule_members(ws: Workspace, definitions: list[Any], scored: Any) -> dict[str, int]:
-    """Store the members of every rule, in dependency order; returns their counts.
-
-    The five rules name only each other in ``in_segment``, and the one in an exclusive
-    dimension outranks the built-in segments there, so the counts equal the run's.
-    """
-    con = raw(ws.backend)
-    base = scored.join(ws.table("customers"), "customer_id")
-    evaluated: dict[str, Any] = {}
-    for segment_id in evaluation_order(definitions):
-        definition = next(d for d in definitions if d.id == segment_id)
-        members = compile_members(
-            definition,
-            base=base,
-            events=ws.table("events"),
-            consents=ws.table("consents"),
-            as_of=AS_OF,
-            membership=evaluated.__getitem__,
-        )
-        materialize(con, ibis.to_sql(members), f"_bench_rule_{segment_id}")
-        evaluated[segment_id] = ws.table(f"_bench_rule_{segment_id}")
-    return {sid: int(table.count().execute()) for sid, table in evaluated.items()}
 
 
 def _breakdown(start: float, marks: list[tuple[str, float]]) -> dict[str, float]:

@@ -211,12 +211,6 @@ def rfm_lifecycle(traits: Any, orders: Any, config: WorkspaceConfig, as_of: date
     return scored.select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
 
 
-def scored_traits(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
-    """``traits`` with :func:`rfm_lifecycle` joined back: every base trait but typologies."""
-    joined = traits.left_join(rfm_lifecycle(traits, orders, config, as_of), "customer_id")
-    return joined.select("customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS])
-
-
 def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
     """Join typology, value and churn scores to the stored traits, as ``_traits``.
 
@@ -302,23 +296,18 @@ def run_segments(
         )
     ]
     base = traits.join(backend.table("customers"), "customer_id")
-    evaluated: dict[str, Any] = {}
-    for done, segment_id in enumerate(evaluation_order(definitions), start=3):
-        report(f"segment {segment_id}", done, steps)
+    evaluated = store_rule_members(
+        backend,
+        definitions,
+        base=base,
+        as_of=moment,
+        builtin=pieces[0],
+        progress=lambda done, segment_id: report(f"segment {segment_id}", done + 3, steps),
+    )
+    for segment_id, members in evaluated.items():
         definition = next(d for d in definitions if d.id == segment_id)
-        members = compile_members(
-            definition,
-            base=base,
-            events=backend.table("events"),
-            consents=backend.table("consents"),
-            as_of=moment,
-            membership=lambda sid: _membership(sid, evaluated, pieces[0]),
-        )
-        name = f"_segment_{len(evaluated)}"
-        materialize(con, ibis.to_sql(members), name)
-        evaluated[segment_id] = backend.table(name)
         pieces.append(
-            evaluated[segment_id].select(
+            members.select(
                 segment_id=ibis.literal(segment_id),
                 dimension=ibis.literal(definition.dimension, dt.string),
                 priority=ibis.literal(definition.priority or 0, dt.int64),
@@ -372,10 +361,45 @@ def _builtin_members(traits: Any) -> Any:
     return ibis.union(*pieces)
 
 
-def _membership(segment_id: str, evaluated: dict[str, Any], builtin: Any) -> Any:
-    if segment_id in evaluated:
-        return evaluated[segment_id]
-    return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
+def store_rule_members(
+    backend: Any,
+    definitions: list[SegmentDefinition],
+    *,
+    base: Any,
+    as_of: datetime,
+    builtin: Any = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate every rule in dependency order, each stored as a temporary table.
+
+    ``base`` holds one row per customer with traits and profile attributes;
+    ``builtin`` (``segment_id``, ``customer_id``) answers ``in_segment`` conditions on
+    segments that are not rules. Returns segment id -> table of its members.
+    """
+    con = raw(backend)
+    evaluated: dict[str, Any] = {}
+
+    def membership(segment_id: str) -> Any:
+        if segment_id in evaluated or builtin is None:
+            return evaluated[segment_id]
+        return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
+
+    for done, segment_id in enumerate(evaluation_order(definitions)):
+        if progress is not None:
+            progress(done, segment_id)
+        definition = next(d for d in definitions if d.id == segment_id)
+        members = compile_members(
+            definition,
+            base=base,
+            events=backend.table("events"),
+            consents=backend.table("consents"),
+            as_of=as_of,
+            membership=membership,
+        )
+        name = f"_segment_{len(evaluated)}"
+        materialize(con, ibis.to_sql(members), name)
+        evaluated[segment_id] = backend.table(name)
+    return evaluated
 
 
 def _exclusive(members: Any, contested: set[str]) -> Any:
