@@ -21,7 +21,9 @@ ALLOWED = {
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
     "quality": {"domain", "store", "reporting"},
+    "activation": {"domain", "store", "features", "quality"},
     "workspace": {
+        "activation",
         "domain",
         "store",
         "importing",
@@ -33,10 +35,11 @@ ALLOWED = {
         "reporting",
     },
     "demo": {"domain", "importing", "workspace"},
-    "cli": {"domain", "importing", "segments", "reporting", "workspace", "demo", "cli"},
+    "cli": {"activation", "domain", "importing", "segments", "reporting", "workspace", "demo", "cli"},
 }
 ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
 NO_ENTRY_POINT_LIBRARIES = {
+    "activation",
     "domain",
     "store",
     "features",

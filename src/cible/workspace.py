@@ -29,6 +29,7 @@ from typing import Any
 import pydantic
 import tomli_w
 
+from cible.activation import Exports
 from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
@@ -343,6 +344,16 @@ class Workspace:
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
         return Segments(self.backend, self.registry)
+
+    @property
+    def exports(self) -> Exports:
+        """Audiences to export: for analysis, or for a channel with consent checked."""
+        return Exports(
+            self.backend,
+            self.registry,
+            self.segments.members,
+            phone_region=self.config.quality.phone_region,
+        )
 
     def cluster(
         self,

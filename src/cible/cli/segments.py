@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from cible.activation.export import REASONS, Audience
+from cible.activation.formats import ExportFormat, write
 from cible.cli.options import JsonOption, WorkspaceOption
 from cible.cli.output import console, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
@@ -234,33 +235,66 @@ def _share(share: Share | None) -> str:
 def members(
     segment_id: Annotated[str, typer.Argument(help="Segment id.")],
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file (.csv or .json) instead of stdout.")
+        Path | None,
+        typer.Option(help="Write to this file instead of stdout: .csv, .json, .jsonl or .parquet."),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows (0: all).")] = 0,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            help="Export for this channel (email, sms, phone, post, push, ads): only members "
+            "who granted marketing consent for it, with their contact value. Without it the "
+            "export is for analysis and holds no contact field."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows (0: all).")] = 0,
+    lang: Annotated[str, typer.Option(help="Language of the summary: en or fr.")] = "en",
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
-    """Current members with their traits, as CSV (default) or JSON."""
-    with Workspace.open(workspace, read_only=True) as ws:
-        table = ws.segments.members(segment_id)
-        rows = (table.limit(limit) if limit else table).to_pyarrow().to_pylist()
-    as_json = as_json or (output is not None and output.suffix.lower() == ".json")
-    if as_json:
-        import json
+    """Current members with their traits, as CSV (default) or JSON; consent-aware per channel.
 
-        text = json.dumps(rows, default=str, ensure_ascii=False, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        text = buffer.getvalue()
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+    carriage return) are prefixed with a quote.
+    """
+    if lang not in ("en", "fr"):
+        raise CibleError(f"--lang {lang!r}: use en or fr.")
+    with Workspace.open(workspace, read_only=True) as ws:
+        audience = ws.exports.audience(segment_id, channel, limit=limit)
     if output is None:
-        typer.echo(text, nl=False)
+        fmt = ExportFormat.JSON if as_json else ExportFormat.CSV
+        write(audience.table, sys.stdout.buffer, fmt)
+        sys.stdout.flush()
+        _say_left_out(audience, lang)
         return
-    output.write_text(text, encoding="utf-8")
-    typer.echo(f"Wrote {len(rows):,} members of {segment_id!r} to {output}.", err=True)
+    audience.write(output)
+    if as_json:
+        print_json({**audience.summary(lang), "output": str(output)})
+        return
+    typer.echo(
+        _WROTE[lang].format(
+            n=audience.exported, id=segment_id, path=output, members=audience.members
+        )
+        + (f" ({audience.channel})." if audience.channel else "."),
+        err=True,
+    )
+    _say_left_out(audience, lang)
+
+
+_WROTE = {
+    "en": "Wrote {n:,} of the {members:,} members of {id!r} to {path}",
+    "fr": "{n:,} des {members:,} membres de {id!r} écrits dans {path}",
+}
+_LEFT_OUT = {"en": "Left out {n:,}: {reasons}.", "fr": "{n:,} écartés : {reasons}."}
+
+
+def _say_left_out(audience: Audience, lang: str) -> None:
+    if not audience.excluded:
+        return
+    reasons = ", ".join(
+        f"{count:,} {REASONS[key][lang]}" for key, count in audience.excluded.items()
+    )
+    total = sum(audience.excluded.values())
+    typer.echo(_LEFT_OUT[lang].format(n=total, reasons=reasons), err=True)
 
 
 def report(

@@ -56,6 +56,11 @@ def normalise_as_of(as_of: datetime) -> datetime:
     )
 
 
+def utc_now() -> datetime:
+    """The current moment as a naive UTC datetime, the form stored timestamps have."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def epoch_days_of(moment: datetime) -> float:
     """Days since 1970-01-01 of a naive UTC ``moment``, as a Python float."""
     return (moment - _EPOCH).total_seconds() / _SECONDS_PER_DAY

@@ -1,0 +1,248 @@
+r"""Audiences: a segment's members made ready to leave Cible.
+
+An export is for one of two uses, and carries what that use needs only:
+
+- **analysis** (no channel): the members' traits, keyed by ``customer_id``, with no
+  contact field (no e-mail, phone, name or address);
+- **a channel** (``email``, ``sms``, ``phone``, ``post``, ``push``, ``ads``): only the
+  members whose latest consent for that channel and the ``marketing`` purpose is
+  ``granted`` and who have a valid contact value for it, with that contact value.
+  Everyone else is left out and counted under a reason: no consent record, consent
+  denied, consent withdrawn, no valid contact value.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = (folder / "c.csv").write_text("customer_id,email\na,a@example.com\nb,b@example.com\n")
+>>> _ = (folder / "o.csv").write_text(
+...     "order_id,customer_id,ordered_at,amount\n1,a,2025-01-02,30\n2,b,2025-01-03,20\n")
+>>> _ = (folder / "k.csv").write_text(
+...     "customer_id,channel,purpose,status\na,email,marketing,granted\n"
+...     "b,email,marketing,withdrawn\n")
+>>> with Workspace.create(folder / "shop") as ws:
+...     for kind, name in [("customers", "c"), ("orders", "o"), ("consents", "k")]:
+...         _ = ws.import_file(kind, folder / f"{name}.csv")
+...     _ = ws.run(as_of=datetime(2025, 2, 1))
+...     audience = ws.exports.audience("lifecycle-new", channel="email")
+>>> audience.table.column("email").to_pylist(), audience.excluded
+(['a@example.com'], {'withdrawn': 1})
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cible.activation.formats import ExportFormat, write
+from cible.domain.errors import CibleError
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import CHANNELS, Sensitivity
+from cible.features.clock import normalise_as_of, utc_now
+from cible.features.consent import consent_status
+from cible.quality.normalisation import normalise_email, normalise_phone
+from cible.store.files import atomic_file
+
+#: Purpose a channel export needs consent for.
+PURPOSE = "marketing"
+
+#: Customer fields a channel export carries, the first being the contact value checked.
+CONTACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "first_name", "last_name"),
+    "sms": ("phone", "first_name", "last_name"),
+    "phone": ("phone", "first_name", "last_name"),
+    "post": ("postal_code", "city", "country", "first_name", "last_name"),
+    # Push tokens and advertising ids are held by the platforms, which match on the id.
+    "push": (),
+    "ads": (),
+}
+
+#: Why a member is left out of a channel export, in English and French.
+REASONS: dict[str, dict[str, str]] = {
+    "no_consent": {"en": "no consent record", "fr": "aucun consentement enregistré"},
+    "denied": {"en": "consent denied", "fr": "consentement refusé"},
+    "withdrawn": {"en": "consent withdrawn", "fr": "consentement retiré"},
+    "no_contact": {"en": "no valid contact value", "fr": "pas de coordonnée valide"},
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The rows of one export and who was left out.
+
+    Attributes
+    ----------
+    segment_id : str
+        The exported segment.
+    channel : str or None
+        Channel the audience is for; None for an analysis export.
+    table : pyarrow.Table
+        The rows to write, ordered by ``customer_id``.
+    members : int
+        Members of the segment.
+    excluded : dict
+        Reason (a key of :data:`REASONS`) -> members left out for it.
+    """
+
+    segment_id: str
+    channel: str | None
+    table: pa.Table
+    members: int
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exported(self) -> int:
+        """Rows in :attr:`table`."""
+        return int(self.table.num_rows)
+
+    def write(self, path: Path, fmt: ExportFormat | None = None) -> None:
+        """Write the rows to ``path`` whole or not at all (format from the suffix).
+
+        CSV cells that a spreadsheet would run as formulas are prefixed with ``'``;
+        JSON holds no NaN or infinity (see :mod:`cible.activation.formats`).
+        """
+        with atomic_file(path) as handle:
+            write(self.table, handle, fmt or ExportFormat.from_suffix(path.suffix))
+
+    def summary(self, lang: str = "en") -> dict[str, Any]:
+        """Counts for people and programs: members, exported, left out by reason."""
+        return {
+            "segment_id": self.segment_id,
+            "channel": self.channel,
+            "members": self.members,
+            "exported": self.exported,
+            "excluded": dict(self.excluded),
+            "excluded_reasons": {key: REASONS[key][lang] for key in self.excluded},
+        }
+
+
+class Exports:
+    """Audiences of a workspace's segments (``ws.exports``).
+
+    Parameters
+    ----------
+    backend : ibis backend
+        The workspace connection.
+    registry : FieldRegistry
+        Tells which customer fields are personal.
+    members : callable
+        ``segment_id -> ibis.Table`` of current members with their traits.
+    phone_region : str
+        Region assumed for phone numbers written without a country code.
+    """
+
+    def __init__(
+        self, backend: Any, registry: FieldRegistry, members: Any, phone_region: str = "FR"
+    ) -> None:
+        self._backend = backend
+        self._registry = registry
+        self._members = members
+        self._phone_region = phone_region
+
+    def audience(
+        self,
+        segment_id: str,
+        channel: str | None = None,
+        *,
+        limit: int = 0,
+        now: datetime | None = None,
+    ) -> Audience:
+        """The members of ``segment_id`` ready to export, for analysis or a channel.
+
+        Parameters
+        ----------
+        segment_id : str
+            A segment with members in the latest run.
+        channel : str, optional
+            ``email``, ``sms``, ``phone``, ``post``, ``push`` or ``ads``: keep only the
+            members who granted marketing consent for it and have a valid contact value.
+            Without it, the export is for analysis and holds no contact field.
+        limit : int
+            At most this many rows (0: all); the counts cover the whole segment.
+        now : datetime, optional
+            Naive UTC moment at which consent is read (default: now).
+        """
+        if limit < 0:
+            raise CibleError(f"limit {limit}: give 0 (all rows) or a positive number.")
+        if channel is not None and channel not in CHANNELS:
+            raise CibleError(f"Unknown channel {channel!r}: use one of {', '.join(CHANNELS)}.")
+        members = self._members(segment_id)
+        personal = self._personal_fields()
+        traits = [c for c in members.columns if c == "customer_id" or c not in personal]
+        if channel is None:
+            table = members.select(*traits).to_pyarrow()
+            return Audience(segment_id, None, _head(table, limit), table.num_rows)
+        return self._for_channel(segment_id, channel, members.select(*traits), limit, now)
+
+    def _for_channel(
+        self, segment_id: str, channel: str, members: Any, limit: int, now: datetime | None
+    ) -> Audience:
+        moment = normalise_as_of(now) if now is not None else utc_now()
+        status = consent_status(self._backend.table("consents"), channel, PURPOSE, moment)
+        customers = self._backend.table("customers")
+        contacts = CONTACT_FIELDS[channel]
+        profile = customers.select("customer_id", *contacts)
+        joined = (
+            members.left_join(status, members.customer_id == status.customer_id)
+            .select(members, consent_status_=status.status)
+            .left_join(profile, "customer_id")
+        )
+        names = ["customer_id", *contacts, *[c for c in members.columns if c != "customer_id"]]
+        table = joined.select(*names, "consent_status_").order_by("customer_id").to_pyarrow()
+        reasons = self._reasons(channel, table)
+        keep = pa.array([reason is None for reason in reasons])
+        kept = table.filter(keep).drop(["consent_status_"])
+        excluded = Counter(reason for reason in reasons if reason is not None)
+        ordered = {key: excluded[key] for key in REASONS if excluded[key]}
+        return Audience(segment_id, channel, _head(kept, limit), table.num_rows, ordered)
+
+    def _reasons(self, channel: str, table: pa.Table) -> list[str | None]:
+        statuses = table.column("consent_status_").to_pylist()
+        contacts = CONTACT_FIELDS[channel]
+        valid = (
+            self._valid_contacts(channel, table.column(contacts[0]))
+            if contacts
+            else [True] * table.num_rows
+        )
+        reasons: list[str | None] = []
+        for status, has_contact in zip(statuses, valid, strict=True):
+            if status is None:
+                reasons.append("no_consent")
+            elif status != "granted":
+                reasons.append(status if status in REASONS else "denied")
+            elif not has_contact:
+                reasons.append("no_contact")
+            else:
+                reasons.append(None)
+        return reasons
+
+    def _valid_contacts(self, channel: str, column: pa.ChunkedArray) -> list[bool]:
+        values = column.to_pylist()
+        if channel == "email":
+            checked = {v: normalise_email(v) is not None for v in set(values) if v}
+        elif channel in ("sms", "phone"):
+            checked = {
+                v: normalise_phone(v, self._phone_region) is not None for v in set(values) if v
+            }
+        else:  # post: a postal code to send to
+            checked = {v: bool(str(v).strip()) for v in set(values) if v}
+        return [bool(v) and checked[v] for v in values]
+
+    def _personal_fields(self) -> set[str]:
+        return {
+            f.name
+            for table, f in self._registry.fields()
+            if table.name == "customers" and f.sensitivity is not Sensitivity.NONE
+        }
+
+
+def _head(table: pa.Table, limit: int) -> pa.Table:
+    return table.slice(0, limit) if limit else table

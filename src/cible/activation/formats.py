@@ -1,0 +1,165 @@
+"""Writing an Arrow table as CSV, JSON, JSON lines or Parquet, safe to open.
+
+Two hazards are handled here, for every file Cible writes from data:
+
+- **Formula injection** (OWASP "CSV injection"): a spreadsheet runs a cell that starts
+  with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so a
+  customer id or a product category such as ``=HYPERLINK(...)`` would reach a
+  marketer's spreadsheet as live code. Such text cells are prefixed with ``'``, which
+  spreadsheets show as text. Numbers are written as numbers (``-5`` stays ``-5``).
+- **Non-finite numbers**: JSON has no NaN or infinity; they are written as ``null``.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> table = pa.table({"customer_id": ["=1+2", "c2"], "amount": [-5.0, float("nan")]})
+>>> to_csv(table).decode().splitlines()
+['customer_id,amount', "'=1+2,-5.0", 'c2,']
+>>> print(to_json_lines(table).decode(), end="")
+{"customer_id": "=1+2", "amount": -5.0}
+{"customer_id": "c2", "amount": null}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: First characters a spreadsheet reads as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportFormat(StrEnum):
+    """File formats of an export."""
+
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+    @classmethod
+    def from_suffix(cls, suffix: str) -> ExportFormat:
+        """The format of a file named ``*.suffix``; CSV for anything unknown."""
+        return {
+            ".json": cls.JSON,
+            ".jsonl": cls.JSONL,
+            ".ndjson": cls.JSONL,
+            ".parquet": cls.PARQUET,
+            ".pq": cls.PARQUET,
+        }.get(suffix.lower(), cls.CSV)
+
+
+def neutralise(value: str) -> str:
+    """``value`` prefixed with ``'`` when a spreadsheet would run it as a formula.
+
+    Examples
+    --------
+    >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("Lyon"), neutralise("-")
+    ('\\'=HYPERLINK("http://x")', 'Lyon', "'-")
+    """
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None, in nested lists and dicts too.
+
+    Examples
+    --------
+    >>> finite({"a": [1.5, float("inf")], "b": float("nan")})
+    {'a': [1.5, None], 'b': None}
+    """
+    if isinstance(value, float | Decimal):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        return finite(value.item())
+    return value
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: ISO dates, plain numbers, text for anything else."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def dumps(value: Any, *, indent: int | None = None) -> str:
+    """Strict JSON (no NaN, no Infinity) of ``value``; non-finite numbers become null."""
+    return json.dumps(
+        finite(value), default=json_default, ensure_ascii=False, allow_nan=False, indent=indent
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, dict | list):
+        return neutralise(dumps(value))
+    return "" if value is None else value
+
+
+def _csv_rows(table: pa.Table) -> Iterable[list[Any]]:
+    for batch in table.to_batches(max_chunksize=10_000):
+        columns = [column.to_pylist() for column in batch.columns]
+        for row in zip(*columns, strict=True):
+            yield [_cell(value) for value in row]
+
+
+def write(table: pa.Table, handle: BinaryIO, fmt: ExportFormat) -> None:
+    """Write ``table`` to a binary ``handle`` in ``fmt``.
+
+    CSV cells are neutralised against formula injection (header names included) and
+    JSON carries no NaN or infinity; Parquet keeps the column types as they are.
+    """
+    if fmt is ExportFormat.PARQUET:
+        pq.write_table(table, handle)
+        return
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+    try:
+        if fmt is ExportFormat.CSV:
+            # RFC 4180 line ends: with "\n" alone, the csv module would not quote a
+            # value holding a lone carriage return, which then splits the row.
+            writer = csv.writer(text, lineterminator="\r\n")
+            writer.writerow([neutralise(name) for name in table.column_names])
+            writer.writerows(_csv_rows(table))
+        elif fmt is ExportFormat.JSONL:
+            for row in table.to_pylist():
+                text.write(dumps(row) + "\n")
+        else:
+            text.write(dumps(table.to_pylist(), indent=2) + "\n")
+        text.flush()
+    finally:
+        text.detach()
+
+
+def to_csv(table: pa.Table) -> bytes:
+    """``table`` as neutralised CSV bytes (see :func:`write`)."""
+    return _to_bytes(table, ExportFormat.CSV)
+
+
+def to_json_lines(table: pa.Table) -> bytes:
+    """``table`` as JSON lines bytes with non-finite numbers as null."""
+    return _to_bytes(table, ExportFormat.JSONL)
+
+
+def _to_bytes(table: pa.Table, fmt: ExportFormat) -> bytes:
+    buffer = io.BytesIO()
+    write(table, buffer, fmt)
+    return buffer.getvalue()
