@@ -35,7 +35,16 @@ ALLOWED = {
         "reporting",
     },
     "demo": {"domain", "importing", "workspace"},
-    "cli": {"activation", "domain", "importing", "segments", "reporting", "workspace", "demo", "cli"},
+    "cli": {
+        "activation",
+        "domain",
+        "importing",
+        "segments",
+        "reporting",
+        "workspace",
+        "demo",
+        "cli",
+    },
 }
 ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
 NO_ENTRY_POINT_LIBRARIES = {

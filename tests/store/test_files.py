@@ -22,19 +22,18 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_partial(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(files.os, "fsync", full)
-    with pytest.raises(OutputError, match=r"report\.html: the disk is full; nothing was written"):
-        with atomic_file(target) as handle:
-            handle.write(b"new")
+    expected = r"report\.html: the disk is full; nothing was written"
+    with pytest.raises(OutputError, match=expected), atomic_file(target) as handle:
+        handle.write(b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 def test_an_error_inside_the_block_leaves_no_file(tmp_path: Path):
     target = tmp_path / "out.csv"
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_file(target) as handle:
-            handle.write(b"half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_file(target) as handle:
+        handle.write(b"half")
+        raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
 
 
@@ -44,15 +43,13 @@ def test_an_error_inside_the_block_leaves_no_file(tmp_path: Path):
 )
 def test_paths_that_cannot_be_written(tmp_path: Path, relative: str, reason: str):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OutputError, match=reason):
-        with atomic_file(tmp_path / relative) as handle:
-            handle.write(b"x")
+    with pytest.raises(OutputError, match=reason), atomic_file(tmp_path / relative) as handle:
+        handle.write(b"x")
 
 
 def test_a_folder_is_not_overwritten(tmp_path: Path):
-    with pytest.raises(OutputError, match="it is a folder"):
-        with atomic_file(tmp_path) as handle:
-            handle.write(b"x")
+    with pytest.raises(OutputError, match="it is a folder"), atomic_file(tmp_path) as handle:
+        handle.write(b"x")
 
 
 def test_the_file_gets_the_usual_permissions(tmp_path: Path):
