@@ -9,6 +9,7 @@ committed files differ, so the references never drift from the code.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -20,12 +21,23 @@ from cible.segments.runner import ALL_TRAITS
 WIDTH = "100"
 
 
-def command_names() -> list[str]:
-    """Names of the ``cible`` commands, in the order they are declared."""
+def _names(typer_app: Any) -> list[str]:
     names = []
-    for command in app.registered_commands:
+    for command in typer_app.registered_commands:
         assert command.callback is not None
         names.append(command.name or command.callback.__name__.strip("_").replace("_", "-"))
+    return names
+
+
+def command_names() -> list[str]:
+    """Names of the ``cible`` commands, groups' subcommands included (``segments add``).
+
+    Commands come in the order they are declared, then each group's subcommands.
+    """
+    names = _names(app)
+    for group in app.registered_groups:
+        assert group.name is not None and group.typer_instance is not None
+        names += [f"{group.name} {name}" for name in _names(group.typer_instance)]
     return names
 
 
@@ -42,7 +54,7 @@ def render() -> str:
         "",
     ]
     for name in command_names():
-        result = runner.invoke(app, [name, "--help"], env=env, prog_name="cible")
+        result = runner.invoke(app, [*name.split(), "--help"], env=env, prog_name="cible")
         text = "\n".join(line.rstrip() for line in result.output.strip().splitlines())
         lines += [f"## `cible {name}`", "", "```text", text, "```", ""]
     return "\n".join(lines)
