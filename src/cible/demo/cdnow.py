@@ -1,8 +1,10 @@
 """The CDNOW sample: real transactions of 2,357 music buyers, 1997-1998.
 
-The file ships in the ``lifetimes`` package (``datasets/CDNOW_sample.txt``) and is
-the reference data set of the BG/NBD paper (Fader, Hardie and Lee, 2005). It is
-rewritten as two plain CSV files and loaded through the ordinary importer.
+The file (``demo/data/CDNOW_sample.txt``) is the reference data set of the BG/NBD
+paper (Fader, Hardie and Lee, 2005), shipped with Cible as the authors publish it for
+research and teaching and as the MIT-licensed ``lifetimes`` package redistributes it
+(docs/clv.md). It is rewritten as two plain CSV files and loaded through the ordinary
+importer.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def write_cdnow(out_dir: Path) -> list[tuple[str, Path]]:
     >>> [kind for kind, _ in files]
     ['customers', 'orders']
     """
-    source = resources.files("lifetimes") / "datasets" / "CDNOW_sample.txt"
+    source = resources.files("cible.demo") / "data" / "CDNOW_sample.txt"
     customers: dict[str, None] = {}
     orders_path = out_dir / "orders.csv"
     with (
