@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang
+from cible.cli.output import echo, number, percent, print_json, print_table, write_file
 from cible.domain.errors import CibleError
 from cible.reporting.holdout import render_holdout
 from cible.workspace import Workspace
@@ -40,6 +40,7 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Fit BG/NBD on a calibration period; compare predicted and actual purchases after it."""
+    checked_lang(lang)
     start = _date("--calibration-end", calibration_end)
     assert start is not None
     with Workspace.open(workspace, read_only=True) as ws:
@@ -48,7 +49,7 @@ def evaluate(
     rows, curve = result.frequency_rows(), result.cumulative_rows()
     mape = result.mean_absolute_percentage_error()
     if output is not None:
-        output.write_text(render_holdout(rows, curve, title=title, lang=lang), encoding="utf-8")
+        write_file(output, render_holdout(rows, curve, title=title, lang=lang))
     if as_json:
         print_json(
             {
@@ -67,16 +68,16 @@ def evaluate(
         )
         return
     params = ", ".join(f"{k}={v:.4g}" for k, v in result.model.params_.items())
-    typer.echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
+    echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
     print_table(
         "Holdout purchases by calibration repeat purchases (mean per customer)",
         ["repeat purchases", "customers", "actual", "expected"],
-        [(label, f"{n:,}", f"{a:.2f}", f"{e:.2f}") for label, n, a, e in rows],
+        [(label, number(n, ","), number(a, ".2f"), number(e, ".2f")) for label, n, a, e in rows],
     )
     final = curve[-1]
-    typer.echo(
-        f"Cumulative repeat purchases by week {final[0]}: actual {final[1]:,.0f}, "
-        f"expected {final[2]:,.0f}; mean absolute error over the holdout weeks {100 * mape:.1f}%."
+    echo(
+        f"Cumulative repeat purchases by week {final[0]}: actual {number(final[1])}, "
+        f"expected {number(final[2])}; mean absolute error over the holdout weeks {percent(mape)}."
     )
     if output is not None:
-        typer.echo(f"Charts: {output}")
+        echo(f"Charts: {output}")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cible.domain.errors import CibleError
+
 WorkspaceOption = Annotated[
     Path,
     typer.Option(
@@ -18,3 +20,13 @@ WorkspaceOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+#: Languages of names, descriptions and reports.
+LANGUAGES = ("en", "fr")
+
+
+def checked_lang(lang: str) -> str:
+    """``lang`` when Cible speaks it; otherwise a :class:`CibleError` naming the choices."""
+    if lang not in LANGUAGES:
+        raise CibleError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}.")
+    return lang

@@ -1,46 +1,207 @@
-"""Rendering for the CLI: JSON for machines, Rich tables and progress bars for people."""
+"""Rendering for the CLI: JSON for machines, Rich tables and progress bars for people.
+
+Everything shown comes partly from the user's files (names, values, file names), so
+data never reaches Rich as markup: cells are :class:`rich.text.Text`, and control
+characters (escape sequences, bell, backspace, carriage return, C1 controls,
+bidirectional overrides) are shown as ``\\x1b``-style escapes instead of acting on
+the terminal. Numbers that are not finite print as ``-`` and as ``null`` in JSON.
+Files the CLI writes go through :func:`write_file`: all or nothing.
+"""
 
 from __future__ import annotations
 
-import json
+import errno
+import math
+import os
+import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import date, datetime
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from cible.domain.errors import CibleError
+from cible.domain.json_values import dumps_json
 
 console = Console()
 errors = Console(stderr=True)
 
+#: Shown for a missing or non-finite figure.
+NO_FIGURE = "-"
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
+# C0 and C1 control characters, DEL, and the invisible characters that reorder or
+# break lines: each is shown as an escape so that data cannot drive the terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(value: object) -> str:
+    r"""``str(value)`` with every control character shown as an escape.
+
+    Examples
+    --------
+    >>> visible("a\x1b[31mb\u202e")
+    'a\\x1b[31mb\\u202e'
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _CONTROL.sub(escape, str(value))
+
+
+def echo(message: object, *, err: bool = False) -> None:
+    """One line of plain text, with data's control characters made visible."""
+    typer.echo(visible(message), err=err)
+
+
+def print_error(message: object) -> None:
+    """One line on stderr, in red, never read as markup."""
+    errors.print(Text(visible(message), style="bold red"), highlight=False, soft_wrap=True)
+
+
+def print_text(*parts: str | tuple[str, str]) -> None:
+    """A line assembled from plain parts and ``(text, style)`` pairs, never markup."""
+    pieces = [
+        (visible(part), "") if isinstance(part, str) else (visible(part[0]), part[1])
+        for part in parts
+    ]
+    console.print(Text.assemble(*pieces), highlight=False)
+
+
+def number(value: float | int | None, spec: str = ",.0f") -> str:
+    """``value`` formatted with ``spec``, or ``-`` when it is missing or not finite.
+
+    Examples
+    --------
+    >>> number(1234.5, ",.2f"), number(float("inf")), number(None)
+    ('1,234.50', '-', '-')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NO_FIGURE
+    return format(value, spec)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage, or ``-`` when it is missing or not finite.
+
+    Examples
+    --------
+    >>> percent(0.1234), percent(float("nan"))
+    ('12.3%', '-')
+    """
+    if value is None or not math.isfinite(value):
+        return NO_FIGURE
+    return f"{100 * value:.{digits}f}%"
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as strict, indented JSON (non-finite numbers as ``null``), with a newline."""
+    return dumps_json(payload, indent=2) + "\n"
 
 
 def print_json(payload: Any) -> None:
     """Write ``payload`` as JSON on stdout (no colours, no wrapping)."""
-    sys.stdout.write(json.dumps(payload, default=_default, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(payload))
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    if value is None:
+        return Text("")
+    if isinstance(value, float) and not math.isfinite(value):
+        return Text(NO_FIGURE)
+    return Text(visible(value))
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A Rich table on stdout."""
-    table = Table(title=title, title_justify="left")
+    """A Rich table on stdout; cells are shown as text, never read as markup.
+
+    A cell may be a :class:`rich.text.Text` built by the caller (for deliberate line
+    breaks); anything else is converted with :func:`visible`.
+    """
+    table = Table(title=_cell(title), title_justify="left")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(_cell(column), overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(_cell(v) for v in row))
     console.print(table)
+
+
+def lines(values: Sequence[object]) -> Text:
+    """One table cell holding ``values`` on separate lines."""
+    return Text("\n".join(visible(v) for v in values))
+
+
+_WRITE_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "no such folder",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "it is a folder",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path``, all or nothing.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, then
+    renamed over ``path``; on any failure the temporary file is removed and ``path``
+    keeps what it held before. A device or pipe (``/dev/stdout``) is written directly.
+
+    Raises
+    ------
+    CibleError
+        One sentence naming ``path`` and the reason (disk full, permission denied,
+        no such folder, is a folder...), for any :class:`OSError`.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if path.exists() and not path.is_file():
+            _write_through(path, payload)
+        else:
+            _write_replacing(Path(os.path.realpath(path)), payload)
+    except OSError as exc:
+        reason = _WRITE_REASONS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
+        raise CibleError(f"Cannot write {path}: {reason}; nothing was written.") from exc
+
+
+def _write_through(path: Path, payload: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(payload)
+
+
+def _write_replacing(path: Path, payload: bytes) -> None:
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open would.
+        mask = os.umask(0)
+        os.umask(mask)
+        temporary.chmod(0o666 & ~mask)
+        temporary.replace(path)
+    except BaseException:
+        with suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 class StepProgress:
@@ -55,9 +216,12 @@ class StepProgress:
 
         def update(step: str, done: int, total: int) -> None:
             if label not in self._tasks:
-                self._tasks[label] = self._progress.add_task(label, total=total)
+                self._tasks[label] = self._progress.add_task(visible(label), total=total)
             self._progress.update(
-                self._tasks[label], completed=done, total=total, description=f"{label}: {step}"
+                self._tasks[label],
+                completed=done,
+                total=total,
+                description=visible(f"{label}: {step}"),
             )
 
         return update
@@ -67,7 +231,8 @@ class StepProgress:
 def progress_bars(enabled: bool = True) -> Iterator[StepProgress]:
     """Progress bars on stderr, so that ``--json`` output on stdout stays clean."""
     progress = Progress(
-        TextColumn("{task.description}"),
+        # Descriptions hold file names: plain text, not markup.
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),

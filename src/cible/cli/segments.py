@@ -10,8 +10,17 @@ from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import console, print_json, print_table, progress_bars
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang
+from cible.cli.output import (
+    echo,
+    number,
+    percent,
+    print_json,
+    print_table,
+    print_text,
+    progress_bars,
+    write_file,
+)
 from cible.domain.errors import CibleError
 from cible.reporting.model import Share
 from cible.workspace import Workspace
@@ -43,12 +52,12 @@ def run(
     if as_json:
         print_json(record.__dict__)
         return
-    typer.echo(
+    echo(
         f"Run {record.run_id} as of {record.as_of:%Y-%m-%d %H:%M}: {record.customers:,} customers, "
         f"{record.segments} segments, {record.memberships:,} memberships "
         f"({record.entered:,} entered, {record.exited:,} exited)."
     )
-    typer.echo(f"Next: cible segments list --workspace {workspace}")
+    echo(f"Next: cible segments list --workspace {workspace}")
 
 
 @segments_app.command("validate")
@@ -63,7 +72,7 @@ def validate(
     if as_json:
         print_json({"valid": True, "definition": definition.to_dict()})
     else:
-        typer.echo(f"{file}: valid segment {definition.id!r}.")
+        echo(f"{file}: valid segment {definition.id!r}.")
 
 
 @segments_app.command("add")
@@ -79,7 +88,7 @@ def add(
         print_json({"id": definition.id, "created": created})
     else:
         verb = "Added" if created else "Replaced"
-        typer.echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
+        echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
 
 
 @segments_app.command("from-cluster")
@@ -98,12 +107,10 @@ def from_cluster(
         print_json({"id": definition.id, "created": created, "definition": definition.to_dict()})
         return
     verb = "Added" if created else "Replaced"
-    typer.echo(f"{verb} rule segment {definition.id!r} in dimension {definition.dimension!r}:")
+    echo(f"{verb} rule segment {definition.id!r} in dimension {definition.dimension!r}:")
     text = definition.description
-    typer.echo(f"  {text if isinstance(text, str) or text is None else text.en or text.fr}")
-    typer.echo(
-        "Edit it with `cible segments show` / `add`; run `cible run` to compute its members."
-    )
+    echo(f"  {text if isinstance(text, str) or text is None else text.en or text.fr}")
+    echo("Edit it with `cible segments show` / `add`; run `cible run` to compute its members.")
 
 
 @segments_app.command("remove")
@@ -115,11 +122,7 @@ def remove(
     with Workspace.open(workspace) as ws:
         if not ws.segments.remove(segment_id):
             raise CibleError(f"No stored rule segment {segment_id!r}.")
-    typer.echo(f"Removed {segment_id!r}.")
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    echo(f"Removed {segment_id!r}.")
 
 
 @segments_app.command("list")
@@ -129,6 +132,7 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """Every segment with its size, shares of customers and revenue, order value, recency."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         infos = ws.segments.list()
     if as_json:
@@ -152,10 +156,10 @@ def list_(
                 i.dimension or "",
                 i.label(lang),
                 f"{i.size:,}",
-                _percent(i.customer_share),
-                _percent(i.revenue_share),
-                "" if i.avg_order_value is None else f"{i.avg_order_value:,.2f}",
-                "" if i.mean_recency_days is None else f"{i.mean_recency_days:,.0f}",
+                percent(i.customer_share),
+                percent(i.revenue_share),
+                number(i.avg_order_value, ",.2f"),
+                number(i.mean_recency_days, ",.0f"),
             )
             for i in infos
         ],
@@ -170,6 +174,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One segment: what it is, its figures, and its definition."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         info = ws.segments.get(segment_id)
         stored = ws.segments.definition(segment_id)
@@ -177,11 +182,11 @@ def show(
     if as_json:
         print_json({**info.as_dict(), "definition": definition})
         return
-    console.print(f"[bold]{info.label(lang)}[/] ({info.id}, dimension {info.dimension or '-'})")
-    console.print(info.description.get(lang, ""))
-    console.print(
-        f"{info.size:,} customers ({_percent(info.customer_share)}), "
-        f"{_percent(info.revenue_share)} of revenue"
+    print_text((info.label(lang), "bold"), f" ({info.id}, dimension {info.dimension or '-'})")
+    print_text(info.description.get(lang, ""))
+    print_text(
+        f"{info.size:,} customers ({percent(info.customer_share)}), "
+        f"{percent(info.revenue_share)} of revenue"
     )
     if definition:
         print_json(definition["where"])
@@ -195,20 +200,19 @@ def persona(
     as_json: JsonOption = False,
 ) -> None:
     """A segment's persona card: name, figures, what sets it apart, channels, actions."""
-    if lang not in ("en", "fr"):
-        raise CibleError(f"--lang {lang!r}: use en or fr.")
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         card = ws.persona(segment_id)
     if as_json:
         print_json(card.as_dict())
         return
     none = "-"
-    console.print(f"[bold]{card.name[lang]}[/] ({card.segment_name[lang]}, {card.segment_id})")
-    console.print(
-        f"{card.size:,} customers ({_percent(card.customer_share)}), "
-        f"{_percent(card.revenue_share)} of revenue; average 12-month value "
-        f"{none if card.avg_clv_12m is None else f'{card.avg_clv_12m:,.2f}'}, churn risk "
-        f"{none if card.avg_churn_risk is None else _percent(card.avg_churn_risk)}"
+    print_text((card.name[lang], "bold"), f" ({card.segment_name[lang]}, {card.segment_id})")
+    print_text(
+        f"{card.size:,} customers ({percent(card.customer_share)}), "
+        f"{percent(card.revenue_share)} of revenue; average 12-month value "
+        f"{number(card.avg_clv_12m, ',.2f')}, churn risk "
+        f"{percent(card.avg_churn_risk)}"
     )
     rows = [
         ("sales channel", _share(card.sales_channel)),
@@ -222,12 +226,12 @@ def persona(
         ["trait", "comparison"],
         [(d.trait, d.text[lang]) for d in card.traits],
     )
-    for number, (_, action) in enumerate(card.actions, start=1):
-        console.print(f"{number}. {action[lang]}")
+    for rank, (_, action) in enumerate(card.actions, start=1):
+        print_text(f"{rank}. {action[lang]}")
 
 
 def _share(share: Share | None) -> str:
-    return "-" if share is None else f"{share.value} ({_percent(share.share)})"
+    return "-" if share is None else f"{share.value} ({percent(share.share)})"
 
 
 @segments_app.command("members")
@@ -269,9 +273,8 @@ def report(
     workspace: WorkspaceOption = Path(),
 ) -> None:
     """Write the latest run as one self-contained HTML page (works offline)."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         page = ws.report(lang)
-    temporary = output.with_name(output.name + ".partial")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(output)
-    typer.echo(f"Wrote {output} ({len(page) // 1024} KiB).")
+    write_file(output, page)
+    echo(f"Wrote {output} ({len(page) // 1024} KiB).")

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from babel.dates import format_date
@@ -30,6 +31,17 @@ _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 _NONE = "\u2013"
 
 
+def _finalize(value: Any) -> Any:
+    """Every ``{{ expression }}``: a non-finite number prints as a dash, not ``nan``."""
+    return _NONE if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _geometry(value: Any, digits: int = 0) -> float:
+    """The ``round`` filter, used for chart sizes and colours: a non-finite number draws 0."""
+    number = float(value)
+    return round(number, digits) if math.isfinite(number) else 0.0
+
+
 def environment(lang: str) -> Environment:
     locale = _LOCALES[lang]
     env = Environment(
@@ -38,24 +50,29 @@ def environment(lang: str) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
 
     def number(value: float | None, digits: int = 0) -> str:
-        if value is None:
+        if value is None or not math.isfinite(value):
             return _NONE
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return str(format_decimal(value, format=pattern, locale=locale))
 
     def money(value: float | None, currency: str) -> str:
-        return _NONE if value is None else str(format_currency(value, currency, locale=locale))
+        if value is None or not math.isfinite(value):
+            return _NONE
+        return str(format_currency(value, currency, locale=locale))
 
     def percent(value: float | None) -> str:
-        return _NONE if value is None else str(format_percent(value, "#,##0.0 %", locale=locale))
+        if value is None or not math.isfinite(value):
+            return _NONE
+        return str(format_percent(value, "#,##0.0 %", locale=locale))
 
     def t(key: str, **values: Any) -> str:
         return text(key, lang, **values)
 
-    env.filters.update(number=number, money=money, percent=percent)
+    env.filters.update(number=number, money=money, percent=percent, round=_geometry)
     env.globals.update(t=t, format_date=lambda d: format_date(d, "long", locale=locale))
     return env
 
