@@ -20,7 +20,15 @@ from cible.cli import segments as segments_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import echo, errors, print_error, print_json, print_table, progress_bars
+from cible.cli.output import (
+    echo,
+    errors,
+    os_reason,
+    print_error,
+    print_json,
+    print_table,
+    progress_bars,
+)
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
@@ -35,6 +43,11 @@ class _Commands(TyperGroup):
             return super().invoke(ctx)
         except CibleError as exc:
             print_error(f"Error: {exc}")
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            # The environment, not a bug: a folder without permission, a full disk...
+            where = f"Cannot use {exc.filename}: " if exc.filename else ""
+            print_error(f"Error: {where}{os_reason(exc)}.")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             errors.print("Interrupted; the workspace keeps its state from before this command.")
@@ -175,7 +188,7 @@ def rejects(
     only_rejected: Annotated[
         bool, typer.Option("--only-rejected", help="Hide rows loaded but flagged.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="Rows to show (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to show (0: all).")] = 50,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
@@ -211,7 +224,7 @@ def rejects(
 @app.command()
 def demo(
     customers: Annotated[int, typer.Option(min=200, help="Customers to generate.")] = 50_000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same data.")] = 42,
     dataset: Annotated[
         str, typer.Option(help="retailer (synthetic French shop) or cdnow (real CDNOW sample).")
     ] = "retailer",

@@ -40,7 +40,8 @@ def cluster(
     k_min: Annotated[int, typer.Option(min=2, help="Smallest k tried by --k auto.")] = 2,
     k_max: Annotated[int, typer.Option(min=2, help="Largest k tried by --k auto.")] = 10,
     random_state: Annotated[
-        int | None, typer.Option(help="Seed: the same seed gives the same clusters.")
+        int | None,
+        typer.Option(min=0, max=2**32 - 1, help="Seed: the same seed gives the same clusters."),
     ] = None,
     sample_size: Annotated[
         int, typer.Option(min=100, help="Customers learned from; everyone is then assigned.")

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption, checked_lang
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang, parse_moment
 from cible.cli.output import echo, number, percent, print_json, print_table, write_file
-from cible.domain.errors import CibleError
 from cible.reporting.holdout import render_holdout
 from cible.workspace import Workspace
 
 clv_app = typer.Typer(help="Lifetime-value models: check them on your own history.")
-
-
-def _date(option: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise CibleError(f"{option} {value!r}: give a date like 1997-09-30.") from None
 
 
 @clv_app.command("evaluate")
@@ -41,10 +30,11 @@ def evaluate(
 ) -> None:
     """Fit BG/NBD on a calibration period; compare predicted and actual purchases after it."""
     checked_lang(lang)
-    start = _date("--calibration-end", calibration_end)
+    start = parse_moment("--calibration-end", calibration_end, "1997-09-30")
     assert start is not None
+    end = parse_moment("--observation-end", observation_end, "1997-09-30")
     with Workspace.open(workspace, read_only=True) as ws:
-        result = ws.clv_evaluation(start, _date("--observation-end", observation_end))
+        result = ws.clv_evaluation(start, end)
         title = ws.config.workspace.name
     rows, curve = result.frequency_rows(), result.cumulative_rows()
     mape = result.mean_absolute_percentage_error()

@@ -141,7 +141,7 @@ def lines(values: Sequence[object]) -> Text:
     return Text("\n".join(visible(v) for v in values))
 
 
-_WRITE_REASONS = {
+_OS_REASONS = {
     errno.ENOSPC: "the disk is full",
     errno.EDQUOT: "the disk quota is exceeded",
     errno.EACCES: "permission denied",
@@ -176,8 +176,12 @@ def write_file(path: Path, data: str | bytes) -> None:
         else:
             _write_replacing(Path(os.path.realpath(path)), payload)
     except OSError as exc:
-        reason = _WRITE_REASONS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
-        raise CibleError(f"Cannot write {path}: {reason}; nothing was written.") from exc
+        raise CibleError(f"Cannot write {path}: {os_reason(exc)}; nothing was written.") from exc
+
+
+def os_reason(exc: OSError) -> str:
+    """A few words saying why an operating-system call failed (``permission denied``)."""
+    return _OS_REASONS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
 def _write_through(path: Path, payload: bytes) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption, checked_lang
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang, parse_moment
 from cible.cli.output import (
     echo,
     number,
@@ -28,17 +27,6 @@ from cible.workspace import Workspace
 segments_app = typer.Typer(help="Add, check and list segments; export their members.")
 
 
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise CibleError(
-            f"--as-of {value!r}: give a date like 2025-01-31 or 2025-01-31T12:00."
-        ) from None
-
-
 def run(
     as_of: Annotated[
         str | None, typer.Option(help="Evaluate as of this date (ISO 8601; default: now, UTC).")
@@ -48,7 +36,7 @@ def run(
 ) -> None:
     """Compute traits, RFM, lifecycle and every segment, keeping membership history."""
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
-        record = ws.run(as_of=_as_of(as_of), progress=bars.task("run"))
+        record = ws.run(as_of=parse_moment("--as-of", as_of), progress=bars.task("run"))
     if as_json:
         print_json(record.__dict__)
         return

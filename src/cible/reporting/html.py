@@ -29,6 +29,9 @@ from cible.reporting.model import Report
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 #: Shown for a missing figure: an en dash.
 _NONE = "\u2013"
+#: Babel rounds through a 28-digit decimal context; figures this large (only a
+#: corrupt or hostile amount reaches them) are shown in scientific notation instead.
+_HUGE = 1e15
 
 
 def _finalize(value: Any) -> Any:
@@ -56,17 +59,23 @@ def environment(lang: str) -> Environment:
     def number(value: float | None, digits: int = 0) -> str:
         if value is None or not math.isfinite(value):
             return _NONE
+        if abs(value) >= _HUGE:
+            return f"{value:.3g}"
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return str(format_decimal(value, format=pattern, locale=locale))
 
     def money(value: float | None, currency: str) -> str:
         if value is None or not math.isfinite(value):
             return _NONE
+        if abs(value) >= _HUGE:
+            return f"{value:.3g} {currency}"
         return str(format_currency(value, currency, locale=locale))
 
     def percent(value: float | None) -> str:
         if value is None or not math.isfinite(value):
             return _NONE
+        if abs(value) >= _HUGE:
+            return f"{100 * value:.3g} %"
         return str(format_percent(value, "#,##0.0 %", locale=locale))
 
     def t(key: str, **values: Any) -> str:
