@@ -38,6 +38,7 @@ ALLOWED = {
     "cli": {
         "activation",
         "domain",
+        "store",
         "importing",
         "segments",
         "reporting",

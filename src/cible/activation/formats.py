@@ -7,7 +7,8 @@ Two hazards are handled here, for every file Cible writes from data:
   customer id or a product category such as ``=HYPERLINK(...)`` would reach a
   marketer's spreadsheet as live code. Such text cells are prefixed with ``'``, which
   spreadsheets show as text. Numbers are written as numbers (``-5`` stays ``-5``).
-- **Non-finite numbers**: JSON has no NaN or infinity; they are written as ``null``.
+- **Non-finite numbers**: JSON has no NaN or infinity; they are written as ``null``
+  (:mod:`cible.domain.json_values`).
 
 Examples
 --------
@@ -24,16 +25,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from cible.domain.json_values import dumps_json
 
 #: First characters a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,48 +70,13 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def finite(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, in nested lists and dicts too.
-
-    Examples
-    --------
-    >>> finite({"a": [1.5, float("inf")], "b": float("nan")})
-    {'a': [1.5, None], 'b': None}
-    """
-    if isinstance(value, float | Decimal):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(item) for item in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return finite(value.item())
-    return value
-
-
-def json_default(value: Any) -> Any:
-    """``json.dumps`` fallback: ISO dates, plain numbers, text for anything else."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return str(value)
-
-
-def dumps(value: Any, *, indent: int | None = None) -> str:
-    """Strict JSON (no NaN, no Infinity) of ``value``; non-finite numbers become null."""
-    return json.dumps(
-        finite(value), default=json_default, ensure_ascii=False, allow_nan=False, indent=indent
-    )
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, str):
         return neutralise(value)
     if isinstance(value, float) and not math.isfinite(value):
         return ""
     if isinstance(value, dict | list):
-        return neutralise(dumps(value))
+        return neutralise(dumps_json(value))
     return "" if value is None else value
 
 
@@ -141,9 +106,9 @@ def write(table: pa.Table, handle: BinaryIO, fmt: ExportFormat) -> None:
             writer.writerows(_csv_rows(table))
         elif fmt is ExportFormat.JSONL:
             for row in table.to_pylist():
-                text.write(dumps(row) + "\n")
+                text.write(dumps_json(row) + "\n")
         else:
-            text.write(dumps(table.to_pylist(), indent=2) + "\n")
+            text.write(dumps_json(table.to_pylist(), indent=2) + "\n")
         text.flush()
     finally:
         text.detach()

@@ -20,7 +20,15 @@ from cible.cli import segments as segments_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import errors, print_json, print_table, progress_bars
+from cible.cli.output import (
+    echo,
+    errors,
+    os_reason,
+    print_error,
+    print_json,
+    print_table,
+    progress_bars,
+)
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
@@ -34,9 +42,12 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except CibleError as exc:
-            errors.print(
-                f"Error: {exc}", style="bold red", markup=False, highlight=False, soft_wrap=True
-            )
+            print_error(f"Error: {exc}")
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            # The environment, not a bug: a folder without permission, a full disk...
+            where = f"Cannot use {exc.filename}: " if exc.filename else ""
+            print_error(f"Error: {where}{os_reason(exc)}.")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             errors.print("Interrupted; the workspace keeps its state from before this command.")
@@ -66,8 +77,8 @@ def init(
     if as_json:
         print_json(info)
     else:
-        typer.echo(f"Created workspace {target} (schema version {info['schema_version']}).")
-        typer.echo(f"Next: cible import customers FILE --workspace {target}")
+        echo(f"Created workspace {target} (schema version {info['schema_version']}).")
+        echo(f"Next: cible import customers FILE --workspace {target}")
 
 
 @app.command()
@@ -158,15 +169,15 @@ def import_(
 
 
 def _print_import(r: dict[str, Any]) -> None:
-    typer.echo(
+    echo(
         f"{r['file']} -> {r['kind']}: read {r['read']:,} = loaded {r['loaded']:,} "
         f"(new {r['inserted']:,}, updated {r['updated']:,}, unchanged {r['unchanged']:,}) "
         f"+ rejected {r['rejected']:,}; flagged {r['flagged']:,}."
     )
     if r["ignored_columns"]:
-        typer.echo(f"Columns not imported: {', '.join(r['ignored_columns'])}.")
+        echo(f"Columns not imported: {', '.join(r['ignored_columns'])}.")
     if r["rejected"] or r["flagged"]:
-        typer.echo(f"See them with: cible rejects --import {r['import_id']}")
+        echo(f"See them with: cible rejects --import {r['import_id']}")
 
 
 @app.command()
@@ -177,7 +188,7 @@ def rejects(
     only_rejected: Annotated[
         bool, typer.Option("--only-rejected", help="Hide rows loaded but flagged.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="Rows to show (0: all).")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to show (0: all).")] = 50,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
@@ -190,7 +201,7 @@ def rejects(
         print_json({"total": total, "issues": rows})
         return
     if not rows:
-        typer.echo("No rejected or flagged rows.")
+        echo("No rejected or flagged rows.")
         return
     print_table(
         f"{total:,} issue(s)" + (f", first {len(rows)}" if len(rows) < total else ""),
@@ -213,7 +224,7 @@ def rejects(
 @app.command()
 def demo(
     customers: Annotated[int, typer.Option(min=200, help="Customers to generate.")] = 50_000,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same seed, same data.")] = 42,
     dataset: Annotated[
         str, typer.Option(help="retailer (synthetic French shop) or cdnow (real CDNOW sample).")
     ] = "retailer",
@@ -249,18 +260,18 @@ def demo(
     for result in summary["imports"]:
         _print_import(result)
     print_table("Loaded", ["table", "rows"], [(k, f"{v:,}") for k, v in summary["counts"].items()])
-    typer.echo(f"Workspace ready in {summary['workspace']} ({summary['seconds']:.1f} s).")
+    echo(f"Workspace ready in {summary['workspace']} ({summary['seconds']:.1f} s).")
     if summary.get("truth"):
-        typer.echo(f"Planted groups (for checking clusterings): {summary['truth']}")
+        echo(f"Planted groups (for checking clusterings): {summary['truth']}")
     run = summary["run"]
-    typer.echo(
+    echo(
         f"Run {run['run_id']} as of {run['as_of']:%Y-%m-%d}: {run['segments']} segments, "
         f"{run['memberships']:,} memberships. Reports: {', '.join(summary['reports'])}"
     )
-    typer.echo("Next:")
-    typer.echo(f"  open {summary['reports'][0]}")
-    typer.echo(f"  cible segments list --workspace {workspace}")
-    typer.echo(f"  cible rejects --workspace {workspace}")
+    echo("Next:")
+    echo(f"  open {summary['reports'][0]}")
+    echo(f"  cible segments list --workspace {workspace}")
+    echo(f"  cible rejects --workspace {workspace}")
 
 
 app.command()(segments_cli.run)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table, progress_bars
+from cible.cli.output import echo, number, percent, print_json, print_table, progress_bars
 from cible.workspace import Workspace
 
 
@@ -37,7 +37,7 @@ def audit(
     if as_json:
         print_json(data)
         return
-    typer.echo(
+    echo(
         f"Quality score {data['score']:.1f} / 100 ({_trend(data)}), "
         f"{data['customers']:,} customers, audit {data['audit_id']}."
     )
@@ -49,24 +49,26 @@ def audit(
                 (
                     p["label"]["en"],
                     f"{p['affected']:,} / {p['denominator']:,}",
-                    f"{p['share']:.1%}",
-                    f"-{p['points']:.1f}",
-                    "; ".join(p["examples"][:3]),
+                    percent(p["share"]),
+                    "-" + number(p["points"], ".1f"),
+                    "; ".join(str(e) for e in p["examples"][:3]),
                 )
                 for p in data["problems"]
             ],
         )
     else:
-        typer.echo("No problem found.")
-    print_table("Areas", ["area", "score"], [(a, f"{s:.1f}") for a, s in data["areas"].items()])
+        echo("No problem found.")
+    print_table(
+        "Areas", ["area", "score"], [(a, number(s, ".1f")) for a, s in data["areas"].items()]
+    )
     coverage = data["consent_coverage"]
     if coverage:
         print_table(
             "Marketing consent granted",
             ["channel", "customers"],
-            [(channel, f"{share:.1%}") for channel, share in coverage.items()],
+            [(channel, percent(share)) for channel, share in coverage.items()],
         )
-    typer.echo("Every check: cible audit --json; the formula: docs/quality.md.")
+    echo("Every check: cible audit --json; the formula: docs/quality.md.")
 
 
 def normalise(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table, progress_bars
+from cible.cli.output import (
+    NO_FIGURE,
+    echo,
+    number,
+    percent,
+    print_json,
+    print_table,
+    progress_bars,
+)
 from cible.domain.errors import CibleError
 from cible.workspace import Workspace
 
@@ -17,22 +25,22 @@ churn_app = typer.Typer(help="Churn risk: train a model on your history, read it
 
 def _print_card(model_id: int, card: dict[str, Any]) -> None:
     data = card.get("data", {})
-    typer.echo(f"Churn model {model_id}, created {card.get('created_at', '?')}.")
+    echo(f"Churn model {model_id}, created {card.get('created_at', '?')}.")
     for part in ("training", "calibration", "evaluation"):
         window = data.get(part)
         if isinstance(window, dict) and window.get("as_of"):
             dates = window["as_of"]
             span = dates[0][:10] if len(dates) == 1 else f"{dates[0][:10]} to {dates[-1][:10]}"
-            typer.echo(
+            echo(
                 f"{part.capitalize()}: {span} ({len(dates)} dates), {window.get('rows', 0):,} "
-                f"rows, churn rate {window.get('churn_rate', 0):.1%}"
+                f"rows, churn rate {percent(window.get('churn_rate'))}"
             )
     metrics = card.get("metrics", {})
     scores = {"model": metrics.get("model", {}), **metrics.get("baselines", {})}
 
     def cell(values: dict[str, Any], key: str) -> str:
         value = values.get(key)
-        return f"{value:.3f}" if isinstance(value, float) else "-"
+        return number(value, ".3f") if isinstance(value, float) else NO_FIGURE
 
     rows = [
         (name, *(cell(values, k) for k in ("roc_auc", "pr_auc", "top_decile_lift", "brier")))
@@ -62,7 +70,7 @@ def train(
         print_json({"model_id": model_id, "card": card.as_dict()})
         return
     _print_card(model_id, card.as_dict())
-    typer.echo("The next `cible run` scores churn_risk with this model.")
+    echo("The next `cible run` scores churn_risk with this model.")
 
 
 @churn_app.command("card")

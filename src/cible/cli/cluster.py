@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table, progress_bars
+from cible.cli.output import NO_FIGURE, echo, number, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
 from cible.workspace import Workspace
 
@@ -27,7 +27,7 @@ def _names(value: str | None) -> list[str]:
 
 
 def _number(value: Any, digits: int = 3) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, float) else "-"
+    return number(value, f".{digits}f") if isinstance(value, float) else NO_FIGURE
 
 
 def cluster(
@@ -40,7 +40,8 @@ def cluster(
     k_min: Annotated[int, typer.Option(min=2, help="Smallest k tried by --k auto.")] = 2,
     k_max: Annotated[int, typer.Option(min=2, help="Largest k tried by --k auto.")] = 10,
     random_state: Annotated[
-        int | None, typer.Option(help="Seed: the same seed gives the same clusters.")
+        int | None,
+        typer.Option(min=0, max=2**32 - 1, help="Seed: the same seed gives the same clusters."),
     ] = None,
     sample_size: Annotated[
         int, typer.Option(min=100, help="Customers learned from; everyone is then assigned.")
@@ -98,7 +99,7 @@ def cluster(
                 for row in table
             ],
         )
-    typer.echo((selection.get("reason") or {}).get("en", ""))
+    echo((selection.get("reason") or {}).get("en", ""))
     stability = summary.get("stability") or {}
     jaccard = stability.get("jaccard") or []
     trusted = stability.get("trusted") or []
@@ -123,15 +124,15 @@ def cluster(
         )
     print_table("Clusters", ["segment", "customers", "stability (Jaccard)", "rule"], rows)
     if stability.get("ari") is not None:
-        typer.echo(f"Bootstrap agreement (adjusted Rand index): {stability['ari']:.2f}.")
+        echo(f"Bootstrap agreement (adjusted Rand index): {stability['ari']:.2f}.")
     excluded = summary.get("excluded") or []
     if excluded:
-        typer.echo(
+        echo(
             "Not used: "
             + "; ".join(f"{e['trait']} ({e['reason']['en']})" for e in excluded[:12])
             + ("; ..." if len(excluded) > 12 else "")
         )
-    typer.echo(
+    echo(
         f"Saved as dimension {result.dimension!r} (model {result.model_id}). Next: "
         f"cible segments list --workspace {workspace}; "
         f"cible segments from-cluster {result.segments[0]} --workspace {workspace}"

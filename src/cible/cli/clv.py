@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table
-from cible.domain.errors import CibleError
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang, parse_moment
+from cible.cli.output import echo, number, percent, print_json, print_table, write_file
 from cible.reporting.holdout import render_holdout
 from cible.workspace import Workspace
 
 clv_app = typer.Typer(help="Lifetime-value models: check them on your own history.")
-
-
-def _date(option: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise CibleError(f"{option} {value!r}: give a date like 1997-09-30.") from None
 
 
 @clv_app.command("evaluate")
@@ -40,15 +29,17 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Fit BG/NBD on a calibration period; compare predicted and actual purchases after it."""
-    start = _date("--calibration-end", calibration_end)
+    checked_lang(lang)
+    start = parse_moment("--calibration-end", calibration_end, "1997-09-30")
     assert start is not None
+    end = parse_moment("--observation-end", observation_end, "1997-09-30")
     with Workspace.open(workspace, read_only=True) as ws:
-        result = ws.clv_evaluation(start, _date("--observation-end", observation_end))
+        result = ws.clv_evaluation(start, end)
         title = ws.config.workspace.name
     rows, curve = result.frequency_rows(), result.cumulative_rows()
     mape = result.mean_absolute_percentage_error()
     if output is not None:
-        output.write_text(render_holdout(rows, curve, title=title, lang=lang), encoding="utf-8")
+        write_file(output, render_holdout(rows, curve, title=title, lang=lang))
     if as_json:
         print_json(
             {
@@ -67,16 +58,16 @@ def evaluate(
         )
         return
     params = ", ".join(f"{k}={v:.4g}" for k, v in result.model.params_.items())
-    typer.echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
+    echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
     print_table(
         "Holdout purchases by calibration repeat purchases (mean per customer)",
         ["repeat purchases", "customers", "actual", "expected"],
-        [(label, f"{n:,}", f"{a:.2f}", f"{e:.2f}") for label, n, a, e in rows],
+        [(label, number(n, ","), number(a, ".2f"), number(e, ".2f")) for label, n, a, e in rows],
     )
     final = curve[-1]
-    typer.echo(
-        f"Cumulative repeat purchases by week {final[0]}: actual {final[1]:,.0f}, "
-        f"expected {final[2]:,.0f}; mean absolute error over the holdout weeks {100 * mape:.1f}%."
+    echo(
+        f"Cumulative repeat purchases by week {final[0]}: actual {number(final[1])}, "
+        f"expected {number(final[2])}; mean absolute error over the holdout weeks {percent(mape)}."
     )
     if output is not None:
-        typer.echo(f"Charts: {output}")
+        echo(f"Charts: {output}")

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import print_json, print_table, progress_bars
+from cible.cli.output import echo, lines, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
 from cible.workspace import Workspace
 
@@ -49,7 +50,7 @@ def dedupe(
             print_json(asdict(record))
             return
         restored = ", ".join(record.restored_ids)
-        typer.echo(
+        echo(
             f"Merge {record.merge_id} undone: {restored} restored next to "
             f"{record.surviving_id}, with their orders, events and consents."
         )
@@ -72,22 +73,22 @@ def dedupe(
             [_row(r) for r in shown],
         )
     verb = "would fold" if dry_run else "folded"
-    typer.echo(
+    echo(
         f"{data['profiles']:,} profiles examined: {data['merges']:,} merges {verb} "
         f"{data['merged_profiles']:,} profiles into others ({data['seconds']:.1f} s)."
     )
     if not data["model_trained"]:
-        typer.echo(
+        echo(
             "Too few profiles share an e-mail address to train the probabilistic model: "
             "only the deterministic rules (same e-mail, same phone) were applied."
         )
     if dry_run and rows:
-        typer.echo("Apply them with: cible dedupe")
+        echo("Apply them with: cible dedupe")
     elif rows:
-        typer.echo("Undo one with: cible dedupe --undo MERGE_ID")
+        echo("Undo one with: cible dedupe --undo MERGE_ID")
 
 
-def _row(merge: dict[str, Any]) -> tuple[str, ...]:
+def _row(merge: dict[str, Any]) -> tuple[str | Text, ...]:
     names = merge["names"]
 
     def who(customer_id: str) -> str:
@@ -97,7 +98,7 @@ def _row(merge: dict[str, Any]) -> tuple[str, ...]:
     return (
         "-" if merge["merge_id"] is None else str(merge["merge_id"]),
         who(merge["surviving_id"]),
-        "\n".join(who(i) for i in merge["merged_ids"]),
+        lines([who(i) for i in merge["merged_ids"]]),
         "-" if weight is None or math.isnan(weight) else f"{weight:.1f}",
         " + ".join(_RULES.get(rule, rule) for rule in merge["match_rule"].split("+")),
     )

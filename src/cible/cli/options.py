@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cible.domain.errors import CibleError
 
 WorkspaceOption = Annotated[
     Path,
@@ -18,3 +21,41 @@ WorkspaceOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+#: Languages of names, descriptions and reports.
+LANGUAGES = ("en", "fr")
+
+
+def checked_lang(lang: str) -> str:
+    """``lang`` when Cible speaks it; otherwise a :class:`CibleError` naming the choices."""
+    if lang not in LANGUAGES:
+        raise CibleError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}.")
+    return lang
+
+
+#: Years a moment given on the command line may fall in. Wide enough for any real
+#: history, narrow enough that windows counted back or forward from it (a year of
+#: orders, a churn horizon) stay inside the calendar Python and DuckDB can hold.
+MOMENT_YEARS = (1900, 2999)
+
+
+def parse_moment(option: str, value: str | None, example: str = "2025-01-31") -> datetime | None:
+    """``value`` read as an ISO 8601 date or time (an offset is allowed), or None.
+
+    Raises
+    ------
+    CibleError
+        When ``value`` is not ISO 8601 or falls outside :data:`MOMENT_YEARS`.
+    """
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CibleError(
+            f"{option} {value!r}: give a date like {example} or {example}T12:00."
+        ) from None
+    low, high = MOMENT_YEARS
+    if not low <= moment.year <= high:
+        raise CibleError(f"{option} {value!r}: give a date between the years {low} and {high}.")
+    return moment

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,24 +10,22 @@ import typer
 
 from cible.activation.export import REASONS, Audience
 from cible.activation.formats import ExportFormat, write
-from cible.cli.options import JsonOption, WorkspaceOption
-from cible.cli.output import console, print_json, print_table, progress_bars
+from cible.cli.options import JsonOption, WorkspaceOption, checked_lang, parse_moment
+from cible.cli.output import (
+    echo,
+    number,
+    percent,
+    print_json,
+    print_table,
+    print_text,
+    progress_bars,
+    write_file,
+)
 from cible.domain.errors import CibleError
 from cible.reporting.model import Share
 from cible.workspace import Workspace
 
 segments_app = typer.Typer(help="Add, check and list segments; export their members.")
-
-
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise CibleError(
-            f"--as-of {value!r}: give a date like 2025-01-31 or 2025-01-31T12:00."
-        ) from None
 
 
 def run(
@@ -40,16 +37,16 @@ def run(
 ) -> None:
     """Compute traits, RFM, lifecycle and every segment, keeping membership history."""
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
-        record = ws.run(as_of=_as_of(as_of), progress=bars.task("run"))
+        record = ws.run(as_of=parse_moment("--as-of", as_of), progress=bars.task("run"))
     if as_json:
         print_json(record.__dict__)
         return
-    typer.echo(
+    echo(
         f"Run {record.run_id} as of {record.as_of:%Y-%m-%d %H:%M}: {record.customers:,} customers, "
         f"{record.segments} segments, {record.memberships:,} memberships "
         f"({record.entered:,} entered, {record.exited:,} exited)."
     )
-    typer.echo(f"Next: cible segments list --workspace {workspace}")
+    echo(f"Next: cible segments list --workspace {workspace}")
 
 
 @segments_app.command("validate")
@@ -64,7 +61,7 @@ def validate(
     if as_json:
         print_json({"valid": True, "definition": definition.to_dict()})
     else:
-        typer.echo(f"{file}: valid segment {definition.id!r}.")
+        echo(f"{file}: valid segment {definition.id!r}.")
 
 
 @segments_app.command("add")
@@ -80,7 +77,7 @@ def add(
         print_json({"id": definition.id, "created": created})
     else:
         verb = "Added" if created else "Replaced"
-        typer.echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
+        echo(f"{verb} segment {definition.id!r}; run `cible run` to compute its members.")
 
 
 @segments_app.command("from-cluster")
@@ -99,12 +96,10 @@ def from_cluster(
         print_json({"id": definition.id, "created": created, "definition": definition.to_dict()})
         return
     verb = "Added" if created else "Replaced"
-    typer.echo(f"{verb} rule segment {definition.id!r} in dimension {definition.dimension!r}:")
+    echo(f"{verb} rule segment {definition.id!r} in dimension {definition.dimension!r}:")
     text = definition.description
-    typer.echo(f"  {text if isinstance(text, str) or text is None else text.en or text.fr}")
-    typer.echo(
-        "Edit it with `cible segments show` / `add`; run `cible run` to compute its members."
-    )
+    echo(f"  {text if isinstance(text, str) or text is None else text.en or text.fr}")
+    echo("Edit it with `cible segments show` / `add`; run `cible run` to compute its members.")
 
 
 @segments_app.command("remove")
@@ -116,11 +111,7 @@ def remove(
     with Workspace.open(workspace) as ws:
         if not ws.segments.remove(segment_id):
             raise CibleError(f"No stored rule segment {segment_id!r}.")
-    typer.echo(f"Removed {segment_id!r}.")
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    echo(f"Removed {segment_id!r}.")
 
 
 @segments_app.command("list")
@@ -130,6 +121,7 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """Every segment with its size, shares of customers and revenue, order value, recency."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         infos = ws.segments.list()
     if as_json:
@@ -153,10 +145,10 @@ def list_(
                 i.dimension or "",
                 i.label(lang),
                 f"{i.size:,}",
-                _percent(i.customer_share),
-                _percent(i.revenue_share),
-                "" if i.avg_order_value is None else f"{i.avg_order_value:,.2f}",
-                "" if i.mean_recency_days is None else f"{i.mean_recency_days:,.0f}",
+                percent(i.customer_share),
+                percent(i.revenue_share),
+                number(i.avg_order_value, ",.2f"),
+                number(i.mean_recency_days, ",.0f"),
             )
             for i in infos
         ],
@@ -171,6 +163,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One segment: what it is, its figures, and its definition."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         info = ws.segments.get(segment_id)
         stored = ws.segments.definition(segment_id)
@@ -178,11 +171,11 @@ def show(
     if as_json:
         print_json({**info.as_dict(), "definition": definition})
         return
-    console.print(f"[bold]{info.label(lang)}[/] ({info.id}, dimension {info.dimension or '-'})")
-    console.print(info.description.get(lang, ""))
-    console.print(
-        f"{info.size:,} customers ({_percent(info.customer_share)}), "
-        f"{_percent(info.revenue_share)} of revenue"
+    print_text((info.label(lang), "bold"), f" ({info.id}, dimension {info.dimension or '-'})")
+    print_text(info.description.get(lang, ""))
+    print_text(
+        f"{info.size:,} customers ({percent(info.customer_share)}), "
+        f"{percent(info.revenue_share)} of revenue"
     )
     if definition:
         print_json(definition["where"])
@@ -196,20 +189,19 @@ def persona(
     as_json: JsonOption = False,
 ) -> None:
     """A segment's persona card: name, figures, what sets it apart, channels, actions."""
-    if lang not in ("en", "fr"):
-        raise CibleError(f"--lang {lang!r}: use en or fr.")
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         card = ws.persona(segment_id)
     if as_json:
         print_json(card.as_dict())
         return
     none = "-"
-    console.print(f"[bold]{card.name[lang]}[/] ({card.segment_name[lang]}, {card.segment_id})")
-    console.print(
-        f"{card.size:,} customers ({_percent(card.customer_share)}), "
-        f"{_percent(card.revenue_share)} of revenue; average 12-month value "
-        f"{none if card.avg_clv_12m is None else f'{card.avg_clv_12m:,.2f}'}, churn risk "
-        f"{none if card.avg_churn_risk is None else _percent(card.avg_churn_risk)}"
+    print_text((card.name[lang], "bold"), f" ({card.segment_name[lang]}, {card.segment_id})")
+    print_text(
+        f"{card.size:,} customers ({percent(card.customer_share)}), "
+        f"{percent(card.revenue_share)} of revenue; average 12-month value "
+        f"{number(card.avg_clv_12m, ',.2f')}, churn risk "
+        f"{percent(card.avg_churn_risk)}"
     )
     rows = [
         ("sales channel", _share(card.sales_channel)),
@@ -223,12 +215,12 @@ def persona(
         ["trait", "comparison"],
         [(d.trait, d.text[lang]) for d in card.traits],
     )
-    for number, (_, action) in enumerate(card.actions, start=1):
-        console.print(f"{number}. {action[lang]}")
+    for rank, (_, action) in enumerate(card.actions, start=1):
+        print_text(f"{rank}. {action[lang]}")
 
 
 def _share(share: Share | None) -> str:
-    return "-" if share is None else f"{share.value} ({_percent(share.share)})"
+    return "-" if share is None else f"{share.value} ({percent(share.share)})"
 
 
 @segments_app.command("members")
@@ -256,8 +248,7 @@ def members(
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a
     carriage return) are prefixed with a quote.
     """
-    if lang not in ("en", "fr"):
-        raise CibleError(f"--lang {lang!r}: use en or fr.")
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         audience = ws.exports.audience(segment_id, channel, limit=limit)
     if output is None:
@@ -270,7 +261,7 @@ def members(
     if as_json:
         print_json({**audience.summary(lang), "output": str(output)})
         return
-    typer.echo(
+    echo(
         _WROTE[lang].format(
             n=audience.exported, id=segment_id, path=output, members=audience.members
         )
@@ -294,7 +285,7 @@ def _say_left_out(audience: Audience, lang: str) -> None:
         f"{count:,} {REASONS[key][lang]}" for key, count in audience.excluded.items()
     )
     total = sum(audience.excluded.values())
-    typer.echo(_LEFT_OUT[lang].format(n=total, reasons=reasons), err=True)
+    echo(_LEFT_OUT[lang].format(n=total, reasons=reasons), err=True)
 
 
 def report(
@@ -303,9 +294,8 @@ def report(
     workspace: WorkspaceOption = Path(),
 ) -> None:
     """Write the latest run as one self-contained HTML page (works offline)."""
+    checked_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         page = ws.report(lang)
-    temporary = output.with_name(output.name + ".partial")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(output)
-    typer.echo(f"Wrote {output} ({len(page) // 1024} KiB).")
+    write_file(output, page)
+    echo(f"Wrote {output} ({len(page) // 1024} KiB).")

@@ -16,6 +16,7 @@ the demo's orders outliers.
 from __future__ import annotations
 
 import math
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,9 @@ import pandas as pd
 
 from cible.domain.schema import CHANNELS
 from cible.quality.checks import AuditContext, Check, count_rows, label, literal_time
+
+#: exp() of anything larger overflows a float.
+_LOG_MAX_FLOAT = math.log(sys.float_info.max)
 
 _CHANNEL_NAMES = {
     "email": ("e-mail", "e-mail"),
@@ -218,14 +222,18 @@ def _fence(rows: Any, column: str, factor: float) -> float:
     """``exp(Q3 + factor * IQR)`` of ``log(column)``; infinite when there is no row.
 
     Computed first, then compared as a number: DuckDB cannot nest the quantiles
-    inside the counting aggregate.
+    inside the counting aggregate. A fence beyond the float range (amounts near
+    1e300, or infinite ones) is infinite too: nothing can lie above it.
     """
     logs = rows[column].ln()
     quartiles = rows.aggregate(q1=logs.quantile(0.25), q3=logs.quantile(0.75)).execute()
     q1, q3 = quartiles.iloc[0]
     if pd.isna(q1) or pd.isna(q3):
         return math.inf
-    return math.exp(float(q3 + factor * (q3 - q1)))
+    exponent = float(q3 + factor * (q3 - q1))
+    if math.isnan(exponent) or exponent >= _LOG_MAX_FLOAT:
+        return math.inf
+    return math.exp(exponent)
 
 
 def consent_coverage(ctx: AuditContext) -> list[Check]:

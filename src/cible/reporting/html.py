@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from babel.dates import format_date
@@ -28,6 +29,20 @@ from cible.reporting.model import Report
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 #: Shown for a missing figure: an en dash.
 _NONE = "\u2013"
+#: Babel rounds through a 28-digit decimal context; figures this large (only a
+#: corrupt or hostile amount reaches them) are shown in scientific notation instead.
+_HUGE = 1e15
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ expression }}``: a non-finite number prints as a dash, not ``nan``."""
+    return _NONE if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _geometry(value: Any, digits: int = 0) -> float:
+    """The ``round`` filter, used for chart sizes and colours: a non-finite number draws 0."""
+    number = float(value)
+    return round(number, digits) if math.isfinite(number) else 0.0
 
 
 def environment(lang: str) -> Environment:
@@ -38,24 +53,35 @@ def environment(lang: str) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
 
     def number(value: float | None, digits: int = 0) -> str:
-        if value is None:
+        if value is None or not math.isfinite(value):
             return _NONE
+        if abs(value) >= _HUGE:
+            return f"{value:.3g}"
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
         return str(format_decimal(value, format=pattern, locale=locale))
 
     def money(value: float | None, currency: str) -> str:
-        return _NONE if value is None else str(format_currency(value, currency, locale=locale))
+        if value is None or not math.isfinite(value):
+            return _NONE
+        if abs(value) >= _HUGE:
+            return f"{value:.3g} {currency}"
+        return str(format_currency(value, currency, locale=locale))
 
     def percent(value: float | None) -> str:
-        return _NONE if value is None else str(format_percent(value, "#,##0.0 %", locale=locale))
+        if value is None or not math.isfinite(value):
+            return _NONE
+        if abs(value) >= _HUGE:
+            return f"{100 * value:.3g} %"
+        return str(format_percent(value, "#,##0.0 %", locale=locale))
 
     def t(key: str, **values: Any) -> str:
         return text(key, lang, **values)
 
-    env.filters.update(number=number, money=money, percent=percent)
+    env.filters.update(number=number, money=money, percent=percent, round=_geometry)
     env.globals.update(t=t, format_date=lambda d: format_date(d, "long", locale=locale))
     return env
 

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from cible.store.sql import fetch_row
+from cible.store.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,12 @@ def save_audit(
     report: dict[str, Any],
 ) -> int:
     """Store an audit and its report (JSON-serialisable); returns its id."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         audit_id = int(fetch_row(con, "SELECT coalesce(max(audit_id), 0) + 1 FROM audits")[0])
         con.execute(
             "INSERT INTO audits VALUES (?, ?, ?, ?, ?)",
             [audit_id, created_at, score, customers, json.dumps(report, default=str)],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return audit_id
 
 

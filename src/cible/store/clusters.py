@@ -18,6 +18,7 @@ import duckdb
 
 from cible.store.runs import MEMBERS
 from cible.store.sql import fetch_row
+from cible.store.transaction import transaction
 
 CLUSTER_KIND = "cluster"
 
@@ -38,8 +39,7 @@ def save_clustering(
     Earlier cluster segments of ``dimension`` are replaced; their open memberships
     close when the new members are written (:func:`write_cluster_members`).
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         model_id = int(fetch_row(con, "SELECT coalesce(max(model_id), 0) + 1 FROM models")[0])
         con.execute(
             "INSERT INTO models VALUES (?, ?, ?, ?, ?)",
@@ -61,10 +61,6 @@ def save_clustering(
                     now,
                 ],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return model_id
 
 
@@ -76,8 +72,7 @@ def write_cluster_members(con: duckdb.DuckDBPyConnection, dimension: str) -> int
     the dimension that it no longer holds are closed at the latest run; the others
     enter at it. Returns the number of members.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         run_id, as_of = fetch_row(
             con, "SELECT run_id, as_of FROM runs ORDER BY run_id DESC LIMIT 1"
         )
@@ -102,12 +97,7 @@ def write_cluster_members(con: duckdb.DuckDBPyConnection, dimension: str) -> int
             """,
             [run_id, as_of],
         )
-        members = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return members
+        return int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
 
 
 def load_model(con: duckdb.DuckDBPyConnection, model_id: int) -> tuple[str, bytes]:

@@ -2,8 +2,9 @@
 
 A report or an export is written to a temporary file beside its target, flushed to
 disk, then renamed over the target, so a crash, a full disk or an interrupt never
-leaves a half-written or empty file where the user expects one. Failures become one
-sentence naming the path and the reason.
+leaves a half-written or empty file where the user expects one. A symbolic link is
+followed (the file it names is replaced); a device or pipe (``/dev/stdout``) is
+written directly. Failures become one sentence naming the path and the reason.
 
 Examples
 --------
@@ -22,7 +23,7 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,14 +47,8 @@ class OutputError(CibleError):
 
 
 def describe(exc: OSError) -> str:
-    """A short reason for an operating-system error, in words a user reads."""
-    return _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """A few words saying why an operating-system call failed (``permission denied``)."""
+    return _REASONS.get(exc.errno or 0) or (exc.strerror or str(exc)).lower()
 
 
 @contextmanager
@@ -65,14 +60,24 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     OutputError
         When the file cannot be created or written (the reason is named).
     """
-    if path.is_dir():
-        raise OutputError(f"Cannot write {path}: it is a folder.")
     try:
-        descriptor, name = tempfile.mkstemp(
-            prefix=f".{path.name[:100]}.", suffix=".partial", dir=path.parent
-        )
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if path.exists() and not path.is_file():
+            with path.open("wb") as handle:
+                yield handle
+            return
+        with _replacing(Path(os.path.realpath(path))) as handle:
+            yield handle
     except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {describe(exc)}.") from None
+        raise OutputError(f"Cannot write {path}: {describe(exc)}; nothing was written.") from None
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    descriptor, name = tempfile.mkstemp(
+        prefix=f".{path.name[:100]}.", suffix=".partial", dir=path.parent
+    )
     temporary = Path(name)
     try:
         # mkstemp makes the file private; give it the mode a plain open() would.
@@ -82,9 +87,25 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"Cannot write {path}: {describe(exc)}; nothing was written.") from None
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with suppress(OSError):
+            temporary.unlink()
         raise
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path``, whole or not at all.
+
+    Raises
+    ------
+    OutputError
+        One sentence naming ``path`` and the reason (disk full, permission denied...).
+    """
+    with atomic_file(path) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

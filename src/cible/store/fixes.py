@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from cible.domain.schema import Table
 from cible.store.sql import fetch_row, quote
+from cible.store.transaction import transaction
 from cible.store.writer import CHECKED, flag_column
 
 
@@ -57,8 +58,7 @@ def fix_table(
     if not fixes:
         return changed
     target = quote(table.name)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         select = _fixed_select(con, table.name, fixes)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _fixed AS {select}")
         columns = list(changed)
@@ -80,10 +80,6 @@ def fix_table(
             con.execute(
                 f"UPDATE {target} SET {sets} FROM _fixed n WHERE {match} AND ({any_change})"
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return changed
 
 

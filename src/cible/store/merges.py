@@ -31,6 +31,7 @@ from cible.domain.errors import CibleError
 from cible.domain.schema import FieldType, Table
 from cible.store.ddl import sql_type
 from cible.store.sql import fetch_row, literal, quote
+from cible.store.transaction import transaction
 
 GROUPS = "_dedupe_groups"
 MEMBERS = "_dedupe_members"
@@ -74,18 +75,13 @@ def apply_merges(
 
     Merge ids follow the largest stored one, in the order of ``merge``.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         first = int(fetch_row(con, "SELECT coalesce(max(merge_id), 0) FROM merges")[0])
         _log(con, first, created_at)
         _keep_before_images(con, first, customers, repointed, consents)
         _repoint(con, repointed)
         _replace_consents(con, consents)
         _replace_customers(con, customers)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return first + 1
 
 
@@ -196,8 +192,7 @@ def undo_merge(
         still applied touched the same customers (that one must be undone first).
     """
     surviving_id, merged_ids = _undoable(con, merge_id)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rows = {
             t.name: _restore_rows(con, merge_id, t, surviving_id) for t in (customers, consents)
         }
@@ -207,10 +202,6 @@ def undo_merge(
             "UPDATE merges SET status = 'undone', undone_at = ? WHERE merge_id = ?",
             [undone_at, merge_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return UndoRecord(merge_id, surviving_id, merged_ids, rows)
 
 

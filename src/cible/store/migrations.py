@@ -18,6 +18,7 @@ from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES
 from cible.store import ddl
+from cible.store.transaction import transaction
 
 
 @dataclass(frozen=True)
@@ -172,17 +173,12 @@ def migrate(
     for migration in migrations:
         if migration.version <= version:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             migration.apply(con)
             con.execute("DELETE FROM cible_meta WHERE key = 'schema_version'")
             con.execute(
                 "INSERT INTO cible_meta VALUES ('schema_version', ?)", [str(migration.version)]
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         applied.append(migration.version)
     customers = registry.table("customers")
     for field in registry.custom_fields:

@@ -8,20 +8,16 @@ from typing import Any
 import duckdb
 
 from cible.store.sql import fetch_row
+from cible.store.transaction import transaction
 
 
 def save_model(
     con: duckdb.DuckDBPyConnection, *, kind: str, card: str, blob: bytes, now: datetime
 ) -> int:
     """Store a model of ``kind`` with its JSON card; returns its id."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         model_id = int(fetch_row(con, "SELECT coalesce(max(model_id), 0) + 1 FROM models")[0])
         con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?)", [model_id, kind, now, card, blob])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return model_id
 
 

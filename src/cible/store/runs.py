@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from cible.store.sql import fetch_row, quote
+from cible.store.transaction import transaction
 
 TRAITS = "customer_traits"
 MEMBERS = "_members"
@@ -62,8 +63,7 @@ def commit_run(
     ``traits_table`` is the temporary table holding this run's traits; ``_members``
     must already hold this run's memberships (see :func:`stage_members`).
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
         exited = int(
@@ -110,10 +110,6 @@ def commit_run(
                 notes,
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 
@@ -128,8 +124,7 @@ def save_segment(
     now: datetime,
 ) -> bool:
     """Insert or replace a segment definition; returns True when it was new."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         existing = con.execute(
             "SELECT created_at FROM segments WHERE segment_id = ?", [segment_id]
         ).fetchall()
@@ -139,10 +134,6 @@ def save_segment(
             "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
             [segment_id, kind, dimension, priority, definition, created, now],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return not existing
 
 

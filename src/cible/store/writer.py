@@ -30,6 +30,7 @@ import duckdb
 from cible.domain.schema import Table
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.staging import MALFORMED, STAGE
+from cible.store.transaction import transaction
 
 CHECKED = "_checked"
 #: Parsed values and, per field, whether it had any text.
@@ -113,8 +114,7 @@ def commit_import(
     """
     now = _utcnow()
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         import_id = _next_import_id(con)
         on_step("recording issues")
         _record_issues(con, import_id, file, table, mapped, texts, key_sql)
@@ -160,10 +160,6 @@ def commit_import(
                 stale,
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return ImportRecord(
         import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
