@@ -13,12 +13,12 @@ import pytest
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
-from cible.segments import compiler
 from cible.segments import (
     SegmentDefinitionError,
     Vocabulary,
     compile_members,
     compile_predicate,
+    compiler,
     parse_definition,
 )
 
@@ -718,7 +718,11 @@ def test_a_null_trait_is_in_no_list_and_in_no_excluding_list(
 def test_a_long_list_compiles_to_one_literal_table(con: Any):
     values = [v + 0.5 for v in range(999)] + [800.0]
     definition = parse_definition(
-        {"id": "x", "name": "X", "where": {"trait": "monetary_value", "op": "not_in", "value": values}},
+        {
+            "id": "x",
+            "name": "X",
+            "where": {"trait": "monetary_value", "op": "not_in", "value": values},
+        },
         VOCABULARY,
     )
     table = compile_members(

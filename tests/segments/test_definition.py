@@ -752,7 +752,9 @@ def test_values_beyond_floats_and_the_calendar_get_a_message(source: str, messag
 def test_edge_dates_within_the_calendar_are_accepted():
     for value in ("0001-01-01", "1850-06-01T12:00:00", "9999-12-31T23:59:59", "9999-12-31"):
         parse_definition(in_all({"trait": "first_order_at", "op": ">", "value": value}), VOCABULARY)
-    parse_definition(in_all({"attribute": "birth_date", "op": ">", "value": "0001-01-01"}), VOCABULARY)
+    parse_definition(
+        in_all({"attribute": "birth_date", "op": ">", "value": "0001-01-01"}), VOCABULARY
+    )
 
 
 def test_a_huge_python_integer_is_described_without_writing_it_out():
