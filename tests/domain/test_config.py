@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from cible import Workspace
-from cible.workspace import load_config
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import ConfigError, ImportFileError, WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES, Category, Sensitivity
+from cible.workspace import load_config
 
 
 def test_every_canonical_field_has_category_sensitivity_and_description():
@@ -202,7 +202,7 @@ def test_an_unreadable_cible_toml_is_a_config_error(tmp_path: Path):
     Workspace.create(folder).close()
     (folder / "cible.toml").unlink()
     (folder / "cible.toml").mkdir()
-    with pytest.raises(WorkspaceError, match="no cible.toml"):
+    with pytest.raises(WorkspaceError, match=r"no cible\.toml"):
         Workspace.open(folder)
     with pytest.raises(ConfigError, match=r"cible\.toml: cannot be read"):
         load_config(folder / "cible.toml")
@@ -227,6 +227,6 @@ def test_dimensions_named_in_the_config_must_exist_when_the_report_is_built(tmp_
 
 def test_check_dimensions_reads_the_overlap_pairs_too():
     config = WorkspaceConfig.model_validate({"portfolio": {"overlap": [["value", "typologie"]]}})
-    with pytest.raises(ConfigError, match="portfolio.overlap names dimension 'typologie'"):
+    with pytest.raises(ConfigError, match=r"portfolio\.overlap names dimension 'typologie'"):
         check_dimensions(config, ["value", "typology"])
     check_dimensions(config, ["value", "typologie", "typology"])
