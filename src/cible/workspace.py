@@ -31,7 +31,7 @@ import tomli_w
 
 from cible.activation import Exports
 from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
-from cible.domain.config import WorkspaceConfig
+from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
@@ -51,7 +51,7 @@ from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clusterin
 from cible.segments.personas import NUMERIC_TRAITS, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.report import build_report
-from cible.segments.runner import run_segments
+from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
 from cible.segments.typology import typology_inputs
 from cible.store import backend as store_backend
 from cible.store import migrations
@@ -149,7 +149,12 @@ class Workspace:
         database = folder / store_backend.DATABASE_FILE
         if read_only:
             backend = store_backend.connect(database, read_only=True)
-            if migrations.current_version(store_backend.raw(backend)) == migrations.SCHEMA_VERSION:
+            try:
+                version = migrations.current_version(store_backend.raw(backend))
+            except WorkspaceError as exc:
+                backend.disconnect()
+                raise WorkspaceError(f"{database}: {exc}") from None
+            if version == migrations.SCHEMA_VERSION:
                 return cls(folder, config, backend)
             backend.disconnect()
             cls.open(folder).close()
@@ -158,6 +163,9 @@ class Workspace:
         workspace = cls(folder, config, backend)
         try:
             migrations.migrate(store_backend.raw(backend), workspace.registry)
+        except WorkspaceError as exc:
+            workspace.close()
+            raise WorkspaceError(f"{database}: {exc}") from None
         except BaseException:
             workspace.close()
             raise
@@ -419,6 +427,7 @@ class Workspace:
         """
         if lang not in LANGS:
             raise CibleError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
+        self._check_dimensions()
         report = build_report(
             self.backend,
             self.segments,
@@ -429,6 +438,17 @@ class Workspace:
         )
         # The quality section reads the latest `cible audit`; none before the first one.
         return render_report(replace(report, quality=quality_block(self.backend, lang)))
+
+    def _check_dimensions(self) -> None:
+        """Refuse dimensions named in ``cible.toml`` that no segment has (see
+        :func:`~cible.domain.config.check_dimensions` for why not on open)."""
+        segments = self.table("segments")
+        stored = segments.select("dimension").distinct().to_pyarrow().column(0).to_pylist()
+        known = [*BUILTIN_DIMENSIONS, *(d for d in stored if d is not None)]
+        try:
+            check_dimensions(self.config, known)
+        except ConfigError as exc:
+            raise ConfigError(f"{self.path / CONFIG_FILE}: {exc}") from None
 
     def persona(self, segment_id: str) -> PersonaCard:
         """The persona card of a segment in the latest run (English and French).
@@ -506,15 +526,29 @@ class Workspace:
 def load_config(path: Path) -> WorkspaceConfig:
     """Read and validate ``cible.toml``; errors name the file and the setting."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw_bytes[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x}); "
+            "save the file as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
     try:
         config = WorkspaceConfig.model_validate(data)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}.") from exc
+        # Our own checks raise ValueError; pydantic prefixes their text.
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}: {where + ': ' if where else ''}{message}.") from exc
     # Settings that name traits are checked against the trait registry here, at start-up.
     try:
         typology_inputs(config.typology)

@@ -18,6 +18,7 @@ from cible.segments import (
     Vocabulary,
     compile_members,
     compile_predicate,
+    compiler,
     parse_definition,
 )
 
@@ -659,3 +660,103 @@ def test_compiled_expression_is_backend_neutral_and_binds_literals(con: Any):
     )
     sql = ibis.to_sql(table, dialect="postgres")
     assert "'it''s; DROP'" in sql
+
+
+# --- long in / not_in lists: a literal table instead of a list of literals (issue 11)
+
+LIST_CASES = [name for name, (where, _) in CASES.items() if '"in"' in json.dumps(where)]
+LIST_CASES += [name for name, (where, _) in CASES.items() if '"not_in"' in json.dumps(where)]
+
+
+def test_list_cases_cover_in_and_not_in():
+    assert len(LIST_CASES) >= 4
+
+
+@pytest.mark.parametrize("name", sorted(set(LIST_CASES)))
+def test_literal_table_lists_give_the_in_list_answer(
+    con: Any, monkeypatch: pytest.MonkeyPatch, name: str
+):
+    where = CASES[name][0]
+    as_literals = members(con, where)
+    monkeypatch.setattr(compiler, "LIST_TABLE_MIN", 0)
+    assert members(con, where) == as_literals == reference(where)
+
+
+NULL_LISTS = {
+    # c3 holds NULL in every one of these columns.
+    "float trait": ("monetary_value", [800.0, 20.0]),
+    "int trait": ("orders_count", [4, 7, 0]),
+    "mixed numbers": ("monetary_value", [800, 20.0]),
+    "timestamp trait": ("first_order_at", ["2020-01-05T10:00:00", "2023-03-01"]),
+    "string trait": ("favourite_category", ["books", "toys"]),
+}
+
+
+@pytest.mark.parametrize("threshold", [0, 1_000], ids=["literal table", "literal list"])
+@pytest.mark.parametrize("name", list(NULL_LISTS))
+def test_a_null_trait_is_in_no_list_and_in_no_excluding_list(
+    con: Any, monkeypatch: pytest.MonkeyPatch, name: str, threshold: int
+):
+    # The behaviour before literal tables, kept: a NULL matches neither `in` nor
+    # `not_in`, and so `not: {not_in}` includes it.
+    monkeypatch.setattr(compiler, "LIST_TABLE_MIN", threshold)
+    trait, values = NULL_LISTS[name]
+    customers = con.table("customers")
+    # c3 has no orders_count of 0 here: NULL, as every other column of c3.
+    base = customers.mutate(
+        orders_count=ibis.ifelse(customers.customer_id == "c3", ibis.null(), customers.orders_count)
+    )
+    found = members(con, {"trait": trait, "op": "in", "value": values}, base=base)
+    excluded = members(con, {"trait": trait, "op": "not_in", "value": values}, base=base)
+    negated = members(con, {"not": {"trait": trait, "op": "not_in", "value": values}}, base=base)
+    assert "c3" not in found | excluded
+    assert "c3" in negated
+    assert found | excluded == ALL - {"c3"}
+    assert negated == found | {"c3"}
+
+
+def test_a_long_list_compiles_to_one_literal_table(con: Any):
+    values = [v + 0.5 for v in range(999)] + [800.0]
+    definition = parse_definition(
+        {
+            "id": "x",
+            "name": "X",
+            "where": {"trait": "monetary_value", "op": "not_in", "value": values},
+        },
+        VOCABULARY,
+    )
+    table = compile_members(
+        definition,
+        base=con.table("customers"),
+        events=con.table("events"),
+        consents=con.table("consents"),
+        as_of=AS_OF,
+        membership=membership(con),
+    )
+    sql = ibis.to_sql(table, dialect="duckdb")
+    assert "memtable" in sql
+    assert "998.5" not in sql
+    assert set(table.to_pyarrow().column("customer_id").to_pylist()) == ALL - {"c1", "c3"}
+
+
+def test_long_lists_on_timezone_aware_and_date_columns(con: Any, monkeypatch: pytest.MonkeyPatch):
+    customers = con.table("customers")
+    aware = customers.mutate(first_order_at=customers.first_order_at.cast("timestamp('UTC')"))
+    dated = {"attribute": "birth_date", "op": "in", "value": ["1980-05-01", "1975-01-01"]}
+    stamped = {"trait": "first_order_at", "op": "not_in", "value": ["2020-01-05T11:00:00+01:00"]}
+    expected = [members(con, dated, base=aware), members(con, stamped, base=aware)]
+    monkeypatch.setattr(compiler, "LIST_TABLE_MIN", 0)
+    assert [members(con, dated, base=aware), members(con, stamped, base=aware)] == expected
+    assert expected == [{"c1", "c4"}, ALL - {"c1", "c3"}]
+
+
+def test_an_event_property_list_as_a_literal_table(con: Any, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(compiler, "LIST_TABLE_MIN", 0)
+    for name in ("event property in", "event property not_in"):
+        where = CASES[name][0]
+        assert members(con, where) == reference(where), name
+
+
+def test_within_days_at_the_start_of_the_calendar(con: Any):
+    where = {"event": "product_viewed", "within_days": 30}
+    assert members(con, where, as_of=datetime(1, 1, 2)) == set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import ibis
@@ -230,8 +230,23 @@ MOMENTS = st.sampled_from(
     ]
 )
 DAYS = st.sampled_from(["1980-05-01", "1975-01-01", "1990-01-01", "2001-02-28"])
+# Beyond floats and the calendar (issue 11): refused with a message, never a crash.
+EXTREMES = st.sampled_from(
+    [
+        10**400,
+        -(10**400),
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        1e308,
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:00:00+05:00",
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+    ]
+)
 GARBAGE = st.one_of(
     st.none(),
+    EXTREMES,
     NUMBERS,
     TEXTS,
     MOMENTS,
@@ -307,7 +322,9 @@ COUNTS = st.one_of(
     st.fixed_dictionaries(
         {
             "op": st.sampled_from([*OPS, "=="]),
-            "value": st.one_of(st.integers(-1, 4), st.lists(st.integers(0, 4), max_size=3)),
+            "value": st.one_of(
+                st.integers(-1, 4), st.lists(st.integers(0, 4), max_size=3), EXTREMES
+            ),
         }
     ),
 )
@@ -329,7 +346,9 @@ LEAVES = st.one_of(
                 st.fixed_dictionaries({"all": st.lists(PROPERTY_FILTER, max_size=3)}),
             ),
             "count": COUNTS,
-            "within_days": st.one_of(st.integers(1, 400), st.sampled_from([0, -1, "30"])),
+            "within_days": st.one_of(
+                st.integers(1, 400), st.sampled_from([0, -1, "30", 10**30]), EXTREMES
+            ),
         },
     ),
     st.fixed_dictionaries(

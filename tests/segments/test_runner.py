@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from cible import Workspace
 from cible.domain.errors import CibleError
 from cible.segments.definition import SegmentDefinitionError
+from cible.store import runs
+from cible.store.backend import raw
 
 CUSTOMERS = "customer_id,email,city\nA,a@x.fr,Lyon\nB,b@x.fr,Paris\nC,c@x.fr,Lyon\nP,p@x.fr,Nice\n"
 ORDERS = (
@@ -116,3 +119,46 @@ def test_report_is_self_contained_in_both_languages(shop: Workspace):
 def test_members_before_any_run(tmp_path: Path):
     with Workspace.create(tmp_path / "empty") as ws, pytest.raises(CibleError, match="No run yet"):
         ws.segments.members("rfm-lost")
+
+
+def test_long_lists_run_as_literal_tables(shop: Workspace):
+    # Issue 11: lists longer than LIST_TABLE_MIN are held in literal tables, which the
+    # run registers before it stores each segment's members.
+    cities = ["Lyon", *(f"Ville {i}" for i in range(999))]
+    shop.segments.add(
+        {
+            "id": "not-lyon",
+            "name": "Not Lyon",
+            "where": {
+                "all": [
+                    {"attribute": "city", "op": "not_in", "value": cities},
+                    {"trait": "monetary_value", "op": "in", "value": [120.0, *range(1, 200)]},
+                ]
+            },
+        }
+    )
+    shop.run(as_of=datetime(2024, 6, 1))
+    assert _members(shop, "not-lyon") == ["B"]
+    shop.close()
+
+
+def test_a_stored_definition_over_the_limits_names_its_segment(shop: Workspace):
+    values = [{"trait": "monetary_value", "op": "in", "value": list(range(1000))}] * 11
+    definition = {"id": "huge", "name": "Huge", "where": {"all": values}}
+    runs.save_segment(
+        raw(shop.backend),
+        segment_id="huge",
+        kind="rule",
+        dimension=None,
+        priority=0,
+        definition=json.dumps(definition),
+        now=datetime(2024, 1, 1),
+    )
+    with pytest.raises(
+        SegmentDefinitionError,
+        match=r"^Stored segment 'huge' is no longer valid; .*`cible segments remove huge`:\n"
+        r"where\.all\[10\]\.value: too many values: .* at most 10000 values in all, this one "
+        r"holds 11000$",
+    ):
+        shop.run(as_of=datetime(2024, 6, 1))
+    shop.close()

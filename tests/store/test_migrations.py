@@ -12,7 +12,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.store import migrations
-from cible.store.migrations import MIGRATIONS, Migration, current_version, migrate
+from cible.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, current_version, migrate
 
 REGISTRY = FieldRegistry(WorkspaceConfig())
 
@@ -86,3 +86,38 @@ def test_open_errors_are_one_sentence(tmp_path: Path):
     (folder / "cible.duckdb").write_bytes(b"not a database at all" * 100)
     with pytest.raises(WorkspaceError, match=r"not a readable Cible database|Cannot open"):
         Workspace.open(folder)
+
+
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        (["abc"], "schema version 'abc'"),
+        (["-1"], "schema version '-1'"),
+        (["99999999999999999999999"], "schema version '99999999999999999999999'"),
+        ([None], "schema version None"),
+        (["4", "4"], "several schema versions"),
+    ],
+)
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_damaged_schema_version_is_one_sentence(
+    tmp_path: Path, values: list[str | None], shown: str, read_only: bool
+):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    con = duckdb.connect(str(folder / "cible.duckdb"))
+    con.execute("DELETE FROM cible_meta WHERE key = 'schema_version'")
+    for value in values:
+        con.execute("INSERT INTO cible_meta VALUES ('schema_version', ?)", [value])
+    con.close()
+    with pytest.raises(WorkspaceError) as caught:
+        Workspace.open(folder, read_only=read_only)
+    assert str(caught.value) == (
+        f"{folder / 'cible.duckdb'}: The workspace database records {shown}, which no Cible "
+        "wrote: the file is damaged; restore it from a backup."
+    )
+    # The file was released: it can be repaired and opened again.
+    con = duckdb.connect(str(folder / "cible.duckdb"))
+    con.execute("DELETE FROM cible_meta WHERE key = 'schema_version'")
+    con.execute("INSERT INTO cible_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.close()
+    Workspace.open(folder).close()

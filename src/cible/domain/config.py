@@ -13,20 +13,34 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cible.domain.errors import ConfigError
 from cible.domain.playbook import LocalText, PlaybookSection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
 
 # No double underscore: Cible names its own working columns ``<field>__reason``.
 _SNAKE = re.compile(r"^[a-z](?!.*__)[a-z0-9_]{0,62}$")
+#: Dimension ids: as segment definitions write them (lower case, digits, hyphens).
+_DIMENSION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: Longest span, in days, a setting may count (100 years): anything longer is a typo,
+#: and date arithmetic beyond the calendar fails later.
+MAX_DAYS = 36_500
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are refused in every float setting (TOML writes them nan and
+    # inf): no threshold means them, and they turn comparisons silently false.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: A number of days from 1 to :data:`MAX_DAYS`.
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 
 
 class WorkspaceSection(_Strict):
@@ -35,6 +49,30 @@ class WorkspaceSection(_Strict):
     name: str = "cible"
     default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import pycountry  # deferred: its database is only needed to check this
+
+        if pycountry.countries.get(alpha_2=value) is None:
+            raise ValueError(
+                f"default_region {value!r} is not an ISO 3166 country code; "
+                "use one such as FR, BE or CH"
+            )
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        import pycountry
+
+        if pycountry.currencies.get(alpha_3=value) is None:
+            raise ValueError(
+                f"currency {value!r} is not an ISO 4217 currency code; use one such as EUR, "
+                "CHF or USD"
+            )
+        return value
 
 
 class ImportSection(_Strict):
@@ -74,14 +112,14 @@ class LifecycleSection(_Strict):
     purchases) when they have bought at least twice, else absolute.
     """
 
-    new_days: Annotated[int, Field(gt=0)] = 90
+    new_days: Days = 90
     loyal_min_orders: Annotated[int, Field(ge=2)] = 4
     at_risk_factor: Annotated[float, Field(gt=1)] = 1.5
     lapsed_factor: Annotated[float, Field(gt=1)] = 3.0
-    at_risk_days: Annotated[int, Field(gt=0)] = 120
-    lapsed_days: Annotated[int, Field(gt=0)] = 240
-    churned_days: Annotated[int, Field(gt=0)] = 365
-    reactivated_days: Annotated[int, Field(gt=0)] = 90
+    at_risk_days: Days = 120
+    lapsed_days: Days = 240
+    churned_days: Days = 365
+    reactivated_days: Days = 90
 
     @model_validator(mode="after")
     def _ordered(self) -> LifecycleSection:
@@ -92,18 +130,32 @@ class LifecycleSection(_Strict):
         return self
 
 
+#: An RFM score, 1 to 5.
+_Score = Annotated[int, Field(ge=1, le=5)]
+
+
 class RfmRule(_Strict):
     """One named RFM segment: ranges of the R and F scores (1-5, inclusive)."""
 
-    r: Annotated[list[int], Field(min_length=2, max_length=2)]
-    f: Annotated[list[int], Field(min_length=2, max_length=2)]
+    r: Annotated[list[_Score], Field(min_length=2, max_length=2)]
+    f: Annotated[list[_Score], Field(min_length=2, max_length=2)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RfmRule:
+        for name in ("r", "f"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(
+                    f"{name} = [{low}, {high}] needs low <= high, such as [{high}, {low}]"
+                )
+        return self
 
 
 class TraitsSection(_Strict):
     """``[traits]``: what some traits count (docs/typologies.md)."""
 
     #: A purchased product launched at most this many days before the order is new.
-    new_product_days: Annotated[int, Field(gt=0)] = 90
+    new_product_days: Days = 90
     #: Product categories (compared without case) whose spend is high-tech.
     high_tech_categories: list[str] = ["high-tech", "electronics"]
     #: Page paths (prefixes, compared without case) that are promotion pages.
@@ -151,6 +203,14 @@ class PortfolioSection(_Strict):
         ["typology", "lifecycle"],
     ]
 
+    @field_validator("overlap")
+    @classmethod
+    def _dimension_ids(cls, value: list[list[str]]) -> list[list[str]]:
+        for pair in value:
+            for name in pair:
+                _check_dimension_id(name)
+        return value
+
 
 class PersonasSection(_Strict):
     """``[personas]``: which persona cards the report shows, and names you chose."""
@@ -160,6 +220,13 @@ class PersonasSection(_Strict):
     #: Segment id -> name that replaces the generated one.
     names: dict[str, LocalText] = {}
 
+    @field_validator("dimensions")
+    @classmethod
+    def _dimension_ids(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _check_dimension_id(name)
+        return value
+
 
 class QualitySection(_Strict):
     """``[quality]``: normalisation defaults and audit thresholds (docs/quality.md)."""
@@ -167,14 +234,14 @@ class QualitySection(_Strict):
     #: Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
     phone_region: str = "FR"
     #: A profile not updated for this many months counts as stale.
-    stale_profile_months: Annotated[int, Field(gt=0)] = 24
+    stale_profile_months: Annotated[int, Field(gt=0, le=1_200)] = 24
     #: A customer with no order or event for this many days counts as inactive.
-    inactive_days: Annotated[int, Field(gt=0)] = 365
+    inactive_days: Days = 365
     #: Ages outside [min_age, max_age] years are impossible for a customer.
     min_age: Annotated[int, Field(ge=0)] = 15
-    max_age: Annotated[int, Field(gt=0)] = 110
+    max_age: Annotated[int, Field(gt=0, le=150)] = 110
     #: Spend above Q3 + outlier_iqr_factor * IQR is an outlier (Tukey's far-out fence).
-    outlier_iqr_factor: Annotated[float, Field(gt=0)] = 3.0
+    outlier_iqr_factor: Annotated[float, Field(gt=0, le=100)] = 3.0
 
     @field_validator("phone_region")
     @classmethod
@@ -230,6 +297,17 @@ class AttributeDeclaration(_Strict):
     description: str = ""
     legal_basis: str | None = None
 
+    @field_validator("legal_basis")
+    @classmethod
+    def _recorded(cls, value: str | None) -> str | None:
+        # A blank legal basis records nothing: it must not unlock special-category data.
+        if value is not None and not value.strip():
+            raise ValueError(
+                "legal_basis is blank; write the legal basis (such as 'explicit consent, "
+                "form HP-2') or remove the line"
+            )
+        return value if value is None else value.strip()
+
     @model_validator(mode="after")
     def _enum_has_values(self) -> AttributeDeclaration:
         if self.type is FieldType.ENUM and not self.values:
@@ -257,7 +335,16 @@ class WorkspaceConfig(_Strict):
     quality: QualitySection = QualitySection()
     dedupe: DedupeSection = DedupeSection()
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _finite(self) -> WorkspaceConfig:
+        # Every section, those defined elsewhere ([playbook]) and those to come: no
+        # setting means NaN or infinity, however it was written ("nan", inf, 1e999).
+        found = non_finite(self.model_dump(mode="python", by_alias=True))
+        if found is not None:
+            raise ValueError(f"{found} is not a finite number; write a number such as 1.5")
+        return self
 
     @field_validator("attributes")
     @classmethod
@@ -274,3 +361,78 @@ class WorkspaceConfig(_Strict):
             if name in taken:
                 raise ValueError(f"attribute {name!r} is already a built-in customer field")
         return value
+
+
+def _check_dimension_id(name: str) -> None:
+    if not _DIMENSION.match(name) or name.endswith("\n"):
+        raise ValueError(
+            f"{name!r} is not a dimension id: use lower-case letters, digits, hyphens and "
+            "underscores, such as 'value' or 'lifecycle'"
+        )
+
+
+def configured_dimensions(config: WorkspaceConfig) -> list[tuple[str, str]]:
+    """``(setting, dimension)`` for every dimension ``config`` names, in file order.
+
+    Examples
+    --------
+    >>> configured_dimensions(WorkspaceConfig())[:2]
+    [('portfolio.overlap', 'typology'), ('portfolio.overlap', 'value')]
+    """
+    named = [("portfolio.overlap", name) for pair in config.portfolio.overlap for name in pair]
+    named += [("personas.dimensions", name) for name in config.personas.dimensions]
+    return named
+
+
+def check_dimensions(config: WorkspaceConfig, known: Iterable[str]) -> None:
+    """Refuse a dimension named in ``config`` that no segment has.
+
+    Which dimensions exist is known only with the workspace's segments (rules and
+    clusterings add their own), so this runs where they are read, not when the file
+    is: checking on open would lock the workspace as soon as the last segment of a
+    named dimension was removed, and keep ``cible segments add`` from adding it.
+
+    Raises
+    ------
+    ConfigError
+        Naming the setting, the unknown dimension and the known ones.
+
+    Examples
+    --------
+    >>> check_dimensions(WorkspaceConfig(), ["typology", "value", "lifecycle"])
+    >>> cfg = WorkspaceConfig.model_validate({"personas": {"dimensions": ["lifecycl"]}})
+    >>> check_dimensions(cfg, ["typology", "value", "lifecycle"])
+    Traceback (most recent call last):
+    ...
+    cible.domain.errors.ConfigError: personas.dimensions names dimension 'lifecycl', which no segment has (known: lifecycle, typology, value).
+    """  # noqa: E501
+    names = sorted(set(known))
+    for setting, name in configured_dimensions(config):
+        if name not in names:
+            raise ConfigError(
+                f"{setting} names dimension {name!r}, which no segment has "
+                f"(known: {', '.join(names)})."
+            )
+
+
+def non_finite(value: object, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinite float inside ``value``, else None.
+
+    Examples
+    --------
+    >>> non_finite({"lifecycle": {"at_risk_factor": float("nan")}})
+    'lifecycle.at_risk_factor'
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: Iterable[tuple[object, object]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = non_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None

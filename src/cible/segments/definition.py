@@ -42,13 +42,11 @@ from pydantic_core import ErrorDetails
 
 from cible.domain.errors import CibleError
 from cible.segments.conditions import UNION_TAGS, Condition, explain_condition
-from cible.segments.limits import check_shape
+from cible.segments.limits import MAX_SOURCE_BYTES, check_shape
 from cible.segments.node import Node, Text, check_segment_id
 from cible.segments.values import describe
 from cible.segments.vocabulary import Vocabulary, did_you_mean
 
-#: Longest definition text accepted, in characters.
-MAX_SOURCE = 1_000_000
 #: Problems listed in one error message; the rest are counted.
 MAX_PROBLEMS = 20
 
@@ -261,9 +259,12 @@ def _load(source: object) -> dict[Any, Any]:
         raise SegmentDefinitionError(
             f"definition: expected YAML or JSON text or a mapping, got {describe(source)}"
         )
-    if len(source) > MAX_SOURCE:
+    # Characters are never more than bytes: the cheap test first, for huge texts.
+    size = len(source) if len(source) > MAX_SOURCE_BYTES else len(source.encode("utf-8", "replace"))
+    if size > MAX_SOURCE_BYTES:
         raise SegmentDefinitionError(
-            f"definition: longer than {MAX_SOURCE} characters; a segment definition is short"
+            f"definition: {size} bytes of text, more than the {MAX_SOURCE_BYTES} a segment "
+            "definition may hold"
         )
     data = _parse_text(source)
     if not isinstance(data, dict):
@@ -283,6 +284,9 @@ def _parse_text(text: str) -> object:
             # is told apart by its quoted first key.
             if stripped[1:].lstrip().startswith('"'):
                 raise _json_error(exc) from None
+        except ValueError as exc:
+            # An integer of more than 4,300 digits, refused by Python's int parser.
+            raise SegmentDefinitionError(f"definition: invalid JSON: {_plain(exc)}") from None
         except RecursionError:
             raise SegmentDefinitionError("definition: nested too deeply") from None
     try:
@@ -294,9 +298,14 @@ def _parse_text(text: str) -> object:
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         # PyYAML raises ValueError and friends for scalars it mistakes for dates
         # (2024-13-45) and the like; they are the text's fault, not ours.
-        raise SegmentDefinitionError(f"definition: invalid YAML: {exc}") from None
+        raise SegmentDefinitionError(f"definition: invalid YAML: {_plain(exc)}") from None
     except RecursionError:
         raise SegmentDefinitionError("definition: nested too deeply") from None
+
+
+def _plain(exc: Exception) -> str:
+    """The reason of a parser error, without Python's advice to programmers after ';'."""
+    return str(exc).split(";")[0]
 
 
 def _json_error(exc: json.JSONDecodeError) -> SegmentDefinitionError:

@@ -39,7 +39,7 @@ from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores
 from cible.segments.cluster_members import assign_clusters, load_cluster_segments
 from cible.segments.compiler import compile_members
-from cible.segments.definition import SegmentDefinition, parse_definition
+from cible.segments.definition import SegmentDefinition, SegmentDefinitionError, parse_definition
 from cible.segments.dependencies import evaluation_order
 from cible.segments.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
 from cible.segments.rfm import RFM_COLUMNS, add_rfm
@@ -246,11 +246,20 @@ def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefiniti
     everything = table.select("segment_id", "kind", "definition").to_pyarrow().to_pylist()
     # Cluster segments may be named by rules (in_segment) but are not rules themselves.
     words = vocabulary(registry, {row["segment_id"] for row in everything})
-    return [
-        parse_definition(json.loads(row["definition"]), words)
-        for row in everything
-        if row["kind"] == "rule"
-    ]
+    definitions = []
+    for row in everything:
+        if row["kind"] != "rule":
+            continue
+        try:
+            definitions.append(parse_definition(json.loads(row["definition"]), words))
+        except SegmentDefinitionError as exc:
+            # Stored before a limit or a setting changed: say which segment to fix.
+            raise SegmentDefinitionError(
+                f"Stored segment {row['segment_id']!r} is no longer valid; fix it and add it "
+                f"again, or remove it with `cible segments remove {row['segment_id']}`:\n{exc}",
+                exc.problems,
+            ) from None
+    return definitions
 
 
 def run_segments(
@@ -397,7 +406,7 @@ def store_rule_members(
             membership=membership,
         )
         name = f"_segment_{len(evaluated)}"
-        materialize(con, ibis.to_sql(members), name)
+        runs.stage_expression(con, members, name)
         evaluated[segment_id] = backend.table(name)
     return evaluated
 

@@ -141,8 +141,11 @@ def coerce_scalar(value: Any, operand: Operand) -> Any:
     if kind is ValueKind.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(_expected(operand, "a number", value))
-        if not math.isfinite(value):
-            raise ValueError(f"{operand.label} holds numbers: expected a finite number")
+        if not _finite(value):
+            raise ValueError(
+                f"{operand.label} holds numbers: expected a finite number no larger than "
+                f"about 1e308 in size, got {describe(value)}"
+            )
         return value
     if kind is ValueKind.BOOLEAN:
         if not isinstance(value, bool):
@@ -153,6 +156,14 @@ def coerce_scalar(value: Any, operand: Operand) -> Any:
     if kind is ValueKind.DATE:
         return _date(value, operand)
     return _timestamp(value, operand)
+
+
+def _finite(number: int | float) -> bool:
+    """Whether ``number`` is a finite float, or an integer a float can hold."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an integer such as 10**400, beyond any float
+        return False
 
 
 def _string(value: Any, operand: Operand) -> str:
@@ -203,7 +214,13 @@ def _timestamp(value: Any, operand: Operand) -> datetime:
         raise ValueError(_expected(operand, "an ISO date or date-time", value))
     if moment.tzinfo is not None:
         # Stored timestamps are naive UTC: compare like with like.
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"{operand.label} holds timestamps: {describe(value)} falls outside years "
+                "1 to 9999 once converted to UTC"
+            ) from None
     return moment
 
 
@@ -228,6 +245,10 @@ def describe(value: Any) -> str:
     """
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
+    if isinstance(value, int) and abs(value) >= 10**30:
+        # Never repr a huge integer: Python refuses to write one of over 4,300 digits.
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"a number of about {digits} digits"
     if isinstance(value, int | float):
         return f"number {value!r}"
     if isinstance(value, str):

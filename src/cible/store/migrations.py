@@ -9,6 +9,7 @@ can run the whole list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -134,14 +135,30 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
-    """Recorded schema version; 0 for an empty database."""
+    """Recorded schema version; 0 for an empty database.
+
+    Raises
+    ------
+    WorkspaceError
+        When the recorded version is not one Cible writes (a damaged file).
+    """
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'cible_meta'"
     ).fetchall()
     if not found[0][0]:
         return 0
     rows = con.execute("SELECT value FROM cible_meta WHERE key = 'schema_version'").fetchall()
-    return int(rows[0][0]) if rows else 0
+    if not rows:
+        return 0
+    recorded = rows[0][0]
+    # Written by migrate() as decimal digits; anything else means the file was damaged.
+    if len(rows) > 1 or not re.fullmatch(r"[0-9]{1,9}", str(recorded)):
+        shown = "several schema versions" if len(rows) > 1 else f"schema version {recorded!r}"
+        raise WorkspaceError(
+            f"The workspace database records {shown}, which no Cible wrote: the file is "
+            "damaged; restore it from a backup."
+        )
+    return int(recorded)
 
 
 def migrate(

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import ibis
+import ibis.expr.operations as ops
 
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
@@ -41,6 +43,25 @@ def stage_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS FROM _python_frame")
     finally:
         con.unregister("_python_frame")
+
+
+def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> None:
+    """Hold the rows of Ibis expression ``expr`` as temporary table ``name``.
+
+    SQL text names the literal tables (``ibis.memtable``) an expression reads, such
+    as the long ``in`` lists of a segment, without holding their rows: they are
+    registered on the connection for the statement, then dropped.
+    """
+    literal_tables = {op.name: op for op in expr.op().find(ops.InMemoryTable)}
+    for table_name, op in literal_tables.items():
+        con.register(table_name, op.data.to_pyarrow(op.schema))
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}"
+        )
+    finally:
+        for table_name in literal_tables:
+            con.unregister(table_name)
 
 
 def stage_members(con: duckdb.DuckDBPyConnection, sql: str) -> None:
