@@ -125,7 +125,12 @@ def import_file(
     source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
     try:
         staged = stage(
-            con, source.readable_path, source.format, delimiter=source.delimiter, shown_as=path
+            con,
+            source.readable_path,
+            source.format,
+            delimiter=source.delimiter,
+            shown_as=path,
+            rejected_lines=source.rejected_lines,
         )
     finally:
         source.cleanup()
