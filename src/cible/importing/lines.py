@@ -5,7 +5,8 @@ of a byte search and only the blocks holding a problem are split into lines. Thr
 problems are found per line, wherever the line falls in the file:
 
 - bytes that are not text in the file's encoding (a cp1252 line in a UTF-8 file);
-- a NUL byte, which no text holds;
+- a NUL byte, which no text holds (in JSON lines, any control byte but tab, which
+  JSON never holds unescaped);
 - a line longer than :data:`~cible.store.staging.MAX_LINE_BYTES`.
 
 Such a line is rejected, with its number and a reason; the readers then get a UTF-8
@@ -30,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,9 @@ _SHOWN = 200
 #: What a rejected line becomes in the copy: one empty value, so that the line still
 #: counts as a record and the next lines keep their numbers.
 _PLACEHOLDER = b'""'
+# Control bytes JSON text never holds raw (line ends aside): the JSON lines reader
+# splits on one of them.
+_JSON_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,14 @@ class Survey:
     clean: bool = True
 
 
-def survey(path: Path) -> Survey:
-    """Read ``path`` once and say which encodings fit and whether any line is faulty."""
+def survey(path: Path, *, json: bool = False) -> Survey:
+    """Read ``path`` once and say which encodings fit and whether any line is faulty.
+
+    ``json``: the file is JSON lines, whose lines may not hold control bytes.
+    """
     found = Survey()
     for block in _blocks(path):
-        if block.long or b"\x00" in block.data:
+        if block.long or _faulty(block.data, json):
             found.clean = False
         if block.long or block.data.isascii():
             continue
@@ -100,7 +108,9 @@ def survey(path: Path) -> Survey:
     return found
 
 
-def rewrite(path: Path, encoding: str, target: BinaryIO) -> list[LineRejection]:
+def rewrite(
+    path: Path, encoding: str, target: BinaryIO, *, json: bool = False
+) -> list[LineRejection]:
     """Write a UTF-8 copy of ``path`` to ``target``; return the lines it rejects.
 
     ``encoding`` is ``utf-8``, ``utf-8-sig``, ``cp1252`` or ``latin-1``: encodings in
@@ -120,17 +130,23 @@ def rewrite(path: Path, encoding: str, target: BinaryIO) -> list[LineRejection]:
             text = block.data.decode(decoding)
         except UnicodeDecodeError:
             text = None
-        if text is not None and "\x00" not in text:
+        if text is not None and not _faulty(block.data, json):
             data = block.data if decoding == "utf-8" else text.encode("utf-8")
             if len(data) <= MAX_LINE_BYTES:
                 target.write(data)
                 continue
         for number, line in enumerate(block.data.splitlines(keepends=True), start=block.line):
-            target.write(_checked_line(number, line, decoding, rejected))
+            target.write(_checked_line(number, line, decoding, rejected, json))
     return rejected
 
 
-def _checked_line(number: int, line: bytes, encoding: str, rejected: list[LineRejection]) -> bytes:
+def _faulty(data: bytes, json: bool) -> bool:
+    return b"\x00" in data or (json and _JSON_CONTROL.search(data) is not None)
+
+
+def _checked_line(
+    number: int, line: bytes, encoding: str, rejected: list[LineRejection], json: bool
+) -> bytes:
     """The line as it goes into the copy; a rejection is appended when it is faulty."""
     content = line.rstrip(b"\r\n")
     end = line[len(content) :]
@@ -146,13 +162,18 @@ def _checked_line(number: int, line: bytes, encoding: str, rejected: list[LineRe
         text = content.decode(encoding, errors="replace")
     if reason is None and "\x00" in text:
         reason = f"a NUL byte at column {text.index(chr(0)) + 1}: the line is not text"
+    elif reason is None and json and (control := _JSON_CONTROL.search(content)):
+        column = len(content[: control.start()].decode(encoding)) + 1
+        reason = f"not valid JSON: control byte 0x{control[0][0]:02x} at column {column}"
     data = text.encode("utf-8")
     if len(data) > MAX_LINE_BYTES:
         reason, data = _too_long(), _PLACEHOLDER
     if reason is not None:
         rejected.append(LineRejection(number, _shown(content, encoding), reason))
-        # NUL bytes stay out of the copy: no reader has to decide what they mean.
-        data = data.replace(b"\x00", "\ufffd".encode())
+        # A CSV line keeps its text, so that a quote opened on it still closes; NUL
+        # bytes stay out of the copy, so that no reader decides what they mean. A JSON
+        # line stands alone: it leaves nothing a reader could stumble on.
+        data = _PLACEHOLDER if json else data.replace(b"\x00", "\ufffd".encode())
     return data + end
 
 

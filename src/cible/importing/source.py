@@ -116,7 +116,7 @@ def inspect_source(
         )
     with path.open("rb") as handle:
         head = handle.read(_CHUNK)
-    if not head.strip():
+    if not head.removeprefix(codecs.BOM_UTF8).strip():
         raise ImportFileError(f"{path} is empty.")
     fmt = _detect_format(path, head)
     if fmt is FileFormat.PARQUET:
@@ -129,19 +129,20 @@ def inspect_source(
     if encoding is not None:
         _check_encoding(path, encoding)
     found = encoding or ("utf-16" if utf16 else "")
+    json = fmt is FileFormat.JSONL
     if found and not _line_safe(found):
         # Lines of UTF-16 and the like do not end at single bytes: transcode the whole
         # file first (strictly), then check the lines of the UTF-8 copy.
         copy = _transcode(path, found)
         try:
-            readable, rejected = _defused(copy, "utf-8", path.suffix, lines.survey(copy))
+            readable, rejected = _defused(copy, "utf-8", fmt, lines.survey(copy, json=json))
         except BaseException:
             copy.unlink(missing_ok=True)
             raise
         if readable != copy:
             copy.unlink(missing_ok=True)
     else:
-        checked = lines.survey(path)
+        checked = lines.survey(path, json=json)
         found = found or _detect_encoding(head, checked)
         if _is_utf8(found) and not checked.utf8 and not checked.multibyte:
             # Only an --encoding given by the user gets here: detection says cp1252.
@@ -149,7 +150,7 @@ def inspect_source(
                 f"{path} is not valid UTF-8 text; leave --encoding out to detect it, or "
                 "give the right one (e.g. cp1252)."
             )
-        readable, rejected = _defused(path, found, path.suffix, checked)
+        readable, rejected = _defused(path, found, fmt, checked)
     if fmt is FileFormat.CSV and rejected and rejected[0].line == 1:
         if readable is not path:
             readable.unlink(missing_ok=True)
@@ -220,7 +221,7 @@ def _decoding(encoding: str) -> str:
 
 
 def _defused(
-    path: Path, encoding: str, suffix: str, checked: lines.Survey
+    path: Path, encoding: str, fmt: FileFormat, checked: lines.Survey
 ) -> tuple[Path, list[LineRejection]]:
     """A UTF-8 file whose faulty lines cannot harm a reader, and those lines.
 
@@ -228,11 +229,11 @@ def _defused(
     """
     if _is_utf8(encoding) and checked.utf8 and checked.clean:
         return path, []
-    handle, name = tempfile.mkstemp(prefix="cible-import-", suffix=suffix or ".txt")
+    handle, name = tempfile.mkstemp(prefix="cible-import-", suffix=f".{fmt.value}")
     target = Path(name)
     try:
         with os.fdopen(handle, "wb") as copy:
-            rejected = lines.rewrite(path, _decoding(encoding), copy)
+            rejected = lines.rewrite(path, _decoding(encoding), copy, json=fmt is FileFormat.JSONL)
     except BaseException:
         target.unlink(missing_ok=True)
         raise

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +43,15 @@ MAX_LINE_BYTES = 10_000_000
 #: Most columns a file may have: a header of separators only, or JSON lines with a
 #: different key on each line, would otherwise build a table of that many columns.
 MAX_COLUMNS = 2_000
+#: Longest column name (or JSON key) read, in characters.
+MAX_NAME_CHARS = 1_000
+# Characters a column name never holds: they would act on the terminal showing it.
+# The same pattern serves Python's re and DuckDB's RE2.
+_CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+_BAD_KEY = (
+    f"a key of the line cannot be a column name: longer than {MAX_NAME_CHARS:,} characters "
+    "or holding control characters"
+)
 
 
 class LineRejection(NamedTuple):
@@ -137,10 +148,6 @@ def stage(
         raise ImportFileError(f"{shown} could not be read: {first}") from exc
     finally:
         con.execute("SET preserve_insertion_order = false")
-    if len(columns) > MAX_COLUMNS:
-        raise ImportFileError(
-            f"{shown} has {len(columns):,} columns; Cible reads at most {MAX_COLUMNS:,}."
-        )
     rows = _count(con, STAGE)
     malformed = _count(con, MALFORMED)
     return Staged(columns, rows, malformed)
@@ -222,15 +229,35 @@ def _header(readable: Path, delimiter: str, shown: Path) -> list[str]:
 
 
 def _column_names(names: list[str], shown: Path, *, fold_case: bool = False) -> list[str]:
-    """``names`` when every one is unique, else one sentence naming the repeated ones.
+    """``names`` when every one is unique and plain, else one sentence saying which are not.
 
     With ``fold_case``, names differing only in case count as one, as for DuckDB.
     """
-    folded = [n.lower() if fold_case else n for n in names]
-    if len(set(folded)) != len(folded):
-        seen = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
+    _check_width(len(names), shown)
+    control = re.compile(_CONTROL_CHARACTERS)
+    for position, name in enumerate(names, start=1):
+        if len(name) > MAX_NAME_CHARS:
+            raise ImportFileError(
+                f"{shown}: the name of column {position} is {len(name):,} characters long; "
+                f"a column name has at most {MAX_NAME_CHARS:,}."
+            )
+        if control.search(name):
+            raise ImportFileError(
+                f"{shown}: the name of column {position} holds control characters "
+                f"({ascii(name)[:60]}); rename it and import again."
+            )
+    folded = Counter(n.lower() if fold_case else n for n in names)
+    if len(folded) != len(names):
+        seen = sorted({n for n in names if folded[n.lower() if fold_case else n] > 1})
         raise ImportFileError(f"{shown}: the header repeats column(s) {', '.join(seen)}.")
     return names
+
+
+def _check_width(columns: int, shown: Path) -> None:
+    if columns > MAX_COLUMNS:
+        raise ImportFileError(
+            f"{shown} has {columns:,} columns; Cible reads at most {MAX_COLUMNS:,}."
+        )
 
 
 def _stage_csv(
@@ -386,6 +413,9 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str, shown: Path) -> dict
             SELECT _line, doc, CASE
                 WHEN NOT json_valid(doc) THEN 'not valid JSON'
                 WHEN json_type(doc) <> 'OBJECT' THEN 'a JSON line must be an object'
+                WHEN len(list_filter(keys, lambda k: length(k) > {MAX_NAME_CHARS}
+                                     OR regexp_matches(k, {literal(_CONTROL_CHARACTERS)}))) > 0
+                  THEN {literal(_BAD_KEY)}
                 WHEN len(keys) > len(list_distinct(keys)) THEN 'the line repeats key(s) '
                   || array_to_string(list_sort(list_distinct(
                        list_filter(keys, lambda k, i: list_position(keys, k) < i))), ', ')
@@ -400,6 +430,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str, shown: Path) -> dict
         f"SELECT DISTINCT unnest(json_keys(doc)) AS k FROM _raw "
         f"WHERE _line NOT IN (SELECT line FROM {MALFORMED}) ORDER BY k"
     ).fetchall()
+    _check_width(len(keys), shown)
     staged = {str(k): f"c{i}" for i, (k,) in enumerate(keys)}
     extracts = "".join(
         f", json_extract_string(doc, {literal(_json_path(key))}) AS {quote(col)}"
@@ -418,8 +449,11 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: str, shown: Path) -> dict
 
 
 def _json_path(key: str) -> str:
-    """JSONPath selecting top-level member ``key`` whatever characters it holds."""
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """JSON Pointer selecting top-level member ``key`` whatever characters it holds.
+
+    A pointer, not a JSONPath: ``$.""`` (the empty key) is a syntax error in DuckDB.
+    """
+    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def _stage_parquet(
