@@ -90,3 +90,36 @@ def test_quality_section_defaults_and_region_case():
     assert (quality.min_age, quality.max_age, quality.outlier_iqr_factor) == (15, 110, 3.0)
     config = WorkspaceConfig.model_validate({"quality": {"phone_region": "be"}})
     assert config.quality.phone_region == "BE"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"max_number": float("inf")}, "import.max_number"),
+        ({"max_number": float("nan")}, "import.max_number"),
+        ({"max_number": 0}, "import.max_number"),
+        ({"min_date": "2100-01-01", "max_date": "2000-01-01"}, "must be before max_date"),
+        ({"min_date": "0000-01-01"}, "import.min_date"),
+        ({"max_date": "10000-01-01"}, "import.max_date"),
+    ],
+)
+def test_import_plausible_ranges_are_checked(section: dict[str, object], message: str):
+    with pytest.raises(ValueError, match=message):
+        WorkspaceConfig.model_validate({"import": section})
+
+
+def test_import_plausible_ranges_have_defaults_read_from_toml(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    text = (folder / "cible.toml").read_text(encoding="utf-8")
+    assert 'min_date = "1900-01-01"' in text
+    (folder / "cible.toml").write_text(
+        text.replace('max_date = "2100-12-31"', "max_date = 2050-06-30"), encoding="utf-8"
+    )
+    with Workspace.open(folder) as ws:
+        settings = ws.config.import_
+        assert (settings.max_number, str(settings.min_date), str(settings.max_date)) == (
+            1e9,
+            "1900-01-01",
+            "2050-06-30",
+        )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,8 +172,11 @@ def import_file(
         text, mapping = _with_content_ids(text, mapping)
     # Parquet and JSON write numbers with a dot whatever the locale of their author.
     decimal = options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
-    parse = ParseOptions(
-        date_format=date_format, decimal=_resolve_decimal(text, table, mapping, decimal)
+    # The plausible ranges come from cible.toml as they are.
+    parse = replace(
+        config_parse,
+        date_format=date_format,
+        decimal=_resolve_decimal(text, table, mapping, decimal),
     )
     parsed = ibis.to_sql(parse_rows(text, table, mapping, parse), dialect="duckdb")
     writer.materialize(con, parsed, writer.PARSED)

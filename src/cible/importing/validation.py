@@ -61,6 +61,7 @@ _EVIDENCE_ROWS = 50_000
 #: or event payload does.
 MAX_TEXT_CHARS = 100_000
 _NO_NUMBER = ibis.null(dt.float64)
+_NON_FINITE = ("nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _TRUE = ("true", "1", "yes", "y", "oui", "vrai", "t")
 _FALSE = ("false", "0", "no", "n", "non", "faux", "f")
 
@@ -333,8 +334,13 @@ def _parse_number(text: Any, decimal: str) -> Any:
         direct = text.try_cast(dt.float64)
         grouped = compact.replace(",", "").try_cast(dt.float64)
         pattern = _DOT_DECIMAL
+    # Spelled infinities and NaN (Parquet floats cast to text, JSON's NaN) are parsed,
+    # so that they are rejected as not finite rather than as not numbers.
     return ibis.cases(
-        (plain, direct), (compact.re_search(pattern), grouped), else_=ibis.null(dt.float64)
+        (plain, direct),
+        (compact.re_search(pattern), grouped),
+        (_one_of(text.lower(), _NON_FINITE), text.try_cast(dt.float64)),
+        else_=ibis.null(dt.float64),
     )
 
 
