@@ -97,8 +97,12 @@ def test_parquet_typed_infinities_and_edge_dates_are_rejected(workspace: Workspa
                 "order_id": ["a", "b", "c", "d"],
                 "customer_id": ["c"] * 4,
                 "ordered_at": pa.array(
-                    [datetime(2024, 1, 1), datetime(1, 1, 1)]
-                    + [datetime(2024, 1, 1), datetime(9999, 12, 31)],
+                    [
+                        datetime(2024, 1, 1),
+                        datetime(1, 1, 1),
+                        datetime(2024, 1, 1),
+                        datetime(9999, 12, 31),
+                    ],
                     pa.timestamp("us"),
                 ),
                 "amount": [float("inf"), 1.0, float("nan"), 2.0],
