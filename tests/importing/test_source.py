@@ -69,3 +69,25 @@ def test_header_that_is_not_text_refuses_the_file(tmp_path):
     path.write_bytes("customer_id,prénom\n".encode("cp1252") + "c1,Zoé\n".encode())
     with pytest.raises(ImportFileError, match=r"the header \(line 1\) was not read: not valid"):
         inspect_source(path)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [
+        ("utf-16", "is not valid utf-16 text; give the right encoding"),
+        ("rot13", "Unknown encoding 'rot13'"),
+        ("nope", "Unknown encoding 'nope'"),
+    ],
+)
+def test_unusable_encoding_given_is_one_sentence(write: WriteFile, encoding: str, message: str):
+    path = write("c.csv", "customer_id\nc1\n")
+    with pytest.raises(ImportFileError, match=message):
+        inspect_source(path, encoding=encoding)
+
+
+def test_ascii_given_rejects_the_lines_that_are_not(write: WriteFile):
+    source = inspect_source(write("c.csv", "customer_id,name\nc1,Zoé\nc2,Ana\n"), encoding="ascii")
+    assert [(r.line, r.reason) for r in source.rejected_lines] == [
+        (2, "not valid ascii text (byte 0xc3 at column 6)")
+    ]
+    source.cleanup()

@@ -40,7 +40,7 @@ _DELIMITERS = (",", ";", "\t", "|")
 #: Encodings in which every line ends at a \n or \r byte, as in ASCII.
 # Bytes that text does not hold: C0 controls but tab, line ends and escape.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
-_LINE_SAFE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1"})
+_LINE_SAFE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
 
 
 _EXTENSIONS = {
@@ -202,8 +202,9 @@ def _detect_encoding(head: bytes, checked: lines.Survey) -> str:
 
 def _check_encoding(path: Path, encoding: str) -> None:
     try:
-        codecs.lookup(encoding)
-    except LookupError as exc:
+        # Decoding refuses codecs that are not text encodings (rot13, hex, base64).
+        b"a".decode(encoding, errors="replace")
+    except (LookupError, UnicodeError) as exc:
         raise ImportFileError(f"Unknown encoding {encoding!r} for {path}.") from exc
 
 
@@ -251,11 +252,12 @@ def _transcode(path: Path, encoding: str) -> Path:
         ):
             while chunk := src.read(_CHUNK):
                 dst.write(chunk)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
+        # Also a UTF-16 file without its byte order mark. The error's position is
+        # within a buffer, not the file: it is left out.
         target.unlink(missing_ok=True)
         raise ImportFileError(
-            f"{path} is not valid {encoding} text (byte {exc.start}); "
-            "give the right encoding with --encoding."
+            f"{path} is not valid {encoding} text; give the right encoding with --encoding."
         ) from exc
     return target
 
@@ -263,12 +265,12 @@ def _transcode(path: Path, encoding: str) -> Path:
 def _detect_delimiter(text: str) -> str:
     """The separator that splits the header and the next lines most consistently."""
     widen_csv_field_limit()
-    lines = [line for line in io.StringIO(text).read().splitlines()[:20] if line.strip()]
-    if not lines:
+    rows = [line for line in io.StringIO(text).read().splitlines()[:20] if line.strip()]
+    if not rows:
         return ","
     best, best_score = ",", -1.0
     for candidate in _DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines[:-1] or lines, delimiter=candidate)]
+        widths = [len(row) for row in csv.reader(rows[:-1] or rows, delimiter=candidate)]
         if widths[0] < 2:
             continue
         # Prefer a separator giving the same width on every line, then the widest.
