@@ -258,7 +258,13 @@ class Workspace:
             Path(path),
             options,
             config_mapping=settings.mappings.get(table.name, {}),
-            config_parse=ParseOptions(date_format=settings.date_format, decimal=settings.decimal),
+            config_parse=ParseOptions(
+                date_format=settings.date_format,
+                decimal=settings.decimal,
+                max_number=settings.max_number,
+                min_date=settings.min_date,
+                max_date=settings.max_date,
+            ),
             contact_rules=self._contact_rules(),
             progress=progress,
         )

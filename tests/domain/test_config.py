@@ -230,3 +230,36 @@ def test_check_dimensions_reads_the_overlap_pairs_too():
     with pytest.raises(ConfigError, match=r"portfolio\.overlap names dimension 'typologie'"):
         check_dimensions(config, ["value", "typology"])
     check_dimensions(config, ["value", "typologie", "typology"])
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"max_number": float("inf")}, "import.max_number"),
+        ({"max_number": float("nan")}, "import.max_number"),
+        ({"max_number": 0}, "import.max_number"),
+        ({"min_date": "2100-01-01", "max_date": "2000-01-01"}, "must be before max_date"),
+        ({"min_date": "0000-01-01"}, "import.min_date"),
+        ({"max_date": "10000-01-01"}, "import.max_date"),
+    ],
+)
+def test_import_plausible_ranges_are_checked(section: dict[str, object], message: str):
+    with pytest.raises(ValueError, match=message):
+        WorkspaceConfig.model_validate({"import": section})
+
+
+def test_import_plausible_ranges_have_defaults_read_from_toml(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    text = (folder / "cible.toml").read_text(encoding="utf-8")
+    assert 'min_date = "1900-01-01"' in text
+    (folder / "cible.toml").write_text(
+        text.replace('max_date = "2100-12-31"', "max_date = 2050-06-30"), encoding="utf-8"
+    )
+    with Workspace.open(folder) as ws:
+        settings = ws.config.import_
+        assert (settings.max_number, str(settings.min_date), str(settings.max_date)) == (
+            1e9,
+            "1900-01-01",
+            "2050-06-30",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -422,3 +423,157 @@ def test_phone_region_of_the_workspace_applies_and_flags_never_refuse(
         assert (result.status, result.loaded, result.flagged) == ("loaded", 2, 1)
         phones = [r["phone"] for r in rows(ws, "customers", "customer_id")]
     assert phones == ["+3225123456", "12"]
+
+
+def test_one_cp1252_line_in_a_utf8_file_is_rejected_not_decoded_for_all(
+    workspace: Workspace, tmp_path: Path
+):
+    path = tmp_path / "c.csv"
+    good = ["customer_id,first_name"] + [f"c{i},Hélène" for i in range(1000)]
+    path.write_bytes(("\n".join(good) + "\n").encode() + "c9999,Hélène\n".encode("cp1252"))
+    result = workspace.import_file("customers", path)
+    assert (result.read, result.loaded, result.rejected) == (1001, 1000, 1)
+    assert result.encoding == "utf-8"
+    assert {r["first_name"] for r in rows(workspace, "customers", "customer_id")} == {"Hélène"}
+    found = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
+    assert [(r["line"], r["value"], r["reason"]) for r in found] == [
+        (
+            1002,
+            "c9999,H\\xe9l\\xe8ne",
+            "not valid UTF-8 text (byte 0xe9 at column 8); the rest of the file is UTF-8",
+        )
+    ]
+
+
+@pytest.mark.parametrize("name", ["c.csv", "c.jsonl"])
+def test_nul_byte_rejects_its_line_near_the_start_or_far_in(
+    workspace: Workspace, tmp_path: Path, name: str
+):
+    def line(i: int, value: str) -> str:
+        return (
+            f'{{"customer_id": "c{i}", "city": "{value}"}}\n'
+            if "json" in name
+            else f"c{i},{value}\n"
+        )
+
+    # One NUL in the first kilobyte, one past the first megabyte (once read as binary).
+    body = [line(i, "Nantes") for i in range(40_000)]
+    body[2] = line(2, "Na\x00ntes")
+    body.append(line(99_999, "x\x00"))
+    header = "" if "json" in name else "customer_id,city\n"
+    path = tmp_path / name
+    path.write_bytes((header + "".join(body)).encode())
+    result = workspace.import_file("customers", path)
+    assert (result.read, result.loaded, result.rejected) == (40_001, 39_999, 2)
+    found = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
+    first = 3 + len(header.splitlines())
+    assert [r["line"] for r in found] == [first, first + 40_000 - 2]
+    assert "NUL byte" in found[0]["reason"]
+    cities = {r["city"] for r in rows(workspace, "customers", "customer_id")}
+    assert cities == {"Nantes"}
+
+
+@pytest.mark.parametrize("name", ["c.csv", "c.jsonl"])
+def test_a_line_over_ten_megabytes_is_rejected_alone(
+    workspace: Workspace, tmp_path: Path, name: str
+):
+    long = "x" * 10_000_001
+    if name.endswith(".csv"):
+        text = f"customer_id,city\nc1,{'y' * 200_000}\nc2,{long}\nc3,Brest\n"
+        line = 3
+    else:
+        text = f'{{"customer_id": "c1"}}\n{{"customer_id": "c2", "city": "{long}"}}\n'
+        text += '{"customer_id": "c3"}\n'
+        line = 2
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = workspace.import_file("customers", path)
+    assert (result.read, result.rejected) == (3, 1 + name.endswith(".csv"))
+    reasons = {r[0]: r[2] for r in issues(workspace, flagged=False)}
+    assert reasons[line] == "line longer than 10,000,000 bytes, the most Cible reads"
+
+
+def test_a_value_running_past_the_limit_in_python_reader_is_one_sentence(
+    workspace: Workspace, tmp_path: Path
+):
+    # A blank line sends the file to Python's reader, whose field limit the quoted
+    # value spanning five million lines passes.
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'customer_id,city\nc1,a\n\nc2,"' + b"z\n" * 5_000_001 + b'"\nc3,b\n')
+    with pytest.raises(ImportFileError, match=r"c.csv, line 4: record longer than 10,000,000"):
+        workspace.import_file("customers", path)
+
+
+def test_parquet_refuses_repeated_columns_as_csv_does(workspace: Workspace, tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for names, repeated in [
+        (["customer_id", "city", "city"], "city"),
+        (["customer_id", "City", "city"], "City, city"),
+    ]:
+        path = tmp_path / "c.parquet"
+        pq.write_table(pa.Table.from_arrays([pa.array(["a"])] * 3, names=names), path)
+        with pytest.raises(ImportFileError, match=rf"the header repeats column\(s\) {repeated}\."):
+            workspace.import_file("customers", path)
+    assert workspace.counts()["customers"] == 0
+
+
+def test_json_line_with_a_repeated_key_is_rejected(workspace: Workspace, tmp_path: Path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        '{"customer_id": "c1", "city": "Lyon", "city": "Nice"}\n'
+        '{"customer_id": "c2", "": 1, "a/b": 2, "city": "Brest"}\n'
+        '{"customer_id": "c3", "x\\u0007": 1}\n',
+        encoding="utf-8",
+    )
+    result = workspace.import_file("customers", path)
+    assert (result.read, result.loaded, result.rejected) == (3, 1, 2)
+    assert issues(workspace, flagged=False) == [
+        (1, None, "the line repeats key(s) city: each key must appear once"),
+        (
+            3,
+            None,
+            "a key of the line cannot be a column name: longer than 1,000 characters or "
+            "holding control characters",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("customer_id,e\x1b[31mmail\nc1,x\n", "the name of column 2 holds control characters"),
+        ("customer_id," + "n" * 1001 + "\nc1,x\n", "the name of column 2 is 1,001 characters"),
+        ("customer_id" + ",c" * 2000 + "\nc1\n", "has 2,001 columns; Cible reads at most 2,000"),
+        ("\ufeff", "is empty"),
+    ],
+)
+def test_unusable_headers_are_one_sentence(
+    workspace: Workspace, write: WriteFile, text: str, message: str
+):
+    with pytest.raises(ImportFileError, match=re.escape(message)):
+        workspace.import_file("customers", write("c.csv", text))
+
+
+def test_json_lines_all_rejected_say_why(workspace: Workspace, tmp_path: Path):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"customer_id": "a\x01"}\n')
+    with pytest.raises(ImportFileError, match="every line was rejected; line 1: not valid JSON"):
+        workspace.import_file("customers", path)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"date_format": "%Y" * 51}, "--date-format is 102 characters long"),
+        ({"date_format": "dd/mm/yyyy"}, "not a strftime layout"),
+        ({"delimiter": '"'}, "cannot separate values"),
+    ],
+)
+def test_absurd_options_are_refused(
+    workspace: Workspace, write: WriteFile, options: dict[str, str], message: str
+):
+    path = write("o.csv", "order_id,customer_id,ordered_at,amount\no1,c1,01/02/2024,5\n")
+    with pytest.raises(ImportFileError, match=message):
+        workspace.import_file("orders", path, **options)

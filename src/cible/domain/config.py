@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -75,15 +76,44 @@ class WorkspaceSection(_Strict):
         return value
 
 
+#: Default of ``[import] max_number``: amounts, prices and quantities above it (or below
+#: its opposite) are rejected at import as implausible.
+DEFAULT_MAX_NUMBER = 1e9
+#: Defaults of ``[import] min_date`` and ``max_date``: the plausible dates of any
+#: imported date or timestamp (births, orders, events, records).
+DEFAULT_MIN_DATE = date(1900, 1, 1)
+DEFAULT_MAX_DATE = date(2100, 12, 31)
+
+
 class ImportSection(_Strict):
-    """``[import]``: defaults for ``cible import``."""
+    """``[import]``: defaults for ``cible import``.
+
+    ``max_number``, ``min_date`` and ``max_date`` bound every imported value: a number
+    outside ``[-max_number, max_number]`` (amounts: ``[0, max_number]``), not finite
+    (``nan``, ``inf``, ``1e309``), or a date or timestamp outside
+    ``[min_date, max_date]`` rejects its row with a reason naming the range.
+    """
 
     #: strftime format of dates in files; empty means recognise ISO and French forms.
     date_format: str = ""
     #: Decimal separator of amounts: "auto", "." or ",".
     decimal: Annotated[str, Field(pattern=r"^(auto|\.|,)$")] = "auto"
+    #: Largest magnitude of any imported number (amount, price, quantity, attribute).
+    max_number: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_MAX_NUMBER
+    #: Earliest plausible date of any imported date or timestamp.
+    min_date: date = DEFAULT_MIN_DATE
+    #: Latest plausible date of any imported date or timestamp (the whole day counts).
+    max_date: date = DEFAULT_MAX_DATE
     #: Per kind, canonical column -> column name in the file.
     mappings: dict[str, dict[str, str]] = {}
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ImportSection:
+        if self.min_date >= self.max_date:
+            raise ValueError(
+                f"[import] min_date ({self.min_date}) must be before max_date ({self.max_date})"
+            )
+        return self
 
     @field_validator("mappings")
     @classmethod

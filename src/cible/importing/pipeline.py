@@ -16,9 +16,10 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,15 @@ from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer
 from cible.store.backend import raw
 from cible.store.fixes import fix_checked
-from cible.store.staging import STAGE, FileFormat, stage, valid_date_format
+from cible.store.staging import MALFORMED, STAGE, FileFormat, stage, valid_date_format
 
 #: ``progress(step, done, total)``: called as each step of an import starts.
 Progress = Callable[[str, int, int], None]
 
 #: Required fields derived from the row when a file lacks them.
 _GENERATED = {"events": frozenset({"message_id"})}
+#: Longest ``--date-format`` accepted: a real layout is a few directives long.
+_MAX_DATE_FORMAT = 100
 _STEPS = ("reading", "checking", "recording issues", "merging", "done")
 
 
@@ -125,16 +128,28 @@ def import_file(
     source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
     try:
         staged = stage(
-            con, source.readable_path, source.format, delimiter=source.delimiter, shown_as=path
+            con,
+            source.readable_path,
+            source.format,
+            delimiter=source.delimiter,
+            shown_as=path,
+            rejected_lines=source.rejected_lines,
         )
     finally:
         source.cleanup()
     if staged.rows + staged.malformed == 0:
         raise ImportFileError(f"{path} holds a header but no rows.")
-    if _json_array(source.format, staged):
+    if _json_array(source.format, staged, path):
         raise ImportFileError(
             f"{path} is not JSON lines: give one JSON object per line, not an array or an "
             "indented document."
+        )
+    if not staged.columns:
+        # Every line rejected before any key was seen: nothing to map, say why.
+        first = backend.table(MALFORMED).order_by("line").limit(1).execute()
+        raise ImportFileError(
+            f"{path}: every line was rejected; line {int(first['line'].iloc[0])}: "
+            f"{first['reason'].iloc[0]}."
         )
     try:
         match = resolve_columns(
@@ -157,8 +172,11 @@ def import_file(
         text, mapping = _with_content_ids(text, mapping)
     # Parquet and JSON write numbers with a dot whatever the locale of their author.
     decimal = options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
-    parse = ParseOptions(
-        date_format=date_format, decimal=_resolve_decimal(text, table, mapping, decimal)
+    # The plausible ranges come from cible.toml as they are.
+    parse = replace(
+        config_parse,
+        date_format=date_format,
+        decimal=_resolve_decimal(text, table, mapping, decimal),
     )
     parsed = ibis.to_sql(parse_rows(text, table, mapping, parse), dialect="duckdb")
     writer.materialize(con, parsed, writer.PARSED)
@@ -225,16 +243,34 @@ def _check_options(con: Any, options: ImportOptions, date_format: str) -> None:
         raise ImportFileError(
             f"--delimiter {delimiter!r}: give one character, such as ';' or '|', or tab."
         )
-    if date_format and not valid_date_format(con, date_format):
+    if delimiter is not None and delimiter in ('"', "\n", "\r", "\x00"):
+        raise ImportFileError(
+            f"--delimiter {delimiter!r} cannot separate values: it quotes or ends them."
+        )
+    if len(date_format) > _MAX_DATE_FORMAT:
+        raise ImportFileError(
+            f"--date-format is {len(date_format):,} characters long; a layout such as "
+            f"%d/%m/%Y has at most {_MAX_DATE_FORMAT}."
+        )
+    # A layout without any directive would reject every date, each with a reason.
+    if date_format and ("%" not in date_format or not valid_date_format(con, date_format)):
         raise ImportFileError(
             f"--date-format {date_format!r} is not a strftime layout DuckDB reads "
             "(for example %d/%m/%Y or %Y-%m-%d %H:%M:%S)."
         )
 
 
-def _json_array(fmt: FileFormat, staged: Any) -> bool:
-    """A JSON array or indented JSON file: every record was malformed, none staged."""
-    return fmt is FileFormat.JSONL and staged.rows == 0 and staged.malformed > 0
+def _json_array(fmt: FileFormat, staged: Any, path: Path) -> bool:
+    """A JSON array or indented JSON file: every record was malformed, none staged.
+
+    The start of the file tells: JSON lines whose lines were all rejected for another
+    reason (each too long, say) are reported line by line instead.
+    """
+    if fmt is not FileFormat.JSONL or staged.rows or not staged.malformed:
+        return False
+    with path.open("rb") as handle:
+        start = handle.read(1 << 16).removeprefix(codecs.BOM_UTF8).lstrip()
+    return start.startswith(b"[") or start.split(b"\n", 1)[0].strip() == b"{"
 
 
 def _resolve_decimal(text: Any, table: Any, mapping: dict[str, str], decimal: str) -> str:

@@ -6,6 +6,10 @@ transcoded to a temporary UTF-8 copy first, because DuckDB reads latin-1 but not
 cp1252, whose extra characters (euro sign, curly apostrophes, oe ligature) are common
 in French text.
 
+The encoding is decided for the whole file: UTF-8 when every line is, or when some
+line holds valid UTF-8 multi-byte characters (its other lines are then rejected one by
+one, not decoded otherwise); else cp1252 when the whole file decodes so; else latin-1.
+
 Examples
 --------
 >>> from pathlib import Path
@@ -22,15 +26,21 @@ import codecs
 import csv
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cible.domain.errors import ImportFileError
-from cible.store.staging import FileFormat
+from cible.importing import lines
+from cible.store.staging import FileFormat, LineRejection, widen_csv_field_limit
 
 _CHUNK = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
+#: Encodings in which every line ends at a \n or \r byte, as in ASCII.
+# Bytes that text does not hold: C0 controls but tab, line ends and escape.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
+_LINE_SAFE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
 
 
 _EXTENSIONS = {
@@ -61,6 +71,9 @@ class Source:
         Encoding found in the original file.
     delimiter : str or None
         Field separator of a CSV file.
+    rejected_lines : tuple of LineRejection
+        Lines rejected before reading: not text in the file's encoding, holding a NUL
+        byte, or too long (see :mod:`cible.importing.lines`).
     """
 
     path: Path
@@ -68,6 +81,7 @@ class Source:
     format: FileFormat
     encoding: str
     delimiter: str | None = None
+    rejected_lines: tuple[LineRejection, ...] = ()
 
     def cleanup(self) -> None:
         """Remove the transcoded copy, if one was made."""
@@ -102,27 +116,65 @@ def inspect_source(
         )
     with path.open("rb") as handle:
         head = handle.read(_CHUNK)
-    if not head.strip():
+    if not head.removeprefix(codecs.BOM_UTF8).strip():
         raise ImportFileError(f"{path} is empty.")
     fmt = _detect_format(path, head)
     if fmt is FileFormat.PARQUET:
         return Source(path, path, fmt, "binary")
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not utf16 and _binary(head):
         raise ImportFileError(
             f"{path} looks like a binary file, not CSV, Parquet or JSON lines text."
         )
-    found = encoding or _detect_encoding(path, head)
-    if found.lower().replace("_", "-") in ("utf-8", "utf8") and not _decodes(path, "utf-8"):
-        raise ImportFileError(
-            f"{path} is not valid UTF-8 text; leave --encoding out to detect it, or give the "
-            "right one (e.g. cp1252)."
-        )
-    readable = path if found in ("utf-8", "utf-8-sig") else _transcode(path, found)
+    if encoding is not None:
+        _check_encoding(path, encoding)
+    found = encoding or ("utf-16" if utf16 else "")
+    json = fmt is FileFormat.JSONL
+    if found and not _line_safe(found):
+        # Lines of UTF-16 and the like do not end at single bytes: transcode the whole
+        # file first (strictly), then check the lines of the UTF-8 copy.
+        copy = _transcode(path, found)
+        try:
+            readable, rejected = _defused(copy, "utf-8", fmt, lines.survey(copy, json=json))
+        except BaseException:
+            copy.unlink(missing_ok=True)
+            raise
+        if readable != copy:
+            copy.unlink(missing_ok=True)
+    else:
+        checked = lines.survey(path, json=json)
+        found = found or _detect_encoding(head, checked)
+        if _is_utf8(found) and not checked.utf8 and not checked.multibyte:
+            # Only an --encoding given by the user gets here: detection says cp1252.
+            raise ImportFileError(
+                f"{path} is not valid UTF-8 text; leave --encoding out to detect it, or "
+                "give the right one (e.g. cp1252)."
+            )
+        readable, rejected = _defused(path, found, fmt, checked)
+    if fmt is FileFormat.CSV and rejected and rejected[0].line == 1:
+        if readable is not path:
+            readable.unlink(missing_ok=True)
+        raise ImportFileError(f"{path}: the header (line 1) was not read: {rejected[0].reason}.")
     sep = None
     if fmt is FileFormat.CSV:
-        text = head.decode(found, errors="replace")
-        sep = delimiter or _detect_delimiter(text)
-    return Source(path, readable, fmt, found, sep)
+        sep = delimiter or _detect_delimiter(head.decode(_decoding(found), errors="replace"))
+    return Source(path, readable, fmt, found, sep, tuple(rejected))
+
+
+def _binary(head: bytes) -> bool:
+    """Whether the file is not text at all, rather than text with a few faulty lines.
+
+    A NUL byte rejects its line only (see :mod:`cible.importing.lines`), unless it is
+    in the first line (the header, or the first record), or most lines of the first
+    megabyte hold control bytes, as compressed or image data does.
+    """
+    if b"\x00" not in head:
+        return False
+    rows = head.splitlines()
+    if b"\x00" in rows[0]:
+        return True
+    filled = [line for line in rows if line]
+    return 2 * sum(1 for line in filled if _CONTROL.search(line)) > len(filled)
 
 
 def _detect_format(path: Path, head: bytes) -> FileFormat:
@@ -137,37 +189,60 @@ def _detect_format(path: Path, head: bytes) -> FileFormat:
     return FileFormat.JSONL if stripped.startswith(b"{") else FileFormat.CSV
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
+def _detect_encoding(head: bytes, checked: lines.Survey) -> str:
+    """UTF-8 when some line is (its other lines are then rejected), else cp1252 or latin-1."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if _decodes(path, "utf-8"):
+    if checked.utf8 or checked.multibyte:
         return "utf-8"
     # cp1252 is latin-1 plus printable characters in 0x80-0x9F; bytes it leaves
     # undefined only occur in true latin-1 files.
-    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+    return "cp1252" if checked.cp1252 else "latin-1"
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    """Whether the whole file is valid ``encoding`` text (read in chunks)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
+def _check_encoding(path: Path, encoding: str) -> None:
     try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+        # Decoding refuses codecs that are not text encodings (rot13, hex, base64).
+        b"a".decode(encoding, errors="replace")
+    except (LookupError, UnicodeError) as exc:
+        raise ImportFileError(f"Unknown encoding {encoding!r} for {path}.") from exc
+
+
+def _line_safe(encoding: str) -> bool:
+    """Whether a line of ``encoding`` text ends at a \\n or \\r byte, as in ASCII."""
+    return codecs.lookup(encoding).name in _LINE_SAFE
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _decoding(encoding: str) -> str:
+    return "utf-8" if _is_utf8(encoding) else encoding
+
+
+def _defused(
+    path: Path, encoding: str, fmt: FileFormat, checked: lines.Survey
+) -> tuple[Path, list[LineRejection]]:
+    """A UTF-8 file whose faulty lines cannot harm a reader, and those lines.
+
+    ``path`` itself when it is clean UTF-8 already, else a copy.
+    """
+    if _is_utf8(encoding) and checked.utf8 and checked.clean:
+        return path, []
+    handle, name = tempfile.mkstemp(prefix="cible-import-", suffix=f".{fmt.value}")
+    target = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as copy:
+            rejected = lines.rewrite(path, _decoding(encoding), copy, json=fmt is FileFormat.JSONL)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target, rejected
 
 
 def _transcode(path: Path, encoding: str) -> Path:
     """Write a UTF-8 copy of ``path`` next to the system's temporary files."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError as exc:
-        raise ImportFileError(f"Unknown encoding {encoding!r} for {path}.") from exc
     handle, name = tempfile.mkstemp(prefix="cible-import-", suffix=path.suffix or ".txt")
     target = Path(name)
     try:
@@ -177,23 +252,25 @@ def _transcode(path: Path, encoding: str) -> Path:
         ):
             while chunk := src.read(_CHUNK):
                 dst.write(chunk)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
+        # Also a UTF-16 file without its byte order mark. The error's position is
+        # within a buffer, not the file: it is left out.
         target.unlink(missing_ok=True)
         raise ImportFileError(
-            f"{path} is not valid {encoding} text (byte {exc.start}); "
-            "give the right encoding with --encoding."
+            f"{path} is not valid {encoding} text; give the right encoding with --encoding."
         ) from exc
     return target
 
 
 def _detect_delimiter(text: str) -> str:
     """The separator that splits the header and the next lines most consistently."""
-    lines = [line for line in io.StringIO(text).read().splitlines()[:20] if line.strip()]
-    if not lines:
+    widen_csv_field_limit()
+    rows = [line for line in io.StringIO(text).read().splitlines()[:20] if line.strip()]
+    if not rows:
         return ","
     best, best_score = ",", -1.0
     for candidate in _DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines[:-1] or lines, delimiter=candidate)]
+        widths = [len(row) for row in csv.reader(rows[:-1] or rows, delimiter=candidate)]
         if widths[0] < 2:
             continue
         # Prefer a separator giving the same width on every line, then the widest.

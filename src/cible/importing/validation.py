@@ -6,6 +6,11 @@ values, a rejection reason (:func:`judge_rows`, ``NULL`` when the value is fine)
 Rows with any reason are rejected and each reason becomes a line of
 ``cible rejects``.
 
+Values are bounded as well as parsed, so that no later command meets a value it
+cannot compute with: numbers must be finite and within ``[import] max_number`` (amounts
+are not negative), dates and timestamps within ``[import] min_date`` and ``max_date``,
+and text at most :data:`MAX_TEXT_CHARS` characters.
+
 Examples
 --------
 >>> import ibis
@@ -19,12 +24,14 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.aliases import VALUE_ALIASES
+from cible.domain.config import DEFAULT_MAX_DATE, DEFAULT_MAX_NUMBER, DEFAULT_MIN_DATE
 from cible.domain.schema import Field, FieldType, Table
 
 #: Date and time layouts recognised without ``--date-format``, after ISO 8601.
@@ -49,7 +56,12 @@ _DOT_DECIMAL = r"^[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?([eE][+-]?[0-9]
 _NOISE = (" ", "\u00a0", "\u202f", "'", "€", "$", "£", "EUR")
 
 _EVIDENCE_ROWS = 50_000
+#: Longest text value (string or JSON field) kept, in characters; a line can hold ten
+#: times more (see :data:`cible.store.staging.MAX_LINE_BYTES`), but no name, address
+#: or event payload does.
+MAX_TEXT_CHARS = 100_000
 _NO_NUMBER = ibis.null(dt.float64)
+_NON_FINITE = ("nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _TRUE = ("true", "1", "yes", "y", "oui", "vrai", "t")
 _FALSE = ("false", "0", "no", "n", "non", "faux", "f")
 
@@ -66,10 +78,17 @@ class ParseOptions:
     decimal : str
         ``"."`` or ``","``: the decimal separator of numbers (``auto`` is resolved
         per file by :func:`decimal_evidence` before parsing).
+    max_number : float
+        Largest magnitude of a number; larger ones, and non-finite ones, are rejected.
+    min_date, max_date : date
+        Plausible range of dates and timestamps (``max_date`` included, whole day).
     """
 
     date_format: str = ""
     decimal: str = "."
+    max_number: float = DEFAULT_MAX_NUMBER
+    min_date: date = DEFAULT_MIN_DATE
+    max_date: date = DEFAULT_MAX_DATE
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")  # type: ignore[untyped-decorator]
@@ -238,28 +257,67 @@ def _reason(present: Any, value: Any, field: Field, options: ParseOptions) -> An
     kind = field.type
     unparsed = present & value.isnull()
     none = ibis.null(dt.string)
-    if kind is FieldType.STRING:
-        return none
+    name = field.name
+    if kind in (FieldType.STRING, FieldType.JSON):
+        long = value.cast(dt.string).length() > MAX_TEXT_CHARS
+        too_long = f"{name} is longer than {MAX_TEXT_CHARS:,} characters"
+        if kind is FieldType.STRING:
+            return ibis.cases((long, too_long), else_=none)
+        return ibis.cases((unparsed, f"{name} is not valid JSON"), (long, too_long), else_=none)
     if kind is FieldType.ENUM:
         expected = ", ".join(field.values)
-        message = f"unknown value for {field.name} (expected one of: {expected})"
-    elif kind in (FieldType.NUMBER, FieldType.AMOUNT):
-        if kind is FieldType.AMOUNT:
-            return ibis.cases(
-                (unparsed, f"{field.name} is not a number"),
-                (value < 0, f"{field.name} is negative"),
-                else_=none,
-            )
-        message = f"{field.name} is not a number"
-    elif kind is FieldType.INTEGER:
-        message = f"{field.name} is not a whole number"
+        message = f"unknown value for {name} (expected one of: {expected})"
+    elif kind in (FieldType.NUMBER, FieldType.AMOUNT, FieldType.INTEGER):
+        return _number_reason(unparsed, value, field, options.max_number)
     elif kind is FieldType.BOOLEAN:
-        message = f"{field.name} is not true or false"
-    elif kind in (FieldType.DATE, FieldType.TIMESTAMP):
-        message = f"{field.name} is not {options.date_format or 'a date (ISO 8601 or dd/mm/yyyy)'}"
+        message = f"{name} is not true or false"
     else:
-        message = f"{field.name} is not valid JSON"
+        return _date_reason(unparsed, value, field, options)
     return ibis.cases((unparsed, message), else_=none)
+
+
+def _number_reason(unparsed: Any, value: Any, field: Field, largest: float) -> Any:
+    """Why a number is not usable: unparsed, not finite, negative amount, or too large."""
+    name = field.name
+    whole = field.type is FieldType.INTEGER
+    lowest = 0.0 if field.type is FieldType.AMOUNT else -largest
+    cases = [(unparsed, f"{name} is not a {'whole ' if whole else ''}number")]
+    if not whole:
+        cases.append((value.isnan() | value.isinf(), f"{name} is not a finite number"))
+    if field.type is FieldType.AMOUNT:
+        cases.append((value < 0, f"{name} is negative"))
+    # Comparisons, not abs(): abs of the smallest 64-bit integer overflows.
+    cases.append(
+        (
+            (value < lowest) | (value > largest),
+            f"{name} is outside the plausible range {_number(lowest)} to {_number(largest)} "
+            "(the [import] max_number setting)",
+        )
+    )
+    return ibis.cases(*cases, else_=ibis.null(dt.string))
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if value.is_integer() else f"{value:,}"
+
+
+def _date_reason(unparsed: Any, value: Any, field: Field, options: ParseOptions) -> Any:
+    """Why a date or timestamp is not usable: unparsed, or outside the plausible range."""
+    layout = options.date_format or "a date (ISO 8601 or dd/mm/yyyy)"
+    day = value if field.type is FieldType.DATE else value.date()
+    if field.type is FieldType.DATE:
+        early = value < ibis.literal(options.min_date)
+    else:
+        early = value < ibis.literal(datetime.combine(options.min_date, time()))
+    return ibis.cases(
+        (unparsed, f"{field.name} is not {layout}"),
+        (
+            early | (day > ibis.literal(options.max_date)),
+            f"{field.name} is outside the plausible range {options.min_date} to "
+            f"{options.max_date} (the [import] min_date and max_date settings)",
+        ),
+        else_=ibis.null(dt.string),
+    )
 
 
 def _parse_number(text: Any, decimal: str) -> Any:
@@ -276,8 +334,13 @@ def _parse_number(text: Any, decimal: str) -> Any:
         direct = text.try_cast(dt.float64)
         grouped = compact.replace(",", "").try_cast(dt.float64)
         pattern = _DOT_DECIMAL
+    # Spelled infinities and NaN (Parquet floats cast to text, JSON's NaN) are parsed,
+    # so that they are rejected as not finite rather than as not numbers.
     return ibis.cases(
-        (plain, direct), (compact.re_search(pattern), grouped), else_=ibis.null(dt.float64)
+        (plain, direct),
+        (compact.re_search(pattern), grouped),
+        (_one_of(text.lower(), _NON_FINITE), text.try_cast(dt.float64)),
+        else_=ibis.null(dt.float64),
     )
 
 

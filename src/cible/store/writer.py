@@ -33,6 +33,8 @@ from cible.store.staging import MALFORMED, STAGE
 from cible.store.transaction import transaction
 
 CHECKED = "_checked"
+#: Characters of a value kept in an issue.
+SHOWN_CHARS = 200
 #: Parsed values and, per field, whether it had any text.
 PARSED = "_parsed"
 
@@ -191,7 +193,8 @@ def _record_issues(
         f"WHERE _line IN (SELECT _line FROM {CHECKED} WHERE _rejected)"
     )
     for name in mapped:
-        text = f"t.{quote(name)}" if name in texts else "NULL"
+        # A value can be as long as a line (10 MB): its start tells what it was.
+        text = f"left(t.{quote(name)}, {SHOWN_CHARS})" if name in texts else "NULL"
         reason = quote(f"{name}__reason")
         con.execute(
             f"""{prefix}, c._line, {literal(name)}, {text}, c.{reason}, 'rejected'
