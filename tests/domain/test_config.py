@@ -240,6 +240,8 @@ def test_check_dimensions_reads_the_overlap_pairs_too():
         ({"max_number": 0}, "import.max_number"),
         ({"min_date": "2100-01-01", "max_date": "2000-01-01"}, "must be before max_date"),
         ({"min_date": "0000-01-01"}, "import.min_date"),
+        ({"min_date": "1600-01-01"}, "import.min_date"),
+        ({"max_date": "2300-01-01"}, "import.max_date"),
         ({"max_date": "10000-01-01"}, "import.max_date"),
     ],
 )
@@ -252,14 +254,14 @@ def test_import_plausible_ranges_have_defaults_read_from_toml(tmp_path: Path):
     folder = tmp_path / "ws"
     Workspace.create(folder).close()
     text = (folder / "cible.toml").read_text(encoding="utf-8")
-    assert 'min_date = "1900-01-01"' in text
+    assert 'min_date = "1800-01-01"' in text
     (folder / "cible.toml").write_text(
-        text.replace('max_date = "2100-12-31"', "max_date = 2050-06-30"), encoding="utf-8"
+        text.replace('max_date = "2200-12-31"', "max_date = 2050-06-30"), encoding="utf-8"
     )
     with Workspace.open(folder) as ws:
         settings = ws.config.import_
         assert (settings.max_number, str(settings.min_date), str(settings.max_date)) == (
             1e9,
-            "1900-01-01",
+            "1800-01-01",
             "2050-06-30",
         )

@@ -15,7 +15,7 @@ from tests.conftest import WriteFile
 
 RANGE = "outside the plausible range"
 AMOUNTS = f"amount is {RANGE} 0 to 1,000,000,000 (the [import] max_number setting)"
-DATES = f"is {RANGE} 1900-01-01 to 2100-12-31 (the [import] min_date and max_date settings)"
+DATES = f"is {RANGE} 1800-01-01 to 2200-12-31 (the [import] min_date and max_date settings)"
 
 
 def reasons(ws: Workspace, import_id: int | None = None) -> dict[int, str]:
@@ -33,9 +33,9 @@ def test_extreme_numbers_and_dates_in_csv_are_rejected_with_the_range(
         "o2,c1,0000-01-01,10\n"
         "o3,c1,2025-01-01,1e200\n"
         "o4,c1,10000-01-01,10\n"
-        "o5,c1,2100-12-31 23:59:59,1000000000\n"
-        "o6,c1,1900-01-01,0\n"
-        "o7,c1,1899-12-31 23:59:59,1\n",
+        "o5,c1,2200-12-31 23:59:59,1000000000\n"
+        "o6,c1,1800-01-01,0\n"
+        "o7,c1,1799-12-31 23:59:59,1\n",
     )
     result = workspace.import_file("orders", path)
     assert (result.read, result.loaded, result.rejected) == (7, 2, 5)

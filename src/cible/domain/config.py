@@ -80,9 +80,15 @@ class WorkspaceSection(_Strict):
 #: its opposite) are rejected at import as implausible.
 DEFAULT_MAX_NUMBER = 1e9
 #: Defaults of ``[import] min_date`` and ``max_date``: the plausible dates of any
-#: imported date or timestamp (births, orders, events, records).
-DEFAULT_MIN_DATE = date(1900, 1, 1)
-DEFAULT_MAX_DATE = date(2100, 12, 31)
+#: imported date or timestamp (births, orders, events, records). Wide on purpose: a
+#: birth in 1890 or an order in 2030 is loaded and reported by ``cible audit``; only
+#: what no computation can use is refused at import.
+DEFAULT_MIN_DATE = date(1800, 1, 1)
+DEFAULT_MAX_DATE = date(2200, 12, 31)
+# pandas holds timestamps in nanoseconds from 1677-09-21 to 2262-04-11: a date outside
+# would break every command that reads it into a data frame.
+_EARLIEST_DATE = date(1678, 1, 1)
+_LATEST_DATE = date(2261, 12, 31)
 
 
 class ImportSection(_Strict):
@@ -100,10 +106,11 @@ class ImportSection(_Strict):
     decimal: Annotated[str, Field(pattern=r"^(auto|\.|,)$")] = "auto"
     #: Largest magnitude of any imported number (amount, price, quantity, attribute).
     max_number: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_MAX_NUMBER
-    #: Earliest plausible date of any imported date or timestamp.
-    min_date: date = DEFAULT_MIN_DATE
-    #: Latest plausible date of any imported date or timestamp (the whole day counts).
-    max_date: date = DEFAULT_MAX_DATE
+    #: Earliest plausible date of any imported date or timestamp (1678-01-01 at least).
+    min_date: Annotated[date, Field(ge=_EARLIEST_DATE)] = DEFAULT_MIN_DATE
+    #: Latest plausible date of any imported date or timestamp, the whole day included
+    #: (2261-12-31 at most).
+    max_date: Annotated[date, Field(le=_LATEST_DATE)] = DEFAULT_MAX_DATE
     #: Per kind, canonical column -> column name in the file.
     mappings: dict[str, dict[str, str]] = {}
 
