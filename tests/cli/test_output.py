@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from cible.cli import output
@@ -117,3 +119,43 @@ def test_write_file_names_the_path_and_the_reason(tmp_path: Path, where: str, re
     assert str(caught.value) == f"Cannot write {target}: {reason}; nothing was written."
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "folder"]
     assert list((tmp_path / "folder").iterdir()) == []
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.text(),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_VALUES)
+def test_json_text_is_always_strict_json(value: Any):
+    text = json_text(value)
+    _strict(text)
+    assert not set(text) & {"\x1b", "\x07", "\x9b", "\u202e"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_SCALARS, st.text()), max_size=5), st.text())
+def test_print_table_prints_any_text_without_control_characters(
+    rows: list[tuple[Any, str]], title: str
+):
+    screen = io.StringIO()
+    original = output.console
+    output.console = Console(file=screen, width=100, color_system=None)
+    try:
+        print_table(title, ["value", "text"], rows)
+    finally:
+        output.console = original
+    assert not any(
+        0x80 <= ord(c) < 0xA0 or (ord(c) < 0x20 and c != "\n") for c in screen.getvalue()
+    )

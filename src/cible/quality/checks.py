@@ -143,9 +143,20 @@ def count_rows(
 
 
 def examples(rows: Any, key: str, shown: str | None = None) -> list[str]:
-    """Up to :data:`EXAMPLES` rows as ``key`` or ``key: shown``, smallest keys first."""
+    """Up to :data:`EXAMPLES` rows as ``key`` or ``key: shown``, smallest keys first.
+
+    Values become text in the database: a stored date Python cannot hold (year 0 or
+    10000, the very values an audit flags) must not crash the audit that shows it.
+    """
     columns = [key] if shown is None else [key, shown]
-    picked = rows.select(*columns).order_by(key).limit(EXAMPLES).to_pyarrow().to_pylist()
+    as_text = {c: rows[c].cast("string") for c in columns}
+    picked = (
+        rows.select(_order=rows[key], **as_text)
+        .order_by("_order")
+        .limit(EXAMPLES)
+        .to_pyarrow()
+        .to_pylist()
+    )
     if shown is None:
         return [str(r[key]) for r in picked]
     return [f"{r[key]}: {r[shown]}" for r in picked]
