@@ -162,3 +162,23 @@ def test_a_stored_definition_over_the_limits_names_its_segment(shop: Workspace):
     ):
         shop.run(as_of=datetime(2024, 6, 1))
     shop.close()
+
+
+def test_a_definition_file_that_is_not_utf8_names_the_file_and_line(
+    shop: Workspace, tmp_path: Path
+):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(b'id: a\nname: "Soci\xe9t\xe9"\nwhere: {consent: email}\n')
+    with pytest.raises(CibleError) as caught:
+        shop.segments.add(path)
+    assert str(caught.value) == (
+        f"{path}: line 2 is not UTF-8 text (byte 0xe9); save the file as UTF-8."
+    )
+    shop.close()
+
+
+def test_an_aware_as_of_beyond_the_calendar_in_utc_is_refused(shop: Workspace):
+    edge = datetime.fromisoformat("0001-01-01T00:00:00+05:00")
+    with pytest.raises(CibleError, match=r"^as_of 0001-01-01T00:00:00\+05:00 falls outside years"):
+        shop.run(as_of=edge)
+    shop.close()

@@ -238,7 +238,15 @@ class Segments:
 def _source(source: str | Path | dict[str, Any]) -> str | dict[str, Any]:
     if isinstance(source, Path):
         try:
-            return source.read_text(encoding="utf-8")
+            data = source.read_bytes()
         except OSError as exc:
             raise CibleError(f"Cannot read {source}: {exc.strerror}.") from exc
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise CibleError(
+                f"{source}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                "save the file as UTF-8."
+            ) from None
     return source

@@ -32,6 +32,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
@@ -278,7 +279,13 @@ def run_segments(
     elif as_of.tzinfo is None:
         moment = as_of
     else:
-        moment = as_of.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = as_of.astimezone(UTC).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            raise CibleError(
+                f"as_of {as_of.isoformat()} falls outside years 1 to 9999 once converted to "
+                "UTC; give a moment inside them."
+            ) from None
     con = raw(backend)
     definitions = load_segments(backend, registry)
     steps = 4 + len(definitions)
