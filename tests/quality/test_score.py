@@ -138,7 +138,7 @@ def test_severity_of_custom_attributes_unknown_checks_and_overrides():
 def test_a_worthless_table_scores_0_and_fixing_it_gains_the_rest():
     checks = [check("duplicates.email", 10, 10), check("validity.email", 5, 10)]
     assert quality_score(checks) == 0.0
-    gains = dict((c.id, gain) for c, gain in top_problems(checks))
+    gains = {c.id: gain for c, gain in top_problems(checks)}
     assert gains == pytest.approx({"duplicates.email": 70.0, "validity.email": 0.0})
 
 

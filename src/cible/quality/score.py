@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from cible.quality.checks import AREAS, Check
 
 #: Version of the formula, stored with each audit (audits without one used version 1:
-#: a weighted mean of area scores, which scored the demo 97.1 where this one gives 73.2).
+#: a weighted mean of area scores, which scored the demo 97.1 where this one gives 73.1).
 FORMULA = 2
 
 #: Severity of each check: the share of a record's worth lost to the problem, from 0
