@@ -133,6 +133,10 @@ def test_severity_of_custom_attributes_unknown_checks_and_overrides():
     stale = [check("freshness.stale_profiles", 23, 100)]
     assert quality_score(stale, {"freshness.stale_profiles": 0.5}) == pytest.approx(88.5)
     assert quality_score(stale, {"freshness.stale_profiles": 0.0}) == 100.0
+    # An override names the checks it changes; the others keep their severity.
+    assert quality_score(CHECKS, {"freshness.stale_profiles": 0.0}) == pytest.approx(SCORE / 0.8)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        quality_score(stale, {"freshness.stale_profiles": 1.5})
 
 
 def test_a_worthless_table_scores_0_and_fixing_it_gains_the_rest():

@@ -121,10 +121,22 @@ class Fix:
 
 
 def severity(check: Check, weights: Mapping[str, float] | None = None) -> float:
-    """The severity of ``check`` from ``weights`` (default :data:`SEVERITY`)."""
-    table = SEVERITY if weights is None else weights
-    if check.id in table:
-        return table[check.id]
+    """The severity of ``check``: from ``weights``, else :data:`SEVERITY`, else a default.
+
+    Parameters
+    ----------
+    weights : mapping, optional
+        Severities, from 0 to 1, replacing those of :data:`SEVERITY` for the check
+        ids they name; every function of this module takes them.
+    """
+    for table in (weights or {}, SEVERITY):
+        if check.id in table:
+            weight = table[check.id]
+            if not 0.0 <= weight <= 1.0:
+                raise ValueError(
+                    f"The severity of {check.id} must be between 0 and 1, not {weight}."
+                )
+            return weight
     return ATTRIBUTE_SEVERITY if check.area == "completeness" else DEFAULT_SEVERITY
 
 
@@ -139,8 +151,12 @@ def _groups(checks: list[Check], weights: Mapping[str, float] | None) -> list[li
 
 
 def _worst(group: list[Check], weights: Mapping[str, float] | None) -> tuple[Check, float]:
-    penalties = [(check, severity(check, weights) * check.share) for check in group]
-    return max(penalties, key=lambda pair: (pair[1], -group.index(pair[0])))
+    # Ties go to the first check of the group, the most certain key.
+    penalties = [
+        (i, check, severity(check, weights) * check.share) for i, check in enumerate(group)
+    ]
+    _, worst, penalty = max(penalties, key=lambda found: (found[2], -found[0]))
+    return worst, penalty
 
 
 def fixes(checks: list[Check], weights: Mapping[str, float] | None = None) -> list[Fix]:
