@@ -34,7 +34,7 @@ def test_audit_prints_score_problems_and_trend(ws: Path, monkeypatch: pytest.Mon
     first = runner.invoke(app, ["audit", "-w", str(ws)])
     assert first.exit_code == 0, first.output
     assert "Quality score" in first.output and "first audit" in first.output
-    assert "Top problems" in first.output
+    assert "Fixes that gain the most points" in first.output and "if fixed" in first.output
     assert "Invalid e-mail addresses" in first.output
     assert "C2: bad@@b.fr" in first.output
     assert "1 / 3" in first.output

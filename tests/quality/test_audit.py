@@ -26,6 +26,7 @@ from cible.quality.normalisation import (
     normalise_email,
     normalise_phone,
 )
+from cible.quality.score import FORMULA, SEVERITY
 
 AS_OF = datetime(2025, 1, 15)
 
@@ -294,9 +295,19 @@ def test_report_scores_and_ranks(audited):
     assert report.trend == [] and report.change is None
 
 
+def test_every_scored_check_has_a_documented_severity(audited):
+    report, _ = audited
+    assert {c.id for c in report.checks if c.scored} <= set(SEVERITY)
+    assert {c.area for c in report.checks if not c.scored} == {"consent"}
+
+
 def test_as_dict_is_plain_json(audited):
     report, _ = audited
     data = json.loads(json.dumps(report.as_dict()))
+    assert data["score_formula"] == FORMULA
+    assert {c["id"]: c["weight"] for c in data["checks"]}["freshness.stale_profiles"] == 0.8
+    assert all(p["weight"] == SEVERITY[p["id"]] for p in data["problems"])
+    assert len(report.as_dict(top=2)["problems"]) == 2
     assert data["score"] == pytest.approx(report.score)
     assert {p["id"] for p in data["problems"]} <= {c["id"] for c in data["checks"]}
     assert data["checks"][0]["label"]["fr"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from cible import Workspace
 from cible.quality.report import quality_block, quality_block_from
 from cible.reporting.html import environment
 from cible.reporting.messages import MESSAGES
+from cible.store.audits import save_audit
+from cible.store.backend import raw
 
 STORED = {
     "audit_id": 3,
@@ -48,7 +52,17 @@ def test_block_reads_labels_in_the_report_language():
     [
         (
             "en",
-            ["Data quality", "91.2 ↓", "Invalid e-mail addresses", "12 / 1,150", "−1.8 points"],
+            [
+                "Data quality",
+                "91.2 ↓",
+                "Invalid e-mail addresses",
+                "12 / 1,150",
+                "−1.8 points",
+                "Fixes that gain the most points",
+                "If fixed",
+                "+1.5",
+                "Biggest gain: Invalid e-mail addresses, 12 rows to fix, +1.5 points.",
+            ],
         ),
         (
             "fr",
@@ -58,6 +72,9 @@ def test_block_reads_labels_in_the_report_language():
                 "Adresses e-mail invalides",
                 "validité",
                 "−1,8 points",
+                "Si corrigé",
+                "+1,5",
+                "Plus gros gain : Adresses e-mail invalides, 12 lignes à corriger, +1,5 points.",
             ],
         ),
     ],
@@ -68,6 +85,7 @@ def test_partial_renders_in_both_languages(lang: str, phrases: list[str]):
         assert phrase in page
     assert "<polyline" in page  # the trend line
     assert "C1: a@@b.fr" in page and "C10: w" not in page  # three examples at most
+    assert str(escape(MESSAGES["quality_formula_changed"][lang])) not in page
 
 
 def test_partial_for_a_first_audit_without_problem():
@@ -96,3 +114,30 @@ def test_block_from_a_workspace(tmp_path: Path):
     assert (block.audit_id, block.score, block.customers) == (report.audit_id, report.score, 2)
     assert [p.check_id for p in block.problems] == [c.id for c, _ in report.problems()]
     assert "Data quality" in _render(block)
+
+
+def test_an_audit_stored_before_the_new_formula_still_renders(tmp_path: Path):
+    """An audit stored by the first formula (no weights, no formula number), then a new one."""
+    with Workspace.create(tmp_path / "ws") as ws:
+        save_audit(
+            raw(ws.backend),
+            created_at=datetime(2025, 1, 31, 10),
+            score=STORED["score"],
+            customers=STORED["customers"],
+            report={k: v for k, v in STORED.items() if k != "audit_id"},
+        )
+        old = quality_block(ws.backend, "fr")
+        path = tmp_path / "c.csv"
+        path.write_text("customer_id;email\nC1;a@b.fr\nC2;bad@@b.fr\n", encoding="utf-8")
+        ws.import_file("customers", path)
+        report = ws.audit()
+        new = quality_block(ws.backend, "en")
+    assert old is not None and not old.formula_changed
+    assert (old.problems[0].points, old.problems[0].weight) == (1.5, None)
+    assert "Adresses e-mail invalides" in _render(old)
+    assert new is not None and new.formula_changed
+    assert new.scores == [STORED["score"], report.score]
+    assert new.problems[0].weight == 0.6
+    page = _render(new)
+    assert str(escape(MESSAGES["quality_formula_changed"]["en"])) in page
+    assert "<polyline" in page

@@ -30,10 +30,7 @@ def audit(
     """Audit data quality: score 0-100, top problems with examples, trend; kept for next time."""
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
         report = ws.audit(progress=bars.task("audit"))
-    data = report.as_dict()
-    data["problems"] = [
-        {**check.as_dict(), "points": points} for check, points in report.problems(top)
-    ]
+    data = report.as_dict(top)
     if as_json:
         print_json(data)
         return
@@ -43,14 +40,14 @@ def audit(
     )
     if data["problems"]:
         print_table(
-            "Top problems",
-            ["problem", "rows", "share", "points", "examples"],
+            "Fixes that gain the most points",
+            ["problem", "rows", "share", "if fixed", "examples"],
             [
                 (
                     p["label"]["en"],
                     f"{p['affected']:,} / {p['denominator']:,}",
                     percent(p["share"]),
-                    "-" + number(p["points"], ".1f"),
+                    "+" + number(p["points"], ".1f"),
                     "; ".join(str(e) for e in p["examples"][:3]),
                 )
                 for p in data["problems"]

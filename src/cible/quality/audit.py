@@ -14,7 +14,7 @@ Examples
 >>> moment = datetime(2025, 1, 31)
 >>> report = AuditReport(1, moment, moment, 4, quality_score(checks), area_scores(checks), checks)
 >>> report.score, [check.id for check, points in report.problems()]
-(75.0, ['validity.email'])
+(85.0, ['validity.email'])
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from cible.domain.registry import FieldRegistry
 from cible.quality.activity_checks import activity_checks
 from cible.quality.checks import AREAS, AuditContext, Check
 from cible.quality.customer_checks import customer_checks
-from cible.quality.score import area_scores, quality_score, top_problems
+from cible.quality.score import FORMULA, area_scores, quality_score, severity, top_problems
 from cible.store.audits import audit_history, save_audit
 from cible.store.backend import raw
 
@@ -92,7 +92,7 @@ class AuditReport:
         return None if previous is None else self.score - previous
 
     def problems(self, limit: int = 5) -> list[tuple[Check, float]]:
-        """The checks that cost the most points, with their cost."""
+        """The fixes that gain the most points: the worst check of each, and the gain."""
         return top_problems(self.checks, limit)
 
     @property
@@ -104,8 +104,8 @@ class AuditReport:
             if c.area == "consent" and c.denominator
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for ``--json`` and storage."""
+    def as_dict(self, top: int = 5) -> dict[str, Any]:
+        """Plain data for ``--json`` and storage, with the ``top`` fixes as ``problems``."""
         return {
             "audit_id": self.audit_id,
             "created_at": self.created_at.isoformat(),
@@ -114,17 +114,25 @@ class AuditReport:
             "score": self.score,
             "previous_score": self.previous_score,
             "change": self.change,
+            "score_formula": FORMULA,
             "areas": self.areas,
-            "problems": [
-                {**check.as_dict(), "points": points} for check, points in self.problems()
-            ],
+            "problems": [_problem_dict(check, points) for check, points in self.problems(top)],
             "consent_coverage": self.consent_coverage,
-            "checks": [c.as_dict() for c in self.checks],
+            "checks": [
+                {**c.as_dict(), "weight": severity(c) if c.scored else 0.0} for c in self.checks
+            ],
             "trend": [
                 {"audit_id": t.audit_id, "created_at": t.created_at.isoformat(), "score": t.score}
                 for t in self.trend
             ],
         }
+
+
+def _problem_dict(check: Check, points: float) -> dict[str, Any]:
+    # ``points`` is what fixing the check gains. Audits stored under formula 1 hold
+    # there what the check cost, which the additive formula made the same number, so
+    # old and new audits read alike.
+    return {**check.as_dict(), "weight": severity(check), "points": points}
 
 
 def run_audit(

@@ -1,8 +1,9 @@
 """The data quality section of the report, as plain data read from the latest audit.
 
 The report does not run an audit (that writes one): it shows the newest stored
-audit, its score against the earlier ones and its top problems, in the reader's
-language. The partial ``reporting/templates/_quality.html.j2`` renders it.
+audit, its score against the earlier ones and the fixes that gain the most points,
+in the reader's language. The partial ``reporting/templates/_quality.html.j2``
+renders it. Audits stored before the score's formula 2 read the same way.
 
 Examples
 --------
@@ -21,7 +22,7 @@ from typing import Any
 from cible.store.audits import audit_history, load_audit
 from cible.store.backend import raw
 
-#: Problems shown in the report.
+#: Fixes shown in the report.
 TOP = 5
 # A change smaller than this is shown as stable.
 _STEADY = 0.05
@@ -29,7 +30,11 @@ _STEADY = 0.05
 
 @dataclass(frozen=True)
 class ProblemRow:
-    """One of the top problems, labelled in the report's language."""
+    """One of the fixes that gain the most, labelled in the report's language.
+
+    ``points`` is what fixing it gains; ``weight`` the check's severity (None in
+    audits stored before formula 2).
+    """
 
     check_id: str
     area: str
@@ -39,6 +44,7 @@ class ProblemRow:
     share: float
     points: float
     examples: list[str]
+    weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,9 @@ class QualityBlock:
     """What the report shows about data quality.
 
     ``scores`` holds the scores of the stored audits, oldest first, the latest
-    (this block's) last.
+    (this block's) last. ``formula_changed`` says that the previous audit was scored
+    with another formula (:data:`cible.quality.score.FORMULA`), so that the change
+    shown is mostly the formula's.
     """
 
     audit_id: int
@@ -56,6 +64,7 @@ class QualityBlock:
     lang: str
     scores: list[float] = field(default_factory=list)
     problems: list[ProblemRow] = field(default_factory=list)
+    formula_changed: bool = False
 
     @property
     def previous_score(self) -> float | None:
@@ -83,11 +92,20 @@ def quality_block(backend: Any, lang: str) -> QualityBlock | None:
     stored = load_audit(con)
     if stored is None:
         return None
-    scores = [row.score for row in audit_history(con)]
-    return quality_block_from(stored, scores, lang)
+    history = audit_history(con)
+    previous = load_audit(con, history[-2].audit_id) if len(history) > 1 else None
+    changed = previous is not None and _formula(previous) != _formula(stored)
+    return quality_block_from(stored, [row.score for row in history], lang, changed)
 
 
-def quality_block_from(stored: dict[str, Any], scores: list[float], lang: str) -> QualityBlock:
+def _formula(stored: dict[str, Any]) -> int:
+    # Audits stored before the formula was recorded used formula 1.
+    return int(stored.get("score_formula", 1))
+
+
+def quality_block_from(
+    stored: dict[str, Any], scores: list[float], lang: str, formula_changed: bool = False
+) -> QualityBlock:
     """Build the section from a stored report (``AuditReport.as_dict()``) and scores."""
     problems = [
         ProblemRow(
@@ -99,6 +117,7 @@ def quality_block_from(stored: dict[str, Any], scores: list[float], lang: str) -
             share=float(p["share"]),
             points=float(p["points"]),
             examples=list(p["examples"]),
+            weight=None if p.get("weight") is None else float(p["weight"]),
         )
         for p in stored["problems"][:TOP]
     ]
@@ -110,4 +129,5 @@ def quality_block_from(stored: dict[str, Any], scores: list[float], lang: str) -
         lang=lang,
         scores=scores,
         problems=problems,
+        formula_changed=formula_changed,
     )

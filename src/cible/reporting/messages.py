@@ -192,18 +192,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Premier audit : la tendance apparaîtra dès le suivant.",
     },
     "quality_help": {
-        "en": "Each area (validity, completeness, duplicates...) scores the share of rows "
-        "without the problems it checks; the score is their weighted mean. Points lost: "
-        "what each problem costs the score.",
-        "fr": "Chaque domaine (validité, complétude, doublons...) note la part des lignes "
-        "sans les problèmes qu'il vérifie ; le score en est la moyenne pondérée. Points "
-        "perdus : ce que chaque problème coûte au score.",
+        "en": "Each check weighs the share of records it hurts by how much less a record "
+        "hurt by it is worth (its severity: 1 for a duplicate profile, 0.8 for a stale one, "
+        "0.2 for a missing phone...). The score multiplies what is left after each check, "
+        "so problems compound. If fixed: the points the score gains once that problem is "
+        "fixed, the others left as they are.",
+        "fr": "Chaque contrôle pèse la part des lignes qu'il touche par ce que vaut en moins "
+        "une ligne touchée (sa gravité : 1 pour un profil en double, 0,8 pour un profil "
+        "ancien, 0,2 pour un téléphone manquant...). Le score multiplie ce qui reste après "
+        "chaque contrôle : les problèmes se cumulent. Si corrigé : les points que gagne le "
+        "score une fois ce problème corrigé, les autres restant en l'état.",
     },
-    "quality_problems": {"en": "Top problems", "fr": "Principaux problèmes"},
+    "quality_formula_changed": {
+        "en": "The score's formula changed since the previous audit: the change reflects "
+        "the formula, not the data.",
+        "fr": "La formule du score a changé depuis l'audit précédent : l'écart vient de la "
+        "formule, pas des données.",
+    },
+    "quality_best_fix": {
+        "en": "Biggest gain: {label}, {rows} rows to fix, +{gain} points.",
+        "fr": "Plus gros gain : {label}, {rows} lignes à corriger, +{gain} points.",
+    },
+    "quality_problems": {
+        "en": "Fixes that gain the most points",
+        "fr": "Les corrections qui rapportent le plus de points",
+    },
     "quality_problem": {"en": "Problem", "fr": "Problème"},
     "quality_rows": {"en": "Rows", "fr": "Lignes"},
     "quality_share": {"en": "Share", "fr": "Part"},
-    "quality_points": {"en": "Points lost", "fr": "Points perdus"},
+    "quality_points": {"en": "If fixed", "fr": "Si corrigé"},
     "quality_examples": {"en": "Examples", "fr": "Exemples"},
     "quality_none": {"en": "No problem found.", "fr": "Aucun problème trouvé."},
     "quality_area_completeness": {"en": "completeness", "fr": "complétude"},
