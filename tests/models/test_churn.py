@@ -10,6 +10,7 @@ labels are what a retailer would observe.
 from __future__ import annotations
 
 import ast
+import pickle
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
@@ -38,6 +40,9 @@ from cible.models import (
     risk_bands,
     top_decile_lift,
 )
+from cible.models.churn import TRUSTED_TYPES
+from cible.models.errors import StoredModelError
+from cible.models.model_files import dump_model
 from cible.models.snapshots import CLV_COLUMNS
 
 START = datetime(2022, 1, 1)
@@ -406,10 +411,29 @@ def test_unfitted_model_says_so():
 
 
 def test_loads_refuses_other_objects():
-    import pickle
+    with pytest.raises(StoredModelError, match="holds a dict, not a ChurnModel"):
+        ChurnModel.loads(dump_model({"not": "a model"}))
 
-    with pytest.raises(ModelDataError, match="not a ChurnModel"):
-        ChurnModel.loads(pickle.dumps({"not": "a model"}))
+
+def test_a_model_pickled_by_an_older_cible_is_refused_unopened():
+    blob = pickle.dumps(ChurnModel(horizon_days=60), protocol=pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(StoredModelError, match=r"older Cible.*`cible churn train`"):
+        ChurnModel.loads(blob)
+
+
+def test_an_unfitted_model_survives_dumps_loads():
+    model = ChurnModel(horizon_days=60, features=("frequency",))
+    assert ChurnModel.loads(model.dumps()).get_params() == model.get_params()
+
+
+@pytest.mark.slow
+def test_stored_model_needs_no_type_beyond_the_trusted_list(
+    fitted: tuple[ChurnModel, dict[str, Any]],
+):
+    """The list in churn.py is complete for this scikit-learn (else stored models cannot load)."""
+    model, _ = fitted
+    needed = set(skops.io.get_untrusted_types(data=model.dumps()))
+    assert needed <= set(TRUSTED_TYPES)
 
 
 # --- features: traits only -------------------------------------------------------

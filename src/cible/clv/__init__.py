@@ -1,8 +1,9 @@
 """Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma by maximum likelihood.
 
 `rfm_summary` turns orders into one row per customer (frequency, recency, T,
-monetary_value); `BetaGeoModel` predicts purchases and the probability of being
-alive; `GammaGammaModel` predicts the value of those purchases and the CLV.
+monetary_value); `BetaGeoModel` and `ParetoNBDModel` (both a `PurchaseModel`)
+predict purchases and the probability of being alive; `GammaGammaModel` predicts
+the value of those purchases and the CLV.
 This package uses numpy, scipy and pandas only.
 
 Examples
@@ -16,8 +17,8 @@ from cible.clv.beta_geo import BetaGeoModel
 from cible.clv.errors import ModelError
 from cible.clv.gamma_gamma import GammaGammaModel
 from cible.clv.pareto_nbd import ParetoNBDModel
-from cible.clv.pareto_simulation import simulate_pareto_nbd
-from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
+from cible.clv.purchase import PurchaseModel
+from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma, simulate_pareto_nbd
 from cible.clv.summary import rfm_summary
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "GammaGammaModel",
     "ModelError",
     "ParetoNBDModel",
+    "PurchaseModel",
     "rfm_summary",
     "simulate_beta_geo",
     "simulate_gamma_gamma",

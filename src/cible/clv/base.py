@@ -98,10 +98,27 @@ def check_rfm(frequency: FloatArray, recency: FloatArray, age: FloatArray) -> No
 
 
 class CLVModel:
-    """Base class: the fitted check and JSON persistence of parameters.
+    """Base class: the setting, the fitted check and JSON persistence of parameters.
 
     Subclasses list in ``_fitted_attributes`` what `save` writes; every one of them
     ends in ``_`` and holds numbers, booleans or a dict of numbers.
+
+    Parameters
+    ----------
+    max_iter : int, default 500
+        Most BFGS iterations before the fit is declared not to converge.
+
+    Attributes
+    ----------
+    params_ : dict of str to float
+        The fitted parameters, named as in the model's literature.
+    standard_errors_ : dict of str to float
+        Asymptotic standard errors from the inverse Hessian of the log-likelihood
+        (delta method from the log scale the fit works on).
+    log_likelihood_ : float
+        Log-likelihood at the estimate.
+    n_customers_ : int
+        Customers the fit used.
     """
 
     _fitted_attributes: ClassVar[tuple[str, ...]] = (
@@ -115,6 +132,9 @@ class CLVModel:
     standard_errors_: dict[str, float]
     log_likelihood_: float
     n_customers_: int
+
+    def __init__(self, max_iter: int = 500) -> None:
+        self.max_iter = max_iter
 
     def check_is_fitted(self) -> None:
         """Raise `ModelError` unless `fit` (or `load`) has run."""

@@ -3,20 +3,16 @@
 Each customer buys at a Poisson rate ``lambda`` while alive and, after each repeat
 purchase, drops out for good with probability ``p``; across customers ``lambda``
 follows a Gamma(r, alpha) and ``p`` a Beta(a, b) distribution (Fader, Hardie & Lee
-2005). The likelihood of one history depends on (frequency, recency, T) only, so
-customers with the same three numbers are fitted as one weighted row.
+2005). `cible.clv.purchase.PurchaseModel` does the fitting and the checks; this
+module holds the likelihood and the formulas.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
 from scipy.special import (
     betaln,
     digamma,
@@ -25,35 +21,21 @@ from scipy.special import (
     hyp2f1,
 )
 
-from cible.clv.base import ArrayLike, CLVModel, Data, FloatArray, check_rfm, customer_columns
-from cible.clv.errors import ModelError
-from cible.clv.optimization import maximize_likelihood
+from cible.clv.base import FloatArray
+from cible.clv.purchase import Patterns, PurchaseModel
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
-#: Below this many customers, or this many repeat buyers, maximum likelihood alone is
-#: unreliable (a and b in particular run off to infinity), so `fit` adds a prior.
-MIN_CUSTOMERS = 200
-MIN_REPEAT_BUYERS = 30
 #: How close to 1 ``a`` must be for `_near_a_one` to step around the singularity.
 _A_NEAR_ONE = 1e-4
-#: Standard deviation, on the log scale, of the weakly-informative prior used on small
-#: data: two units either side of the centre spans a factor of e^4, about 55.
-PRIOR_LOG_SD = 2.0
-
-_HINT = (
-    "Try more customers or a longer history (at least a few hundred customers, with "
-    "repeat buyers among them), and check that frequency, recency and T vary across "
-    "customers: identical histories for everyone cannot identify the model."
-)
 
 
-class BetaGeoModel(CLVModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD model: how many purchases each customer will make, and whether alive.
 
     Parameters
     ----------
     max_iter : int, default 500
-        Most BFGS iterations before the fit is declared not to converge.
+        As in `CLVModel`.
 
     Attributes
     ----------
@@ -61,16 +43,20 @@ class BetaGeoModel(CLVModel):
         ``r`` and ``alpha``: shape and rate of the Gamma distribution of purchase
         rates (in purchases per period of the input); ``a`` and ``b``: the Beta
         distribution of the dropout probability.
-    standard_errors_ : dict of str to float
-        Asymptotic standard errors from the inverse Hessian of the log-likelihood
-        (delta method from the log scale the fit works on).
-    log_likelihood_ : float
-        Log-likelihood at the estimate (without the prior on small data).
-    n_customers_ : int
-        Customers the fit used (the sum of the weights when given).
-    penalized_ : bool
-        True when the data were too small for plain maximum likelihood and the
-        weakly-informative prior described in `fit` was added.
+    standard_errors_, log_likelihood_, n_customers_, penalized_
+        As in `PurchaseModel`.
+
+    Notes
+    -----
+    The log-likelihood and its gradient follow equation (6) of [1]_, written in
+    log-sum-exp form. On small data the prior is centred on r = a = b = 1 and on the
+    alpha that matches the pooled repeat-purchase rate, so that a and b stay finite.
+
+    `expected_purchases` is equation (10) of [1]_; `expected_purchases_new_customer`
+    is equation (9); `expected_probability_alive` follows Fader, Hardie & Lee's note
+    "Computing P(alive) using the BG/NBD model": 1 / (1 + a / (b + x - 1) *
+    ((alpha + T) / (alpha + t_x))^(r + x)), and 1 when x = 0 (in BG/NBD a customer
+    can only drop out right after a repeat purchase).
 
     References
     ----------
@@ -90,189 +76,31 @@ class BetaGeoModel(CLVModel):
     >>> alive = model.expected_probability_alive(data)
     >>> bool(alive.between(0, 1).all())
     True
+
+    The worked example of the paper, at its published estimates:
+
+    >>> model = BetaGeoModel()
+    >>> model.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> round(float(model.expected_purchases(39, 2, 30.43, 38.86).iloc[0]), 3)
+    1.226
     """
 
-    _fitted_attributes: ClassVar[tuple[str, ...]] = (*CLVModel._fitted_attributes, "penalized_")
-    penalized_: bool
+    param_names = PARAM_NAMES
+    _label = "BG/NBD"
 
-    def __init__(self, max_iter: int = 500) -> None:
-        self.max_iter = max_iter
+    def _likelihood(self, patterns: Patterns) -> _Likelihood:
+        return _Likelihood(patterns)
 
-    def fit(
-        self,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-        *,
-        weights: ArrayLike | None = None,
-    ) -> BetaGeoModel:
-        """Estimate r, alpha, a, b by maximum likelihood.
+    def _conditional_purchases(
+        self, t: FloatArray, x: FloatArray, tx: FloatArray, age: FloatArray
+    ) -> FloatArray:
+        return conditional_expected_purchases(self.params_, t, x, tx, age)
 
-        Parameters
-        ----------
-        frequency : DataFrame or array-like
-            Repeat purchases per customer, or a table from `rfm_summary` with the
-            columns ``frequency``, ``recency`` and ``T`` (then leave the next two out).
-        recency : array-like, optional
-            Time from first to last purchase.
-        T : array-like, optional
-            Time from first purchase to the end of observation, in the same unit.
-        weights : array-like, optional
-            Number of customers each row stands for (default one each).
+    def _probability_alive(self, x: FloatArray, tx: FloatArray, age: FloatArray) -> FloatArray:
+        return probability_alive(self.params_, x, tx, age)
 
-        Returns
-        -------
-        BetaGeoModel
-            ``self``, fitted.
-
-        Raises
-        ------
-        ModelError
-            On impossible histories (negative values, recency beyond T), or when the
-            maximum cannot be found; the message says what to try.
-
-        Warns
-        -----
-        UserWarning
-            With fewer than 200 customers or fewer than 30 repeat buyers. The fit
-            then maximises the likelihood times a weakly-informative prior (a normal
-            distribution, sd 2, on each log-parameter, centred on r = a = b = 1 and on
-            the alpha that matches the pooled repeat-purchase rate), so that a and b
-            stay finite; ``penalized_`` is True and ``standard_errors_`` come from
-            the curvature of the penalised objective.
-
-        Notes
-        -----
-        The log-likelihood and its gradient follow equation (6) of [1]_, written in
-        log-sum-exp form. Rows with equal (frequency, recency, T) are merged into one
-        weighted row first: data measured in days or weeks have far fewer distinct
-        histories than customers, which makes fitting millions of customers quick.
-        """
-        _, (x, tx, age) = customer_columns(("frequency", "recency", "T"), (frequency, recency, T))
-        check_rfm(x, tx, age)
-        w = _weights(weights, x.size)
-        data = _Patterns.build(x, tx, age, w)
-        if data.total_weight <= 0:
-            raise ModelError("BetaGeoModel needs at least one customer with a positive weight.")
-        self.penalized_ = bool(
-            data.total_weight < MIN_CUSTOMERS or data.repeat_buyers < MIN_REPEAT_BUYERS
-        )
-        start = data.start()
-        prior_mean = start if self.penalized_ else None
-        if self.penalized_:
-            warnings.warn(
-                f"Only {data.total_weight:.0f} customers and {data.repeat_buyers:.0f} repeat "
-                f"buyers: BG/NBD needs about {MIN_CUSTOMERS} customers and "
-                f"{MIN_REPEAT_BUYERS} repeat buyers for maximum likelihood alone, so a "
-                "weakly-informative prior keeps the estimates finite (penalized_ is True).",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        def objective(z: FloatArray) -> tuple[float, FloatArray]:
-            value, gradient = data.log_likelihood(z)
-            if prior_mean is not None:
-                gap = z - prior_mean
-                value -= float(gap @ gap) / (2 * PRIOR_LOG_SD**2)
-                gradient = gradient - gap / PRIOR_LOG_SD**2
-            return -value, -gradient
-
-        estimate = maximize_likelihood(
-            objective,
-            start,
-            names=PARAM_NAMES,
-            total_weight=data.total_weight,
-            max_iter=self.max_iter,
-            model="BG/NBD",
-            hint=_HINT,
-        )
-        self.params_ = dict(zip(PARAM_NAMES, map(float, estimate.params), strict=True))
-        self.standard_errors_ = dict(
-            zip(PARAM_NAMES, map(float, estimate.standard_errors), strict=True)
-        )
-        self.log_likelihood_ = float(data.log_likelihood(np.log(estimate.params))[0])
-        self.n_customers_ = round(data.total_weight)
-        return self
-
-    def expected_purchases(
-        self,
-        t: float | ArrayLike,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-    ) -> pd.Series:
-        """Expected number of purchases in the next ``t`` periods, given the history.
-
-        Equation (10) of [1]_: E[Y(t) | x, t_x, T], the purchases in (T, T + t].
-
-        Parameters
-        ----------
-        t : float or array-like
-            Horizon, in the time unit of the fit (one value, or one per customer).
-        frequency, recency, T
-            As in `fit`: one table or three arrays.
-
-        Returns
-        -------
-        Series
-            ``expected_purchases`` per customer, indexed like the input.
-
-        Examples
-        --------
-        >>> model = BetaGeoModel()
-        >>> model.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
-        >>> round(float(model.expected_purchases(39, 2, 30.43, 38.86).iloc[0]), 3)
-        1.226
-        """
-        self.check_is_fitted()
-        index, (x, tx, age) = customer_columns(
-            ("frequency", "recency", "T"), (frequency, recency, T)
-        )
-        check_rfm(x, tx, age)
-        horizon = _horizon(t, x.size)
-        values = conditional_expected_purchases(self.params_, horizon, x, tx, age)
-        return pd.Series(values, index=index, name="expected_purchases")
-
-    def expected_probability_alive(
-        self,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-    ) -> pd.Series:
-        """Probability that each customer has not dropped out by the end of observation.
-
-        Fader, Hardie & Lee's note "Computing P(alive) using the BG/NBD model":
-        1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x))^(r + x)), and 1 when
-        x = 0 (in BG/NBD a customer can only drop out right after a repeat purchase).
-
-        Returns
-        -------
-        Series
-            ``probability_alive`` per customer, indexed like the input.
-        """
-        self.check_is_fitted()
-        index, (x, tx, age) = customer_columns(
-            ("frequency", "recency", "T"), (frequency, recency, T)
-        )
-        check_rfm(x, tx, age)
-        values = probability_alive(self.params_, x, tx, age)
-        return pd.Series(values, index=index, name="probability_alive")
-
-    def expected_purchases_new_customer(self, t: float | ArrayLike) -> pd.Series:
-        """Expected repeat purchases in ``t`` periods of a customer just acquired.
-
-        Equation (9) of [1]_: E[X(t)] for a randomly chosen customer.
-
-        Returns
-        -------
-        Series
-            ``expected_purchases`` indexed by ``t``.
-        """
-        self.check_is_fitted()
-        horizon = _horizon(t, None)
-        values = _near_a_one(self.params_, lambda params: _new_customer(params, horizon))
-        values = np.where(horizon == 0, 0.0, values)  # not -0.0 when a < 1
-        return pd.Series(values, index=pd.Index(horizon, name="t"), name="expected_purchases")
+    def _new_customer_purchases(self, t: FloatArray) -> FloatArray:
+        return _near_a_one(self.params_, lambda params: _new_customer(params, t))
 
 
 def _new_customer(params: dict[str, float], horizon: FloatArray) -> FloatArray:
@@ -340,8 +168,8 @@ def probability_alive(
 
 
 @dataclass(frozen=True)
-class _Patterns:
-    """Distinct (x, t_x, T) histories with their weights, ready for the likelihood.
+class _Likelihood:
+    """The BG/NBD log-likelihood of distinct histories, for `BetaGeoModel.fit`.
 
     Terms that depend on x alone (the Gamma and Beta functions) are computed once
     per distinct x with the summed weight of its rows, and logarithms of alpha + T
@@ -349,64 +177,11 @@ class _Patterns:
     week data), then looked up.
     """
 
-    x: FloatArray
-    weight: FloatArray
-    buyer: npt.NDArray[np.bool_]
-    x_values: FloatArray
-    x_code: npt.NDArray[np.intp]
-    x_weight: FloatArray
-    tx_values: FloatArray
-    tx_code: npt.NDArray[np.intp]
-    age_values: FloatArray
-    age_code: npt.NDArray[np.intp]
-    total_weight: float
-    repeat_buyers: float
-    exposure: float
-    purchases: float
-
-    @classmethod
-    def build(cls, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray) -> _Patterns:
-        grouped = (
-            pd.DataFrame({"x": x, "tx": tx, "age": age, "w": w})
-            .groupby(["x", "tx", "age"], sort=False)["w"]
-            .sum()
-        )
-        keys = grouped.index
-        px = keys.get_level_values("x").to_numpy(np.float64)
-        weight = grouped.to_numpy(np.float64)
-        x_values, x_code = np.unique(px, return_inverse=True)
-        tx_values, tx_code = np.unique(
-            keys.get_level_values("tx").to_numpy(np.float64), return_inverse=True
-        )
-        age_values, age_code = np.unique(
-            keys.get_level_values("age").to_numpy(np.float64), return_inverse=True
-        )
-        return cls(
-            x=px,
-            weight=weight,
-            buyer=px > 0,
-            x_values=x_values,
-            x_code=x_code,
-            x_weight=np.bincount(x_code, weights=weight, minlength=x_values.size).astype(
-                np.float64
-            ),
-            tx_values=tx_values,
-            tx_code=tx_code,
-            age_values=age_values,
-            age_code=age_code,
-            total_weight=float(weight.sum()),
-            repeat_buyers=float(weight[px > 0].sum()),
-            exposure=float(weight @ age_values[age_code]),
-            purchases=float(weight @ px),
-        )
+    patterns: Patterns
 
     def start(self) -> FloatArray:
-        """Log of r = a = b = 1 and of the alpha matching the pooled repeat rate.
-
-        With r = 1 the mean purchase rate is 1 / alpha; half a pseudo-purchase keeps
-        alpha finite when nobody bought twice.
-        """
-        alpha = max(self.exposure, 1e-9) / (self.purchases + 0.5)
+        """Log of r = a = b = 1 and of the alpha matching the pooled repeat rate."""
+        alpha = self.patterns.pooled_alpha()
         return np.log(np.array([1.0, alpha, 1.0, 1.0], dtype=np.float64))
 
     def log_likelihood(self, z: FloatArray) -> tuple[float, FloatArray]:
@@ -417,17 +192,18 @@ class _Patterns:
         ``s``, weighs the derivatives of A3 and A4.
         """
         r, alpha, a, b = np.exp(z)
-        x, w, buyer = self.x, self.weight, self.buyer
-        xs, ws = self.x_values, self.x_weight
+        data = self.patterns
+        x, w, buyer = data.x, data.weight, data.buyer
+        xs, ws = data.x_values, data.x_weight
         # b + x - 1 exists for buyers only (b - 1 may be zero or negative at x = 0);
         # the value used for non-buyers is never read.
         b_x_less_one = b + np.maximum(xs - 1, 0.0)
-        log_alpha_age = np.log(alpha + self.age_values)[self.age_code]
-        inv_alpha_age = (1.0 / (alpha + self.age_values))[self.age_code]
-        log_alpha_tx = np.log(alpha + self.tx_values)[self.tx_code]
-        inv_alpha_tx = (1.0 / (alpha + self.tx_values))[self.tx_code]
+        log_alpha_age = np.log(alpha + data.age_values)[data.age_code]
+        inv_alpha_age = (1.0 / (alpha + data.age_values))[data.age_code]
+        log_alpha_tx = np.log(alpha + data.tx_values)[data.tx_code]
+        inv_alpha_tx = (1.0 / (alpha + data.tx_values))[data.tx_code]
         a3 = -(r + x) * log_alpha_age
-        a4 = np.log(a) - np.log(b_x_less_one)[self.x_code] - (r + x) * log_alpha_tx
+        a4 = np.log(a) - np.log(b_x_less_one)[data.x_code] - (r + x) * log_alpha_tx
         gap = np.where(buyer, a4 - a3, -np.inf)
         # One exponential serves both log-sum-exp and the logistic share of A4.
         small = np.exp(-np.abs(gap))
@@ -436,42 +212,22 @@ class _Patterns:
         rest = 1.0 - share
         value = (
             float(ws @ (gammaln(r + xs) - gammaln(r) + betaln(a, b + xs) - betaln(a, b)))
-            + self.total_weight * r * np.log(alpha)
+            + data.total_weight * r * np.log(alpha)
             + float(w @ log_sum)
         )
         ab = digamma(a + b)
         d_r = (
             float(ws @ (digamma(r + xs) - digamma(r)))
-            + self.total_weight * np.log(alpha)
+            + data.total_weight * np.log(alpha)
             - float(w @ (rest * log_alpha_age + share * log_alpha_tx))
         )
-        d_alpha = self.total_weight * r / alpha - float(
+        d_alpha = data.total_weight * r / alpha - float(
             (w * (r + x)) @ (rest * inv_alpha_age + share * inv_alpha_tx)
         )
         w_share = w * share
         d_a = float(ws @ (ab - digamma(a + b + xs))) + float(np.sum(w_share)) / a
         d_b = float(ws @ (ab + digamma(b + xs) - digamma(b) - digamma(a + b + xs))) - float(
-            np.bincount(self.x_code, weights=w_share, minlength=xs.size) @ (1.0 / b_x_less_one)
+            np.bincount(data.x_code, weights=w_share, minlength=xs.size) @ (1.0 / b_x_less_one)
         )
         gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
         return float(value), gradient
-
-
-def _weights(weights: ArrayLike | None, size: int) -> FloatArray:
-    if weights is None:
-        return np.ones(size)
-    array = np.asarray(weights, dtype=np.float64).reshape(-1)
-    if array.size != size:
-        raise ModelError(f"weights has {array.size} values for {size} customers.")
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ModelError("weights must be finite and non-negative.")
-    return array
-
-
-def _horizon(t: float | ArrayLike, size: int | None) -> FloatArray:
-    horizon = np.atleast_1d(np.asarray(t, dtype=np.float64)).reshape(-1)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
-        raise ModelError("t (the horizon) must be finite and non-negative.")
-    if size is not None and horizon.size not in (1, size):
-        raise ModelError(f"t has {horizon.size} values for {size} customers.")
-    return horizon

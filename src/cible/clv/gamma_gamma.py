@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from scipy.special import digamma, gammaln
 from cible.clv.base import ArrayLike, CLVModel, Data, FloatArray, check_rfm, customer_columns
 from cible.clv.errors import ModelError
 from cible.clv.optimization import maximize_likelihood
+from cible.clv.purchase import PurchaseModel
 
 PARAM_NAMES = ("p", "q", "v")
 #: Above this absolute correlation between frequency and mean spend of repeat buyers,
@@ -35,25 +36,13 @@ _HINT = (
 )
 
 
-class PurchaseModel(Protocol):
-    """A fitted model of purchase counts, such as `BetaGeoModel`."""
-
-    def expected_purchases(
-        self,
-        t: float | ArrayLike,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-    ) -> pd.Series: ...
-
-
 class GammaGammaModel(CLVModel):
     """Gamma-Gamma model: the expected spend per purchase of each customer.
 
     Parameters
     ----------
     max_iter : int, default 500
-        Most BFGS iterations before the fit is declared not to converge.
+        As in `CLVModel`.
 
     Attributes
     ----------
@@ -61,12 +50,10 @@ class GammaGammaModel(CLVModel):
         ``p``: shape of the spend of one purchase; ``q`` and ``v``: shape and rate
         of the Gamma distribution of its rate across customers. The mean spend per
         purchase across customers is p v / (q - 1).
-    standard_errors_ : dict of str to float
-        Asymptotic standard errors from the inverse Hessian.
-    log_likelihood_ : float
-        Log-likelihood at the estimate.
     n_customers_ : int
         Repeat buyers the fit used.
+    standard_errors_, log_likelihood_
+        As in `CLVModel`.
     frequency_monetary_correlation_ : float
         Pearson correlation of frequency and mean spend among repeat buyers; the
         model assumes it is near 0.
@@ -98,9 +85,6 @@ class GammaGammaModel(CLVModel):
         "frequency_monetary_correlation_",
     )
     frequency_monetary_correlation_: float
-
-    def __init__(self, max_iter: int = 500) -> None:
-        self.max_iter = max_iter
 
     def fit(self, frequency: Data, monetary_value: ArrayLike | None = None) -> GammaGammaModel:
         """Estimate p, q, v by maximum likelihood on the repeat buyers.
@@ -235,8 +219,9 @@ class GammaGammaModel(CLVModel):
 
         Parameters
         ----------
-        purchase_model : BetaGeoModel
-            A fitted model of purchase counts, on the same time unit as the data.
+        purchase_model : PurchaseModel
+            A fitted model of purchase counts (`BetaGeoModel`, `ParetoNBDModel`), on
+            the same time unit as the data.
         frequency, recency, T, monetary_value
             One table from `rfm_summary`, or four arrays.
         horizon_months : int, default 12

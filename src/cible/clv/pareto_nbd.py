@@ -3,9 +3,9 @@
 Each customer buys at a Poisson rate ``lambda`` while alive and dies at an
 exponentially distributed time of rate ``mu``, which nobody observes; across
 customers ``lambda`` follows a Gamma(r, alpha) and ``mu`` a Gamma(s, beta)
-distribution (Schmittlein, Morrison & Colombo 1987). As in BG/NBD, the likelihood of
-one history depends on (frequency, recency, T) only, so customers with the same
-three numbers are fitted as one weighted row.
+distribution (Schmittlein, Morrison & Colombo 1987). As for BG/NBD,
+`cible.clv.purchase.PurchaseModel` does the fitting and the checks; this module
+holds the likelihood and the formulas.
 
 The likelihood holds Gaussian hypergeometric functions 2F1(r+s+x, b; r+s+x+1; z).
 They are computed here from their Euler integral by a trapezoidal rule, which stays
@@ -17,28 +17,17 @@ difference.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.special import digamma, exprel, gammaln
 
-from cible.clv.base import ArrayLike, CLVModel, Data, FloatArray, check_rfm, customer_columns
-from cible.clv.beta_geo import _horizon, _Patterns, _weights
-from cible.clv.errors import ModelError
-from cible.clv.optimization import maximize_likelihood
+from cible.clv.base import FloatArray
+from cible.clv.purchase import HINT, Patterns, PurchaseModel
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
-#: Below this many customers, or this many repeat buyers, maximum likelihood alone is
-#: unreliable (s and beta in particular run off to infinity), so `fit` adds a prior.
-MIN_CUSTOMERS = 200
-MIN_REPEAT_BUYERS = 30
-#: Standard deviation, on the log scale, of the weakly-informative prior used on small
-#: data: two units either side of the centre spans a factor of e^4, about 55.
-PRIOR_LOG_SD = 2.0
 
 #: Step of the trapezoidal rule for the integral of 2F1 (see `_euler_integral`). Its
 #: error falls like exp(-2 pi d / h), d about 1.3 being the half-width of the strip
@@ -56,21 +45,14 @@ _MAX_T = 200.0
 #: (twice as fast as blocks of 1024 or more).
 _BLOCK = 512
 
-_HINT = (
-    "Try more customers or a longer history (at least a few hundred customers, with "
-    "repeat buyers among them), and check that frequency, recency and T vary across "
-    "customers: identical histories for everyone cannot identify the model. "
-    "BetaGeoModel is often easier to fit on the same data."
-)
 
-
-class ParetoNBDModel(CLVModel):
+class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD model: how many purchases each customer will make, and whether alive.
 
     Parameters
     ----------
     max_iter : int, default 500
-        Most BFGS iterations before the fit is declared not to converge.
+        As in `CLVModel`.
 
     Attributes
     ----------
@@ -78,16 +60,26 @@ class ParetoNBDModel(CLVModel):
         ``r`` and ``alpha``: shape and rate of the Gamma distribution of purchase
         rates (in purchases per period of the input); ``s`` and ``beta``: shape and
         rate of the Gamma distribution of dropout rates.
-    standard_errors_ : dict of str to float
-        Asymptotic standard errors from the inverse Hessian of the log-likelihood
-        (delta method from the log scale the fit works on).
-    log_likelihood_ : float
-        Log-likelihood at the estimate (without the prior on small data).
-    n_customers_ : int
-        Customers the fit used (the sum of the weights when given).
-    penalized_ : bool
-        True when the data were too small for plain maximum likelihood and the
-        weakly-informative prior described in `fit` was added.
+    standard_errors_, log_likelihood_, n_customers_, penalized_
+        As in `PurchaseModel`.
+
+    Notes
+    -----
+    The log-likelihood is equation (18) of [2]_, with A_0 from equations (19)
+    and (20) and their case split (alpha >= beta or alpha < beta), written in
+    log-sum-exp form; `_tail_integral` explains how its hypergeometric terms and
+    their derivatives are computed. Those terms are computed once per distinct
+    (frequency, recency) and (frequency, T) pair, far fewer than customers. On small
+    data the prior is centred on r = s = 1, on the alpha that matches the pooled
+    repeat-purchase rate and on beta = the mean T, so that s and beta stay finite.
+
+    `expected_purchases` is equation (41) of [2]_: P(alive) times (r + x) (beta + T)
+    / ((alpha + T) (s - 1)) times 1 - ((beta + T) / (beta + T + t))^(s - 1) (its
+    limit at s = 1 is a logarithm). `expected_probability_alive` is equations (36)
+    and (37): the share of the likelihood that comes from customers still alive at
+    T, (alpha + T)^-(r + x) (beta + T)^-s against the whole.
+    `expected_purchases_new_customer` is equation (27): E[X(t)] = r beta / (alpha
+    (s - 1)) (1 - (beta / (beta + t))^(s - 1)).
 
     References
     ----------
@@ -102,8 +94,7 @@ class ParetoNBDModel(CLVModel):
 
     Examples
     --------
-    >>> from cible.clv.pareto_nbd import ParetoNBDModel
-    >>> from cible.clv.pareto_simulation import simulate_pareto_nbd
+    >>> from cible.clv import ParetoNBDModel, simulate_pareto_nbd
     >>> data = simulate_pareto_nbd(4000, r=0.55, alpha=10.6, s=0.6, beta=11.7, T=39.0, seed=1)
     >>> model = ParetoNBDModel().fit(data)
     >>> sorted(model.params_)
@@ -113,197 +104,34 @@ class ParetoNBDModel(CLVModel):
     >>> alive = model.expected_probability_alive(data)
     >>> bool(alive.between(0, 1).all())
     True
+
+    The customer of the BG/NBD paper's worked example, at the published estimates
+    of [3]_:
+
+    >>> model = ParetoNBDModel()
+    >>> model.params_ = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    >>> round(float(model.expected_purchases(39, 2, 30.43, 38.86).iloc[0]), 3)
+    1.455
     """
 
-    _fitted_attributes: ClassVar[tuple[str, ...]] = (*CLVModel._fitted_attributes, "penalized_")
-    penalized_: bool
+    param_names = PARAM_NAMES
+    _label = "Pareto/NBD"
+    _hint = HINT + " BetaGeoModel is often easier to fit on the same data."
 
-    def __init__(self, max_iter: int = 500) -> None:
-        self.max_iter = max_iter
+    def _likelihood(self, patterns: Patterns) -> _Likelihood:
+        return _Likelihood.build(patterns)
 
-    def fit(
-        self,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-        *,
-        weights: ArrayLike | None = None,
-    ) -> ParetoNBDModel:
-        """Estimate r, alpha, s, beta by maximum likelihood.
+    def _conditional_purchases(
+        self, t: FloatArray, x: FloatArray, tx: FloatArray, age: FloatArray
+    ) -> FloatArray:
+        return conditional_expected_purchases(self.params_, t, x, tx, age)
 
-        Parameters
-        ----------
-        frequency : DataFrame or array-like
-            Repeat purchases per customer, or a table from `rfm_summary` with the
-            columns ``frequency``, ``recency`` and ``T`` (then leave the next two out).
-        recency : array-like, optional
-            Time from first to last purchase.
-        T : array-like, optional
-            Time from first purchase to the end of observation, in the same unit.
-        weights : array-like, optional
-            Number of customers each row stands for (default one each).
+    def _probability_alive(self, x: FloatArray, tx: FloatArray, age: FloatArray) -> FloatArray:
+        return probability_alive(self.params_, x, tx, age)
 
-        Returns
-        -------
-        ParetoNBDModel
-            ``self``, fitted.
-
-        Raises
-        ------
-        ModelError
-            On impossible histories (negative values, recency beyond T), or when the
-            maximum cannot be found; the message says what to try.
-
-        Warns
-        -----
-        UserWarning
-            With fewer than 200 customers or fewer than 30 repeat buyers. The fit
-            then maximises the likelihood times a weakly-informative prior (a normal
-            distribution, sd 2, on each log-parameter, centred on r = s = 1, on the
-            alpha that matches the pooled repeat-purchase rate and on beta = the mean
-            T), so that s and beta stay finite; ``penalized_`` is True and
-            ``standard_errors_`` come from the curvature of the penalised objective.
-
-        Notes
-        -----
-        The log-likelihood is equation (18) of [2]_, with A_0 from equations (19)
-        and (20) and their case split (alpha >= beta or alpha < beta), written in
-        log-sum-exp form; `_tail_integral` explains how its hypergeometric terms and
-        their derivatives are computed. Rows with
-        equal (frequency, recency, T) are merged into one weighted row first, and
-        those terms are computed once per distinct (frequency, recency) and
-        (frequency, T) pair, far fewer than customers.
-        """
-        _, (x, tx, age) = customer_columns(("frequency", "recency", "T"), (frequency, recency, T))
-        check_rfm(x, tx, age)
-        w = _weights(weights, x.size)
-        data = _Likelihood.build(x, tx, age, w)
-        if data.patterns.total_weight <= 0:
-            raise ModelError("ParetoNBDModel needs at least one customer with a positive weight.")
-        self.penalized_ = bool(
-            data.patterns.total_weight < MIN_CUSTOMERS
-            or data.patterns.repeat_buyers < MIN_REPEAT_BUYERS
-        )
-        start = data.start()
-        prior_mean = start if self.penalized_ else None
-        if self.penalized_:
-            warnings.warn(
-                f"Only {data.patterns.total_weight:.0f} customers and "
-                f"{data.patterns.repeat_buyers:.0f} repeat buyers: Pareto/NBD needs about "
-                f"{MIN_CUSTOMERS} customers and {MIN_REPEAT_BUYERS} repeat buyers for "
-                "maximum likelihood alone, so a weakly-informative prior keeps the "
-                "estimates finite (penalized_ is True).",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        def objective(z: FloatArray) -> tuple[float, FloatArray]:
-            value, gradient = data.log_likelihood(z)
-            if prior_mean is not None:
-                gap = z - prior_mean
-                value -= float(gap @ gap) / (2 * PRIOR_LOG_SD**2)
-                gradient = gradient - gap / PRIOR_LOG_SD**2
-            return -value, -gradient
-
-        estimate = maximize_likelihood(
-            objective,
-            start,
-            names=PARAM_NAMES,
-            total_weight=data.patterns.total_weight,
-            max_iter=self.max_iter,
-            model="Pareto/NBD",
-            hint=_HINT,
-        )
-        self.params_ = dict(zip(PARAM_NAMES, map(float, estimate.params), strict=True))
-        self.standard_errors_ = dict(
-            zip(PARAM_NAMES, map(float, estimate.standard_errors), strict=True)
-        )
-        self.log_likelihood_ = float(data.log_likelihood(np.log(estimate.params))[0])
-        self.n_customers_ = round(data.patterns.total_weight)
-        return self
-
-    def expected_purchases(
-        self,
-        t: float | ArrayLike,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-    ) -> pd.Series:
-        """Expected number of purchases in the next ``t`` periods, given the history.
-
-        Equation (41) of [2]_: E[Y(t) | x, t_x, T], the purchases in (T, T + t],
-        which is P(alive) times (r + x) (beta + T) / ((alpha + T) (s - 1)) times
-        1 - ((beta + T) / (beta + T + t))^(s - 1) (its limit at s = 1 is a logarithm).
-
-        Parameters
-        ----------
-        t : float or array-like
-            Horizon, in the time unit of the fit (one value, or one per customer).
-        frequency, recency, T
-            As in `fit`: one table or three arrays.
-
-        Returns
-        -------
-        Series
-            ``expected_purchases`` per customer, indexed like the input.
-
-        Examples
-        --------
-        >>> model = ParetoNBDModel()
-        >>> model.params_ = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
-        >>> round(float(model.expected_purchases(39, 2, 30.43, 38.86).iloc[0]), 3)
-        1.455
-        """
-        self.check_is_fitted()
-        index, (x, tx, age) = customer_columns(
-            ("frequency", "recency", "T"), (frequency, recency, T)
-        )
-        check_rfm(x, tx, age)
-        horizon = _horizon(t, x.size)
-        values = conditional_expected_purchases(self.params_, horizon, x, tx, age)
-        return pd.Series(values, index=index, name="expected_purchases")
-
-    def expected_probability_alive(
-        self,
-        frequency: Data,
-        recency: ArrayLike | None = None,
-        T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-    ) -> pd.Series:
-        """Probability that each customer has not dropped out by the end of observation.
-
-        Equations (36) and (37) of [2]_: the share of the likelihood that comes from
-        customers still alive at T, (alpha + T)^-(r + x) (beta + T)^-s against the
-        whole.
-
-        Returns
-        -------
-        Series
-            ``probability_alive`` per customer, indexed like the input.
-        """
-        self.check_is_fitted()
-        index, (x, tx, age) = customer_columns(
-            ("frequency", "recency", "T"), (frequency, recency, T)
-        )
-        check_rfm(x, tx, age)
-        values = probability_alive(self.params_, x, tx, age)
-        return pd.Series(values, index=index, name="probability_alive")
-
-    def expected_purchases_new_customer(self, t: float | ArrayLike) -> pd.Series:
-        """Expected repeat purchases in ``t`` periods of a customer just acquired.
-
-        Equation (27) of [2]_: E[X(t)] = r beta / (alpha (s - 1)) (1 - (beta / (beta
-        + t))^(s - 1)) for a randomly chosen customer.
-
-        Returns
-        -------
-        Series
-            ``expected_purchases`` indexed by ``t``.
-        """
-        self.check_is_fitted()
-        horizon = _horizon(t, None)
+    def _new_customer_purchases(self, t: FloatArray) -> FloatArray:
         r, alpha, s, beta = (self.params_[name] for name in PARAM_NAMES)
-        values = r / alpha * beta * _power_difference(s, np.log1p(horizon / beta))
-        return pd.Series(values, index=pd.Index(horizon, name="t"), name="expected_purchases")
+        return r / alpha * beta * _power_difference(s, np.log1p(t / beta))
 
 
 def _power_difference(s: float, log_ratio: FloatArray) -> FloatArray:
@@ -526,18 +354,13 @@ class _Likelihood:
     with the summed weight of its rows.
     """
 
-    patterns: _Patterns
+    patterns: Patterns
     histories: _Histories
 
     @classmethod
-    def build(cls, x: FloatArray, tx: FloatArray, age: FloatArray, w: FloatArray) -> _Likelihood:
-        patterns = _Patterns.build(x, tx, age, w)
-        histories = _Histories.build(
-            patterns.x,
-            patterns.tx_values[patterns.tx_code],
-            patterns.age_values[patterns.age_code],
-        )
-        return cls(patterns=patterns, histories=histories)
+    def build(cls, patterns: Patterns) -> _Likelihood:
+        """The likelihood of ``patterns``, with the pairs its tail integrals need."""
+        return cls(patterns, _Histories.build(patterns.x, patterns.tx, patterns.age))
 
     def start(self) -> FloatArray:
         """Log of r = s = 1, the alpha matching the pooled repeat rate, beta = mean T.
@@ -547,7 +370,7 @@ class _Likelihood:
         of the customers are expected to be alive at the end.
         """
         patterns = self.patterns
-        alpha = max(patterns.exposure, 1e-9) / (patterns.purchases + 0.5)
+        alpha = patterns.pooled_alpha()
         beta = max(patterns.exposure, 1e-9) / patterns.total_weight
         return np.log(np.array([1.0, alpha, 1.0, beta], dtype=np.float64))
 

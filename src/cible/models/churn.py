@@ -10,7 +10,6 @@ result in :attr:`ChurnModel.model_card_`.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,7 @@ from cible.models.errors import ModelDataError
 from cible.models.evaluation import PROBABILITY_BASELINES, baseline_risks, churn_metrics
 from cible.models.feature_set import check_features, feature_matrix
 from cible.models.model_card import ModelCard, library_versions
+from cible.models.model_files import dump_model, load_model
 from cible.models.snapshots import LABEL, check_horizon, check_snapshots
 
 #: Calibration methods of scikit-learn's ``CalibratedClassifierCV``.
@@ -37,6 +37,20 @@ CARD_FEATURES = 15
 #: Most evaluation rows permutation importance reads (a random sample beyond).
 IMPORTANCE_ROWS = 5_000
 _IMPORTANCE_REPEATS = 5
+#: What a stored churn model may name beyond the types skops trusts by default
+#: (scikit-learn's public estimators, numpy, built-in containers): the output of
+#: ``skops.io.get_untrusted_types`` on models fitted with each calibration method,
+#: read and found harmless (none of them runs code when built).
+TRUSTED_TYPES = (
+    "cible.models.churn.ChurnModel",
+    "cible.models.model_card.ModelCard",
+    "datetime.datetime",
+    "datetime.timedelta",
+    "datetime.timezone",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
 
 
 class ChurnModel(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
@@ -312,26 +326,30 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no 
         return result
 
     def dumps(self) -> bytes:
-        """The model, fitted or not, as bytes (a pickle) for the caller to store.
+        """The model, fitted or not, as skops bytes for the caller to store.
 
-        Only :meth:`loads` bytes you wrote yourself: unpickling runs code, so bytes
-        from anyone else can do anything to the machine that loads them.
+        :meth:`loads` reads them back without running code
+        (:mod:`cible.models.model_files`).
         """
-        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        return dump_model(self)
 
     @classmethod
     def loads(cls, data: bytes) -> ChurnModel:
-        """A model from :meth:`dumps` bytes. Trusted data only (see :meth:`dumps`).
+        """A model from :meth:`dumps` bytes, built only from :data:`TRUSTED_TYPES`.
 
         Raises
         ------
-        ModelDataError
-            When the bytes hold something other than a ChurnModel.
+        StoredModelError
+            For a pickle stored by an older Cible (never unpickled), a file naming
+            another type, damaged bytes or another object.
         """
-        model = pickle.loads(data)
-        if not isinstance(model, cls):
-            raise ModelDataError(f"The bytes hold a {type(model).__name__}, not a {cls.__name__}.")
-        return model
+        return load_model(
+            data,
+            cls,
+            TRUSTED_TYPES,
+            what="churn model",
+            redo="train a new one with `cible churn train`",
+        )
 
     def _check_settings(self) -> None:
         if self.calibration not in CALIBRATION_METHODS:

@@ -13,3 +13,12 @@ class ModelDataError(CibleError):
     one class only. A model used before ``fit`` raises scikit-learn's
     ``NotFittedError`` instead, as every estimator does.
     """
+
+
+class StoredModelError(ModelDataError):
+    """A stored model cannot be opened safely, so it is not opened at all.
+
+    Raised for a model an older Cible stored with pickle, a file naming a type
+    Cible does not trust (altered, or written by another program), damaged bytes,
+    or another kind of model. The message says how to store a new one.
+    """

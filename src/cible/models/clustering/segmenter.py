@@ -19,7 +19,6 @@ The steps of :meth:`ClusterSegmenter.fit`:
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,8 +37,25 @@ from cible.models.clustering.rules import ClusterRule, explain_clusters
 from cible.models.clustering.selection import KSelection, select_k
 from cible.models.clustering.stability import Recluster, Stability, bootstrap_stability
 from cible.models.errors import ModelDataError
+from cible.models.model_files import dump_model, load_model
 
 ID = "customer_id"
+#: What a stored segmenter may name beyond the types skops trusts by default
+#: (scikit-learn's public estimators, numpy, built-in containers): the output of
+#: ``skops.io.get_untrusted_types`` on segmenters fitted with every method, all of
+#: them the project's own plain classes, which run no code when built.
+TRUSTED_TYPES = (
+    "cible.domain.schema.Field",
+    "cible.features.registry.Trait",
+    "cible.models.clustering.features.ExcludedTrait",
+    "cible.models.clustering.methods.Partition",
+    "cible.models.clustering.preprocessing.TraitPreprocessor",
+    "cible.models.clustering.profile.TraitContrast",
+    "cible.models.clustering.rules.ClusterRule",
+    "cible.models.clustering.rules.Condition",
+    "cible.models.clustering.segmenter.ClusterSegmenter",
+    "cible.models.clustering.stability.Stability",
+)
 
 
 class ClusterSegmenter(BaseEstimator):  # type: ignore[misc]  # scikit-learn ships no types
@@ -399,18 +415,51 @@ class ClusterSegmenter(BaseEstimator):  # type: ignore[misc]  # scikit-learn shi
         }
 
     def dumps(self) -> bytes:
-        """The fitted segmenter as bytes, for storage; :meth:`loads` reads them back."""
-        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        """The fitted segmenter as skops bytes, for storage; :meth:`loads` reads them back."""
+        return dump_model(self)
 
     @classmethod
     def loads(cls, blob: bytes) -> ClusterSegmenter:
-        """A segmenter stored with :meth:`dumps` (only from a trusted store: pickle)."""
-        found = pickle.loads(blob)
-        if not isinstance(found, cls):
-            raise ModelDataError(
-                f"the stored model is a {type(found).__name__}, not a {cls.__name__}."
-            )
-        return found
+        """A segmenter from :meth:`dumps` bytes, built only from :data:`TRUSTED_TYPES`.
+
+        Anything else, a pickle of an older Cible first, raises the
+        :class:`~cible.models.errors.StoredModelError` of
+        :func:`~cible.models.model_files.load_model` unopened.
+        """
+        return load_model(
+            blob,
+            cls,
+            TRUSTED_TYPES,
+            what="clustering",
+            redo="run `cible cluster` again (same --dimension) to fit and store a new one",
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to save, with the k-selection table as plain columns.
+
+        skops cannot store a pandas DataFrame; numpy columns it stores as arrays.
+        """
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state: dict[str, Any] = dict(super().__getstate__())
+        selection = state.get("selection_")
+        if isinstance(selection, KSelection):
+            state["selection_"] = {
+                "table": {name: selection.table[name].to_numpy() for name in selection.table},
+                "k": selection.k,
+                "reason": dict(selection.reason),
+            }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a state from :meth:`__getstate__`, the table a DataFrame again."""
+        selection = state.get("selection_")
+        if isinstance(selection, dict):
+            table = pd.DataFrame(selection["table"])
+            state = {
+                **state,
+                "selection_": KSelection(table=table, k=selection["k"], reason=selection["reason"]),
+            }
+        super().__setstate__(state)
 
 
 def _check_frame(frame: pd.DataFrame) -> None:
