@@ -175,17 +175,37 @@ def _settings() -> SettingsCreator:
             cll.ElseLevel(),
         ],
     )
-    # Postal code and city say the same thing twice: one comparison, so that
-    # agreeing on both is not counted as two independent pieces of evidence.
-    place = cl.CustomComparison(
-        output_column_name="place",
-        comparison_description="Postal code and city",
+    # Where a person lives and how to reach them change together: a person who moves
+    # often registers again with a new address, e-mail and phone at once. Compared
+    # one by one, the three changes would count as three independent pieces of
+    # evidence against the match, and the names and birth date of a mover could not
+    # outweigh them; one comparison learns how often they change together.
+    # (Postal code and city say the same thing twice, so they are one field here.)
+    no_contact = cll.And(cll.NullLevel("email"), cll.NullLevel("phone"))
+    same_place = cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city"))
+    near = cll.Or(
+        cll.ExactMatchLevel("postal_code"),
+        cll.ExactMatchLevel("city"),
+        cll.ExactMatchLevel(ColumnExpression("postal_code").substr(1, 2)),
+    )
+    whereabouts = cl.CustomComparison(
+        output_column_name="whereabouts",
+        comparison_description="E-mail, phone and place",
         comparison_levels=[
-            cll.And(cll.NullLevel("postal_code"), cll.NullLevel("city")),
-            cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
-            cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
-            cll.ExactMatchLevel(ColumnExpression("postal_code").substr(1, 2)).configure(
-                label_for_charts="Same department"
+            cll.And(no_contact, cll.And(cll.NullLevel("postal_code"), cll.NullLevel("city"))),
+            cll.And(cll.ExactMatchLevel("email"), cll.ExactMatchLevel("phone")).configure(
+                label_for_charts="Same e-mail and phone"
+            ),
+            cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
+            cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+            cll.And(same_place, no_contact).configure(
+                label_for_charts="Same place, no contact to compare"
+            ),
+            same_place.configure(label_for_charts="Same place, other contacts"),
+            near.configure(label_for_charts="Same postal code, city or department"),
+            # Made only of null tests, Splink would take it for the null level.
+            cll.And(no_contact).configure(
+                label_for_charts="Elsewhere, no contact to compare", is_null_level=False
             ),
             cll.ElseLevel(),
         ],
@@ -198,9 +218,7 @@ def _settings() -> SettingsCreator:
             cl.DateOfBirthComparison("birth_date", input_is_string=False).configure(
                 term_frequency_adjustments=True
             ),
-            place,
-            cl.ExactMatch("email").configure(term_frequency_adjustments=True),
-            cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
+            whereabouts,
         ],
         blocking_rules_to_generate_predictions=[block_on(*keys) for keys in _BLOCKING],
         retain_matching_columns=False,
