@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest

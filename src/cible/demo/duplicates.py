@@ -227,9 +227,10 @@ def _lookalikes(rng: np.random.Generator, people: pd.DataFrame, count: int) -> p
     missing = same_town & np.isnan(birth[alike])
     people.loc[alike[missing], "birth"] = (birth[target] + shift)[missing]
     emails = people["email"].to_numpy()
+    firsts, lasts = people["first_name"].to_numpy(), people["last_name"].to_numpy()
     for row, number in zip(alike.tolist(), rng.integers(1, 1000, count).tolist(), strict=True):
         if emails[row]:
-            first, last = slug(people.at[row, "first_name"]), slug(people.at[row, "last_name"])
+            first, last = slug(str(firsts[row])), slug(str(lasts[row]))
             domain = emails[row].partition("@")[2].lower()
             emails[row] = f"{first}.{last}{number}@{domain}"
     people["email"] = emails

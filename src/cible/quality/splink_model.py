@@ -10,8 +10,9 @@ agreements are weighted by how rare the value is (term frequencies), so that two
 ``Marie Martin`` count for less than two ``Honorine Vasseur``.
 
 Compared fields: the two names, with swapped first and last names and a typo in
-either recognised; birth date; postal code and city together (a move to the next
-town still agrees on the department); e-mail; phone. Only pairs that agree on at
+either recognised; birth date; and the whereabouts: e-mail, phone, postal code and
+city as one comparison, since a person who moves changes them together (a move to
+the next town still agrees on the department). Only pairs that agree on at
 least one blocking key are scored: e-mail, phone, both names, a name and the birth
 date, or the birth date and the postal code. That keeps a million profiles to tens
 of millions of pairs instead of 5e11.
@@ -118,10 +119,10 @@ class ProfileMatcher:
                 [block_on("email"), block_on("phone")], recall=0.8
             )
             training.estimate_u_using_random_sampling(max_pairs=self.u_pairs, seed=self.seed)
-            # Shared e-mails teach the names, birth date, place and phone; shared names
-            # and birth date then teach the e-mail.
+            # Shared e-mails teach the names and birth date; shared names and birth
+            # date then teach the whereabouts (e-mail, phone and place).
             training.estimate_parameters_using_expectation_maximisation(block_on("email"))
-            # Without such a pair, the e-mail keeps Splink's default m probabilities.
+            # Without such a pair, the whereabouts keep Splink's default m probabilities.
             with suppress(EMTrainingException):
                 training.estimate_parameters_using_expectation_maximisation(
                     block_on("names_sorted", "birth_date")
