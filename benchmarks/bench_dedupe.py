@@ -92,7 +92,7 @@ def main() -> None:
     started = time.perf_counter()
     truth = known_duplicates(round(args.profiles / _PROFILES_PER_PERSON), seed=args.seed)
     generated = time.perf_counter() - started
-    pairs = truth.pairs.to_numpy()
+    pairs = truth.pairs[["customer_id", "duplicate_of"]].to_numpy()
     expected = pd.DataFrame({"a": pairs.min(axis=1), "b": pairs.max(axis=1)})
     steps: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:

@@ -6,12 +6,12 @@ import itertools
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from cible import Workspace
+from cible.demo.corruptions import KINDS, SEVERAL
 from cible.demo.duplicates import DuplicateSet, known_duplicates
 from cible.domain.config import DedupeSection
 from cible.quality.matching import (
@@ -36,7 +36,26 @@ def pairs_of_groups(merges: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def truth_pairs(truth: DuplicateSet) -> set[tuple[str, str]]:
-    return {(min(a, b), max(a, b)) for a, b in truth.pairs.itertuples(index=False)}
+    pairs = zip(truth.pairs["customer_id"], truth.pairs["duplicate_of"], strict=True)
+    return {(min(a, b), max(a, b)) for a, b in pairs}
+
+
+def recall_by_kind(truth: DuplicateSet, found: set[tuple[str, str]]) -> pd.Series:
+    """Share of the true pairs of each kind that were put in one group."""
+    pairs = truth.pairs
+    hit = [
+        (min(a, b), max(a, b)) in found
+        for a, b in zip(pairs["customer_id"], pairs["duplicate_of"], strict=True)
+    ]
+    kind = pairs["kind"].where(~pairs["kind"].str.contains(" + ", regex=False), SEVERAL)
+    return pd.Series(hit, dtype=float).groupby(kind.to_numpy()).agg(["size", "mean"])
+
+
+# What the model still misses: a copy that moved far with a new e-mail and phone
+# keeps only its names and birth date (match weight about 1 to 3 on this set, under
+# the default 4); a copy with another e-mail whose original gave neither phone nor
+# birth date keeps only a name and a town. See docs/quality.md, "Measured".
+SHORT_OF_TARGET = {"moved, new contacts": 0.55, "other e-mail": 0.88}
 
 
 LEFTOVERS = (
@@ -47,7 +66,10 @@ LEFTOVERS = (
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuplicateSet, pd.DataFrame]:
-    """5,000 persons, 20% of them registered again once or twice, deduplicated (dry run)."""
+    """5,000 persons, 20% of them registered again once or twice, deduplicated (dry run).
+
+    6,300 profiles, about 80 pairs of each kind of :data:`cible.demo.corruptions.KINDS`.
+    """
     truth = known_duplicates(5000, seed=11)
     folder = tmp_path_factory.mktemp("matching")
     truth.profiles.to_parquet(folder / "profiles.parquet")
@@ -73,28 +95,43 @@ def test_precision_and_recall_on_profiles_with_known_duplicates(
         f"\n{len(truth.profiles):,} profiles, {len(expected):,} true pairs, {len(found):,} "
         f"pairs merged: precision {precision:.4f}, recall {recall:.4f}"
     )
-    assert precision >= 0.98
-    assert recall >= 0.90
+    assert precision >= 0.99
+    assert recall >= 0.93
 
 
 @pytest.mark.slow
-def test_every_kind_of_mess_is_caught(generated: tuple[DuplicateSet, pd.DataFrame]):
+def test_recall_of_every_kind_of_duplicate(generated: tuple[DuplicateSet, pd.DataFrame]):
+    truth, merges = generated
+    table = recall_by_kind(truth, pairs_of_groups(merges))
+    print(f"\n{table.to_string()}")
+    assert set(table.index) == {kind.name for kind in KINDS} | {SEVERAL}
+    assert (table["size"] >= 60).all()
+    for kind, recall in table["mean"].items():
+        assert recall >= SHORT_OF_TARGET.get(str(kind), 0.95 if kind != SEVERAL else 0.88), kind
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="movers with new contacts: see SHORT_OF_TARGET")
+def test_recall_target_on_the_kinds_still_short_of_it(
+    generated: tuple[DuplicateSet, pd.DataFrame],
+):
+    truth, merges = generated
+    table = recall_by_kind(truth, pairs_of_groups(merges))
+    assert (table.loc[list(SHORT_OF_TARGET), "mean"] >= 0.95).all()
+
+
+@pytest.mark.slow
+def test_namesakes_are_not_merged(generated: tuple[DuplicateSet, pd.DataFrame]):
     truth, merges = generated
     found = pairs_of_groups(merges)
-    profiles = truth.profiles.set_index("customer_id")
-    caught: dict[str, list[bool]] = {"swapped names": [], "0033 phone": [], "moved": []}
-    for a, b in truth_pairs(truth):
-        one, two = profiles.loc[a], profiles.loc[b]
-        hit = (a, b) in found
-        if one["first_name"].lower() == two["last_name"].lower():
-            caught["swapped names"].append(hit)
-        if one["phone"].startswith("0033") or two["phone"].startswith("0033"):
-            caught["0033 phone"].append(hit)
-        if one["city"] != two["city"]:
-            caught["moved"].append(hit)
-    for kind, hits in caught.items():
-        assert len(hits) >= 20, kind
-        assert np.mean(hits) >= 0.85, (kind, np.mean(hits))
+    alike = truth.lookalikes
+    merged = [
+        (min(a, b), max(a, b)) in found
+        for a, b in zip(alike["customer_id"], alike["lookalike_of"], strict=True)
+    ]
+    assert len(alike) >= 100
+    assert set(alike["kind"]) == {"same name, same town", "same name, elsewhere"}
+    assert sum(merged) <= 0.02 * len(alike)
 
 
 def test_rules_and_weights_of_the_proposed_merges(generated: tuple[DuplicateSet, pd.DataFrame]):

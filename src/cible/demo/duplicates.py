@@ -7,8 +7,10 @@ resolution should pair each copy with its original; the pairs are the truth writ
 to ``duplicate_pairs.parquet``.
 
 :func:`known_duplicates` draws a stand-alone set of customer profiles for measuring
-identity resolution: a share of persons have one or two messy copies, and every pair
-of profiles of one person is listed.
+identity resolution: a share of persons have one or two copies, each differing from
+the original in one kind of way (:mod:`cible.demo.corruptions`), some in two; every
+pair of profiles of one person is listed with how they differ, and namesakes who are
+different persons are listed apart.
 
 Examples
 --------
@@ -17,7 +19,7 @@ Examples
 True
 >>> found = known_duplicates(200, seed=3)
 >>> len(found.profiles) > 200, found.pairs.columns.tolist()
-(True, ['customer_id', 'duplicate_of'])
+(True, ['customer_id', 'duplicate_of', 'kind'])
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from faker.providers.person.fr_FR import Provider as FrenchNames
 from numpy.typing import NDArray
 
+from cible.demo.corruptions import corrupt
 from cible.demo.places import Places, load_places
-from cible.demo.population import PHONE_STYLES, build_population, phone_text
+from cible.demo.population import PHONE_STYLES, build_population, phone_text, slug
 from cible.demo.textforms import padded
 from cible.demo.timeline import DAY, Period
 
 #: Share of customers who have a second profile.
 DUPLICATE_SHARE = 0.03
-# Where an address moves when a person changes provider.
-_NEW_PROVIDERS = ("gmail.com", "orange.fr", "free.fr", "hotmail.fr", "outlook.fr")
 
 
 def add_duplicates(
@@ -68,6 +70,27 @@ def messy_copies(
     written form of the phone, a move to a nearby commune, fields left empty.
     """
     count = source.size
+    copies = later_copies(rng, people, source, period)
+    _mess_names(rng, copies)
+    _mess_contacts(rng, copies)
+    moved = rng.random(count) < 0.25
+    copies.loc[moved, "place"] = places.nearby[copies.loc[moved, "place"].to_numpy()]
+    copies.loc[rng.random(count) < 0.2, "birth"] = np.nan
+    copies.loc[rng.random(count) < 0.1, "gender"] = "unknown"
+    copies.loc[rng.random(count) < 0.5, "interests"] = ""
+    return copies
+
+
+def later_copies(
+    rng: np.random.Generator, people: pd.DataFrame, source: NDArray[np.int64], period: Period
+) -> pd.DataFrame:
+    """Return the rows of ``people`` listed in ``source`` as profiles registered later.
+
+    A copy has ``group = -1`` (it is not a planted customer of its own), ``original``
+    set to the row it copies, and its own creation and update times, after the
+    original's; its identity is still the original's.
+    """
+    count = source.size
     copies = people.iloc[source].reset_index(drop=True).copy()
     copies["original"] = source
     copies["group"] = -1
@@ -80,13 +103,6 @@ def messy_copies(
     ).astype(np.int64)
     copies["active_from"] = copies["created"]
     copies["active_until"] = period.end
-    _mess_names(rng, copies)
-    _mess_contacts(rng, copies)
-    moved = rng.random(count) < 0.25
-    copies.loc[moved, "place"] = places.nearby[copies.loc[moved, "place"].to_numpy()]
-    copies.loc[rng.random(count) < 0.2, "birth"] = np.nan
-    copies.loc[rng.random(count) < 0.1, "gender"] = "unknown"
-    copies.loc[rng.random(count) < 0.5, "interests"] = ""
     return copies
 
 
@@ -102,12 +118,19 @@ class DuplicateSet:
         ``city``, ``region``, ``country``, ``created_at``, ``updated_at``); empty text
         is an empty string.
     pairs : pandas.DataFrame
-        ``customer_id, duplicate_of``: every pair of profiles of the same person, the
-        later profile first.
+        ``customer_id, duplicate_of, kind``: every pair of profiles of the same person,
+        the later profile first, and how they differ: the name of a
+        :data:`~cible.demo.corruptions.KINDS` member, or several joined with ``" + "``
+        (a copy given two kinds, or two copies of one person).
+    lookalikes : pandas.DataFrame
+        ``customer_id, lookalike_of, kind``: different persons who bear the same first
+        and last name, ``kind`` ``"same name, same town"`` (another birth date) or
+        ``"same name, elsewhere"``. They must not be merged.
     """
 
     profiles: pd.DataFrame
     pairs: pd.DataFrame
+    lookalikes: pd.DataFrame
 
 
 def known_duplicates(
@@ -115,6 +138,8 @@ def known_duplicates(
     *,
     share: float = 0.2,
     twice: float = 0.3,
+    second: float = 0.15,
+    lookalikes: float = 0.03,
     seed: int = 0,
     end_date: dt.date = dt.date(2025, 1, 1),
 ) -> DuplicateSet:
@@ -123,9 +148,14 @@ def known_duplicates(
     Parameters
     ----------
     persons : int
-        Distinct persons.
+        Distinct persons, lookalikes included.
     share : float
         Share of persons who registered again; ``twice`` of those did so twice.
+    second : float
+        Share of copies that differ from the original in two kinds instead of one.
+    lookalikes : float
+        Share of persons who bear the name of another person: half of them live in
+        the same commune (born another year), half elsewhere.
     seed : int
         Same seed, same profiles.
     end_date : date
@@ -134,48 +164,78 @@ def known_duplicates(
     Returns
     -------
     DuplicateSet
-        Profiles in random order under ids ``P0000001``..., and the true pairs.
-        Copies carry the faults of :func:`messy_copies` and, besides, what changes
-        between two registrations years apart: a fifth of international numbers
-        written ``0033...``, 8% new e-mail providers, 8% new mobile numbers, 3% birth
-        dates typed a day or a year off.
+        Profiles in random order under ids ``P0000001``..., the true pairs with how
+        they differ (:func:`cible.demo.corruptions.corrupt`), and the lookalikes.
+        8% of persons have a compound first name (``Marie-Hélène``).
     """
     rng = np.random.default_rng(seed)
     period = Period.ending(end_date)
     places = load_places()
     people = build_population(rng, persons, period, places)
+    _compound_first_names(rng, people)
+    alike = _lookalikes(rng, people, round(lookalikes * persons))
     once = np.sort(rng.choice(persons, round(share * persons), replace=False))
     again = np.sort(rng.choice(once, round(twice * once.size), replace=False))
-    frames = [people.assign(original=np.arange(persons))]
-    frames += [messy_copies(rng, people, source, period, places) for source in (once, again)]
+    frames = [people.assign(original=np.arange(persons), kind="")]
+    for source in (once, again):
+        copies = later_copies(rng, people, source, period)
+        frames.append(copies.assign(kind=corrupt(rng, copies, places, second=second)))
     rows = pd.concat(frames, ignore_index=True)
-    _change_details(rng, rows, np.arange(len(rows)) >= persons)
     order = rng.permutation(len(rows))
     ids = np.asarray(padded(order + 1, 7, "P").to_numpy(zero_copy_only=False), dtype=object)
-    return DuplicateSet(_profiles(rows, ids, places), _true_pairs(rows["original"].to_numpy(), ids))
+    pairs = _true_pairs(rows["original"].to_numpy(), rows["kind"].to_numpy(), ids)
+    alike = alike.assign(
+        customer_id=ids[alike["customer_id"]], lookalike_of=ids[alike["lookalike_of"]]
+    )
+    return DuplicateSet(_profiles(rows, ids, places), pairs, alike)
 
 
-def _change_details(rng: np.random.Generator, rows: pd.DataFrame, copy: NDArray[np.bool_]) -> None:
-    size = len(rows)
-    phones = rows["phone"].to_numpy().astype(str)
-    dialled = copy & np.strings.startswith(phones, "+33") & (rng.random(size) < 0.2)
-    rows.loc[dialled, "phone"] = np.strings.add("0033", np.strings.slice(phones[dialled], 3, None))
-    emails = rows["email"].to_numpy().astype(str)
-    moved = copy & (emails != "") & (rng.random(size) < 0.08)
-    # A new address keeps the habit of the old one; the number keeps it someone else's.
-    count = int(moved.sum())
-    local = np.array([e.partition("@")[0] for e in emails[moved].tolist()], dtype=str)
-    number = rng.integers(100, 1000, count).astype(str)
-    provider = np.array(_NEW_PROVIDERS)[rng.integers(0, len(_NEW_PROVIDERS), count)]
-    rows.loc[moved, "email"] = np.strings.add(np.strings.add(local, number), "@" + provider)
-    renewed = np.flatnonzero(copy & (rng.random(size) < 0.08))
-    prefix = rng.choice([6, 7], renewed.size) * 100_000_000
-    mobiles = prefix + rng.integers(10**7, 10**8, renewed.size)
-    rows.loc[renewed, "phone"] = phone_text(mobiles, np.zeros(renewed.size, dtype=np.int64))
-    birth = rows["birth"].to_numpy()
-    slip = copy & ~np.isnan(birth) & (rng.random(size) < 0.03)
-    off = np.where(rng.random(size) < 0.5, DAY, 365 * DAY) * rng.choice([-1, 1], size)
-    rows.loc[slip, "birth"] = birth[slip] + off[slip]
+def _compound_first_names(rng: np.random.Generator, people: pd.DataFrame) -> None:
+    """Give 8% of ``people`` a compound first name of the same list (``Jean-Luc``)."""
+    women, men = FrenchNames.first_names_female, FrenchNames.first_names_male
+    chosen = np.flatnonzero(rng.random(len(people)) < 0.08)
+    first = people["first_name"].to_numpy()
+    draws = rng.random(chosen.size).tolist()
+    for row, draw in zip(chosen.tolist(), draws, strict=True):
+        names = women if first[row] in women else men
+        other = names[int(draw * len(names))]
+        if other != first[row]:
+            first[row] = f"{first[row]}-{other}"
+    people["first_name"] = first
+
+
+def _lookalikes(rng: np.random.Generator, people: pd.DataFrame, count: int) -> pd.DataFrame:
+    """Turn the last ``count`` of ``people`` into namesakes of others; return the pairs."""
+    size = len(people)
+    alike = np.arange(size - count, size)
+    # A namesake in the same town is told apart by the birth date: both are known.
+    same_town = rng.random(count) < 0.5
+    born = np.flatnonzero(~np.isnan(people["birth"].to_numpy()[: size - count]))
+    target = np.where(
+        same_town,
+        rng.choice(born, count, replace=False),
+        rng.choice(size - count, count, replace=False),
+    )
+    for column in ("first_name", "last_name", "gender"):
+        people.loc[alike, column] = people[column].to_numpy()[target]
+    people.loc[alike[same_town], "place"] = people["place"].to_numpy()[target[same_town]]
+    # A namesake is born on another day, at least a year apart.
+    birth = people["birth"].to_numpy()
+    near = np.abs(birth[alike] - birth[target]) < 366 * DAY
+    shift = rng.integers(400, 8000, count) * rng.choice([-1, 1], count) * DAY
+    people.loc[alike[near], "birth"] = birth[alike[near]] + shift[near]
+    missing = same_town & np.isnan(birth[alike])
+    people.loc[alike[missing], "birth"] = (birth[target] + shift)[missing]
+    emails = people["email"].to_numpy()
+    firsts, lasts = people["first_name"].to_numpy(), people["last_name"].to_numpy()
+    for row, number in zip(alike.tolist(), rng.integers(1, 1000, count).tolist(), strict=True):
+        if emails[row]:
+            first, last = slug(str(firsts[row])), slug(str(lasts[row]))
+            domain = emails[row].partition("@")[2].lower()
+            emails[row] = f"{first}.{last}{number}@{domain}"
+    people["email"] = emails
+    kind = np.where(same_town, "same name, same town", "same name, elsewhere")
+    return pd.DataFrame({"customer_id": alike, "lookalike_of": target, "kind": kind})
 
 
 def _profiles(rows: pd.DataFrame, ids: NDArray[np.object_], places: Places) -> pd.DataFrame:
@@ -202,15 +262,22 @@ def _profiles(rows: pd.DataFrame, ids: NDArray[np.object_], places: Places) -> p
     return frame.sort_values("customer_id", ignore_index=True)
 
 
-def _true_pairs(original: NDArray[np.int64], ids: NDArray[np.object_]) -> pd.DataFrame:
-    """Every pair of rows copying the same person, the later row first."""
-    rows = pd.DataFrame({"person": original, "row": np.arange(original.size)})
+def _true_pairs(
+    original: NDArray[np.int64], kind: NDArray[np.object_], ids: NDArray[np.object_]
+) -> pd.DataFrame:
+    """Every pair of rows copying the same person, the later row first, and their kinds."""
+    rows = pd.DataFrame({"person": original, "row": np.arange(original.size), "kind": kind})
     both = rows.merge(rows, on="person", suffixes=("", "_other"))
     both = both[both["row"] > both["row_other"]]
+    # A copy differs from the original by its kind, from another copy by both kinds.
+    kinds = np.where(
+        both["kind_other"] == "", both["kind"], both["kind_other"] + " + " + both["kind"]
+    )
     return pd.DataFrame(
         {
             "customer_id": ids[both["row"].to_numpy()],
             "duplicate_of": ids[both["row_other"].to_numpy()],
+            "kind": kinds,
         }
     ).reset_index(drop=True)
 

@@ -10,8 +10,9 @@ agreements are weighted by how rare the value is (term frequencies), so that two
 ``Marie Martin`` count for less than two ``Honorine Vasseur``.
 
 Compared fields: the two names, with swapped first and last names and a typo in
-either recognised; birth date; postal code and city together (a move to the next
-town still agrees on the department); e-mail; phone. Only pairs that agree on at
+either recognised; birth date; and the whereabouts: e-mail, phone, postal code and
+city as one comparison, since a person who moves changes them together (a move to
+the next town still agrees on the department). Only pairs that agree on at
 least one blocking key are scored: e-mail, phone, both names, a name and the birth
 date, or the birth date and the postal code. That keeps a million profiles to tens
 of millions of pairs instead of 5e11.
@@ -118,10 +119,10 @@ class ProfileMatcher:
                 [block_on("email"), block_on("phone")], recall=0.8
             )
             training.estimate_u_using_random_sampling(max_pairs=self.u_pairs, seed=self.seed)
-            # Shared e-mails teach the names, birth date, place and phone; shared names
-            # and birth date then teach the e-mail.
+            # Shared e-mails teach the names and birth date; shared names and birth
+            # date then teach the whereabouts (e-mail, phone and place).
             training.estimate_parameters_using_expectation_maximisation(block_on("email"))
-            # Without such a pair, the e-mail keeps Splink's default m probabilities.
+            # Without such a pair, the whereabouts keep Splink's default m probabilities.
             with suppress(EMTrainingException):
                 training.estimate_parameters_using_expectation_maximisation(
                     block_on("names_sorted", "birth_date")
@@ -175,17 +176,37 @@ def _settings() -> SettingsCreator:
             cll.ElseLevel(),
         ],
     )
-    # Postal code and city say the same thing twice: one comparison, so that
-    # agreeing on both is not counted as two independent pieces of evidence.
-    place = cl.CustomComparison(
-        output_column_name="place",
-        comparison_description="Postal code and city",
+    # Where a person lives and how to reach them change together: a person who moves
+    # often registers again with a new address, e-mail and phone at once. Compared
+    # one by one, the three changes would count as three independent pieces of
+    # evidence against the match, and the names and birth date of a mover could not
+    # outweigh them; one comparison learns how often they change together.
+    # (Postal code and city say the same thing twice, so they are one field here.)
+    no_contact = cll.And(cll.NullLevel("email"), cll.NullLevel("phone"))
+    same_place = cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city"))
+    near = cll.Or(
+        cll.ExactMatchLevel("postal_code"),
+        cll.ExactMatchLevel("city"),
+        cll.ExactMatchLevel(ColumnExpression("postal_code").substr(1, 2)),
+    )
+    whereabouts = cl.CustomComparison(
+        output_column_name="whereabouts",
+        comparison_description="E-mail, phone and place",
         comparison_levels=[
-            cll.And(cll.NullLevel("postal_code"), cll.NullLevel("city")),
-            cll.And(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
-            cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city")),
-            cll.ExactMatchLevel(ColumnExpression("postal_code").substr(1, 2)).configure(
-                label_for_charts="Same department"
+            cll.And(no_contact, cll.And(cll.NullLevel("postal_code"), cll.NullLevel("city"))),
+            cll.And(cll.ExactMatchLevel("email"), cll.ExactMatchLevel("phone")).configure(
+                label_for_charts="Same e-mail and phone"
+            ),
+            cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
+            cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+            cll.And(same_place, no_contact).configure(
+                label_for_charts="Same place, no contact to compare"
+            ),
+            same_place.configure(label_for_charts="Same place, other contacts"),
+            near.configure(label_for_charts="Same postal code, city or department"),
+            # Made only of null tests, Splink would take it for the null level.
+            cll.And(no_contact).configure(
+                label_for_charts="Elsewhere, no contact to compare", is_null_level=False
             ),
             cll.ElseLevel(),
         ],
@@ -198,9 +219,7 @@ def _settings() -> SettingsCreator:
             cl.DateOfBirthComparison("birth_date", input_is_string=False).configure(
                 term_frequency_adjustments=True
             ),
-            place,
-            cl.ExactMatch("email").configure(term_frequency_adjustments=True),
-            cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
+            whereabouts,
         ],
         blocking_rules_to_generate_predictions=[block_on(*keys) for keys in _BLOCKING],
         retain_matching_columns=False,
