@@ -202,3 +202,11 @@ def test_an_unwritable_output_leaves_nothing_and_says_why(shop: Path, tmp_path: 
     assert result.exit_code == 1
     assert "Cannot write" in result.output and "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_an_empty_segment_exports_an_empty_audience(shop: Path):
+    with Workspace.open(shop / "ws", read_only=True) as ws:
+        audience = ws.exports.audience("rfm-champions", "email", now=NOW)
+    # Every customer bought once on the same day: no champion.
+    assert audience.members == 0 and audience.exported == 0 and audience.excluded == {}
+    assert "email" in audience.table.column_names

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +148,9 @@ SEGMENT = {
 def _check(result: Result, args: list[str]) -> None:
     shown = f"cible {' '.join(args)}:\n{result.output}"
     assert result.exit_code in (0, 1), shown
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        shown,
-        result.exc_info,
-    )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        assert result.exc_info is not None
+        raise AssertionError(shown + "".join(traceback.format_exception(*result.exc_info)))
     assert "Traceback" not in result.output, shown
     if "--json" in args and result.exit_code == 0:
         json.loads(result.stdout, parse_constant=_refuse)

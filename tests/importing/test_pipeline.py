@@ -563,6 +563,13 @@ def test_json_lines_all_rejected_say_why(workspace: Workspace, tmp_path: Path):
         workspace.import_file("customers", path)
 
 
+def test_json_lines_of_empty_objects_say_so(workspace: Workspace, tmp_path: Path):
+    path = tmp_path / "e.jsonl"
+    path.write_text("{}\n{}\n")
+    with pytest.raises(ImportFileError, match="no line holds a field"):
+        workspace.import_file("events", path)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

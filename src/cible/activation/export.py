@@ -198,7 +198,7 @@ class Exports:
         names = ["customer_id", *contacts, *[c for c in members.columns if c != "customer_id"]]
         table = joined.select(*names, "consent_status_").order_by("customer_id").to_pyarrow()
         reasons = self._reasons(channel, table)
-        keep = pa.array([reason is None for reason in reasons])
+        keep = pa.array([reason is None for reason in reasons], type=pa.bool_())
         kept = table.filter(keep).drop(["consent_status_"])
         excluded = Counter(reason for reason in reasons if reason is not None)
         ordered = {key: excluded[key] for key in REASONS if excluded[key]}

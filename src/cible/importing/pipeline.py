@@ -147,6 +147,8 @@ def import_file(
     if not staged.columns:
         # Every line rejected before any key was seen: nothing to map, say why.
         first = backend.table(MALFORMED).order_by("line").limit(1).execute()
+        if first.empty:  # lines such as "{}": valid objects without a single key
+            raise ImportFileError(f"{path}: no line holds a field; give each object its keys.")
         raise ImportFileError(
             f"{path}: every line was rejected; line {int(first['line'].iloc[0])}: "
             f"{first['reason'].iloc[0]}."
