@@ -238,6 +238,7 @@ def test_hostile_data_never_crashes_a_command(shop: dict[str, list[Any]]):
             cible("import", kind, str(path))
             cible("import", kind, str(path), "--json")
         (folder / "segment.json").write_text(json.dumps(SEGMENT))
+        cible("segments", "validate", str(folder / "segment.json"), "--json")
         cible("segments", "add", str(folder / "segment.json"))
         for json_flag in ((), ("--json",)):
             cible("status", *json_flag)
@@ -251,6 +252,9 @@ def test_hostile_data_never_crashes_a_command(shop: dict[str, list[Any]]):
                 cible("segments", "members", segment, *json_flag)
             cible("dedupe", "--dry-run", *json_flag)
             cible("churn", "card", *json_flag)
+            cible("clv", "evaluate", "--calibration-end", "2025-01-31", *json_flag)
+        cible("cluster", "--k", "2", "--dimension", "hostile-clusters")
+        cible("segments", "show", "hostile-clusters-1", "--json")
         out = folder / "members.csv"
         for channel in ((), ("--channel", "email")):
             cible("segments", "members", "hostile", "--output", str(out), *channel)
@@ -262,3 +266,5 @@ def test_hostile_data_never_crashes_a_command(shop: dict[str, list[Any]]):
         cible("report", "--output", str(folder / "report.html"))
         cible("report", "--output", str(folder / "rapport.html"), "--lang", "fr")
         cible("normalise")
+        cible("segments", "remove", "hostile")
+        cible("run", "--as-of", "2025-07-01")

@@ -179,6 +179,15 @@ def test_bad_tables_are_named() -> None:
         fitted.predict(frame.drop(columns="x3"))
 
 
+def test_traits_that_never_vary_leave_nothing_to_cluster() -> None:
+    # Found by the hostile-data property test: a handful of customers with one order each
+    # made KMeans raise on an array of zero columns.
+    frame, _ = _blobs(50)
+    frame[NAMES] = 1.0
+    with pytest.raises(ModelDataError, match="no trait varies among these customers"):
+        _segmenter("kmeans", k=2).fit(frame, BLOB_TRAITS)
+
+
 def _shop(n: int = 4_000, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
     """Customers of four planted groups, with the skew and the gaps of real traits."""
     rng = np.random.default_rng(seed)

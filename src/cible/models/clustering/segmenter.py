@@ -252,6 +252,11 @@ class ClusterSegmenter(BaseEstimator):  # type: ignore[misc]  # scikit-learn shi
             categorical_weight=self.categorical_weight,
         ).fit(sample)
         x = self.preprocessor_.transform(sample)
+        if x.shape[1] == 0:
+            raise ModelDataError(
+                "no trait varies among these customers (each usable trait is empty or the "
+                "same for all): there is nothing to cluster on."
+            )
         self._fit_partition(x, ks, rng)
         self.labels_ = self.predict(frame)["cluster"].to_numpy(np.int32)
         self.sizes_ = np.bincount(self.labels_, minlength=self.k_)
