@@ -188,6 +188,18 @@ def test_traits_that_never_vary_leave_nothing_to_cluster() -> None:
         _segmenter("kmeans", k=2).fit(frame, BLOB_TRAITS)
 
 
+def test_fewer_distinct_profiles_than_clusters_are_refused() -> None:
+    # Also from the property test: two distinct profiles made KMeans warn and return
+    # an empty cluster for k = 3.
+    frame, _ = _blobs(60)
+    frame.loc[:29, NAMES] = 1.0
+    frame.loc[30:, NAMES] = 2.0
+    with pytest.raises(ModelDataError, match="only 2 distinct profile"):
+        _segmenter("kmeans", k=3).fit(frame, BLOB_TRAITS)
+    fitted = _segmenter("kmeans", k_range=(2, 4), n_bootstrap=2).fit(frame, BLOB_TRAITS)
+    assert fitted.k_ == 2
+
+
 def _shop(n: int = 4_000, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
     """Customers of four planted groups, with the skew and the gaps of real traits."""
     rng = np.random.default_rng(seed)

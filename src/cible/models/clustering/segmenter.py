@@ -257,6 +257,13 @@ class ClusterSegmenter(BaseEstimator):  # type: ignore[misc]  # scikit-learn shi
                 "no trait varies among these customers (each usable trait is empty or the "
                 "same for all): there is nothing to cluster on."
             )
+        distinct = len(np.unique(x, axis=0))
+        if distinct < min(ks):
+            raise ModelDataError(
+                f"these customers have only {distinct} distinct profile(s) on the chosen "
+                f"traits: too few to form {min(ks)} clusters."
+            )
+        ks = [k for k in ks if k <= distinct]
         self._fit_partition(x, ks, rng)
         self.labels_ = self.predict(frame)["cluster"].to_numpy(np.int32)
         self.sizes_ = np.bincount(self.labels_, minlength=self.k_)
