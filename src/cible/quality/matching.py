@@ -174,18 +174,12 @@ def find_duplicates(
     if trained:
         matcher = ProfileMatcher(seed=seed).fit(keys)
         report("scoring pairs", 3, STEPS)
-        scored = matcher.predict_pairs(keys, _score_floor(settings))
+        scored = matcher.predict_pairs(keys, settings.min_match_weight)
     report("grouping", 4, STEPS)
     pairs = _accepted(scored, keys, settings)
     members, groups = _components(pairs)
     report("grouping", 5, STEPS)
     return Matches(members, groups, pairs, keys.num_rows, trained)
-
-
-def _score_floor(settings: DedupeSection) -> float:
-    if settings.deterministic_email or settings.deterministic_phone:
-        return min(settings.deterministic_min_weight, settings.min_match_weight)
-    return settings.min_match_weight
 
 
 def _shared_key_pairs(keys: pa.Table) -> pd.DataFrame:
@@ -203,7 +197,7 @@ def _shared_key_pairs(keys: pa.Table) -> pd.DataFrame:
         found.append(both[["unique_id_l", "unique_id_r"]].assign(email=key == "email"))
     pairs = pd.concat(found, ignore_index=True)
     pairs = pairs.sort_values("email").drop_duplicates(["unique_id_l", "unique_id_r"], keep="last")
-    pairs["match_weight"] = np.nan
+    pairs["match_weight"] = pairs["profile_weight"] = np.nan
     unscored: pd.DataFrame = pairs.reset_index(drop=True)
     return unscored
 
@@ -223,9 +217,12 @@ def _accepted(scored: pd.DataFrame, keys: pa.Table, settings: DedupeSection) -> 
             rule[same] = name
     weight = scored["match_weight"].to_numpy(dtype=float)
     deterministic = rule != PROBABILISTIC
-    # An unscored deterministic pair (too few profiles for the model) has nothing
+    # What the names and birth date say, without the prior: the prior falls as the
+    # file grows, and the guard must not turn against a shared contact with it. An
+    # unscored deterministic pair (too few profiles for the model) has nothing
     # against it.
-    uncontradicted = np.isnan(weight) | (weight >= settings.deterministic_min_weight)
+    profile = scored["profile_weight"].to_numpy(dtype=float)
+    uncontradicted = np.isnan(profile) | (profile >= settings.deterministic_min_weight)
     keep = (deterministic & uncontradicted) | (weight >= settings.min_match_weight)
     pairs = pd.DataFrame(
         {
