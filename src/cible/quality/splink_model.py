@@ -176,18 +176,21 @@ class ProfileMatcher:
 
 
 def _weights(frame: pd.DataFrame) -> pd.DataFrame:
-    """The pairs of a Splink prediction with their weight and their profile weight."""
-    factors = np.ones(len(frame))
+    """The pairs of a Splink prediction with their match weight and profile weight."""
+    # Splink writes each comparison's weight (mw_) and, for a term frequency level,
+    # its adjustment (mw_tf_adj_); a null adjustment is none.
+    profile = np.zeros(len(frame))
     for comparison in PROFILE_COMPARISONS:
-        for column in (f"bf_{comparison}", f"bf_tf_adj_{comparison}"):
-            if column in frame:
-                factors *= frame[column].to_numpy(dtype=float)
+        profile += frame[f"mw_{comparison}"].to_numpy(dtype=float)
+        adjustment = f"mw_tf_adj_{comparison}"
+        if adjustment in frame:
+            profile += np.nan_to_num(frame[adjustment].to_numpy(dtype=float))
     return pd.DataFrame(
         {
             "unique_id_l": frame["unique_id_l"].to_numpy(),
             "unique_id_r": frame["unique_id_r"].to_numpy(),
             "match_weight": frame["match_weight"].to_numpy(dtype=float),
-            "profile_weight": np.log2(factors),
+            "profile_weight": profile,
         }
     )
 
