@@ -6,7 +6,8 @@ field falls into a level (exact, close, different, missing), and each level adds
 fall into that level and ``u`` how often two random profiles do. ``u`` is counted on
 random pairs, ``m`` learned by expectation maximisation on pairs that share an
 e-mail address, then on pairs that share their names and birth date; exact
-agreements are weighted by how rare the value is (term frequencies), so that two
+agreements on names and birth date are weighted by how rare the value is among
+identities (term frequencies, :func:`identity_frequencies`), so that two
 ``Marie Martin`` count for less than two ``Honorine Vasseur``.
 
 Compared fields: the two names, with swapped first and last names and a typo in
@@ -161,7 +162,8 @@ class ProfileMatcher:
         contacts = {
             **model,
             "blocking_rules_to_generate_predictions": [
-                block_on(key).get_blocking_rule("duckdb").as_dict() for key in ("email", "phone")
+                block_on(key).get_blocking_rule("duckdb").as_dict()  # type: ignore[no-untyped-call]
+                for key in ("email", "phone")
             ],
         }
         frames = []
