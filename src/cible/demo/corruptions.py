@@ -432,9 +432,10 @@ def corrupt(
 ) -> list[str]:
     """Give each row of ``copies`` one kind of :data:`KINDS`, in place; return their names.
 
-    Kinds are spread evenly over the rows that can have them. ``second`` of the rows
-    get a second kind of another family, named ``"first + second"``. Every row then
-    gets harmless noise (the e-mail's case and spacing, the last name's case).
+    Each row draws its kind fairly among those it can have, each kind on about as
+    many rows (:func:`_spread`). ``second`` of the rows get a second kind of another
+    family, named ``"first + second"``. Every row then gets harmless noise (the
+    e-mail's case and spacing, the last name's case).
     """
     rows = Rows(copies, places)
     count = len(copies)
