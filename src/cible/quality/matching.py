@@ -5,8 +5,9 @@ Two kinds of evidence, one list of pairs:
 * **deterministic**: two profiles with the same normalised e-mail address (trimmed,
   lower case) or the same phone number in E.164 form are one person, unless the
   rest of their profiles contradicts it (names and birth date alone, without the
-  prior, weigh below ``deterministic_min_weight``). A key shared by more than ``max_profiles_per_key``
-  profiles (``contact@...``, a shop's phone) is a shared contact and proves nothing;
+  prior, weigh below ``deterministic_min_weight``). A key shared by more than
+  ``max_profiles_per_key`` profiles (``contact@...``, a shop's phone) is a shared
+  contact and proves nothing;
 * **probabilistic**: the Splink model of :mod:`cible.quality.splink_model` scores
   pairs on names, birth date, place, e-mail and phone; pairs at or above
   ``min_match_weight`` match.
