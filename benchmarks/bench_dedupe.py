@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cible import Workspace
+from cible.demo.corruptions import SEVERAL
 from cible.demo.duplicates import known_duplicates
 
 # Profiles per person: 1 + share * (1 + twice) with the generator's defaults.
@@ -53,6 +54,13 @@ def score(found: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
         "precision": round(right / max(len(found), 1), 4),
         "recall": round(right / len(truth), 4),
     }
+
+
+def recall_by_kind(found: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Share of the true pairs of each kind (``a, b, kind``) found in one group."""
+    hit = truth.merge(found.assign(hit=True), on=["a", "b"], how="left")["hit"].notna()
+    kind = truth["kind"].where(~truth["kind"].str.contains(" + ", regex=False), SEVERAL)
+    return {str(k): round(float(v), 3) for k, v in hit.groupby(kind.to_numpy()).mean().items()}
 
 
 def cible_groups(merges: pd.DataFrame) -> pd.DataFrame:
@@ -94,6 +102,7 @@ def main() -> None:
     generated = time.perf_counter() - started
     pairs = truth.pairs[["customer_id", "duplicate_of"]].to_numpy()
     expected = pd.DataFrame({"a": pairs.min(axis=1), "b": pairs.max(axis=1)})
+    kinds = expected.assign(kind=truth.pairs["kind"].to_numpy())
     steps: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "profiles.parquet"
@@ -126,6 +135,7 @@ def main() -> None:
             "merged_profiles": result.merged_profiles,
             "customers_after": remaining,
             **score(cible_groups(result.merges), expected),
+            "recall_by_kind": recall_by_kind(cible_groups(result.merges), kinds),
         },
         "pandas_exact_email": {
             "seconds": round(pandas_s, 2),

@@ -12,12 +12,13 @@ import pytest
 
 from cible import Workspace
 from cible.demo.corruptions import KINDS, SEVERAL
-from cible.demo.duplicates import DuplicateSet, known_duplicates
+from cible.demo.duplicates import DuplicateSet, _one_mailbox_per_person, known_duplicates
 from cible.domain.config import DedupeSection
 from cible.quality.matching import (
     EMAIL,
     PHONE,
     PROBABILISTIC,
+    _accepted,
     find_duplicates,
     fold_names,
     match_keys,
@@ -51,11 +52,8 @@ def recall_by_kind(truth: DuplicateSet, found: set[tuple[str, str]]) -> pd.Serie
     return pd.Series(hit, dtype=float).groupby(kind.to_numpy()).agg(["size", "mean"])
 
 
-# What the model still misses: a copy that moved far with a new e-mail and phone
-# keeps only its names and birth date (match weight about 1 to 3 on this set, under
-# the default 4); a copy with another e-mail whose original gave neither phone nor
-# birth date keeps only a name and a town. See docs/quality.md, "Measured".
-SHORT_OF_TARGET = {"moved, new contacts": 0.55, "other e-mail": 0.88}
+#: Recall every kind of duplicate reaches at the default settings on the 5,000 persons.
+TARGET = 0.95
 
 
 LEFTOVERS = (
@@ -96,7 +94,7 @@ def test_precision_and_recall_on_profiles_with_known_duplicates(
         f"pairs merged: precision {precision:.4f}, recall {recall:.4f}"
     )
     assert precision >= 0.99
-    assert recall >= 0.93
+    assert recall >= 0.97
 
 
 @pytest.mark.slow
@@ -106,18 +104,10 @@ def test_recall_of_every_kind_of_duplicate(generated: tuple[DuplicateSet, pd.Dat
     print(f"\n{table.to_string()}")
     assert set(table.index) == {kind.name for kind in KINDS} | {SEVERAL}
     assert (table["size"] >= 60).all()
+    # Movers with new contacts were at 0.61 before identity term frequencies and
+    # the lower default threshold (docs/quality.md, Measured).
     for kind, recall in table["mean"].items():
-        assert recall >= SHORT_OF_TARGET.get(str(kind), 0.95 if kind != SEVERAL else 0.88), kind
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="movers with new contacts: see SHORT_OF_TARGET")
-def test_recall_target_on_the_kinds_still_short_of_it(
-    generated: tuple[DuplicateSet, pd.DataFrame],
-):
-    truth, merges = generated
-    table = recall_by_kind(truth, pairs_of_groups(merges))
-    assert (table.loc[list(SHORT_OF_TARGET), "mean"] >= 0.95).all()
+        assert recall >= TARGET, kind
 
 
 @pytest.mark.slow
@@ -232,3 +222,80 @@ def test_a_shared_email_contradicted_by_the_rest_of_the_profile_is_not_merged():
     lenient = find_duplicates(ibis.memtable(profiles), DedupeSection(deterministic_min_weight=-50))
     grouped = lenient.members.set_index("customer_id")["group"]
     assert grouped[pair[0]] == grouped[pair[1]]
+
+
+def _scored(weight: float, profile_weight: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unique_id_l": ["a"],
+            "unique_id_r": ["b"],
+            "match_weight": [weight],
+            "profile_weight": [profile_weight],
+        }
+    )
+
+
+def test_the_guard_on_a_shared_contact_weighs_names_and_birth_date_without_the_prior():
+    keys = pa.table(
+        {
+            "unique_id": ["a", "b"],
+            "email": ["ann@x.fr", "ann@x.fr"],
+            "phone": pa.array([None, None], pa.string()),
+        }
+    )
+    settings = DedupeSection()
+    # Among a million profiles the prior alone weighs about -21: a nickname with the
+    # same e-mail scores below 0 although its names and birth date say nothing
+    # against it; it is one person.
+    kept = _accepted(_scored(-5.0, 2.5), keys, settings)
+    assert kept["match_rule"].tolist() == [EMAIL]
+    # A couple sharing an address: other first names and birth dates.
+    assert _accepted(_scored(-5.0, -9.0), keys, settings).empty
+    # Without a shared contact, the match weight decides.
+    apart = keys.set_column(1, "email", pa.array(["ann@x.fr", "bo@x.fr"]))
+    assert _accepted(_scored(-5.0, 2.5), apart, settings).empty
+    assert _accepted(_scored(3.0, -9.0), apart, settings)["match_rule"].tolist() == [PROBABILISTIC]
+
+
+def test_an_address_drawn_for_two_persons_is_numbered_for_the_second():
+    rows = pd.DataFrame(
+        {
+            "original": [0, 1, 1, 2, 3],
+            "email": ["ann.bo@x.fr", " Ann.Bo@X.fr", "ann.bo@x.fr", "", "ann.bo2@x.fr"],
+        }
+    )
+    _one_mailbox_per_person(rows)
+    # Person 1's two profiles keep one address, as written; ann.bo2 is taken.
+    assert rows["email"].tolist() == [
+        "ann.bo@x.fr",
+        " Ann.Bo3@X.fr",
+        "ann.bo3@x.fr",
+        "",
+        "ann.bo2@x.fr",
+    ]
+
+
+def test_generated_addresses_are_shared_by_one_person_s_profiles_only():
+    truth = known_duplicates(20000, seed=3)
+    key = truth.profiles["email"].str.strip().str.lower()
+    held = truth.profiles.assign(key=key)[key != ""]
+    both = held.merge(held, on="key")
+    shared = {
+        (a, b) for a, b in zip(both["customer_id_x"], both["customer_id_y"], strict=True) if a < b
+    }
+    assert len(shared) > 1000
+    assert shared <= truth_pairs(truth)
+
+
+def test_a_kind_is_not_given_more_than_its_share_of_bare_copies():
+    # Copies of an original that gave neither phone nor birth date share only a name
+    # and a town when their e-mail changes; filling the scarce kinds first used to
+    # leave 7% of such copies to "other e-mail", against 1 to 2% for the other kinds.
+    truth = known_duplicates(20000, seed=3)
+    profiles = truth.profiles.set_index("customer_id")
+    bare = (profiles["phone"] == "") & profiles["birth_date"].isna()
+    single = truth.pairs[~truth.pairs["kind"].str.contains(" + ", regex=False)]
+    both = bare.loc[single["duplicate_of"]].to_numpy() & bare.loc[single["customer_id"]].to_numpy()
+    share = pd.Series(both).groupby(single["kind"].to_numpy()).mean()
+    anyone = ["typo", "transposition", "swapped names", "hyphenated name", "moved"]
+    assert share["other e-mail"] <= 1.5 * share[anyone].mean()

@@ -13,7 +13,12 @@ import pytest
 
 from cible.demo.duplicates import DuplicateSet, known_duplicates
 from cible.quality.matching import match_keys, matching_fields
-from cible.quality.splink_model import M_FLOOR, PROFILE_COLUMNS, ProfileMatcher
+from cible.quality.splink_model import (
+    M_FLOOR,
+    PROFILE_COLUMNS,
+    ProfileMatcher,
+    identity_frequencies,
+)
 
 LEVELS = {
     "email": ("whereabouts", "Exact match on email"),
@@ -110,16 +115,82 @@ def test_disagreement_weighs_against_and_no_level_vetoes(
         assert levels["match_weight"].iloc[-1] < -2
 
 
-def test_predicted_pairs_are_unordered_and_above_the_threshold(
+def test_predicted_pairs_are_unordered_above_the_threshold_or_share_a_contact(
     fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher],
 ):
     _, keys, matcher = fitted
     pairs = matcher.predict_pairs(keys, 4.0)
-    assert list(pairs.columns) == ["unique_id_l", "unique_id_r", "match_weight"]
-    assert (pairs["match_weight"] >= 4.0).all()
+    assert list(pairs.columns) == ["unique_id_l", "unique_id_r", "match_weight", "profile_weight"]
     assert (pairs["unique_id_l"] != pairs["unique_id_r"]).all()
     ordered = pairs[["unique_id_l", "unique_id_r"]].apply(sorted, axis=1, result_type="expand")
     assert not ordered.duplicated().any()
+    frame = keys.to_pandas().set_index("unique_id")
+    left, right = frame.loc[pairs["unique_id_l"]], frame.loc[pairs["unique_id_r"]]
+    shared = [
+        (left[c].to_numpy() == right[c].to_numpy()) & left[c].notna().to_numpy()
+        for c in ("email", "phone")
+    ]
+    below = (pairs["match_weight"] < 4.0).to_numpy()
+    assert below.any()
+    assert (shared[0] | shared[1])[below].all()
+
+
+def test_every_pair_sharing_a_contact_is_scored_whatever_its_weight(
+    fitted: tuple[DuplicateSet, pa.Table, ProfileMatcher],
+):
+    _, keys, matcher = fitted
+    # Reference: the pairs sharing an e-mail or phone, counted with pandas.
+    frame = keys.to_pandas()
+    expected = set()
+    for column in ("email", "phone"):
+        held = frame.dropna(subset=[column])
+        both = held.merge(held, on=column)
+        expected |= {
+            (min(a, b), max(a, b))
+            for a, b in zip(both["unique_id_x"], both["unique_id_y"], strict=True)
+            if a != b
+        }
+    pairs = matcher.predict_pairs(keys, 1000.0)
+    ids = zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)
+    found = {(min(a, b), max(a, b)) for a, b in ids}
+    assert found == expected
+    # The profile weight leaves out the prior and the whereabouts: for a pair
+    # sharing its names and birth date, it is far above the match weight's
+    # contribution of the prior.
+    assert pairs["profile_weight"].notna().all()
+    same = frame.set_index("unique_id")
+    left, right = same.loc[pairs["unique_id_l"]], same.loc[pairs["unique_id_r"]]
+    alike = (left["names_sorted"].to_numpy() == right["names_sorted"].to_numpy()) & (
+        left["birth_date"].to_numpy() == right["birth_date"].to_numpy()
+    )
+    assert (pairs["profile_weight"][alike] > 10).all()
+
+
+def test_a_person_s_own_profiles_count_once_in_term_frequencies():
+    profiles = pa.table(
+        {
+            "names_sorted": ["ann bo", "ann bo", "ann bo", "cy di", None],
+            "birth_date": [1, 1, 2, 3, 4],
+            "first_name": ["ann", "ann", "ann", "cy", None],
+        }
+    )
+    # Two profiles of one Ann Bo (same birth date), another Ann Bo, one Cy Di.
+    names = identity_frequencies(profiles, "names_sorted").to_pydict()
+    assert dict(zip(names["names_sorted"], names["tf_names_sorted"], strict=True)) == {
+        "ann bo": pytest.approx(2 / 3),
+        "cy di": pytest.approx(1 / 3),
+    }
+    births = identity_frequencies(profiles, "birth_date").to_pydict()
+    assert dict(zip(births["birth_date"], births["tf_birth_date"], strict=True)) == {
+        1: pytest.approx(1 / 4),
+        2: pytest.approx(1 / 4),
+        3: pytest.approx(1 / 4),
+        4: pytest.approx(1 / 4),
+    }
+    assert set(identity_frequencies(profiles, "first_name")["first_name"].to_pylist()) == {
+        "ann",
+        "cy",
+    }
 
 
 def test_inputs_are_checked():

@@ -432,9 +432,10 @@ def corrupt(
 ) -> list[str]:
     """Give each row of ``copies`` one kind of :data:`KINDS`, in place; return their names.
 
-    Kinds are spread evenly over the rows that can have them. ``second`` of the rows
-    get a second kind of another family, named ``"first + second"``. Every row then
-    gets harmless noise (the e-mail's case and spacing, the last name's case).
+    Each row draws its kind fairly among those it can have, each kind on about as
+    many rows (:func:`_spread`). ``second`` of the rows get a second kind of another
+    family, named ``"first + second"``. Every row then gets harmless noise (the
+    e-mail's case and spacing, the last name's case).
     """
     rows = Rows(copies, places)
     count = len(copies)
@@ -455,23 +456,38 @@ def corrupt(
 
 
 def _spread(rng: np.random.Generator, rows: Rows, count: int) -> list[int]:
-    """A kind per row: the scarcest kinds first take their even share of eligible rows."""
-    order = rng.permutation(count).tolist()
-    eligible = [[kind.eligible(rows, row) for row in range(count)] for kind in KINDS]
-    quota = -(-count // len(KINDS))
-    chosen = [-1] * count
-    for k in sorted(range(len(KINDS)), key=lambda k: sum(eligible[k])):
-        taken = 0
-        for row in order:
-            if taken == quota:
-                break
-            if chosen[row] < 0 and eligible[k][row]:
-                chosen[row] = k
-                taken += 1
-    always = [k for k, kind in enumerate(KINDS) if kind.eligible is _any]
-    for row in order:
-        if chosen[row] < 0:
-            chosen[row] = always[int(rng.integers(0, len(always)))]
+    """A kind per row, each kind on about as many rows, drawn fairly among those eligible.
+
+    A row draws its kind among the kinds it can have, with weights that even out the
+    expected number of rows per kind. Filling the scarcest kinds first instead would
+    leave the rows that fit few kinds (an original without phone or birth date) to
+    the last kinds filled, and give those kinds several times their natural share of
+    hard copies: such a row is no likelier to get another e-mail than any other.
+    """
+    eligible = np.array(
+        [[kind.eligible(rows, row) for kind in KINDS] for row in range(count)], dtype=float
+    ).reshape(count, len(KINDS))
+    # Iterative scaling of one weight per kind; a kind with fewer eligible rows than
+    # its share ends with all the weight it can use.
+    weight = np.ones(len(KINDS))
+    target = count / len(KINDS)
+    for _ in range(100):
+        share = eligible * weight
+        share /= share.sum(axis=1, keepdims=True)
+        weight = np.clip(weight * target / np.maximum(share.sum(axis=0), 1e-12), 1e-9, 1e9)
+    share = eligible * weight
+    share /= share.sum(axis=1, keepdims=True)
+    # Rows in random order; a kind that has had its share already is drawn less, so
+    # that the counts stay close to even (a plain draw leaves some kinds 20% short).
+    left = np.full(len(KINDS), target)
+    chosen = [0] * count
+    draws = rng.random(count).tolist()
+    for row, draw in zip(rng.permutation(count).tolist(), draws, strict=True):
+        odds = share[row] * np.maximum(left, 0.5)
+        k = int(np.searchsorted(np.cumsum(odds), draw * odds.sum(), side="right"))
+        k = min(k, len(KINDS) - 1)
+        chosen[row] = k
+        left[k] -= 1
     return chosen
 
 

@@ -181,6 +181,7 @@ def known_duplicates(
         copies = later_copies(rng, people, source, period)
         frames.append(copies.assign(kind=corrupt(rng, copies, places, second=second)))
     rows = pd.concat(frames, ignore_index=True)
+    _one_mailbox_per_person(rows)
     order = rng.permutation(len(rows))
     ids = np.asarray(padded(order + 1, 7, "P").to_numpy(zero_copy_only=False), dtype=object)
     pairs = _true_pairs(rows["original"].to_numpy(), rows["kind"].to_numpy(), ids)
@@ -188,6 +189,41 @@ def known_duplicates(
         customer_id=ids[alike["customer_id"]], lookalike_of=ids[alike["lookalike_of"]]
     )
     return DuplicateSet(_profiles(rows, ids, places), pairs, alike)
+
+
+def _one_mailbox_per_person(rows: pd.DataFrame) -> None:
+    """Give a number to the addresses that the generator handed to two persons.
+
+    Drawn from names, ``bernard.henri@hotmail.fr`` comes out for several persons of a
+    large file, and a copy's new address can be another person's; a mail provider
+    gives an address to one mailbox only, so the second person gets
+    ``bernard.henri2@hotmail.fr``, as a provider would propose. The copies of one
+    person keep sharing theirs.
+    """
+    emails = rows["email"].to_numpy(dtype=object).copy()
+    key = pd.Series(emails).str.strip().str.lower()
+    taken = set(key[key != ""])
+    first_holder: dict[str, int] = {}
+    numbers: dict[tuple[str, int], int] = {}
+    person = rows["original"].to_numpy()
+    for row, address in enumerate(key.tolist()):
+        if not address:
+            continue
+        owner = int(person[row])
+        if first_holder.setdefault(address, owner) == owner:
+            continue
+        if (address, owner) not in numbers:
+            local, _, domain = address.partition("@")
+            number = 2
+            while f"{local}{number}@{domain}" in taken:
+                number += 1
+            taken.add(f"{local}{number}@{domain}")
+            numbers[address, owner] = number
+        # The number goes before the @ of the address as written (case, spaces).
+        written = str(emails[row])
+        at = written.index("@")
+        emails[row] = f"{written[:at]}{numbers[address, owner]}{written[at:]}"
+    rows["email"] = emails
 
 
 def _compound_first_names(rng: np.random.Generator, people: pd.DataFrame) -> None:

@@ -304,24 +304,21 @@ class DedupeSection(_Strict):
     """``[dedupe]``: identity resolution thresholds (docs/quality.md, Identity resolution).
 
     Match weights are Splink's: log2 of the odds that two profiles are one person,
-    prior included (weight 0 is even odds, 4 is 16 to 1, 10 is about 1,000 to 1).
+    prior included (weight 0 is even odds, 2 is 4 to 1, 10 is about 1,000 to 1).
+    The deterministic guard weighs the names and birth date alone, without the
+    prior, which falls as the file grows.
     """
 
     #: Pairs found by the probabilistic model merge at or above this match weight.
-    min_match_weight: float = 4.0
+    min_match_weight: float = 2.0
     #: Profiles sharing a normalised e-mail (or E.164 phone) merge without a threshold...
     deterministic_email: bool = True
     deterministic_phone: bool = True
-    #: ...unless the rest of the profile contradicts it: match weight below this.
+    #: ...unless the rest of the profile contradicts it: names and birth date alone
+    #: (prior and whereabouts left out) weigh below this.
     deterministic_min_weight: float = 0.0
     #: An e-mail or phone shared by more profiles is a shared contact, not a person.
     max_profiles_per_key: Annotated[int, Field(ge=2)] = 3
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DedupeSection:
-        if self.deterministic_min_weight > self.min_match_weight:
-            raise ValueError("deterministic_min_weight must not exceed min_match_weight")
-        return self
 
 
 class AttributeDeclaration(_Strict):

@@ -4,9 +4,10 @@ Two kinds of evidence, one list of pairs:
 
 * **deterministic**: two profiles with the same normalised e-mail address (trimmed,
   lower case) or the same phone number in E.164 form are one person, unless the
-  rest of their profiles contradicts it (match weight below
-  ``deterministic_min_weight``). A key shared by more than ``max_profiles_per_key``
-  profiles (``contact@...``, a shop's phone) is a shared contact and proves nothing;
+  rest of their profiles contradicts it (names and birth date alone, without the
+  prior, weigh below ``deterministic_min_weight``). A key shared by more than
+  ``max_profiles_per_key`` profiles (``contact@...``, a shop's phone) is a shared
+  contact and proves nothing;
 * **probabilistic**: the Splink model of :mod:`cible.quality.splink_model` scores
   pairs on names, birth date, place, e-mail and phone; pairs at or above
   ``min_match_weight`` match.
@@ -174,18 +175,12 @@ def find_duplicates(
     if trained:
         matcher = ProfileMatcher(seed=seed).fit(keys)
         report("scoring pairs", 3, STEPS)
-        scored = matcher.predict_pairs(keys, _score_floor(settings))
+        scored = matcher.predict_pairs(keys, settings.min_match_weight)
     report("grouping", 4, STEPS)
     pairs = _accepted(scored, keys, settings)
     members, groups = _components(pairs)
     report("grouping", 5, STEPS)
     return Matches(members, groups, pairs, keys.num_rows, trained)
-
-
-def _score_floor(settings: DedupeSection) -> float:
-    if settings.deterministic_email or settings.deterministic_phone:
-        return min(settings.deterministic_min_weight, settings.min_match_weight)
-    return settings.min_match_weight
 
 
 def _shared_key_pairs(keys: pa.Table) -> pd.DataFrame:
@@ -203,7 +198,7 @@ def _shared_key_pairs(keys: pa.Table) -> pd.DataFrame:
         found.append(both[["unique_id_l", "unique_id_r"]].assign(email=key == "email"))
     pairs = pd.concat(found, ignore_index=True)
     pairs = pairs.sort_values("email").drop_duplicates(["unique_id_l", "unique_id_r"], keep="last")
-    pairs["match_weight"] = np.nan
+    pairs["match_weight"] = pairs["profile_weight"] = np.nan
     unscored: pd.DataFrame = pairs.reset_index(drop=True)
     return unscored
 
@@ -223,9 +218,12 @@ def _accepted(scored: pd.DataFrame, keys: pa.Table, settings: DedupeSection) -> 
             rule[same] = name
     weight = scored["match_weight"].to_numpy(dtype=float)
     deterministic = rule != PROBABILISTIC
-    # An unscored deterministic pair (too few profiles for the model) has nothing
+    # What the names and birth date say, without the prior: the prior falls as the
+    # file grows, and the guard must not turn against a shared contact with it. An
+    # unscored deterministic pair (too few profiles for the model) has nothing
     # against it.
-    uncontradicted = np.isnan(weight) | (weight >= settings.deterministic_min_weight)
+    profile = scored["profile_weight"].to_numpy(dtype=float)
+    uncontradicted = np.isnan(profile) | (profile >= settings.deterministic_min_weight)
     keep = (deterministic & uncontradicted) | (weight >= settings.min_match_weight)
     pairs = pd.DataFrame(
         {

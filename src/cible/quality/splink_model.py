@@ -6,7 +6,8 @@ field falls into a level (exact, close, different, missing), and each level adds
 fall into that level and ``u`` how often two random profiles do. ``u`` is counted on
 random pairs, ``m`` learned by expectation maximisation on pairs that share an
 e-mail address, then on pairs that share their names and birth date; exact
-agreements are weighted by how rare the value is (term frequencies), so that two
+agreements on names and birth date are weighted by how rare the value is among
+identities (term frequencies, :func:`identity_frequencies`), so that two
 ``Marie Martin`` count for less than two ``Honorine Vasseur``.
 
 Compared fields: the two names, with swapped first and last names and a typo in
@@ -40,8 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
@@ -64,6 +67,13 @@ PROFILE_COLUMNS = (
 #: Smallest m probability of a level: a disagreement that one duplicate in a thousand
 #: shows costs at most about 10 of match weight.
 M_FLOOR = 1e-3
+#: Comparisons that say who a person is, as opposed to where they live and how to
+#: reach them: the deterministic rules ask them whether a shared contact is one person.
+PROFILE_COMPARISONS = ("names", "birth_date")
+#: Columns whose exact agreements weigh by rarity (Splink's term frequencies).
+TF_COLUMNS = ("names_sorted", "first_name", "last_name", "birth_date")
+#: What tells one person from another when counting how common a value is.
+IDENTITY = ("names_sorted", "birth_date")
 # Pairs scored by the model: each rule is a key both profiles share.
 _BLOCKING = (
     ("email",),
@@ -132,22 +142,91 @@ class ProfileMatcher:
         return self
 
     def predict_pairs(self, profiles: pa.Table, min_match_weight: float) -> pd.DataFrame:
-        """Pairs of ``profiles`` sharing a blocking key, scored at ``min_match_weight`` or more.
+        """Pairs of ``profiles`` scored at ``min_match_weight`` or more, and contact pairs.
+
+        Scored are the pairs sharing a blocking key at ``min_match_weight`` or more,
+        and every pair sharing an e-mail address or a phone number whatever its
+        weight, so that the deterministic rules can weigh the rest of the profile.
 
         Returns
         -------
         pandas.DataFrame
-            ``unique_id_l, unique_id_r, match_weight``, one row per unordered pair.
+            ``unique_id_l, unique_id_r, match_weight, profile_weight``, one row per
+            unordered pair. ``profile_weight`` is what the names and birth date alone
+            say, without the prior or the whereabouts (see :data:`PROFILE_COMPARISONS`).
         """
         if not hasattr(self, "model_"):
             raise RuntimeError("ProfileMatcher.predict_pairs called before fit")
         _check_columns(profiles)
-        with _linker(profiles, self.model_) as linker:
-            scored = linker.inference.predict(
-                threshold_match_weight=min_match_weight, warning_mode="never"
-            )
-            frame = pd.DataFrame(scored.as_pandas_dataframe())  # type: ignore[no-untyped-call]
-        return frame[["unique_id_l", "unique_id_r", "match_weight"]]
+        model = {**self.model_, "retain_intermediate_calculation_columns": True}
+        contacts = {
+            **model,
+            "blocking_rules_to_generate_predictions": [
+                block_on(key).get_blocking_rule("duckdb").as_dict()  # type: ignore[no-untyped-call]
+                for key in ("email", "phone")
+            ],
+        }
+        frames = []
+        for settings, threshold in ((model, min_match_weight), (contacts, None)):
+            with _linker(profiles, settings) as linker:
+                scored = linker.inference.predict(
+                    threshold_match_weight=threshold, warning_mode="never"
+                )
+                frames.append(_weights(scored.as_pandas_dataframe()))  # type: ignore[no-untyped-call]
+        both = pd.concat(frames, ignore_index=True)
+        return both.drop_duplicates(["unique_id_l", "unique_id_r"], ignore_index=True)
+
+
+def _weights(frame: pd.DataFrame) -> pd.DataFrame:
+    """The pairs of a Splink prediction with their match weight and profile weight."""
+    # Splink writes each comparison's weight (mw_) and, for a term frequency level,
+    # its adjustment (mw_tf_adj_); a null adjustment is none.
+    profile = np.zeros(len(frame))
+    for comparison in PROFILE_COMPARISONS:
+        profile += frame[f"mw_{comparison}"].to_numpy(dtype=float)
+        adjustment = f"mw_tf_adj_{comparison}"
+        if adjustment in frame:
+            profile += np.nan_to_num(frame[adjustment].to_numpy(dtype=float))
+    return pd.DataFrame(
+        {
+            "unique_id_l": frame["unique_id_l"].to_numpy(),
+            "unique_id_r": frame["unique_id_r"].to_numpy(),
+            "match_weight": frame["match_weight"].to_numpy(dtype=float),
+            "profile_weight": profile,
+        }
+    )
+
+
+def identity_frequencies(profiles: pa.Table, column: str) -> pa.Table:
+    """How common each value of ``column`` is among identities, not profiles.
+
+    An identity is a distinct pair of names and birth date. Counted per profile, a
+    person's own second profile makes their name look twice as common as it is, and
+    the match of their two profiles weighs a point less; counted per identity, the
+    copies of one person count once.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``column`` and ``tf_<column>``, the share of identities holding the value, as
+        Splink's term frequency tables have them.
+
+    Examples
+    --------
+    >>> profiles = pa.table(
+    ...     {"names_sorted": ["ann bo", "ann bo", "cy di"], "birth_date": [1, 1, 2]}
+    ... )
+    >>> identity_frequencies(profiles, "names_sorted").to_pydict()
+    {'names_sorted': ['ann bo', 'cy di'], 'tf_names_sorted': [0.5, 0.5]}
+    """
+    keys = sorted({column, *IDENTITY})
+    identities = profiles.select(keys).group_by(keys, use_threads=False).aggregate([])
+    counts = identities.group_by([column], use_threads=False).aggregate([([], "count_all")])
+    counts = counts.filter(pc.is_valid(counts[column]))
+    share = pc.divide(
+        counts["count_all"].cast(pa.float64()), float(pc.sum(counts["count_all"]).as_py() or 1)
+    )
+    return pa.table({column: counts[column], f"tf_{column}": share})
 
 
 def _check_columns(profiles: pa.Table) -> None:
@@ -197,8 +276,8 @@ def _settings() -> SettingsCreator:
             cll.And(cll.ExactMatchLevel("email"), cll.ExactMatchLevel("phone")).configure(
                 label_for_charts="Same e-mail and phone"
             ),
-            cll.ExactMatchLevel("email").configure(tf_adjustment_column="email"),
-            cll.ExactMatchLevel("phone").configure(tf_adjustment_column="phone"),
+            cll.ExactMatchLevel("email"),
+            cll.ExactMatchLevel("phone"),
             cll.And(same_place, no_contact).configure(
                 label_for_charts="Same place, no contact to compare"
             ),
@@ -240,7 +319,11 @@ def _linker(profiles: pa.Table, settings: SettingsCreator | dict[str, Any]) -> I
     splink_logger.setLevel(logging.ERROR)
     try:
         frame = api.register(profiles, dataset_display_name="profiles")
-        yield Linker(frame, settings, log_level=None)
+        linker = Linker(frame, settings, log_level=None)
+        for column in TF_COLUMNS:
+            table = api.register(identity_frequencies(profiles, column))
+            linker.table_management.register_term_frequency_lookup(table, column)
+        yield linker
     finally:
         splink_logger.setLevel(level)
         api.duckdb_con.close()
