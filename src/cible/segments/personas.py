@@ -40,6 +40,7 @@ from babel.dates import get_day_names
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.features import Trait
+from cible.features.consent import current_consents
 from cible.models.clustering import TraitContrast, contrast
 from cible.reporting.messages import LANGS, text
 from cible.reporting.model import PersonaCard, Share, TraitDifference
@@ -208,7 +209,8 @@ class Personas:
         return current.select("customer_id").distinct()
 
     def _contact(self, members: Any, size: int) -> Share | None:
-        consents = self._backend.table("consents")
+        # The ledger's current state: a consent granted then withdrawn does not count.
+        consents = current_consents(self._backend.table("consents"))
         granted = consents.filter(
             consents.purpose == "marketing", consents.status == "granted"
         ).semi_join(members, "customer_id")
