@@ -152,6 +152,22 @@ class Table:
         raise KeyError(name)
 
     @property
+    def import_rule(self) -> str | None:
+        """How an imported row meets the stored ones, in one sentence for the docs."""
+        if self.append_only:
+            return (
+                "An append-only ledger: every record is kept and none is overwritten; a "
+                "record repeating a stored one (same key) is not added again. A record "
+                f"without `{self.versioned_by}` gets the import time, and is not added "
+                "again when the ledger holds the same statement at any date. The current "
+                f"state per {', '.join(self.subject)} is the latest record (between "
+                "records of one moment, the strictest status: withdrawn, denied, granted)."
+            )
+        if self.versioned_by:
+            return f"A row replaces the stored one unless its `{self.versioned_by}` is older."
+        return None
+
+    @property
     def names(self) -> tuple[str, ...]:
         """Column names in storage order."""
         return tuple(f.name for f in self.fields)
