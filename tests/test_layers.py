@@ -20,7 +20,9 @@ ALLOWED = {
     "importing": {"domain", "store", "quality"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain"},
-    "quality": {"domain", "store", "reporting"},
+    # Use cases sit above features (DESIGN.md section 3): consents are read through
+    # features/consent.py, the one place their current state is derived.
+    "quality": {"domain", "store", "features", "reporting"},
     "activation": {"domain", "store", "features", "quality"},
     "workspace": {
         "activation",

@@ -58,7 +58,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     _write(folder / "o.csv", ["order_id", "customer_id", "ordered_at", "amount"], orders)
     _write(
-        folder / "k.csv", ["customer_id", "channel", "purpose", "status", "updated_at"], consents
+        folder / "k.csv", ["customer_id", "channel", "purpose", "status", "recorded_at"], consents
     )
     with Workspace.create(folder / "ws") as ws:
         for kind, name in (("customers", "c"), ("orders", "o"), ("consents", "k")):
@@ -81,7 +81,7 @@ def _reference(folder: Path, channel: str) -> tuple[set[str], dict[str, int]]:
     valid = consents[
         (consents.channel == channel)
         & (consents.purpose == "marketing")
-        & (pd.to_datetime(consents.updated_at) < NOW)
+        & (pd.to_datetime(consents.recorded_at) < NOW)
     ].set_index("customer_id")["status"]
     contact = CONTACT_FIELDS[channel][0]
     good = {

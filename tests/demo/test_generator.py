@@ -245,7 +245,7 @@ def test_consents_are_json_lines_unique_per_customer_channel_and_purpose(
     assert set(consents["channel"]) == set(CHANNELS)
     assert set(consents["purpose"]) == set(PURPOSES)
     assert set(consents["status"]) == {"granted", "denied", "withdrawn"}
-    assert consents["updated_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    assert consents["recorded_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
     assert consents["customer_id"].isin(customers["customer_id"]).all()
     assert 4 <= len(consents) / CUSTOMERS <= 6
 

@@ -265,3 +265,25 @@ def test_import_plausible_ranges_have_defaults_read_from_toml(tmp_path: Path):
             "1800-01-01",
             "2050-06-30",
         )
+
+
+@pytest.mark.parametrize(
+    ("section", "zone"),
+    [
+        ({}, "Europe/Paris"),
+        ({"default_region": "BE"}, "Europe/Brussels"),
+        ({"default_region": "CH"}, "Europe/Zurich"),
+        ({"default_region": "US"}, "America/New_York"),
+        ({"default_region": "GB"}, "Europe/London"),
+        ({"default_region": "DE"}, "UTC"),
+        ({"default_region": "US", "timezone": "America/Los_Angeles"}, "America/Los_Angeles"),
+    ],
+)
+def test_workspace_time_zone_is_set_or_follows_the_region(section: dict[str, str], zone: str):
+    assert WorkspaceConfig.model_validate({"workspace": section}).workspace.zone == zone
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "", "../etc/passwd", "Europe/"])
+def test_an_unknown_time_zone_is_refused_with_examples(name: str):
+    with pytest.raises(ValueError, match="is not an IANA time zone name; use one such as"):
+        WorkspaceConfig.model_validate({"workspace": {"timezone": name}})

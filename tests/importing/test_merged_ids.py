@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from cible import Workspace
+from cible.features.consent import current_consents
 from cible.importing.pipeline import StrictRefusalError
 from cible.store.merges import MERGED_IDS, stage_merged_ids
 
@@ -92,10 +93,11 @@ def issues(ws: Workspace, import_id: int) -> list[tuple[Any, ...]]:
 
 
 def consents(ws: Workspace, customer_id: str) -> dict[tuple[str, str], tuple[Any, ...]]:
-    t = ws.table("consents")
+    """The current state derived from the ledger."""
+    t = current_consents(ws.table("consents"))
     rows = t.filter(t.customer_id == customer_id).to_pyarrow().to_pylist()
     return {
-        (r["channel"], r["purpose"]): (r["status"], r["updated_at"].date().isoformat())
+        (r["channel"], r["purpose"]): (r["status"], r["recorded_at"].date().isoformat())
         for r in rows
     }
 
@@ -229,6 +231,11 @@ def test_undoing_one_merge_stops_only_its_redirect(merged: Workspace, files: dic
     assert [r[2] for r in issues(merged, result.import_id)] == ["B1"]
 
 
+def ledger(ws: Workspace, customer_id: str) -> int:
+    t = ws.table("consents")
+    return int(t.filter(t.customer_id == customer_id).count().execute())
+
+
 def test_a_consent_the_survivor_withdrew_later_is_not_granted_again(
     merged: Workspace, tmp_path: Path
 ):
@@ -236,19 +243,22 @@ def test_a_consent_the_survivor_withdrew_later_is_not_granted_again(
     header = "customer_id,channel,purpose,status,updated_at,source\n"
     withdrawn = write(tmp_path, "w.csv", header + "A1,post,marketing,withdrawn,2024-05-01,app\n")
     ws.import_file("consents", withdrawn)
-    # An old export still says merged A2 granted post marketing, before the withdrawal.
+    # An old export still says merged A2 granted post marketing, before the withdrawal:
+    # the record joins A1's history, and the later withdrawal stays the current state.
     old = write(tmp_path, "old.csv", header + "A2,post,marketing,granted,2022-01-01,shop\n")
+    before = ledger(ws, "A1")
     result = ws.import_file("consents", old)
-    assert (result.loaded, result.stale, result.flagged) == (1, 1, 1)
+    assert (result.loaded, result.flagged) == (1, 1)
     assert consents(ws, "A1")[("post", "marketing")] == ("withdrawn", "2024-05-01")
     assert consents(ws, "A2") == {}
-    # A newer statement of the same person wins, as for any consent: updated_at decides.
+    assert ledger(ws, "A1") in (before, before + 1)  # kept by the merge, or appended
+    # A newer statement of the same person wins, as for any consent: the date decides.
     newer = write(tmp_path, "new.csv", header + "A2,post,marketing,granted,2024-06-01,shop\n")
     ws.import_file("consents", newer)
     assert consents(ws, "A1")[("post", "marketing")] == ("granted", "2024-06-01")
 
 
-def test_a_redirected_consent_as_recent_and_wider_than_the_stored_one_is_rejected(
+def test_a_redirected_consent_as_recent_as_a_stricter_one_does_not_widen_it(
     merged: Workspace, tmp_path: Path
 ):
     ws = merged
@@ -258,43 +268,47 @@ def test_a_redirected_consent_as_recent_and_wider_than_the_stored_one_is_rejecte
     )
     same_day = write(tmp_path, "same.csv", header + "A2,ads,profiling,granted,2024-05-01,shop\n")
     result = ws.import_file("consents", same_day)
-    assert (result.loaded, result.rejected) == (0, 1)
+    # Kept in the ledger as evidence, but between records of one moment the stricter wins.
+    assert (result.loaded, result.rejected, result.flagged) == (1, 0, 1)
     assert consents(ws, "A1")[("ads", "profiling")] == ("denied", "2024-05-01")
-    assert issues(ws, result.import_id)[0][3] == (
-        "customer A2 was merged into A1 (merge 1), whose stored consent for this channel and "
-        "purpose is as recent and stricter: not loaded"
-    )
 
 
-def test_reimported_consents_keep_one_row_per_key(merged: Workspace, files: dict[str, Path]):
+def test_reimported_consents_join_the_survivors_history(merged: Workspace, files: dict[str, Path]):
     ws = merged
     result = ws.import_file("consents", files["consents"])
-    assert (result.read, result.loaded, result.rejected) == (6, 4, 2)
-    # email: A1's own row is more recent; sms: A2's denial (2023) is more recent.
+    assert (result.read, result.loaded, result.rejected) == (6, 6, 0)
+    # email: A1's own record is more recent; sms: A2's denial (2023) is more recent.
     assert consents(ws, "A1") == {
         ("email", "marketing"): ("granted", "2021-01-01"),
         ("sms", "marketing"): ("denied", "2023-01-01"),
         ("post", "marketing"): ("granted", "2022-01-01"),
     }
     assert consents(ws, "A2") == {}
+    # The same file again adds nothing: exact repeats are not appended twice.
+    rows = ws.table("consents").count().execute()
+    again = ws.import_file("consents", files["consents"])
+    assert (again.inserted, again.unchanged) == (0, 6)
+    assert ws.table("consents").count().execute() == rows
+
+
+def test_a_redirect_that_repeats_a_record_of_the_file_rejects_the_copy(
+    merged: Workspace, tmp_path: Path
+):
+    ws = merged
+    header = "customer_id,channel,purpose,status,updated_at,source\n"
+    same = "{},push,marketing,granted,2024-02-01,app\n"
+    path = write(tmp_path, "twice.csv", header + same.format("A2") + same.format("A1"))
+    result = ws.import_file("consents", path)
+    assert (result.loaded, result.rejected) == (1, 1)
     rejected = [r for r in issues(ws, result.import_id) if r[4] == "rejected"]
     assert rejected == [
         (
-            3,
+            2,
             "customer_id",
             "A2",
-            "customer A2 was merged into A1 (merge 1), and line 2 gives A1 this consent, "
-            "more recent, or as recent and stricter: not loaded",
+            "customer A2 was merged into A1 (merge 1), and line 3 gives A1 the same record",
             "rejected",
-        ),
-        (
-            4,
-            "customer_id",
-            "A1",
-            "line 5 gives A1 this consent through merged customer A2 (merge 1), more "
-            "recent, or as recent and stricter: not loaded",
-            "rejected",
-        ),
+        )
     ]
 
 

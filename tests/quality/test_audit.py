@@ -159,7 +159,7 @@ def _reference(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[int, int]]:
     expected["validity.future_orders"] = (int((orders["ordered_at"] > now).sum()), len(orders))
     expected["validity.future_events"] = (int((events["timestamp"] > now).sum()), len(events))
     expected["validity.future_consents"] = (
-        int((consents["updated_at"] > now).sum()),
+        int((consents["recorded_at"] > now).sum()),
         len(consents),
     )
     expected["validity.amount"] = (int((orders["amount"] <= 0).sum()), len(orders))
@@ -213,7 +213,7 @@ def _reference(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[int, int]]:
     expected["outliers.order_amount"] = outliers(positive["amount"])
     expected["outliers.customer_spend"] = outliers(positive.groupby("customer_id")["amount"].sum())
 
-    marketing = consents[consents["purpose"] == "marketing"].sort_values("updated_at")
+    marketing = consents[consents["purpose"] == "marketing"].sort_values("recorded_at")
     latest = marketing.groupby(["customer_id", "channel"]).tail(1)
     for channel in CHANNELS:
         granted = set(

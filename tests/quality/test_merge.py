@@ -203,8 +203,12 @@ CONSENTS = pd.DataFrame(
         ("A1", "email", "profiling", "granted", T("2020-01-01"), "web"),
         ("A2", "email", "profiling", "granted", T("2022-02-02"), "app"),
         ("D1", "email", "marketing", "granted", T("2021-01-01"), "web"),
+        # ads/marketing: a ledger's history; A2 withdrew, then granted again: the
+        # current state (granted) counts, not the past withdrawal. No source: NULL.
+        ("A2", "ads", "marketing", "withdrawn", T("2019-01-01"), None),
+        ("A2", "ads", "marketing", "granted", T("2021-03-01"), "app"),
     ],
-    columns=["customer_id", "channel", "purpose", "status", "updated_at", "source"],
+    columns=["customer_id", "channel", "purpose", "status", "recorded_at", "source"],
 )
 CONFIG = {
     "attributes": {
@@ -215,10 +219,10 @@ CONFIG = {
 KEYS = {
     "customers": ["customer_id"],
     "orders": ["order_id"],
-    "order_lines": ["order_id", "product_id"],
+    "order_lines": ["order_id", "line_number"],
     "products": ["product_id"],
     "events": ["message_id"],
-    "consents": ["customer_id", "channel", "purpose"],
+    "consents": ["customer_id", "channel", "purpose", "status", "recorded_at", "source"],
 }
 
 
@@ -310,13 +314,14 @@ def test_the_strictest_consent_wins(ws: Workspace):
     kept = t.filter(t.customer_id == "A1").order_by(["channel", "purpose"]).to_pandas()
     got = [tuple(r) for r in kept[["channel", "purpose", "status", "source"]].to_numpy()]
     assert got == [
+        ("ads", "marketing", "granted", "app"),
         ("email", "marketing", "denied", "shop"),
         ("email", "profiling", "granted", "app"),
         ("post", "marketing", "granted", "shop"),
         ("sms", "marketing", "withdrawn", "web"),
     ]
     assert t.filter(t.customer_id == "A2").count().execute() == 0
-    assert t.count().execute() == 5
+    assert t.count().execute() == 6
 
 
 def test_every_source_row_is_kept_as_a_before_image(ws: Workspace):
@@ -328,7 +333,7 @@ def test_every_source_row_is_kept_as_a_before_image(ws: Workspace):
         ("customers", "survived"): 3,
         ("orders", "repointed"): 2,
         ("events", "repointed"): 2,
-        ("consents", "replaced"): 7,
+        ("consents", "replaced"): 9,
     }
     row = images[images["row_key"] == "A2"].iloc[0]
     assert row["merge_id"] == 1 and row["row_data"]["first_name"] == "Annie"

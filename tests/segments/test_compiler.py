@@ -128,8 +128,8 @@ EVENTS = pd.DataFrame(
     }
 )
 CONSENTS = pd.DataFrame(
-    CONSENT_ROWS, columns=["customer_id", "channel", "purpose", "status", "updated_at"]
-).assign(updated_at=lambda f: pd.to_datetime(f.updated_at))
+    CONSENT_ROWS, columns=["customer_id", "channel", "purpose", "status", "recorded_at"]
+).assign(recorded_at=lambda f: pd.to_datetime(f.recorded_at))
 MEMBERSHIP = {"vip": ["c1", "c4", "ghost", None], "churn-risk-high": ["c2", "c6"]}
 ALL = set(CUSTOMERS.customer_id)
 
@@ -160,7 +160,7 @@ def con() -> Iterator[Any]:
                 "channel": "string",
                 "purpose": "string",
                 "status": "string",
-                "updated_at": "timestamp",
+                "recorded_at": "timestamp",
             },
         ),
     )

@@ -79,7 +79,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("personas")
     config = WorkspaceConfig.model_validate(
         {
-            "workspace": {"name": "shop"},
+            # Hours as stored, so that the figures below read as the file wrote them.
+            "workspace": {"name": "shop", "timezone": "UTC"},
             "personas": {
                 "dimensions": ["habits"],
                 "names": {"techies": {"en": "Gadget lovers", "fr": "Fous de gadgets"}},
@@ -131,8 +132,8 @@ def test_card_figures_are_those_of_the_members(shop: Path):
     assert (card.contact_channel.value, card.contact_channel.share) == ("email", 1.0)
     assert [(c.value, c.share) for c in card.top_categories] == [("mode", 1.0)]
     assert (card.preferred_weekday.value, card.preferred_hour.value) == ("0", "10")
-    assert card.time_text["en"] == "Mostly on Mondays; busiest hour 10:00-11:00 UTC."
-    assert card.time_text["fr"] == "Surtout le lundi ; heure la plus active 10 h-11 h UTC."
+    assert card.time_text["en"] == "Mostly on Mondays; busiest hour 10:00-11:00 (UTC time)."
+    assert card.time_text["fr"] == "Surtout le lundi ; heure la plus active 10 h-11 h (heure UTC)."
     assert "discount_share" in [d.trait for d in card.traits]
     assert all(abs(d.z) >= 2 for d in card.traits)
 
@@ -228,3 +229,23 @@ def test_report_shows_personas_and_guardrails_in_both_languages(shop: Path):
     assert "Portfolio guardrails" in english and "Garde-fous du portefeuille" in french
     # 11 buyers: the top 20% is 3 customers, tech buyers (1,000 of 4,410 each).
     assert "(3 customers) bring 68.0 % of revenue" in english
+
+
+def test_purchase_hours_are_on_the_workspace_clock(tmp_path: Path):
+    # Sunday 3 March 2024, 23:30 UTC is Monday 00:30 in Paris (UTC+1 in winter), the
+    # zone a workspace of region FR takes by default.
+    with Workspace.create(tmp_path / "paris") as ws:
+        assert ws.config.workspace.zone == "Europe/Paris"
+        (tmp_path / "c.csv").write_text("customer_id\nC1\n", encoding="utf-8")
+        (tmp_path / "o.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\nO1,C1,2024-03-03T23:30:00Z,10\n",
+            encoding="utf-8",
+        )
+        ws.import_file("customers", tmp_path / "c.csv")
+        ws.import_file("orders", tmp_path / "o.csv")
+        ws.run(as_of=datetime(2024, 3, 20))
+        card = ws.persona("lifecycle-new")
+    assert (card.preferred_weekday.value, card.preferred_hour.value) == ("0", "0")
+    assert (
+        card.time_text["en"] == "Mostly on Mondays; busiest hour 00:00-01:00 (Europe/Paris time)."
+    )

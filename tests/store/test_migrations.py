@@ -121,3 +121,41 @@ def test_a_damaged_schema_version_is_one_sentence(
     con.execute("INSERT INTO cible_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     con.close()
     Workspace.open(folder).close()
+
+
+def test_version_5_numbers_order_lines_and_turns_consents_into_a_ledger(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "v4.duckdb"))
+    # The two tables as schema version 4 wrote them.
+    con.execute("CREATE TABLE cible_meta (key VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO cible_meta VALUES ('schema_version', '4')")
+    con.execute(
+        "CREATE TABLE order_lines (order_id VARCHAR, product_id VARCHAR, quantity BIGINT, "
+        "unit_price DOUBLE)"
+    )
+    con.execute(
+        "INSERT INTO order_lines VALUES ('O2', 'P9', 1, 5), ('O1', 'P3', 2, 1), "
+        "('O1', 'P1', 1, 9), ('O2', 'P1', 4, 2)"
+    )
+    con.execute(
+        "CREATE TABLE consents (customer_id VARCHAR, channel VARCHAR, purpose VARCHAR, "
+        "status VARCHAR, updated_at TIMESTAMP, source VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO consents VALUES ('C1', 'email', 'marketing', 'granted', "
+        "'2024-03-01 10:00:00', 'web')"
+    )
+    assert migrate(con, REGISTRY) == [5]
+    lines = con.execute(
+        "SELECT order_id, product_id, line_number FROM order_lines ORDER BY ALL"
+    ).fetchall()
+    # Numbered within each order by product: the order they were unique in.
+    assert lines == [("O1", "P1", 1), ("O1", "P3", 2), ("O2", "P1", 1), ("O2", "P9", 2)]
+    ledger = con.execute(
+        "SELECT customer_id, status, strftime(recorded_at, '%Y-%m-%d %H:%M'), source, proof "
+        "FROM consents"
+    ).fetchall()
+    assert ledger == [("C1", "granted", "2024-03-01 10:00", "web", None)]
+    assert current_version(con) == SCHEMA_VERSION == 5
+    # Opening again changes nothing.
+    assert migrate(con, REGISTRY) == []
+    con.close()

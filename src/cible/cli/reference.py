@@ -81,10 +81,8 @@ def render_data_model() -> str:
         if table.references:
             refs = ", ".join(f"`{c}` -> {t}" for c, t in table.references.items())
             lines.append(f"References (unknown values are loaded but flagged): {refs}.")
-        if table.versioned_by:
-            lines.append(
-                f"A row replaces the stored one unless its `{table.versioned_by}` is older."
-            )
+        if table.import_rule:
+            lines.append(table.import_rule)
         lines += ["", "| field | type | required | category | sensitivity | description |"]
         lines.append("| --- | --- | --- | --- | --- | --- |")
         for f in table.fields:

@@ -77,7 +77,7 @@ class Consents:
     rows : pandas.DataFrame
         ``customer`` (row of the population), ``channel``, ``purpose``, ``status``,
         ``source`` (positions in ``CHANNELS``, ``PURPOSES``, ``CONSENT_STATUSES``,
-        :data:`SOURCES`) and ``updated_at`` (epoch seconds).
+        :data:`SOURCES`) and ``recorded_at`` (epoch seconds).
     email_from, email_until : ndarray of int
         Per customer, marketing e-mails may be sent in ``[email_from, email_until)``;
         empty when the customer never accepted.
@@ -132,7 +132,7 @@ def collect_consents(rng: np.random.Generator, people: pd.DataFrame, period: Per
             "channel": pair // len(PURPOSES),
             "purpose": pair % len(PURPOSES),
             "status": status,
-            "updated_at": np.where(withdrawn, withdrawn_at, answered),
+            "recorded_at": np.where(withdrawn, withdrawn_at, answered),
             "source": _sources(rng, pair, withdrawn),
         }
     )

@@ -46,6 +46,19 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("horodatage", "occurred_at"),
     "received_at": ("receivedat",),
     "purpose": ("finalite",),
+    # Consents were keyed by their last change before they became a ledger: files
+    # written then name the column updated_at.
+    "recorded_at": (
+        "updated_at",
+        "date_consentement",
+        "consented_at",
+        "date_modification",
+        "modified_at",
+        "last_modified",
+        "updated",
+    ),
+    "line_number": ("line", "line_no", "numero_ligne", "ligne", "position"),
+    "proof": ("preuve", "evidence"),
 }
 
 VALUE_ALIASES: dict[str, dict[str, str]] = {

@@ -44,12 +44,61 @@ class _Strict(BaseModel):
 Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 
 
+#: Time zone of a workspace without ``[workspace] timezone``, by ``default_region``;
+#: any other region: UTC. A country spanning several zones (the United States) takes
+#: its most populous one; set ``timezone`` to choose another.
+REGION_TIMEZONES = {
+    "FR": "Europe/Paris",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "US": "America/New_York",
+    "GB": "Europe/London",
+}
+
+
 class WorkspaceSection(_Strict):
-    """``[workspace]``: identity and regional defaults."""
+    """``[workspace]``: identity and regional defaults.
+
+    ``timezone`` is an IANA name (``Europe/Paris``); when unset, the zone of
+    ``default_region`` in :data:`REGION_TIMEZONES`, else UTC. Timestamps are stored in
+    UTC; the zone decides the local hour and weekday shown to a marketer ("when they
+    buy").
+
+    Examples
+    --------
+    >>> WorkspaceSection(default_region="BE").zone
+    'Europe/Brussels'
+    >>> WorkspaceSection(default_region="DE").zone
+    'UTC'
+    >>> WorkspaceSection(timezone="America/Montreal").zone
+    'America/Montreal'
+    """
 
     name: str = "cible"
     default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    timezone: str | None = None
+
+    @property
+    def zone(self) -> str:
+        """The workspace's IANA time zone: ``timezone``, else the region's, else UTC."""
+        return self.timezone or REGION_TIMEZONES.get(self.default_region, "UTC")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # deferred: rarely needed
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"timezone {value!r} is not an IANA time zone name; use one such as "
+                "Europe/Paris, Europe/Brussels or America/New_York"
+            ) from error
+        return value
 
     @field_validator("default_region")
     @classmethod

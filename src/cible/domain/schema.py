@@ -125,6 +125,14 @@ class Table:
         Timestamp column deciding which of two versions of a row is newer.
     one_of : tuple of tuples
         Groups of fields of which each row needs at least one.
+    append_only : bool
+        A ledger: rows are only ever appended, never updated or deleted by an import;
+        ``key`` then names an exact repeat, which is not appended twice, and
+        ``versioned_by`` (filled with the import time when a row has none) orders the
+        records.
+    subject : tuple of str
+        For a ledger, the columns naming what a record is about (its current state is
+        one per subject); empty for other tables, whose key is their subject.
     """
 
     name: str
@@ -133,6 +141,8 @@ class Table:
     references: dict[str, str] = field(default_factory=dict)
     versioned_by: str | None = None
     one_of: tuple[tuple[str, ...], ...] = ()
+    append_only: bool = False
+    subject: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         """Return the field called ``name``; ``KeyError`` when it is not declared."""
@@ -140,6 +150,22 @@ class Table:
             if candidate.name == name:
                 return candidate
         raise KeyError(name)
+
+    @property
+    def import_rule(self) -> str | None:
+        """How an imported row meets the stored ones, in one sentence for the docs."""
+        if self.append_only:
+            return (
+                "An append-only ledger: every record is kept and none is overwritten; a "
+                "record repeating a stored one (same key) is not added again. A record "
+                f"without `{self.versioned_by}` gets the import time, and is not added "
+                "again when the ledger holds the same statement at any date. The current "
+                f"state per {', '.join(self.subject)} is the latest record (between "
+                "records of one moment, the strictest status: withdrawn, denied, granted)."
+            )
+        if self.versioned_by:
+            return f"A row replaces the stored one unless its `{self.versioned_by}` is older."
+        return None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -155,6 +181,8 @@ class Table:
             self.references,
             self.versioned_by,
             self.one_of,
+            self.append_only,
+            self.subject,
         )
 
 
@@ -166,6 +194,8 @@ S, N, TS = FieldType.STRING, FieldType.NUMBER, FieldType.TIMESTAMP
 CHANNELS = ("email", "sms", "phone", "post", "push", "ads")
 PURPOSES = ("marketing", "profiling")
 CONSENT_STATUSES = ("granted", "denied", "withdrawn")
+#: Consent statuses from the widest to the strictest: a tie or a merge keeps the stricter.
+CONSENT_STRICTNESS = ("granted", "denied", "withdrawn")
 ORDER_STATUSES = ("completed", "cancelled", "returned", "pending")
 SALES_CHANNELS = ("web", "app", "store", "phone", "marketplace")
 GENDERS = ("female", "male", "other", "unknown")
@@ -237,10 +267,22 @@ ORDERS = Table(
 
 ORDER_LINES = Table(
     name="order_lines",
-    key=("order_id", "product_id"),
+    # By position, not by product: one order can sell a product on two lines (two
+    # sizes, a gift line).
+    key=("order_id", "line_number"),
     references={"order_id": "orders", "product_id": "products"},
     fields=(
         Field("order_id", S, _I, required=True, description="Order the line belongs to."),
+        Field(
+            "line_number",
+            FieldType.INTEGER,
+            _T,
+            required=True,
+            description=(
+                "Position of the line in its order, from 1; when the file has none, the "
+                "line's rank within its order in file order."
+            ),
+        ),
         Field("product_id", S, _I, required=True, description="Product sold."),
         Field("quantity", FieldType.INTEGER, _B, required=True, description="Units sold."),
         Field("unit_price", FieldType.AMOUNT, _V, description="Price of one unit."),
@@ -285,11 +327,17 @@ EVENTS = Table(
     ),
 )
 
+#: Columns naming what a consent record is about; the current state is one per subject.
+CONSENT_SUBJECT = ("customer_id", "channel", "purpose")
+
 CONSENTS = Table(
     name="consents",
-    key=("customer_id", "channel", "purpose"),
+    # A ledger: every record is kept; the key only recognises an exact repeat.
+    key=(*CONSENT_SUBJECT, "status", "recorded_at", "source"),
     references={"customer_id": "customers"},
-    versioned_by="updated_at",
+    versioned_by="recorded_at",
+    append_only=True,
+    subject=CONSENT_SUBJECT,
     fields=(
         Field("customer_id", S, _I, _P, required=True, description="Customer concerned."),
         Field(
@@ -316,8 +364,16 @@ CONSENTS = Table(
             values=CONSENT_STATUSES,
             description="Consent status.",
         ),
-        Field("updated_at", TS, _T, description="When the status was given or changed."),
+        Field(
+            "recorded_at",
+            TS,
+            _T,
+            description=(
+                "When the status was given or changed; the import time for a record without a date."
+            ),
+        ),
         Field("source", S, _T, description="Where the consent was collected."),
+        Field("proof", S, _T, description="Evidence of the consent (form, document, log)."),
     ),
 )
 

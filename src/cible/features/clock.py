@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import ibis
 import ibis.expr.datatypes as dt
 
 _EPOCH = datetime(1970, 1, 1)
@@ -79,3 +80,29 @@ def epoch_days(timestamp: Any) -> Any:
 def days_before(as_of: datetime, timestamp: Any) -> Any:
     """Fractional days from ``timestamp`` (a column) to ``as_of`` (a constant)."""
     return epoch_days_of(as_of) - epoch_days(timestamp)
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _stored_as_utc(zone: str, moment: dt.timestamp) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type]
+    """DuckDB's ``timezone(zone, timestamp)``: a wall time in ``zone`` as an instant."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _wall_time(zone: str, moment: dt.Timestamp(timezone="UTC")) -> dt.timestamp:  # type: ignore[valid-type]
+    """DuckDB's ``timezone(zone, timestamptz)``: an instant as the wall time in ``zone``."""
+
+
+def local_time(stored: Any, zone: str) -> Any:
+    """A stored (naive UTC) timestamp as the wall time in IANA time zone ``zone``.
+
+    The conversion names UTC explicitly, so the database session's own time zone never
+    shifts it; summer time follows the zone's rules.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"at": [datetime(2024, 3, 1, 23, 30)]})
+    >>> t.select(local=local_time(t.at, "Europe/Paris")).to_pyarrow()["local"].to_pylist()
+    [datetime.datetime(2024, 3, 2, 0, 30)]
+    """
+    return _wall_time(zone, _stored_as_utc("UTC", stored))

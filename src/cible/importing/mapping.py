@@ -118,7 +118,7 @@ def resolve_columns(
 
 def informative(match: ColumnMatch, table: Table) -> bool:
     """Whether the file gives ``table`` more than keys, references and bookkeeping."""
-    plain = set(table.key) | set(table.references)
+    plain = set(table.subject or table.key) | set(table.references)
     return any(
         name not in plain and table.field(name).category is not Category.TECHNICAL
         for name in match.fields

@@ -7,13 +7,12 @@ events and consents pointing at nobody. So, before the checked rows are committe
 - an order, event or consent of a merged id is loaded for the surviving id (chains
   followed) and flagged with the old id and the merge;
 - a customer row with a merged id is rejected: the profile is not created again;
-- consents, keyed by customer, channel and purpose, could now hold two rows for one
-  key (the merged and the surviving customer's): the more recent one is kept (on a
-  tie the stricter, then the surviving customer's own row), the others are
-  rejected. A redirected consent as recent as the stored one and wider is
-  rejected too. Otherwise the usual rule decides: an older row than the stored one
-  is stale and changes nothing, so a withdrawal made later by the surviving customer
-  stays.
+- consents join the surviving customer's ledger (the history is kept); when a
+  redirect makes two records of the file identical, the surviving customer's own is
+  kept and the other rejected. The current state is derived as for any consent
+  (:mod:`cible.features.consent`): the latest record wins and, between records of the
+  same moment, the stricter, so an old record of the merged customer never undoes a
+  withdrawal made later by the surviving customer.
 
 Only merges whose status is ``applied`` count: once a merge is undone, its ids load
 as given again. The redirect is a join with the small table of merged ids
@@ -42,7 +41,6 @@ import ibis.expr.datatypes as dt
 
 from cible.domain.schema import Table
 from cible.importing.validation import reason_column
-from cible.quality.merge import CONSENT_STRICTNESS
 from cible.store.backend import raw
 from cible.store.merges import MERGED_IDS, stage_merged_ids
 from cible.store.writer import CHECKED, flag_column, materialize
@@ -79,12 +77,11 @@ def redirect_merged_ids(backend: Any, table: Table) -> list[str]:
     hits = checked.filter(~checked._rejected, checked[_ID].isin(merged._merged_id)).count()
     if not hits.execute():
         return []
-    stored = backend.table(table.name) if table.name == "consents" else None
-    materialize(con, ibis.to_sql(redirect(checked, merged, table, stored), dialect="duckdb"))
+    materialize(con, ibis.to_sql(redirect(checked, merged, table), dialect="duckdb"))
     return [] if table.name == "customers" else [_ID]
 
 
-def redirect(checked: Any, merged: Any, table: Table, stored: Any = None) -> Any:
+def redirect(checked: Any, merged: Any, table: Table) -> Any:
     """Checked rows with merged customer ids redirected (or, for customers, rejected).
 
     Parameters
@@ -97,9 +94,6 @@ def redirect(checked: Any, merged: Any, table: Table, stored: Any = None) -> Any
         :func:`cible.store.merges.stage_merged_ids`).
     table : Table
         The table being imported.
-    stored : ibis.Table, optional
-        The stored consents, compared with redirected consent rows of equal
-        ``updated_at``; only for consents.
 
     Returns
     -------
@@ -129,7 +123,7 @@ def redirect(checked: Any, merged: Any, table: Table, stored: Any = None) -> Any
     helpers = {"_old": ibis.cases((hit, old), else_=_NONE), "_via": via}
     redirected = joined.select(**columns, **helpers)
     if table.name == "consents":
-        redirected = _one_consent_per_key(redirected, table, stored)
+        redirected = _one_consent_per_key(redirected, table)
     return redirected.drop(*helpers)
 
 
@@ -148,22 +142,16 @@ def _merged(old: Any, new: Any, via: Any) -> Any:
     return ibis.literal("customer ").concat(old, " was merged into ", new, " (", via, ")")
 
 
-def _strictness(status: Any) -> Any:
-    return status.cases(*((s, i) for i, s in enumerate(CONSENT_STRICTNESS)), else_=-1)
+def _one_consent_per_key(rows: Any, table: Table) -> Any:
+    """Keep one of the consent records a redirect made identical; reject the others.
 
-
-def _one_consent_per_key(rows: Any, table: Table, stored: Any) -> Any:
-    """Keep one consent per key once ids are redirected; reject the others with a reason.
-
-    A row's key can only repeat through a redirect: repeats in the file itself were
-    rejected before. ``_old`` is the merged id a row carried (NULL: its own id).
+    The ledger keeps every record, so a merged customer's consents join the surviving
+    customer's history; only an exact repeat (same channel, purpose, status, date and
+    source) is one record too many. A key can only repeat through a redirect: repeats
+    in the file itself were rejected before. ``_old`` is the merged id a row carried
+    (NULL: its own id); the surviving customer's own row is kept first.
     """
-    version = table.versioned_by
-    dated = version is not None and version in rows.columns and "status" in rows.columns
-    order = [ibis.desc(rows[version], nulls_first=False)] if dated else []
-    if "status" in rows.columns:
-        order.append(ibis.desc(_strictness(rows.status)))
-    order += [ibis.asc(rows._old.notnull()), ibis.asc(rows._line)]
+    order = [ibis.asc(rows._old.notnull()), ibis.asc(rows._line)]
     # Rejected rows form their own partitions: they are not loaded, so they lose nothing.
     window = ibis.window(group_by=[*table.key, "_rejected"], order_by=order)
     ranked = rows.mutate(
@@ -172,19 +160,13 @@ def _one_consent_per_key(rows: Any, table: Table, stored: Any) -> Any:
         _winner_old=rows._old.first().over(window),
         _winner_via=rows._via.first().over(window),
     )
-    if dated and stored is not None:
-        kept = stored.select(*table.key, _stored_at=stored[version], _stored=stored.status)
-        ranked = ranked.left_join(kept, list(table.key))
     lost = ~ranked._rejected & (ranked._rank > 0)
     new = ranked[_ID]
     said = _merged(ranked._old, new, ranked._via)
-    wins = "more recent, or as recent and stricter: not loaded"
     cases = [
         (
             lost & ranked._old.notnull(),
-            said.concat(
-                ", and line ", ranked._winner_line, " gives ", new, " this consent, ", wins
-            ),
+            said.concat(", and line ", ranked._winner_line, " gives ", new, " the same record"),
         ),
         (
             lost,
@@ -192,26 +174,14 @@ def _one_consent_per_key(rows: Any, table: Table, stored: Any) -> Any:
                 ranked._winner_line,
                 " gives ",
                 new,
-                " this consent through merged customer ",
+                " the same record through merged customer ",
                 ranked._winner_old,
                 " (",
                 ranked._winner_via,
-                "), ",
-                wins,
+                ")",
             ),
         ),
     ]
-    if "_stored" in ranked.columns:
-        # The usual rule lets a row as recent as the stored one replace it; for a
-        # merged customer's old consent that could widen what the survivor holds.
-        wider = (
-            ranked._old.notnull()
-            & ~ranked._rejected
-            & (ranked[version] == ranked._stored_at)
-            & (_strictness(ranked.status) < _strictness(ranked._stored))
-        )
-        stricter = ", whose stored consent for this channel and purpose is as recent and "
-        cases.append((wider, said.concat(stricter, "stricter: not loaded")))
     name = reason_column(_ID)
     reason = ibis.coalesce(ranked[name], ibis.cases(*cases, else_=_NONE))
     ranked = ranked.mutate(**{name: reason})

@@ -43,7 +43,10 @@ from cible.store.staging import MALFORMED, STAGE, FileFormat, stage, valid_date_
 Progress = Callable[[str, int, int], None]
 
 #: Required fields derived from the row when a file lacks them.
-_GENERATED = {"events": frozenset({"message_id"})}
+_GENERATED = {
+    "events": frozenset({"message_id"}),
+    "order_lines": frozenset({"line_number"}),
+}
 #: Longest ``--date-format`` accepted: a real layout is a few directives long.
 _MAX_DATE_FORMAT = 100
 _STEPS = ("reading", "checking", "recording issues", "merging", "done")
@@ -172,6 +175,8 @@ def import_file(
     text = backend.table(STAGE)
     if table.name == "events" and "message_id" not in mapping:
         text, mapping = _with_content_ids(text, mapping)
+    if table.name == "order_lines" and "line_number" not in mapping:
+        text, mapping = _with_line_numbers(text, mapping)
     # Parquet and JSON write numbers with a dot whatever the locale of their author.
     decimal = options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
     # The plausible ranges come from cible.toml as they are.
@@ -295,6 +300,17 @@ def _with_content_ids(text: Any, mapping: dict[str, str]) -> tuple[Any, dict[str
     content = ibis.literal("").concat(*[p.concat("\x1f") for p in parts])
     text = text.mutate(_content_id=ibis.literal("sha-").concat(content.hexdigest("sha256")[:32]))
     return text, {**mapping, "message_id": "_content_id"}
+
+
+def _with_line_numbers(text: Any, mapping: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    """Number each order's lines from 1 in file order, so that re-imports match.
+
+    The order id is compared as parsing will read it (spaces around it trimmed).
+    """
+    order = text[mapping["order_id"]].strip()
+    rank = ibis.row_number().over(group_by=order, order_by=text._line) + 1
+    text = text.mutate(_line_number=rank.cast("string"))
+    return text, {**mapping, "line_number": "_line_number"}
 
 
 def _sha256(path: Path) -> str:

@@ -177,14 +177,19 @@ def judge_rows(parsed: Any, table: Table, options: ParseOptions) -> Any:
             message = f"needs one of {' or '.join(group)}"
             reasons[first] = ibis.cases((nobody, message), else_=reasons[first])
     # Duplicate keys are found by grouping, which hashes; a window would sort.
-    keys = list(table.key)
-    with_key = parsed.filter(*[parsed[k].notnull() for k in keys])
+    keys = [k for k in table.key if k in parsed.columns]
+    # Optional key columns (a ledger's source or date) may be empty: an empty value
+    # equals an empty one, as grouping treats them.
+    needed = [k for k in keys if table.field(k).required]
+    with_key = parsed.filter(*[parsed[k].notnull() for k in needed])
     repeated = (
         with_key.group_by(keys)
         .aggregate(_first=with_key._line.min(), _count=with_key._line.count())
         .filter(lambda t: t._count > 1)
     )
-    joined = parsed.left_join(repeated, keys)
+    joined = parsed.left_join(repeated, [parsed[k].identical_to(repeated[k]) for k in keys]).drop(
+        *[f"{k}_right" for k in keys]
+    )
     first_line = ibis.coalesce(joined._first, joined._line)
     typed = [f.name for f in table.fields if f.name in parsed.columns]
     judged = joined.select("_line", *typed, _first_line=first_line, **reasons)

@@ -20,10 +20,10 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-import ibis
 import pandas as pd
 
 from cible.domain.schema import CHANNELS
+from cible.features.consent import current_consents
 from cible.quality.checks import AuditContext, Check, count_rows, label, literal_time
 
 #: exp() of anything larger overflows a float.
@@ -73,7 +73,7 @@ def future_dates(ctx: AuditContext) -> list[Check]:
         ),
         (
             "consents",
-            "updated_at",
+            "recorded_at",
             "customer_id",
             "Consents dated in the future",
             "Consentements datés du futur",
@@ -239,16 +239,13 @@ def _fence(rows: Any, column: str, factor: float) -> float:
 def consent_coverage(ctx: AuditContext) -> list[Check]:
     """Per channel, customers without a granted marketing consent (shown, not scored).
 
-    The latest status per customer, channel and purpose counts.
+    The current status per customer, channel and purpose, derived from the ledger,
+    counts.
     """
     consents = ctx.table("consents")
     customers = ctx.table("customers")
-    latest = consents.filter(consents.purpose == "marketing").mutate(
-        _rank=ibis.row_number().over(
-            group_by=["customer_id", "channel"], order_by=ibis.desc(consents.updated_at)
-        )
-    )
-    latest = latest.filter(latest._rank == 0)
+    current = current_consents(consents)
+    latest = current.filter(current.purpose == "marketing")
     checks = []
     for channel in CHANNELS:
         granted = latest.filter(latest.channel == channel, latest.status == "granted")

@@ -12,9 +12,11 @@ merge. The survivorship rules:
    a merge never pairs one profile's city with another's postal code.
    ``created_at`` is the oldest of the group, ``updated_at`` the time of the merge.
 3. **Orders and events** of merged profiles are re-pointed to the surviving id.
-4. **Consents**: per channel and purpose, the strictest status of the group wins
-   (withdrawn, then denied, then granted; the most recent among equals), so a
-   merge never widens consent.
+4. **Consents**: per channel and purpose, the strictest current status of the
+   group wins (withdrawn, then denied, then granted; the most recent among equals),
+   so a merge never widens consent. The group's ledger records are replaced by that
+   one record per channel and purpose for the surviving id; they are kept in
+   ``merge_rows``, and undo puts them back.
 5. Merged profiles leave ``customers``; every row a merge changes or removes is kept
    in ``merge_rows``, so that :func:`undo` restores the workspace exactly.
 
@@ -45,6 +47,7 @@ import pandas as pd
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Table
+from cible.features.consent import current_consents, strictness
 from cible.quality.matching import STEPS, Matches, find_duplicates
 from cible.store import merges as store
 from cible.store.backend import raw
@@ -53,8 +56,6 @@ from cible.store.writer import materialize
 
 Progress = Callable[[str, int, int], None]
 
-#: Consent statuses from the widest to the strictest.
-CONSENT_STRICTNESS = ("granted", "denied", "withdrawn")
 #: Fields taken together from one profile: the most recent with any of them filled.
 FIELD_GROUPS = (("first_name", "last_name"), ("postal_code", "city", "region", "country"))
 # Columns survivorship does not take from the most recent profile.
@@ -297,15 +298,19 @@ def _golden(customers: Any, members: Any, table: Table, now: datetime) -> Any:
 
 
 def _kept_consents(consents: Any, members: Any) -> Any:
-    """Per merge, channel and purpose: the strictest status, given to the surviving id."""
-    rows = consents.inner_join(members, "customer_id")
-    strictness = rows.status.cases(*((s, i) for i, s in enumerate(CONSENT_STRICTNESS)), else_=-1)
+    """Per merge, channel and purpose: the strictest current status, given to the survivor.
+
+    Each profile's current consent is derived from the ledger first (its latest
+    record), so that a status a profile has since withdrawn or granted again does
+    not count.
+    """
+    rows = current_consents(consents).inner_join(members, "customer_id")
     ranked = rows.mutate(
         _rank=ibis.row_number().over(
             group_by=["merge", "channel", "purpose"],
             order_by=[
-                ibis.desc(strictness),
-                ibis.desc(rows.updated_at, nulls_first=False),
+                ibis.desc(strictness(rows.status)),
+                ibis.desc(rows.recorded_at, nulls_first=False),
                 ibis.desc(rows.customer_id == rows.surviving_id),
                 ibis.asc(rows.customer_id),
             ],

@@ -95,8 +95,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "base": {"en": "whole base", "fr": "toute la base"},
     "actions": {"en": "Recommended actions", "fr": "Actions recommandées"},
     "time_pattern": {
-        "en": "Mostly on {weekday}s; busiest hour {hour}:00-{next}:00 UTC.",
-        "fr": "Surtout le {weekday} ; heure la plus active {hour} h-{next} h UTC.",
+        "en": "Mostly on {weekday}s; busiest hour {hour}:00-{next}:00 ({zone} time).",
+        "fr": "Surtout le {weekday} ; heure la plus active {hour} h-{next} h (heure {zone}).",
     },
     "time_unknown": {"en": "No purchase yet.", "fr": "Aucun achat pour l'instant."},
     "sales_web": {"en": "website", "fr": "site web"},

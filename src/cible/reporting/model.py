@@ -75,7 +75,8 @@ class PersonaCard:
 
     Texts are ``{"en": ..., "fr": ...}``; figures are over the segment's current
     members. ``avg_clv_12m`` and ``avg_churn_risk`` are None when not computed.
-    Preferred times are in UTC (weekday 0 = Monday).
+    Preferred times are on the workspace's clock, ``[workspace] timezone``
+    (weekday 0 = Monday).
     """
 
     segment_id: str

@@ -41,7 +41,7 @@ Examples
 ...     "properties": ["{}", "{}", "{}"],
 ...     "timestamp": [datetime(2024, 1, 1), datetime(2024, 1, 2), datetime(2024, 1, 3)]})
 >>> consents = ibis.memtable({"customer_id": ["a"], "channel": ["email"],
-...     "purpose": ["marketing"], "status": ["granted"], "updated_at": [datetime(2024, 1, 1)]})
+...     "purpose": ["marketing"], "status": ["granted"], "recorded_at": [datetime(2024, 1, 1)]})
 >>> members = compile_members(definition, base=base, events=events, consents=consents,
 ...     as_of=datetime(2024, 2, 1), membership=lambda segment_id: base.select("customer_id"))
 >>> members.to_pyarrow().column("customer_id").to_pylist()
@@ -60,6 +60,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
+from cible.features.consent import consent_status
 from cible.segments.conditions import (
     AllCondition,
     AnyCondition,
@@ -110,8 +111,8 @@ def compile_members(
         Canonical ``events`` (``customer_id``, ``event``, ``properties`` as JSON or
         JSON text, ``timestamp``); only events strictly before ``as_of`` count.
     consents : ibis.Table
-        Canonical ``consents``; the latest record before ``as_of`` per customer,
-        channel and purpose is the current status.
+        The ``consents`` ledger; its current state as of ``as_of`` (see
+        :func:`cible.features.consent.current_consents`) decides.
     as_of : datetime
         The moment evaluated; naive means UTC.
     membership : callable
@@ -242,25 +243,9 @@ class _Compiler:
         return self._customer_in(counts.filter(holds))
 
     def _consent(self, node: ConsentCondition) -> Any:
-        consents = self.consents
-        updated = consents.updated_at
-        recorded = consents.filter(
-            consents.customer_id.notnull(),
-            consents.channel == ibis.literal(node.consent, "string"),
-            consents.purpose == ibis.literal(node.purpose, "string"),
-            updated.isnull() | (updated < _literal(self.as_of, updated.type())),
-        )
-        # The consents table keeps one row per key, but a history table may be passed:
-        # the latest record is the status as of as_of.
-        ranked = recorded.mutate(
-            consent_rank=ibis.row_number().over(
-                group_by="customer_id", order_by=ibis.desc("updated_at", nulls_first=False)
-            )
-        )
-        current = ranked.filter(
-            ranked.consent_rank == 0, ranked.status == ibis.literal(node.status, "string")
-        )
-        return self._customer_in(current)
+        # The ledger's current state as of as_of, derived in one place for every reader.
+        status = consent_status(self.consents, node.consent, node.purpose, self.as_of)
+        return self._customer_in(status.filter(status.status == ibis.literal(node.status)))
 
 
 def compare(column: Any, op: str, value: Any) -> Any:

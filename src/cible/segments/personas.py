@@ -4,8 +4,9 @@ A card can be drawn for any segment with members in the latest run (built-in, ru
 or cluster). Its figures are exact, computed in the database over the members: size,
 shares of customers and revenue, average ``clv_12m`` and ``churn_risk`` (None when no
 model gave them), the most common sales channel (``top_channel``), the contact
-channel most members granted marketing consent for, the weekday and hour (UTC) of
-most of their purchases, and their top categories.
+channel most members grant marketing consent for (the current state of the consents
+ledger), the weekday and hour of most of their purchases (on the workspace's clock,
+``[workspace] timezone``), and their top categories.
 
 What sets the segment apart comes from
 :func:`cible.models.clustering.profile.contrast` over the numeric traits (scores that
@@ -40,6 +41,8 @@ from babel.dates import get_day_names
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.features import Trait
+from cible.features.clock import local_time
+from cible.features.consent import current_consents
 from cible.models.clustering import TraitContrast, contrast
 from cible.reporting.messages import LANGS, text
 from cible.reporting.model import PersonaCard, Share, TraitDifference
@@ -199,7 +202,7 @@ class Personas:
                 (rule.id, {lang: getattr(rule.action, lang).format(**fill[lang]) for lang in LANGS})
                 for rule in rules
             ],
-            time_text=_time_text(weekday, hour),
+            time_text=_time_text(weekday, hour, self._config.workspace.zone),
         )
 
     def _members(self, segment_id: str) -> Any:
@@ -208,7 +211,8 @@ class Personas:
         return current.select("customer_id").distinct()
 
     def _contact(self, members: Any, size: int) -> Share | None:
-        consents = self._backend.table("consents")
+        # The ledger's current state: a consent granted then withdrawn does not count.
+        consents = current_consents(self._backend.table("consents"))
         granted = consents.filter(
             consents.purpose == "marketing", consents.status == "granted"
         ).semi_join(members, "customer_id")
@@ -221,10 +225,10 @@ class Personas:
         bought = orders.filter(
             orders.ordered_at < as_of, orders.status.isnull() | (orders.status == "completed")
         ).semi_join(members, "customer_id")
+        # The workspace's wall clock: an order at 23:30 UTC is a Paris buyer's 00:30.
+        local = local_time(bought.ordered_at, self._config.workspace.zone)
         counts = (
-            bought.group_by(
-                weekday=bought.ordered_at.day_of_week.index(), hour=bought.ordered_at.hour()
-            )
+            bought.group_by(weekday=local.day_of_week.index(), hour=local.hour())
             .aggregate(n=bought.count())
             .to_pandas()
         )
@@ -298,7 +302,7 @@ def _placeholders(contact: Share | None, categories: list[Share]) -> dict[str, d
     }
 
 
-def _time_text(weekday: Share | None, hour: Share | None) -> dict[str, str]:
+def _time_text(weekday: Share | None, hour: Share | None, zone: str) -> dict[str, str]:
     if weekday is None or hour is None:
         return {lang: text("time_unknown", lang) for lang in LANGS}
     day, at = int(weekday.value), int(hour.value)
@@ -309,6 +313,7 @@ def _time_text(weekday: Share | None, hour: Share | None) -> dict[str, str]:
             weekday=get_day_names("wide", locale=_LOCALES[lang])[day],
             hour=f"{at:02d}",
             next=f"{(at + 1) % 24:02d}",
+            zone=zone,
         )
         for lang in LANGS
     }

@@ -110,7 +110,9 @@ def _image(table: Table, alias: str) -> str:
 
 
 def _row_key(table: Table, alias: str) -> str:
-    return " || ' / ' || ".join(f"CAST({alias}.{quote(k)} AS VARCHAR)" for k in table.key)
+    return " || ' / ' || ".join(
+        f"coalesce(CAST({alias}.{quote(k)} AS VARCHAR), '')" for k in table.key
+    )
 
 
 def _keep_before_images(
@@ -281,15 +283,20 @@ def _restore_rows(
 
     Removed first: rows with a before-image's key (rows of merged customers imported
     again since, included), and the surviving customer's rows that took their place
-    (for consents: the same channel and purpose).
+    (for the consents ledger: the kept records, copies of a before-image's record).
     """
     target = quote(table.name)
     images = f"merge_rows WHERE merge_id = {int(merge_id)} AND table_name = {literal(table.name)}"
     others = [k for k in table.key if k != "customer_id"]
-    same_key = " AND ".join(f"{target}.{quote(k)} = r.row_data->>{literal(k)}" for k in table.key)
+
+    def same(key: str) -> str:
+        # Typed and NULL-safe: a consent's key holds a date and an optional source.
+        image = f"CAST(r.row_data->>{literal(key)} AS {sql_type(table.field(key))})"
+        return f"{target}.{quote(key)} IS NOT DISTINCT FROM {image}"
+
+    same_key = " AND ".join(same(k) for k in table.key)
     replaced = " AND ".join(
-        [f"{target}.customer_id = {literal(surviving_id)}"]
-        + [f"{target}.{quote(k)} = r.row_data->>{literal(k)}" for k in others]
+        [f"{target}.customer_id = {literal(surviving_id)}"] + [same(k) for k in others]
     )
     con.execute(
         f"DELETE FROM {target} USING (SELECT row_data FROM {images}) r "

@@ -123,11 +123,37 @@ def _quality(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _ledger(con: duckdb.DuckDBPyConnection) -> None:
+    # Order lines keyed by position: existing lines are numbered within their order
+    # by product, the order they were unique in, so the numbers are stable.
+    con.execute("ALTER TABLE order_lines ADD COLUMN IF NOT EXISTS line_number BIGINT")
+    con.execute(
+        """
+        UPDATE order_lines SET line_number = n.line_number
+        FROM (SELECT rowid AS row_id, row_number() OVER (
+                PARTITION BY order_id ORDER BY product_id, quantity, unit_price) AS line_number
+              FROM order_lines) n
+        WHERE order_lines.rowid = n.row_id AND order_lines.line_number IS NULL
+        """
+    )
+    # Consents become a ledger: each stored row is a record, its last change its date.
+    columns = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'consents'"
+        ).fetchall()
+    }
+    if "updated_at" in columns and "recorded_at" not in columns:
+        con.execute("ALTER TABLE consents RENAME COLUMN updated_at TO recorded_at")
+    con.execute("ALTER TABLE consents ADD COLUMN IF NOT EXISTS proof VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
     Migration(3, "trained models with their model cards; run notes", _models),
     Migration(4, "data quality audits, identity merges and their before-images", _quality),
+    Migration(5, "order lines keyed by line number; consents kept as a ledger", _ledger),
 )
 
 #: The schema version this release of Cible writes.

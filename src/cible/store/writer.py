@@ -8,7 +8,8 @@ transaction then records the import, its issues, and merges the valid rows into 
 target table, so that a crash or a kill at any point leaves the previous state: DuckDB
 discards an uncommitted transaction when it reopens the file.
 
-Merge rules, by key:
+Merge rules, by key (a ledger such as consents is only appended to, see
+:func:`_append`):
 
 - a new key is inserted;
 - an existing key is updated when a mapped column differs, unless the table is
@@ -115,7 +116,9 @@ def commit_import(
         When any row is rejected, record the refusal and change no data.
     """
     now = _utcnow()
-    key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
+    # Optional key columns (a ledger's source) may be empty, as in judge_rows.
+    needed = [k for k in table.key if k in mapped and table.field(k).required]
+    key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in needed) or "true"
     with transaction(con):
         import_id = _next_import_id(con)
         on_step("recording issues")
@@ -201,8 +204,9 @@ def _record_issues(
                 FROM {CHECKED} c JOIN _rejected_text t ON t._line = c._line
                 WHERE c.{reason} IS NOT NULL"""
         )
-    key_names = ", ".join(table.key)
-    key_value = " || ' / ' || ".join(f"CAST(c.{quote(k)} AS VARCHAR)" for k in table.key)
+    keys = [k for k in table.key if k in mapped]
+    key_names = ", ".join(keys)
+    key_value = " || ' / ' || ".join(f"coalesce(CAST(c.{quote(k)} AS VARCHAR), '')" for k in keys)
     con.execute(
         f"""{prefix}, c._line, {literal(key_names)}, {key_value},
             'duplicate {key_names} in this file (first at line ' || c._first_line || ')',
@@ -263,6 +267,8 @@ def _record_references(
 def _merge(
     con: duckdb.DuckDBPyConnection, table: Table, mapped: list[str], now: datetime
 ) -> tuple[int, int, int, int]:
+    if table.append_only:
+        return _append(con, table, mapped, now)
     target = quote(table.name)
     join = " AND ".join(f"o.{quote(k)} = n.{quote(k)}" for k in table.key)
     names = ", ".join(quote(f.name) for f in table.fields)
@@ -339,3 +345,51 @@ def _merge(
             "WHERE _action IN ('insert', 'update')"
         )
     return inserted, updated, unchanged, stale
+
+
+def _append(
+    con: duckdb.DuckDBPyConnection, table: Table, mapped: list[str], now: datetime
+) -> tuple[int, int, int, int]:
+    """Append the rows of a ledger that it does not hold yet; nothing is overwritten.
+
+    A row repeating a stored one (every key column equal, empty equal to empty) is
+    unchanged, so importing a file twice does not double the ledger. A row without
+    ``versioned_by`` (a consent without a date) takes the import time; it repeats a
+    stored row when the other key columns match one, whatever its date: re-importing
+    an undated file restates nothing and cannot restore a status withdrawn since.
+    """
+    target = quote(table.name)
+    version = table.versioned_by
+    same = []
+    for key in table.key:
+        if key not in mapped:
+            # Not in the file: stored as NULL (or, for the date, the import time).
+            same.append("true" if key == version else f"o.{quote(key)} IS NULL")
+        elif key == version:
+            same.append(f"(n.{quote(key)} IS NULL OR n.{quote(key)} = o.{quote(key)})")
+        else:
+            same.append(f"n.{quote(key)} IS NOT DISTINCT FROM o.{quote(key)}")
+    stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
+    values = []
+    for field in table.fields:
+        name = quote(field.name)
+        value = f"n.{name}" if field.name in mapped else "NULL"
+        if field.name == version:
+            value = f"coalesce({value}, {stamp})"
+        values.append(f"{value} AS {name}")
+    names = ", ".join(quote(f.name) for f in table.fields)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _plan AS
+        SELECT {", ".join(values)},
+          EXISTS (SELECT 1 FROM {target} o WHERE {" AND ".join(same)}) AS _held
+        FROM _checked n WHERE NOT n._rejected
+        """
+    )
+    row = fetch_row(
+        con, "SELECT count(*) FILTER (WHERE NOT _held), count(*) FILTER (WHERE _held) FROM _plan"
+    )
+    appended, held = int(row[0]), int(row[1])
+    if appended:
+        con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM _plan WHERE NOT _held")
+    return appended, 0, held, 0
