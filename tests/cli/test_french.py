@@ -139,3 +139,17 @@ def test_report_without_a_churn_model_says_how_to_train_one(
     section = html.split('id="dimension-churn_risk"')[1].split("</section>")[0]
     assert sentence in section and "cible churn train" in section
     assert 'class="segment"' not in section  # no rows of zero customers
+
+
+def test_report_with_a_churn_model_lists_its_bands(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from cible.segments import report
+
+    # Any stored model will do: the section then lists the risk bands, not the sentence.
+    monkeypatch.setattr(report, "latest_card", lambda backend: (1, None))
+    page = tmp_path / "report.html"
+    assert cible("report", "--output", str(page), "-w", str(shop)).exit_code == 0
+    section = page.read_text(encoding="utf-8").split('id="dimension-churn_risk"')[1]
+    section = section.split("</section>")[0]
+    assert "No churn model" not in section and 'data-segment="churn-risk-high"' in section
