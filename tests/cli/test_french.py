@@ -47,8 +47,11 @@ def test_segments_list_in_french(shop: Path):
     head = headers_of(listed.output)
     assert all(h in head for h in FRENCH_HEADERS), head
     assert not any(h in head for h in ("% revenue", "avg order", "recency (days)")), head
-    english = headers_of(cible("segments", "list", "--lang", "en", "-w", str(shop)).output)
-    assert all(h in english for h in ENGLISH_HEADERS)
+    # Figures are written the French way: 12,3 % and 1 234 (narrow no-break space).
+    assert re.search(r"\d,\d\xa0%", listed.output) and not re.search(r"\d\.\d%", listed.output)
+    english = cible("segments", "list", "--lang", "en", "-w", str(shop)).output
+    assert all(h in headers_of(english) for h in ENGLISH_HEADERS)
+    assert re.search(r"\d\.\d%", english) and "\xa0%" not in english
 
 
 def test_the_locale_decides_unless_lang_is_given(shop: Path, monkeypatch: pytest.MonkeyPatch):

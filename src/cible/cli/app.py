@@ -25,6 +25,7 @@ from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
     echo,
     errors,
+    number,
     os_reason,
     print_error,
     print_json,
@@ -118,7 +119,7 @@ def status(
     if as_json:
         print_json({"schema_version": version, "counts": counts, "imports": recent})
         return
-    print_table(_("Tables"), [_("table"), _("rows")], [(k, f"{v:,}") for k, v in counts.items()])
+    print_table(_("Tables"), [_("table"), _("rows")], [(k, number(v)) for k, v in counts.items()])
     print_table(
         _("Latest imports"),
         [
@@ -137,10 +138,10 @@ def status(
                 r["kind"],
                 Path(r["file"]).name,
                 r["status"],
-                f"{r['rows_read']:,}",
-                f"{r['rows_loaded']:,}",
-                f"{r['rows_rejected']:,}",
-                f"{r['rows_flagged']:,}",
+                number(r["rows_read"]),
+                number(r["rows_loaded"]),
+                number(r["rows_rejected"]),
+                number(r["rows_flagged"]),
             )
             for r in recent
         ],
@@ -314,7 +315,7 @@ def demo(
     for result in summary["imports"]:
         _print_import(result)
     print_table(
-        _("Loaded"), [_("table"), _("rows")], [(k, f"{v:,}") for k, v in summary["counts"].items()]
+        _("Loaded"), [_("table"), _("rows")], [(k, number(v)) for k, v in summary["counts"].items()]
     )
     echo(
         _("Workspace ready in {path} ({seconds:.1f} s).").format(

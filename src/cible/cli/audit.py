@@ -60,7 +60,7 @@ def audit(
             [
                 (
                     p["label"].get(lang) or p["label"]["en"],
-                    f"{p['affected']:,} / {p['denominator']:,}",
+                    f"{number(p['affected'])} / {number(p['denominator'])}",
                     percent(p["share"]),
                     "+" + number(p["points"], ".1f"),
                     "; ".join(str(e) for e in p["examples"][:3]),
@@ -98,5 +98,5 @@ def normalise(
     print_table(
         _("Values normalised"),
         [_("field"), _("customers changed")],
-        [(name, f"{count:,}") for name, count in changed.items()],
+        [(name, number(count)) for name, count in changed.items()],
     )

@@ -120,7 +120,7 @@ def cluster(
         rows.append(
             (
                 segment_id,
-                f"{sizes[cluster_index]:,}" if cluster_index < len(sizes) else "-",
+                number(sizes[cluster_index]) if cluster_index < len(sizes) else "-",
                 _number(score, 2) + trust,
                 rule.get("text", {}).get(lang, ""),
             )

@@ -1,4 +1,4 @@
-"""The language the CLI prints in: ``--lang``, else the environment's locale.
+r"""The language the CLI prints in: ``--lang``, else the environment's locale.
 
 Every command that prints for people takes ``--lang en|fr``; ``cible --lang fr ...``
 sets it for the whole command line, and without either the locale decides
@@ -11,13 +11,16 @@ Examples
 'fr'
 >>> _("customers")
 'clients'
+>>> _("{total:,} issue(s)").format(total=1234)
+'1\u202f234 anomalie(s)'
 >>> use_lang("en"), _("customers")
 ('en', 'customers')
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import string
+from typing import Annotated, Any
 
 import typer
 
@@ -63,6 +66,42 @@ def current_lang() -> str:
     return _state["current"] or _state["chosen"] or default_lang()
 
 
+def localised(figure: str) -> str:
+    r"""A figure formatted the English way, written the way of the command's language.
+
+    Examples
+    --------
+    >>> use_lang("fr"), localised("1,234.5"), localised("12.3%"), use_lang("en")
+    ('fr', '1\u202f234,5', '12,3\xa0%', 'en')
+    """
+    if _state["current"] != "fr":
+        return figure
+    # French: a narrow no-break space between thousands, a comma before decimals,
+    # a no-break space before the percent sign (as Babel's fr_FR locale writes them).
+    return figure.translate(_FRENCH_FIGURES).replace("%", "\xa0%")
+
+
+_FRENCH_FIGURES = str.maketrans({",": "\u202f", ".": ","})
+
+
+class _Figures(string.Formatter):
+    """Fills a message's fields, numbers written the way of the command's language."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return localised(text) if number else text
+
+
+class _Message(str):
+    """A translated message whose ``format`` writes numbers in the command's language."""
+
+    __slots__ = ()
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        return _Figures().vformat(self, args, kwargs)
+
+
 def _(message: str) -> str:
-    """``message`` (English) in the command's language."""
-    return gettext(current_lang(), message)
+    """``message`` (English) in the command's language; ``.format`` localises numbers."""
+    return _Message(gettext(current_lang(), message))

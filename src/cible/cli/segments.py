@@ -175,7 +175,7 @@ def list_(
                 i.id,
                 i.dimension or "",
                 i.label(lang),
-                f"{i.size:,}",
+                number(i.size),
                 percent(i.customer_share),
                 percent(i.revenue_share),
                 number(i.avg_order_value, ",.2f"),
@@ -326,7 +326,7 @@ def _say_left_out(audience: Audience, lang: str) -> None:
     if not audience.excluded:
         return
     reasons = ", ".join(
-        f"{count:,} {REASONS[key][lang]}" for key, count in audience.excluded.items()
+        f"{number(count)} {REASONS[key][lang]}" for key, count in audience.excluded.items()
     )
     total = sum(audience.excluded.values())
     echo(_("Left out {n:,}: {reasons}.").format(n=total, reasons=reasons), err=True)
