@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ docs: $(STAMP)
 	$(BIN)/python -m cible.cli.reference cli > docs/cli.md
 	$(BIN)/python -m cible.cli.reference data-model > docs/data-model.md
 	$(BIN)/python -m cible.cli.reference traits > docs/traits.md
+
+# Messages printed for people: extract the English ones marked with _() or N_(), then
+# add the new ones to the French catalog (translate the entries left empty).
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -k N_ --add-location=file --sort-by-file -w 100 \
+		-o $(VENV)/cible.pot src/cible/cli src/cible/reporting
+	$(BIN)/pybabel -q update -i $(VENV)/cible.pot -d src/cible/locale -D cible -l fr \
+		-w 100 --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py

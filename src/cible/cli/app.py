@@ -16,13 +16,16 @@ from typer.core import TyperGroup
 from cible.cli import audit as audit_cli
 from cible.cli import cluster as cluster_cli
 from cible.cli import dedupe as dedupe_cli
+from cible.cli import i18n
 from cible.cli import segments as segments_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
-from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
     echo,
     errors,
+    number,
     os_reason,
     print_error,
     print_json,
@@ -39,18 +42,24 @@ class _Commands(TyperGroup):
     """Turns Cible's own errors into one line on stderr and exit status 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        # A command line's language starts from scratch (tests run many in one process).
+        i18n.reset()
         try:
             return super().invoke(ctx)
         except CibleError as exc:
-            print_error(f"Error: {exc}")
+            print_error(_("Error: {message}").format(message=exc))
             raise typer.Exit(1) from None
         except OSError as exc:
             # The environment, not a bug: a folder without permission, a full disk...
-            where = f"Cannot use {exc.filename}: " if exc.filename else ""
-            print_error(f"Error: {where}{os_reason(exc)}.")
+            where = _("Cannot use {path}: ").format(path=exc.filename) if exc.filename else ""
+            print_error(_("Error: {message}").format(message=f"{where}{os_reason(exc)}."))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            errors.print("Interrupted; the workspace keeps its state from before this command.")
+            errors.print(
+                _("Interrupted; the workspace keeps its state from before this command."),
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(130) from None
 
 
@@ -64,26 +73,45 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _everywhere(lang: LangOption = None) -> None:
+    """Cible: customer segmentation engine. Start with `cible demo` or `cible init`."""
+    # `cible --lang fr COMMAND` sets the language of a whole line; a command's own
+    # --lang still wins.
+    i18n.reset(lang)
+
+
 @app.command()
 def init(
     path: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace: a folder with cible.toml and one DuckDB file."""
+    use_lang(lang)
     target = path or workspace
     with Workspace.create(target) as ws:
         info = {"workspace": str(ws.path), "schema_version": ws.schema_version}
     if as_json:
         print_json(info)
     else:
-        echo(f"Created workspace {target} (schema version {info['schema_version']}).")
-        echo(f"Next: cible import customers FILE --workspace {target}")
+        echo(
+            _("Created workspace {path} (schema version {version}).").format(
+                path=target, version=info["schema_version"]
+            )
+        )
+        echo(
+            _("Next: {command}").format(command=f"cible import customers FILE --workspace {target}")
+        )
 
 
 @app.command()
-def status(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:
+def status(
+    lang: LangOption = None, workspace: WorkspaceOption = Path(), as_json: JsonOption = False
+) -> None:
     """Show the rows in each table and the latest imports."""
+    use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         counts = ws.counts()
         recent = ws.imports().limit(10).to_pyarrow().to_pylist()
@@ -91,20 +119,29 @@ def status(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> 
     if as_json:
         print_json({"schema_version": version, "counts": counts, "imports": recent})
         return
-    print_table("Tables", ["table", "rows"], [(k, f"{v:,}") for k, v in counts.items()])
+    print_table(_("Tables"), [_("table"), _("rows")], [(k, number(v)) for k, v in counts.items()])
     print_table(
-        "Latest imports",
-        ["id", "kind", "file", "status", "read", "loaded", "rejected", "flagged"],
+        _("Latest imports"),
+        [
+            _("id"),
+            _("kind"),
+            _("file"),
+            _("status"),
+            _("read"),
+            _("loaded"),
+            _("rejected"),
+            _("flagged"),
+        ],
         [
             (
                 r["import_id"],
                 r["kind"],
                 Path(r["file"]).name,
                 r["status"],
-                f"{r['rows_read']:,}",
-                f"{r['rows_loaded']:,}",
-                f"{r['rows_rejected']:,}",
-                f"{r['rows_flagged']:,}",
+                number(r["rows_read"]),
+                number(r["rows_loaded"]),
+                number(r["rows_rejected"]),
+                number(r["rows_flagged"]),
             )
             for r in recent
         ],
@@ -140,10 +177,12 @@ def import_(
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detected).")] = None,
     strict: Annotated[bool, typer.Option(help="Load nothing if any row is rejected.")] = False,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """Import a file of KIND; rejected rows are kept with line and reason (`cible rejects`)."""
+    use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
         try:
             result = ws.import_file(
@@ -170,14 +209,17 @@ def import_(
 
 def _print_import(r: dict[str, Any]) -> None:
     echo(
-        f"{r['file']} -> {r['kind']}: read {r['read']:,} = loaded {r['loaded']:,} "
-        f"(new {r['inserted']:,}, updated {r['updated']:,}, unchanged {r['unchanged']:,}) "
-        f"+ rejected {r['rejected']:,}; flagged {r['flagged']:,}."
+        _(
+            "{file} -> {kind}: read {read:,} = loaded {loaded:,} (new {inserted:,}, updated "
+            "{updated:,}, unchanged {unchanged:,}) + rejected {rejected:,}; flagged {flagged:,}."
+        ).format(**r)
     )
     if r["ignored_columns"]:
-        echo(f"Columns not imported: {', '.join(r['ignored_columns'])}.")
+        echo(_("Columns not imported: {columns}.").format(columns=", ".join(r["ignored_columns"])))
     if r["rejected"] or r["flagged"]:
-        echo(f"See them with: cible rejects --import {r['import_id']}")
+        echo(
+            _("See them with: {command}").format(command=f"cible rejects --import {r['import_id']}")
+        )
 
 
 @app.command()
@@ -189,10 +231,12 @@ def rejects(
         bool, typer.Option("--only-rejected", help="Hide rows loaded but flagged.")
     ] = False,
     limit: Annotated[int, typer.Option(min=0, help="Rows to show (0: all).")] = 50,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """List rows an import rejected or flagged, with file, line, column, value and reason."""
+    use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         issues = ws.rejects(import_id, flagged=not only_rejected)
         total = int(issues.count().execute())
@@ -201,11 +245,20 @@ def rejects(
         print_json({"total": total, "issues": rows})
         return
     if not rows:
-        echo("No rejected or flagged rows.")
+        echo(_("No rejected or flagged rows."))
         return
     print_table(
-        f"{total:,} issue(s)" + (f", first {len(rows)}" if len(rows) < total else ""),
-        ["import", "file", "line", "column", "value", "reason", "severity"],
+        _("{total:,} issue(s)").format(total=total)
+        + (_(", first {count}").format(count=len(rows)) if len(rows) < total else ""),
+        [
+            _("import"),
+            _("file"),
+            _("line"),
+            _("column"),
+            _("value"),
+            _("reason"),
+            _("severity"),
+        ],
         [
             (
                 r["import_id"],
@@ -240,9 +293,11 @@ def demo(
             "--force can never replace your own workspace).",
         ),
     ] = Path("demo-workspace"),
+    lang: LangOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace filled with demo data, then say what to run next."""
+    use_lang(lang)
     from cible.demo import build_demo
 
     with progress_bars(not as_json) as bars:
@@ -259,16 +314,32 @@ def demo(
         return
     for result in summary["imports"]:
         _print_import(result)
-    print_table("Loaded", ["table", "rows"], [(k, f"{v:,}") for k, v in summary["counts"].items()])
-    echo(f"Workspace ready in {summary['workspace']} ({summary['seconds']:.1f} s).")
+    print_table(
+        _("Loaded"), [_("table"), _("rows")], [(k, number(v)) for k, v in summary["counts"].items()]
+    )
+    echo(
+        _("Workspace ready in {path} ({seconds:.1f} s).").format(
+            path=summary["workspace"], seconds=summary["seconds"]
+        )
+    )
     if summary.get("truth"):
-        echo(f"Planted groups (for checking clusterings): {summary['truth']}")
+        echo(
+            _("Planted groups (for checking clusterings): {groups}").format(groups=summary["truth"])
+        )
     run = summary["run"]
     echo(
-        f"Run {run['run_id']} as of {run['as_of']:%Y-%m-%d}: {run['segments']} segments, "
-        f"{run['memberships']:,} memberships. Reports: {', '.join(summary['reports'])}"
+        _(
+            "Run {run_id} as of {as_of:%Y-%m-%d}: {segments} segments, {memberships:,} "
+            "memberships. Reports: {reports}"
+        ).format(
+            run_id=run["run_id"],
+            as_of=run["as_of"],
+            segments=run["segments"],
+            memberships=run["memberships"],
+            reports=", ".join(summary["reports"]),
+        )
     )
-    echo("Next:")
+    echo(_("Next:"))
     echo(f"  open {summary['reports'][0]}")
     echo(f"  cible segments list --workspace {workspace}")
     echo(f"  cible rejects --workspace {workspace}")

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
     NO_FIGURE,
     echo,
@@ -25,15 +26,28 @@ churn_app = typer.Typer(help="Churn risk: train a model on your history, read it
 
 def _print_card(model_id: int, card: dict[str, Any]) -> None:
     data = card.get("data", {})
-    echo(f"Churn model {model_id}, created {card.get('created_at', '?')}.")
+    echo(
+        _("Churn model {id}, created {created}.").format(
+            id=model_id, created=card.get("created_at", "?")
+        )
+    )
     for part in ("training", "calibration", "evaluation"):
         window = data.get(part)
         if isinstance(window, dict) and window.get("as_of"):
             dates = window["as_of"]
-            span = dates[0][:10] if len(dates) == 1 else f"{dates[0][:10]} to {dates[-1][:10]}"
+            span = (
+                dates[0][:10]
+                if len(dates) == 1
+                else _("{first} to {last}").format(first=dates[0][:10], last=dates[-1][:10])
+            )
             echo(
-                f"{part.capitalize()}: {span} ({len(dates)} dates), {window.get('rows', 0):,} "
-                f"rows, churn rate {percent(window.get('churn_rate'))}"
+                _("{part}: {span} ({dates} dates), {rows:,} rows, churn rate {rate}").format(
+                    part=_PARTS[part](),
+                    span=span,
+                    dates=len(dates),
+                    rows=window.get("rows", 0),
+                    rate=percent(window.get("churn_rate")),
+                )
             )
     metrics = card.get("metrics", {})
     scores = {"model": metrics.get("model", {}), **metrics.get("baselines", {})}
@@ -49,10 +63,18 @@ def _print_card(model_id: int, card: dict[str, Any]) -> None:
     ]
     if rows:
         print_table(
-            "Out-of-time evaluation",
-            ["score", "ROC AUC", "PR AUC", "top-decile lift", "Brier"],
+            _("Out-of-time evaluation"),
+            [_("score"), "ROC AUC", "PR AUC", _("top-decile lift"), "Brier"],
             rows,
         )
+
+
+# Translated when printed: the language is chosen by the command.
+_PARTS = {
+    "training": lambda: _("Training"),
+    "calibration": lambda: _("Calibration"),
+    "evaluation": lambda: _("Evaluation"),
+}
 
 
 @churn_app.command("train")
@@ -60,26 +82,31 @@ def train(
     horizon: Annotated[
         int, typer.Option(min=7, help="Days without purchase that mean churn.")
     ] = 90,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """Train on monthly snapshots, test on the latest one out of time, store model and card."""
+    use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
         model_id, card = ws.train_churn(horizon_days=horizon, progress=bars.task("churn"))
     if as_json:
         print_json({"model_id": model_id, "card": card.as_dict()})
         return
     _print_card(model_id, card.as_dict())
-    echo("The next `cible run` scores churn_risk with this model.")
+    echo(_("The next `cible run` scores the churn risk with this model."))
 
 
 @churn_app.command("card")
-def card(workspace: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:
+def card(
+    lang: LangOption = None, workspace: WorkspaceOption = Path(), as_json: JsonOption = False
+) -> None:
     """Show the newest churn model's card."""
+    use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         found = ws.churn_card()
     if found is None:
-        raise CibleError("No churn model yet: run `cible churn train` first.")
+        raise CibleError(_("No churn model yet: run `cible churn train` first."))
     model_id, model_card = found
     if as_json:
         print_json({"model_id": model_id, "card": model_card.as_dict()})

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import NO_FIGURE, echo, number, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
 from cible.workspace import Workspace
@@ -58,10 +59,12 @@ def cluster(
     bootstrap: Annotated[
         int, typer.Option(min=0, help="Bootstrap resamples for stability (0: skip).")
     ] = 20,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """Find groups of similar customers in the latest run's traits; explain and save them."""
+    lang = use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
         result = ws.cluster(
             dimension=dimension,
@@ -88,18 +91,18 @@ def cluster(
             if any(c in row for row in table)
         ]
         print_table(
-            "Choice of k",
-            ["k", *criteria, "chosen"],
+            _("Choice of k"),
+            ["k", *criteria, _("chosen")],
             [
                 (
                     row["k"],
                     *(_number(row.get(c)) for c in criteria),
-                    "yes" if row.get("chosen") else "",
+                    _("yes") if row.get("chosen") else "",
                 )
                 for row in table
             ],
         )
-    echo((selection.get("reason") or {}).get("en", ""))
+    echo((selection.get("reason") or {}).get(lang, ""))
     stability = summary.get("stability") or {}
     jaccard = stability.get("jaccard") or []
     trusted = stability.get("trusted") or []
@@ -112,28 +115,38 @@ def cluster(
         trust = (
             ""
             if cluster_index >= len(trusted)
-            else ("" if trusted[cluster_index] else "  (do not trust)")
+            else ("" if trusted[cluster_index] else _("  (do not trust)"))
         )
         rows.append(
             (
                 segment_id,
-                f"{sizes[cluster_index]:,}" if cluster_index < len(sizes) else "-",
+                number(sizes[cluster_index]) if cluster_index < len(sizes) else "-",
                 _number(score, 2) + trust,
-                rule.get("text", {}).get("en", ""),
+                rule.get("text", {}).get(lang, ""),
             )
         )
-    print_table("Clusters", ["segment", "customers", "stability (Jaccard)", "rule"], rows)
+    print_table(
+        _("Clusters"),
+        [_("segment"), _("customers"), _("stability (Jaccard)"), _("rule")],
+        rows,
+    )
     if stability.get("ari") is not None:
-        echo(f"Bootstrap agreement (adjusted Rand index): {stability['ari']:.2f}.")
+        echo(
+            _("Bootstrap agreement (adjusted Rand index): {ari:.2f}.").format(ari=stability["ari"])
+        )
     excluded = summary.get("excluded") or []
     if excluded:
         echo(
-            "Not used: "
-            + "; ".join(f"{e['trait']} ({e['reason']['en']})" for e in excluded[:12])
-            + ("; ..." if len(excluded) > 12 else "")
+            _("Not used: {traits}").format(
+                traits="; ".join(f"{e['trait']} ({e['reason'][lang]})" for e in excluded[:12])
+                + ("; ..." if len(excluded) > 12 else "")
+            )
         )
     echo(
-        f"Saved as dimension {result.dimension!r} (model {result.model_id}). Next: "
-        f"cible segments list --workspace {workspace}; "
-        f"cible segments from-cluster {result.segments[0]} --workspace {workspace}"
+        _("Saved as dimension {dimension!r} (model {model_id}). Next: {commands}").format(
+            dimension=result.dimension,
+            model_id=result.model_id,
+            commands=f"cible segments list --workspace {workspace}; "
+            f"cible segments from-cluster {result.segments[0]} --workspace {workspace}",
+        )
     )

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cible.cli.options import JsonOption, WorkspaceOption, checked_lang, parse_moment
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption, parse_moment
 from cible.cli.output import echo, number, percent, print_json, print_table, write_file
 from cible.reporting.holdout import render_holdout
 from cible.workspace import Workspace
@@ -24,12 +25,12 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option(help="Write the two charts to this HTML file.")
     ] = None,
-    lang: Annotated[str, typer.Option(help="Language of the page: en or fr.")] = "en",
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
     """Fit BG/NBD on a calibration period; compare predicted and actual purchases after it."""
-    checked_lang(lang)
+    lang = use_lang(lang)
     start = parse_moment("--calibration-end", calibration_end, "1997-09-30")
     assert start is not None
     end = parse_moment("--observation-end", observation_end, "1997-09-30")
@@ -58,16 +59,24 @@ def evaluate(
         )
         return
     params = ", ".join(f"{k}={v:.4g}" for k, v in result.model.params_.items())
-    echo(f"BG/NBD fitted on purchases up to {start:%Y-%m-%d}: {params}.")
+    echo(
+        _("BG/NBD fitted on purchases up to {end:%Y-%m-%d}: {params}.").format(
+            end=start, params=params
+        )
+    )
     print_table(
-        "Holdout purchases by calibration repeat purchases (mean per customer)",
-        ["repeat purchases", "customers", "actual", "expected"],
+        _("Holdout purchases by calibration repeat purchases (mean per customer)"),
+        [_("repeat purchases"), _("customers"), _("actual"), _("expected")],
         [(label, number(n, ","), number(a, ".2f"), number(e, ".2f")) for label, n, a, e in rows],
     )
     final = curve[-1]
     echo(
-        f"Cumulative repeat purchases by week {final[0]}: actual {number(final[1])}, "
-        f"expected {number(final[2])}; mean absolute error over the holdout weeks {percent(mape)}."
+        _(
+            "Cumulative repeat purchases by week {week}: actual {actual}, expected {expected}; "
+            "mean absolute error over the holdout weeks {error}."
+        ).format(
+            week=final[0], actual=number(final[1]), expected=number(final[2]), error=percent(mape)
+        )
     )
     if output is not None:
-        echo(f"Charts: {output}")
+        echo(_("Charts: {path}").format(path=output))

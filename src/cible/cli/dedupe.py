@@ -10,16 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from cible.cli.options import JsonOption, WorkspaceOption
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, lines, print_json, print_table, progress_bars
 from cible.domain.errors import CibleError
+from cible.locale import N_
 from cible.workspace import Workspace
 
-# Short names of the match rules, for the table.
+# Short names of the match rules, for the table (translated when printed).
 _RULES = {
-    "deterministic-email": "same e-mail",
-    "deterministic-phone": "same phone",
-    "probabilistic": "model",
+    "deterministic-email": N_("same e-mail"),
+    "deterministic-phone": N_("same phone"),
+    "probabilistic": N_("model"),
 }
 
 
@@ -32,6 +34,7 @@ def dedupe(
         typer.Option("--undo", metavar="MERGE_ID", help="Reverse merge MERGE_ID exactly."),
     ] = None,
     limit: Annotated[int, typer.Option(min=0, help="Merges to list (0: all).")] = 20,
+    lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
@@ -41,6 +44,7 @@ def dedupe(
     events and consents follow it, the strictest consent wins, and every source row
     is kept so that --undo restores it. Thresholds: [dedupe] in cible.toml.
     """
+    use_lang(lang)
     if undo is not None:
         if dry_run:
             raise CibleError("--undo cannot be combined with --dry-run: undo changes the data.")
@@ -51,8 +55,10 @@ def dedupe(
             return
         restored = ", ".join(record.restored_ids)
         echo(
-            f"Merge {record.merge_id} undone: {restored} restored next to "
-            f"{record.surviving_id}, with their orders, events and consents."
+            _(
+                "Merge {id} undone: {restored} restored next to {surviving}, with their "
+                "orders, events and consents."
+            ).format(id=record.merge_id, restored=restored, surviving=record.surviving_id)
         )
         return
     with Workspace.open(workspace, read_only=dry_run) as ws, progress_bars(not as_json) as bars:
@@ -64,28 +70,44 @@ def dedupe(
     rows = data["proposed" if dry_run else "applied"]
     shown = rows[:limit] if limit else rows
     if shown:
-        title = "Proposed merges (dry run)" if dry_run else "Merges applied"
+        title = _("Proposed merges (dry run)") if dry_run else _("Merges applied")
         if len(shown) < len(rows):
-            title += f", first {len(shown)} of {len(rows):,}"
+            title += _(", first {shown} of {total:,}").format(shown=len(shown), total=len(rows))
         print_table(
             title,
-            ["merge", "keeps", "merges", "match weight", "rule"],
+            [_("merge"), _("keeps"), _("merges"), _("match weight"), _("rule")],
             [_row(r) for r in shown],
         )
-    verb = "would fold" if dry_run else "folded"
+    summary = (
+        _(
+            "{profiles:,} profiles examined: {merges:,} merges would fold {merged:,} profiles "
+            "into others ({seconds:.1f} s)."
+        )
+        if dry_run
+        else _(
+            "{profiles:,} profiles examined: {merges:,} merges folded {merged:,} profiles into "
+            "others ({seconds:.1f} s)."
+        )
+    )
     echo(
-        f"{data['profiles']:,} profiles examined: {data['merges']:,} merges {verb} "
-        f"{data['merged_profiles']:,} profiles into others ({data['seconds']:.1f} s)."
+        summary.format(
+            profiles=data["profiles"],
+            merges=data["merges"],
+            merged=data["merged_profiles"],
+            seconds=data["seconds"],
+        )
     )
     if not data["model_trained"]:
         echo(
-            "Too few profiles share an e-mail address to train the probabilistic model: "
-            "only the deterministic rules (same e-mail, same phone) were applied."
+            _(
+                "Too few profiles share an e-mail address to train the probabilistic model: "
+                "only the deterministic rules (same e-mail, same phone) were applied."
+            )
         )
     if dry_run and rows:
-        echo("Apply them with: cible dedupe")
+        echo(_("Apply them with: {command}").format(command="cible dedupe"))
     elif rows:
-        echo("Undo one with: cible dedupe --undo MERGE_ID")
+        echo(_("Undo one with: {command}").format(command="cible dedupe --undo MERGE_ID"))
 
 
 def _row(merge: dict[str, Any]) -> tuple[str | Text, ...]:
@@ -100,5 +122,7 @@ def _row(merge: dict[str, Any]) -> tuple[str | Text, ...]:
         who(merge["surviving_id"]),
         lines([who(i) for i in merge["merged_ids"]]),
         "-" if weight is None or math.isnan(weight) else f"{weight:.1f}",
-        " + ".join(_RULES.get(rule, rule) for rule in merge["match_rule"].split("+")),
+        " + ".join(
+            _(_RULES[rule]) if rule in _RULES else rule for rule in merge["match_rule"].split("+")
+        ),
     )

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
+from cible.cli.i18n import LangOption, checked_lang
 from cible.domain.errors import CibleError
+from cible.locale import LANGUAGES
+
+__all__ = [
+    "LANGUAGES",
+    "JsonOption",
+    "LangOption",
+    "WorkspaceOption",
+    "checked_lang",
+    "parse_moment",
+]
 
 WorkspaceOption = Annotated[
     Path,
@@ -21,16 +32,6 @@ WorkspaceOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-#: Languages of names, descriptions and reports.
-LANGUAGES = ("en", "fr")
-
-
-def checked_lang(lang: str) -> str:
-    """``lang`` when Cible speaks it; otherwise a :class:`CibleError` naming the choices."""
-    if lang not in LANGUAGES:
-        raise CibleError(f"--lang {lang!r}: use one of {', '.join(LANGUAGES)}.")
-    return lang
 
 
 #: Years a moment given on the command line may fall in. Wide enough for any real

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
+from cible.cli.i18n import localised
 from cible.domain.json_values import dumps_json
 from cible.store.files import describe as os_reason
 from cible.store.files import write_file
@@ -85,7 +86,7 @@ def number(value: float | int | None, spec: str = ",.0f") -> str:
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return NO_FIGURE
-    return format(value, spec)
+    return localised(format(value, spec))
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -98,7 +99,7 @@ def percent(value: float | None, digits: int = 1) -> str:
     """
     if value is None or not math.isfinite(value):
         return NO_FIGURE
-    return f"{100 * value:.{digits}f}%"
+    return localised(f"{100 * value:.{digits}f}%")
 
 
 def json_text(payload: Any) -> str:

@@ -105,14 +105,15 @@ def render_traits() -> str:
         "edit by hand. `cible run` stores one row per customer with these columns in",
         "`customer_traits` (`ws.traits()` in Python); segment definitions refer to them with",
         "`{trait: NAME, ...}`. Only orders and events before the run's `as_of` count.",
+        "Reports, persona cards and the CLI show a marketer the label, in their language.",
         "",
-        "| trait | type | unit | category | description | description (fr) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| trait | label | label (fr) | type | unit | category | description | description (fr) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for trait in ALL_TRAITS:
         lines.append(
-            f"| `{trait.name}` | {trait.dtype} | {trait.unit} | {trait.category.value} | "
-            f"{trait.description} | {trait.description_fr} |"
+            f"| `{trait.name}` | {trait.label} | {trait.label_fr} | {trait.dtype} | {trait.unit} "
+            f"| {trait.category.value} | {trait.description} | {trait.description_fr} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -20,7 +20,8 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from cible.domain.schema import SALES_CHANNELS, Category
 
@@ -47,12 +48,19 @@ class Trait:
         One English sentence for documentation and the UI.
     description_fr : str
         The same sentence in French.
+    label : str
+        A few English words a marketer reads in a table or a persona card: no column
+        name, no configuration path (empty: the trait is only shown to machines).
+    label_fr : str
+        The same words in French.
 
     Examples
     --------
     >>> from cible.domain.schema import Category
     >>> Trait("x_days", "float64", "days", Category.BEHAVIOURAL, "X.", "X.").dtype
     'float64'
+    >>> get_trait("recency_days").label_in("fr")
+    'Jours depuis le dernier achat'
     """
 
     name: str
@@ -61,10 +69,37 @@ class Trait:
     category: Category
     description: str
     description_fr: str
+    label: str = ""
+    label_fr: str = ""
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise ValueError(f"trait {self.name}: dtype {self.dtype!r} is not one of {DTYPES}")
+
+    def label_in(self, lang: str) -> str:
+        """The label in ``lang`` (``en`` or ``fr``), the English one for another language."""
+        return self.label_fr if lang == "fr" and self.label_fr else self.label
+
+
+def labelled(traits: tuple[Trait, ...], labels: Mapping[str, tuple[str, str]]) -> tuple[Trait, ...]:
+    """``traits`` with their English and French labels from ``labels`` (name -> (en, fr)).
+
+    Raises
+    ------
+    ValueError
+        When a trait has no label, so that no trait reaches a reader by its column name.
+
+    Examples
+    --------
+    >>> from cible.domain.schema import Category
+    >>> plain = Trait("x_days", "float64", "days", Category.BEHAVIOURAL, "X.", "X.")
+    >>> labelled((plain,), {"x_days": ("Days of X", "Jours de X")})[0].label_fr
+    'Jours de X'
+    """
+    missing = [t.name for t in traits if t.name not in labels]
+    if missing:
+        raise ValueError(f"traits without a label: {', '.join(missing)}")
+    return tuple(replace(t, label=labels[t.name][0], label_fr=labels[t.name][1]) for t in traits)
 
 
 _B, _V = Category.BEHAVIOURAL, Category.VALUE
@@ -382,15 +417,83 @@ _JOURNEY_TRAITS = (
     ),
 )
 
+_CHANNEL_NOUNS = {
+    "web": ("website", "site web"),
+    "app": ("mobile app", "application mobile"),
+    "store": ("store", "magasin"),
+    "phone": ("phone", "téléphone"),
+    "marketplace": ("marketplace", "place de marché"),
+}
+# What a marketer reads for each trait (tables, persona cards, reports).
+_LABELS: dict[str, tuple[str, str]] = {
+    "first_order_at": ("First purchase", "Premier achat"),
+    "last_order_at": ("Last purchase", "Dernier achat"),
+    "recency_days": ("Days since last purchase", "Jours depuis le dernier achat"),
+    "frequency": ("Purchases", "Nombre d'achats"),
+    "monetary_value": ("Total spend", "Montant total des achats"),
+    "avg_order_value": ("Average order", "Panier moyen"),
+    "tenure_days": ("Days as a customer", "Ancienneté (jours)"),
+    "mean_days_between_orders": ("Days between purchases", "Jours entre deux achats"),
+    "discount_share": ("Share of discounted purchases", "Part des achats avec remise"),
+    "returns": ("Returned orders", "Commandes retournées"),
+    "cancellations": ("Cancelled orders", "Commandes annulées"),
+    "return_rate": ("Return rate", "Taux de retour"),
+    "top_channel": ("Main sales channel", "Canal d'achat principal"),
+    **{
+        f"channel_share_{channel}": (
+            f"Share of purchases: {english}",
+            f"Part des achats : {french}",
+        )
+        for channel, (english, french) in _CHANNEL_NOUNS.items()
+    },
+    "top_category": ("Main category", "Catégorie principale"),
+    "top_category_share": (
+        "Share of spend in main category",
+        "Part des dépenses dans la catégorie principale",
+    ),
+    "category_count": ("Categories bought", "Catégories achetées"),
+    "high_tech_share": ("Share of spend in high-tech", "Part des dépenses en high-tech"),
+    "early_adopter_share": ("Share of new products bought", "Part de produits nouveaux achetés"),
+    "emails_received": ("Marketing emails received", "E-mails marketing reçus"),
+    "email_open_rate": ("Email open rate", "Taux d'ouverture des e-mails"),
+    "email_click_rate": ("Email click rate", "Taux de clic des e-mails"),
+    **{
+        f"sessions_{days}d": (f"Visit days ({days} days)", f"Jours de visite ({days} jours)")
+        for days in (30, 90)
+    },
+    **{
+        f"product_views_{days}d": (
+            f"Product pages viewed ({days} days)",
+            f"Fiches produits vues ({days} jours)",
+        )
+        for days in (30, 90)
+    },
+    **{
+        f"cart_adds_{days}d": (f"Cart additions ({days} days)", f"Ajouts au panier ({days} jours)")
+        for days in (30, 90)
+    },
+    "reviews_written": ("Reviews written", "Avis rédigés"),
+    "social_shares": ("Shares and referrals", "Partages et parrainages"),
+    "support_tickets": ("Support requests", "Demandes d'assistance"),
+    "comparison_views": ("Product comparisons viewed", "Comparatifs consultés"),
+    "promo_page_share": ("Share of promotion pages viewed", "Part de pages promotionnelles vues"),
+    "comparisons_per_order": ("Comparisons per purchase", "Comparatifs par achat"),
+    "view_to_purchase_hours": (
+        "Hours from first view to purchase",
+        "Heures entre consultation et achat",
+    ),
+}
+
 #: Every trait :func:`cible.features.compute_traits` returns, in column order.
-TRAITS: tuple[Trait, ...] = (
+TRAITS: tuple[Trait, ...] = labelled(
     _ORDER_TRAITS
     + _CHANNEL_TRAITS
     + _CATEGORY_TRAITS
     + _EMAIL_TRAITS
     + _WEB_TRAITS
     + _ENGAGEMENT_TRAITS
-    + _JOURNEY_TRAITS
+    + _JOURNEY_TRAITS,
+    _LABELS,
 )
 
 _BY_NAME = {t.name: t for t in TRAITS}

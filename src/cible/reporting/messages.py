@@ -1,240 +1,176 @@
-"""Every sentence of the report in English and French."""
+"""Every sentence of the report, in English; French and other languages come from the catalog.
+
+The sentences are keyed by a short name the templates use (``t("title")``); their
+translations live with every other message in ``cible/locale/<lang>/LC_MESSAGES/cible.po``
+(:mod:`cible.locale`).
+
+Examples
+--------
+>>> text("title", "fr")
+'Segments clients'
+>>> text("coverage", "en", covered=3, total=4)
+'3 of 4 customers are in a segment of this dimension.'
+"""
 
 from __future__ import annotations
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "title": {"en": "Customer segments", "fr": "Segments clients"},
-    "as_of": {"en": "Situation on", "fr": "Situation au"},
-    "run": {"en": "run", "fr": "calcul"},
-    "customers": {"en": "customers", "fr": "clients"},
-    "buyers": {"en": "buyers", "fr": "acheteurs"},
-    "revenue": {"en": "revenue", "fr": "chiffre d'affaires"},
-    "segment": {"en": "Segment", "fr": "Segment"},
-    "size": {"en": "Customers", "fr": "Clients"},
-    "share_customers": {"en": "% of customers", "fr": "% des clients"},
-    "share_revenue": {"en": "% of revenue", "fr": "% du CA"},
-    "aov": {"en": "Average order", "fr": "Panier moyen"},
-    "recency": {"en": "Days since last order", "fr": "Jours depuis la dernière commande"},
-    "guide": {"en": "Reading guide", "fr": "Guide de lecture"},
-    "rfm_grid": {"en": "RFM grid", "fr": "Grille RFM"},
-    "rfm_help": {
-        "en": "Customers by recency score (rows, 5 = most recent) and frequency score "
-        "(columns, 5 = most frequent). Darker cells hold more revenue.",
-        "fr": "Clients par score de récence (lignes, 5 = plus récent) et de fréquence "
-        "(colonnes, 5 = plus fréquent). Plus la case est foncée, plus elle pèse en CA.",
-    },
-    "funnel": {"en": "Lifecycle", "fr": "Cycle de vie"},
-    "funnel_help": {
-        "en": "Where customers stand in their relationship with the brand.",
-        "fr": "Où en sont les clients dans leur relation avec la marque.",
-    },
-    "coverage": {
-        "en": "{covered} of {total} customers are in a segment of this dimension.",
-        "fr": "{covered} clients sur {total} sont dans un segment de cette dimension.",
-    },
-    "dimension_rfm": {"en": "RFM segments", "fr": "Segments RFM"},
-    "dimension_lifecycle": {"en": "Lifecycle stages", "fr": "Étapes du cycle de vie"},
-    "dimension_churn_risk": {
-        "en": "Churn risk (trained model)",
-        "fr": "Risque de départ (modèle entraîné)",
-    },
-    "dimension_value": {
-        "en": "Value tiers (expected 12-month value)",
-        "fr": "Paliers de valeur (valeur attendue sur 12 mois)",
-    },
-    "dimension_other": {"en": "Segments: {name}", "fr": "Segments : {name}"},
-    "holdout_title": {
-        "en": "Purchase model, holdout check",
-        "fr": "Modèle d'achat, contrôle hors échantillon",
-    },
-    "holdout": {"en": "holdout", "fr": "hors échantillon"},
-    "holdout_cumulative": {
-        "en": "Cumulative repeat purchases per week",
-        "fr": "Achats répétés cumulés par semaine",
-    },
-    "holdout_by_frequency": {
-        "en": "Mean holdout purchases by calibration repeat purchases",
-        "fr": "Achats moyens hors échantillon selon les achats répétés de calibration",
-    },
-    "calibration_frequency": {
-        "en": "Calibration repeat purchases",
-        "fr": "Achats répétés (calibration)",
-    },
-    "actual": {"en": "actual", "fr": "observé"},
-    "expected": {"en": "expected", "fr": "attendu"},
-    "week": {"en": "week", "fr": "semaine"},
-    "no_segments": {"en": "No segment yet.", "fr": "Aucun segment pour l'instant."},
-    "dimension_typology": {
-        "en": "Typologies (shopper types)",
-        "fr": "Typologies (profils d'acheteurs)",
-    },
-    # Persona cards.
-    "personas": {"en": "Personas", "fr": "Personas"},
-    "personas_help": {
-        "en": "Who the customers of each segment are and what to do with them. Names are "
-        "generated from what sets the segment apart; choose your own in cible.toml.",
-        "fr": "Qui sont les clients de chaque segment et que leur proposer. Les noms viennent "
-        "de ce qui distingue le segment ; choisissez les vôtres dans cible.toml.",
-    },
-    "of_revenue": {"en": "of revenue", "fr": "du CA"},
-    "avg_clv": {"en": "Average 12-month value", "fr": "Valeur moyenne sur 12 mois"},
-    "avg_churn": {"en": "Average churn risk", "fr": "Risque de départ moyen"},
-    "sales_channel": {"en": "Preferred sales channel", "fr": "Canal d'achat préféré"},
-    "contact_channel": {
-        "en": "Most consented contact channel",
-        "fr": "Canal de contact le plus consenti",
-    },
-    "preferred_time": {"en": "When they buy", "fr": "Quand ils achètent"},
-    "top_categories": {"en": "Top categories", "fr": "Catégories principales"},
-    "distinguishing": {"en": "What sets them apart", "fr": "Ce qui les distingue"},
-    "no_distinguishing": {
-        "en": "Nothing sets them clearly apart from the whole base.",
-        "fr": "Rien ne les distingue nettement de l'ensemble de la base.",
-    },
-    "in_segment": {"en": "segment", "fr": "segment"},
-    "base": {"en": "whole base", "fr": "toute la base"},
-    "actions": {"en": "Recommended actions", "fr": "Actions recommandées"},
-    "time_pattern": {
-        "en": "Mostly on {weekday}s; busiest hour {hour}:00-{next}:00 ({zone} time).",
-        "fr": "Surtout le {weekday} ; heure la plus active {hour} h-{next} h (heure {zone}).",
-    },
-    "time_unknown": {"en": "No purchase yet.", "fr": "Aucun achat pour l'instant."},
-    "sales_web": {"en": "website", "fr": "site web"},
-    "sales_app": {"en": "mobile app", "fr": "application mobile"},
-    "sales_store": {"en": "store", "fr": "magasin"},
-    "sales_phone": {"en": "phone", "fr": "téléphone"},
-    "sales_marketplace": {"en": "marketplace", "fr": "place de marché"},
-    "contact_email": {"en": "email", "fr": "e-mail"},
-    "contact_sms": {"en": "SMS", "fr": "SMS"},
-    "contact_phone": {"en": "phone", "fr": "téléphone"},
-    "contact_post": {"en": "post", "fr": "courrier"},
-    "contact_push": {"en": "push notifications", "fr": "notifications push"},
-    "contact_ads": {"en": "online ads", "fr": "publicité en ligne"},
-    "contact_none": {"en": "a channel they consented to", "fr": "un canal consenti"},
-    "category_none": {"en": "their favourite categories", "fr": "leurs catégories préférées"},
-    # Portfolio guardrails.
-    "portfolio": {"en": "Portfolio guardrails", "fr": "Garde-fous du portefeuille"},
-    "micro_segments": {"en": "Micro-segments", "fr": "Micro-segments"},
-    "micro_help": {
-        "en": "Segments with fewer than {min_size} customers or less than {min_share} of "
-        "revenue: too small for a campaign of their own or for stable figures.",
-        "fr": "Segments de moins de {min_size} clients ou de moins de {min_share} du CA : trop "
-        "petits pour une campagne dédiée ou des chiffres stables.",
-    },
-    "micro_none": {"en": "No micro-segment.", "fr": "Aucun micro-segment."},
-    "too_small": {"en": "too few customers", "fr": "trop peu de clients"},
-    "low_revenue": {"en": "little revenue", "fr": "peu de CA"},
-    "reason": {"en": "Why", "fr": "Motif"},
-    "dimension": {"en": "Dimension", "fr": "Dimension"},
-    "pareto": {"en": "Revenue concentration (Pareto)", "fr": "Concentration du CA (Pareto)"},
-    "pareto_summary": {
-        "en": "The top {top} of buyers by amount spent ({customers} customers) bring "
-        "{share} of revenue.",
-        "fr": "Les {top} d'acheteurs qui dépensent le plus ({customers} clients) font "
-        "{share} du CA.",
-    },
-    "top_customers": {"en": "Top customers", "fr": "Meilleurs clients"},
-    "share_of_top": {"en": "% of top customers", "fr": "% des meilleurs clients"},
-    "top_density": {"en": "% of the segment", "fr": "% du segment"},
-    "overlaps": {"en": "Overlaps between dimensions", "fr": "Recoupements entre dimensions"},
-    "overlap_help": {
-        "en": "Customers in both segments; darker cells share more of their customers "
-        "(Jaccard index).",
-        "fr": "Clients dans les deux segments ; plus la case est foncée, plus les segments "
-        "partagent leurs clients (indice de Jaccard).",
-    },
-    "coverage_title": {"en": "Coverage", "fr": "Couverture"},
-    "coverage_help": {
-        "en": "Customers that each dimension leaves in none of its segments.",
-        "fr": "Clients que chaque dimension ne place dans aucun de ses segments.",
-    },
-    "covered": {"en": "In a segment", "fr": "Dans un segment"},
-    "uncovered": {"en": "In none", "fr": "Dans aucun"},
-    "clusters_title": {
-        "en": "Clusters found in the data ({dimension})",
-        "fr": "Groupes trouvés dans les données ({dimension})",
-    },
-    "clusters_help": {
-        "en": "{k} groups of customers who behave alike, found by {method}, each described "
-        "by a readable rule and the traits that set it apart.",
-        "fr": "{k} groupes de clients au comportement proche, trouvés par {method}, chacun "
-        "décrit par une règle lisible et les traits qui le distinguent.",
-    },
-    "clusters_ari": {
-        "en": "Refitted on resampled customers, the clustering agrees with itself at {ari} "
-        "(adjusted Rand index, 1 = identical).",
-        "fr": "Réestimé sur des échantillons de clients, le découpage concorde avec lui-même "
-        "à {ari} (indice de Rand ajusté, 1 = identique).",
-    },
-    "cluster_stability": {"en": "Stability", "fr": "Stabilité"},
-    "cluster_rule": {"en": "Rule that describes it", "fr": "Règle qui le décrit"},
-    "cluster_traits": {"en": "What sets it apart", "fr": "Ce qui le distingue"},
-    "cluster_untrusted": {
-        "en": "unstable: do not act on it",
-        "fr": "instable : ne pas s'y fier",
-    },
-    "footer": {
-        "en": "Made by Cible. Shares of revenue are over purchases before the date above.",
-        "fr": "Produit par Cible. Les parts de CA portent sur les achats avant la date ci-dessus.",
-    },
-    "quality_title": {"en": "Data quality", "fr": "Qualité des données"},
-    "quality_score": {"en": "quality score out of 100", "fr": "score de qualité sur 100"},
-    "quality_audit": {
-        "en": "Audit #{audit_id} of {date}, {customers} customers.",
-        "fr": "Audit n° {audit_id} du {date}, {customers} clients.",
-    },
-    "quality_change": {
-        "en": "{change} points since the previous audit ({previous}).",
-        "fr": "{change} points depuis l'audit précédent ({previous}).",
-    },
-    "quality_first": {
-        "en": "First audit: the trend shows from the next one.",
-        "fr": "Premier audit : la tendance apparaîtra dès le suivant.",
-    },
-    "quality_help": {
-        "en": "Each check weighs the share of records it hurts by how much less a record "
-        "hurt by it is worth (its severity: 1 for a duplicate profile, 0.8 for a stale one, "
-        "0.2 for a missing phone...). The score multiplies what is left after each check, "
-        "so problems compound. If fixed: the points the score gains once that problem is "
-        "fixed, the others left as they are.",
-        "fr": "Chaque contrôle pèse la part des lignes qu'il touche par ce que vaut en moins "
-        "une ligne touchée (sa gravité : 1 pour un profil en double, 0,8 pour un profil "
-        "ancien, 0,2 pour un téléphone manquant...). Le score multiplie ce qui reste après "
-        "chaque contrôle : les problèmes se cumulent. Si corrigé : les points que gagne le "
-        "score une fois ce problème corrigé, les autres restant en l'état.",
-    },
-    "quality_formula_changed": {
-        "en": "The score's formula changed since the previous audit: the change reflects "
-        "the formula, not the data.",
-        "fr": "La formule du score a changé depuis l'audit précédent : l'écart vient de la "
-        "formule, pas des données.",
-    },
-    "quality_best_fix": {
-        "en": "Biggest gain: {label}, {rows} rows to fix, +{gain} points.",
-        "fr": "Plus gros gain : {label}, {rows} lignes à corriger, +{gain} points.",
-    },
-    "quality_problems": {
-        "en": "Fixes that gain the most points",
-        "fr": "Les corrections qui rapportent le plus de points",
-    },
-    "quality_problem": {"en": "Problem", "fr": "Problème"},
-    "quality_rows": {"en": "Rows", "fr": "Lignes"},
-    "quality_share": {"en": "Share", "fr": "Part"},
-    "quality_points": {"en": "If fixed", "fr": "Si corrigé"},
-    "quality_examples": {"en": "Examples", "fr": "Exemples"},
-    "quality_none": {"en": "No problem found.", "fr": "Aucun problème trouvé."},
-    "quality_area_completeness": {"en": "completeness", "fr": "complétude"},
-    "quality_area_validity": {"en": "validity", "fr": "validité"},
-    "quality_area_consistency": {"en": "consistency", "fr": "cohérence"},
-    "quality_area_freshness": {"en": "freshness", "fr": "fraîcheur"},
-    "quality_area_duplicates": {"en": "duplicates", "fr": "doublons"},
-    "quality_area_outliers": {"en": "outliers", "fr": "valeurs atypiques"},
-    "quality_area_consent": {"en": "consent", "fr": "consentement"},
+from cible.locale import LANGUAGES, N_, gettext
+
+#: Each sentence's key and its English text.
+ENGLISH: dict[str, str] = {
+    "title": N_("Customer segments"),
+    "as_of": N_("Situation on"),
+    "run": N_("run"),
+    "customers": N_("customers"),
+    "buyers": N_("buyers"),
+    "revenue": N_("revenue"),
+    "segment": N_("Segment"),
+    "size": N_("Customers"),
+    "share_customers": N_("% of customers"),
+    "share_revenue": N_("% of revenue"),
+    "aov": N_("Average order"),
+    "recency": N_("Days since last order"),
+    "guide": N_("Reading guide"),
+    "rfm_grid": N_("RFM grid"),
+    "rfm_help": N_(
+        "Customers by recency score (rows, 5 = most recent) and frequency score (columns, 5 = "
+        "most frequent). Darker cells hold more revenue."
+    ),
+    "funnel": N_("Lifecycle"),
+    "funnel_help": N_("Where customers stand in their relationship with the brand."),
+    "coverage": N_("{covered} of {total} customers are in a segment of this dimension."),
+    "dimension_rfm": N_("RFM segments"),
+    "dimension_lifecycle": N_("Lifecycle stages"),
+    "dimension_churn_risk": N_("Churn risk (trained model)"),
+    "churn_untrained": N_(
+        "No churn model is trained yet, so no customer has a churn risk. Train one on your "
+        "purchase history with `cible churn train`, then run `cible run` again."
+    ),
+    "dimension_value": N_("Value tiers (expected 12-month value)"),
+    "dimension_other": N_("Segments: {name}"),
+    "holdout_title": N_("Purchase model, holdout check"),
+    "holdout": N_("holdout"),
+    "holdout_cumulative": N_("Cumulative repeat purchases per week"),
+    "holdout_by_frequency": N_("Mean holdout purchases by calibration repeat purchases"),
+    "calibration_frequency": N_("Calibration repeat purchases"),
+    "actual": N_("actual"),
+    "expected": N_("expected"),
+    "week": N_("week"),
+    "no_segments": N_("No segment yet."),
+    "dimension_typology": N_("Typologies (shopper types)"),
+    "personas": N_("Personas"),
+    "personas_help": N_(
+        "Who the customers of each segment are and what to do with them. Names are generated "
+        "from what sets the segment apart; choose your own in cible.toml."
+    ),
+    "of_revenue": N_("of revenue"),
+    "avg_clv": N_("Average 12-month value"),
+    "avg_churn": N_("Average churn risk"),
+    "sales_channel": N_("Preferred sales channel"),
+    "contact_channel": N_("Most consented contact channel"),
+    "preferred_time": N_("When they buy"),
+    "top_categories": N_("Top categories"),
+    "distinguishing": N_("What sets them apart"),
+    "no_distinguishing": N_("Nothing sets them clearly apart from the whole base."),
+    "in_segment": N_("segment"),
+    "base": N_("whole base"),
+    "actions": N_("Recommended actions"),
+    "time_pattern": N_("Mostly on {weekday}s; busiest hour {hour}:00-{next}:00 ({zone} time)."),
+    "time_unknown": N_("No purchase yet."),
+    "sales_web": N_("website"),
+    "sales_app": N_("mobile app"),
+    "sales_store": N_("store"),
+    "sales_phone": N_("phone"),
+    "sales_marketplace": N_("marketplace"),
+    "contact_email": N_("email"),
+    "contact_sms": N_("SMS"),
+    "contact_phone": N_("phone"),
+    "contact_post": N_("post"),
+    "contact_push": N_("push notifications"),
+    "contact_ads": N_("online ads"),
+    "contact_none": N_("a channel they consented to"),
+    "category_none": N_("their favourite categories"),
+    "portfolio": N_("Portfolio guardrails"),
+    "micro_segments": N_("Micro-segments"),
+    "micro_help": N_(
+        "Segments with fewer than {min_size} customers or less than {min_share} of revenue: "
+        "too small for a campaign of their own or for stable figures."
+    ),
+    "micro_none": N_("No micro-segment."),
+    "too_small": N_("too few customers"),
+    "low_revenue": N_("little revenue"),
+    "reason": N_("Why"),
+    "dimension": N_("Dimension"),
+    "pareto": N_("Revenue concentration (Pareto)"),
+    "pareto_summary": N_(
+        "The top {top} of buyers by amount spent ({customers} customers) bring {share} of revenue."
+    ),
+    "top_customers": N_("Top customers"),
+    "share_of_top": N_("% of top customers"),
+    "top_density": N_("% of the segment"),
+    "overlaps": N_("Overlaps between dimensions"),
+    "overlap_help": N_(
+        "Customers in both segments; darker cells share more of their customers (Jaccard index)."
+    ),
+    "coverage_title": N_("Coverage"),
+    "coverage_help": N_("Customers that each dimension leaves in none of its segments."),
+    "covered": N_("In a segment"),
+    "uncovered": N_("In none"),
+    "clusters_title": N_("Clusters found in the data ({dimension})"),
+    "clusters_help": N_(
+        "{k} groups of customers who behave alike, found by {method}, each described by a "
+        "readable rule and the traits that set it apart."
+    ),
+    "clusters_ari": N_(
+        "Refitted on resampled customers, the clustering agrees with itself at {ari} (adjusted "
+        "Rand index, 1 = identical)."
+    ),
+    "cluster_stability": N_("Stability"),
+    "cluster_rule": N_("Rule that describes it"),
+    "cluster_traits": N_("What sets it apart"),
+    "cluster_untrusted": N_("unstable: do not act on it"),
+    "footer": N_("Made by Cible. Shares of revenue are over purchases before the date above."),
+    "quality_title": N_("Data quality"),
+    "quality_score": N_("quality score out of 100"),
+    "quality_audit": N_("Audit #{audit_id} of {date}, {customers} customers."),
+    "quality_change": N_("{change} points since the previous audit ({previous})."),
+    "quality_first": N_("First audit: the trend shows from the next one."),
+    "quality_help": N_(
+        "Each check weighs the share of records it hurts by how much less a record hurt by it "
+        "is worth (its severity: 1 for a duplicate profile, 0.8 for a stale one, 0.2 for a "
+        "missing phone...). The score multiplies what is left after each check, so problems "
+        "compound. If fixed: the points the score gains once that problem is fixed, the others "
+        "left as they are."
+    ),
+    "quality_formula_changed": N_(
+        "The score's formula changed since the previous audit: the change reflects the "
+        "formula, not the data."
+    ),
+    "quality_best_fix": N_("Biggest gain: {label}, {rows} rows to fix, +{gain} points."),
+    "quality_problems": N_("Fixes that gain the most points"),
+    "quality_problem": N_("Problem"),
+    "quality_rows": N_("Rows"),
+    "quality_share": N_("Share"),
+    "quality_points": N_("If fixed"),
+    "quality_examples": N_("Examples"),
+    "quality_none": N_("No problem found."),
+    "quality_area_completeness": N_("completeness"),
+    "quality_area_validity": N_("validity"),
+    "quality_area_consistency": N_("consistency"),
+    "quality_area_freshness": N_("freshness"),
+    "quality_area_duplicates": N_("duplicates"),
+    "quality_area_outliers": N_("outliers"),
+    "quality_area_consent": N_("consent"),
 }
 
-LANGS = ("en", "fr")
+LANGS = LANGUAGES
+
+#: Each sentence in every language: ``MESSAGES[key][lang]``.
+MESSAGES: dict[str, dict[str, str]] = {
+    key: {lang: gettext(lang, english) for lang in LANGS} for key, english in ENGLISH.items()
+}
 
 
 def text(key: str, lang: str, **values: object) -> str:
     """The sentence ``key`` in ``lang``, with ``values`` filled in."""
-    return MESSAGES[key][lang].format(**values)
+    return gettext(lang, ENGLISH[key]).format(**values)

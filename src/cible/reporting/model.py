@@ -31,6 +31,8 @@ class DimensionBlock:
     title: str
     segments: list[SegmentRow]
     covered: int
+    #: Shown instead of the segments when the dimension cannot have members yet.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class TraitDifference:
     description: dict[str, str]
     #: The comparison as a sentence, per language.
     text: dict[str, str]
+    #: The trait's name for a reader, per language (never its column name).
+    label: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

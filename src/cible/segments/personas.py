@@ -268,6 +268,7 @@ def _difference(found: TraitContrast) -> TraitDifference:
         z=found.z,
         description={"en": trait.description, "fr": trait.description_fr},
         text=dict(found.text),
+        label={lang: trait.label_in(lang) for lang in LANGS},
     )
 
 

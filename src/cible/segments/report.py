@@ -10,6 +10,7 @@ from cible.reporting.messages import text
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
+from cible.segments.churn import latest_card
 from cible.segments.cluster_report import cluster_blocks
 from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
@@ -52,7 +53,13 @@ def build_report(
     builtin = ("rfm", "lifecycle", "value", "churn_risk", "typology")
     custom = {i.dimension for i in infos if i.dimension not in builtin and i.dimension}
     dimensions = [*builtin, *sorted(d for d in custom if d)]
+    # Without a churn model every customer has no risk: say how to train one, not zero rows.
+    untrained = latest_card(backend) is None
     for dimension in dimensions:
+        if dimension == "churn_risk" and untrained:
+            note = text("churn_untrained", lang)
+            blocks.append(DimensionBlock(dimension, _title(dimension, lang), [], 0, note))
+            continue
         chosen = [i for i in infos if i.dimension == dimension]
         if dimension not in ("lifecycle", "value", "churn_risk", "typology"):
             # Built-in stages and tiers keep their natural order; others go largest first.

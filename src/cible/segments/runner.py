@@ -36,6 +36,7 @@ from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
+from cible.features.registry import labelled
 from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores
 from cible.segments.cluster_members import assign_clusters, load_cluster_segments
@@ -51,8 +52,7 @@ from cible.store import runs
 from cible.store.backend import raw
 from cible.store.writer import materialize
 
-#: Traits a run adds after :data:`cible.features.TRAITS`.
-DERIVED_TRAITS: tuple[Trait, ...] = (
+_DERIVED: tuple[Trait, ...] = (
     Trait(
         "rfm_r",
         "int64",
@@ -99,7 +99,7 @@ DERIVED_TRAITS: tuple[Trait, ...] = (
         "inactif, perdu).",
     ),
 )
-VALUE_TRAITS: tuple[Trait, ...] = (
+_VALUE: tuple[Trait, ...] = (
     Trait(
         "p_alive",
         "float64",
@@ -141,7 +141,7 @@ VALUE_TRAITS: tuple[Trait, ...] = (
         "Palier de valeur selon clv_12m : platine, or, argent, bronze.",
     ),
 )
-CHURN_TRAITS: tuple[Trait, ...] = (
+_CHURN: tuple[Trait, ...] = (
     Trait(
         "churn_risk",
         "float64",
@@ -159,6 +159,30 @@ CHURN_TRAITS: tuple[Trait, ...] = (
         "Niveau de risque de départ : faible (< 0,3), moyen (< 0,6), élevé.",
     ),
 )
+# What a marketer reads for each trait (tables, persona cards, reports).
+_LABELS = {
+    "rfm_r": ("Recency score", "Score de récence"),
+    "rfm_f": ("Frequency score", "Score de fréquence"),
+    "rfm_m": ("Monetary score", "Score monétaire"),
+    "rfm_score": ("RFM code", "Code RFM"),
+    "rfm_segment": ("RFM segment", "Segment RFM"),
+    "last_gap_days": (
+        "Days between the last two purchases",
+        "Jours entre les deux derniers achats",
+    ),
+    "lifecycle_stage": ("Lifecycle stage", "Étape du cycle de vie"),
+    "p_alive": ("Probability still active", "Probabilité d'être encore actif"),
+    "expected_orders_90d": ("Expected purchases (90 days)", "Achats attendus (90 jours)"),
+    "clv_12m": ("Expected 12-month value", "Valeur attendue sur 12 mois"),
+    "expected_next_order_at": ("Expected next purchase", "Prochain achat attendu"),
+    "value_tier": ("Value tier", "Palier de valeur"),
+    "churn_risk": ("Churn risk", "Risque de départ"),
+    "churn_risk_band": ("Churn risk band", "Niveau de risque de départ"),
+}
+#: Traits a run adds after :data:`cible.features.TRAITS`.
+DERIVED_TRAITS = labelled(_DERIVED, _LABELS)
+VALUE_TRAITS = labelled(_VALUE, _LABELS)
+CHURN_TRAITS = labelled(_CHURN, _LABELS)
 #: Traits computed in the database before value and churn scores are joined.
 BASE_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + TYPOLOGY_TRAITS
 ALL_TRAITS: tuple[Trait, ...] = BASE_TRAITS + VALUE_TRAITS + CHURN_TRAITS

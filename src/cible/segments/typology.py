@@ -77,6 +77,8 @@ def _score_trait(name: str) -> Trait:
         "buyers (docs/typologies.md).",
         f"Score de typologie « {french} », 0 à 1 : rangs centiles pondérés de ses critères "
         "parmi les acheteurs (docs/typologies.md).",
+        label=f"Typology score: {english}",
+        label_fr=f"Score de typologie : {french}",
     )
 
 
@@ -90,6 +92,8 @@ TYPOLOGY_TRAITS: tuple[Trait, ...] = (
         "Typology with the best score, when it reaches [typology] min_score "
         f"({', '.join(TYPOLOGIES)}); empty otherwise.",
         "Typologie au meilleur score, s'il atteint [typology] min_score ; vide sinon.",
+        label="Typology",
+        label_fr="Typologie",
     ),
     *(_score_trait(name) for name in TYPOLOGIES),
 )

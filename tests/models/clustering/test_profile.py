@@ -110,10 +110,11 @@ def test_texts_in_both_languages() -> None:
     (row,) = contrast(frame, np.array([0, 0, 1, 1], bool), [get_trait("discount_share")])
     assert isinstance(row, TraitContrast)
     assert row.text["en"] == (
-        "discount_share: 50% on average against 30% for the whole base (x1.67)"
+        "Share of discounted purchases: 50% on average against 30% for the whole base (x1.67)"
     )
     assert row.text["fr"] == (
-        "discount_share : 50\xa0% en moyenne contre 30\xa0% pour l'ensemble de la base (x1,67)"
+        "Part des achats avec remise : 50\xa0% en moyenne contre 30\xa0% pour l'ensemble de la "
+        "base (x1,67)"
     )
 
 

@@ -35,7 +35,7 @@ Examples
 >>> [(c.trait, c.level, round(c.lift, 2), round(c.z, 2)) for c in rows]
 [('frequency', None, 1.73, 2.22), ('top_channel', 'w', 0.67, -0.75)]
 >>> rows[0].text["en"]
-'frequency: 8.67 on average against 5 for the whole base (x1.73)'
+'Purchases: 8.67 on average against 5 for the whole base (x1.73)'
 """
 
 from __future__ import annotations
@@ -196,9 +196,11 @@ def _sentences(
     trait: Trait, level: str | None, mean_in: float, mean_base: float, lift: float | None
 ) -> dict[str, str]:
     unit = trait if level is None else _SHARE
-    subject = trait.name if level is None else f"{trait.name} = {level}"
     texts = {}
     for language, (average, against, colon) in _WORDS.items():
+        # A marketer reads the label; the column name only when a trait has none.
+        label = trait.label_in(language) or trait.name
+        subject = label if level is None else f"{label} = {level}"
         times = "" if lift is None else f" (x{format_value(_PLAIN, lift, language)})"
         middle = average if level is None else ""
         texts[language] = (
