@@ -34,6 +34,7 @@ from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.registry import FieldRegistry
+from cible.domain.text import utf8_text
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
 from cible.importing.validation import ParseOptions
 from cible.models import ModelCard
@@ -535,14 +536,7 @@ def load_config(path: Path) -> WorkspaceConfig:
         raw_bytes = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
-    try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw_bytes[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}: line {line} is not UTF-8 text (byte 0x{raw_bytes[exc.start]:02x}); "
-            "save the file as UTF-8."
-        ) from None
+    text = utf8_text(raw_bytes, path, ConfigError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
+from cible.domain.text import utf8_text
 from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule
@@ -241,12 +242,5 @@ def _source(source: str | Path | dict[str, Any]) -> str | dict[str, Any]:
             data = source.read_bytes()
         except OSError as exc:
             raise CibleError(f"Cannot read {source}: {exc.strerror}.") from exc
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise CibleError(
-                f"{source}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                "save the file as UTF-8."
-            ) from None
+        return utf8_text(data, source)
     return source

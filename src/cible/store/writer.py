@@ -282,16 +282,9 @@ def _merge(
     if not overlap:
         # Only new keys (a first load, or fresh rows): insert straight away, skipping
         # the plan that compares with stored rows.
-        fresh = []
-        for field in table.fields:
-            name = quote(field.name)
-            value = f"n.{name}" if field.name in mapped else "NULL"
-            if field.name == version:
-                value = f"coalesce({value}, {stamp})"
-            fresh.append(f"{value} AS {name}")
         row = fetch_row(
             con,
-            f"INSERT INTO {target} ({names}) SELECT {', '.join(fresh)} "
+            f"INSERT INTO {target} ({names}) SELECT {_new_values(table, mapped, now)} "
             "FROM _checked n WHERE NOT n._rejected",
         )
         return int(row[0]), 0, 0, 0
@@ -369,19 +362,11 @@ def _append(
             same.append(f"(n.{quote(key)} IS NULL OR n.{quote(key)} = o.{quote(key)})")
         else:
             same.append(f"n.{quote(key)} IS NOT DISTINCT FROM o.{quote(key)}")
-    stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
-    values = []
-    for field in table.fields:
-        name = quote(field.name)
-        value = f"n.{name}" if field.name in mapped else "NULL"
-        if field.name == version:
-            value = f"coalesce({value}, {stamp})"
-        values.append(f"{value} AS {name}")
     names = ", ".join(quote(f.name) for f in table.fields)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _plan AS
-        SELECT {", ".join(values)},
+        SELECT {_new_values(table, mapped, now)},
           EXISTS (SELECT 1 FROM {target} o WHERE {" AND ".join(same)}) AS _held
         FROM _checked n WHERE NOT n._rejected
         """
@@ -393,3 +378,19 @@ def _append(
     if appended:
         con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM _plan WHERE NOT _held")
     return appended, 0, held, 0
+
+
+def _new_values(table: Table, mapped: list[str], now: datetime) -> str:
+    """Select list of a new row read from ``_checked n``.
+
+    Columns the file lacks are NULL; a missing ``versioned_by`` takes the import time.
+    """
+    stamp = f"TIMESTAMP {literal(now.isoformat(sep=' '))}"
+    values = []
+    for field in table.fields:
+        name = quote(field.name)
+        value = f"n.{name}" if field.name in mapped else "NULL"
+        if field.name == table.versioned_by:
+            value = f"coalesce({value}, {stamp})"
+        values.append(f"{value} AS {name}")
+    return ", ".join(values)
