@@ -91,3 +91,27 @@ def test_json_lines_may_not_hold_control_bytes(tmp_path: Path):
         (2, "not valid JSON: control byte 0x01 at column 8")
     ]
     assert copy == b'{"a":"x"}\n""\n{"a":"\tz"}\n'
+
+
+@pytest.mark.parametrize("offset", [-1, -2, 0])
+def test_the_quick_survey_agrees_with_the_line_by_line_one(tmp_path: Path, offset: int):
+    # A two-byte character straddling a read, then a line that spans three reads.
+    path = tmp_path / "c.csv"
+    head = b"x" * (lines._CHUNK + offset) + "é,1\n".encode()
+    path.write_bytes(head + b"y" * (3 * lines._CHUNK) + b"\nz,\xc3\xa9\n")
+    quick = lines._survey_clean_utf8(path, json=False)
+    assert quick == lines.Survey(utf8=True, multibyte=True, cp1252=True, clean=True)
+    assert lines.survey(path) == quick
+    # Bytes a cp1252 file never holds (0x81 in "Á" written in UTF-8) are seen too.
+    path.write_bytes("Á\n".encode())
+    assert lines.survey(path).cp1252 is False
+
+
+def test_the_quick_survey_hands_faulty_files_to_the_line_by_line_one(tmp_path: Path):
+    path = tmp_path / "c.csv"
+    for data in (b"a\n\xe9\n", b"a\x00\n", "é".encode()[:1], b"a" * (MAX_LINE_BYTES + 1)):
+        path.write_bytes(data)
+        assert lines._survey_clean_utf8(path, json=False) is None
+    path.write_bytes(b'{"a": "\x01"}\n')
+    assert lines._survey_clean_utf8(path, json=True) is None
+    assert lines._survey_clean_utf8(path, json=False) is not None
