@@ -98,7 +98,7 @@ def con() -> Iterator[Any]:
                     "channel": ["email"],
                     "purpose": ["marketing"],
                     "status": ["granted"],
-                    "updated_at": [datetime(2024, 1, 1)],
+                    "recorded_at": [datetime(2024, 1, 1)],
                 }
             )
         ),

@@ -49,15 +49,7 @@ def run(
         _(
             "Run {run_id} as of {as_of:%Y-%m-%d %H:%M}: {customers:,} customers, {segments} "
             "segments, {memberships:,} memberships ({entered:,} entered, {exited:,} exited)."
-        ).format(
-            run_id=record.run_id,
-            as_of=record.as_of,
-            customers=record.customers,
-            segments=record.segments,
-            memberships=record.memberships,
-            entered=record.entered,
-            exited=record.exited,
-        )
+        ).format(**record.__dict__)
     )
     echo(_("Next: {command}").format(command=f"cible segments list --workspace {workspace}"))
 

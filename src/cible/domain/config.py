@@ -154,7 +154,7 @@ class ImportSection(_Strict):
     #: Decimal separator of amounts: "auto", "." or ",".
     decimal: Annotated[str, Field(pattern=r"^(auto|\.|,)$")] = "auto"
     #: Largest magnitude of any imported number (amount, price, quantity, attribute).
-    max_number: Annotated[float, Field(gt=0, allow_inf_nan=False)] = DEFAULT_MAX_NUMBER
+    max_number: Annotated[float, Field(gt=0)] = DEFAULT_MAX_NUMBER
     #: Earliest plausible date of any imported date or timestamp (1678-01-01 at least).
     min_date: Annotated[date, Field(ge=_EARLIEST_DATE)] = DEFAULT_MIN_DATE
     #: Latest plausible date of any imported date or timestamp, the whole day included
@@ -267,7 +267,7 @@ class TypologySection(_Strict):
             if not inputs:
                 raise ValueError(f"typology.weights.{typology} names no trait")
             for trait, weight in inputs.items():
-                if weight == 0 or weight != weight or abs(weight) == float("inf"):
+                if weight == 0:
                     raise ValueError(
                         f"typology.weights.{typology}.{trait} must be a non-zero number"
                     )

@@ -54,8 +54,7 @@ def current_consents(consents: Any, as_of: datetime | None = None) -> Any:
     Parameters
     ----------
     consents : ibis.Table
-        The ``consents`` ledger (a table keyed by its last change, with
-        ``updated_at`` instead of ``recorded_at``, is read the same way).
+        The ``consents`` ledger.
     as_of : datetime, optional
         Naive UTC moment; records from it on are ignored, records without a date
         count. ``None``: every record.
@@ -76,8 +75,6 @@ def current_consents(consents: Any, as_of: datetime | None = None) -> Any:
     >>> current_consents(ledger).to_pyarrow()["status"].to_pylist()
     ['denied']
     """
-    if RECORDED_AT not in consents.columns and "updated_at" in consents.columns:
-        consents = consents.rename(recorded_at="updated_at")
     recorded = consents[RECORDED_AT]
     kept = [consents.customer_id.notnull()]
     if as_of is not None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
+from cible.features.clock import utc_now
 from cible.quality.activity_checks import activity_checks
 from cible.quality.checks import AREAS, AuditContext, Check
 from cible.quality.customer_checks import customer_checks
@@ -146,7 +147,7 @@ def run_audit(
     """Run every check as of ``as_of`` (default now), store the audit, return it."""
     report = progress or (lambda step, done, total: None)
     total = len(_STEPS) - 1
-    created = datetime.now(UTC).replace(tzinfo=None)
+    created = utc_now()
     moment = created if as_of is None else _naive_utc(as_of)
     context = AuditContext(backend, registry, config, moment)
     report("profiles", 0, total)

@@ -38,7 +38,7 @@ import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import ibis
@@ -47,6 +47,7 @@ import pandas as pd
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Table
+from cible.features.clock import utc_now
 from cible.features.consent import current_consents, strictness
 from cible.quality.matching import STEPS, Matches, find_duplicates
 from cible.store import merges as store
@@ -170,7 +171,7 @@ def undo(backend: Any, registry: FieldRegistry, merge_id: int) -> store.UndoReco
         customers=customers,
         repointed=repointed,
         consents=consents,
-        undone_at=_utcnow(),
+        undone_at=utc_now(),
     )
 
 
@@ -257,7 +258,7 @@ def _apply(backend: Any, registry: FieldRegistry, plan: pd.DataFrame) -> int:
     ]
     stage_frame(con, store.MERGES, logged)
     members = backend.table(store.MEMBERS)
-    now = _utcnow()
+    now = utc_now()
     golden = _golden(backend.table("customers"), members, customers, now)
     materialize(con, ibis.to_sql(golden), store.GOLDEN)
     kept = _kept_consents(backend.table("consents"), members)
@@ -318,7 +319,3 @@ def _kept_consents(consents: Any, members: Any) -> Any:
     )
     kept = ranked.filter(ranked._rank == 0)
     return kept.mutate(customer_id=kept.surviving_id).select(*consents.columns)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

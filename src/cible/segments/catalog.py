@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
+from cible.features.clock import utc_now
 from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule
@@ -116,7 +116,7 @@ class Segments:
             dimension=definition.dimension,
             priority=definition.priority or 0,
             definition=json.dumps(definition.to_dict(), ensure_ascii=False),
-            now=datetime.now(UTC).replace(tzinfo=None),
+            now=utc_now(),
         )
         return definition, created
 

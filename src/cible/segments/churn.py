@@ -18,12 +18,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
 from cible.domain.errors import CibleError
+from cible.features.clock import utc_now
 from cible.models import ChurnModel, ModelCard, build_snapshots, out_of_time_split, risk_bands
 from cible.store import models as stored_models
 from cible.store.backend import raw
@@ -81,7 +82,7 @@ def train_churn(
         kind=KIND,
         card=card.to_json(),
         blob=model.dumps(),
-        now=datetime.now(UTC).replace(tzinfo=None),
+        now=utc_now(),
     )
     report("done", len(dates) + 2, len(dates) + 2)
     return model_id, card

@@ -35,6 +35,7 @@ import pandas as pd
 
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
+from cible.features.clock import utc_now
 from cible.models.clustering import ClusterSegmenter, TraitContrast, to_definition
 from cible.models.errors import ModelDataError
 from cible.segments.builtin import load_builtin
@@ -166,7 +167,7 @@ def fit_clustering(
         card=json.dumps(card, ensure_ascii=False, default=_plain),
         blob=segmenter.dumps(),
         segments=definitions,
-        now=datetime.now(UTC).replace(tzinfo=None),
+        now=utc_now(),
     )
     members = pd.DataFrame(
         {

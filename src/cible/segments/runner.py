@@ -36,6 +36,7 @@ from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
+from cible.features.clock import utc_now
 from cible.features.registry import labelled
 from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores
@@ -297,7 +298,7 @@ def run_segments(
 ) -> runs.RunRecord:
     """Compute traits and memberships as of ``as_of`` (default: now) and store them."""
     report = progress or (lambda step, done, total: None)
-    started = datetime.now(UTC).replace(tzinfo=None)
+    started = utc_now()
     if as_of is None:
         moment = started
     elif as_of.tzinfo is None:
@@ -362,7 +363,7 @@ def run_segments(
         traits_table="_traits",
         as_of=moment,
         started_at=started,
-        finished_at=datetime.now(UTC).replace(tzinfo=None),
+        finished_at=utc_now(),
         segments=len(definitions)
         + len(load_cluster_segments(backend))
         + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
