@@ -54,14 +54,13 @@ from cible.segments.playbook import check_playbook
 from cible.segments.report import build_report
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
 from cible.segments.typology import typology_inputs
-from cible.store import backend as store_backend
-from cible.store import migrations
-from cible.store.fixes import fix_table
+from cible.store.backend import DATABASE_FILE as DATABASE_FILE
 from cible.store.merges import UndoRecord
+from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
+from cible.store.store import Store
 
 CONFIG_FILE = "cible.toml"
-DATABASE_FILE = store_backend.DATABASE_FILE
 
 _HEADER = """\
 # Cible workspace settings. Edit freely; `cible` checks this file on every start.
@@ -91,15 +90,15 @@ class Workspace:
         Validated ``cible.toml``.
     registry : FieldRegistry
         Tables and attributes, custom ones included.
-    backend : ibis.BaseBackend
-        Ibis connection to the workspace database.
+    store : Store
+        The workspace database: Ibis tables to read, named writes.
     """
 
-    def __init__(self, path: Path, config: WorkspaceConfig, backend: Any) -> None:
+    def __init__(self, path: Path, config: WorkspaceConfig, store: Store) -> None:
         self.path = path
         self.config = config
         self.registry = FieldRegistry(config)
-        self.backend = backend
+        self.store = store
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -147,23 +146,22 @@ class Workspace:
                 f"create one with `cible init {folder}`."
             )
         config = load_config(config_path)
-        database = folder / store_backend.DATABASE_FILE
+        database = folder / DATABASE_FILE
         if read_only:
-            backend = store_backend.connect(database, read_only=True)
+            store = Store.open(database, read_only=True)
             try:
-                version = migrations.current_version(store_backend.raw(backend))
+                version = store.schema_version()
             except WorkspaceError as exc:
-                backend.disconnect()
+                store.close()
                 raise WorkspaceError(f"{database}: {exc}") from None
-            if version == migrations.SCHEMA_VERSION:
-                return cls(folder, config, backend)
-            backend.disconnect()
+            if version == SCHEMA_VERSION:
+                return cls(folder, config, store)
+            store.close()
             cls.open(folder).close()
-            return cls(folder, config, store_backend.connect(database, read_only=True))
-        backend = store_backend.connect(database)
-        workspace = cls(folder, config, backend)
+            return cls(folder, config, Store.open(database, read_only=True))
+        workspace = cls(folder, config, Store.open(database))
         try:
-            migrations.migrate(store_backend.raw(backend), workspace.registry)
+            workspace.store.migrate(workspace.registry)
         except WorkspaceError as exc:
             workspace.close()
             raise WorkspaceError(f"{database}: {exc}") from None
@@ -174,7 +172,7 @@ class Workspace:
 
     def close(self) -> None:
         """Release the database file."""
-        self.backend.disconnect()
+        self.store.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -192,11 +190,11 @@ class Workspace:
     @property
     def schema_version(self) -> int:
         """Schema version recorded in the database."""
-        return migrations.current_version(store_backend.raw(self.backend))
+        return self.store.schema_version()
 
     def table(self, name: str) -> Any:
         """An Ibis table of the workspace (``customers``, ``orders``, ``imports``...)."""
-        return self.backend.table(name)
+        return self.store.table(name)
 
     def counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
@@ -253,7 +251,7 @@ class Workspace:
         )
         settings = self.config.import_
         return import_file(
-            self.backend,
+            self.store,
             self.registry,
             kind,
             Path(path),
@@ -295,7 +293,7 @@ class Workspace:
             for fix in contact_fixes(self.table("customers"), self._contact_rules())
             if fix.column in NORMALISED_FIELDS
         ]
-        changed = fix_table(store_backend.raw(self.backend), customers, fixes)
+        changed = self.store.fix_table(customers, fixes)
         return {name: changed.get(name, 0) for name in NORMALISED_FIELDS}
 
     def audit(
@@ -309,7 +307,7 @@ class Workspace:
             Every check with counts and examples, the 0-100 score, the top problems
             and the scores of earlier audits (docs/quality.md).
         """
-        return run_audit(self.backend, self.registry, self.config, as_of=as_of, progress=progress)
+        return run_audit(self.store, self.registry, self.config, as_of=as_of, progress=progress)
 
     def dedupe(self, dry_run: bool = False, *, progress: Progress | None = None) -> DedupeResult:
         """Find profiles of the same person and merge each group into a golden record.
@@ -324,7 +322,7 @@ class Workspace:
         progress : callable, optional
             ``progress(step, done, total)``.
         """
-        return dedupe(self.backend, self.registry, self.config, dry_run=dry_run, progress=progress)
+        return dedupe(self.store, self.registry, self.config, dry_run=dry_run, progress=progress)
 
     def undo_merge(self, merge_id: int) -> UndoRecord:
         """Reverse merge ``merge_id`` exactly: profiles, orders, events and consents.
@@ -335,7 +333,7 @@ class Workspace:
             When there is no such merge, it was undone already, or a later merge of
             some of the same customers must be undone first.
         """
-        return undo_merge(self.backend, self.registry, merge_id)
+        return undo_merge(self.store, self.registry, merge_id)
 
     # -- segments -------------------------------------------------------------------
 
@@ -345,9 +343,7 @@ class Workspace:
         Memberships are stored with their history: who entered and who left each
         segment since the previous run.
         """
-        return run_segments(
-            self.backend, self.registry, self.config, as_of=as_of, progress=progress
-        )
+        return run_segments(self.store, self.registry, self.config, as_of=as_of, progress=progress)
 
     def traits(self) -> Any:
         """Traits of every customer from the latest run (an Ibis table)."""
@@ -358,13 +354,13 @@ class Workspace:
     @property
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
-        return Segments(self.backend, self.registry)
+        return Segments(self.store, self.registry)
 
     @property
     def exports(self) -> Exports:
         """Audiences to export: for analysis, or for a channel with consent checked."""
         return Exports(
-            self.backend,
+            self.store,
             self.registry,
             self.segments.members,
             phone_region=self.config.quality.phone_region,
@@ -411,7 +407,7 @@ class Workspace:
             (k and why, stability, rules, distinguishing traits, excluded traits).
         """
         return fit_clustering(
-            self.backend,
+            self.store,
             self.registry,
             dimension=dimension,
             method=method,
@@ -436,7 +432,7 @@ class Workspace:
             raise CibleError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
         self._check_dimensions()
         report = build_report(
-            self.backend,
+            self.store,
             self.segments,
             workspace=self.config.workspace.name,
             lang=lang,
@@ -444,7 +440,7 @@ class Workspace:
             config=self.config,
         )
         # The quality section reads the latest `cible audit`; none before the first one.
-        return render_report(replace(report, quality=quality_block(self.backend, lang)))
+        return render_report(replace(report, quality=quality_block(self.store, lang)))
 
     def _check_dimensions(self) -> None:
         """Refuse dimensions named in ``cible.toml`` that no segment has (see
@@ -464,7 +460,7 @@ class Workspace:
         churn risk, what sets it apart, preferred channels and time, top categories
         and the playbook's recommended actions. See docs/segments.md.
         """
-        return Personas(self.backend, self.segments, self.config).card(segment_id)
+        return Personas(self.store, self.segments, self.config).card(segment_id)
 
     # -- lifetime value -------------------------------------------------------------
 
@@ -499,11 +495,11 @@ class Workspace:
         Returns the stored model's id and its card (data window, features and their
         importance, metrics of the model and of the BG/NBD and recency baselines).
         """
-        return train_churn(self.backend, horizon_days=horizon_days, progress=progress)
+        return train_churn(self.store, horizon_days=horizon_days, progress=progress)
 
     def churn_card(self) -> tuple[int, ModelCard] | None:
         """The newest churn model's id and card, or None before any training."""
-        return latest_card(self.backend)
+        return latest_card(self.store)
 
     def imports(self) -> Any:
         """The import log, newest first (an Ibis table)."""

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from cible import Workspace
 from cible.cli import output
 from cible.cli.app import app
-from cible.store.backend import raw
 
 runner = CliRunner()
 
@@ -61,7 +60,7 @@ def test_audit_json(ws: Path):
 
 def test_normalise_prints_changes(ws: Path):
     with Workspace.open(ws) as workspace:
-        raw(workspace.backend).execute("UPDATE customers SET email = upper(email)")
+        workspace.store.connection.execute("UPDATE customers SET email = upper(email)")
     result = runner.invoke(app, ["normalise", "-w", str(ws), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["changed"]["email"] == 3

@@ -18,7 +18,6 @@ from typer.testing import CliRunner, Result
 from cible import Workspace
 from cible.cli.app import app
 from cible.store import writer
-from cible.store.backend import raw
 from cible.store.transaction import transaction
 
 runner = CliRunner()
@@ -67,7 +66,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _no_traceback(cible("import", kind, str(path), "-w", str(ws)))
     # Stored directly: whatever the import accepts, output must cope with these.
     with Workspace.open(ws) as opened:
-        raw(opened.backend).execute(
+        opened.store.connection.execute(
             "UPDATE orders SET amount = CASE order_id WHEN 'o0' THEN 'inf'::DOUBLE "
             "WHEN 'o1' THEN 1e200 ELSE amount END"
         )

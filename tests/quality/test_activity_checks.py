@@ -11,7 +11,6 @@ import pytest
 from cible import Workspace
 from cible.domain.json_values import dumps_json
 from cible.quality.activity_checks import _fence
-from cible.store.backend import raw
 
 
 @pytest.mark.parametrize(
@@ -41,7 +40,7 @@ def test_audit_with_huge_and_infinite_stored_amounts(tmp_path: Path):
     with Workspace.create(tmp_path / "ws") as ws:
         ws.import_file("orders", orders)
         # Stored directly: the import may refuse such values, the audit must not crash.
-        raw(ws.backend).execute(
+        ws.store.connection.execute(
             "UPDATE orders SET amount = CASE order_id WHEN 'o1' THEN 1e200 "
             "WHEN 'o2' THEN 'inf'::DOUBLE ELSE amount END"
         )

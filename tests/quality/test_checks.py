@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cible import Workspace
-from cible.store.backend import raw
 
 
 def test_audit_shows_dates_outside_pythons_calendar(tmp_path: Path):
@@ -14,7 +13,7 @@ def test_audit_shows_dates_outside_pythons_calendar(tmp_path: Path):
     with Workspace.create(tmp_path / "ws") as ws:
         ws.import_file("customers", customers)
         # Stored directly: whatever the import accepts, the audit must not crash on them.
-        raw(ws.backend).execute(
+        ws.store.connection.execute(
             "UPDATE customers SET birth_date = CASE customer_id "
             "WHEN 'c1' THEN DATE '0000-06-01' ELSE DATE '10000-01-01' END"
         )

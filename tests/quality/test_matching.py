@@ -24,7 +24,6 @@ from cible.quality.matching import (
     match_keys,
     matching_fields,
 )
-from cible.store.backend import raw
 
 
 def pairs_of_groups(merges: pd.DataFrame) -> set[tuple[str, str]]:
@@ -75,7 +74,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuplicateSet, p
         assert ws.import_file("customers", folder / "profiles.parquet").rejected == 0
         result = ws.dedupe(dry_run=True)
         # Splink worked on its own connection; the plan's temporary tables are gone.
-        assert raw(ws.backend).execute(LEFTOVERS).fetchall() == []
+        assert ws.store.connection.execute(LEFTOVERS).fetchall() == []
     assert result.model_trained
     return truth, result.merges
 

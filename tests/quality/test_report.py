@@ -13,7 +13,6 @@ from cible.quality.report import quality_block, quality_block_from
 from cible.reporting.html import environment
 from cible.reporting.messages import MESSAGES
 from cible.store.audits import save_audit
-from cible.store.backend import raw
 
 STORED = {
     "audit_id": 3,
@@ -104,12 +103,12 @@ def test_every_quality_message_is_bilingual():
 
 def test_block_from_a_workspace(tmp_path: Path):
     with Workspace.create(tmp_path / "ws") as ws:
-        assert quality_block(ws.backend, "en") is None
+        assert quality_block(ws.store, "en") is None
         path = tmp_path / "c.csv"
         path.write_text("customer_id;email\nC1;a@b.fr\nC2;bad@@b.fr\n", encoding="utf-8")
         ws.import_file("customers", path)
         report = ws.audit()
-        block = quality_block(ws.backend, "en")
+        block = quality_block(ws.store, "en")
     assert block is not None
     assert (block.audit_id, block.score, block.customers) == (report.audit_id, report.score, 2)
     assert [p.check_id for p in block.problems] == [c.id for c, _ in report.problems()]
@@ -120,18 +119,18 @@ def test_an_audit_stored_before_the_new_formula_still_renders(tmp_path: Path):
     """An audit stored by the first formula (no weights, no formula number), then a new one."""
     with Workspace.create(tmp_path / "ws") as ws:
         save_audit(
-            raw(ws.backend),
+            ws.store.connection,
             created_at=datetime(2025, 1, 31, 10),
             score=STORED["score"],
             customers=STORED["customers"],
             report={k: v for k, v in STORED.items() if k != "audit_id"},
         )
-        old = quality_block(ws.backend, "fr")
+        old = quality_block(ws.store, "fr")
         path = tmp_path / "c.csv"
         path.write_text("customer_id;email\nC1;a@b.fr\nC2;bad@@b.fr\n", encoding="utf-8")
         ws.import_file("customers", path)
         report = ws.audit()
-        new = quality_block(ws.backend, "en")
+        new = quality_block(ws.store, "en")
     assert old is not None and not old.formula_changed
     assert (old.problems[0].points, old.problems[0].weight) == (1.5, None)
     assert "Adresses e-mail invalides" in _render(old)

@@ -36,7 +36,7 @@ def _members(ws: Workspace, dimension: str) -> dict[str, str]:
 
 
 def _model_id(ws: Workspace, dimension: str) -> int:
-    return next(s.model_id for s in load_cluster_segments(ws.backend) if s.dimension == dimension)
+    return next(s.model_id for s in load_cluster_segments(ws.store) if s.dimension == dimension)
 
 
 def test_a_clustering_is_a_dimension_of_cluster_segments_with_every_customer(ws: Workspace):
@@ -61,7 +61,7 @@ def test_a_run_assigns_everyone_again_with_the_stored_model(ws: Workspace):
     after = _members(ws, "behaviour")
     # The same traits (the run's as_of is the demo's) give the same clusters: nothing moves.
     model_id = _model_id(ws, "behaviour")
-    _, segmenter = load_segmenter(ws.backend, model_id)
+    _, segmenter = load_segmenter(ws.store, model_id)
     expected = segmenter.predict(ws.traits().to_pandas())
     assert after == {
         c: f"behaviour-{k + 1}"
@@ -91,7 +91,7 @@ def test_a_cluster_becomes_a_rule_whose_members_match_its_fidelity(ws: Workspace
     members = _members(ws, "behaviour")
     rule = {c for c, s in _members(ws, "behaviour-rules").items() if s == "behaviour-two"}
     cluster = {c for c, s in members.items() if s == "behaviour-2"}
-    _, segmenter = load_segmenter(ws.backend, _model_id(ws, "behaviour"))
+    _, segmenter = load_segmenter(ws.store, _model_id(ws, "behaviour"))
     fitted = segmenter.rules_[1]
     # The stored rule, evaluated by the segment compiler, selects what the tree's rule selected.
     assert len(rule) == fitted.matched

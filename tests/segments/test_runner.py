@@ -12,7 +12,6 @@ from cible import Workspace
 from cible.domain.errors import CibleError
 from cible.segments.definition import SegmentDefinitionError
 from cible.store import runs
-from cible.store.backend import raw
 
 CUSTOMERS = "customer_id,email,city\nA,a@x.fr,Lyon\nB,b@x.fr,Paris\nC,c@x.fr,Lyon\nP,p@x.fr,Nice\n"
 ORDERS = (
@@ -146,7 +145,7 @@ def test_a_stored_definition_over_the_limits_names_its_segment(shop: Workspace):
     values = [{"trait": "monetary_value", "op": "in", "value": list(range(1000))}] * 11
     definition = {"id": "huge", "name": "Huge", "where": {"all": values}}
     runs.save_segment(
-        raw(shop.backend),
+        shop.store.connection,
         segment_id="huge",
         kind="rule",
         dimension=None,

@@ -9,11 +9,10 @@ import pytest
 
 from cible import Workspace
 from cible.store.audits import audit_history, load_audit, save_audit
-from cible.store.backend import raw
 
 
 def test_save_then_read_back(workspace: Workspace):
-    con = raw(workspace.backend)
+    con = workspace.store.connection
     assert audit_history(con) == [] and load_audit(con) is None
     first = save_audit(
         con, created_at=datetime(2025, 1, 1), score=80.0, customers=10, report={"score": 80.0}
@@ -36,7 +35,7 @@ def test_save_then_read_back(workspace: Workspace):
 
 
 def test_failed_save_leaves_nothing(workspace: Workspace):
-    con = raw(workspace.backend)
+    con = workspace.store.connection
     with pytest.raises(duckdb.Error):
         save_audit(
             con,
@@ -54,4 +53,4 @@ def test_audit_rows_hold_the_report(workspace: Workspace):
     assert len(stored) == 1
     assert stored[0]["audit_id"] == report.audit_id
     assert stored[0]["score"] == pytest.approx(report.score)
-    assert load_audit(raw(workspace.backend))["checks"][0]["id"] == report.checks[0].id
+    assert load_audit(workspace.store.connection)["checks"][0]["id"] == report.checks[0].id

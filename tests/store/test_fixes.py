@@ -8,14 +8,13 @@ import pytest
 
 from cible import Workspace
 from cible.domain.schema import CUSTOMERS
-from cible.store.backend import raw
 from cible.store.fixes import ValueFix, fix_table
 from tests.conftest import rows
 
 
 def _insert_raw(ws: Workspace, frame: pd.DataFrame) -> None:
     """Rows as an older Cible stored them, before normalisation existed."""
-    con = raw(ws.backend)
+    con = ws.store.connection
     con.register("_old_rows", frame)
     columns = ", ".join(frame.columns)
     con.execute(f"INSERT INTO customers ({columns}) SELECT {columns} FROM _old_rows")
@@ -80,5 +79,5 @@ def test_a_failing_fix_changes_nothing(workspace: Workspace):
         pa.table({"_k0": ["x"], "value": ["y"], "reason": pa.nulls(1, pa.string())}),
     )
     with pytest.raises(Exception, match="no_such_column"):
-        fix_table(raw(workspace.backend), CUSTOMERS, [good, broken])
+        fix_table(workspace.store.connection, CUSTOMERS, [good, broken])
     assert rows(workspace, "customers", "customer_id") == before

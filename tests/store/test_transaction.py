@@ -104,9 +104,8 @@ def test_interrupt_and_ordinary_errors_roll_back_and_propagate(con: duckdb.DuckD
 
 
 def test_store_writes_go_through_it(workspace: Any):
-    from cible.store.backend import raw
 
-    real = raw(workspace.backend)
+    real = workspace.store.connection
     full = duckdb.IOException("IO Error: No space left on device")
     failing: Any = FailingCommit(real, full)
     with pytest.raises(WorkspaceError, match=r"^Disk full while writing the workspace"):

@@ -43,10 +43,10 @@ from typing import Any
 import pyarrow as pa
 
 from cible.activation.formats import ExportFormat, write
+from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CHANNELS, Sensitivity
-from cible.features.clock import normalise_as_of, utc_now
 from cible.features.consent import consent_status
 from cible.quality.normalisation import normalise_email, normalise_phone
 from cible.store.files import atomic_file

@@ -5,18 +5,18 @@ it count. Durations are fractional days computed from epoch seconds, so that
 ``recency_days`` of an order placed 36 hours before ``as_of`` is 1.5, not a count of
 calendar boundaries crossed.
 
+What "now" is and how ``as_of`` is read live in :mod:`cible.domain.clock`.
+
 Examples
 --------
->>> from datetime import datetime, timedelta, timezone
->>> normalise_as_of(datetime(2024, 3, 1, 12, tzinfo=timezone(timedelta(hours=2))))
-datetime.datetime(2024, 3, 1, 10, 0)
+>>> from datetime import datetime
 >>> epoch_days_of(datetime(1970, 1, 2, 12))
 1.5
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import ibis
@@ -24,42 +24,6 @@ import ibis.expr.datatypes as dt
 
 _EPOCH = datetime(1970, 1, 1)
 _SECONDS_PER_DAY = 86_400.0
-
-
-def normalise_as_of(as_of: datetime) -> datetime:
-    """Return ``as_of`` as a naive UTC datetime, the form stored timestamps have.
-
-    Parameters
-    ----------
-    as_of : datetime
-        Naive (read as UTC) or timezone-aware; an aware one is converted to UTC.
-
-    Raises
-    ------
-    TypeError
-        When ``as_of`` is not a :class:`datetime.datetime` (a bare ``date`` would
-        silently mean midnight, which callers rarely intend).
-    """
-    if not isinstance(as_of, datetime):
-        raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
-    if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
-    # pandas.Timestamp is a datetime subclass; a plain datetime literal is what every
-    # Ibis backend understands.
-    return datetime(
-        as_of.year,
-        as_of.month,
-        as_of.day,
-        as_of.hour,
-        as_of.minute,
-        as_of.second,
-        as_of.microsecond,
-    )
-
-
-def utc_now() -> datetime:
-    """The current moment as a naive UTC datetime, the form stored timestamps have."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def epoch_days_of(moment: datetime) -> float:

@@ -17,10 +17,11 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from cible.domain.clock import normalise_as_of
 from cible.domain.config import TraitsSection
 from cible.features.categories import ORDER_LINE_COLUMNS, PRODUCT_COLUMNS, category_traits
 from cible.features.categories import ZERO_WHEN_ABSENT as CATEGORY_ZEROS
-from cible.features.clock import days_before, normalise_as_of
+from cible.features.clock import days_before
 from cible.features.consideration import consideration_traits
 from cible.features.events import EVENT_COLUMNS, event_traits
 from cible.features.events import ZERO_WHEN_ABSENT as EVENT_ZEROS

@@ -57,8 +57,8 @@ import numpy as np
 import pandas as pd
 
 from cible.clv import rfm_summary
+from cible.domain.clock import normalise_as_of
 from cible.features import TRAITS, compute_traits
-from cible.features.clock import normalise_as_of
 from cible.features.orders import is_purchase
 from cible.models.errors import ModelDataError
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
-from cible.features.clock import utc_now
 from cible.quality.activity_checks import activity_checks
 from cible.quality.checks import AREAS, AuditContext, Check
 from cible.quality.customer_checks import customer_checks

@@ -44,10 +44,10 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Table
-from cible.features.clock import utc_now
 from cible.features.consent import current_consents, strictness
 from cible.quality.matching import STEPS, Matches, find_duplicates
 from cible.store import merges as store

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
-from cible.features.clock import utc_now
 from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule

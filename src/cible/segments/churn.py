@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
-from cible.features.clock import utc_now
 from cible.models import ChurnModel, ModelCard, build_snapshots, out_of_time_split, risk_bands
 from cible.store import models as stored_models
 from cible.store.backend import raw

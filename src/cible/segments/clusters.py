@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
+from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
-from cible.features.clock import utc_now
 from cible.models.clustering import ClusterSegmenter, TraitContrast, to_definition
 from cible.models.errors import ModelDataError
 from cible.segments.builtin import load_builtin

@@ -31,12 +31,12 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
-from cible.features.clock import utc_now
 from cible.features.registry import labelled
 from cible.segments.builtin import load_builtin
 from cible.segments.churn import churn_scores

@@ -1,0 +1,332 @@
+"""The Store: the workspace database behind one typed object.
+
+Use cases read through it as Ibis tables, hand it Ibis expressions or data frames to
+hold as temporary tables, and ask it for named writes (a run, an import, a merge, a
+model, an audit). SQL text and the DuckDB connection stay inside ``store/``: the
+modules beside this one write the SQL; the Store is what the layers above call.
+
+Examples
+--------
+>>> import tempfile
+>>> import pandas as pd
+>>> from pathlib import Path
+>>> store = Store.open(Path(tempfile.mkdtemp()) / "example.duckdb")
+>>> held = store.hold("_example", pd.DataFrame({"customer_id": ["a", "b"]}))
+>>> int(held.count().execute())
+2
+>>> with store.transaction():
+...     pass
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import duckdb
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+from ibis.backends.duckdb import Backend
+
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import Table
+from cible.store import audits, clusters, merges, migrations, models, runs, staging, writer
+from cible.store import backend as connection
+from cible.store.fixes import ValueFix, fix_checked, fix_table
+from cible.store.transaction import transaction
+
+#: What :meth:`Store.hold` keeps: rows computed by Ibis, pandas or Arrow.
+Rows: TypeAlias = ir.Table | pd.DataFrame | pa.Table
+
+
+class Store:
+    """One open workspace database.
+
+    Parameters
+    ----------
+    backend : ibis.backends.duckdb.Backend
+        The Ibis connection, as :meth:`open` makes it.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    @classmethod
+    def open(cls, database: Path, *, read_only: bool = False) -> Store:
+        """Open ``database`` (created when missing unless ``read_only``), in UTC.
+
+        Raises
+        ------
+        WorkspaceError
+            When another process holds the file or it is not a DuckDB database.
+        """
+        return cls(connection.connect(database, read_only=read_only))
+
+    def close(self) -> None:
+        """Close the connection; the Store cannot be used afterwards."""
+        self._backend.disconnect()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for ``store/`` modules and tests only."""
+        return connection.raw(self._backend)
+
+    # Reading -----------------------------------------------------------------------
+
+    def table(self, name: str) -> ir.Table:
+        """Table (or temporary table) ``name`` as an Ibis expression."""
+        return self._backend.table(name)
+
+    def has_table(self, name: str) -> bool:
+        """Whether table ``name`` exists."""
+        return name in self._backend.list_tables()
+
+    # Temporary tables and transactions ---------------------------------------------
+
+    def hold(self, name: str, rows: Rows) -> ir.Table:
+        """Compute ``rows`` once into temporary table ``name`` and return that table.
+
+        An Ibis expression is computed in the database (literal tables it reads, such
+        as a segment's long lists, included); a pandas or Arrow frame is copied in.
+        """
+        if isinstance(rows, ir.Table):
+            runs.stage_expression(self.connection, rows, name)
+        else:
+            runs.stage_frame(self.connection, name, rows)
+        return self.table(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All of the block's writes or none (see :mod:`cible.store.transaction`)."""
+        with transaction(self.connection):
+            yield
+
+    # Schema ------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database (0 for an empty one)."""
+        return migrations.current_version(self.connection)
+
+    def migrate(self, registry: FieldRegistry) -> list[int]:
+        """Bring the schema to the current version; return the versions applied."""
+        return migrations.migrate(self.connection, registry)
+
+    # Imports -----------------------------------------------------------------------
+
+    def valid_date_format(self, layout: str) -> bool:
+        """Whether DuckDB's ``strptime`` accepts ``layout``."""
+        return staging.valid_date_format(self.connection, layout)
+
+    def stage_file(
+        self,
+        readable: Path,
+        fmt: staging.FileFormat,
+        *,
+        delimiter: str | None = None,
+        shown_as: Path | None = None,
+        rejected_lines: Sequence[staging.LineRejection] = (),
+    ) -> staging.Staged:
+        """Read a data file into text columns with line numbers (see :mod:`.staging`)."""
+        return staging.stage(
+            self.connection,
+            readable,
+            fmt,
+            delimiter=delimiter,
+            shown_as=shown_as,
+            rejected_lines=rejected_lines,
+        )
+
+    def fix_checked(self, fixes: list[ValueFix]) -> list[str]:
+        """Apply contact fixes to an import's checked rows; return the flagged columns."""
+        return fix_checked(self.connection, fixes)
+
+    def fix_table(self, table: Table, fixes: list[ValueFix]) -> dict[str, int]:
+        """Apply contact fixes to a stored table; return the rows changed per column."""
+        return fix_table(self.connection, table, fixes)
+
+    def stage_merged_ids(self) -> int:
+        """Hold merged id -> surviving id for re-imports; return how many ids."""
+        return merges.stage_merged_ids(self.connection)
+
+    def commit_import(
+        self,
+        *,
+        table: Table,
+        mapped: list[str],
+        texts: dict[str, str],
+        file: str,
+        file_sha256: str,
+        kind: str,
+        references: list[writer.Reference],
+        strict: bool,
+        started_at: datetime,
+        flags: list[str] | None = None,
+        on_step: Callable[[str], None] = lambda step: None,
+    ) -> writer.ImportRecord:
+        """Write an import's checked rows, issues and log in one transaction."""
+        return writer.commit_import(
+            self.connection,
+            table=table,
+            mapped=mapped,
+            texts=texts,
+            file=file,
+            file_sha256=file_sha256,
+            kind=kind,
+            references=references,
+            strict=strict,
+            started_at=started_at,
+            flags=flags,
+            on_step=on_step,
+        )
+
+    # Runs and segments -------------------------------------------------------------
+
+    def commit_run(
+        self,
+        *,
+        traits: str,
+        members: ir.Table,
+        as_of: datetime,
+        started_at: datetime,
+        finished_at: datetime,
+        segments: int,
+        notes: str = "",
+    ) -> runs.RunRecord:
+        """Store a run's traits (held as ``traits``) and ``members``, with history."""
+        self.hold(runs.MEMBERS, members)
+        return runs.commit_run(
+            self.connection,
+            traits_table=traits,
+            as_of=as_of,
+            started_at=started_at,
+            finished_at=finished_at,
+            segments=segments,
+            notes=notes,
+        )
+
+    def save_segment(
+        self,
+        *,
+        segment_id: str,
+        kind: str,
+        dimension: str | None,
+        priority: int,
+        definition: str,
+        now: datetime,
+    ) -> bool:
+        """Add or replace a segment definition; True when it replaced one."""
+        return runs.save_segment(
+            self.connection,
+            segment_id=segment_id,
+            kind=kind,
+            dimension=dimension,
+            priority=priority,
+            definition=definition,
+            now=now,
+        )
+
+    def delete_segment(self, segment_id: str) -> bool:
+        """Remove a segment and close its open memberships; False when unknown."""
+        return runs.delete_segment(self.connection, segment_id)
+
+    # Models ------------------------------------------------------------------------
+
+    def save_model(self, *, kind: str, card: str, blob: bytes, now: datetime) -> int:
+        """Store a trained model file and its card; return its id."""
+        return models.save_model(self.connection, kind=kind, card=card, blob=blob, now=now)
+
+    def latest_model(self, kind: str) -> tuple[int, str, bytes] | None:
+        """Id, card and file of the newest model of ``kind``, or None."""
+        return models.latest_model(self.connection, kind)
+
+    def load_model(self, model_id: int) -> tuple[str, bytes]:
+        """Card and file of model ``model_id``."""
+        return clusters.load_model(self.connection, model_id)
+
+    def save_clustering(
+        self,
+        *,
+        dimension: str,
+        card: str,
+        blob: bytes,
+        segments: Sequence[tuple[str, dict[str, Any]]],
+        members: pd.DataFrame,
+        now: datetime,
+    ) -> int:
+        """Store a fitted clustering, its segments and the latest run's members."""
+        model_id = clusters.save_clustering(
+            self.connection,
+            dimension=dimension,
+            card=card,
+            blob=blob,
+            segments=segments,
+            now=now,
+        )
+        self.hold(runs.MEMBERS, members)
+        clusters.write_cluster_members(self.connection, dimension)
+        return model_id
+
+    # Audits ------------------------------------------------------------------------
+
+    def save_audit(
+        self, *, created_at: datetime, score: float, customers: int, report: dict[str, Any]
+    ) -> int:
+        """Store an audit report; return its id."""
+        return audits.save_audit(
+            self.connection, created_at=created_at, score=score, customers=customers, report=report
+        )
+
+    def audit_history(self, limit: int = 20) -> list[audits.AuditRow]:
+        """The latest ``limit`` audits, oldest first."""
+        return audits.audit_history(self.connection, limit)
+
+    def load_audit(self, audit_id: int | None = None) -> dict[str, Any] | None:
+        """Stored report of audit ``audit_id`` (default the latest), or None."""
+        return audits.load_audit(self.connection, audit_id)
+
+    # Merges ------------------------------------------------------------------------
+
+    def apply_merges(
+        self,
+        *,
+        customers: Table,
+        repointed: list[Table],
+        consents: Table,
+        created_at: datetime,
+    ) -> int:
+        """Apply the staged merges in one transaction; return the first merge id."""
+        return merges.apply_merges(
+            self.connection,
+            customers=customers,
+            repointed=repointed,
+            consents=consents,
+            created_at=created_at,
+        )
+
+    def undo_merge(
+        self,
+        merge_id: int,
+        *,
+        customers: Table,
+        repointed: list[Table],
+        consents: Table,
+        undone_at: datetime,
+    ) -> merges.UndoRecord:
+        """Restore the rows merge ``merge_id`` changed and mark it undone."""
+        return merges.undo_merge(
+            self.connection,
+            merge_id,
+            customers=customers,
+            repointed=repointed,
+            consents=consents,
+            undone_at=undone_at,
+        )
+
+    def drop_merge_staging(self) -> None:
+        """Drop the temporary tables a dedupe held."""
+        merges.drop_staged(self.connection)
