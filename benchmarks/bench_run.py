@@ -515,7 +515,8 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
     channels = channels.reindex(index=per.index, columns=sorted(SALES_CHANNELS), fill_value=0)
     t = customers.join(per)
     t["frequency"] = t["frequency"].fillna(0).astype("int64")
-    t["monetary_value"] = t["monetary_value"].fillna(0.0)
+    # Rounded as Cible rounds it (4 decimals), so float noise cannot move a threshold.
+    t["monetary_value"] = t["monetary_value"].fillna(0.0).round(4)
     purchases_n = t["frequency"].where(t["frequency"] > 0)
     t["recency_days"] = (as_of - t["last_order_at"]).dt.total_seconds() / 86400
     t["avg_order_value"] = t["monetary_value"] / purchases_n

@@ -96,7 +96,10 @@ def order_traits(orders: Any, as_of: datetime) -> Any:
         first_order_at=past.ordered_at.min(where=purchase),
         last_order_at=past.ordered_at.max(where=purchase),
         frequency=past.count(where=purchase),
-        monetary_value=past.amount.sum(where=purchase),
+        # Rounded to 4 decimals, the finest minor unit of any currency (ISO 4217): the
+        # exact total is then the same whatever order parallel threads add it in, so a
+        # customer at a rule's threshold (>= 1500) is in or out the same way every run.
+        monetary_value=past.amount.sum(where=purchase).round(4),
         _discounted=past.count(where=purchase & (past.discount_amount > 0)),
         returns=past.count(where=past.status == "returned"),
         cancellations=past.count(where=past.status == "cancelled"),
