@@ -23,7 +23,9 @@ from typing import Protocol
 class Progress(Protocol):
     """Called with the step's name, the steps done and the steps in all."""
 
-    def __call__(self, step: str, done: int, total: int) -> None: ...
+    # Positional only, as callers call it: any ``Callable[[str, int, int], None]``
+    # (a lambda, a bound method) is then a Progress too.
+    def __call__(self, step: str, done: int, total: int, /) -> None: ...
 
 
 def _silent(step: str, done: int, total: int) -> None:

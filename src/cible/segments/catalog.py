@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
+
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
@@ -34,7 +36,7 @@ from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
 from cible.store import runs
-from cible.store.backend import raw
+from cible.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,19 @@ class Segments:
 
     Parameters
     ----------
-    backend : ibis backend
-        The workspace connection.
+    store : Store
+        The workspace database.
     registry : FieldRegistry
         Fields the definitions may use.
     """
 
-    def __init__(self, backend: Any, registry: FieldRegistry) -> None:
-        self._backend = backend
+    def __init__(self, store: Store, registry: FieldRegistry) -> None:
+        self._store = store
         self._registry = registry
 
     def validate(self, source: str | Path | dict[str, Any]) -> SegmentDefinition:
         """Parse and check a definition (YAML or JSON text, a file path, or a dict)."""
-        stored = {d.id for d in load_segments(self._backend, self._registry)}
+        stored = {d.id for d in load_segments(self._store, self._registry)}
         return parse_definition(_source(source), vocabulary(self._registry, stored))
 
     def add(self, source: str | Path | dict[str, Any]) -> tuple[SegmentDefinition, bool]:
@@ -102,15 +104,14 @@ class Segments:
         builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
         if definition.id in builtin:
             raise CibleError(f"{definition.id!r} is a built-in segment; choose another id.")
-        clusters = load_cluster_segments(self._backend)
+        clusters = load_cluster_segments(self._store)
         if definition.id in {c.id for c in clusters}:
             raise CibleError(f"{definition.id!r} is a cluster segment; choose another id.")
         if definition.dimension in {c.dimension for c in clusters}:
             raise CibleError(
                 f"Dimension {definition.dimension!r} holds clusters; put rules in another one."
             )
-        created = runs.save_segment(
-            raw(self._backend),
+        created = self._store.save_segment(
             segment_id=definition.id,
             kind="rule",
             dimension=definition.dimension,
@@ -129,16 +130,16 @@ class Segments:
         ``<cluster dimension>-rules`` and selects customers by readable conditions on
         their traits, so it can be edited like any rule.
         """
-        return self.add(cluster_to_rule(self._backend, segment_id, new_id))
+        return self.add(cluster_to_rule(self._store, segment_id, new_id))
 
     def definition(self, segment_id: str) -> SegmentDefinition | None:
         """The stored definition of a rule segment; None for a built-in one."""
-        found = [d for d in load_segments(self._backend, self._registry) if d.id == segment_id]
+        found = [d for d in load_segments(self._store, self._registry) if d.id == segment_id]
         return found[0] if found else None
 
     def remove(self, segment_id: str) -> bool:
         """Delete a stored rule segment; its memberships end at the next run."""
-        return runs.delete_segment(raw(self._backend), segment_id)
+        return self._store.delete_segment(segment_id)
 
     def list(self) -> list[SegmentInfo]:
         """Every segment with its figures in the latest run (zeros before any run).
@@ -148,7 +149,7 @@ class Segments:
         figures: dict[str, dict[str, Any]] = {}
         if self._has_run():
             members = self._current().select("segment_id", "customer_id")
-            traits = self._backend.table(runs.TRAITS)
+            traits = self._store.table(runs.TRAITS)
             for row in segment_figures(traits, members).to_pyarrow().to_pylist():
                 figures[row["segment_id"]] = row
         infos = []
@@ -159,7 +160,7 @@ class Segments:
                         seg.id, "builtin", dimension, seg.name, seg.description, seg.color, figures
                     )
                 )
-        for definition in load_segments(self._backend, self._registry):
+        for definition in load_segments(self._store, self._registry):
             infos.append(
                 self._info(
                     definition.id,
@@ -171,7 +172,7 @@ class Segments:
                     figures,
                 )
             )
-        for cluster in load_cluster_segments(self._backend):
+        for cluster in load_cluster_segments(self._store):
             infos.append(
                 self._info(
                     cluster.id,
@@ -192,21 +193,21 @@ class Segments:
             raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(found))}.")
         return found[segment_id]
 
-    def members(self, segment_id: str) -> Any:
+    def members(self, segment_id: str) -> ir.Table:
         """Current members of a segment with their traits (an Ibis table)."""
         self.get(segment_id)
         if not self._has_run():
             raise CibleError("No run yet: run `cible run` first.")
         current = self._current()
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
-        traits = self._backend.table(runs.TRAITS)
+        traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
 
     def _has_run(self) -> bool:
-        return int(self._backend.table("runs").count().execute()) > 0
+        return int(self._store.table("runs").count().execute()) > 0
 
-    def _current(self) -> Any:
-        history = self._backend.table("segment_memberships")
+    def _current(self) -> ir.Table:
+        history = self._store.table("segment_memberships")
         return history.filter(history.exited_at.isnull())
 
     @staticmethod

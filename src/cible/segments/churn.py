@@ -17,17 +17,16 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
+from cible.domain.progress import Progress, reporter
 from cible.models import ChurnModel, ModelCard, build_snapshots, out_of_time_split, risk_bands
-from cible.store import models as stored_models
-from cible.store.backend import raw
+from cible.store.store import Store
 
 KIND = "churn"
 #: History needed before the first snapshot, so that traits mean something.
@@ -44,15 +43,15 @@ def snapshot_dates(first: datetime, last: datetime, *, horizon_days: int) -> lis
 
 
 def train_churn(
-    backend: Any,
+    store: Store,
     *,
     horizon_days: int = 90,
     random_state: int = 0,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, ModelCard]:
     """Train, evaluate out of time, store; returns the model id and its card."""
-    report = progress or (lambda step, done, total: None)
-    orders = backend.table("orders")
+    report = reporter(progress)
+    orders = store.table("orders")
     span = orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max())
     bounds = span.to_pyarrow().to_pylist()[0]
     if bounds["first"] is None:
@@ -65,7 +64,7 @@ def train_churn(
             f"about {WARM_UP_DAYS + 2 * horizon_days + 60} days."
         )
     snapshots = build_snapshots(
-        backend.table,
+        store.table,
         dates,
         horizon_days,
         observation_end=bounds["last"],
@@ -77,29 +76,23 @@ def train_churn(
     report("evaluating", len(dates) + 1, len(dates) + 2)
     model.evaluate(test)
     card = model.model_card_
-    model_id = stored_models.save_model(
-        raw(backend),
-        kind=KIND,
-        card=card.to_json(),
-        blob=model.dumps(),
-        now=utc_now(),
-    )
+    model_id = store.save_model(kind=KIND, card=card.to_json(), blob=model.dumps(), now=utc_now())
     report("done", len(dates) + 2, len(dates) + 2)
     return model_id, card
 
 
-def latest_card(backend: Any) -> tuple[int, ModelCard] | None:
+def latest_card(store: Store) -> tuple[int, ModelCard] | None:
     """The newest churn model's id and card, or None."""
-    found = stored_models.latest_model(raw(backend), KIND)
+    found = store.latest_model(KIND)
     return None if found is None else (found[0], ModelCard.from_json(found[1]))
 
 
-def churn_scores(backend: Any, traits: Any) -> pd.DataFrame:
+def churn_scores(store: Store, traits: ir.Table) -> pd.DataFrame:
     """``customer_id``, ``churn_risk`` and ``churn_risk_band`` of ``traits``' customers.
 
     Scored by the newest stored churn model; NaN and no band without one.
     """
-    found = stored_models.latest_model(raw(backend), KIND)
+    found = store.latest_model(KIND)
     if found is None:
         frame: pd.DataFrame = traits.select("customer_id").to_pandas()
         frame["churn_risk"] = float("nan")

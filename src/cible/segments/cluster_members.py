@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import ibis.expr.types as ir
 import pandas as pd
 
 from cible.models.clustering import ClusterSegmenter
-from cible.store.backend import raw
-from cible.store.clusters import CLUSTER_KIND, load_model
+from cible.store.clusters import CLUSTER_KIND
+from cible.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,9 @@ class ClusterSegment:
     color: str
 
 
-def load_cluster_segments(backend: Any) -> list[ClusterSegment]:
+def load_cluster_segments(store: Store) -> list[ClusterSegment]:
     """Every stored cluster segment, by dimension then cluster."""
-    table = backend.table("segments")
+    table = store.table("segments")
     rows = (
         table.filter(table.kind == CLUSTER_KIND)
         .select("segment_id", "dimension", "definition")
@@ -57,29 +58,29 @@ def load_cluster_segments(backend: Any) -> list[ClusterSegment]:
     return sorted(found, key=lambda s: (s.dimension, s.cluster))
 
 
-def load_segmenter(backend: Any, model_id: int) -> tuple[dict[str, Any], ClusterSegmenter]:
+def load_segmenter(store: Store, model_id: int) -> tuple[dict[str, Any], ClusterSegmenter]:
     """The card and the fitted segmenter of stored model ``model_id``."""
-    card, blob = load_model(raw(backend), model_id)
+    card, blob = store.load_model(model_id)
     return json.loads(card), ClusterSegmenter.loads(blob)
 
 
-def assign_clusters(backend: Any, traits: Any) -> pd.DataFrame:
+def assign_clusters(store: Store, traits: ir.Table) -> pd.DataFrame:
     """``segment_id, dimension, customer_id`` of every stored clustering for ``traits``.
 
     Parameters
     ----------
-    backend : ibis backend
-        The workspace connection, which holds the models.
+    store : Store
+        The workspace database, which holds the models.
     traits : ibis.Table
         One row per customer with the traits the models were fitted on.
     """
-    segments = load_cluster_segments(backend)
+    segments = load_cluster_segments(store)
     pieces = [pd.DataFrame({"segment_id": [], "dimension": [], "customer_id": []}, dtype=str)]
     if not segments:
         return pieces[0]
     frame = traits.to_pandas()
     for model_id in sorted({s.model_id for s in segments}):
-        _, segmenter = load_segmenter(backend, model_id)
+        _, segmenter = load_segmenter(store, model_id)
         own = {s.cluster: s for s in segments if s.model_id == model_id}
         assigned = segmenter.predict(frame)
         ids = assigned["cluster"].map({c: s.id for c, s in own.items()})

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cible.reporting.model import ClusterBlock, ClusterRow
 from cible.segments.catalog import SegmentInfo
 from cible.segments.cluster_members import load_cluster_segments, load_segmenter
+from cible.store.store import Store
 
 
-def cluster_blocks(backend: Any, infos: list[SegmentInfo], lang: str) -> list[ClusterBlock]:
+def cluster_blocks(store: Store, infos: list[SegmentInfo], lang: str) -> list[ClusterBlock]:
     """One block per stored clustering, clusters in their order (largest first at fit)."""
     by_id = {info.id: info for info in infos}
-    segments = load_cluster_segments(backend)
+    segments = load_cluster_segments(store)
     blocks = []
     for dimension in sorted({s.dimension for s in segments}):
         own = [s for s in segments if s.dimension == dimension]
-        card, segmenter = load_segmenter(backend, own[0].model_id)
+        card, segmenter = load_segmenter(store, own[0].model_id)
         stability = card.get("stability") or {}
         jaccard = stability.get("jaccard") or []
         trusted = stability.get("trusted") or []

@@ -1,9 +1,10 @@
 """Clusters found in the traits of the latest run, saved as a segment dimension.
 
 :func:`fit_clustering` reads the latest run's traits, fits a
-:class:`~cible.models.clustering.ClusterSegmenter`, stores it with its card, stores
-one segment of kind ``cluster`` per cluster in one dimension, and writes the members
-for the latest run. Later runs assign every customer again with the stored model.
+:class:`~cible.models.clustering.ClusterSegmenter`, and stores, in one transaction,
+the model with its card, one segment of kind ``cluster`` per cluster in one
+dimension, and the members for the latest run. Later runs assign every customer
+again with the stored model.
 :func:`cluster_to_rule` turns a cluster's surrogate rule into a rule segment.
 
 Examples
@@ -26,15 +27,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import pandas as pd
 
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
+from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.models.clustering import ClusterSegmenter, TraitContrast, to_definition
 from cible.models.errors import ModelDataError
@@ -42,12 +44,8 @@ from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments, load_segmenter
 from cible.segments.persona_names import generated_name
 from cible.segments.runner import ALL_TRAITS, BUILTIN_DIMENSIONS, load_segments
-from cible.store import clusters as store
 from cible.store import runs
-from cible.store.backend import raw
-
-#: ``progress(step, done, total)``.
-Progress = Callable[[str, int, int], None]
+from cible.store.store import Store
 
 DEFAULT_DIMENSION = "clusters"
 _DIMENSION = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
@@ -103,7 +101,7 @@ def cluster_segment_id(dimension: str, cluster: int) -> str:
 
 
 def fit_clustering(
-    backend: Any,
+    store: Store,
     registry: FieldRegistry,
     *,
     dimension: str = DEFAULT_DIMENSION,
@@ -125,14 +123,14 @@ def fit_clustering(
         Before any run, for a dimension id that is not kebab/snake case or that
         built-in or rule segments already use, or when the data cannot be clustered.
     """
-    report = progress or (lambda step, done, total: None)
-    _check_dimension(backend, registry, dimension)
-    if int(backend.table("runs").count().execute()) == 0:
+    report = reporter(progress)
+    _check_dimension(store, registry, dimension)
+    if int(store.table("runs").count().execute()) == 0:
         raise CibleError("No run yet: run `cible run` first, then `cible cluster`.")
     report("reading traits", 0, 4)
     # DuckDB returns rows in no set order; the sample and resamples are drawn by
     # position, so a fixed order is what makes `random_state` reproduce the result.
-    frame = backend.table(runs.TRAITS).order_by("customer_id").to_pandas()
+    frame = store.table(runs.TRAITS).order_by("customer_id").to_pandas()
     segmenter = ClusterSegmenter(
         method=method,
         k=k,
@@ -153,22 +151,15 @@ def fit_clustering(
     report("saving", 2, 4)
     ids = [cluster_segment_id(dimension, c) for c in range(segmenter.k_)]
     definitions = [_definition(segmenter, dimension, c) for c in range(segmenter.k_)]
-    con = raw(backend)
+    now = utc_now()
     card = {
         "kind": "cluster",
         "dimension": dimension,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The card is read outside the workspace: its moment says it is UTC.
+        "created_at": now.replace(tzinfo=UTC).isoformat(timespec="seconds"),
         "customers": len(frame),
         **summary,
     }
-    model_id = store.save_clustering(
-        con,
-        dimension=dimension,
-        card=json.dumps(card, ensure_ascii=False, default=_plain),
-        blob=segmenter.dumps(),
-        segments=definitions,
-        now=utc_now(),
-    )
     members = pd.DataFrame(
         {
             "segment_id": [ids[c] for c in segmenter.labels_],
@@ -176,24 +167,30 @@ def fit_clustering(
             "customer_id": frame["customer_id"].astype(str).to_numpy(),
         }
     )
-    runs.stage_frame(con, runs.MEMBERS, members)
-    store.write_cluster_members(con, dimension)
+    model_id = store.save_clustering(
+        dimension=dimension,
+        card=json.dumps(card, ensure_ascii=False, default=_plain),
+        blob=segmenter.dumps(),
+        segments=definitions,
+        members=members,
+        now=now,
+    )
     report("done", 4, 4)
     return Clustering(dimension, model_id, ids, summary)
 
 
-def cluster_to_rule(backend: Any, segment_id: str, new_id: str | None = None) -> dict[str, Any]:
+def cluster_to_rule(store: Store, segment_id: str, new_id: str | None = None) -> dict[str, Any]:
     """The rule segment (a definition, not yet stored) that matches cluster ``segment_id``.
 
     Its conditions are the cluster's surrogate rule; its description says how many
     of the matching customers are in the cluster and how much of it the rule covers.
     """
-    found = [s for s in load_cluster_segments(backend) if s.id == segment_id]
+    found = [s for s in load_cluster_segments(store) if s.id == segment_id]
     if not found:
-        known = ", ".join(s.id for s in load_cluster_segments(backend)) or "none yet"
+        known = ", ".join(s.id for s in load_cluster_segments(store)) or "none yet"
         raise CibleError(f"No cluster segment {segment_id!r} (cluster segments: {known}).")
     cluster = found[0]
-    _, segmenter = load_segmenter(backend, cluster.model_id)
+    _, segmenter = load_segmenter(store, cluster.model_id)
     rule = segmenter.rules_[cluster.cluster]
     name = {
         lang: f"{text} (rule)" if lang == "en" else f"{text} (règle)"
@@ -239,7 +236,7 @@ def _name(profile: list[TraitContrast], cluster: int) -> dict[str, str]:
     return {lang: f"{cluster + 1} · {words[lang]}" for lang in numbered}
 
 
-def _check_dimension(backend: Any, registry: FieldRegistry, dimension: str) -> None:
+def _check_dimension(store: Store, registry: FieldRegistry, dimension: str) -> None:
     if not _DIMENSION.match(dimension) or len(dimension) > 40:
         raise CibleError(
             f"Dimension {dimension!r}: use lower-case letters, digits and single hyphens or "
@@ -247,11 +244,11 @@ def _check_dimension(backend: Any, registry: FieldRegistry, dimension: str) -> N
         )
     if dimension in BUILTIN_DIMENSIONS:
         raise CibleError(f"{dimension!r} is a built-in dimension; choose another name.")
-    used = {d.dimension for d in load_segments(backend, registry)}
+    used = {d.dimension for d in load_segments(store, registry)}
     if dimension in used:
         raise CibleError(f"Rule segments already use dimension {dimension!r}; choose another name.")
     builtin_ids = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
-    clashes = {s.id for s in load_segments(backend, registry)} | builtin_ids
+    clashes = {s.id for s in load_segments(store, registry)} | builtin_ids
     if any(cluster_segment_id(dimension, c) in clashes for c in range(64)):
         raise CibleError(f"Segment ids of dimension {dimension!r} would clash with existing ones.")
 

@@ -19,8 +19,8 @@ database plans as a hash semi join (anti join for ``not_in``), rather than a lis
 literals: a thousand literals cost Ibis and the database far more to build and plan
 than to evaluate (issue 11: 100 lists of 1,000 values added 14.5 s and 1.4 GB to
 every run). Values are never NULL, so both forms treat a NULL column alike (NULL,
-then false). Whoever runs the SQL text of such an expression registers its literal
-tables first (:func:`cible.store.runs.stage_expression`).
+then false). The Store computes such an expression with its literal tables
+(:meth:`cible.store.store.Store.hold`).
 
 Examples
 --------
@@ -60,6 +60,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
+from cible.domain.clock import normalise_as_of
 from cible.features.consent import consent_status
 from cible.segments.conditions import (
     AllCondition,
@@ -154,18 +155,8 @@ def compile_predicate(
 
     Parameters are those of :func:`compile_members`; the expression is never NULL.
     """
-    compiler = _Compiler(base, events, consents, _utc_naive(as_of), membership)
+    compiler = _Compiler(base, events, consents, normalise_as_of(as_of), membership)
     return compiler.condition(definition.where, "where")
-
-
-def _utc_naive(as_of: datetime) -> datetime:
-    """``as_of`` as naive UTC, the form stored timestamps have."""
-    if not isinstance(as_of, datetime):
-        raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
-    if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
-    # pandas.Timestamp is a datetime subclass; a plain datetime binds on every backend.
-    return datetime(*as_of.timetuple()[:6], as_of.microsecond)
 
 
 @dataclass(frozen=True)

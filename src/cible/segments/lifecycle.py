@@ -40,6 +40,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.config import LifecycleSection
+from cible.features.orders import is_purchase
 
 #: Columns :func:`add_lifecycle` adds.
 LIFECYCLE_COLUMNS = ("last_gap_days", "lifecycle_stage")
@@ -61,7 +62,7 @@ def last_gap_days(orders: Any, last: Any, as_of: datetime) -> Any:
     """
     bought = orders.filter(
         orders.ordered_at < as_of,
-        orders.status.isnull() | (orders.status == "completed"),
+        is_purchase(orders),
         orders.customer_id.notnull(),
     )
     paired = bought.select("customer_id", "ordered_at").join(

@@ -43,6 +43,7 @@ from cible.domain.errors import CibleError
 from cible.features import Trait
 from cible.features.clock import local_time
 from cible.features.consent import current_consents
+from cible.features.orders import is_purchase
 from cible.models.clustering import TraitContrast, contrast
 from cible.reporting.messages import LANGS, text
 from cible.reporting.model import PersonaCard, Share, TraitDifference
@@ -52,6 +53,7 @@ from cible.segments.playbook import Facts, playbook_rules, recommend
 from cible.segments.runner import ALL_TRAITS
 from cible.segments.typology import TYPOLOGY_TRAITS
 from cible.store import runs
+from cible.store.store import Store
 
 #: Largest base read whole for the comparison; larger ones are sampled to this size.
 MAX_BASE = 200_000
@@ -78,16 +80,16 @@ class Personas:
 
     Parameters
     ----------
-    backend : ibis backend
-        The workspace connection.
+    store : Store
+        The workspace database.
     segments : Segments
         The workspace's segments (names, figures).
     config : WorkspaceConfig
         ``[personas]`` names and ``[playbook]`` rules.
     """
 
-    def __init__(self, backend: Any, segments: Segments, config: WorkspaceConfig) -> None:
-        self._backend = backend
+    def __init__(self, store: Store, segments: Segments, config: WorkspaceConfig) -> None:
+        self._store = store
         self._segments = segments
         self._config = config
 
@@ -113,7 +115,7 @@ class Personas:
         return self._cards(infos, wanted) if wanted else []
 
     def _cards(self, infos: dict[str, SegmentInfo], wanted: list[str]) -> list[PersonaCard]:
-        log = self._backend.table("runs")
+        log = self._store.table("runs")
         latest = log.order_by(log.run_id.desc()).limit(1).to_pyarrow().to_pylist()
         if not latest:
             raise CibleError("No run yet: run `cible run` first.")
@@ -128,7 +130,7 @@ class Personas:
         return [self._card(infos[segment_id], base) for segment_id in wanted]
 
     def _base(self, as_of: datetime) -> _Base:
-        traits = self._backend.table(runs.TRAITS)
+        traits = self._store.table(runs.TRAITS)
         columns = ["customer_id", *(t.name for t in CONTRAST_TRAITS if t.name in traits.columns)]
         table = traits.select(*columns)
         total = int(table.count().execute())
@@ -145,7 +147,7 @@ class Personas:
         )
         found = contrast(base.frame, mask, CONTRAST_TRAITS, top=5) if mask.any() else []
         differences = [_difference(c) for c in found if abs(c.z) >= MIN_Z]
-        traits = self._backend.table(runs.TRAITS)
+        traits = self._store.table(runs.TRAITS)
         joined = members.join(traits, "customer_id")
         figures = (
             joined.aggregate(clv=joined.clv_12m.mean(), churn=joined.churn_risk.mean())
@@ -206,13 +208,13 @@ class Personas:
         )
 
     def _members(self, segment_id: str) -> Any:
-        history = self._backend.table("segment_memberships")
+        history = self._store.table("segment_memberships")
         current = history.filter(history.exited_at.isnull(), history.segment_id == segment_id)
         return current.select("customer_id").distinct()
 
     def _contact(self, members: Any, size: int) -> Share | None:
         # The ledger's current state: a consent granted then withdrawn does not count.
-        consents = current_consents(self._backend.table("consents"))
+        consents = current_consents(self._store.table("consents"))
         granted = consents.filter(
             consents.purpose == "marketing", consents.status == "granted"
         ).semi_join(members, "customer_id")
@@ -221,10 +223,10 @@ class Personas:
         return Share(rows[0]["channel"], rows[0]["n"] / size) if rows else None
 
     def _times(self, members: Any, as_of: datetime) -> tuple[Share | None, Share | None]:
-        orders = self._backend.table("orders")
-        bought = orders.filter(
-            orders.ordered_at < as_of, orders.status.isnull() | (orders.status == "completed")
-        ).semi_join(members, "customer_id")
+        orders = self._store.table("orders")
+        bought = orders.filter(orders.ordered_at < as_of, is_purchase(orders)).semi_join(
+            members, "customer_id"
+        )
         # The workspace's wall clock: an order at 23:30 UTC is a Paris buyer's 00:30.
         local = local_time(bought.ordered_at, self._config.workspace.zone)
         counts = (
@@ -244,7 +246,7 @@ class Personas:
         )
 
     def _overlaps(self, members: Any, size: int) -> dict[str, float]:
-        history = self._backend.table("segment_memberships")
+        history = self._store.table("segment_memberships")
         current = history.filter(history.exited_at.isnull()).semi_join(members, "customer_id")
         counts = current.group_by("segment_id").aggregate(n=current.customer_id.nunique())
         return {r["segment_id"]: r["n"] / size for r in counts.to_pyarrow().to_pylist()}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.reporting.messages import text
@@ -16,10 +14,11 @@ from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
 from cible.segments.summary import rfm_cells, totals
 from cible.store import runs
+from cible.store.store import Store
 
 
 def build_report(
-    backend: Any,
+    store: Store,
     segments: Segments,
     *,
     workspace: str,
@@ -32,15 +31,16 @@ def build_report(
     With ``config``, it holds persona cards (``[personas] dimensions``) and the
     portfolio guardrails (``[portfolio]``) too.
     """
-    latest = backend.table("runs").order_by(backend.table("runs").run_id.desc()).limit(1)
+    log = store.table("runs")
+    latest = log.order_by(log.run_id.desc()).limit(1)
     found = latest.to_pyarrow().to_pylist()
     if not found:
         raise CibleError("No run yet: run `cible run` first, then `cible report`.")
     run = found[0]
-    traits = backend.table(runs.TRAITS)
+    traits = store.table(runs.TRAITS)
     whole = totals(traits).to_pyarrow().to_pylist()[0]
     infos = segments.list()
-    current = backend.table("segment_memberships")
+    current = store.table("segment_memberships")
     open_rows = current.filter(current.exited_at.isnull())
     covered = {
         row["dimension"]: row["customers"]
@@ -54,7 +54,7 @@ def build_report(
     custom = {i.dimension for i in infos if i.dimension not in builtin and i.dimension}
     dimensions = [*builtin, *sorted(d for d in custom if d)]
     # Without a churn model every customer has no risk: say how to train one, not zero rows.
-    untrained = latest_card(backend) is None
+    untrained = latest_card(store) is None
     for dimension in dimensions:
         if dimension == "churn_risk" and untrained:
             note = text("churn_untrained", lang)
@@ -89,7 +89,7 @@ def build_report(
     if config is not None:
         # Every clustering gets persona cards: clusters are only worth what a reader can act on.
         clustered = sorted({i.dimension for i in infos if i.kind == "cluster" and i.dimension})
-        personas = Personas(backend, segments, config).for_dimensions(
+        personas = Personas(store, segments, config).for_dimensions(
             [*config.personas.dimensions, *clustered]
         )
         portfolio = build_portfolio(
@@ -115,7 +115,7 @@ def build_report(
         funnel=funnel,
         personas=personas,
         portfolio=portfolio,
-        clusters=cluster_blocks(backend, infos, lang),
+        clusters=cluster_blocks(store, infos, lang),
     )
 
 

@@ -4,7 +4,9 @@ One call computes the traits of every customer as of a moment, scores RFM and
 lifecycle, evaluates the built-in dimensions and every stored rule segment (in
 dependency order, ``in_segment`` included), resolves exclusive dimensions by
 priority, then stores the traits and the memberships with their history in one
-transaction.
+transaction. Each step's rows are held in a temporary table that later steps read
+(:meth:`cible.store.store.Store.hold`); one :meth:`~cible.store.store.Store.commit_run`
+writes the result.
 
 Examples
 --------
@@ -25,15 +27,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
-from cible.domain.clock import utc_now
+from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import CibleError
+from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
@@ -49,9 +52,8 @@ from cible.segments.rfm import RFM_COLUMNS, add_rfm
 from cible.segments.typology import TYPOLOGY_TRAITS, add_typology
 from cible.segments.value import score_value, value_inputs
 from cible.segments.vocabulary import Vocabulary
-from cible.store import runs
-from cible.store.backend import raw
-from cible.store.writer import materialize
+from cible.store.runs import RunRecord
+from cible.store.store import Store
 
 _DERIVED: tuple[Trait, ...] = (
     Trait(
@@ -189,9 +191,6 @@ BASE_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + TYPOLOGY_TRAITS
 ALL_TRAITS: tuple[Trait, ...] = BASE_TRAITS + VALUE_TRAITS + CHURN_TRAITS
 BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 
-#: ``progress(step, done, total)``.
-Progress = Callable[[str, int, int], None]
-
 
 def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
     """What definitions may refer to: all traits, profile fields, known segments."""
@@ -201,7 +200,9 @@ def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
     )
 
 
-def raw_traits(tables: Callable[[str], Any], config: WorkspaceConfig, as_of: datetime) -> Any:
+def raw_traits(
+    tables: Callable[[str], ir.Table], config: WorkspaceConfig, as_of: datetime
+) -> ir.Table:
     """Every trait of :data:`cible.features.TRAITS`, one row per customer."""
     return compute_traits(
         tables("customers"),
@@ -214,7 +215,9 @@ def raw_traits(tables: Callable[[str], Any], config: WorkspaceConfig, as_of: dat
     )
 
 
-def rfm_lifecycle(traits: Any, orders: Any, config: WorkspaceConfig, as_of: datetime) -> Any:
+def rfm_lifecycle(
+    traits: ir.Table, orders: ir.Table, config: WorkspaceConfig, as_of: datetime
+) -> ir.Table:
     """``customer_id`` with the RFM scores and lifecycle stage of the customers in ``traits``.
 
     The scores are ranked on the few columns they need: ranking the full table would
@@ -237,38 +240,39 @@ def rfm_lifecycle(traits: Any, orders: Any, config: WorkspaceConfig, as_of: date
     return scored.select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
 
 
-def _assemble(backend: Any, con: Any, as_of: datetime, config: WorkspaceConfig) -> str:
-    """Join typology, value and churn scores to the stored traits, as ``_traits``.
-
-    ``_raw_traits`` holds the traits and ``_scores`` the RFM and lifecycle columns.
-    Typologies rank stored raw traits (their only inputs): over an unstored
-    expression, DuckDB would compute it once for the ranks and again for the rows
-    they join back to. Returns the value step's note.
-    """
-    scores = backend.table("_scores")
-    raw_table = backend.table("_raw_traits")
-    inputs = value_inputs(backend.table("orders"), as_of).to_pandas()
-    value, note = score_value(inputs, as_of=as_of)
-    runs.stage_frame(con, "_value", value)
-    base = raw_table.left_join(scores, "customer_id").select(
+def _scored(raw_table: ir.Table, scores: ir.Table) -> ir.Table:
+    """The raw traits with their RFM and lifecycle columns: what churn models read."""
+    return raw_table.left_join(scores, "customer_id").select(
         "customer_id", *[t.name for t in TRAITS + DERIVED_TRAITS]
     )
-    runs.stage_frame(con, "_churn", churn_scores(backend, base))
+
+
+def _full_traits(
+    raw_table: ir.Table,
+    scores: ir.Table,
+    value: ir.Table,
+    churn: ir.Table,
+    config: WorkspaceConfig,
+) -> ir.Table:
+    """Every trait of :data:`ALL_TRAITS`: typologies and held scores joined to the raw ones.
+
+    Typologies rank the held raw traits (their only inputs): over an unstored
+    expression, DuckDB would compute it once for the ranks and again for the rows
+    they join back to.
+    """
     joined = (
         add_typology(raw_table, config.typology)
         .left_join(scores, "customer_id")
-        .left_join(backend.table("_value"), "customer_id")
-        .left_join(backend.table("_churn"), "customer_id")
+        .left_join(value, "customer_id")
+        .left_join(churn, "customer_id")
     )
     columns = {t.name: joined[t.name].cast(t.dtype) for t in VALUE_TRAITS + CHURN_TRAITS}
-    full = joined.select("customer_id", *[t.name for t in BASE_TRAITS], **columns)
-    materialize(con, ibis.to_sql(full), "_traits")
-    return note
+    return joined.select("customer_id", *[t.name for t in BASE_TRAITS], **columns)
 
 
-def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefinition]:
+def load_segments(store: Store, registry: FieldRegistry) -> list[SegmentDefinition]:
     """Stored rule segments, parsed against today's vocabulary."""
-    table = backend.table("segments")
+    table = store.table("segments")
     everything = table.select("segment_id", "kind", "definition").to_pyarrow().to_pylist()
     # Cluster segments may be named by rules (in_segment) but are not rules themselves.
     words = vocabulary(registry, {row["segment_id"] for row in everything})
@@ -289,88 +293,85 @@ def load_segments(backend: Any, registry: FieldRegistry) -> list[SegmentDefiniti
 
 
 def run_segments(
-    backend: Any,
+    store: Store,
     registry: FieldRegistry,
     config: WorkspaceConfig,
     *,
     as_of: datetime | None = None,
     progress: Progress | None = None,
-) -> runs.RunRecord:
-    """Compute traits and memberships as of ``as_of`` (default: now) and store them."""
-    report = progress or (lambda step, done, total: None)
+) -> RunRecord:
+    """Compute traits and memberships as of ``as_of`` (default: now) and store them.
+
+    Every step holds its rows (:meth:`~cible.store.store.Store.hold`) for the next
+    ones to read: computing an expression once and reading the table is what keeps
+    DuckDB from computing the traits again in every join and window that uses them.
+    """
+    report = reporter(progress)
     started = utc_now()
-    if as_of is None:
-        moment = started
-    elif as_of.tzinfo is None:
-        moment = as_of
-    else:
-        try:
-            moment = as_of.astimezone(UTC).replace(tzinfo=None)
-        except (OverflowError, ValueError):
-            raise CibleError(
-                f"as_of {as_of.isoformat()} falls outside years 1 to 9999 once converted to "
-                "UTC; give a moment inside them."
-            ) from None
-    con = raw(backend)
-    definitions = load_segments(backend, registry)
+    moment = started if as_of is None else normalise_as_of(as_of)
+    definitions = load_segments(store, registry)
     steps = 4 + len(definitions)
+
     report("traits", 0, steps)
-    materialize(con, ibis.to_sql(raw_traits(backend.table, config, moment)), "_raw_traits")
-    scores = rfm_lifecycle(backend.table("_raw_traits"), backend.table("orders"), config, moment)
-    materialize(con, ibis.to_sql(scores), "_scores")
+    raw_table = store.hold("_raw_traits", raw_traits(store.table, config, moment))
+    # RFM ranks and lifecycle read a narrow copy of the held traits, then join back.
+    scores = store.hold("_scores", rfm_lifecycle(raw_table, store.table("orders"), config, moment))
+
     report("lifetime value and churn risk", 1, steps)
-    note = _assemble(backend, con, moment, config)
-    traits = backend.table("_traits")
+    inputs = value_inputs(store.table("orders"), moment).to_pandas()
+    value_scores, note = score_value(inputs, as_of=moment)
+    value = store.hold("_value", value_scores)
+    churn = store.hold("_churn", churn_scores(store, _scored(raw_table, scores)))
+    traits = store.hold("_traits", _full_traits(raw_table, scores, value, churn, config))
+
     report("built-in dimensions", 2, steps)
-    runs.stage_frame(con, "_cluster_members", assign_clusters(backend, traits))
-    clusters = backend.table("_cluster_members")
+    clusters = store.hold("_cluster_members", assign_clusters(store, traits))
     # Cluster segments are evaluated before the rules, which may name them.
-    pieces = [
-        ibis.union(
-            _builtin_members(traits),
-            clusters.select(
-                "segment_id",
-                "dimension",
-                priority=ibis.literal(0, dt.int64),
-                customer_id="customer_id",
-            ),
-        )
-    ]
-    base = traits.join(backend.table("customers"), "customer_id")
+    builtin = ibis.union(
+        _builtin_members(traits),
+        clusters.select(
+            "segment_id",
+            "dimension",
+            priority=ibis.literal(0, dt.int64),
+            customer_id="customer_id",
+        ),
+    )
     evaluated = store_rule_members(
-        backend,
+        store,
         definitions,
-        base=base,
+        base=traits.join(store.table("customers"), "customer_id"),
         as_of=moment,
-        builtin=pieces[0],
+        builtin=builtin,
         progress=lambda done, segment_id: report(f"segment {segment_id}", done + 3, steps),
     )
-    for segment_id, members in evaluated.items():
-        definition = next(d for d in definitions if d.id == segment_id)
-        pieces.append(
-            members.select(
-                segment_id=ibis.literal(segment_id),
-                dimension=ibis.literal(definition.dimension, dt.string),
-                priority=ibis.literal(definition.priority or 0, dt.int64),
-                customer_id="customer_id",
-            )
-        )
+
     report("memberships", steps - 1, steps)
+    by_id = {d.id: d for d in definitions}
+    pieces = [builtin, *(_rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
-    runs.stage_members(con, ibis.to_sql(_exclusive(ibis.union(*pieces), contested)))
-    record = runs.commit_run(
-        con,
-        traits_table="_traits",
+    record = store.commit_run(
+        traits="_traits",
+        members=_exclusive(ibis.union(*pieces), contested),
         as_of=moment,
         started_at=started,
         finished_at=utc_now(),
         segments=len(definitions)
-        + len(load_cluster_segments(backend))
+        + len(load_cluster_segments(store))
         + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
         notes=note,
     )
     report("done", steps, steps)
     return record
+
+
+def _rule_members(definition: SegmentDefinition, members: ir.Table) -> ir.Table:
+    """The held members of a rule segment as memberships with its dimension and priority."""
+    return members.select(
+        segment_id=ibis.literal(definition.id),
+        dimension=ibis.literal(definition.dimension, dt.string),
+        priority=ibis.literal(definition.priority or 0, dt.int64),
+        customer_id="customer_id",
+    )
 
 
 #: Built-in dimension -> (trait holding the member's label, key of that label in the
@@ -403,24 +404,23 @@ def _builtin_members(traits: Any) -> Any:
 
 
 def store_rule_members(
-    backend: Any,
+    store: Store,
     definitions: list[SegmentDefinition],
     *,
-    base: Any,
+    base: ir.Table,
     as_of: datetime,
-    builtin: Any = None,
+    builtin: ir.Table | None = None,
     progress: Callable[[int, str], None] | None = None,
-) -> dict[str, Any]:
-    """Evaluate every rule in dependency order, each stored as a temporary table.
+) -> dict[str, ir.Table]:
+    """Evaluate every rule in dependency order, each held as a temporary table.
 
     ``base`` holds one row per customer with traits and profile attributes;
     ``builtin`` (``segment_id``, ``customer_id``) answers ``in_segment`` conditions on
     segments that are not rules. Returns segment id -> table of its members.
     """
-    con = raw(backend)
-    evaluated: dict[str, Any] = {}
+    evaluated: dict[str, ir.Table] = {}
 
-    def membership(segment_id: str) -> Any:
+    def membership(segment_id: str) -> ir.Table:
         if segment_id in evaluated or builtin is None:
             return evaluated[segment_id]
         return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
@@ -432,14 +432,12 @@ def store_rule_members(
         members = compile_members(
             definition,
             base=base,
-            events=backend.table("events"),
-            consents=backend.table("consents"),
+            events=store.table("events"),
+            consents=store.table("consents"),
             as_of=as_of,
             membership=membership,
         )
-        name = f"_segment_{len(evaluated)}"
-        runs.stage_expression(con, members, name)
-        evaluated[segment_id] = backend.table(name)
+        evaluated[segment_id] = store.hold(f"_segment_{len(evaluated)}", members)
     return evaluated
 
 

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from cible.clv import BetaGeoModel, GammaGammaModel, ModelError
+from cible.features.orders import is_purchase
 
 _DAY = 86_400.0
 #: Value tiers by share of buyers, highest first.
@@ -65,7 +66,7 @@ def value_inputs(orders: Any, as_of: datetime) -> Any:
     """Frequency, recency, T (days) and mean repeat spend per buyer, as an Ibis table."""
     bought = orders.filter(
         orders.ordered_at < as_of,
-        orders.status.isnull() | (orders.status == "completed"),
+        is_purchase(orders),
         orders.customer_id.notnull(),
     )
     days = bought.group_by(

@@ -22,9 +22,11 @@ ValueError: trait 'n' holds numbers: expected a number, got string 'Paris'
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
+from cible.domain.clock import normalise_as_of
+from cible.domain.errors import CibleError
 from cible.segments.limits import MAX_LIST, MAX_STRING
 from cible.segments.vocabulary import Operand, ValueKind, did_you_mean
 
@@ -212,16 +214,15 @@ def _timestamp(value: Any, operand: Operand) -> datetime:
             moment = None
     if moment is None:
         raise ValueError(_expected(operand, "an ISO date or date-time", value))
-    if moment.tzinfo is not None:
-        # Stored timestamps are naive UTC: compare like with like.
-        try:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        except (OverflowError, ValueError):
-            raise ValueError(
-                f"{operand.label} holds timestamps: {describe(value)} falls outside years "
-                "1 to 9999 once converted to UTC"
-            ) from None
-    return moment
+    # Stored timestamps are naive UTC: compare like with like.
+    try:
+        return normalise_as_of(moment)
+    except CibleError:
+        # A definition's error names the value and the field it was given for.
+        raise ValueError(
+            f"{operand.label} holds timestamps: {describe(value)} falls outside years "
+            "1 to 9999 once converted to UTC"
+        ) from None
 
 
 def _expected(operand: Operand, wanted: str, value: Any) -> str:

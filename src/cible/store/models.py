@@ -31,3 +31,13 @@ def latest_model(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[int, str, b
         return None
     model_id, card, blob = rows[0]
     return int(model_id), str(card), bytes(blob)
+
+
+def load_model(con: duckdb.DuckDBPyConnection, model_id: int) -> tuple[str, bytes]:
+    """(card, blob) of stored model ``model_id``; KeyError when there is none."""
+    rows: list[Any] = con.execute(
+        "SELECT card, blob FROM models WHERE model_id = ?", [model_id]
+    ).fetchall()
+    if not rows:
+        raise KeyError(model_id)
+    return str(rows[0][0]), bytes(rows[0][1])

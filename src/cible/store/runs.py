@@ -2,7 +2,9 @@
 
 A run is one transaction: the traits table is replaced, memberships that ended are
 closed (``exited_at``), new ones opened (``entered_at``), and the run recorded. A
-crash leaves the previous run's state whole.
+crash leaves the previous run's state whole. A clustering saved between runs writes
+its members through the same diff (:func:`reassign_dimension`), so entering and
+leaving a segment is decided in one place.
 """
 
 from __future__ import annotations
@@ -64,11 +66,6 @@ def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> No
             con.unregister(table_name)
 
 
-def stage_members(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Hold this run's memberships (``segment_id, dimension, customer_id``) in ``_members``."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {MEMBERS} AS {sql}")
-
-
 def commit_run(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -82,38 +79,13 @@ def commit_run(
     """Replace the traits and update membership history from ``_members``, atomically.
 
     ``traits_table`` is the temporary table holding this run's traits; ``_members``
-    must already hold this run's memberships (see :func:`stage_members`).
+    (``segment_id, dimension, customer_id``) must already hold this run's
+    memberships (:meth:`cible.store.store.Store.commit_run` holds them).
     """
     with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
-        exited = int(
-            fetch_row(
-                con,
-                f"""
-                UPDATE segment_memberships m SET exited_at = ?, exited_run = ?
-                WHERE m.exited_at IS NULL AND NOT EXISTS (
-                  SELECT 1 FROM {MEMBERS} n
-                  WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
-                """,
-                [as_of, run_id],
-            )[0]
-        )
-        entered = int(
-            fetch_row(
-                con,
-                f"""
-                INSERT INTO segment_memberships
-                SELECT n.segment_id, n.dimension, n.customer_id, ?, ?, NULL, NULL
-                FROM {MEMBERS} n
-                WHERE NOT EXISTS (
-                  SELECT 1 FROM segment_memberships m
-                  WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
-                    AND m.customer_id = n.customer_id)
-                """,
-                [run_id, as_of],
-            )[0]
-        )
+        entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
         customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(TRAITS)}")[0])
         memberships = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
         con.execute(
@@ -132,6 +104,65 @@ def commit_run(
             ],
         )
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
+
+
+def reassign_dimension(con: duckdb.DuckDBPyConnection, dimension: str) -> int:
+    """Make ``_members`` the open memberships of ``dimension`` at the latest run.
+
+    Runs inside the caller's transaction (a new clustering is saved with its members,
+    :func:`cible.store.clusters.save_clustering`). Memberships of the dimension that
+    ``_members`` no longer holds are closed at the latest run; the others enter at it.
+    Returns the number of members.
+    """
+    run_id, as_of = fetch_row(con, "SELECT run_id, as_of FROM runs ORDER BY run_id DESC LIMIT 1")
+    _update_history(con, run_id=run_id, as_of=as_of, dimension=dimension)
+    return int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
+
+
+def _update_history(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: int,
+    as_of: datetime,
+    dimension: str | None = None,
+) -> tuple[int, int]:
+    """Diff ``_members`` against the open memberships; returns (entered, exited).
+
+    Open memberships that ``_members`` no longer holds are closed at ``run_id``
+    (``exited_at = as_of``); those it holds that are not open enter at it. With
+    ``dimension``, only that dimension's memberships may close: a clustering saved
+    between runs replaces its own dimension and leaves the others as the run left
+    them. The caller holds the transaction.
+    """
+    in_dimension = "" if dimension is None else "AND m.dimension = ?"
+    exited = int(
+        fetch_row(
+            con,
+            f"""
+            UPDATE segment_memberships m SET exited_at = ?, exited_run = ?
+            WHERE m.exited_at IS NULL {in_dimension} AND NOT EXISTS (
+              SELECT 1 FROM {MEMBERS} n
+              WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
+            """,
+            [as_of, run_id] if dimension is None else [as_of, run_id, dimension],
+        )[0]
+    )
+    entered = int(
+        fetch_row(
+            con,
+            f"""
+            INSERT INTO segment_memberships
+            SELECT n.segment_id, n.dimension, n.customer_id, ?, ?, NULL, NULL
+            FROM {MEMBERS} n
+            WHERE NOT EXISTS (
+              SELECT 1 FROM segment_memberships m
+              WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
+                AND m.customer_id = n.customer_id)
+            """,
+            [run_id, as_of],
+        )[0]
+    )
+    return entered, exited
 
 
 def save_segment(

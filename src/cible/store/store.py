@@ -197,7 +197,12 @@ class Store:
         segments: int,
         notes: str = "",
     ) -> runs.RunRecord:
-        """Store a run's traits (held as ``traits``) and ``members``, with history."""
+        """Store a run's traits and memberships, with their history, in one transaction.
+
+        ``traits`` names the temporary table holding the run's traits (see
+        :meth:`hold`); ``members`` (``segment_id, dimension, customer_id``) are the
+        run's memberships, diffed against the open ones (who entered, who left).
+        """
         self.hold(runs.MEMBERS, members)
         return runs.commit_run(
             self.connection,
@@ -219,7 +224,7 @@ class Store:
         definition: str,
         now: datetime,
     ) -> bool:
-        """Add or replace a segment definition; True when it replaced one."""
+        """Add or replace a segment definition; True when it is new."""
         return runs.save_segment(
             self.connection,
             segment_id=segment_id,
@@ -231,7 +236,7 @@ class Store:
         )
 
     def delete_segment(self, segment_id: str) -> bool:
-        """Remove a segment and close its open memberships; False when unknown."""
+        """Remove a segment (its memberships close at the next run); False when unknown."""
         return runs.delete_segment(self.connection, segment_id)
 
     # Models ------------------------------------------------------------------------
@@ -245,8 +250,8 @@ class Store:
         return models.latest_model(self.connection, kind)
 
     def load_model(self, model_id: int) -> tuple[str, bytes]:
-        """Card and file of model ``model_id``."""
-        return clusters.load_model(self.connection, model_id)
+        """Card and file of model ``model_id``; KeyError when there is none."""
+        return models.load_model(self.connection, model_id)
 
     def save_clustering(
         self,
@@ -258,8 +263,13 @@ class Store:
         members: pd.DataFrame,
         now: datetime,
     ) -> int:
-        """Store a fitted clustering, its segments and the latest run's members."""
-        model_id = clusters.save_clustering(
+        """Store a fitted clustering, its segments and the latest run's members, atomically.
+
+        ``members`` (``segment_id, dimension, customer_id``) becomes the open
+        memberships of ``dimension`` at the latest run; returns the model's id.
+        """
+        self.hold(runs.MEMBERS, members)
+        return clusters.save_clustering(
             self.connection,
             dimension=dimension,
             card=card,
@@ -267,9 +277,6 @@ class Store:
             segments=segments,
             now=now,
         )
-        self.hold(runs.MEMBERS, members)
-        clusters.write_cluster_members(self.connection, dimension)
-        return model_id
 
     # Audits ------------------------------------------------------------------------
 
