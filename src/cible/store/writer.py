@@ -72,15 +72,6 @@ class Reference:
     key: str
 
 
-def materialize(con: duckdb.DuckDBPyConnection, sql: str, name: str = CHECKED) -> None:
-    """Store compiled Ibis ``sql`` as temporary table ``name``.
-
-    Parsing is stored before reasons are derived from it, so that each parsing
-    expression runs once: Ibis would otherwise inline it into every reason.
-    """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
-
-
 def commit_import(
     con: duckdb.DuckDBPyConnection,
     *,
