@@ -43,13 +43,14 @@ from typing import Any
 import pyarrow as pa
 
 from cible.activation.formats import ExportFormat, write
-from cible.domain.clock import normalise_as_of, utc_now
+from cible.domain.clock import as_of_or_now
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CHANNELS, Sensitivity
 from cible.features.consent import consent_status
 from cible.quality.normalisation import normalise_email, normalise_phone
 from cible.store.files import atomic_file
+from cible.store.store import Store
 
 #: Purpose a channel export needs consent for.
 PURPOSE = "marketing"
@@ -129,8 +130,8 @@ class Exports:
 
     Parameters
     ----------
-    backend : ibis backend
-        The workspace connection.
+    store : Store
+        The workspace database.
     registry : FieldRegistry
         Tells which customer fields are personal.
     members : callable
@@ -140,9 +141,9 @@ class Exports:
     """
 
     def __init__(
-        self, backend: Any, registry: FieldRegistry, members: Any, phone_region: str = "FR"
+        self, store: Store, registry: FieldRegistry, members: Any, phone_region: str = "FR"
     ) -> None:
-        self._backend = backend
+        self._store = store
         self._registry = registry
         self._members = members
         self._phone_region = phone_region
@@ -185,9 +186,9 @@ class Exports:
     def _for_channel(
         self, segment_id: str, channel: str, members: Any, limit: int, now: datetime | None
     ) -> Audience:
-        moment = normalise_as_of(now) if now is not None else utc_now()
-        status = consent_status(self._backend.table("consents"), channel, PURPOSE, moment)
-        customers = self._backend.table("customers")
+        moment = as_of_or_now(now)
+        status = consent_status(self._store.table("consents"), channel, PURPOSE, moment)
+        customers = self._store.table("customers")
         contacts = CONTACT_FIELDS[channel]
         profile = customers.select("customer_id", *contacts)
         joined = (

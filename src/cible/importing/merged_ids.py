@@ -41,20 +41,20 @@ import ibis.expr.datatypes as dt
 
 from cible.domain.schema import Table
 from cible.importing.validation import reason_column
-from cible.store.backend import raw
-from cible.store.merges import MERGED_IDS, stage_merged_ids
-from cible.store.writer import CHECKED, flag_column, materialize
+from cible.store.merges import MERGED_IDS
+from cible.store.store import Store
+from cible.store.writer import CHECKED, flag_column
 
 _ID = "customer_id"
 _NONE = ibis.null(dt.string)
 
 
-def redirect_merged_ids(backend: Any, table: Table) -> list[str]:
+def redirect_merged_ids(store: Store, table: Table) -> list[str]:
     """Rewrite the checked rows of an import that carry a merged customer id.
 
     Parameters
     ----------
-    backend : ibis backend
+    store : Store
         The workspace, holding the import's ``_checked`` rows.
     table : Table
         The table being imported.
@@ -67,17 +67,16 @@ def redirect_merged_ids(backend: Any, table: Table) -> list[str]:
     """
     if not _redirected_table(table):
         return []
-    checked = backend.table(CHECKED)
+    checked = store.table(CHECKED)
     if _ID not in checked.columns:
         return []
-    con = raw(backend)
-    if not stage_merged_ids(con):
+    if not store.stage_merged_ids():
         return []
-    merged = backend.table(MERGED_IDS)
+    merged = store.table(MERGED_IDS)
     hits = checked.filter(~checked._rejected, checked[_ID].isin(merged._merged_id)).count()
     if not hits.execute():
         return []
-    materialize(con, ibis.to_sql(redirect(checked, merged, table), dialect="duckdb"))
+    store.hold(CHECKED, redirect(checked, merged, table))
     return [] if table.name == "customers" else [_ID]
 
 

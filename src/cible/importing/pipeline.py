@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
 
+from cible.domain.clock import utc_now
 from cible.domain.errors import ImportFileError
+from cible.domain.progress import Progress as Progress  # the Workspace and demo import it here
+from cible.domain.progress import reporter
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
@@ -35,12 +36,8 @@ from cible.importing.source import inspect_source
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer
-from cible.store.backend import raw
-from cible.store.fixes import fix_checked
-from cible.store.staging import MALFORMED, STAGE, FileFormat, stage, valid_date_format
-
-#: ``progress(step, done, total)``: called as each step of an import starts.
-Progress = Callable[[str, int, int], None]
+from cible.store.staging import MALFORMED, STAGE, FileFormat, Staged
+from cible.store.store import Store
 
 #: Required fields derived from the row when a file lacks them.
 _GENERATED = {
@@ -102,7 +99,7 @@ class ImportResult(writer.ImportRecord):
 
 
 def import_file(
-    backend: Any,
+    store: Store,
     registry: FieldRegistry,
     kind: str,
     path: Path,
@@ -113,25 +110,25 @@ def import_file(
     contact_rules: ContactRules | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import ``path`` as ``kind`` into the workspace behind ``backend``.
+    """Import ``path`` as ``kind`` into the workspace ``store``.
+
+    ``progress(step, done, total)`` is called as each step of an import starts.
 
     Raises
     ------
     ImportFileError
         Wrong file, wrong kind, unmappable columns, or a refusal in strict mode.
     """
-    report = progress or (lambda step, done, total: None)
+    report = reporter(progress)
     table = registry.table_for_kind(kind)
-    started = datetime.now(UTC).replace(tzinfo=None)
-    con = raw(backend)
+    started = utc_now()
     date_format = config_parse.date_format if options.date_format is None else options.date_format
-    _check_options(con, options, date_format)
+    _check_options(store, options, date_format)
     report("reading", 0, len(_STEPS) - 1)
     delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
     source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
     try:
-        staged = stage(
-            con,
+        staged = store.stage_file(
             source.readable_path,
             source.format,
             delimiter=source.delimiter,
@@ -149,7 +146,7 @@ def import_file(
         )
     if not staged.columns:
         # Every line rejected before any key was seen: nothing to map, say why.
-        first = backend.table(MALFORMED).order_by("line").limit(1).execute()
+        first = store.table(MALFORMED).order_by("line").limit(1).execute()
         if first.empty:  # lines such as "{}": valid objects without a single key
             raise ImportFileError(f"{path}: no line holds a field; give each object its keys.")
         raise ImportFileError(
@@ -172,7 +169,7 @@ def import_file(
     mapping = {name: staged.columns[column] for name, column in match.fields.items()}
     staged_columns = set(staged.columns.values())
     report("checking", 1, len(_STEPS) - 1)
-    text = backend.table(STAGE)
+    text = store.table(STAGE)
     if table.name == "events" and "message_id" not in mapping:
         text, mapping = _with_content_ids(text, mapping)
     if table.name == "order_lines" and "line_number" not in mapping:
@@ -185,24 +182,22 @@ def import_file(
         date_format=date_format,
         decimal=_resolve_decimal(text, table, mapping, decimal),
     )
-    parsed = ibis.to_sql(parse_rows(text, table, mapping, parse), dialect="duckdb")
-    writer.materialize(con, parsed, writer.PARSED)
-    judged = judge_rows(backend.table(writer.PARSED), table, parse)
-    writer.materialize(con, ibis.to_sql(judged, dialect="duckdb"))
+    # Parsing is held before reasons are derived from it, so that each parsing
+    # expression runs once: Ibis would otherwise inline it into every reason.
+    parsed = store.hold(writer.PARSED, parse_rows(text, table, mapping, parse))
+    checked = store.hold(writer.CHECKED, judge_rows(parsed, table, parse))
     flags: list[str] = []
     if table.name == "customers":
         # Only customers: orders and events carry no contact field to normalise.
-        fixes = contact_fixes(backend.table(writer.CHECKED), contact_rules or ContactRules())
-        flags = fix_checked(con, fixes)
+        flags = store.fix_checked(contact_fixes(checked, contact_rules or ContactRules()))
     # After the fixes: ids of customers merged by `cible dedupe` point at the survivor.
-    flags += redirect_merged_ids(backend, table)
+    flags += redirect_merged_ids(store, table)
     references = [
         writer.Reference(column, target, registry.table(target).key[0])
         for column, target in table.references.items()
         if column in mapping
     ]
-    record = writer.commit_import(
-        con,
+    record = store.commit_import(
         table=table,
         mapped=list(mapping),
         texts={name: column for name, column in mapping.items() if column in staged_columns},
@@ -241,7 +236,7 @@ class StrictRefusalError(ImportFileError):
         self.result = result
 
 
-def _check_options(con: Any, options: ImportOptions, date_format: str) -> None:
+def _check_options(store: Store, options: ImportOptions, date_format: str) -> None:
     """Refuse unusable options before reading anything."""
     if options.decimal not in (None, "auto", ".", ","):
         raise ImportFileError(f"--decimal {options.decimal!r}: use auto, '.' or ','.")
@@ -260,14 +255,14 @@ def _check_options(con: Any, options: ImportOptions, date_format: str) -> None:
             f"%d/%m/%Y has at most {_MAX_DATE_FORMAT}."
         )
     # A layout without any directive would reject every date, each with a reason.
-    if date_format and ("%" not in date_format or not valid_date_format(con, date_format)):
+    if date_format and ("%" not in date_format or not store.valid_date_format(date_format)):
         raise ImportFileError(
             f"--date-format {date_format!r} is not a strftime layout DuckDB reads "
             "(for example %d/%m/%Y or %Y-%m-%d %H:%M:%S)."
         )
 
 
-def _json_array(fmt: FileFormat, staged: Any, path: Path) -> bool:
+def _json_array(fmt: FileFormat, staged: Staged, path: Path) -> bool:
     """A JSON array or indented JSON file: every record was malformed, none staged.
 
     The start of the file tells: JSON lines whose lines were all rejected for another

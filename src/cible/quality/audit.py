@@ -19,23 +19,20 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from cible.domain.clock import utc_now
+from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
+from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.quality.activity_checks import activity_checks
 from cible.quality.checks import AREAS, AuditContext, Check
 from cible.quality.customer_checks import customer_checks
 from cible.quality.score import FORMULA, area_scores, quality_score, severity, top_problems
-from cible.store.audits import audit_history, save_audit
-from cible.store.backend import raw
+from cible.store.store import Store
 
-#: ``progress(step, done, total)``.
-Progress = Callable[[str, int, int], None]
 _STEPS = ("profiles", "activity", "score", "done")
 _AREA_ORDER = {area: index for index, area in enumerate(AREAS)}
 
@@ -137,7 +134,7 @@ def _problem_dict(check: Check, points: float) -> dict[str, Any]:
 
 
 def run_audit(
-    backend: Any,
+    store: Store,
     registry: FieldRegistry,
     config: WorkspaceConfig,
     *,
@@ -145,11 +142,11 @@ def run_audit(
     progress: Progress | None = None,
 ) -> AuditReport:
     """Run every check as of ``as_of`` (default now), store the audit, return it."""
-    report = progress or (lambda step, done, total: None)
+    report = reporter(progress)
     total = len(_STEPS) - 1
     created = utc_now()
-    moment = created if as_of is None else _naive_utc(as_of)
-    context = AuditContext(backend, registry, config, moment)
+    moment = created if as_of is None else normalise_as_of(as_of)
+    context = AuditContext(store, registry, config, moment)
     report("profiles", 0, total)
     checks = customer_checks(context)
     report("activity", 1, total)
@@ -157,17 +154,10 @@ def run_audit(
     report("score", 2, total)
     checks.sort(key=lambda c: _AREA_ORDER[c.area])
     score = quality_score(checks)
-    customers = int(backend.table("customers").count().execute())
-    con = raw(backend)
-    trend = [TrendPoint(r.audit_id, r.created_at, r.score) for r in audit_history(con)]
+    customers = int(store.table("customers").count().execute())
+    trend = [TrendPoint(r.audit_id, r.created_at, r.score) for r in store.audit_history()]
     draft = AuditReport(0, created, moment, customers, score, area_scores(checks), checks, trend)
     stored = {k: v for k, v in draft.as_dict().items() if k not in ("audit_id", "trend")}
-    audit_id = save_audit(con, created_at=created, score=score, customers=customers, report=stored)
+    audit_id = store.save_audit(created_at=created, score=score, customers=customers, report=stored)
     report("done", total, total)
     return AuditReport(audit_id, created, moment, customers, score, draft.areas, checks, trend)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -20,9 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
+from cible.store.store import Store
 
 #: Areas of the audit, in the order reports show them.
 AREAS = (
@@ -86,14 +88,14 @@ class AuditContext:
     ``as_of`` is a naive UTC datetime; rows dated after it are "in the future".
     """
 
-    backend: Any
+    store: Store
     registry: FieldRegistry
     config: WorkspaceConfig
     as_of: datetime
 
-    def table(self, name: str) -> Any:
+    def table(self, name: str) -> ir.Table:
         """An Ibis table of the workspace."""
-        return self.backend.table(name)
+        return self.store.table(name)
 
 
 def label(en: str, fr: str) -> dict[str, str]:

@@ -26,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +38,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from cible.domain.config import DedupeSection
+from cible.domain.progress import Progress, reporter
 from cible.quality.normalisation import normalise_column, normalise_phone
 from cible.quality.splink_model import ProfileMatcher
-
-Progress = Callable[[str, int, int], None]
 
 EMAIL, PHONE, PROBABILISTIC = "deterministic-email", "deterministic-phone", "probabilistic"
 #: Match rules, in the order a group's rules are listed.
@@ -162,7 +160,7 @@ def find_duplicates(
     progress : callable, optional
         ``progress(step, done, total)``.
     """
-    report = progress or (lambda step, done, total: None)
+    report = reporter(progress)
     report("reading profiles", 0, STEPS)
     fields = matching_fields(customers).to_pyarrow()
     report("normalising contacts", 1, STEPS)

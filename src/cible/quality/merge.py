@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import operator
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,16 +45,13 @@ import pandas as pd
 
 from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
+from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Table
 from cible.features.consent import current_consents, strictness
 from cible.quality.matching import STEPS, Matches, find_duplicates
-from cible.store import merges as store
-from cible.store.backend import raw
-from cible.store.runs import stage_frame
-from cible.store.writer import materialize
-
-Progress = Callable[[str, int, int], None]
+from cible.store import merges
+from cible.store.store import Store
 
 #: Fields taken together from one profile: the most recent with any of them filled.
 FIELD_GROUPS = (("first_name", "last_name"), ("postal_code", "city", "region", "country"))
@@ -124,7 +120,7 @@ class DedupeResult:
 
 
 def dedupe(
-    backend: Any,
+    store: Store,
     registry: FieldRegistry,
     config: WorkspaceConfig,
     *,
@@ -133,29 +129,28 @@ def dedupe(
 ) -> DedupeResult:
     """Find duplicate profiles and, unless ``dry_run``, merge each group into one."""
     started = time.perf_counter()
-    report = progress or (lambda step, done, total: None)
+    report = reporter(progress)
     matches = find_duplicates(
-        backend.table("customers"),
+        store.table("customers"),
         config.dedupe,
         phone_region=config.quality.phone_region,
         progress=report,
     )
-    con = raw(backend)
     try:
-        plan = _plan(backend, registry, matches)
+        plan = _plan(store, registry, matches)
         if not dry_run and len(plan):
             report("merging", STEPS, STEPS + 1)
-            first = _apply(backend, registry, plan)
+            first = _apply(store, registry, plan)
             plan["merge_id"] = first + plan.index
             report("merging", STEPS + 1, STEPS + 1)
     finally:
-        store.drop_staged(con)
+        store.drop_merge_staging()
     return DedupeResult(
         dry_run, matches.profiles, matches.model_trained, plan, time.perf_counter() - started
     )
 
 
-def undo(backend: Any, registry: FieldRegistry, merge_id: int) -> store.UndoRecord:
+def undo(store: Store, registry: FieldRegistry, merge_id: int) -> merges.UndoRecord:
     """Restore the rows merge ``merge_id`` changed and mark it undone.
 
     Raises
@@ -166,7 +161,6 @@ def undo(backend: Any, registry: FieldRegistry, merge_id: int) -> store.UndoReco
     """
     customers, consents, repointed = _tables(registry)
     return store.undo_merge(
-        raw(backend),
         merge_id,
         customers=customers,
         repointed=repointed,
@@ -202,15 +196,13 @@ def _tables(registry: FieldRegistry) -> tuple[Table, Table, list[Table]]:
     return registry.table("customers"), registry.table("consents"), repointed
 
 
-def _plan(backend: Any, registry: FieldRegistry, matches: Matches) -> pd.DataFrame:
+def _plan(store: Store, registry: FieldRegistry, matches: Matches) -> pd.DataFrame:
     """One row per merge, numbered from 0 in the order of surviving ids."""
     columns = ["merge_id", "surviving_id", "merged_ids", "match_weight", "match_rule", "names"]
     if matches.members.empty:
         return pd.DataFrame(columns=columns)
-    con = raw(backend)
-    stage_frame(con, store.GROUPS, matches.members)
-    customers = backend.table("customers")
-    grouped = customers.inner_join(backend.table(store.GROUPS), "customer_id")
+    groups = store.hold(merges.GROUPS, matches.members)
+    grouped = store.table("customers").inner_join(groups, "customer_id")
     survivors = _survivors(grouped, registry.table("customers")).to_pandas()
     names = grouped.select("customer_id", "first_name", "last_name").to_pandas()
     members = matches.members.merge(survivors, on="group")
@@ -228,7 +220,7 @@ def _plan(backend: Any, registry: FieldRegistry, matches: Matches) -> pd.DataFra
     ]
     plan["names"] = pd.Series(names_by_merge, index=plan.index, dtype=object)
     plan["merge_id"] = pd.array([pd.NA] * len(plan), dtype="Int64")
-    stage_frame(con, store.MEMBERS, members[["customer_id", "merge", "surviving_id"]])
+    store.hold(merges.MEMBERS, members[["customer_id", "merge", "surviving_id"]])
     return plan[columns]
 
 
@@ -249,22 +241,19 @@ def _survivors(grouped: Any, customers: Table) -> Any:
     return ranked.filter(ranked._rank == 0).select("group", surviving_id="customer_id")
 
 
-def _apply(backend: Any, registry: FieldRegistry, plan: pd.DataFrame) -> int:
+def _apply(store: Store, registry: FieldRegistry, plan: pd.DataFrame) -> int:
     """Write the merges of ``plan``; return the id given to its first row."""
-    con = raw(backend)
     customers, consents, repointed = _tables(registry)
     logged = plan.assign(merge=plan.index + 1)[
         ["merge", "surviving_id", "merged_ids", "match_weight", "match_rule"]
     ]
-    stage_frame(con, store.MERGES, logged)
-    members = backend.table(store.MEMBERS)
+    store.hold(merges.MERGES, logged)
+    members = store.table(merges.MEMBERS)
     now = utc_now()
-    golden = _golden(backend.table("customers"), members, customers, now)
-    materialize(con, ibis.to_sql(golden), store.GOLDEN)
-    kept = _kept_consents(backend.table("consents"), members)
-    materialize(con, ibis.to_sql(kept), store.CONSENTS)
+    store.hold(merges.GOLDEN, _golden(store.table("customers"), members, customers, now))
+    store.hold(merges.CONSENTS, _kept_consents(store.table("consents"), members))
     return store.apply_merges(
-        con, customers=customers, repointed=repointed, consents=consents, created_at=now
+        customers=customers, repointed=repointed, consents=consents, created_at=now
     )
 
 

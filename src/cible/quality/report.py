@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cible.store.audits import audit_history, load_audit
-from cible.store.backend import raw
+from cible.store.store import Store
 
 #: Fixes shown in the report.
 TOP = 5
@@ -86,14 +85,13 @@ class QualityBlock:
         return "↑" if change > _STEADY else "↓" if change < -_STEADY else "→"
 
 
-def quality_block(backend: Any, lang: str) -> QualityBlock | None:
+def quality_block(store: Store, lang: str) -> QualityBlock | None:
     """The latest stored audit as a report section; None before any audit."""
-    con = raw(backend)
-    stored = load_audit(con)
+    stored = store.load_audit()
     if stored is None:
         return None
-    history = audit_history(con)
-    previous = load_audit(con, history[-2].audit_id) if len(history) > 1 else None
+    history = store.audit_history()
+    previous = store.load_audit(history[-2].audit_id) if len(history) > 1 else None
     changed = previous is not None and _formula(previous) != _formula(stored)
     return quality_block_from(stored, [row.score for row in history], lang, changed)
 

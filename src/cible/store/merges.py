@@ -1,7 +1,7 @@
 """Writing merges of duplicate customer profiles, and undoing them, in one transaction each.
 
-The use case (:mod:`cible.quality.merge`) stages its plan in temporary tables
-(:func:`cible.store.runs.stage_frame`, :func:`cible.store.writer.materialize`):
+The use case (:mod:`cible.quality.merge`) holds its plan in temporary tables
+(:meth:`cible.store.store.Store.hold`):
 
 - ``_dedupe_groups``: ``customer_id, group`` as matching found them;
 - ``_dedupe_members``: ``customer_id, merge, surviving_id``, one row per profile of

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import duckdb
 
+from cible.domain.clock import utc_now
 from cible.domain.schema import Table
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.staging import MALFORMED, STAGE
@@ -71,15 +72,6 @@ class Reference:
     key: str
 
 
-def materialize(con: duckdb.DuckDBPyConnection, sql: str, name: str = CHECKED) -> None:
-    """Store compiled Ibis ``sql`` as temporary table ``name``.
-
-    Parsing is stored before reasons are derived from it, so that each parsing
-    expression runs once: Ibis would otherwise inline it into every reason.
-    """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {sql}")
-
-
 def commit_import(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -115,7 +107,7 @@ def commit_import(
     strict : bool
         When any row is rejected, record the refusal and change no data.
     """
-    now = _utcnow()
+    now = utc_now()
     # Optional key columns (a ledger's source) may be empty, as in judge_rows.
     needed = [k for k in table.key if k in mapped and table.field(k).required]
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in needed) or "true"
@@ -153,7 +145,7 @@ def commit_import(
                 file,
                 file_sha256,
                 started_at,
-                _utcnow(),
+                utc_now(),
                 status,
                 read,
                 loaded,
@@ -168,10 +160,6 @@ def commit_import(
     return ImportRecord(
         import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
