@@ -43,16 +43,16 @@ def make_customers(n: int, seed: int = 7) -> pd.DataFrame:
         T=age_days.astype(float),
         seed=rng,
     )
-    buyers = days["frequency"] > 0
+    buyers = days["repeat_purchases"] > 0
     # Purchases happen on a day: round up, so that a repeat buyer's recency is >= 1 day.
     recency_days = np.where(buyers, np.clip(np.ceil(days["recency"]), 1, age_days), 0)
-    spend = simulate_gamma_gamma(days["frequency"], **CDNOW_GG, seed=rng)
+    spend = simulate_gamma_gamma(days["repeat_purchases"], **CDNOW_GG, seed=rng)
     return pd.DataFrame(
         {
-            "frequency": days["frequency"],
+            "repeat_purchases": days["repeat_purchases"],
             "recency": recency_days / 7,
             "T": age_days / 7,
-            "monetary_value": np.round(spend, 2),
+            "mean_repeat_value": np.round(spend, 2),
         }
     )
 
@@ -69,11 +69,16 @@ def fit_cible(data: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
 def fit_lifetimes(data: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
-    buyers = data[data["frequency"] > 0]
+    buyers = data[data["repeat_purchases"] > 0]
     start = time.perf_counter()
-    bg = BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"])
+    # lifetimes' frequency and monetary_value are our repeat_purchases and mean_repeat_value.
+    bg = BetaGeoFitter().fit(
+        frequency=data["repeat_purchases"], recency=data["recency"], T=data["T"]
+    )
     middle = time.perf_counter()
-    gg = GammaGammaFitter().fit(buyers["frequency"], buyers["monetary_value"])
+    gg = GammaGammaFitter().fit(
+        frequency=buyers["repeat_purchases"], monetary_value=buyers["mean_repeat_value"]
+    )
     end = time.perf_counter()
     params = {**bg.params_.to_dict(), **gg.params_.to_dict()}
     return {"bgnbd": middle - start, "gamma_gamma": end - middle}, params
@@ -94,8 +99,8 @@ def main() -> None:
     lifetimes, lifetimes_params = fit_lifetimes(subset)
     result: dict[str, object] = {
         "customers": len(data),
-        "repeat_buyers": int((data["frequency"] > 0).sum()),
-        "distinct_histories": len(data.groupby(["frequency", "recency", "T"]).size()),
+        "repeat_buyers": int((data["repeat_purchases"] > 0).sum()),
+        "distinct_histories": len(data.groupby(["repeat_purchases", "recency", "T"]).size()),
         "cible_runs_s": [round(sum(run[0].values()), 3) for run in runs],
         "cible_bgnbd_s": round(cible["bgnbd"], 3),
         "cible_gamma_gamma_s": round(cible["gamma_gamma"], 3),

@@ -10,6 +10,8 @@ import pytest
 
 from cible.clv import BetaGeoModel, ModelError
 
+from .test_summary import FROM_LIFETIMES
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources
     from lifetimes import BetaGeoFitter
@@ -24,7 +26,7 @@ PUBLISHED_LOG_LIKELIHOOD = -9582.4
 def cdnow() -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_cdnow_summary(index_col=[0])
+        return load_cdnow_summary(index_col=[0]).rename(columns=FROM_LIFETIMES)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,10 @@ def model(cdnow: pd.DataFrame) -> BetaGeoModel:
 def reference(cdnow: pd.DataFrame) -> BetaGeoFitter:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return BetaGeoFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+        # lifetimes' frequency is our repeat_purchases.
+        return BetaGeoFitter().fit(
+            frequency=cdnow["repeat_purchases"], recency=cdnow["recency"], T=cdnow["T"]
+        )
 
 
 def test_cdnow_matches_the_published_estimates(model: BetaGeoModel):
@@ -59,7 +64,7 @@ def test_cdnow_worked_example_of_the_paper(model: BetaGeoModel):
 def test_cdnow_equals_lifetimes(model: BetaGeoModel, reference: BetaGeoFitter, cdnow: pd.DataFrame):
     assert model.params_ == pytest.approx(reference.params_.to_dict(), rel=1e-5)
     assert model.standard_errors_ == pytest.approx(reference.standard_errors_.to_dict(), rel=1e-3)
-    x, tx, age = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    x, tx, age = cdnow["repeat_purchases"], cdnow["recency"], cdnow["T"]
     ours = model.expected_purchases(39, cdnow)
     theirs = reference.conditional_expected_number_of_purchases_up_to_time(39, x, tx, age)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)
@@ -81,6 +86,6 @@ def test_no_repeat_purchase_means_alive(model: BetaGeoModel):
 
 
 def test_identical_histories_cannot_identify_the_model():
-    data = pd.DataFrame({"frequency": [2] * 500, "recency": [10.0] * 500, "T": [20.0] * 500})
+    data = pd.DataFrame({"repeat_purchases": [2] * 500, "recency": [10.0] * 500, "T": [20.0] * 500})
     with pytest.raises(ModelError, match="vary across customers"):
         BetaGeoModel().fit(data)

@@ -18,6 +18,8 @@ from cible.clv import (
 )
 from cible.clv.gamma_gamma import _Spend
 
+from .test_summary import FROM_LIFETIMES
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources
     from lifetimes import BetaGeoFitter, GammaGammaFitter
@@ -31,7 +33,7 @@ PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
 def cdnow() -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_cdnow_summary_data_with_monetary_value()
+        return load_cdnow_summary_data_with_monetary_value().rename(columns=FROM_LIFETIMES)
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +43,29 @@ def model(cdnow: pd.DataFrame) -> GammaGammaModel:
 
 @pytest.fixture(scope="module")
 def reference(cdnow: pd.DataFrame) -> GammaGammaFitter:
-    buyers = cdnow[cdnow["frequency"] > 0]
+    buyers = cdnow[cdnow["repeat_purchases"] > 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return GammaGammaFitter().fit(buyers["frequency"], buyers["monetary_value"])
+        # lifetimes' frequency and monetary_value are our repeat_purchases and mean_repeat_value.
+        return GammaGammaFitter().fit(
+            frequency=buyers["repeat_purchases"], monetary_value=buyers["mean_repeat_value"]
+        )
 
 
 @pytest.fixture(scope="module")
 def purchases(cdnow: pd.DataFrame) -> tuple[BetaGeoModel, BetaGeoFitter]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = BetaGeoFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+        theirs = BetaGeoFitter().fit(
+            frequency=cdnow["repeat_purchases"], recency=cdnow["recency"], T=cdnow["T"]
+        )
     return BetaGeoModel().fit(cdnow), theirs
 
 
 def test_cdnow_matches_the_published_estimates(model: GammaGammaModel):
     assert model.params_ == pytest.approx(PUBLISHED, rel=1e-2)
     assert model.n_customers_ == 946  # repeat buyers only
-    assert abs(model.frequency_monetary_correlation_ - 0.11) < 0.01
+    assert abs(model.repeat_purchases_value_correlation_ - 0.11) < 0.01
 
 
 def test_cdnow_equals_lifetimes(
@@ -71,7 +78,7 @@ def test_cdnow_equals_lifetimes(
     )
     ours = model.expected_average_value(cdnow)
     theirs = reference.conditional_expected_average_profit(
-        cdnow["frequency"], cdnow["monetary_value"]
+        frequency=cdnow["repeat_purchases"], monetary_value=cdnow["mean_repeat_value"]
     )
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)  # every customer, buyers or not
 
@@ -86,10 +93,10 @@ def test_cdnow_lifetime_value_equals_lifetimes(
     ours = model.customer_lifetime_value(ours_bg, cdnow)
     theirs = reference.customer_lifetime_value(
         theirs_bg,
-        cdnow["frequency"],
-        cdnow["recency"],
-        cdnow["T"],
-        cdnow["monetary_value"],
+        frequency=cdnow["repeat_purchases"],
+        recency=cdnow["recency"],
+        T=cdnow["T"],
+        monetary_value=cdnow["mean_repeat_value"],
         time=12,
         discount_rate=0.01,
         freq="W",
@@ -102,8 +109,8 @@ def test_cdnow_lifetime_value_equals_lifetimes(
 def test_recovers_known_parameters_from_simulated_customers():
     truth = {"p": 6.0, "q": 4.0, "v": 15.0}
     customers = simulate_beta_geo(20_000, r=0.5, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=11)
-    spend = simulate_gamma_gamma(customers["frequency"], **truth, seed=12)
-    fitted = GammaGammaModel().fit(customers["frequency"], spend)
+    spend = simulate_gamma_gamma(customers["repeat_purchases"], **truth, seed=12)
+    fitted = GammaGammaModel().fit(customers["repeat_purchases"], spend)
     for name, value in truth.items():
         error = abs(fitted.params_[name] - value)
         se = fitted.standard_errors_[name]
@@ -132,7 +139,7 @@ def test_strong_correlation_warns():
     spend = simulate_gamma_gamma(x, p=6.0, q=4.0, v=15.0, seed=0) * (1 + 0.3 * (x - 1))
     with pytest.warns(UserWarning, match="correlate"):
         fitted = GammaGammaModel().fit(x, spend)
-    assert fitted.frequency_monetary_correlation_ > 0.3
+    assert fitted.repeat_purchases_value_correlation_ > 0.3
 
 
 def test_cdnow_fits_without_warning(cdnow: pd.DataFrame):
@@ -157,8 +164,8 @@ def test_refusals():
         GammaGammaModel().fit([1, 2, 0], [0.0, 5.0, 0.0])
     with pytest.raises(ModelError, match="negative"):
         GammaGammaModel().fit([1, 2], [-3.0, 5.0])
-    with pytest.raises(ModelError, match="'monetary_value' column"):
-        GammaGammaModel().fit(pd.DataFrame({"frequency": [1, 2]}))
+    with pytest.raises(ModelError, match="'mean_repeat_value' column"):
+        GammaGammaModel().fit(pd.DataFrame({"repeat_purchases": [1, 2]}))
     with pytest.raises(ModelError, match="not fitted"):
         GammaGammaModel().expected_average_value(1, 10.0)
 
@@ -225,7 +232,7 @@ def test_save_and_load_round_trip(tmp_path: Path, model: GammaGammaModel, cdnow:
     model.save(path)
     loaded = GammaGammaModel.load(path)
     assert loaded.params_ == model.params_
-    assert loaded.frequency_monetary_correlation_ == model.frequency_monetary_correlation_
+    assert loaded.repeat_purchases_value_correlation_ == model.repeat_purchases_value_correlation_
     pd.testing.assert_series_equal(
         loaded.expected_average_value(cdnow), model.expected_average_value(cdnow)
     )

@@ -12,6 +12,8 @@ from scipy.special import hyp2f1
 from cible.clv import GammaGammaModel, ModelError, ParetoNBDModel, simulate_pareto_nbd
 from cible.clv.pareto_nbd import _tail_integral
 
+from .test_summary import FROM_LIFETIMES
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources
     from lifetimes import GammaGammaFitter, ParetoNBDFitter
@@ -26,7 +28,7 @@ PUBLISHED_LOG_LIKELIHOOD = -9595.0
 def cdnow() -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_cdnow_summary(index_col=[0])
+        return load_cdnow_summary(index_col=[0]).rename(columns=FROM_LIFETIMES)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,12 @@ def reference(cdnow: pd.DataFrame) -> ParetoNBDFitter:
     # A fixed start: lifetimes otherwise draws one at random.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # lifetimes' frequency is our repeat_purchases.
         return ParetoNBDFitter().fit(
-            cdnow["frequency"], cdnow["recency"], cdnow["T"], initial_params=[1.0] * 4
+            frequency=cdnow["repeat_purchases"],
+            recency=cdnow["recency"],
+            T=cdnow["T"],
+            initial_params=[1.0] * 4,
         )
 
 
@@ -53,7 +59,7 @@ def lifetimes_at(params: dict[str, float]) -> ParetoNBDFitter:
 
 def lifetimes_log_likelihood(log_params: np.ndarray, cdnow: pd.DataFrame) -> float:
     per_customer = ParetoNBDFitter._conditional_log_likelihood(
-        np.exp(log_params), cdnow["frequency"], cdnow["recency"], cdnow["T"]
+        np.exp(log_params), cdnow["repeat_purchases"], cdnow["recency"], cdnow["T"]
     )
     return float(np.sum(per_customer))
 
@@ -74,7 +80,7 @@ def test_cdnow_equals_lifetimes(
     assert model.params_ == pytest.approx(reference.params_.to_dict(), rel=1e-3)
     theirs_ll = lifetimes_log_likelihood(np.log(reference.params_.to_numpy()), cdnow)
     assert model.log_likelihood_ >= theirs_ll
-    x, tx, age = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    x, tx, age = cdnow["repeat_purchases"], cdnow["recency"], cdnow["T"]
     ours = model.expected_purchases(39, cdnow)
     theirs = reference.conditional_expected_number_of_purchases_up_to_time(39, x, tx, age)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)
@@ -97,7 +103,7 @@ def test_formulas_equal_lifetimes_at_the_same_parameters(
     assert model.log_likelihood_ == pytest.approx(
         lifetimes_log_likelihood(log_params, cdnow), rel=1e-12
     )
-    x, tx, age = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    x, tx, age = cdnow["repeat_purchases"], cdnow["recency"], cdnow["T"]
     np.testing.assert_allclose(
         model.expected_purchases(39, cdnow),
         theirs.conditional_expected_number_of_purchases_up_to_time(39, x, tx, age),
@@ -133,18 +139,24 @@ def test_standard_errors_equal_the_curvature_of_lifetimes_likelihood(
 def test_lifetime_value_with_gamma_gamma_equals_lifetimes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = load_cdnow_summary_data_with_monetary_value()
-        buyers = data[data["frequency"] > 0]
-        theirs_spend = GammaGammaFitter().fit(buyers["frequency"], buyers["monetary_value"])
+        data = load_cdnow_summary_data_with_monetary_value().rename(columns=FROM_LIFETIMES)
+        buyers = data[data["repeat_purchases"] > 0]
+        # lifetimes' frequency and monetary_value are our repeat_purchases and mean_repeat_value.
+        theirs_spend = GammaGammaFitter().fit(
+            frequency=buyers["repeat_purchases"], monetary_value=buyers["mean_repeat_value"]
+        )
         theirs_purchases = ParetoNBDFitter().fit(
-            data["frequency"], data["recency"], data["T"], initial_params=[1.0] * 4
+            frequency=data["repeat_purchases"],
+            recency=data["recency"],
+            T=data["T"],
+            initial_params=[1.0] * 4,
         )
         theirs = theirs_spend.customer_lifetime_value(
             theirs_purchases,
-            data["frequency"],
-            data["recency"],
-            data["T"],
-            data["monetary_value"],
+            frequency=data["repeat_purchases"],
+            recency=data["recency"],
+            T=data["T"],
+            monetary_value=data["mean_repeat_value"],
             time=12,
             discount_rate=0.01,
             freq="W",
@@ -162,11 +174,11 @@ def test_simulated_counts_follow_the_model():
     model = ParetoNBDModel()
     model.params_ = truth
     expected = model.expected_purchases_new_customer(30.0).iloc[0]
-    standard_error = data["frequency"].std() / np.sqrt(len(data))
-    assert abs(data["frequency"].mean() - expected) < 4 * standard_error
-    buyers = data[data["frequency"] > 0]
+    standard_error = data["repeat_purchases"].std() / np.sqrt(len(data))
+    assert abs(data["repeat_purchases"].mean() - expected) < 4 * standard_error
+    buyers = data[data["repeat_purchases"] > 0]
     assert (buyers["recency"] > 0).all() and (buyers["recency"] <= buyers["T"]).all()
-    assert (data.loc[data["frequency"] == 0, "recency"] == 0).all()
+    assert (data.loc[data["repeat_purchases"] == 0, "recency"] == 0).all()
 
 
 def note_tail(params: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -222,7 +234,7 @@ def test_identical_histories_do_not_pass_silently():
     stops on the flat ridge before that and warns that the curvature is zero; which
     one depends on how fast the ridge flattens, so both are accepted.
     """
-    data = pd.DataFrame({"frequency": [2] * 500, "recency": [10.0] * 500, "T": [20.0] * 500})
+    data = pd.DataFrame({"repeat_purchases": [2] * 500, "recency": [10.0] * 500, "T": [20.0] * 500})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -26,7 +26,7 @@ from cible.clv import (
 )
 from cible.clv.purchase import Patterns
 
-from .test_summary import cdnow_transactions
+from .test_summary import FROM_LIFETIMES, cdnow_transactions
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources
@@ -71,7 +71,7 @@ def bg_customers(n: int, seed: int) -> pd.DataFrame:
 def cdnow() -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_cdnow_summary(index_col=[0])
+        return load_cdnow_summary(index_col=[0]).rename(columns=FROM_LIFETIMES)
 
 
 @pytest.fixture(scope="module", params=MODELS, ids=IDS)
@@ -138,7 +138,7 @@ def test_analytic_gradient_matches_finite_differences(
     draw = simulate_beta_geo if kind is BetaGeoModel else simulate_pareto_nbd
     data = draw(3000, **simulated, T=np.linspace(5, 40, 3000), seed=0)  # type: ignore[operator]
     patterns = Patterns.build(
-        data["frequency"].to_numpy(float),
+        data["repeat_purchases"].to_numpy(float),
         data["recency"].to_numpy(),
         data["T"].to_numpy(),
         np.ones(3000),
@@ -169,7 +169,7 @@ def test_weights_equal_repeated_rows_and_order_does_not_matter(kind: Kind, cdnow
 
 def test_arrays_and_table_give_the_same_fit(kind: Kind, cdnow: pd.DataFrame, model: PurchaseModel):
     arrays = kind().fit(
-        cdnow["frequency"].to_numpy(), cdnow["recency"].to_list(), cdnow["T"].to_numpy()
+        cdnow["repeat_purchases"].to_numpy(), cdnow["recency"].to_list(), cdnow["T"].to_numpy()
     )
     assert arrays.params_ == pytest.approx(model.params_, rel=1e-10)
 
@@ -189,7 +189,9 @@ def test_predictions_are_keyed_by_customer(model: PurchaseModel, cdnow: pd.DataF
     purchases = model.expected_purchases(10, sample)
     assert purchases.name == "expected_purchases"
     assert list(purchases.index) == list(sample.index)
-    alive = model.expected_probability_alive(sample["frequency"], sample["recency"], sample["T"])
+    alive = model.expected_probability_alive(
+        sample["repeat_purchases"], sample["recency"], sample["T"]
+    )
     assert alive.name == "probability_alive"
     assert list(alive.index) == list(sample.index)
     new = model.expected_purchases_new_customer([1.0, 2.0])
@@ -249,7 +251,7 @@ def test_small_data_warns_and_fits_with_a_prior(kind: Kind):
 
 
 def test_no_repeat_buyer_still_gives_finite_estimates(kind: Kind):
-    data = pd.DataFrame({"frequency": 0, "recency": 0.0, "T": np.linspace(1, 39, 500)})
+    data = pd.DataFrame({"repeat_purchases": 0, "recency": 0.0, "T": np.linspace(1, 39, 500)})
     with pytest.warns(UserWarning, match="0 repeat"):
         fitted = kind().fit(data)
     assert fitted.penalized_ is True
@@ -269,20 +271,20 @@ def test_non_convergence_says_what_to_try(kind: Kind, cdnow: pd.DataFrame):
 
 
 @pytest.mark.parametrize(
-    ("frequency", "recency", "T", "message"),
+    ("repeat_purchases", "recency", "T", "message"),
     [
         ([1, 2], [5.0, 30.0], [20.0, 20.0], "smaller than recency"),
         ([-1, 2], [0.0, 3.0], [20.0, 20.0], "negative"),
         ([1.5, 2], [3.0, 3.0], [20.0, 20.0], "whole number"),
-        ([0, 2], [4.0, 3.0], [20.0, 20.0], "frequency is 0"),
+        ([0, 2], [4.0, 3.0], [20.0, 20.0], "repeat_purchases is 0"),
         ([1, 2], [np.nan, 3.0], [20.0, 20.0], "recency has 1 missing"),
         ([1, 2, 3], [1.0, 3.0], [20.0, 20.0], "differ in length"),
         ([1, 2], ["x", "y"], [20.0, 20.0], "numbers"),
     ],
 )
-def test_impossible_inputs_are_refused(kind: Kind, frequency, recency, T, message):  # noqa: N803
+def test_impossible_inputs_are_refused(kind: Kind, repeat_purchases, recency, T, message):  # noqa: N803
     with pytest.raises(ModelError, match=message):
-        kind().fit(frequency, recency, T)
+        kind().fit(repeat_purchases, recency, T)
 
 
 def test_table_and_weight_checks(kind: Kind, cdnow: pd.DataFrame):
@@ -293,7 +295,7 @@ def test_table_and_weight_checks(kind: Kind, cdnow: pd.DataFrame):
     with pytest.raises(ModelError, match="not both"):
         kind().fit(cdnow, cdnow["recency"])
     with pytest.raises(ModelError, match="recency is required"):
-        kind().fit(cdnow["frequency"])
+        kind().fit(cdnow["repeat_purchases"])
     with pytest.raises(ModelError, match="weights has 2 values"):
         kind().fit(cdnow, weights=[1.0, 2.0])
     with pytest.raises(ModelError, match=f"{kind.__name__} needs .* positive weight"):

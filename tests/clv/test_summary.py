@@ -16,6 +16,15 @@ with warnings.catch_warnings():
     from lifetimes.datasets import load_cdnow_summary, load_cdnow_summary_data_with_monetary_value
     from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 
+#: lifetimes' column names for ours (its frequency counts repeat purchases only, its
+#: monetary_value is their mean): used wherever lifetimes' tables meet ours.
+FROM_LIFETIMES = {
+    "frequency": "repeat_purchases",
+    "monetary_value": "mean_repeat_value",
+    "frequency_holdout": "repeat_purchases_holdout",
+    "monetary_value_holdout": "mean_repeat_value_holdout",
+}
+
 
 def cdnow_transactions() -> pd.DataFrame:
     """The CDNOW sample: customer id, new id (1..2357, the id of the summaries), date, cds, $."""
@@ -61,10 +70,10 @@ def test_hand_made_case_in_days():
     summary = rfm_summary(HAND_MADE, observation_end="2024-01-31")
     expected = pd.DataFrame(
         {
-            "frequency": [2, 0, 1],
+            "repeat_purchases": [2, 0, 1],
             "recency": [14.0, 0.0, 26.0],
             "T": [30.0, 21.0, 28.0],
-            "monetary_value": [30.0, 0.0, 9.0],
+            "mean_repeat_value": [30.0, 0.0, 9.0],
         },
         index=pd.Index(["ann", "bob", "cat"], name="customer_id"),
     )
@@ -74,7 +83,7 @@ def test_hand_made_case_in_days():
 def test_weeks_are_days_over_seven():
     days = rfm_summary(HAND_MADE, observation_end="2024-01-31")
     weeks = rfm_summary(HAND_MADE, observation_end="2024-01-31", period="W")
-    assert (weeks["frequency"] == days["frequency"]).all()
+    assert (weeks["repeat_purchases"] == days["repeat_purchases"]).all()
     np.testing.assert_allclose(weeks["recency"], days["recency"] / 7)
     np.testing.assert_allclose(weeks["T"], days["T"] / 7)
 
@@ -82,18 +91,18 @@ def test_weeks_are_days_over_seven():
 def test_observation_end_defaults_to_the_last_order_day():
     summary = rfm_summary(HAND_MADE)
     assert summary.loc["cat", "T"] == 33.0  # 2024-01-03 to 2024-02-05
-    assert summary.loc["cat", "frequency"] == 2
+    assert summary.loc["cat", "repeat_purchases"] == 2
 
 
 def test_calibration_and_holdout_by_hand():
     summary = rfm_summary(HAND_MADE, observation_end="2024-01-31", calibration_end="2024-01-09")
     assert list(summary.index) == ["ann", "cat"]  # bob's first order is after the split
-    assert summary.loc["ann", "frequency"] == 1
+    assert summary.loc["ann", "repeat_purchases"] == 1
     assert summary.loc["ann", "T"] == 8.0
-    assert summary.loc["ann", "frequency_holdout"] == 1
-    assert summary.loc["ann", "monetary_value_holdout"] == 40.0
-    assert summary.loc["cat", "frequency_holdout"] == 1
-    assert summary.loc["cat", "monetary_value_holdout"] == 9.0
+    assert summary.loc["ann", "repeat_purchases_holdout"] == 1
+    assert summary.loc["ann", "mean_repeat_value_holdout"] == 40.0
+    assert summary.loc["cat", "repeat_purchases_holdout"] == 1
+    assert summary.loc["cat", "mean_repeat_value_holdout"] == 9.0
     assert (summary["duration_holdout"] == 22.0).all()
 
 
@@ -109,13 +118,13 @@ def test_utc_days_for_aware_timestamps():
         }
     )
     summary = rfm_summary(frame, observation_end="2024-01-10")
-    assert summary.loc["a", "frequency"] == 1
+    assert summary.loc["a", "repeat_purchases"] == 1
     assert summary.loc["a", "recency"] == 1.0
 
 
 def test_without_monetary_column():
     summary = rfm_summary(HAND_MADE.drop(columns="amount"), monetary_col=None)
-    assert list(summary.columns) == ["frequency", "recency", "T"]
+    assert list(summary.columns) == ["repeat_purchases", "recency", "T"]
 
 
 @pytest.mark.parametrize("column", ["customer_id", "ordered_at", "amount"])
@@ -168,6 +177,7 @@ def test_cdnow_equals_lifetimes_summary(cdnow: pd.DataFrame, observation_end: st
         observation_period_end=observation_end,
     )
     theirs.index.name = "customer_id"
+    theirs = theirs.rename(columns=FROM_LIFETIMES)
     pd.testing.assert_frame_equal(ours, theirs.sort_index(), check_dtype=False)
 
 
@@ -185,10 +195,13 @@ def test_cdnow_calibration_and_holdout_equal_lifetimes(cdnow: pd.DataFrame):
         freq_multiplier=7,
         monetary_value_col="amount",
     ).sort_index()
+    # Our calibration columns have plain names; theirs end in _cal.
+    theirs = theirs.rename(columns=lambda name: name.removesuffix("_cal"))
+    theirs = theirs.rename(columns=FROM_LIFETIMES)
     assert ours.index.equals(theirs.index)
-    for name in ["frequency", "recency", "T", "monetary_value"]:
-        np.testing.assert_allclose(ours[name], theirs[f"{name}_cal"], rtol=1e-12, err_msg=name)
-    for name in ["frequency_holdout", "duration_holdout"]:
+    for name in ["repeat_purchases", "recency", "T", "mean_repeat_value"]:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-12, err_msg=name)
+    for name in ["repeat_purchases_holdout", "duration_holdout"]:
         np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-12, err_msg=name)
     # lifetimes averages single holdout orders; we average daily totals, like the
     # calibration column. They agree wherever nobody ordered twice on a holdout day.
@@ -197,14 +210,16 @@ def test_cdnow_calibration_and_holdout_equal_lifetimes(cdnow: pd.DataFrame):
     single = ~ours.index.isin(twice.index.get_level_values("customer_id"))
     assert 0 < (~single).sum() < 100
     np.testing.assert_allclose(
-        ours.loc[single, "monetary_value_holdout"],
-        theirs.loc[single, "monetary_value_holdout"],
+        ours.loc[single, "mean_repeat_value_holdout"],
+        theirs.loc[single, "mean_repeat_value_holdout"],
         rtol=1e-12,
     )
     daily = holdout.groupby(["customer_id", "ordered_at"])["amount"].sum()
     reference = daily.groupby("customer_id").mean()
     np.testing.assert_allclose(
-        ours.loc[~single, "monetary_value_holdout"], reference.loc[ours.index[~single]], rtol=1e-12
+        ours.loc[~single, "mean_repeat_value_holdout"],
+        reference.loc[ours.index[~single]],
+        rtol=1e-12,
     )
 
 
@@ -213,13 +228,13 @@ def test_cdnow_reproduces_the_published_39_week_summary(cdnow: pd.DataFrame):
     ours = rfm_summary(cdnow, observation_end="1997-09-30", period="W")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        published = load_cdnow_summary(index_col=[0])
-        with_money = load_cdnow_summary_data_with_monetary_value()
+        published = load_cdnow_summary(index_col=[0]).rename(columns=FROM_LIFETIMES)
+        with_money = load_cdnow_summary_data_with_monetary_value().rename(columns=FROM_LIFETIMES)
     assert len(ours) == len(published) == 2357
     ours = ours.loc[published.index]
-    np.testing.assert_array_equal(ours["frequency"], published["frequency"])
+    np.testing.assert_array_equal(ours["repeat_purchases"], published["repeat_purchases"])
     np.testing.assert_allclose(ours["recency"], published["recency"], atol=0.005)
     np.testing.assert_allclose(ours["T"], published["T"], atol=0.005)
     np.testing.assert_allclose(
-        ours["monetary_value"], with_money.loc[published.index, "monetary_value"], atol=0.005
+        ours["mean_repeat_value"], with_money.loc[published.index, "mean_repeat_value"], atol=0.005
     )

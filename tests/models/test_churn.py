@@ -245,7 +245,7 @@ def test_snapshot_columns_and_clv_summary():
     same_day = frame.set_index("customer_id").loc["same_day"]
     # Three orders on two days: frequency 3 as a trait, 1 repeat occasion for BG/NBD.
     assert same_day["frequency"] == 3
-    assert same_day["clv_frequency"] == 1
+    assert same_day["clv_repeat_purchases"] == 1
     assert same_day["clv_recency"] == 18
     assert same_day["clv_T"] == 20
 
@@ -445,7 +445,7 @@ def test_stored_model_needs_no_type_beyond_the_trusted_list(
         ("religion", r"'religion' is not a trait"),
         ("gender", r"'gender' is a customer profile field \(sensitivity personal\)"),
         ("birth_date", r"'birth_date' is a customer profile field"),
-        ("clv_frequency", r"'clv_frequency' is not a trait"),
+        ("clv_repeat_purchases", r"'clv_repeat_purchases' is not a trait"),
         ("label", r"'label' is not a trait"),
         ("top_channel", r"trait 'top_channel' is a string, not a number"),
         ("last_order_at", r"trait 'last_order_at' is a timestamp"),

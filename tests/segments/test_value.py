@@ -30,7 +30,7 @@ def test_inputs_match_rfm_summary_in_days(cdnow: Path):
     reference = rfm_summary(orders, observation_end=CDNOW_AS_OF - pd.Timedelta(days=1), period="D")
     joined = ours.join(reference.add_suffix("_ref"))
     assert len(joined) == 2357
-    for column in ("frequency", "recency", "monetary_value"):
+    for column in ("repeat_purchases", "recency", "mean_repeat_value"):
         np.testing.assert_allclose(joined[column], joined[f"{column}_ref"], rtol=1e-9)
     # T counts up to the start of as_of's day; rfm_summary's end is the day before.
     np.testing.assert_allclose(joined["T"], joined["T_ref"] + 1, rtol=1e-9)
@@ -41,8 +41,10 @@ def test_run_scores_equal_the_model_and_tiers_follow_shares(cdnow: Path):
         ws.run(as_of=CDNOW_AS_OF)
         traits = ws.traits().to_pandas().set_index("customer_id")
         inputs = value_inputs(ws.table("orders"), CDNOW_AS_OF).to_pandas().set_index("customer_id")
-    model = BetaGeoModel().fit(inputs["frequency"], inputs["recency"], inputs["T"])
-    expected = model.expected_probability_alive(inputs["frequency"], inputs["recency"], inputs["T"])
+    model = BetaGeoModel().fit(inputs["repeat_purchases"], inputs["recency"], inputs["T"])
+    expected = model.expected_probability_alive(
+        inputs["repeat_purchases"], inputs["recency"], inputs["T"]
+    )
     np.testing.assert_allclose(traits.loc[inputs.index, "p_alive"], expected, rtol=1e-6)
     shares = traits["value_tier"].value_counts(normalize=True)
     bounds = dict(TIERS)
@@ -69,13 +71,15 @@ def test_a_sample_of_buyers_recovers_the_parameters_and_everyone_is_scored():
     ages = rng.uniform(30, 720, 40_000).round() + 0.5
     data = simulate_beta_geo(40_000, **truth, T=ages, seed=rng)
     data["recency"] = data["recency"].round()
-    data["monetary_value"] = simulate_gamma_gamma(data["frequency"], p=6, q=4, v=15, seed=rng)
+    data["mean_repeat_value"] = simulate_gamma_gamma(
+        data["repeat_purchases"], p=6, q=4, v=15, seed=rng
+    )
     inputs = data.rename_axis("customer_id").reset_index()
     inputs["customer_id"] = "c" + inputs["customer_id"].astype(str)
     as_of = datetime(2024, 1, 1)
 
     scores, note = score_value(inputs, as_of=as_of, fit_buyers=8_000)
-    full = BetaGeoModel().fit(data["frequency"], data["recency"], data["T"])
+    full = BetaGeoModel().fit(data["repeat_purchases"], data["recency"], data["T"])
 
     fitted = dict(
         part.split("=") for part in note.split("BG/NBD ")[1].split(", Gamma")[0].split(", ")
@@ -95,10 +99,10 @@ def test_a_sample_with_too_few_repeat_buyers_fits_the_spend_on_all_of_them():
     inputs = pd.DataFrame(
         {
             "customer_id": [f"c{i:04d}" for i in range(2_000)],
-            "frequency": np.r_[rng.integers(1, 6, 25), np.zeros(1_975, dtype=int)],
+            "repeat_purchases": np.r_[rng.integers(1, 6, 25), np.zeros(1_975, dtype=int)],
             "recency": np.r_[rng.uniform(50, 300, 25).round(), np.zeros(1_975)],
             "T": rng.uniform(300, 400, 2_000).round() + 0.5,
-            "monetary_value": np.r_[rng.gamma(6, 10, 25), np.zeros(1_975)],
+            "mean_repeat_value": np.r_[rng.gamma(6, 10, 25), np.zeros(1_975)],
         }
     )
     as_of = datetime(2024, 1, 1)

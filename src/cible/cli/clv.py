@@ -37,7 +37,7 @@ def evaluate(
     with Workspace.open(workspace, read_only=True) as ws:
         result = ws.clv_evaluation(start, end)
         title = ws.config.workspace.name
-    rows, curve = result.frequency_rows(), result.cumulative_rows()
+    rows, curve = result.repeat_purchase_rows(), result.cumulative_rows()
     mape = result.mean_absolute_percentage_error()
     if output is not None:
         write_file(output, render_holdout(rows, curve, title=title, lang=lang))

@@ -1,7 +1,8 @@
 """Customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma by maximum likelihood.
 
-`rfm_summary` turns orders into one row per customer (frequency, recency, T,
-monetary_value); `BetaGeoModel` and `ParetoNBDModel` (both a `PurchaseModel`)
+`rfm_summary` turns orders into one row per customer (``repeat_purchases``,
+``recency``, ``T``, ``mean_repeat_value``; see `cible.clv.summary` for why these are
+not lifetimes' names); `BetaGeoModel` and `ParetoNBDModel` (both a `PurchaseModel`)
 predict purchases and the probability of being alive; `GammaGammaModel` predicts
 the value of those purchases and the CLV.
 This package uses numpy, scipy and pandas only.

@@ -1,8 +1,9 @@
 """What every CLV model shares: input checks, the fitted check, save and load as JSON.
 
-Models take either one table with the columns `rfm_summary` writes (``frequency``,
-``recency``, ``T``, ``monetary_value``) or one array per column. Results are keyed by
-the table's index (the ``customer_id``), or by position when plain arrays came in.
+Models take either one table with the columns `rfm_summary` writes
+(``repeat_purchases``, ``recency``, ``T``, ``mean_repeat_value``) or one array per
+column. Results are keyed by the table's index (the ``customer_id``), or by position
+when plain arrays came in.
 """
 
 from __future__ import annotations
@@ -82,14 +83,20 @@ def _numeric(name: str, value: object) -> FloatArray:
     return array
 
 
-def check_rfm(frequency: FloatArray, recency: FloatArray, age: FloatArray) -> None:
+def check_rfm(repeat_purchases: FloatArray, recency: FloatArray, age: FloatArray) -> None:
     """Refuse histories no customer can have; each message counts the offending rows."""
     checks = [
-        (frequency < 0, "frequency is negative"),
-        (frequency != np.round(frequency), "frequency is not a whole number of purchases"),
+        (repeat_purchases < 0, "repeat_purchases is negative"),
+        (
+            repeat_purchases != np.round(repeat_purchases),
+            "repeat_purchases is not a whole number of purchases",
+        ),
         (recency < 0, "recency is negative"),
         (age < recency, "T (age) is smaller than recency"),
-        ((frequency == 0) & (recency != 0), "recency is not 0 although frequency is 0"),
+        (
+            (repeat_purchases == 0) & (recency != 0),
+            "recency is not 0 although repeat_purchases is 0",
+        ),
     ]
     for mask, reason in checks:
         count = int(np.count_nonzero(mask))

@@ -2,8 +2,8 @@
 
 Two views, as in Fader, Hardie & Lee (2005), figures 2 to 4:
 
-- **by calibration frequency**: customers grouped by their repeat purchases in the
-  calibration period (0, 1, ..., 7+); mean purchases observed in the holdout against
+- **by calibration repeat purchases**: customers grouped by their repeat purchases in
+  the calibration period (0, 1, ..., 7+); mean purchases observed in the holdout against
   the mean the model expected (conditional expectations);
 - **cumulative over time**: weekly cumulative repeat purchases of the whole cohort,
   observed against expected (each customer contributes E[X(t)] for the time since
@@ -15,7 +15,7 @@ Examples
 >>> orders = load_transaction_data()
 >>> evaluation = evaluate_holdout(orders, customer_id="id", datetime_col="date",
 ...     monetary_col=None, calibration_end="2014-09-01", observation_end="2014-12-31")
->>> list(evaluation.by_frequency.columns)
+>>> list(evaluation.by_repeat_purchases.columns)
 ['customers', 'actual', 'expected']
 """
 
@@ -38,13 +38,13 @@ class HoldoutEvaluation:
     """Both views of a holdout evaluation and the fitted model."""
 
     model: BetaGeoModel
-    by_frequency: pd.DataFrame
+    by_repeat_purchases: pd.DataFrame
     cumulative: pd.DataFrame
     period: str
 
-    def frequency_rows(self) -> list[tuple[str, int, float, float]]:
-        """(calibration frequency, customers, actual, expected) per group."""
-        table = self.by_frequency
+    def repeat_purchase_rows(self) -> list[tuple[str, int, float, float]]:
+        """(calibration repeat purchases, customers, actual, expected) per group."""
+        table = self.by_repeat_purchases
         return [
             (str(label), int(n), float(a), float(e))
             for label, n, a, e in zip(
@@ -87,7 +87,7 @@ def evaluate_holdout(
     datetime_col: str = "ordered_at",
     monetary_col: str | None = "amount",
     period: str = "W",
-    max_frequency: int = 7,
+    max_repeat_purchases: int = 7,
 ) -> HoldoutEvaluation:
     """Fit BG/NBD up to ``calibration_end`` and compare its predictions afterwards."""
     summary = rfm_summary(
@@ -99,25 +99,26 @@ def evaluate_holdout(
         observation_end=observation_end,
         period="W" if period == "W" else "D",
     )
-    model = BetaGeoModel().fit(summary["frequency"], summary["recency"], summary["T"])
+    model = BetaGeoModel().fit(summary["repeat_purchases"], summary["recency"], summary["T"])
     expected = model.expected_purchases(
-        summary["duration_holdout"], summary["frequency"], summary["recency"], summary["T"]
+        summary["duration_holdout"], summary["repeat_purchases"], summary["recency"], summary["T"]
     )
-    groups = summary["frequency"].clip(upper=max_frequency).astype(int)
-    by_frequency = pd.DataFrame(
+    groups = summary["repeat_purchases"].clip(upper=max_repeat_purchases).astype(int)
+    by_repeat_purchases = pd.DataFrame(
         {
             "customers": groups.value_counts().sort_index(),
-            "actual": summary["frequency_holdout"].groupby(groups).mean(),
+            "actual": summary["repeat_purchases_holdout"].groupby(groups).mean(),
             "expected": expected.groupby(groups).mean(),
         }
     )
-    by_frequency.index = [
-        str(i) if i < max_frequency else f"{max_frequency}+" for i in by_frequency.index
+    by_repeat_purchases.index = [
+        str(i) if i < max_repeat_purchases else f"{max_repeat_purchases}+"
+        for i in by_repeat_purchases.index
     ]
-    by_frequency.index.name = "calibration_frequency"
+    by_repeat_purchases.index.name = "calibration_repeat_purchases"
     return HoldoutEvaluation(
         model=model,
-        by_frequency=by_frequency,
+        by_repeat_purchases=by_repeat_purchases,
         cumulative=_cumulative(
             transactions, model, customer_id, datetime_col, calibration_end, observation_end, period
         ),

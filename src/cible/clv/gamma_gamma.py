@@ -22,8 +22,8 @@ from cible.clv.optimization import maximize_likelihood
 from cible.clv.purchase import PurchaseModel
 
 PARAM_NAMES = ("p", "q", "v")
-#: Above this absolute correlation between frequency and mean spend of repeat buyers,
-#: `GammaGammaModel.fit` warns that the independence assumption looks broken.
+#: Above this absolute correlation between the repeat purchases and the mean spend of
+#: repeat buyers, `GammaGammaModel.fit` warns that the independence assumption looks broken.
 MAX_ABS_CORRELATION = 0.3
 #: Below this many repeat buyers the estimates are too noisy to trust; `fit` warns.
 MIN_REPEAT_BUYERS = 30
@@ -31,7 +31,7 @@ MIN_REPEAT_BUYERS = 30
 DAYS_PER_MONTH = 365 / 12
 
 _HINT = (
-    "Try more repeat buyers (a few hundred), and check that monetary_value varies "
+    "Try more repeat buyers (a few hundred), and check that mean_repeat_value varies "
     "across customers and holds the mean spend of repeat purchases, not totals."
 )
 
@@ -54,9 +54,9 @@ class GammaGammaModel(CLVModel):
         Repeat buyers the fit used.
     standard_errors_, log_likelihood_
         As in `CLVModel`.
-    frequency_monetary_correlation_ : float
-        Pearson correlation of frequency and mean spend among repeat buyers; the
-        model assumes it is near 0.
+    repeat_purchases_value_correlation_ : float
+        Pearson correlation of ``repeat_purchases`` and ``mean_repeat_value`` among
+        repeat buyers; the model assumes it is near 0.
 
     References
     ----------
@@ -70,8 +70,8 @@ class GammaGammaModel(CLVModel):
     --------
     >>> from cible.clv import GammaGammaModel, simulate_beta_geo, simulate_gamma_gamma
     >>> data = simulate_beta_geo(4000, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=1)
-    >>> data["monetary_value"] = simulate_gamma_gamma(
-    ...     data["frequency"], p=6.0, q=4.0, v=15.0, seed=2)
+    >>> data["mean_repeat_value"] = simulate_gamma_gamma(
+    ...     data["repeat_purchases"], p=6.0, q=4.0, v=15.0, seed=2)
     >>> model = GammaGammaModel().fit(data)
     >>> sorted(model.params_)
     ['p', 'q', 'v']
@@ -82,26 +82,28 @@ class GammaGammaModel(CLVModel):
 
     _fitted_attributes: ClassVar[tuple[str, ...]] = (
         *CLVModel._fitted_attributes,
-        "frequency_monetary_correlation_",
+        "repeat_purchases_value_correlation_",
     )
-    frequency_monetary_correlation_: float
+    repeat_purchases_value_correlation_: float
 
-    def fit(self, frequency: Data, monetary_value: ArrayLike | None = None) -> GammaGammaModel:
+    def fit(
+        self, repeat_purchases: Data, mean_repeat_value: ArrayLike | None = None
+    ) -> GammaGammaModel:
         """Estimate p, q, v by maximum likelihood on the repeat buyers.
 
         Parameters
         ----------
-        frequency : DataFrame or array-like
+        repeat_purchases : DataFrame or array-like
             Repeat purchases per customer, or a table from `rfm_summary` with the
-            columns ``frequency`` and ``monetary_value``.
-        monetary_value : array-like, optional
+            columns ``repeat_purchases`` and ``mean_repeat_value``.
+        mean_repeat_value : array-like, optional
             Mean spend of each customer's repeat purchases.
 
         Returns
         -------
         GammaGammaModel
-            ``self``, fitted. Customers with ``frequency == 0`` are left out: they
-            have no repeat purchase to average.
+            ``self``, fitted. Customers with ``repeat_purchases == 0`` are left out:
+            they have no repeat purchase to average.
 
         Raises
         ------
@@ -112,21 +114,23 @@ class GammaGammaModel(CLVModel):
         Warns
         -----
         UserWarning
-            When frequency and mean spend correlate beyond 0.3 in absolute value, and
-            with fewer than 30 repeat buyers (the fit still runs, without a prior).
+            When repeat purchases and mean spend correlate beyond 0.3 in absolute value,
+            and with fewer than 30 repeat buyers (the fit still runs, without a prior).
 
         Notes
         -----
         The log-likelihood is equation (1a) of [1]_; its gradient is written out in
         ``_Spend.log_likelihood``.
         """
-        _, (x, z) = customer_columns(("frequency", "monetary_value"), (frequency, monetary_value))
+        _, (x, z) = customer_columns(
+            ("repeat_purchases", "mean_repeat_value"), (repeat_purchases, mean_repeat_value)
+        )
         _check_spend(x, z)
         buyers = x > 0
         x, z = x[buyers], z[buyers]
         if x.size == 0:
             raise ModelError(
-                "GammaGammaModel needs repeat buyers (frequency > 0); none were given."
+                "GammaGammaModel needs repeat buyers (repeat_purchases > 0); none were given."
             )
         if np.any(z <= 0):
             count = int(np.count_nonzero(z <= 0))
@@ -174,11 +178,11 @@ class GammaGammaModel(CLVModel):
         )
         self.log_likelihood_ = -estimate.objective
         self.n_customers_ = int(x.size)
-        self.frequency_monetary_correlation_ = correlation
+        self.repeat_purchases_value_correlation_ = correlation
         return self
 
     def expected_average_value(
-        self, frequency: Data, monetary_value: ArrayLike | None = None
+        self, repeat_purchases: Data, mean_repeat_value: ArrayLike | None = None
     ) -> pd.Series:
         """Expected spend per future purchase, given the spend observed so far.
 
@@ -192,7 +196,7 @@ class GammaGammaModel(CLVModel):
         """
         self.check_is_fitted()
         index, (x, z) = customer_columns(
-            ("frequency", "monetary_value"), (frequency, monetary_value)
+            ("repeat_purchases", "mean_repeat_value"), (repeat_purchases, mean_repeat_value)
         )
         _check_spend(x, z)
         return pd.Series(self._expected_value(x, z), index=index, name="expected_average_value")
@@ -200,10 +204,10 @@ class GammaGammaModel(CLVModel):
     def customer_lifetime_value(
         self,
         purchase_model: PurchaseModel,
-        frequency: Data,
+        repeat_purchases: Data,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
-        monetary_value: ArrayLike | None = None,
+        mean_repeat_value: ArrayLike | None = None,
         *,
         horizon_months: int = 12,
         discount_rate: float = 0.01,
@@ -222,7 +226,7 @@ class GammaGammaModel(CLVModel):
         purchase_model : PurchaseModel
             A fitted model of purchase counts (`BetaGeoModel`, `ParetoNBDModel`), on
             the same time unit as the data.
-        frequency, recency, T, monetary_value
+        repeat_purchases, recency, T, mean_repeat_value
             One table from `rfm_summary`, or four arrays.
         horizon_months : int, default 12
             Months to add up.
@@ -247,7 +251,8 @@ class GammaGammaModel(CLVModel):
         if not (np.isfinite(period_days) and period_days > 0):
             raise ModelError(f"period_days must be positive, not {period_days!r}.")
         index, (x, tx, age, z) = customer_columns(
-            ("frequency", "recency", "T", "monetary_value"), (frequency, recency, T, monetary_value)
+            ("repeat_purchases", "recency", "T", "mean_repeat_value"),
+            (repeat_purchases, recency, T, mean_repeat_value),
         )
         check_rfm(x, tx, age)
         _check_spend(x, z)
@@ -327,6 +332,7 @@ class _Spend:
 def _check_spend(x: FloatArray, z: FloatArray) -> None:
     negative = int(np.count_nonzero(z < 0))
     if negative:
-        raise ModelError(f"monetary_value is negative for {negative} customer(s).")
+        raise ModelError(f"mean_repeat_value is negative for {negative} customer(s).")
     if np.any(x < 0):
-        raise ModelError(f"frequency is negative for {int(np.count_nonzero(x < 0))} customer(s).")
+        count = int(np.count_nonzero(x < 0))
+        raise ModelError(f"repeat_purchases is negative for {count} customer(s).")

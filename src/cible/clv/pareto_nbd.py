@@ -69,8 +69,8 @@ class ParetoNBDModel(PurchaseModel):
     and (20) and their case split (alpha >= beta or alpha < beta), written in
     log-sum-exp form; `_tail_integral` explains how its hypergeometric terms and
     their derivatives are computed. Those terms are computed once per distinct
-    (frequency, recency) and (frequency, T) pair, far fewer than customers. On small
-    data the prior is centred on r = s = 1, on the alpha that matches the pooled
+    (repeat_purchases, recency) and (repeat_purchases, T) pair, far fewer than
+    customers. On small data the prior is centred on r = s = 1, on the alpha that matches the pooled
     repeat-purchase rate and on beta = the mean T, so that s and beta stay finite.
 
     `expected_purchases` is equation (41) of [2]_: P(alive) times (r + x) (beta + T)

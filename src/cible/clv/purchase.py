@@ -1,10 +1,10 @@
 """What BG/NBD and Pareto/NBD share: weights, horizons, the penalised fit, predictions.
 
-Both models predict purchase counts from (frequency, recency, T) alone, so one base
-class, `PurchaseModel`, checks the input, merges customers with identical histories
-into weighted rows (`Patterns`), maximises the likelihood (with a weakly-informative
-prior on small data) and wraps the formulas of each model into Series keyed by
-customer. A subclass brings its log-likelihood and its three formulas.
+Both models predict purchase counts from (repeat_purchases, recency, T) alone, so one
+base class, `PurchaseModel`, checks the input, merges customers with identical
+histories into weighted rows (`Patterns`), maximises the likelihood (with a
+weakly-informative prior on small data) and wraps the formulas of each model into
+Series keyed by customer. A subclass brings its log-likelihood and its three formulas.
 """
 
 from __future__ import annotations
@@ -33,20 +33,20 @@ PRIOR_LOG_SD = 2.0
 #: What to try when a fit fails; a model may add to it (`PurchaseModel._hint`).
 HINT = (
     "Try more customers or a longer history (at least a few hundred customers, with "
-    "repeat buyers among them), and check that frequency, recency and T vary across "
-    "customers: identical histories for everyone cannot identify the model."
+    "repeat buyers among them), and check that repeat_purchases, recency and T vary "
+    "across customers: identical histories for everyone cannot identify the model."
 )
 
-_HISTORY = ("frequency", "recency", "T")
+_HISTORY = ("repeat_purchases", "recency", "T")
 
 
 @dataclass(frozen=True)
 class Patterns:
     """Distinct (x, t_x, T) histories with their summed weights, ready for a likelihood.
 
-    The likelihood of one history depends on (frequency, recency, T) only, so rows
-    with the same three numbers are fitted as one weighted row: data measured in
-    days or weeks have far fewer distinct histories than customers. Each distinct
+    The likelihood of one history depends on (repeat_purchases, recency, T) only, so
+    rows with the same three numbers are fitted as one weighted row: data measured
+    in days or weeks have far fewer distinct histories than customers. Each distinct
     x, t_x and T is also numbered (``*_values`` and ``*_code``), so that terms
     depending on one of them alone are computed once per value and looked up.
     """
@@ -174,7 +174,7 @@ class PurchaseModel(CLVModel, ABC):
 
     def fit(
         self,
-        frequency: Data,
+        repeat_purchases: Data,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
         *,
@@ -184,9 +184,10 @@ class PurchaseModel(CLVModel, ABC):
 
         Parameters
         ----------
-        frequency : DataFrame or array-like
+        repeat_purchases : DataFrame or array-like
             Repeat purchases per customer, or a table from `rfm_summary` with the
-            columns ``frequency``, ``recency`` and ``T`` (then leave the next two out).
+            columns ``repeat_purchases``, ``recency`` and ``T`` (then leave the next
+            two out).
         recency : array-like, optional
             Time from first to last purchase.
         T : array-like, optional
@@ -217,10 +218,10 @@ class PurchaseModel(CLVModel, ABC):
 
         Notes
         -----
-        Rows with equal (frequency, recency, T) are merged into one weighted row
-        first (`Patterns`), which makes fitting millions of customers quick.
+        Rows with equal (repeat_purchases, recency, T) are merged into one weighted
+        row first (`Patterns`), which makes fitting millions of customers quick.
         """
-        _, (x, tx, age) = _histories(frequency, recency, T)
+        _, (x, tx, age) = _histories(repeat_purchases, recency, T)
         data = self._likelihood(Patterns.build(x, tx, age, _weights(weights, x.size)))
         patterns = data.patterns
         if patterns.total_weight <= 0:
@@ -271,7 +272,7 @@ class PurchaseModel(CLVModel, ABC):
     def expected_purchases(
         self,
         t: float | ArrayLike,
-        frequency: Data,
+        repeat_purchases: Data,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
     ) -> pd.Series:
@@ -284,7 +285,7 @@ class PurchaseModel(CLVModel, ABC):
         ----------
         t : float or array-like
             Horizon, in the time unit of the fit (one value, or one per customer).
-        frequency, recency, T
+        repeat_purchases, recency, T
             As in `fit`: one table or three arrays.
 
         Returns
@@ -293,13 +294,13 @@ class PurchaseModel(CLVModel, ABC):
             ``expected_purchases`` per customer, indexed like the input.
         """
         self.check_is_fitted()
-        index, (x, tx, age) = _histories(frequency, recency, T)
+        index, (x, tx, age) = _histories(repeat_purchases, recency, T)
         values = self._conditional_purchases(_horizon(t, x.size), x, tx, age)
         return pd.Series(values, index=index, name="expected_purchases")
 
     def expected_probability_alive(
         self,
-        frequency: Data,
+        repeat_purchases: Data,
         recency: ArrayLike | None = None,
         T: ArrayLike | None = None,  # noqa: N803 - the literature's name for the age
     ) -> pd.Series:
@@ -307,7 +308,7 @@ class PurchaseModel(CLVModel, ABC):
 
         Parameters
         ----------
-        frequency, recency, T
+        repeat_purchases, recency, T
             As in `fit`: one table or three arrays.
 
         Returns
@@ -316,7 +317,7 @@ class PurchaseModel(CLVModel, ABC):
             ``probability_alive`` per customer, indexed like the input.
         """
         self.check_is_fitted()
-        index, (x, tx, age) = _histories(frequency, recency, T)
+        index, (x, tx, age) = _histories(repeat_purchases, recency, T)
         return pd.Series(self._probability_alive(x, tx, age), index=index, name="probability_alive")
 
     def expected_purchases_new_customer(self, t: float | ArrayLike) -> pd.Series:
@@ -354,9 +355,9 @@ class PurchaseModel(CLVModel, ABC):
 
 
 def _histories(
-    frequency: Data, recency: ArrayLike | None, age: ArrayLike | None
+    repeat_purchases: Data, recency: ArrayLike | None, age: ArrayLike | None
 ) -> tuple[pd.Index, list[FloatArray]]:
-    index, columns = customer_columns(_HISTORY, (frequency, recency, age))
+    index, columns = customer_columns(_HISTORY, (repeat_purchases, recency, age))
     check_rfm(*columns)
     return index, columns
 

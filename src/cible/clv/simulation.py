@@ -24,7 +24,7 @@ def simulate_beta_geo(
     T: float | ArrayLike,  # noqa: N803 - the literature's name for the age
     seed: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """Draw (frequency, recency, T) for customers following the BG/NBD model.
+    """Draw (repeat_purchases, recency, T) for customers following the BG/NBD model.
 
     Parameters
     ----------
@@ -40,7 +40,8 @@ def simulate_beta_geo(
     Returns
     -------
     DataFrame
-        ``frequency``, ``recency``, ``T``, indexed by ``customer_id`` (0, 1, ...).
+        ``repeat_purchases``, ``recency``, ``T``, indexed by ``customer_id``
+        (0, 1, ...).
 
     Notes
     -----
@@ -53,7 +54,7 @@ def simulate_beta_geo(
     --------
     >>> data = simulate_beta_geo(3, r=0.25, alpha=4.0, a=0.8, b=2.5, T=39.0, seed=0)
     >>> list(data.columns)
-    ['frequency', 'recency', 'T']
+    ['repeat_purchases', 'recency', 'T']
     """
     rng = np.random.default_rng(seed)
     age = _ages(T, n_customers)
@@ -65,13 +66,13 @@ def simulate_beta_geo(
     # reach 1e-20) gives a J beyond int64, and exactly 0 gives infinity.
     with np.errstate(divide="ignore"):
         last_allowed = np.ceil(np.log(rng.random(n_customers)) / np.log1p(-dropout))
-    frequency = np.minimum(would_buy, np.maximum(last_allowed, 1.0)).astype(np.int64)
-    buyers = frequency > 0
+    repeat_purchases = np.minimum(would_buy, np.maximum(last_allowed, 1.0)).astype(np.int64)
+    buyers = repeat_purchases > 0
     recency = np.zeros(n_customers)
     recency[buyers] = age[buyers] * rng.beta(
-        frequency[buyers], would_buy[buyers] - frequency[buyers] + 1
+        repeat_purchases[buyers], would_buy[buyers] - repeat_purchases[buyers] + 1
     )
-    return _histories(frequency, recency, age)
+    return _histories(repeat_purchases, recency, age)
 
 
 def simulate_pareto_nbd(
@@ -84,7 +85,7 @@ def simulate_pareto_nbd(
     T: float | ArrayLike,  # noqa: N803 - the literature's name for the age
     seed: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """Draw (frequency, recency, T) for customers following the Pareto/NBD model.
+    """Draw (repeat_purchases, recency, T) for customers following the Pareto/NBD model.
 
     Purchase rates are Gamma(r, alpha) and dropout rates Gamma(s, beta) across
     customers (Schmittlein, Morrison & Colombo 1987); while alive a customer buys at
@@ -115,7 +116,7 @@ def simulate_pareto_nbd(
     --------
     >>> data = simulate_pareto_nbd(3, r=0.55, alpha=10.6, s=0.6, beta=11.7, T=39.0, seed=0)
     >>> list(data.columns)
-    ['frequency', 'recency', 'T']
+    ['repeat_purchases', 'recency', 'T']
     """
     rng = np.random.default_rng(seed)
     age = _ages(T, n_customers)
@@ -125,22 +126,22 @@ def simulate_pareto_nbd(
     with np.errstate(divide="ignore"):
         lifetime = rng.exponential(1.0, n_customers) / dropout_rate
     active = np.minimum(lifetime, age)
-    frequency = rng.poisson(purchase_rate * active)
-    buyers = frequency > 0
+    repeat_purchases = rng.poisson(purchase_rate * active)
+    buyers = repeat_purchases > 0
     recency = np.zeros(n_customers)
-    recency[buyers] = active[buyers] * rng.beta(frequency[buyers], 1.0)
-    return _histories(frequency, recency, age)
+    recency[buyers] = active[buyers] * rng.beta(repeat_purchases[buyers], 1.0)
+    return _histories(repeat_purchases, recency, age)
 
 
 def simulate_gamma_gamma(
-    frequency: ArrayLike,
+    repeat_purchases: ArrayLike,
     *,
     p: float,
     q: float,
     v: float,
     seed: int | np.random.Generator | None = None,
 ) -> FloatArray:
-    """Draw the mean spend of each customer's ``frequency`` repeat purchases.
+    """Draw each customer's ``mean_repeat_value``: the mean of their repeat purchases.
 
     Each purchase is Gamma(p, nu) with a customer-level rate nu ~ Gamma(q, v), so the
     mean of x purchases is Gamma(p x, nu) / x (Fader & Hardie 2013). Customers with no
@@ -153,7 +154,7 @@ def simulate_gamma_gamma(
     0.0
     """
     rng = np.random.default_rng(seed)
-    x: npt.NDArray[np.float64] = np.asarray(frequency, dtype=np.float64).reshape(-1)
+    x: npt.NDArray[np.float64] = np.asarray(repeat_purchases, dtype=np.float64).reshape(-1)
     nu = rng.gamma(q, 1.0 / v, x.size)
     spend = np.zeros(x.size)
     buyers = x > 0
@@ -167,10 +168,10 @@ def _ages(age: float | ArrayLike, n_customers: int) -> FloatArray:
 
 
 def _histories(
-    frequency: npt.NDArray[np.int64], recency: FloatArray, age: FloatArray
+    repeat_purchases: npt.NDArray[np.int64], recency: FloatArray, age: FloatArray
 ) -> pd.DataFrame:
     """The table `rfm_summary` would give, keyed by ``customer_id`` 0, 1, ..."""
     return pd.DataFrame(
-        {"frequency": frequency, "recency": recency, "T": age},
-        index=pd.RangeIndex(frequency.size, name="customer_id"),
+        {"repeat_purchases": repeat_purchases, "recency": recency, "T": age},
+        index=pd.RangeIndex(repeat_purchases.size, name="customer_id"),
     )

@@ -3,6 +3,13 @@
 Orders are merged per calendar day (UTC) before counting, as Fader, Hardie & Lee do
 with CDNOW and as lifetimes' ``summary_data_from_transaction_data`` does with
 ``freq="D"``: two orders on the same day are one purchase occasion, worth their sum.
+
+Names: ``repeat_purchases`` is the number of purchase days after the first one
+(purchase days minus one; x in the papers) and ``mean_repeat_value`` the mean value
+of those repeat purchase days, the first purchase left out. lifetimes calls these
+frequency and monetary_value; Cible does not, because its traits
+(`cible.features.registry`) already use ``frequency`` for the number of purchases and
+``monetary_value`` for the total spend, and a name has one meaning.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ def rfm_summary(
     period: Literal["D", "W"] = "D",
     calibration_end: DateLike | None = None,
 ) -> pd.DataFrame:
-    """Summarise orders into frequency, recency, T and monetary value per customer.
+    """Summarise orders into repeat purchases, recency, T and mean repeat value per customer.
 
     Parameters
     ----------
@@ -57,14 +64,15 @@ def rfm_summary(
     DataFrame
         Indexed by ``customer_id`` (sorted), with
 
-        - ``frequency``: repeat purchases, the number of distinct purchase days minus one;
+        - ``repeat_purchases``: the number of distinct purchase days minus one;
         - ``recency``: time from the first to the last purchase day;
         - ``T``: time from the first purchase day to ``observation_end``;
-        - ``monetary_value``: mean value of the repeat purchase days, 0 when
-          ``frequency`` is 0;
-        - with ``calibration_end``: ``frequency_holdout`` (purchase days after the
-          calibration), ``monetary_value_holdout`` (their mean value, 0 when none)
-          and ``duration_holdout`` (length of the holdout).
+        - ``mean_repeat_value``: mean value of the repeat purchase days, 0 when
+          ``repeat_purchases`` is 0;
+        - with ``calibration_end``: ``repeat_purchases_holdout`` (purchase days after
+          the calibration, all of them repeat purchases), ``mean_repeat_value_holdout``
+          (their mean value, 0 when none) and ``duration_holdout`` (length of the
+          holdout).
 
     Raises
     ------
@@ -75,9 +83,9 @@ def rfm_summary(
     Notes
     -----
     The calibration columns keep their plain names (lifetimes adds ``_cal``) so the
-    table goes straight into `BetaGeoModel.fit`. ``monetary_value_holdout`` averages
-    daily totals, like ``monetary_value``; lifetimes averages single orders there,
-    which differs only for customers with two orders on one holdout day.
+    table goes straight into `BetaGeoModel.fit`. ``mean_repeat_value_holdout``
+    averages daily totals, like ``mean_repeat_value``; lifetimes averages single orders
+    there, which differs only for customers with two orders on one holdout day.
 
     Examples
     --------
@@ -88,10 +96,10 @@ def rfm_summary(
     ...     "amount": [10.0, 5.0, 30.0, 20.0],
     ... })
     >>> rfm_summary(orders, observation_end="2024-01-31")  # doctest: +NORMALIZE_WHITESPACE
-                 frequency  recency     T  monetary_value
+                 repeat_purchases  recency     T  mean_repeat_value
     customer_id
-    a                    1     10.0  30.0            30.0
-    b                    0      0.0  26.0             0.0
+    a                           1     10.0  30.0               30.0
+    b                           0      0.0  26.0                0.0
     """
     if period not in PERIOD_DAYS:
         raise ModelError(f"period must be 'D' (days) or 'W' (weeks), not {period!r}.")
@@ -114,9 +122,9 @@ def rfm_summary(
         raise ModelError(f"No order falls on or before calibration_end {_date(split_day)}.")
     summary = _summarise(calibration, split_day, unit, monetary_col is not None)
     holdout = orders[orders["day"] > split_day].groupby("customer")["value"]
-    summary["frequency_holdout"] = holdout.size().reindex(summary.index, fill_value=0)
+    summary["repeat_purchases_holdout"] = holdout.size().reindex(summary.index, fill_value=0)
     if monetary_col is not None:
-        summary["monetary_value_holdout"] = holdout.mean().reindex(summary.index, fill_value=0.0)
+        summary["mean_repeat_value_holdout"] = holdout.mean().reindex(summary.index, fill_value=0.0)
     summary["duration_holdout"] = float(last_day - split_day) / unit
     return summary
 
@@ -167,12 +175,12 @@ def _daily_orders(
 
 
 def _summarise(daily: pd.DataFrame, last_day: int, unit: int, monetary: bool) -> pd.DataFrame:
-    """Frequency, recency, T (and monetary value) from daily orders sorted by day."""
+    """Repeat purchases, recency, T (and mean repeat value) from daily orders sorted by day."""
     per_customer = daily.groupby("customer", sort=True)["day"]
     first = per_customer.min()
     summary = pd.DataFrame(
         {
-            "frequency": per_customer.size() - 1,
+            "repeat_purchases": per_customer.size() - 1,
             "recency": (per_customer.max() - first) / unit,
             "T": (last_day - first) / unit,
         }
@@ -182,7 +190,7 @@ def _summarise(daily: pd.DataFrame, last_day: int, unit: int, monetary: bool) ->
         # is the first purchase, which the Gamma-Gamma model leaves out.
         repeat = daily[daily["customer"].duplicated()]
         mean_repeat = repeat.groupby("customer")["value"].mean()
-        summary["monetary_value"] = mean_repeat.reindex(summary.index, fill_value=0.0)
+        summary["mean_repeat_value"] = mean_repeat.reindex(summary.index, fill_value=0.0)
     summary.index.name = "customer_id"
     return summary
 

@@ -165,7 +165,7 @@ def baseline_risks(snapshots: pd.DataFrame, horizon_days: int) -> dict[str, pd.S
     for _, group in snapshots.groupby("as_of", sort=True):
         history = pd.DataFrame(
             {
-                "frequency": group["clv_frequency"].to_numpy(np.float64),
+                "repeat_purchases": group["clv_repeat_purchases"].to_numpy(np.float64),
                 "recency": group["clv_recency"].to_numpy(np.float64),
                 "T": group["clv_T"].to_numpy(np.float64),
             },
@@ -191,6 +191,6 @@ def _bgnbd(history: pd.DataFrame, horizon: float) -> tuple[pd.Series, pd.Series]
     alive = model.expected_probability_alive(history)
     params: dict[str, Any] = model.params_
     r, alpha = params["r"], params["alpha"]
-    x, age = history["frequency"], history["T"]
+    x, age = history["repeat_purchases"], history["T"]
     quiet_if_alive = ((alpha + age) / (alpha + age + horizon)) ** (r + x)
     return alive, (1.0 - alive) + alive * quiet_if_alive

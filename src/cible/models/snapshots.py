@@ -5,7 +5,7 @@ A snapshot describes every *buyer* (a customer with at least one purchase before
 
 - every trait of :data:`cible.features.TRAITS` as it stood then (only orders and
   events strictly before ``as_of`` count, see :func:`cible.features.compute_traits`);
-- ``clv_frequency``, ``clv_recency`` and ``clv_T``: the :func:`cible.clv.rfm_summary`
+- ``clv_repeat_purchases``, ``clv_recency`` and ``clv_T``: the :func:`cible.clv.rfm_summary`
   of the purchases before ``as_of``, in days, which the BG/NBD baseline of
   :mod:`cible.models.evaluation` is fitted on (they are not traits and never
   features);
@@ -41,10 +41,10 @@ Examples
 >>> snapshots = build_snapshots(
 ...     data.__getitem__, [day(30)], horizon_days=30, observation_end=day(60)
 ... )
->>> snapshots[["customer_id", "frequency", "recency_days", "clv_frequency", "label"]]
-  customer_id  frequency  recency_days  clv_frequency  label
-0           a          2          10.0              1      0
-1           b          1          25.0              0      1
+>>> snapshots[["customer_id", "frequency", "recency_days", "clv_repeat_purchases", "label"]]
+  customer_id  frequency  recency_days  clv_repeat_purchases  label
+0           a          2          10.0                     1      0
+1           b          1          25.0                     0      1
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ Progress = Callable[[int, int], None]
 
 LABEL = "label"
 HORIZON = "horizon_days"
-#: The rfm_summary of purchases before ``as_of`` (frequency, recency, T in days).
-CLV_COLUMNS = ("clv_frequency", "clv_recency", "clv_T")
+#: The rfm_summary of purchases before ``as_of`` (repeat purchases, recency, T in days).
+CLV_COLUMNS = ("clv_repeat_purchases", "clv_recency", "clv_T")
 #: Columns every snapshot table has besides the traits.
 REQUIRED_COLUMNS = ("customer_id", "as_of", LABEL, HORIZON)
 
@@ -196,7 +196,11 @@ def _snapshot(
         return pd.DataFrame()
     summary = rfm_summary(before, monetary_col=None, observation_end=moment)
     summary = summary.rename(
-        columns={"frequency": "clv_frequency", "recency": "clv_recency", "T": "clv_T"}
+        columns={
+            "repeat_purchases": "clv_repeat_purchases",
+            "recency": "clv_recency",
+            "T": "clv_T",
+        }
     )
     frame = frame.merge(summary, how="left", left_on="customer_id", right_index=True)
     window = purchases["ordered_at"].between(moment, moment + horizon, inclusive="left")

@@ -27,8 +27,8 @@ which case the run carries on and says why):
 Examples
 --------
 >>> import pandas as pd
->>> inputs = pd.DataFrame({"customer_id": ["a"], "frequency": [0], "recency": [0.0],
-...                        "T": [10.0], "monetary_value": [0.0]})
+>>> inputs = pd.DataFrame({"customer_id": ["a"], "repeat_purchases": [0], "recency": [0.0],
+...                        "T": [10.0], "mean_repeat_value": [0.0]})
 >>> scores, note = score_value(inputs, as_of=pd.Timestamp("2024-01-01").to_pydatetime())
 >>> note.startswith("lifetime value skipped")
 True
@@ -63,7 +63,7 @@ FIT_BUYERS = 200_000
 
 
 def value_inputs(orders: Any, as_of: datetime) -> Any:
-    """Frequency, recency, T (days) and mean repeat spend per buyer, as an Ibis table."""
+    """Repeat purchases, recency, T (days) and mean repeat spend per buyer, as an Ibis table."""
     bought = orders.filter(
         orders.ordered_at < as_of,
         is_purchase(orders),
@@ -82,10 +82,10 @@ def value_inputs(orders: Any, as_of: datetime) -> Any:
     moment = ibis.literal(as_of).epoch_seconds()
     return per.select(
         "customer_id",
-        frequency=per.n - 1,
+        repeat_purchases=per.n - 1,
         recency=(per["last"].epoch_seconds() - per["first"].epoch_seconds()) / _DAY,
         T=(moment - per["first"].epoch_seconds()) / _DAY,
-        monetary_value=ibis.cases(
+        mean_repeat_value=ibis.cases(
             (per.n > 1, (per.total - per.first_spend) / (per.n - 1)), else_=0.0
         ),
     )
@@ -105,7 +105,7 @@ def score_value(
     empty = pd.DataFrame({"customer_id": inputs["customer_id"]})
     for column in VALUE_COLUMNS:
         empty[column] = None
-    repeat = inputs[(inputs["frequency"] > 0) & (inputs["monetary_value"] > 0)]
+    repeat = inputs[(inputs["repeat_purchases"] > 0) & (inputs["mean_repeat_value"] > 0)]
     if len(inputs) < _MIN_BUYERS or len(repeat) < _MIN_BUYERS:
         return empty, (
             f"lifetime value skipped: {len(inputs)} buyers, {len(repeat)} repeat buyers "
@@ -113,32 +113,34 @@ def score_value(
         )
     data = inputs.set_index("customer_id")
     fitted = data if len(data) <= fit_buyers else data.sample(fit_buyers, random_state=0)
-    spenders = fitted[(fitted["frequency"] > 0) & (fitted["monetary_value"] > 0)]
+    spenders = fitted[(fitted["repeat_purchases"] > 0) & (fitted["mean_repeat_value"] > 0)]
     if len(spenders) < _MIN_BUYERS:
         # A sample of a base with few repeat buyers may hold too few to fit the spend.
         spenders = repeat
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            purchases = BetaGeoModel().fit(fitted["frequency"], fitted["recency"], fitted["T"])
+            purchases = BetaGeoModel().fit(
+                fitted["repeat_purchases"], fitted["recency"], fitted["T"]
+            )
             spend = GammaGammaModel().fit(
-                spenders["frequency"].to_numpy(), spenders["monetary_value"].to_numpy()
+                spenders["repeat_purchases"].to_numpy(), spenders["mean_repeat_value"].to_numpy()
             )
     except ModelError as exc:
         return empty, f"lifetime value skipped: {exc}"
-    frequency, recency, age = data["frequency"], data["recency"], data["T"]
-    expected = purchases.expected_purchases(90, frequency, recency, age).to_numpy()
+    repeats, recency, age = data["repeat_purchases"], data["recency"], data["T"]
+    expected = purchases.expected_purchases(90, repeats, recency, age).to_numpy()
     scores = pd.DataFrame(
         {
             "customer_id": data.index,
-            "p_alive": purchases.expected_probability_alive(frequency, recency, age).to_numpy(),
+            "p_alive": purchases.expected_probability_alive(repeats, recency, age).to_numpy(),
             "expected_orders_90d": expected,
             "clv_12m": spend.customer_lifetime_value(
                 purchases,
-                frequency,
+                repeats,
                 recency,
                 age,
-                data["monetary_value"],
+                data["mean_repeat_value"],
                 horizon_months=12,
                 discount_rate=0.01,
                 period_days=1,
