@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import ibis
 import numpy as np
 import pandas as pd
 
@@ -68,8 +67,6 @@ from cible.segments.runner import (
     rfm_lifecycle,
     store_rule_members,
 )
-from cible.store.backend import raw
-from cible.store.writer import materialize
 
 #: Three years of data; the last half day falls after the run's ``as_of``.
 START = datetime(2023, 11, 27)
@@ -438,22 +435,21 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
         peak = _peak_rss_mb()
         # The pandas side's work alone, the way the run does it: the traits stored,
         # RFM and lifecycle on them, then each rule's members stored.
-        con = raw(ws.backend)
-        traits_sql = ibis.to_sql(raw_traits(ws.table, ws.config, AS_OF))
-        definitions = load_segments(ws.backend, ws.registry)
+        store = ws.store
+        traits_expr = raw_traits(ws.table, ws.config, AS_OF)
+        definitions = load_segments(store, ws.registry)
         profile = dict.fromkeys(("traits", "traits_rfm_lifecycle", "same_work"), float("inf"))
         for _ in range(repeat):
             start = time.perf_counter()
-            materialize(con, traits_sql, "_bench_traits")
+            traits = store.hold("_bench_traits", traits_expr)
             traits_done = time.perf_counter()
-            traits = ws.table("_bench_traits")
             scores = rfm_lifecycle(traits, ws.table("orders"), ws.config, AS_OF)
-            materialize(con, ibis.to_sql(scores), "_bench_scores")
+            store.hold("_bench_scores", scores)
             scored_done = time.perf_counter()
             base = traits.left_join(ws.table("_bench_scores"), "customer_id").join(
                 ws.table("customers"), "customer_id"
             )
-            members = store_rule_members(ws.backend, definitions, base=base, as_of=AS_OF)
+            members = store_rule_members(store, definitions, base=base, as_of=AS_OF)
             sizes = {sid: int(table.count().execute()) for sid, table in members.items()}
             profile["traits"] = min(profile["traits"], traits_done - start)
             profile["traits_rfm_lifecycle"] = min(
@@ -468,7 +464,7 @@ def run_cible(folder: Path, repeat: int) -> dict[str, Any]:
             found = int(current.filter(current.segment_id == segment_id).count().execute())
             assert size == found, f"{segment_id}: {size} members alone, {found} in the run"
         for table in ("_bench_traits", "_bench_scores"):
-            con.execute(f'DROP TABLE "{table}"')
+            store.connection.execute(f'DROP TABLE "{table}"')
     return {"runs": runs, "profile_s": profile, "peak_rss_mb": peak}
 
 
@@ -821,7 +817,7 @@ def compare(folder: Path) -> dict[str, Any]:
 
 def _quiet(ws: Workspace) -> None:
     """No DuckDB progress bar on stdout, which holds the JSON summary."""
-    raw(ws.backend).execute("SET enable_progress_bar = false")
+    ws.store.connection.execute("SET enable_progress_bar = false")
 
 
 def _peak_rss_mb() -> float:

@@ -114,3 +114,16 @@ def test_sql_text_only_in_store():
         if _layer(p) != "store" and pattern.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_connections_and_compiled_sql_only_in_store():
+    """Use cases hand the Store Ibis expressions; only store/ compiles or executes them."""
+    pattern = re.compile(
+        r"\braw\(|\bto_sql\(|\.connection\b|\braw_sql\(|^\s*(import|from) duckdb\b", re.MULTILINE
+    )
+    offenders = [
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if _layer(p) != "store" and pattern.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

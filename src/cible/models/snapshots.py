@@ -63,7 +63,7 @@ from cible.features.orders import is_purchase
 from cible.models.errors import ModelDataError
 
 #: ``tables(name)`` returns the canonical table ``name`` as an Ibis table
-#: (``backend.table`` or ``Workspace.table``).
+#: (``Store.table`` or ``Workspace.table``).
 Tables = Callable[[str], Any]
 #: ``progress(done, total)``: called before each date and once at the end.
 Progress = Callable[[int, int], None]
@@ -90,7 +90,7 @@ def build_snapshots(
     ----------
     tables : callable
         ``tables(name)`` -> Ibis table, for ``customers``, ``orders``, ``events``,
-        ``order_lines`` and ``products`` (e.g. ``workspace.backend.table``).
+        ``order_lines`` and ``products`` (e.g. ``workspace.table``).
     as_of_dates : iterable of datetime
         Past moments; naive ones are UTC. Duplicates count once.
     horizon_days : int, default 90

@@ -34,13 +34,10 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -49,6 +46,8 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import ColumnExpression, DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.internals.exceptions import EMTrainingException
+
+from cible.store.scratch import scratch_database
 
 #: Columns :meth:`ProfileMatcher.fit` expects: ids, folded names (``names_sorted`` is
 #: both names in alphabetical order), birth date, place, normalised e-mail and phone.
@@ -309,9 +308,13 @@ def _settings() -> SettingsCreator:
 @contextmanager
 def _linker(profiles: pa.Table, settings: SettingsCreator | dict[str, Any]) -> Iterator[Linker]:
     """A Splink linker on a private in-memory DuckDB, closed on exit."""
-    # Spilled pages go to the system's temporary folder, not the current directory.
-    spill = Path(tempfile.gettempdir()) / "cible-splink"
-    api = DuckDBAPI(duckdb.connect(":memory:", config={"temp_directory": str(spill)}))
+    with scratch_database() as con:
+        yield from _linker_on(DuckDBAPI(con), profiles, settings)
+
+
+def _linker_on(
+    api: DuckDBAPI, profiles: pa.Table, settings: SettingsCreator | dict[str, Any]
+) -> Iterator[Linker]:
     # Splink reports every training step at WARNING level; Cible reports its own
     # progress, so those messages are held back while it runs.
     splink_logger = logging.getLogger("splink")
@@ -326,7 +329,6 @@ def _linker(profiles: pa.Table, settings: SettingsCreator | dict[str, Any]) -> I
         yield linker
     finally:
         splink_logger.setLevel(level)
-        api.duckdb_con.close()
 
 
 def _floor_m(model: dict[str, Any]) -> dict[str, Any]:

@@ -48,8 +48,5 @@ def connect(database: Path, *, read_only: bool = False) -> Any:
 
 def raw(backend: Any) -> duckdb.DuckDBPyConnection:
     """The DuckDB connection under an Ibis backend, for the store's own statements."""
-    # TRANSITION: use cases still pass the Store here until they ask it for named writes.
-    if not hasattr(backend, "con"):
-        backend = backend._backend
     connection: duckdb.DuckDBPyConnection = backend.con
     return connection
