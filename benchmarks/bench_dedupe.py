@@ -5,7 +5,7 @@ Profiles come from :func:`cible.demo.duplicates.known_duplicates`: French custom
 another case or at a new provider, phones written another way, a move, fields left
 empty. They are imported into a fresh workspace (not timed), then:
 
-- **Cible**: ``ws.dedupe()``: deterministic rules and the Splink model, grouping,
+- **Cible**: ``ws.quality.dedupe()``: deterministic rules and the Splink model, grouping,
   golden records, re-pointing, consents, before-images and the merge log, written in
   one transaction;
 - **pandas, the obvious way**: e-mails trimmed and lower-cased, then
@@ -109,14 +109,14 @@ def main() -> None:
         truth.profiles.to_parquet(source)
         with Workspace.create(Path(folder) / "ws") as ws:
             started = time.perf_counter()
-            ws.import_file("customers", source)
+            ws.imports.load("customers", source)
             imported = time.perf_counter() - started
             started = time.perf_counter()
 
             def step(name: str, done: int, total: int) -> None:
                 steps.append((name, time.perf_counter() - started))
 
-            result = ws.dedupe(progress=step)
+            result = ws.quality.dedupe(progress=step)
             cible_s = time.perf_counter() - started
             remaining = ws.counts()["customers"]
     pandas_s, pandas_pairs = pandas_exact(truth.profiles)

@@ -68,9 +68,9 @@ def run_cible(folder: Path, path: Path, customers: pd.DataFrame) -> tuple[float,
     customer_file = folder / "customers.parquet"
     customers.to_parquet(customer_file)
     with Workspace.create(folder / "ws") as ws:
-        ws.import_file("customers", customer_file)
+        ws.imports.load("customers", customer_file)
         start = time.perf_counter()
-        result = ws.import_file("orders", path)
+        result = ws.imports.load("orders", path)
         elapsed = time.perf_counter() - start
     return elapsed, result.loaded, result.rejected
 

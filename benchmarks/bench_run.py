@@ -3,7 +3,7 @@
 The script generates a deterministic synthetic shop as Parquet files (customers with a
 share of prospects, three years of orders with statuses, discounts and five channels,
 order lines, products with categories and launch dates, browsing, shopping, email and
-engagement events, consents), imports them with :meth:`cible.Workspace.import_file`
+engagement events, consents), imports them with ``Workspace.imports.load``
 (timed apart: not part of the run target), adds five rule segments, then:
 
 - **Cible, the same work as pandas**: the traits stored as a table, RFM and lifecycle
@@ -396,7 +396,7 @@ def load(folder: Path) -> dict[str, Any]:
         _quiet(ws)
         for kind in FILES:
             start = time.perf_counter()
-            result = ws.import_file(kind, folder / f"{kind.replace('-', '_')}.parquet")
+            result = ws.imports.load(kind, folder / f"{kind.replace('-', '_')}.parquet")
             timings[kind] = time.perf_counter() - start
             rows[kind] = {
                 "loaded": result.loaded,

@@ -33,15 +33,12 @@ from cible.activation import Exports
 from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
+from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
-from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
-from cible.importing.validation import ParseOptions
+from cible.importing.imports import Imports
 from cible.models import ModelCard
-from cible.quality.audit import AuditReport, run_audit
-from cible.quality.contacts import NORMALISED_FIELDS, ContactRules, contact_fixes
-from cible.quality.merge import DedupeResult, dedupe
-from cible.quality.merge import undo as undo_merge
+from cible.quality.quality import Quality
 from cible.quality.report import quality_block
 from cible.reporting.html import render_report
 from cible.reporting.messages import LANGS
@@ -55,7 +52,6 @@ from cible.segments.report import build_report
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
 from cible.segments.typology import typology_inputs
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
-from cible.store.merges import UndoRecord
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
 from cible.store.store import Store
@@ -200,140 +196,15 @@ class Workspace:
         """Number of rows in each canonical table."""
         return {t.name: int(self.table(t.name).count().execute()) for t in self.registry.tables()}
 
-    def import_file(
-        self,
-        kind: str,
-        path: str | Path,
-        *,
-        mapping: dict[str, str] | None = None,
-        date_format: str | None = None,
-        decimal: str | None = None,
-        delimiter: str | None = None,
-        encoding: str | None = None,
-        strict: bool = False,
-        progress: Progress | None = None,
-    ) -> ImportResult:
-        """Import a CSV, Parquet or JSON lines file into table ``kind``.
+    @property
+    def imports(self) -> Imports:
+        """Data files: ``load`` one into a table, the import ``log``, each import's ``rejects``."""
+        return Imports(self.store, self.registry, self.config)
 
-        Parameters
-        ----------
-        kind : str
-            ``customers``, ``orders``, ``order-lines``, ``products``, ``events`` or
-            ``consents``.
-        path : str or Path
-            The file.
-        mapping : dict, optional
-            Field -> column of the file, on top of ``[import.mappings]``.
-        date_format : str, optional
-            strftime layout of dates (default: ISO 8601 and dd/mm/yyyy forms).
-        decimal : str, optional
-            ``auto`` (default), ``.`` or ``,``.
-        delimiter, encoding : str, optional
-            Override detection.
-        strict : bool
-            Load nothing if any row is rejected.
-        progress : callable, optional
-            ``progress(step, done, total)``.
-
-        Returns
-        -------
-        ImportResult
-            Counts; rejected and flagged rows are listed by :meth:`rejects`.
-        """
-        table = self.registry.table_for_kind(kind)
-        options = ImportOptions(
-            mapping=dict(mapping or {}),
-            date_format=date_format,
-            decimal=decimal,
-            delimiter=delimiter,
-            encoding=encoding,
-            strict=strict,
-        )
-        settings = self.config.import_
-        return import_file(
-            self.store,
-            self.registry,
-            kind,
-            Path(path),
-            options,
-            config_mapping=settings.mappings.get(table.name, {}),
-            config_parse=ParseOptions(
-                date_format=settings.date_format,
-                decimal=settings.decimal,
-                max_number=settings.max_number,
-                min_date=settings.min_date,
-                max_date=settings.max_date,
-            ),
-            contact_rules=self._contact_rules(),
-            progress=progress,
-        )
-
-    # -- data quality ---------------------------------------------------------------
-
-    def _contact_rules(self) -> ContactRules:
-        return ContactRules(
-            phone_region=self.config.quality.phone_region,
-            default_country=self.config.workspace.default_region,
-        )
-
-    def normalise(self) -> dict[str, int]:
-        """Normalise the stored customers' contact fields again, in one transaction.
-
-        E-mails, phones, countries, names and cities take the forms an import gives
-        them (docs/quality.md); ``updated_at`` is left alone.
-
-        Returns
-        -------
-        dict
-            Field -> number of customers whose value changed.
-        """
-        customers = self.registry.table("customers")
-        fixes = [
-            fix
-            for fix in contact_fixes(self.table("customers"), self._contact_rules())
-            if fix.column in NORMALISED_FIELDS
-        ]
-        changed = self.store.fix_table(customers, fixes)
-        return {name: changed.get(name, 0) for name in NORMALISED_FIELDS}
-
-    def audit(
-        self, as_of: datetime | None = None, *, progress: Progress | None = None
-    ) -> AuditReport:
-        """Audit data quality as of ``as_of`` (default now) and store the audit.
-
-        Returns
-        -------
-        AuditReport
-            Every check with counts and examples, the 0-100 score, the top problems
-            and the scores of earlier audits (docs/quality.md).
-        """
-        return run_audit(self.store, self.registry, self.config, as_of=as_of, progress=progress)
-
-    def dedupe(self, dry_run: bool = False, *, progress: Progress | None = None) -> DedupeResult:
-        """Find profiles of the same person and merge each group into a golden record.
-
-        Thresholds come from ``[dedupe]`` in ``cible.toml``; survivorship, consent
-        and undo rules are in docs/quality.md. All merges are one transaction.
-
-        Parameters
-        ----------
-        dry_run : bool
-            Only propose the merges, with their match weight and rule; write nothing.
-        progress : callable, optional
-            ``progress(step, done, total)``.
-        """
-        return dedupe(self.store, self.registry, self.config, dry_run=dry_run, progress=progress)
-
-    def undo_merge(self, merge_id: int) -> UndoRecord:
-        """Reverse merge ``merge_id`` exactly: profiles, orders, events and consents.
-
-        Raises
-        ------
-        CibleError
-            When there is no such merge, it was undone already, or a later merge of
-            some of the same customers must be undone first.
-        """
-        return undo_merge(self.store, self.registry, merge_id)
+    @property
+    def quality(self) -> Quality:
+        """Data quality: ``audit``, ``normalise``, ``dedupe`` and ``undo_merge``."""
+        return Quality(self.store, self.registry, self.config)
 
     # -- segments -------------------------------------------------------------------
 
@@ -500,30 +371,6 @@ class Workspace:
     def churn_card(self) -> tuple[int, ModelCard] | None:
         """The newest churn model's id and card, or None before any training."""
         return latest_card(self.store)
-
-    def imports(self) -> Any:
-        """The import log, newest first (an Ibis table)."""
-        log = self.table("imports")
-        return log.order_by(log.import_id.desc())
-
-    def rejects(self, import_id: int | None = None, *, flagged: bool = True) -> Any:
-        """Rejected (and, unless ``flagged=False``, flagged) rows of an import.
-
-        Parameters
-        ----------
-        import_id : int, optional
-            Defaults to the latest import of each file.
-        """
-        issues = self.table("import_issues")
-        if import_id is None:
-            log = self.table("imports")
-            latest = log.group_by(log.file).aggregate(import_id=log.import_id.max())
-            issues = issues.semi_join(latest, ["file", "import_id"])
-        else:
-            issues = issues.filter(issues.import_id == import_id)
-        if not flagged:
-            issues = issues.filter(issues.severity == "rejected")
-        return issues.order_by([issues.import_id, issues.line, issues.column_name])
 
 
 def load_config(path: Path) -> WorkspaceConfig:

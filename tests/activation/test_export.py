@@ -62,7 +62,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     with Workspace.create(folder / "ws") as ws:
         for kind, name in (("customers", "c"), ("orders", "o"), ("consents", "k")):
-            ws.import_file(kind, folder / f"{name}.csv")
+            ws.imports.load(kind, folder / f"{name}.csv")
         ws.run(as_of=AS_OF)
     return folder
 

@@ -24,7 +24,7 @@ def ws(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     with Workspace.create(folder) as workspace:
-        workspace.import_file("customers", customers)
+        workspace.imports.load("customers", customers)
     return folder
 
 

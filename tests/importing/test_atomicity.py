@@ -20,7 +20,7 @@ import sys
 from cible import Workspace
 ws = Workspace.open(sys.argv[1])
 print("started", flush=True)
-ws.import_file("orders", sys.argv[2])
+ws.imports.load("orders", sys.argv[2])
 ws.close()
 print("finished", flush=True)
 """
@@ -51,7 +51,7 @@ def _state(folder: Path) -> tuple[list[dict[str, object]], int, int]:
 def test_killed_import_leaves_previous_state(tmp_path: Path, write):
     folder = tmp_path / "ws"
     with Workspace.create(folder) as ws:
-        ws.import_file(
+        ws.imports.load(
             "orders",
             write("small.csv", "order_id,customer_id,ordered_at,amount\nA1,C1,2024-01-01,5\n"),
         )
@@ -77,6 +77,6 @@ def test_killed_import_leaves_previous_state(tmp_path: Path, write):
     # At least one kill must land while the import was running, or the test proves nothing.
     assert killed_mid_import >= 2
     with Workspace.open(folder) as ws:
-        result = ws.import_file("orders", big)
+        result = ws.imports.load("orders", big)
         assert result.inserted == 1_500_000
         assert ws.counts()["orders"] == 1_500_001

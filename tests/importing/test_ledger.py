@@ -29,7 +29,7 @@ def test_two_lines_of_one_product_in_one_order_are_both_kept(
     workspace: Workspace, write: WriteFile
 ):
     path = write("lines.csv", LINES)
-    first = workspace.import_file("order-lines", path)
+    first = workspace.imports.load("order-lines", path)
     assert (first.read, first.loaded, first.rejected) == (4, 4, 0)
     # Numbered within each order in file order, from 1.
     assert lines(workspace) == [
@@ -39,7 +39,7 @@ def test_two_lines_of_one_product_in_one_order_are_both_kept(
         ("O2", 1, "P2", 1),
     ]
     # The same file again gives the same keys: nothing is added.
-    again = workspace.import_file("order-lines", path)
+    again = workspace.imports.load("order-lines", path)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
     assert len(lines(workspace)) == 4
 
@@ -51,10 +51,12 @@ def test_line_numbers_given_by_the_file_are_read_and_repeats_rejected(
         "lines.csv",
         "order_id,ligne,product_id,quantity\nO1,7,P1,1\nO1,3,P1,2\nO1,7,P2,1\n",
     )
-    result = workspace.import_file("order-lines", path)
+    result = workspace.imports.load("order-lines", path)
     assert (result.loaded, result.rejected) == (2, 1)
     assert lines(workspace) == [("O1", 3, "P1", 2), ("O1", 7, "P1", 1)]
-    reasons = workspace.rejects(result.import_id, flagged=False).to_pandas()["reason"].tolist()
+    reasons = (
+        workspace.imports.rejects(result.import_id, flagged=False).to_pandas()["reason"].tolist()
+    )
     assert reasons == ["duplicate order_id, line_number in this file (first at line 2)"]
 
 
@@ -73,11 +75,11 @@ def test_consents_keep_their_history_and_a_second_import_adds_nothing(
     workspace: Workspace, write: WriteFile
 ):
     path = write("consents.csv", CONSENTS)
-    first = workspace.import_file("consents", path)
+    first = workspace.imports.load("consents", path)
     assert (first.inserted, first.rejected) == (3, 0)
     # updated_at, the column name before the ledger, is read as recorded_at.
     assert ledger(workspace)["status"].tolist() == ["granted", "withdrawn", "granted"]
-    again = workspace.import_file("consents", path)
+    again = workspace.imports.load("consents", path)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
     assert len(ledger(workspace)) == 3
     status = consent_status(workspace.table("consents"), "email", "marketing", datetime(2025, 1, 1))
@@ -90,13 +92,13 @@ def test_consents_keep_their_history_and_a_second_import_adds_nothing(
 def test_an_older_record_is_kept_as_history_without_changing_the_state(
     workspace: Workspace, write: WriteFile
 ):
-    workspace.import_file("consents", write("c.csv", CONSENTS))
+    workspace.imports.load("consents", write("c.csv", CONSENTS))
     old = write(
         "old.csv",
         "customer_id,channel,purpose,status,recorded_at,source,proof\n"
         "C1,email,marketing,granted,2023-05-01,shop,form 12\n",
     )
-    result = workspace.import_file("consents", old)
+    result = workspace.imports.load("consents", old)
     assert result.inserted == 1
     rows = ledger(workspace)
     assert rows[rows.customer_id == "C1"]["proof"].fillna("").tolist() == ["form 12", "", ""]
@@ -110,12 +112,12 @@ def test_an_older_record_is_kept_as_history_without_changing_the_state(
 def test_a_record_without_a_date_gets_the_import_time_once(workspace: Workspace, write: WriteFile):
     path = write("undated.csv", "customer_id,channel,purpose,status\nC3,post,marketing,denied\n")
     before = datetime.now(UTC).replace(tzinfo=None)
-    workspace.import_file("consents", path)
+    workspace.imports.load("consents", path)
     after = datetime.now(UTC).replace(tzinfo=None)
     recorded = ledger(workspace)["recorded_at"].tolist()
     assert len(recorded) == 1 and before <= recorded[0] <= after
     # The same statement again restates nothing: the ledger does not grow.
-    again = workspace.import_file("consents", path)
+    again = workspace.imports.load("consents", path)
     assert (again.inserted, again.unchanged) == (0, 1)
     assert len(ledger(workspace)) == 1
 

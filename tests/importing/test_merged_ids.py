@@ -61,14 +61,14 @@ def files(tmp_path: Path) -> dict[str, Path]:
 def ws(tmp_path: Path, files: dict[str, Path]) -> Iterator[Workspace]:
     with Workspace.create(tmp_path / "ws") as workspace:
         for kind in ("customers", "orders", "consents"):
-            result = workspace.import_file(kind, files[kind])
+            result = workspace.imports.load(kind, files[kind])
             assert result.rejected == result.flagged == 0
         yield workspace
 
 
 @pytest.fixture
 def merged(ws: Workspace) -> Workspace:
-    result = ws.dedupe()
+    result = ws.quality.dedupe()
     got = {
         m: (r.surviving_id, r.merge_id) for r in result.merges.itertuples() for m in r.merged_ids
     }
@@ -87,7 +87,7 @@ def owners(ws: Workspace, table: str, key: str) -> dict[str, Any]:
 
 
 def issues(ws: Workspace, import_id: int) -> list[tuple[Any, ...]]:
-    frame = ws.rejects(import_id).to_pandas()
+    frame = ws.imports.rejects(import_id).to_pandas()
     columns = ["line", "column_name", "value", "reason", "severity"]
     return [tuple(row) for row in frame[columns].itertuples(index=False)]
 
@@ -106,7 +106,7 @@ def test_reimported_customers_do_not_bring_merged_ids_back(
     merged: Workspace, files: dict[str, Path]
 ):
     ws = merged
-    result = ws.import_file("customers", files["customers"])
+    result = ws.imports.load("customers", files["customers"])
     assert (result.read, result.loaded, result.rejected) == (5, 3, 2)
     assert result.read == result.loaded + result.rejected
     assert sorted(owners(ws, "customers", "customer_id")) == ["A1", "B9", "D1"]
@@ -133,7 +133,7 @@ def test_reimported_customers_do_not_bring_merged_ids_back(
 def test_strict_refuses_a_customers_file_with_merged_ids(merged: Workspace, files: dict[str, Path]):
     before = merged.table("customers").order_by("customer_id").to_pandas()
     with pytest.raises(StrictRefusalError, match="refuse all 5 rows"):
-        merged.import_file("customers", files["customers"], strict=True)
+        merged.imports.load("customers", files["customers"], strict=True)
     after = merged.table("customers").order_by("customer_id").to_pandas()
     assert after.equals(before)
 
@@ -142,7 +142,7 @@ def test_reimported_orders_are_loaded_for_the_surviving_id(
     merged: Workspace, files: dict[str, Path], tmp_path: Path
 ):
     ws = merged
-    result = ws.import_file("orders", files["orders"])
+    result = ws.imports.load("orders", files["orders"])
     assert (result.loaded, result.rejected, result.flagged, result.unchanged) == (4, 0, 2, 4)
     assert owners(ws, "orders", "order_id") == {"O1": "A1", "O2": "A1", "O3": "B9", "O4": "D1"}
     assert issues(ws, result.import_id) == [
@@ -163,7 +163,7 @@ def test_reimported_orders_are_loaded_for_the_surviving_id(
     ]
     # A new order of a merged id: inserted for the surviving customer, not flagged unknown.
     new = write(tmp_path, "new.csv", "order_id,customer_id,ordered_at,amount\nO5,B1,2024-01-01,5\n")
-    result = ws.import_file("orders", new)
+    result = ws.imports.load("orders", new)
     assert (result.inserted, result.flagged) == (1, 1)
     assert owners(ws, "orders", "order_id")["O5"] == "B9"
     assert "unknown" not in " ".join(r[3] for r in issues(ws, result.import_id))
@@ -176,7 +176,7 @@ def test_events_of_a_merged_id_follow_the_survivor(merged: Workspace, tmp_path: 
         "message_id,customer_id,anonymous_id,type,event,timestamp\n"
         "E1,A2,,track,viewed,2024-01-02\nE2,,anon-1,page,,2024-01-03\nE3,D1,,track,x,2024-01-04\n",
     )
-    result = merged.import_file("events", path)
+    result = merged.imports.load("events", path)
     assert (result.inserted, result.flagged) == (3, 1)
     assert owners(merged, "events", "message_id") == {"E1": "A1", "E2": None, "E3": "D1"}
 
@@ -192,17 +192,17 @@ def test_a_chain_of_merges_is_followed(merged: Workspace, tmp_path: Path, files:
         "Z0,anne@morel.fr,+33611223344,Anne,Morel,1980-02-03,female,75011,Paris,"
         "Île-de-France,FR,2015-01-01\n",
     )
-    ws.import_file("customers", extra)
-    second = ws.dedupe()
+    ws.imports.load("customers", extra)
+    second = ws.quality.dedupe()
     assert second.merges[["merge_id", "surviving_id"]].values.tolist() == [[3, "Z0"]]
-    result = ws.import_file("orders", files["orders"])
+    result = ws.imports.load("orders", files["orders"])
     assert owners(ws, "orders", "order_id") == {"O1": "Z0", "O2": "Z0", "O3": "B9", "O4": "D1"}
     reasons = {r[2]: r[3] for r in issues(ws, result.import_id)}
     assert reasons["A2"] == "customer A2 was merged into Z0 (merges 1, 3); loaded for Z0"
     assert reasons["A1"] == "customer A1 was merged into Z0 (merge 3); loaded for Z0"
     # Undoing merge 3 ends the second step of the chain only.
-    ws.undo_merge(3)
-    ws.import_file("orders", files["orders"])
+    ws.quality.undo_merge(3)
+    ws.imports.load("orders", files["orders"])
     assert owners(ws, "orders", "order_id") == {"O1": "A1", "O2": "A1", "O3": "B9", "O4": "D1"}
 
 
@@ -210,23 +210,23 @@ def test_after_undo_a_reimport_behaves_as_before_the_merge(ws: Workspace, files:
     def reimport() -> tuple[list[tuple[int, ...]], dict[str, Any], list[str]]:
         counts = []
         for kind in ("customers", "orders", "consents"):
-            r = ws.import_file(kind, files[kind])
+            r = ws.imports.load(kind, files[kind])
             counts.append((r.loaded, r.inserted, r.updated, r.unchanged, r.rejected, r.flagged))
         customers = sorted(owners(ws, "customers", "customer_id"))
         return counts, owners(ws, "orders", "order_id"), customers
 
     before = reimport()
-    ws.dedupe()
-    ws.undo_merge(2)
-    ws.undo_merge(1)
+    ws.quality.dedupe()
+    ws.quality.undo_merge(2)
+    ws.quality.undo_merge(1)
     assert reimport() == before
     assert before[2] == ["A1", "A2", "B1", "B9", "D1"]
     assert before[1] == {"O1": "A2", "O2": "A1", "O3": "B1", "O4": "D1"}
 
 
 def test_undoing_one_merge_stops_only_its_redirect(merged: Workspace, files: dict[str, Path]):
-    merged.undo_merge(1)
-    result = merged.import_file("orders", files["orders"])
+    merged.quality.undo_merge(1)
+    result = merged.imports.load("orders", files["orders"])
     assert owners(merged, "orders", "order_id") == {"O1": "A2", "O2": "A1", "O3": "B9", "O4": "D1"}
     assert [r[2] for r in issues(merged, result.import_id)] == ["B1"]
 
@@ -242,19 +242,19 @@ def test_a_consent_the_survivor_withdrew_later_is_not_granted_again(
     ws = merged
     header = "customer_id,channel,purpose,status,updated_at,source\n"
     withdrawn = write(tmp_path, "w.csv", header + "A1,post,marketing,withdrawn,2024-05-01,app\n")
-    ws.import_file("consents", withdrawn)
+    ws.imports.load("consents", withdrawn)
     # An old export still says merged A2 granted post marketing, before the withdrawal:
     # the record joins A1's history, and the later withdrawal stays the current state.
     old = write(tmp_path, "old.csv", header + "A2,post,marketing,granted,2022-01-01,shop\n")
     before = ledger(ws, "A1")
-    result = ws.import_file("consents", old)
+    result = ws.imports.load("consents", old)
     assert (result.loaded, result.flagged) == (1, 1)
     assert consents(ws, "A1")[("post", "marketing")] == ("withdrawn", "2024-05-01")
     assert consents(ws, "A2") == {}
     assert ledger(ws, "A1") in (before, before + 1)  # kept by the merge, or appended
     # A newer statement of the same person wins, as for any consent: the date decides.
     newer = write(tmp_path, "new.csv", header + "A2,post,marketing,granted,2024-06-01,shop\n")
-    ws.import_file("consents", newer)
+    ws.imports.load("consents", newer)
     assert consents(ws, "A1")[("post", "marketing")] == ("granted", "2024-06-01")
 
 
@@ -263,11 +263,11 @@ def test_a_redirected_consent_as_recent_as_a_stricter_one_does_not_widen_it(
 ):
     ws = merged
     header = "customer_id,channel,purpose,status,updated_at,source\n"
-    ws.import_file(
+    ws.imports.load(
         "consents", write(tmp_path, "w.csv", header + "A1,ads,profiling,denied,2024-05-01,app\n")
     )
     same_day = write(tmp_path, "same.csv", header + "A2,ads,profiling,granted,2024-05-01,shop\n")
-    result = ws.import_file("consents", same_day)
+    result = ws.imports.load("consents", same_day)
     # Kept in the ledger as evidence, but between records of one moment the stricter wins.
     assert (result.loaded, result.rejected, result.flagged) == (1, 0, 1)
     assert consents(ws, "A1")[("ads", "profiling")] == ("denied", "2024-05-01")
@@ -275,7 +275,7 @@ def test_a_redirected_consent_as_recent_as_a_stricter_one_does_not_widen_it(
 
 def test_reimported_consents_join_the_survivors_history(merged: Workspace, files: dict[str, Path]):
     ws = merged
-    result = ws.import_file("consents", files["consents"])
+    result = ws.imports.load("consents", files["consents"])
     assert (result.read, result.loaded, result.rejected) == (6, 6, 0)
     # email: A1's own record is more recent; sms: A2's denial (2023) is more recent.
     assert consents(ws, "A1") == {
@@ -286,7 +286,7 @@ def test_reimported_consents_join_the_survivors_history(merged: Workspace, files
     assert consents(ws, "A2") == {}
     # The same file again adds nothing: exact repeats are not appended twice.
     rows = ws.table("consents").count().execute()
-    again = ws.import_file("consents", files["consents"])
+    again = ws.imports.load("consents", files["consents"])
     assert (again.inserted, again.unchanged) == (0, 6)
     assert ws.table("consents").count().execute() == rows
 
@@ -298,7 +298,7 @@ def test_a_redirect_that_repeats_a_record_of_the_file_rejects_the_copy(
     header = "customer_id,channel,purpose,status,updated_at,source\n"
     same = "{},push,marketing,granted,2024-02-01,app\n"
     path = write(tmp_path, "twice.csv", header + same.format("A2") + same.format("A1"))
-    result = ws.import_file("consents", path)
+    result = ws.imports.load("consents", path)
     assert (result.loaded, result.rejected) == (1, 1)
     rejected = [r for r in issues(ws, result.import_id) if r[4] == "rejected"]
     assert rejected == [

@@ -27,12 +27,12 @@ def issues(
     ws: Workspace, flagged: bool = True, import_id: int | None = None
 ) -> list[tuple[int, str | None, str]]:
     """(line, column, reason) of an import's issues (default: latest of each file)."""
-    found = ws.rejects(import_id, flagged=flagged).to_pyarrow().to_pylist()
+    found = ws.imports.rejects(import_id, flagged=flagged).to_pyarrow().to_pylist()
     return [(r["line"], r["column_name"], r["reason"]) for r in found]
 
 
 def test_reject_cases_keep_line_column_value_and_reason(workspace: Workspace, write: WriteFile):
-    workspace.import_file("customers", write("c.csv", CUSTOMERS))
+    workspace.imports.load("customers", write("c.csv", CUSTOMERS))
     orders = write(
         "orders.csv",
         "order_id;customer_id;ordered_at;amount;channel\n"
@@ -45,7 +45,7 @@ def test_reject_cases_keep_line_column_value_and_reason(workspace: Workspace, wr
         "O7;C1;31/02/2024;1,00;web\n"  # 8 impossible date
         "O8;C1;06/02/2024;9,99\n",  # 9 missing column
     )
-    result = workspace.import_file("orders", orders)
+    result = workspace.imports.load("orders", orders)
     assert (result.read, result.loaded, result.rejected, result.flagged) == (8, 2, 6, 1)
     found = issues(workspace)
     assert (3, "amount", "amount is negative") in found
@@ -65,7 +65,7 @@ def test_reject_cases_keep_line_column_value_and_reason(workspace: Workspace, wr
     assert (9, None, "expected 5 columns, found 4") in found
     values = {
         (r["line"], r["column_name"]): r["value"]
-        for r in workspace.rejects().to_pyarrow().to_pylist()
+        for r in workspace.imports.rejects().to_pyarrow().to_pylist()
     }
     assert values[(4, "channel")] == "fax"
     assert values[(9, None)] == "O8;C1;06/02/2024;9,99"
@@ -81,7 +81,7 @@ def test_read_equals_loaded_plus_rejected_on_messy_file(workspace: Workspace, wr
         lines.append(f"{order_id},C{i},{day},{amount}")
     lines.insert(40, "broken,line")
     lines.insert(90, "too,many,columns,in,this,line")
-    result = workspace.import_file("orders", write("o.csv", "\n".join(lines) + "\n"))
+    result = workspace.imports.load("orders", write("o.csv", "\n".join(lines) + "\n"))
     assert result.read == result.loaded + result.rejected
     assert result.read == len(lines) - 1
     stored = workspace.counts()["orders"]
@@ -92,7 +92,7 @@ def test_blank_lines_do_not_shift_line_numbers(workspace: Workspace, write: Writ
     text = (
         "order_id,customer_id,ordered_at,amount\r\nO1,C1,2024-01-01,1\r\n\r\n\r\nO2,C1,x,1\r\n\r\n"
     )
-    result = workspace.import_file("orders", write("o.csv", text))
+    result = workspace.imports.load("orders", write("o.csv", text))
     assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
     assert [line for line, _, _ in issues(workspace, flagged=False)] == [5]
 
@@ -105,7 +105,7 @@ def test_values_spanning_lines_keep_physical_line_numbers(workspace: Workspace, 
         "O3,C1,2024-01-01,-1,x\n"
         "O4,C1,hier,1,y\n\n\n"
     )
-    result = workspace.import_file("orders", write("o.csv", text))
+    result = workspace.imports.load("orders", write("o.csv", text))
     assert (result.read, result.loaded, result.rejected) == (4, 2, 2)
     assert [line for line, _, _ in issues(workspace, flagged=False)] == [5, 6]
 
@@ -114,29 +114,29 @@ def test_unterminated_quote_says_the_rest_of_the_file_was_swallowed(
     workspace: Workspace, write: WriteFile
 ):
     text = 'order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,1\nO2,"C1,2024-01-01,1\n'
-    result = workspace.import_file("orders", write("o.csv", text + "O3,C1,2024-01-01,1\n" * 5))
+    result = workspace.imports.load("orders", write("o.csv", text + "O3,C1,2024-01-01,1\n" * 5))
     assert (result.read, result.loaded, result.rejected) == (2, 1, 1)
     assert any(line == 3 and "unterminated quote" in why for line, _, why in issues(workspace))
 
 
 def test_second_import_of_same_file_changes_nothing(workspace: Workspace, write: WriteFile):
     path = write("c.csv", CUSTOMERS)
-    first = workspace.import_file("customers", path)
+    first = workspace.imports.load("customers", path)
     before = rows(workspace, "customers", "customer_id")
-    second = workspace.import_file("customers", path)
+    second = workspace.imports.load("customers", path)
     assert (first.inserted, second.inserted, second.updated, second.unchanged) == (3, 0, 0, 3)
     assert rows(workspace, "customers", "customer_id") == before
 
 
 def test_newer_row_updates_and_keeps_its_updated_at(workspace: Workspace, write: WriteFile):
-    workspace.import_file("customers", write("c.csv", CUSTOMERS))
+    workspace.imports.load("customers", write("c.csv", CUSTOMERS))
     update = write(
         "c2.csv",
         "customer_id;email;updated_at\n"
         "C1;new@b.fr;02/02/2024 10:00:00\n"  # newer: wins
         "C2;old@y.fr;01/01/2020 00:00:00\n",  # older than stored: ignored
     )
-    result = workspace.import_file("customers", update)
+    result = workspace.imports.load("customers", update)
     assert (result.updated, result.unchanged) == (1, 1)
     by_id = {r["customer_id"]: r for r in rows(workspace, "customers", "customer_id")}
     assert by_id["C1"]["email"] == "new@b.fr"
@@ -152,24 +152,24 @@ def test_row_without_updated_at_gets_import_time_only_when_it_changes(
     workspace: Workspace, write: WriteFile
 ):
     path = write("c.csv", "customer_id;email\nC1;a@b.fr\n")
-    workspace.import_file("customers", path)
+    workspace.imports.load("customers", path)
     stamped = rows(workspace, "customers", "customer_id")[0]["updated_at"]
     assert isinstance(stamped, datetime)
-    workspace.import_file("customers", path)
+    workspace.imports.load("customers", path)
     assert rows(workspace, "customers", "customer_id")[0]["updated_at"] == stamped
-    workspace.import_file("customers", write("c2.csv", "customer_id;email\nC1;b@b.fr\n"))
+    workspace.imports.load("customers", write("c2.csv", "customer_id;email\nC1;b@b.fr\n"))
     assert rows(workspace, "customers", "customer_id")[0]["updated_at"] > stamped
 
 
 def test_strict_refuses_whole_file_but_records_why(workspace: Workspace, write: WriteFile):
     path = write("o.csv", "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,5\nO2,C1,x,5\n")
     with pytest.raises(StrictRefusalError, match="made --strict refuse all 2 rows") as refused:
-        workspace.import_file("orders", path, strict=True)
+        workspace.imports.load("orders", path, strict=True)
     assert workspace.counts()["orders"] == 0
     assert refused.value.result.status == "refused"
     result = refused.value.result
     assert (result.read, result.loaded, result.rejected, result.flagged) == (2, 0, 2, 0)
-    rejected = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
+    rejected = workspace.imports.rejects(flagged=False).to_pyarrow().to_pylist()
     assert [r["line"] for r in rejected] == [3]
 
 
@@ -188,7 +188,7 @@ def test_french_csv_variants(
     if encoding == "latin-1":
         text = text.replace("Œdipe ’Noël’", "Noël")
     path = write("c.csv", text, encoding=encoding, bom=bom)
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.loaded, result.rejected) == (2, 0)
     stored = rows(workspace, "customers", "customer_id")
     assert stored[0]["first_name"] == "Hélène"
@@ -207,7 +207,7 @@ def test_decimal_comma_and_thousands(workspace: Workspace, write: WriteFile):
         "O2;C1;2024-01-01;1.500,00;0\n"
         "O3;C1;2024-01-01;12;0,25\n",
     )
-    workspace.import_file("orders", path)
+    workspace.imports.load("orders", path)
     amounts = [r["amount"] for r in rows(workspace, "orders", "order_id")]
     assert amounts == [1234.56, 1500.0, 12.0]
 
@@ -218,7 +218,7 @@ def test_dot_decimal_file_reads_thousands_with_commas(workspace: Workspace, writ
         'order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,"1,500"\nO2,C1,2024-01-01,2.50\n'
         "O3,C1,2024-01-01,0.99\n",
     )
-    workspace.import_file("orders", path)
+    workspace.imports.load("orders", path)
     assert [r["amount"] for r in rows(workspace, "orders", "order_id")] == [1500.0, 2.5, 0.99]
 
 
@@ -227,7 +227,7 @@ def test_mapping_and_date_format(workspace: Workspace, write: WriteFile):
         "export.csv",
         "Numéro commande,Client,Date,Montant TTC,Canal\nA1,C1,12/31/2024,10.00,WEB\n",
     )
-    result = workspace.import_file(
+    result = workspace.imports.load(
         "orders",
         path,
         mapping={
@@ -254,7 +254,7 @@ def test_mapping_from_cible_toml(tmp_path: Path, write: WriteFile):
     )
     with Workspace.open(folder) as ws:
         path = write("o.csv", "order_id;customer_id;ordered_at;Montant\nA;C;2024-01-01;3,5\n")
-        assert ws.import_file("orders", path).loaded == 1
+        assert ws.imports.load("orders", path).loaded == 1
 
 
 def test_parquet_and_json_lines(workspace: Workspace, tmp_path: Path):
@@ -272,7 +272,7 @@ def test_parquet_and_json_lines(workspace: Workspace, tmp_path: Path):
         }
     )
     frame.to_parquet(tmp_path / "events.parquet")
-    result = workspace.import_file("events", tmp_path / "events.parquet")
+    result = workspace.imports.load("events", tmp_path / "events.parquet")
     assert (result.read, result.loaded, result.rejected) == (3, 2, 1)
     assert issues(workspace, flagged=False) == [(3, "properties", "properties is not valid JSON")]
 
@@ -303,7 +303,7 @@ def test_parquet_and_json_lines(workspace: Workspace, tmp_path: Path):
     ]
     path = tmp_path / "consents.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = workspace.import_file("consents", path)
+    result = workspace.imports.load("consents", path)
     assert (result.read, result.loaded, result.rejected) == (4, 2, 2)
     found = issues(workspace, False, result.import_id)
     assert [(line, col) for line, col, _ in found] == [(3, None), (4, "status")]
@@ -314,8 +314,8 @@ def test_events_without_message_id_get_stable_content_ids(workspace: Workspace, 
     path = write(
         "e.csv", "customer_id,event,timestamp\nC1,product_viewed,2024-01-01\nC1,cart,2024-01-02\n"
     )
-    first = workspace.import_file("events", path)
-    second = workspace.import_file("events", path)
+    first = workspace.imports.load("events", path)
+    second = workspace.imports.load("events", path)
     assert (first.inserted, second.inserted, second.unchanged) == (2, 0, 2)
 
 
@@ -348,25 +348,25 @@ def test_wrong_file_or_kind_gives_one_sentence(
 ):
     path = write("file.csv", text)
     with pytest.raises(ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        workspace.import_file(kind, path)
+        workspace.imports.load(kind, path)
     assert workspace.counts()["orders"] == 0
 
 
 def test_binary_and_fake_parquet_are_refused(workspace: Workspace, tmp_path: Path):
     (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(ImportFileError, match="binary file"):
-        workspace.import_file("orders", tmp_path / "x.png")
+        workspace.imports.load("orders", tmp_path / "x.png")
     (tmp_path / "x.parquet").write_text("order_id\n1\n")
     with pytest.raises(ImportFileError, match="not a Parquet file"):
-        workspace.import_file("orders", tmp_path / "x.parquet")
+        workspace.imports.load("orders", tmp_path / "x.parquet")
 
 
 def test_unknown_map_target_or_column(workspace: Workspace, write: WriteFile):
     path = write("o.csv", "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,1\n")
     with pytest.raises(ImportFileError, match="not a field of orders"):
-        workspace.import_file("orders", path, mapping={"price": "amount"})
+        workspace.imports.load("orders", path, mapping={"price": "amount"})
     with pytest.raises(ImportFileError, match="the file has no column 'Total'"):
-        workspace.import_file("orders", path, mapping={"amount": "Total"})
+        workspace.imports.load("orders", path, mapping={"amount": "Total"})
 
 
 def test_custom_attribute_declared_in_config_is_imported_and_checked(
@@ -383,7 +383,7 @@ def test_custom_attribute_declared_in_config_is_imported_and_checked(
     )
     with Workspace.open(folder) as ws:
         path = write("c.csv", "customer_id,loyalty_tier\nC1,GOLD\nC2,bronze\n")
-        result = ws.import_file("customers", path)
+        result = ws.imports.load("customers", path)
         assert (result.loaded, result.rejected) == (1, 1)
         assert rows(ws, "customers", "customer_id")[0]["loyalty_tier"] == "gold"
 
@@ -397,20 +397,20 @@ def test_import_stores_normalised_values_and_flags_invalid_ones(
         "C1; Ana@B.FR ;06 12 34 56 78;ANA;PARIS;France;75011\n"
         "C2;bad@@b.fr;06 12;luc;lyon;FR;7501\n",
     )
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.loaded, result.rejected, result.flagged) == (2, 0, 1)
     stored = {r["customer_id"]: r for r in rows(workspace, "customers", "customer_id")}
     assert stored["C1"]["email"] == "ana@b.fr"
     assert stored["C1"]["phone"] == "+33612345678"
     assert stored["C2"]["phone"] == "06 12"
-    issues = workspace.rejects().to_pyarrow().to_pylist()
+    issues = workspace.imports.rejects().to_pyarrow().to_pylist()
     assert [(i["line"], i["column_name"], i["value"], i["severity"]) for i in issues] == [
         (3, "email", "bad@@b.fr", "flagged"),
         (3, "phone", "06 12", "flagged"),
         (3, "postal_code", "7501", "flagged"),
     ]
     # What the import stored is already normal.
-    assert set(workspace.normalise().values()) == {0}
+    assert set(workspace.quality.normalise().values()) == {0}
 
 
 def test_phone_region_of_the_workspace_applies_and_flags_never_refuse(
@@ -419,7 +419,7 @@ def test_phone_region_of_the_workspace_applies_and_flags_never_refuse(
     config = WorkspaceConfig.model_validate({"quality": {"phone_region": "BE"}})
     path = write("c.csv", "customer_id;phone\nC1;02 512 34 56\nC2;12\n")
     with Workspace.create(tmp_path / "be", config=config) as ws:
-        result = ws.import_file("customers", path, strict=True)
+        result = ws.imports.load("customers", path, strict=True)
         assert (result.status, result.loaded, result.flagged) == ("loaded", 2, 1)
         phones = [r["phone"] for r in rows(ws, "customers", "customer_id")]
     assert phones == ["+3225123456", "12"]
@@ -431,11 +431,11 @@ def test_one_cp1252_line_in_a_utf8_file_is_rejected_not_decoded_for_all(
     path = tmp_path / "c.csv"
     good = ["customer_id,first_name"] + [f"c{i},Hélène" for i in range(1000)]
     path.write_bytes(("\n".join(good) + "\n").encode() + "c9999,Hélène\n".encode("cp1252"))
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.read, result.loaded, result.rejected) == (1001, 1000, 1)
     assert result.encoding == "utf-8"
     assert {r["first_name"] for r in rows(workspace, "customers", "customer_id")} == {"Hélène"}
-    found = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
+    found = workspace.imports.rejects(flagged=False).to_pyarrow().to_pylist()
     assert [(r["line"], r["value"], r["reason"]) for r in found] == [
         (
             1002,
@@ -463,9 +463,9 @@ def test_nul_byte_rejects_its_line_near_the_start_or_far_in(
     header = "" if "json" in name else "customer_id,city\n"
     path = tmp_path / name
     path.write_bytes((header + "".join(body)).encode())
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.read, result.loaded, result.rejected) == (40_001, 39_999, 2)
-    found = workspace.rejects(flagged=False).to_pyarrow().to_pylist()
+    found = workspace.imports.rejects(flagged=False).to_pyarrow().to_pylist()
     first = 3 + len(header.splitlines())
     assert [r["line"] for r in found] == [first, first + 40_000 - 2]
     assert "NUL byte" in found[0]["reason"]
@@ -487,7 +487,7 @@ def test_a_line_over_ten_megabytes_is_rejected_alone(
         line = 2
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.read, result.rejected) == (3, 1 + name.endswith(".csv"))
     reasons = {r[0]: r[2] for r in issues(workspace, flagged=False)}
     assert reasons[line] == "line longer than 10,000,000 bytes, the most Cible reads"
@@ -501,7 +501,7 @@ def test_a_value_running_past_the_limit_in_python_reader_is_one_sentence(
     path = tmp_path / "c.csv"
     path.write_bytes(b'customer_id,city\nc1,a\n\nc2,"' + b"z\n" * 5_000_001 + b'"\nc3,b\n')
     with pytest.raises(ImportFileError, match=r"c.csv, line 4: record longer than 10,000,000"):
-        workspace.import_file("customers", path)
+        workspace.imports.load("customers", path)
 
 
 def test_parquet_refuses_repeated_columns_as_csv_does(workspace: Workspace, tmp_path: Path):
@@ -515,7 +515,7 @@ def test_parquet_refuses_repeated_columns_as_csv_does(workspace: Workspace, tmp_
         path = tmp_path / "c.parquet"
         pq.write_table(pa.Table.from_arrays([pa.array(["a"])] * 3, names=names), path)
         with pytest.raises(ImportFileError, match=rf"the header repeats column\(s\) {repeated}\."):
-            workspace.import_file("customers", path)
+            workspace.imports.load("customers", path)
     assert workspace.counts()["customers"] == 0
 
 
@@ -527,7 +527,7 @@ def test_json_line_with_a_repeated_key_is_rejected(workspace: Workspace, tmp_pat
         '{"customer_id": "c3", "x\\u0007": 1}\n',
         encoding="utf-8",
     )
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.read, result.loaded, result.rejected) == (3, 1, 2)
     assert issues(workspace, flagged=False) == [
         (1, None, "the line repeats key(s) city: each key must appear once"),
@@ -553,21 +553,21 @@ def test_unusable_headers_are_one_sentence(
     workspace: Workspace, write: WriteFile, text: str, message: str
 ):
     with pytest.raises(ImportFileError, match=re.escape(message)):
-        workspace.import_file("customers", write("c.csv", text))
+        workspace.imports.load("customers", write("c.csv", text))
 
 
 def test_json_lines_all_rejected_say_why(workspace: Workspace, tmp_path: Path):
     path = tmp_path / "c.jsonl"
     path.write_bytes(b'{"customer_id": "a\x01"}\n')
     with pytest.raises(ImportFileError, match="every line was rejected; line 1: not valid JSON"):
-        workspace.import_file("customers", path)
+        workspace.imports.load("customers", path)
 
 
 def test_json_lines_of_empty_objects_say_so(workspace: Workspace, tmp_path: Path):
     path = tmp_path / "e.jsonl"
     path.write_text("{}\n{}\n")
     with pytest.raises(ImportFileError, match="no line holds a field"):
-        workspace.import_file("events", path)
+        workspace.imports.load("events", path)
 
 
 @pytest.mark.parametrize(
@@ -583,4 +583,4 @@ def test_absurd_options_are_refused(
 ):
     path = write("o.csv", "order_id,customer_id,ordered_at,amount\no1,c1,01/02/2024,5\n")
     with pytest.raises(ImportFileError, match=message):
-        workspace.import_file("orders", path, **options)
+        workspace.imports.load("orders", path, **options)

@@ -30,9 +30,9 @@ def test_lone_carriage_return_in_quotes_is_read(tmp_path: Path):
         encoding="utf-8",
     )
     with Workspace.create(tmp_path / "ws") as ws:
-        result = ws.import_file("orders", path)
+        result = ws.imports.load("orders", path)
         assert (result.read, result.loaded, result.rejected) == (3, 1, 2)
-        lines = [r["line"] for r in ws.rejects(flagged=False).to_pyarrow().to_pylist()]
+        lines = [r["line"] for r in ws.imports.rejects(flagged=False).to_pyarrow().to_pylist()]
         assert lines == [3, 4]
 
 
@@ -49,10 +49,12 @@ def test_read_is_loaded_plus_rejected(tmp_path_factory, rows: list[list[str]]):
     path = folder / "orders.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
     with Workspace.create(folder / "ws") as ws:
-        result = ws.import_file("orders", path)
+        result = ws.imports.load("orders", path)
         assert result.read == result.loaded + result.rejected
         assert ws.counts()["orders"] == result.loaded
-        rejected_lines = {r["line"] for r in ws.rejects(flagged=False).to_pyarrow().to_pylist()}
+        rejected_lines = {
+            r["line"] for r in ws.imports.rejects(flagged=False).to_pyarrow().to_pylist()
+        }
         assert len(rejected_lines) == result.rejected
         # Lines as an editor counts them: a lone carriage return also ends one.
         last_line = len(re.split(r"\r\n|\r|\n", buffer.getvalue()))

@@ -19,7 +19,7 @@ DATES = f"is {RANGE} 1800-01-01 to 2200-12-31 (the [import] min_date and max_dat
 
 
 def reasons(ws: Workspace, import_id: int | None = None) -> dict[int, str]:
-    found = ws.rejects(import_id, flagged=False).to_pyarrow().to_pylist()
+    found = ws.imports.rejects(import_id, flagged=False).to_pyarrow().to_pylist()
     return {r["line"]: r["reason"] for r in found}
 
 
@@ -37,7 +37,7 @@ def test_extreme_numbers_and_dates_in_csv_are_rejected_with_the_range(
         "o6,c1,1800-01-01,0\n"
         "o7,c1,1799-12-31 23:59:59,1\n",
     )
-    result = workspace.import_file("orders", path)
+    result = workspace.imports.load("orders", path)
     assert (result.read, result.loaded, result.rejected) == (7, 2, 5)
     assert reasons(workspace) == {
         2: "amount is not a finite number",
@@ -47,7 +47,7 @@ def test_extreme_numbers_and_dates_in_csv_are_rejected_with_the_range(
         8: f"ordered_at {DATES}",
     }
     # What crashed before: the audit sums amounts and reads dates.
-    workspace.audit()
+    workspace.quality.audit()
 
 
 def test_every_numeric_and_date_field_is_bounded(workspace: Workspace, write: WriteFile):
@@ -58,7 +58,7 @@ def test_every_numeric_and_date_field_is_bounded(workspace: Workspace, write: Wr
         "o2,p1,2,1e10\n"
         "o3,p1,2000000000,1\n",
     )
-    workspace.import_file("order-lines", lines)
+    workspace.imports.load("order-lines", lines)
     assert reasons(workspace) == {
         2: f"quantity is {RANGE} -1,000,000,000 to 1,000,000,000 (the [import] max_number setting)",
         3: AMOUNTS.replace("amount", "unit_price"),
@@ -67,7 +67,7 @@ def test_every_numeric_and_date_field_is_bounded(workspace: Workspace, write: Wr
     customers = write(
         "c.csv", "customer_id,birth_date,updated_at\nc1,0000-01-01,\nc2,,9999-01-01\n"
     )
-    result = workspace.import_file("customers", customers)
+    result = workspace.imports.load("customers", customers)
     assert reasons(workspace, result.import_id) == {
         2: f"birth_date {DATES}",
         3: f"updated_at {DATES}",
@@ -81,7 +81,7 @@ def test_json_lines_non_finite_numbers_are_rejected(workspace: Workspace, tmp_pa
         "".join(head % i + value + "}\n" for i, value in enumerate(["1e309", "NaN", "-1e400"])),
         encoding="utf-8",
     )
-    workspace.import_file("orders", path)
+    workspace.imports.load("orders", path)
     assert reasons(workspace) == {
         1: "amount is not a finite number",
         2: "amount is not a finite number",
@@ -110,7 +110,7 @@ def test_parquet_typed_infinities_and_edge_dates_are_rejected(workspace: Workspa
         ),
         orders,
     )
-    result = workspace.import_file("orders", orders)
+    result = workspace.imports.load("orders", orders)
     assert (result.loaded, result.rejected) == (0, 4)
     found = reasons(workspace)
     assert found == {
@@ -124,7 +124,7 @@ def test_parquet_typed_infinities_and_edge_dates_are_rejected(workspace: Workspa
         pa.table({"customer_id": ["a", "b"], "birth_date": [date(1, 1, 1), date(1980, 5, 1)]}),
         births,
     )
-    assert workspace.import_file("customers", births).rejected == 1
+    assert workspace.imports.load("customers", births).rejected == 1
 
 
 def test_the_plausible_range_is_a_setting(tmp_path: Path, write: WriteFile):
@@ -137,7 +137,7 @@ def test_the_plausible_range_is_a_setting(tmp_path: Path, write: WriteFile):
         "o3,c,2024-01-01,100\n",
     )
     with Workspace.create(tmp_path / "ws", config=config) as ws:
-        assert ws.import_file("orders", path).loaded == 1
+        assert ws.imports.load("orders", path).loaded == 1
         assert reasons(ws) == {
             2: f"ordered_at is {RANGE} 2020-01-01 to 2030-12-31 "
             "(the [import] min_date and max_date settings)",
@@ -148,8 +148,8 @@ def test_the_plausible_range_is_a_setting(tmp_path: Path, write: WriteFile):
 @pytest.mark.parametrize("field", ["first_name", "email"])
 def test_text_over_the_cell_limit_is_rejected(workspace: Workspace, write: WriteFile, field: str):
     path = write("c.csv", f"customer_id,{field}\nc1,{'x' * 100_001}\nc2,{'y' * 100_000}\n")
-    result = workspace.import_file("customers", path)
+    result = workspace.imports.load("customers", path)
     assert (result.loaded, result.rejected) == (1, 1)
     assert reasons(workspace) == {2: f"{field} is longer than 100,000 characters"}
-    value = workspace.rejects(flagged=False).to_pyarrow().to_pylist()[0]["value"]
+    value = workspace.imports.rejects(flagged=False).to_pyarrow().to_pylist()[0]["value"]
     assert value == "x" * 200

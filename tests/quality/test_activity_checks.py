@@ -38,13 +38,13 @@ def test_audit_with_huge_and_infinite_stored_amounts(tmp_path: Path):
         "order_id,customer_id,ordered_at,amount\n" + "\n".join(lines) + "\n", encoding="utf-8"
     )
     with Workspace.create(tmp_path / "ws") as ws:
-        ws.import_file("orders", orders)
+        ws.imports.load("orders", orders)
         # Stored directly: the import may refuse such values, the audit must not crash.
         ws.store.connection.execute(
             "UPDATE orders SET amount = CASE order_id WHEN 'o1' THEN 1e200 "
             "WHEN 'o2' THEN 'inf'::DOUBLE ELSE amount END"
         )
-        report = ws.audit()
+        report = ws.quality.audit()
     outliers = {c.id: c.affected for c in report.checks if c.id.startswith("outliers.")}
     assert outliers["outliers.order_amount"] == 2
     assert "Infinity" not in dumps_json(report.as_dict())

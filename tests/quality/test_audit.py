@@ -98,9 +98,9 @@ def audited(
         ):
             path = folder / f"{kind}.csv"
             path.write_text(text, encoding="utf-8")
-            result = ws.import_file(kind, path)
-            assert result.rejected == 0, ws.rejects().to_pandas()
-        report = ws.audit(as_of=AS_OF)
+            result = ws.imports.load(kind, path)
+            assert result.rejected == 0, ws.imports.rejects().to_pandas()
+        report = ws.quality.audit(as_of=AS_OF)
         tables = {
             name: ws.table(name).to_pandas()
             for name in ("customers", "orders", "events", "consents")
@@ -322,10 +322,10 @@ def test_trend_over_two_audits(tmp_path: Path):
     fixed = tmp_path / "c2.csv"
     fixed.write_text("customer_id;email\nC2;c@b.fr\n", encoding="utf-8")
     with Workspace.create(tmp_path / "ws") as ws:
-        ws.import_file("customers", customers)
-        first = ws.audit(as_of=AS_OF)
-        ws.import_file("customers", fixed)
-        second = ws.audit(as_of=AS_OF)
+        ws.imports.load("customers", customers)
+        first = ws.quality.audit(as_of=AS_OF)
+        ws.imports.load("customers", fixed)
+        second = ws.quality.audit(as_of=AS_OF)
     assert first.trend == []
     assert [(t.audit_id, t.score) for t in second.trend] == [(first.audit_id, first.score)]
     assert second.audit_id == first.audit_id + 1
@@ -337,7 +337,7 @@ def test_trend_over_two_audits(tmp_path: Path):
 
 def test_empty_workspace_scores_what_applies(tmp_path: Path):
     with Workspace.create(tmp_path / "ws") as ws:
-        report = ws.audit(as_of=AS_OF)
+        report = ws.quality.audit(as_of=AS_OF)
     assert report.customers == 0
     assert report.score == 100.0
     assert report.areas == {}

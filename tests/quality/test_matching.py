@@ -71,8 +71,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DuplicateSet, p
     folder = tmp_path_factory.mktemp("matching")
     truth.profiles.to_parquet(folder / "profiles.parquet")
     with Workspace.create(folder / "ws") as ws:
-        assert ws.import_file("customers", folder / "profiles.parquet").rejected == 0
-        result = ws.dedupe(dry_run=True)
+        assert ws.imports.load("customers", folder / "profiles.parquet").rejected == 0
+        result = ws.quality.dedupe(dry_run=True)
         # Splink worked on its own connection; the plan's temporary tables are gone.
         assert ws.store.connection.execute(LEFTOVERS).fetchall() == []
     assert result.model_trained

@@ -238,8 +238,8 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         ):
             path = tmp_path / f"{kind}.parquet"
             frame.to_parquet(path)
-            result = workspace.import_file(kind, path)
-            assert result.rejected == 0, workspace.rejects().to_pandas()
+            result = workspace.imports.load(kind, path)
+            assert result.rejected == 0, workspace.imports.rejects().to_pandas()
         yield workspace
 
 
@@ -261,7 +261,7 @@ def customer(ws: Workspace, customer_id: str) -> dict[str, object]:
 
 def test_dry_run_proposes_the_groups_and_writes_nothing(ws: Workspace):
     before = snapshot(ws)
-    result = ws.dedupe(dry_run=True)
+    result = ws.quality.dedupe(dry_run=True)
     assert not result.model_trained
     proposed = {r.surviving_id: (r.merged_ids, r.match_rule) for r in result.merges.itertuples()}
     assert proposed == {
@@ -277,7 +277,7 @@ def test_dry_run_proposes_the_groups_and_writes_nothing(ws: Workspace):
 
 
 def test_golden_record_follows_the_survivorship_rules(ws: Workspace):
-    result = ws.dedupe()
+    result = ws.quality.dedupe()
     assert result.merges["merge_id"].tolist() == [1, 2, 3]
     assert ws.counts()["customers"] == 4
     anne = customer(ws, "A1")
@@ -299,7 +299,7 @@ def test_golden_record_follows_the_survivorship_rules(ws: Workspace):
 
 
 def test_orders_and_events_are_repointed_to_the_surviving_id(ws: Workspace):
-    ws.dedupe()
+    ws.quality.dedupe()
     orders = {r["order_id"]: r["customer_id"] for r in ws.table("orders").to_pyarrow().to_pylist()}
     assert orders == {"O1": "A1", "O2": "A1", "O3": "B9", "O4": "D1"}
     events = {
@@ -309,7 +309,7 @@ def test_orders_and_events_are_repointed_to_the_surviving_id(ws: Workspace):
 
 
 def test_the_strictest_consent_wins(ws: Workspace):
-    ws.dedupe()
+    ws.quality.dedupe()
     t = ws.table("consents")
     kept = t.filter(t.customer_id == "A1").order_by(["channel", "purpose"]).to_pandas()
     got = [tuple(r) for r in kept[["channel", "purpose", "status", "source"]].to_numpy()]
@@ -325,7 +325,7 @@ def test_the_strictest_consent_wins(ws: Workspace):
 
 
 def test_every_source_row_is_kept_as_a_before_image(ws: Workspace):
-    ws.dedupe()
+    ws.quality.dedupe()
     images = ws.table("merge_rows").to_pandas()
     by_action = images.groupby(["table_name", "action"]).size().to_dict()
     assert by_action == {
@@ -341,9 +341,9 @@ def test_every_source_row_is_kept_as_a_before_image(ws: Workspace):
 
 def test_undo_restores_every_table_exactly(ws: Workspace):
     before = snapshot(ws)
-    result = ws.dedupe()
+    result = ws.quality.dedupe()
     for merge_id in sorted(result.merges["merge_id"], reverse=True):
-        ws.undo_merge(int(merge_id))
+        ws.quality.undo_merge(int(merge_id))
     after = snapshot(ws)
     for name, frame in before.items():
         pd.testing.assert_frame_equal(after[name], frame, check_exact=True)
@@ -353,19 +353,19 @@ def test_undo_restores_every_table_exactly(ws: Workspace):
 
 def test_undo_waits_for_later_merges_of_the_same_customers(ws: Workspace, tmp_path: Path):
     before = snapshot(ws)
-    ws.dedupe()
+    ws.quality.dedupe()
     # A new profile of Anne arrives, and a second dedupe folds it into A1.
     extra = CUSTOMERS[CUSTOMERS["customer_id"] == "A2"].assign(customer_id="A3")
     extra.to_parquet(tmp_path / "more.parquet")
-    ws.import_file("customers", tmp_path / "more.parquet")
-    second = ws.dedupe()
+    ws.imports.load("customers", tmp_path / "more.parquet")
+    second = ws.quality.dedupe()
     assert second.merges[["merge_id", "surviving_id"]].values.tolist() == [[4, "A1"]]
     with pytest.raises(CibleError, match="undo merge 4 first"):
-        ws.undo_merge(1)
-    ws.undo_merge(4)
-    ws.undo_merge(1)
-    ws.undo_merge(2)
-    ws.undo_merge(3)
+        ws.quality.undo_merge(1)
+    ws.quality.undo_merge(4)
+    ws.quality.undo_merge(1)
+    ws.quality.undo_merge(2)
+    ws.quality.undo_merge(3)
     after = snapshot(ws)
     assert sorted(after["customers"]["customer_id"]) == [
         "A1",
@@ -383,11 +383,11 @@ def test_undo_waits_for_later_merges_of_the_same_customers(ws: Workspace, tmp_pa
 
 def test_undo_errors_name_the_merge(ws: Workspace):
     with pytest.raises(CibleError, match="There is no merge 7 in this workspace"):
-        ws.undo_merge(7)
-    ws.dedupe()
-    ws.undo_merge(3)
+        ws.quality.undo_merge(7)
+    ws.quality.dedupe()
+    ws.quality.undo_merge(3)
     with pytest.raises(CibleError, match="Merge 3 was already undone on"):
-        ws.undo_merge(3)
+        ws.quality.undo_merge(3)
 
 
 def test_a_failure_mid_merge_leaves_the_workspace_unchanged(
@@ -401,7 +401,7 @@ def test_a_failure_mid_merge_leaves_the_workspace_unchanged(
     # Fails after the log, the before-images, the re-pointing and the consents.
     monkeypatch.setattr(store_merges, "_replace_customers", crash)
     with pytest.raises(RuntimeError, match="disk full"):
-        ws.dedupe()
+        ws.quality.dedupe()
     for name, frame in snapshot(ws).items():
         pd.testing.assert_frame_equal(frame, before[name])
     assert ws.table("merges").count().execute() == 0
@@ -410,7 +410,7 @@ def test_a_failure_mid_merge_leaves_the_workspace_unchanged(
 
 def test_nothing_to_merge(workspace: Workspace, tmp_path: Path):
     CUSTOMERS[CUSTOMERS["customer_id"] == "D1"].to_parquet(tmp_path / "one.parquet")
-    workspace.import_file("customers", tmp_path / "one.parquet")
-    result = workspace.dedupe()
+    workspace.imports.load("customers", tmp_path / "one.parquet")
+    result = workspace.quality.dedupe()
     assert result.merges.empty and result.merged_profiles == 0
     assert result.as_dict()["applied"] == []

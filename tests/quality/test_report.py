@@ -106,8 +106,8 @@ def test_block_from_a_workspace(tmp_path: Path):
         assert quality_block(ws.store, "en") is None
         path = tmp_path / "c.csv"
         path.write_text("customer_id;email\nC1;a@b.fr\nC2;bad@@b.fr\n", encoding="utf-8")
-        ws.import_file("customers", path)
-        report = ws.audit()
+        ws.imports.load("customers", path)
+        report = ws.quality.audit()
         block = quality_block(ws.store, "en")
     assert block is not None
     assert (block.audit_id, block.score, block.customers) == (report.audit_id, report.score, 2)
@@ -128,8 +128,8 @@ def test_an_audit_stored_before_the_new_formula_still_renders(tmp_path: Path):
         old = quality_block(ws.store, "fr")
         path = tmp_path / "c.csv"
         path.write_text("customer_id;email\nC1;a@b.fr\nC2;bad@@b.fr\n", encoding="utf-8")
-        ws.import_file("customers", path)
-        report = ws.audit()
+        ws.imports.load("customers", path)
+        report = ws.quality.audit()
         new = quality_block(ws.store, "en")
     assert old is not None and not old.formula_changed
     assert (old.problems[0].points, old.problems[0].weight) == (1.5, None)

@@ -197,9 +197,9 @@ def test_planted_problems_give_the_score_their_sizes_predict(tmp_path: Path):
     path = tmp_path / "customers.csv"
     _planted_customers(path)
     with Workspace.create(tmp_path / "ws") as ws:
-        result = ws.import_file("customers", path)
+        result = ws.imports.load("customers", path)
         assert (result.loaded, result.rejected) == (PLANTED_CUSTOMERS, 0)
-        report = ws.audit(as_of=AS_OF)
+        report = ws.quality.audit(as_of=AS_OF)
     found = {c.id: (c.affected, c.denominator) for c in report.checks if c.scored and c.affected}
     assert found == {
         "validity.email": (INVALID_EMAILS, PLANTED_CUSTOMERS),
@@ -221,7 +221,7 @@ DEMO_END = date(2025, 6, 1)
 def test_demo_with_a_quarter_of_stale_profiles_scores_below_85(tmp_path: Path):
     build_demo(tmp_path / "demo", customers=2000, seed=3, end_date=DEMO_END)
     with Workspace.open(tmp_path / "demo") as ws:
-        report = ws.audit(as_of=datetime(2025, 6, 1))
+        report = ws.quality.audit(as_of=datetime(2025, 6, 1))
     stale = next(c for c in report.checks if c.id == "freshness.stale_profiles")
     assert stale.share > 0.2
     assert report.score < 85

@@ -35,6 +35,6 @@ def test_too_short_history_is_refused(tmp_path: Path):
         (tmp_path / "o.csv").write_text(
             "order_id,customer_id,ordered_at,amount\n1,A,2024-01-01,5\n2,A,2024-02-01,5\n"
         )
-        ws.import_file("orders", tmp_path / "o.csv")
+        ws.imports.load("orders", tmp_path / "o.csv")
         with pytest.raises(CibleError, match="too short"):
             ws.train_churn()

@@ -100,7 +100,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ("consents", CONSENTS),
         ):
             (folder / f"{kind}.csv").write_text(text, encoding="utf-8")
-            ws.import_file(kind, folder / f"{kind}.csv")
+            ws.imports.load(kind, folder / f"{kind}.csv")
         ws.segments.add(DISCOUNTERS)
         ws.segments.add(TECHIES)
         ws.run(as_of=AS_OF)
@@ -241,8 +241,8 @@ def test_purchase_hours_are_on_the_workspace_clock(tmp_path: Path):
             "order_id,customer_id,ordered_at,amount\nO1,C1,2024-03-03T23:30:00Z,10\n",
             encoding="utf-8",
         )
-        ws.import_file("customers", tmp_path / "c.csv")
-        ws.import_file("orders", tmp_path / "o.csv")
+        ws.imports.load("customers", tmp_path / "c.csv")
+        ws.imports.load("orders", tmp_path / "o.csv")
         ws.run(as_of=datetime(2024, 3, 20))
         card = ws.persona("lifecycle-new")
     assert (card.preferred_weekday.value, card.preferred_hour.value) == ("0", "0")

@@ -57,7 +57,7 @@ def shop(tmp_path: Path) -> Workspace:
     ws = Workspace.create(tmp_path / "shop")
     for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS), ("events", EVENTS)):
         (tmp_path / f"{kind}.csv").write_text(text)
-        ws.import_file(kind, tmp_path / f"{kind}.csv")
+        ws.imports.load(kind, tmp_path / f"{kind}.csv")
     for text in (BIG_SPENDERS, BUYERS, GAMERS):
         ws.segments.add(text)
     return ws

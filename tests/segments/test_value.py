@@ -60,7 +60,7 @@ def test_too_few_buyers_leave_value_empty_and_say_why(tmp_path: Path):
         (tmp_path / "o.csv").write_text(
             "order_id,customer_id,ordered_at,amount\n1,A,2024-01-01,5\n"
         )
-        ws.import_file("orders", tmp_path / "o.csv")
+        ws.imports.load("orders", tmp_path / "o.csv")
         record = ws.run(as_of=datetime(2024, 6, 1))
         assert "lifetime value skipped" in record.notes
 

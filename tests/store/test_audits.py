@@ -48,7 +48,7 @@ def test_failed_save_leaves_nothing(workspace: Workspace):
 
 
 def test_audit_rows_hold_the_report(workspace: Workspace):
-    report = workspace.audit()
+    report = workspace.quality.audit()
     stored = workspace.table("audits").to_pyarrow().to_pylist()
     assert len(stored) == 1
     assert stored[0]["audit_id"] == report.audit_id

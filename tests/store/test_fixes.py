@@ -38,7 +38,7 @@ OLD = pd.DataFrame(
 
 def test_normalise_rewrites_stored_customers_and_counts_changes(workspace: Workspace):
     _insert_raw(workspace, OLD)
-    workspace.normalise()
+    workspace.quality.normalise()
     stored = {r["customer_id"]: r for r in rows(workspace, "customers", "customer_id")}
     assert stored["C1"]["email"] == "ana@b.fr"
     assert stored["C2"]["email"] == "bad@@b.fr"  # invalid: kept as given
@@ -50,12 +50,12 @@ def test_normalise_rewrites_stored_customers_and_counts_changes(workspace: Works
     assert stored["C2"]["postal_code"] == "7501"  # flagged by audits, never rewritten
     # Writing a value in its normal form is not a profile update.
     assert [stored[c]["updated_at"] for c in ("C1", "C2", "C3")] == list(OLD["updated_at"])
-    assert set(workspace.normalise().values()) == {0}  # a second pass finds nothing
+    assert set(workspace.quality.normalise().values()) == {0}  # a second pass finds nothing
 
 
 def test_normalise_counts_each_field(workspace: Workspace):
     _insert_raw(workspace, OLD)
-    assert workspace.normalise() == {
+    assert workspace.quality.normalise() == {
         "email": 1,  # " Ana@B.FR"; "bad@@b.fr" is kept as given
         "phone": 1,  # "06 12 34 56 78"; "06 12" is kept as given
         "country": 1,  # France; Narnia is kept

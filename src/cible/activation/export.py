@@ -25,7 +25,7 @@ Examples
 ...     "b,email,marketing,withdrawn\n")
 >>> with Workspace.create(folder / "shop") as ws:
 ...     for kind, name in [("customers", "c"), ("orders", "o"), ("consents", "k")]:
-...         _ = ws.import_file(kind, folder / f"{name}.csv")
+...         _ = ws.imports.load(kind, folder / f"{name}.csv")
 ...     _ = ws.run(as_of=datetime(2025, 2, 1))
 ...     audience = ws.exports.audience("lifecycle-new", channel="email")
 >>> audience.table.column("email").to_pylist(), audience.excluded

@@ -114,7 +114,7 @@ def status(
     use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
         counts = ws.counts()
-        recent = ws.imports().limit(10).to_pyarrow().to_pylist()
+        recent = ws.imports.log().limit(10).to_pyarrow().to_pylist()
         version = ws.schema_version
     if as_json:
         print_json({"schema_version": version, "counts": counts, "imports": recent})
@@ -185,7 +185,7 @@ def import_(
     use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
         try:
-            result = ws.import_file(
+            result = ws.imports.load(
                 kind,
                 file,
                 mapping=_parse_map(mapping or []),
@@ -238,7 +238,7 @@ def rejects(
     """List rows an import rejected or flagged, with file, line, column, value and reason."""
     use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
-        issues = ws.rejects(import_id, flagged=not only_rejected)
+        issues = ws.imports.rejects(import_id, flagged=not only_rejected)
         total = int(issues.count().execute())
         rows = (issues.limit(limit) if limit else issues).to_pyarrow().to_pylist()
     if as_json:

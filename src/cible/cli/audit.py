@@ -40,7 +40,7 @@ def audit(
     """Audit data quality: score 0-100, top problems with examples, trend; kept for next time."""
     lang = use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
-        report = ws.audit(progress=bars.task("audit"))
+        report = ws.quality.audit(progress=bars.task("audit"))
     data = report.as_dict(top)
     if as_json:
         print_json(data)
@@ -91,7 +91,7 @@ def normalise(
     """Normalise stored e-mails, phones, countries, names and cities again."""
     use_lang(lang)
     with Workspace.open(workspace) as ws:
-        changed = ws.normalise()
+        changed = ws.quality.normalise()
     if as_json:
         print_json({"changed": changed})
         return

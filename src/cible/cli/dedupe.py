@@ -49,7 +49,7 @@ def dedupe(
         if dry_run:
             raise CibleError("--undo cannot be combined with --dry-run: undo changes the data.")
         with Workspace.open(workspace) as ws:
-            record = ws.undo_merge(undo)
+            record = ws.quality.undo_merge(undo)
         if as_json:
             print_json(asdict(record))
             return
@@ -62,7 +62,7 @@ def dedupe(
         )
         return
     with Workspace.open(workspace, read_only=dry_run) as ws, progress_bars(not as_json) as bars:
-        result = ws.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
+        result = ws.quality.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
     data = result.as_dict()
     if as_json:
         print_json(data)

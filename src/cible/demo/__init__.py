@@ -93,7 +93,7 @@ def build_demo(
             source.mkdir()
             files, options, truth = _write_files(source, dataset, customers, seed, end_date, bar)
             results = [
-                ws.import_file(kind, file, progress=bar(f"import {kind}"), **options.get(kind, {}))
+                ws.imports.load(kind, file, progress=bar(f"import {kind}"), **options.get(kind, {}))
                 for kind, file in files
             ]
             counts = ws.counts()

@@ -8,7 +8,7 @@ Examples
 >>> folder = Path(tempfile.mkdtemp())
 >>> ws = Workspace.create(folder / "ws")
 >>> _ = (folder / "c.csv").write_text("customer_id;email\\nC1;a@b.fr\\n;x@y.fr\\n")
->>> result = ws.import_file("customers", folder / "c.csv")
+>>> result = ws.imports.load("customers", folder / "c.csv")
 >>> (result.read, result.loaded, result.rejected)
 (2, 1, 1)
 >>> ws.close()

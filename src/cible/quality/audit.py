@@ -1,6 +1,6 @@
 """The data quality audit: every check, the score, the top problems and the trend.
 
-``Workspace.audit()`` calls :func:`run_audit`, which runs the checks of
+``Workspace.quality.audit()`` calls :func:`run_audit`, which runs the checks of
 :mod:`cible.quality.customer_checks` and :mod:`cible.quality.activity_checks`,
 scores them (:mod:`cible.quality.score`), stores the audit in the ``audits`` table
 and returns an :class:`AuditReport` whose ``trend`` lists the previous audits.

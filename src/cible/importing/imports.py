@@ -1,0 +1,139 @@
+"""``ws.imports``: load data files, read the import log and each import's rejects.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> folder = Path(tempfile.mkdtemp())
+>>> _ = (folder / "customers.csv").write_text("customer_id,email\\nc1,a@example.com\\n")
+>>> with Workspace.create(folder / "shop") as ws:
+...     result = ws.imports.load("customers", folder / "customers.csv")
+...     (result.loaded, ws.imports.log().count().execute())
+(1, 1)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis.expr.types as ir
+
+from cible.domain.config import WorkspaceConfig
+from cible.domain.progress import Progress
+from cible.domain.registry import FieldRegistry
+from cible.importing.pipeline import ImportOptions, ImportResult, import_file
+from cible.importing.validation import ParseOptions
+from cible.quality.quality import contact_rules
+from cible.store.store import Store
+
+
+class Imports:
+    """Data files into the workspace's tables, and what became of each line.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace database.
+    registry : FieldRegistry
+        Tables and fields, custom attributes included.
+    config : WorkspaceConfig
+        ``[import]`` defaults and mappings, and the contact rules of ``[quality]``.
+    """
+
+    def __init__(self, store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> None:
+        self._store = store
+        self._registry = registry
+        self._config = config
+
+    def load(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        mapping: dict[str, str] | None = None,
+        date_format: str | None = None,
+        decimal: str | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        strict: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Import a CSV, Parquet or JSON lines file into table ``kind``.
+
+        Parameters
+        ----------
+        kind : str
+            ``customers``, ``orders``, ``order-lines``, ``products``, ``events`` or
+            ``consents``.
+        path : str or Path
+            The file.
+        mapping : dict, optional
+            Field -> column of the file, on top of ``[import.mappings]``.
+        date_format : str, optional
+            strftime layout of dates (default: ISO 8601 and dd/mm/yyyy forms).
+        decimal : str, optional
+            ``auto`` (default), ``.`` or ``,``.
+        delimiter, encoding : str, optional
+            Override detection.
+        strict : bool
+            Load nothing if any row is rejected.
+        progress : callable, optional
+            ``progress(step, done, total)``.
+
+        Returns
+        -------
+        ImportResult
+            Counts; rejected and flagged rows are listed by :meth:`rejects`.
+        """
+        table = self._registry.table_for_kind(kind)
+        options = ImportOptions(
+            mapping=dict(mapping or {}),
+            date_format=date_format,
+            decimal=decimal,
+            delimiter=delimiter,
+            encoding=encoding,
+            strict=strict,
+        )
+        settings = self._config.import_
+        return import_file(
+            self._store,
+            self._registry,
+            kind,
+            Path(path),
+            options,
+            config_mapping=settings.mappings.get(table.name, {}),
+            config_parse=ParseOptions(
+                date_format=settings.date_format,
+                decimal=settings.decimal,
+                max_number=settings.max_number,
+                min_date=settings.min_date,
+                max_date=settings.max_date,
+            ),
+            contact_rules=contact_rules(self._config),
+            progress=progress,
+        )
+
+    def log(self) -> ir.Table:
+        """The import log, newest first."""
+        log = self._store.table("imports")
+        return log.order_by(log.import_id.desc())
+
+    def rejects(self, import_id: int | None = None, *, flagged: bool = True) -> ir.Table:
+        """Rejected (and, unless ``flagged=False``, flagged) rows of an import.
+
+        Parameters
+        ----------
+        import_id : int, optional
+            Defaults to the latest import of each file.
+        """
+        issues = self._store.table("import_issues")
+        if import_id is None:
+            log = self._store.table("imports")
+            latest = log.group_by(log.file).aggregate(import_id=log.import_id.max())
+            issues = issues.semi_join(latest, ["file", "import_id"])
+        else:
+            issues = issues.filter(issues.import_id == import_id)
+        if not flagged:
+            issues = issues.filter(issues.severity == "rejected")
+        return issues.order_by([issues.import_id, issues.line, issues.column_name])
