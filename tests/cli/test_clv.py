@@ -34,7 +34,7 @@ def test_holdout_evaluation_on_cdnow(tmp_path: Path):
     payload = json.loads(result.stdout)
     assert abs(payload["params"]["r"] - 0.243) < 0.001
     assert abs(payload["log_likelihood"] - -9582.4) < 0.1
-    zero = payload["by_frequency"][0]
+    zero = payload["by_repeat_purchases"][0]
     # Figure 4: customers with no calibration repeat purchase made about 0.24 in the holdout.
     assert zero["customers"] == 1411
     assert abs(zero["actual"] - 0.24) < 0.01 and abs(zero["expected"] - 0.23) < 0.01

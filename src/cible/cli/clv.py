@@ -46,8 +46,8 @@ def evaluate(
             {
                 "params": result.model.params_,
                 "log_likelihood": result.model.log_likelihood_,
-                "by_frequency": [
-                    dict(zip(("frequency", "customers", "actual", "expected"), r, strict=True))
+                "by_repeat_purchases": [
+                    dict(zip(("repeat_purchases", "customers", "actual", "expected"), r, strict=True))
                     for r in rows
                 ],
                 "cumulative": [

@@ -60,24 +60,24 @@ def _bars(rows: list[tuple[str, int, float, float]]) -> list[dict[str, Any]]:
 
 
 def render_holdout(
-    by_frequency: list[tuple[str, int, float, float]],
+    by_repeat_purchases: list[tuple[str, int, float, float]],
     cumulative: list[tuple[int, float, float, bool]],
     *,
     title: str,
     lang: str,
 ) -> str:
-    """The page: cumulative repeat purchases and holdout purchases by frequency.
+    """The page: cumulative repeat purchases and holdout purchases by repeat purchases.
 
-    ``by_frequency`` rows are (calibration frequency, customers, actual, expected);
+    ``by_repeat_purchases`` rows are (repeat purchases in the calibration period, customers, actual, expected);
     ``cumulative`` rows are (week, actual, expected, in holdout).
     """
     template = environment(lang).get_template("holdout.html.j2")
     return template.render(
         title=title,
         lang=lang,
-        rows=by_frequency,
+        rows=by_repeat_purchases,
         line=_line_chart(cumulative),
-        bars=_bars(by_frequency),
+        bars=_bars(by_repeat_purchases),
         width=WIDTH,
         height=HEIGHT,
         pad=PAD,
