@@ -1,71 +1,26 @@
-"""DESIGN.md section 3: imports point down only, SQL text lives in store/ alone."""
+"""DESIGN.md section 3: imports point down only, SQL text lives in store/ alone.
+
+The import rules are import-linter contracts in ``pyproject.toml`` (``make lint`` runs
+``lint-imports`` too); the rules on source text stay here.
+"""
 
 from __future__ import annotations
 
-import ast
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 SRC = Path(__file__).parents[1] / "src" / "cible"
+PYPROJECT = SRC.parents[1] / "pyproject.toml"
 
-# Layer -> cible packages it may import (besides itself).
-ALLOWED = {
-    "domain": set(),
-    # Message catalogs: a leaf, read by whatever prints for people.
-    "locale": set(),
-    "store": {"domain"},
-    "features": {"domain"},
-    "clv": {"domain"},
-    "models": {"domain", "features", "clv"},
-    "importing": {"domain", "store", "quality"},
-    "segments": {"domain", "features", "clv", "models", "store", "reporting"},
-    "reporting": {"domain", "locale"},
-    # Use cases sit above features (DESIGN.md section 3): consents are read through
-    # features/consent.py, the one place their current state is derived.
-    "quality": {"domain", "store", "features", "reporting"},
-    "activation": {"domain", "store", "features", "quality"},
-    "workspace": {
-        "activation",
-        "domain",
-        "store",
-        "importing",
-        "features",
-        "clv",
-        "models",
-        "segments",
-        "quality",
-        "reporting",
-    },
-    "demo": {"domain", "importing", "workspace"},
-    "cli": {
-        "activation",
-        "domain",
-        "store",
-        "importing",
-        "segments",
-        "reporting",
-        "workspace",
-        "demo",
-        "cli",
-        "locale",
-    },
-}
-ENTRY_POINT_LIBRARIES = {"typer", "rich", "fastapi", "starlette", "uvicorn", "click"}
-NO_ENTRY_POINT_LIBRARIES = {
-    "locale",
-    "activation",
-    "domain",
-    "store",
-    "features",
-    "importing",
-    "segments",
-    "quality",
-    "reporting",
-    "workspace",
-    "demo",
-}
+
+def _contracts() -> list[dict[str, Any]]:
+    settings = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    contracts: list[dict[str, Any]] = settings["tool"]["importlinter"]["contracts"]
+    return contracts
 
 
 def _layer(path: Path) -> str:
@@ -73,34 +28,34 @@ def _layer(path: Path) -> str:
     return relative.parts[0].removesuffix(".py")
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-    return found
+def test_import_contracts_hold():
+    """The import-linter contracts of pyproject.toml: layers, entry points, DuckDB."""
+    # The console script beside this interpreter: the one `make lint` runs too.
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run(
+        [str(lint_imports), "--no-cache", "--no-logo", str(PYPROJECT)],
+        cwd=PYPROJECT.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
-MODULES = sorted(p for p in SRC.rglob("*.py") if _layer(p) in ALLOWED)
-
-
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
-def test_imports_point_down(path: Path):
-    layer = _layer(path)
-    for name in _imports(path):
-        parts = name.split(".")
-        if parts[0] == "cible" and len(parts) > 1:
-            target = parts[1]
-            assert target == layer or target in ALLOWED[layer], f"{layer} imports {name}"
-        if layer in NO_ENTRY_POINT_LIBRARIES:
-            assert parts[0] not in ENTRY_POINT_LIBRARIES, f"{layer} imports {name}"
+def test_no_contract_has_exceptions():
+    """DESIGN.md section 3: an import that breaks a rule is moved, never excused."""
+    assert all("ignore_imports" not in contract for contract in _contracts())
 
 
 def test_every_module_belongs_to_a_layer():
-    stray = [p for p in SRC.rglob("*.py") if _layer(p) not in ALLOWED and p.name != "__init__.py"]
+    """A package missing from the layers contract would escape it unnoticed."""
+    (layers,) = [c["layers"] for c in _contracts() if c["type"] == "layers"]
+    named = {name.strip().removeprefix("cible.") for layer in layers for name in layer.split("|")}
+    stray = [
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if _layer(p) not in named and p.relative_to(SRC) != Path("__init__.py")
+    ]
     assert stray == []
 
 

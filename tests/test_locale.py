@@ -16,7 +16,7 @@ from cible.segments.runner import ALL_TRAITS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where code marks messages with _() or N_(); the Makefile's `messages` target reads the same.
-SOURCES = ("src/cible/cli", "src/cible/reporting")
+SOURCES = ("src/cible/cli", "src/cible/locale")
 PO = ROOT / "src/cible/locale/fr/LC_MESSAGES/cible.po"
 
 

@@ -37,18 +37,17 @@ from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
 from cible.importing.imports import Imports
+from cible.locale.messages import LANGS
 from cible.models import ModelCard
 from cible.quality.quality import Quality
-from cible.quality.report import quality_block
 from cible.reporting.html import render_report
-from cible.reporting.messages import LANGS
-from cible.reporting.model import PersonaCard
+from cible.reporting.quality import quality_block
+from cible.reporting.report import build_report
 from cible.segments.catalog import Segments
 from cible.segments.churn import latest_card, train_churn
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
-from cible.segments.personas import NUMERIC_TRAITS, Personas
+from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
-from cible.segments.report import build_report
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
 from cible.segments.typology import typology_inputs
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE

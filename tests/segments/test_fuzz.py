@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
 from cible.segments import SegmentDefinitionError, compile_members, parse_definition
-from cible.segments.values import OPS
+from cible.segments.literals import OPS
 from tests.segments.test_compiler import (
     ALL,
     AS_OF,

@@ -10,7 +10,7 @@ import typer
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, number, percent, print_json, print_table, progress_bars
-from cible.reporting.messages import ENGLISH, text
+from cible.locale.messages import ENGLISH, text
 from cible.workspace import Workspace
 
 

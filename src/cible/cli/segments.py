@@ -23,8 +23,8 @@ from cible.cli.output import (
     write_file,
 )
 from cible.domain.errors import CibleError
-from cible.reporting.messages import ENGLISH, text
-from cible.reporting.model import Share
+from cible.locale.messages import ENGLISH, text
+from cible.segments.personas import Share
 from cible.workspace import Workspace
 
 segments_app = typer.Typer(help="Add, check and list segments; export their members.")

@@ -23,7 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from cible.reporting.messages import LANGS, text
+from cible.locale.messages import LANGS, text
 from cible.reporting.model import Report
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}

@@ -5,7 +5,7 @@ A condition is a mapping holding exactly one of the keys ``trait``, ``attribute`
 the model. Unknown keys are refused with the closest known one. Names are checked
 against the :class:`~cible.segments.vocabulary.Vocabulary` passed as validation
 context (``parse_definition`` does it), and values come out normalised (see
-:mod:`cible.segments.values`).
+:mod:`cible.segments.literals`).
 
 Examples
 --------
@@ -33,8 +33,8 @@ from pydantic import BaseModel, Discriminator, Field, Tag, ValidationInfo, field
 
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
 from cible.segments.event_condition import EventCondition
+from cible.segments.literals import Op, check_op, coerce_value, describe
 from cible.segments.node import Node, Text, check_segment_id, not_empty, vocabulary_of
-from cible.segments.values import Op, check_op, coerce_value, describe
 from cible.segments.vocabulary import (
     Operand,
     Vocabulary,

@@ -43,8 +43,8 @@ from pydantic_core import ErrorDetails
 from cible.domain.errors import CibleError
 from cible.segments.conditions import UNION_TAGS, Condition, explain_condition
 from cible.segments.limits import MAX_SOURCE_BYTES, check_shape
+from cible.segments.literals import describe
 from cible.segments.node import Node, Text, check_segment_id
-from cible.segments.values import describe
 from cible.segments.vocabulary import Vocabulary, did_you_mean
 
 #: Problems listed in one error message; the rest are counted.

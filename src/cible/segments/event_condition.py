@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 
+from cible.segments.literals import CountOp, Op, coerce_value, describe
 from cible.segments.node import Node, Text, not_empty
-from cible.segments.values import CountOp, Op, coerce_value, describe
 from cible.segments.vocabulary import Operand, ValueKind, short_repr
 
 # Ibis turns a JSON key into a backend path ("a.b" reads a nested key on DuckDB), so

@@ -30,7 +30,7 @@ With a workspace, ``ws.persona("typology-loyal")`` returns the card of that segm
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,9 +44,8 @@ from cible.features import Trait
 from cible.features.clock import local_time
 from cible.features.consent import current_consents
 from cible.features.orders import is_purchase
+from cible.locale.messages import LANGS, text
 from cible.models.clustering import TraitContrast, contrast
-from cible.reporting.messages import LANGS, text
-from cible.reporting.model import PersonaCard, Share, TraitDifference
 from cible.segments.catalog import SegmentInfo, Segments
 from cible.segments.persona_names import MIN_Z, generated_name
 from cible.segments.playbook import Facts, playbook_rules, recommend
@@ -65,6 +64,73 @@ CONTRAST_TRAITS: tuple[Trait, ...] = tuple(
 )
 NUMERIC_TRAITS = {t.name for t in ALL_TRAITS if t.dtype in ("float64", "int64")}
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+
+
+@dataclass(frozen=True)
+class TraitDifference:
+    """A trait that sets a persona's segment apart from the whole base."""
+
+    trait: str
+    #: For a label trait, the value compared; None for a number.
+    level: str | None
+    mean_in: float
+    mean_base: float
+    lift: float | None
+    #: Test value: ``|z| > 2`` sets the segment apart.
+    z: float
+    #: What the trait is, per language.
+    description: dict[str, str]
+    #: The comparison as a sentence, per language.
+    text: dict[str, str]
+    #: The trait's name for a reader, per language (never its column name).
+    label: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Share:
+    """A value and the share of a segment's members holding it."""
+
+    value: str
+    share: float
+
+
+@dataclass(frozen=True)
+class PersonaCard:
+    """Who the customers of one segment are, in English and French, and what to do.
+
+    Texts are ``{"en": ..., "fr": ...}``; figures are over the segment's current
+    members. ``avg_clv_12m`` and ``avg_churn_risk`` are None when not computed.
+    Preferred times are on the workspace's clock, ``[workspace] timezone``
+    (weekday 0 = Monday).
+    """
+
+    segment_id: str
+    kind: str
+    dimension: str | None
+    color: str
+    name: dict[str, str]
+    #: "generated" from the distinguishing traits, or "chosen" in cible.toml.
+    name_source: str
+    segment_name: dict[str, str]
+    size: int
+    customer_share: float
+    revenue_share: float
+    avg_clv_12m: float | None
+    avg_churn_risk: float | None
+    traits: list[TraitDifference]
+    sales_channel: Share | None
+    contact_channel: Share | None
+    preferred_weekday: Share | None
+    preferred_hour: Share | None
+    top_categories: list[Share]
+    #: Playbook rule id -> action, in rule order.
+    actions: list[tuple[str, dict[str, str]]]
+    #: The preferred time as a sentence per language.
+    time_text: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -27,22 +27,94 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.config import PortfolioSection
-from cible.reporting.model import (
-    Coverage,
-    MicroSegment,
-    OverlapMatrix,
-    ParetoRow,
-    ParetoView,
-    Portfolio,
-)
 from cible.segments.catalog import SegmentInfo
 from cible.segments.summary import segment_figures
+
+
+@dataclass(frozen=True)
+class MicroSegment:
+    """A segment below the portfolio's minimum size or revenue share."""
+
+    segment_id: str
+    name: str
+    #: The dimension's title in the report's language (None for a segment without one).
+    dimension: str | None
+    size: int
+    revenue_share: float
+    too_small: bool
+    low_revenue: bool
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    """How many of the top customers by monetary value one segment holds."""
+
+    segment_id: str
+    name: str
+    color: str
+    top_customers: int
+    #: Share of all top customers found in this segment.
+    share_of_top: float
+    #: Share of the segment's own members who are top customers.
+    top_density: float
+
+
+@dataclass(frozen=True)
+class ParetoView:
+    """Revenue concentration: the top ``top_share`` of buyers and where they sit."""
+
+    top_share: float
+    buyers: int
+    top_customers: int
+    #: Share of revenue coming from the top customers.
+    revenue_share: float
+    #: Dimension title -> its segments, most top customers first.
+    by_dimension: list[tuple[str, list[ParetoRow]]]
+
+
+@dataclass(frozen=True)
+class OverlapMatrix:
+    """Customers in segment ``rows[i]`` of one dimension and ``columns[j]`` of another."""
+
+    dimension_x: str
+    dimension_y: str
+    title_x: str
+    title_y: str
+    rows: list[str]
+    columns: list[str]
+    counts: list[list[int]]
+    #: Jaccard index: shared customers over customers in either segment.
+    jaccard: list[list[float]]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Customers a dimension leaves out: in none of its segments."""
+
+    dimension: str
+    title: str
+    covered: int
+    uncovered: int
+    uncovered_share: float
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Guardrails of the segment portfolio."""
+
+    min_size: int
+    min_revenue_share: float
+    micro_segments: list[MicroSegment]
+    pareto: ParetoView | None
+    overlaps: list[OverlapMatrix]
+    coverage: list[Coverage]
 
 
 def micro_segments(figures: Any, min_size: int, min_revenue_share: float) -> Any:

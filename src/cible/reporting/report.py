@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
-from cible.reporting.messages import text
+from cible.locale.messages import text
+from cible.reporting.clusters import cluster_blocks
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
 from cible.segments.churn import latest_card
-from cible.segments.cluster_report import cluster_blocks
 from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
 from cible.segments.summary import rfm_cells, totals

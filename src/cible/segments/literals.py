@@ -1,4 +1,4 @@
-"""Operators and the values they compare: which fit, and in what normalised form.
+"""The literals of the segment language: which values fit an operator, in what form.
 
 A value is checked against the kind of what it is compared with (a number for a
 numeric trait, an ISO date for a date attribute, one of the declared values of an

@@ -2,7 +2,7 @@
 
 The report does not run an audit (that writes one): it shows the newest stored
 audit, its score against the earlier ones and the fixes that gain the most points,
-in the reader's language. The partial ``reporting/templates/_quality.html.j2``
+in the reader's language. The partial ``templates/_quality.html.j2``
 renders it. Audits stored before the score's formula 2 read the same way.
 
 Examples

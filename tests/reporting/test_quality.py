@@ -9,9 +9,9 @@ import pytest
 from markupsafe import escape
 
 from cible import Workspace
-from cible.quality.report import quality_block, quality_block_from
+from cible.locale.messages import MESSAGES
 from cible.reporting.html import environment
-from cible.reporting.messages import MESSAGES
+from cible.reporting.quality import quality_block, quality_block_from
 from cible.store.audits import save_audit
 
 STORED = {
