@@ -18,7 +18,7 @@ ALLOWED = {
     "store": {"domain"},
     "features": {"domain"},
     "clv": {"domain"},
-    "models": {"domain", "features", "clv"},
+    "models": {"domain", "features", "clv", "store"},
     "importing": {"domain", "store", "quality"},
     "segments": {"domain", "features", "clv", "models", "store", "reporting"},
     "reporting": {"domain", "locale"},

@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-5
+6
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from cible.domain.text import utf8_text
 from cible.importing.pipeline import ImportOptions, ImportResult, Progress, import_file
 from cible.importing.validation import ParseOptions
 from cible.models import ModelCard
+from cible.models.churn_risk import latest_card, train_churn
 from cible.quality.audit import AuditReport, run_audit
 from cible.quality.contacts import NORMALISED_FIELDS, ContactRules, contact_fixes
 from cible.quality.merge import DedupeResult, dedupe
@@ -46,14 +47,13 @@ from cible.quality.report import quality_block
 from cible.reporting.html import render_report
 from cible.reporting.messages import LANGS
 from cible.reporting.model import PersonaCard
+from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
-from cible.segments.churn import latest_card, train_churn
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.personas import NUMERIC_TRAITS, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.report import build_report
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
-from cible.segments.typology import typology_inputs
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
 from cible.store.merges import UndoRecord
 from cible.store.migrations import SCHEMA_VERSION

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
+from cible.models.churn_risk import latest_card
 from cible.reporting.messages import text
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
-from cible.segments.churn import latest_card
 from cible.segments.cluster_report import cluster_blocks
 from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
