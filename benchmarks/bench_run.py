@@ -59,14 +59,9 @@ from cible.domain.config import LifecycleSection, TraitsSection
 from cible.domain.schema import SALES_CHANNELS
 from cible.features import TRAITS
 from cible.features.events import BROWSING_EVENTS, BROWSING_TYPES, EVENT_SPELLINGS
-from cible.segments.rfm import rfm_rules
-from cible.segments.runner import (
-    DERIVED_TRAITS,
-    load_segments,
-    raw_traits,
-    rfm_lifecycle,
-    store_rule_members,
-)
+from cible.features.registry import DERIVED_TRAITS
+from cible.segments.builtin import rfm_rules
+from cible.segments.runner import load_segments, raw_traits, rfm_lifecycle, store_rule_members
 
 #: Three years of data; the last half day falls after the run's ``as_of``.
 START = datetime(2023, 11, 27)
@@ -642,7 +637,7 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
 
 
 def pandas_rfm(t: pd.DataFrame) -> pd.DataFrame:
-    """R, F, M quintile scores and named RFM segments, as :mod:`cible.segments.rfm` defines them."""
+    """R, F, M quintile scores and named RFM segments, as :mod:`cible.features.rfm` defines them."""
     buyers = t["frequency"] > 0
     n = int(buyers.sum())
     for column, trait, ascending in (
@@ -668,7 +663,7 @@ def pandas_rfm(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def pandas_lifecycle(t: pd.DataFrame, folder: Path, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Gap between the last two purchases and lifecycle stage (:mod:`cible.segments.lifecycle`)."""
+    """Gap between the last two purchases and lifecycle stage (:mod:`cible.features.lifecycle`)."""
     s = LifecycleSection()
     orders = pd.read_parquet(
         folder / "orders.parquet", columns=["customer_id", "ordered_at", "status"]

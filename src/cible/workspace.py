@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-5
+6
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import pydantic
 import tomli_w
 
 from cible.activation import Exports
-from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.progress import Progress
@@ -38,18 +37,17 @@ from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
 from cible.importing.imports import Imports
 from cible.locale.messages import LANGS
-from cible.models import ModelCard
+from cible.models.trained import Models
 from cible.quality.quality import Quality
 from cible.reporting.html import render_report
 from cible.reporting.quality import quality_block
 from cible.reporting.report import build_report
+from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
-from cible.segments.churn import latest_card, train_churn
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
-from cible.segments.typology import typology_inputs
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
@@ -332,44 +330,10 @@ class Workspace:
         """
         return Personas(self.store, self.segments, self.config).card(segment_id)
 
-    # -- lifetime value -------------------------------------------------------------
-
-    def clv_evaluation(
-        self,
-        calibration_end: datetime,
-        observation_end: datetime | None = None,
-        *,
-        period: str = "W",
-    ) -> HoldoutEvaluation:
-        """Fit BG/NBD on purchases up to ``calibration_end``; compare with what followed.
-
-        ``observation_end`` defaults to the last purchase day.
-        """
-        orders = self.table("orders")
-        bought = orders.filter(orders.status.isnull() | (orders.status == "completed"))
-        frame = bought.select("customer_id", "ordered_at", "amount").to_pandas()
-        if frame.empty:
-            raise CibleError("No purchase in this workspace: import orders first.")
-        end = observation_end or frame["ordered_at"].max()
-        if calibration_end >= end:
-            raise CibleError(f"The calibration must end before the last purchase ({end:%Y-%m-%d}).")
-        return evaluate_holdout(
-            frame, calibration_end=calibration_end, observation_end=end, period=period
-        )
-
-    def train_churn(
-        self, *, horizon_days: int = 90, progress: Progress | None = None
-    ) -> tuple[int, ModelCard]:
-        """Train and evaluate a churn model out of time; later runs score with it.
-
-        Returns the stored model's id and its card (data window, features and their
-        importance, metrics of the model and of the BG/NBD and recency baselines).
-        """
-        return train_churn(self.store, horizon_days=horizon_days, progress=progress)
-
-    def churn_card(self) -> tuple[int, ModelCard] | None:
-        """The newest churn model's id and card, or None before any training."""
-        return latest_card(self.store)
+    @property
+    def models(self) -> Models:
+        """Trained models: ``train_churn``, ``churn_card`` and ``clv_evaluation``."""
+        return Models(self.store)
 
 
 def load_config(path: Path) -> WorkspaceConfig:

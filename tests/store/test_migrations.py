@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -144,7 +145,8 @@ def test_version_5_numbers_order_lines_and_turns_consents_into_a_ledger(tmp_path
         "INSERT INTO consents VALUES ('C1', 'email', 'marketing', 'granted', "
         "'2024-03-01 10:00:00', 'web')"
     )
-    assert migrate(con, REGISTRY) == [5]
+    # Up to version 5 only: later steps read tables this sketch of version 4 lacks.
+    assert migrate(con, REGISTRY, MIGRATIONS[:5]) == [5]
     lines = con.execute(
         "SELECT order_id, product_id, line_number FROM order_lines ORDER BY ALL"
     ).fetchall()
@@ -155,7 +157,53 @@ def test_version_5_numbers_order_lines_and_turns_consents_into_a_ledger(tmp_path
         "FROM consents"
     ).fetchall()
     assert ledger == [("C1", "granted", "2024-03-01 10:00", "web", None)]
-    assert current_version(con) == SCHEMA_VERSION == 5
+    assert current_version(con) == 5
     # Opening again changes nothing.
-    assert migrate(con, REGISTRY) == []
+    assert migrate(con, REGISTRY, MIGRATIONS[:5]) == []
     con.close()
+
+
+CUSTOMERS = "customer_id,email\nA,a@x.fr\nB,b@x.fr\nC,c@x.fr\n"
+ORDERS = (
+    "order_id,customer_id,ordered_at,amount\n"
+    "1,A,2024-01-05,600\n2,A,2024-03-01,400\n3,B,2024-01-10,50\n4,C,2024-05-20,80\n"
+)
+STILL_BUYING = """
+id: still-buying
+name: Still buying
+description: {en: 'Once named "p_alive" in a note.', fr: Achètent encore.}
+where:
+  any:
+    - {trait: probability_alive, op: ">", value: 0.5}
+    - {trait: frequency, op: ">=", value: 2}
+"""
+
+
+def test_version_6_renames_p_alive_in_stored_segments(tmp_path: Path):
+    folder = tmp_path / "ws"
+    with Workspace.create(folder) as ws:
+        for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS)):
+            (tmp_path / f"{kind}.csv").write_text(text)
+            ws.import_file(kind, tmp_path / f"{kind}.csv")
+        ws.segments.add(STILL_BUYING)
+    # The workspace as version 5 left it: the segment names the trait p_alive.
+    con = duckdb.connect(str(folder / "cible.duckdb"))
+    con.execute(
+        "UPDATE segments SET definition = replace(CAST(definition AS VARCHAR), "
+        "'\"probability_alive\"', '\"p_alive\"')"
+    )
+    con.execute("UPDATE cible_meta SET value = '5' WHERE key = 'schema_version'")
+    [(old,)] = con.execute("SELECT CAST(definition AS VARCHAR) FROM segments").fetchall()
+    assert '"p_alive"' in old and "probability_alive" not in old
+    con.close()
+
+    with Workspace.open(folder) as ws:
+        assert ws.schema_version == SCHEMA_VERSION == 6
+        [(new,)] = ws.store.connection.execute(
+            "SELECT CAST(definition AS VARCHAR) FROM segments"
+        ).fetchall()
+        assert new == old.replace('"p_alive"', '"probability_alive"')
+        assert 'Once named \\"p_alive\\" in a note.' in new  # text, not a trait: kept
+        ws.run(as_of=datetime(2024, 7, 1))
+        members = ws.segments.members("still-buying").customer_id.to_pyarrow().to_pylist()
+    assert members == ["A"]

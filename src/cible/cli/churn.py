@@ -89,7 +89,7 @@ def train(
     """Train on monthly snapshots, test on the latest one out of time, store model and card."""
     use_lang(lang)
     with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
-        model_id, card = ws.train_churn(horizon_days=horizon, progress=bars.task("churn"))
+        model_id, card = ws.models.train_churn(horizon_days=horizon, progress=bars.task("churn"))
     if as_json:
         print_json({"model_id": model_id, "card": card.as_dict()})
         return
@@ -104,7 +104,7 @@ def card(
     """Show the newest churn model's card."""
     use_lang(lang)
     with Workspace.open(workspace, read_only=True) as ws:
-        found = ws.churn_card()
+        found = ws.models.churn_card()
     if found is None:
         raise CibleError(_("No churn model yet: run `cible churn train` first."))
     model_id, model_card = found

@@ -15,6 +15,8 @@ from cible.workspace import Workspace
 
 clv_app = typer.Typer(help="Lifetime-value models: check them on your own history.")
 
+_BY_REPEAT_PURCHASES = ("repeat_purchases", "customers", "actual", "expected")
+
 
 @clv_app.command("evaluate")
 def evaluate(
@@ -35,7 +37,7 @@ def evaluate(
     assert start is not None
     end = parse_moment("--observation-end", observation_end, "1997-09-30")
     with Workspace.open(workspace, read_only=True) as ws:
-        result = ws.clv_evaluation(start, end)
+        result = ws.models.clv_evaluation(start, end)
         title = ws.config.workspace.name
     rows, curve = result.repeat_purchase_rows(), result.cumulative_rows()
     mape = result.mean_absolute_percentage_error()
@@ -47,8 +49,7 @@ def evaluate(
                 "params": result.model.params_,
                 "log_likelihood": result.model.log_likelihood_,
                 "by_repeat_purchases": [
-                    dict(zip(("repeat_purchases", "customers", "actual", "expected"), r, strict=True))
-                    for r in rows
+                    dict(zip(_BY_REPEAT_PURCHASES, r, strict=True)) for r in rows
                 ],
                 "cumulative": [
                     dict(zip(("week", "actual", "expected", "holdout"), c, strict=True))

@@ -1,9 +1,12 @@
 """The declared per-customer traits: name, type, unit, category and descriptions.
 
-:func:`cible.features.compute_traits` returns exactly these columns, in this order,
-after ``customer_id``. The segment language, the UI and the documentation read this
-registry instead of hard-coding trait names, in the way the field registry of
-:mod:`cible.domain.schema` describes stored attributes.
+Every trait is declared here, once, in a group (:data:`TRAIT_GROUPS`):
+:data:`TRAITS` are the columns :func:`cible.features.compute_traits` returns, in this
+order, after ``customer_id``; a run adds :data:`DERIVED_TRAITS` (RFM and lifecycle),
+:data:`TYPOLOGY_TRAITS`, :data:`VALUE_TRAITS` and :data:`CHURN_TRAITS`. The segment
+language, the UI and the documentation read this registry instead of hard-coding
+trait names, in the way the field registry of :mod:`cible.domain.schema` describes
+stored attributes.
 
 Units are a small vocabulary the UI formats: ``days``, ``orders``, ``currency``
 (the workspace currency; amounts are summed as stored, without conversion),
@@ -16,12 +19,17 @@ Examples
 'days'
 >>> [t.name for t in TRAITS][:3]
 ['first_order_at', 'last_order_at', 'recency_days']
+>>> list(TRAIT_GROUPS)
+['base', 'derived', 'typology', 'value', 'churn']
+>>> VALUE_TRAITS[0].name
+'probability_alive'
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from cible.domain.schema import SALES_CHANNELS, Category
 
@@ -495,6 +503,204 @@ TRAITS: tuple[Trait, ...] = labelled(
     + _JOURNEY_TRAITS,
     _LABELS,
 )
+
+# Traits a run adds after TRAITS: RFM and lifecycle (computed in the database from
+# TRAITS), typologies, then the value and churn scores that models compute.
+_DERIVED = (
+    Trait(
+        "rfm_r",
+        "int64",
+        "",
+        _V,
+        "Recency score, 1-5 (5 = most recent).",
+        "Score de récence, 1 à 5 (5 = plus récent).",
+    ),
+    Trait("rfm_f", "int64", "", _V, "Frequency score, 1-5.", "Score de fréquence, 1 à 5."),
+    Trait("rfm_m", "int64", "", _V, "Monetary score, 1-5.", "Score monétaire, 1 à 5."),
+    Trait(
+        "rfm_score",
+        "string",
+        "",
+        _V,
+        "R, F and M scores as one code (545).",
+        "Scores R, F et M en un code (545).",
+    ),
+    Trait("rfm_segment", "string", "", _V, "Named RFM segment id.", "Identifiant du segment RFM."),
+    Trait(
+        "last_gap_days",
+        "float64",
+        "days",
+        _B,
+        "Days between the last two purchases.",
+        "Jours entre les deux derniers achats.",
+    ),
+    Trait(
+        "lifecycle_stage",
+        "string",
+        "",
+        _B,
+        "Lifecycle stage (prospect, new, active, loyal, reactivated, at_risk, lapsed, churned).",
+        "Étape du cycle de vie (prospect, nouveau, actif, fidèle, réactivé, à risque, "
+        "inactif, perdu).",
+    ),
+)
+# probability_alive is the name cible.clv gives the same quantity
+# (BetaGeoModel.expected_probability_alive): one name, one meaning, in the models, the
+# traits and the segment language. It is not the complement of churn_risk, which a
+# classifier estimates over a horizon.
+_VALUE = (
+    Trait(
+        "probability_alive",
+        "float64",
+        "share",
+        _V,
+        "Probability the customer has not stopped buying for good (BG/NBD); not the "
+        "complement of the churn risk.",
+        "Probabilité que le client n'ait pas cessé d'acheter pour de bon (BG/NBD) ; pas le "
+        "complément du risque de départ.",
+    ),
+    Trait(
+        "expected_orders_90d",
+        "float64",
+        "orders",
+        _V,
+        "Expected purchases in the next 90 days (BG/NBD).",
+        "Achats attendus dans les 90 prochains jours (BG/NBD).",
+    ),
+    Trait(
+        "clv_12m",
+        "float64",
+        "currency",
+        _V,
+        "Expected spend over the next 12 months, discounted 1% a month.",
+        "Dépense attendue sur 12 mois, actualisée à 1 % par mois.",
+    ),
+    Trait(
+        "expected_next_order_at",
+        "timestamp",
+        "",
+        _V,
+        "Expected date of the next purchase at the current expected rate.",
+        "Date attendue du prochain achat au rythme attendu actuel.",
+    ),
+    Trait(
+        "value_tier",
+        "string",
+        "",
+        _V,
+        "Value tier by clv_12m: platinum, gold, silver, bronze.",
+        "Palier de valeur selon clv_12m : platine, or, argent, bronze.",
+    ),
+)
+_CHURN = (
+    Trait(
+        "churn_risk",
+        "float64",
+        "share",
+        _B,
+        "Probability of no purchase over the churn model's horizon (`cible churn train`).",
+        "Probabilité de ne plus acheter sur l'horizon du modèle (`cible churn train`).",
+    ),
+    Trait(
+        "churn_risk_band",
+        "string",
+        "",
+        _B,
+        "Churn risk band: low (< 0.3), medium (< 0.6), high.",
+        "Niveau de risque de départ : faible (< 0,3), moyen (< 0,6), élevé.",
+    ),
+)
+_RUN_LABELS = {
+    "rfm_r": ("Recency score", "Score de récence"),
+    "rfm_f": ("Frequency score", "Score de fréquence"),
+    "rfm_m": ("Monetary score", "Score monétaire"),
+    "rfm_score": ("RFM code", "Code RFM"),
+    "rfm_segment": ("RFM segment", "Segment RFM"),
+    "last_gap_days": (
+        "Days between the last two purchases",
+        "Jours entre les deux derniers achats",
+    ),
+    "lifecycle_stage": ("Lifecycle stage", "Étape du cycle de vie"),
+    "probability_alive": ("Probability still active", "Probabilité d'être encore actif"),
+    "expected_orders_90d": ("Expected purchases (90 days)", "Achats attendus (90 jours)"),
+    "clv_12m": ("Expected 12-month value", "Valeur attendue sur 12 mois"),
+    "expected_next_order_at": ("Expected next purchase", "Prochain achat attendu"),
+    "value_tier": ("Value tier", "Palier de valeur"),
+    "churn_risk": ("Churn risk", "Risque de départ"),
+    "churn_risk_band": ("Churn risk band", "Niveau de risque de départ"),
+}
+
+#: The typologies (:mod:`cible.features.typology`), in the order that breaks ties.
+TYPOLOGIES = (
+    "value_shopper",
+    "loyal",
+    "informed",
+    "impulsive",
+    "technophile",
+    "social_influencer",
+)
+_TYPOLOGY_NAMES = {
+    "value_shopper": ("value shopper", "chasseur de bonnes affaires"),
+    "loyal": ("loyal", "fidèle"),
+    "informed": ("informed", "réfléchi"),
+    "impulsive": ("impulsive", "impulsif"),
+    "technophile": ("technophile", "technophile"),
+    "social_influencer": ("social influencer", "influenceur"),
+}
+
+
+def _typology_score(name: str) -> Trait:
+    english, french = _TYPOLOGY_NAMES[name]
+    return Trait(
+        f"typology_score_{name}",
+        "float64",
+        "share",
+        _B,
+        f"Typology score '{english}', 0-1: weighted percentile ranks of its inputs among "
+        "buyers (docs/typologies.md).",
+        f"Score de typologie « {french} », 0 à 1 : rangs centiles pondérés de ses critères "
+        "parmi les acheteurs (docs/typologies.md).",
+        label=f"Typology score: {english}",
+        label_fr=f"Score de typologie : {french}",
+    )
+
+
+#: RFM scores and segment (:mod:`cible.features.rfm`), then the lifecycle stage
+#: (:mod:`cible.features.lifecycle`).
+DERIVED_TRAITS = labelled(_DERIVED, _RUN_LABELS)
+#: The typology label, then one score per typology (:mod:`cible.features.typology`).
+TYPOLOGY_TRAITS: tuple[Trait, ...] = (
+    Trait(
+        "typology",
+        "string",
+        "",
+        _B,
+        "Typology with the best score, when it reaches [typology] min_score "
+        f"({', '.join(TYPOLOGIES)}); empty otherwise.",
+        "Typologie au meilleur score, s'il atteint [typology] min_score ; vide sinon.",
+        label="Typology",
+        label_fr="Typologie",
+    ),
+    *(_typology_score(name) for name in TYPOLOGIES),
+)
+#: Lifetime value scores (:mod:`cible.models.value`).
+VALUE_TRAITS = labelled(_VALUE, _RUN_LABELS)
+#: Churn risk of the newest churn model (:mod:`cible.models.churn_risk`).
+CHURN_TRAITS = labelled(_CHURN, _RUN_LABELS)
+
+#: Every trait by group, in the column order of a run's ``customer_traits``:
+#: ``base`` (:func:`cible.features.compute_traits`), ``derived`` (RFM and lifecycle),
+#: ``typology``, ``value`` and ``churn``.
+TRAIT_GROUPS: Mapping[str, tuple[Trait, ...]] = MappingProxyType(
+    {
+        "base": TRAITS,
+        "derived": DERIVED_TRAITS,
+        "typology": TYPOLOGY_TRAITS,
+        "value": VALUE_TRAITS,
+        "churn": CHURN_TRAITS,
+    }
+)
+
 
 _BY_NAME = {t.name: t for t in TRAITS}
 

@@ -68,7 +68,8 @@ def render_holdout(
 ) -> str:
     """The page: cumulative repeat purchases and holdout purchases by repeat purchases.
 
-    ``by_repeat_purchases`` rows are (repeat purchases in the calibration period, customers, actual, expected);
+    ``by_repeat_purchases`` rows are (repeat purchases in the calibration period,
+    customers, actual, expected);
     ``cumulative`` rows are (week, actual, expected, in holdout).
     """
     template = environment(lang).get_template("holdout.html.j2")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.locale.messages import text
+from cible.models.churn_risk import latest_card
 from cible.reporting.clusters import cluster_blocks
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
-from cible.segments.churn import latest_card
 from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
 from cible.segments.summary import rfm_cells, totals

@@ -1,7 +1,9 @@
-"""The built-in dimensions (RFM, lifecycle) as data shipped with Cible.
+"""The built-in dimensions (RFM, lifecycle, value, churn risk, typology) as data.
 
 Each YAML file under ``builtin/`` lists the segments of one exclusive dimension, with
-names, reading guides and colours in English and French.
+names, reading guides and colours in English and French, and what selects each one.
+:func:`rfm_rules` and :func:`typology_inputs` read the rules that
+:mod:`cible.features.rfm` and :mod:`cible.features.typology` take as data.
 
 Examples
 --------
@@ -11,12 +13,16 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from cible.domain.config import RfmRule, TypologySection
+from cible.features.typology import merge_inputs
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,44 @@ def load_builtin(dimension: str) -> BuiltinDimension:
         for item in data["segments"]
     )
     return BuiltinDimension(data["dimension"], segments)
+
+
+def rfm_rules(overrides: Mapping[str, RfmRule] | None = None) -> list[tuple[str, RfmRule]]:
+    """Named RFM segments in matching order: built-in ranges, replaced by ``overrides``.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        ``[rfm]`` rules of ``cible.toml``, by segment id.
+
+    Examples
+    --------
+    >>> rfm_rules()[0]
+    ('rfm-champions', RfmRule(r=[5, 5], f=[4, 5]))
+    """
+    rules = []
+    for segment in load_builtin("rfm").segments:
+        rule = RfmRule(r=segment.rule["r"], f=segment.rule["f"])
+        rules.append((segment.id, (overrides or {}).get(segment.id, rule)))
+    return rules
+
+
+def typology_inputs(section: TypologySection) -> dict[str, dict[str, float]]:
+    """Each typology's inputs (trait -> weight): the built-in ones, then ``section``'s.
+
+    Raises
+    ------
+    ConfigError
+        When ``[typology.weights]`` names an unknown typology or a trait that is not
+        a numeric trait; the message names the setting.
+
+    Examples
+    --------
+    >>> typology_inputs(TypologySection())["technophile"]
+    {'high_tech_share': 1.0, 'early_adopter_share': 1.0}
+    """
+    builtin = {
+        segment.rule["typology"]: {k: float(v) for k, v in segment.rule["inputs"].items()}
+        for segment in load_builtin("typology").segments
+    }
+    return merge_inputs(builtin, section)

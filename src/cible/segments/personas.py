@@ -44,13 +44,13 @@ from cible.features import Trait
 from cible.features.clock import local_time
 from cible.features.consent import current_consents
 from cible.features.orders import is_purchase
+from cible.features.registry import TYPOLOGY_TRAITS
 from cible.locale.messages import LANGS, text
 from cible.models.clustering import TraitContrast, contrast
 from cible.segments.catalog import SegmentInfo, Segments
 from cible.segments.persona_names import MIN_Z, generated_name
 from cible.segments.playbook import Facts, playbook_rules, recommend
 from cible.segments.runner import ALL_TRAITS
-from cible.segments.typology import TYPOLOGY_TRAITS
 from cible.store import runs
 from cible.store.store import Store
 

@@ -38,157 +38,32 @@ from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
-from cible.domain.schema import Category
 from cible.features import TRAITS, Trait, compute_traits
-from cible.features.registry import labelled
-from cible.segments.builtin import load_builtin
-from cible.segments.churn import churn_scores
+from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
+from cible.features.registry import (
+    CHURN_TRAITS,
+    DERIVED_TRAITS,
+    TRAIT_GROUPS,
+    TYPOLOGY_TRAITS,
+    VALUE_TRAITS,
+)
+from cible.features.rfm import RFM_COLUMNS, add_rfm
+from cible.features.typology import add_typology
+from cible.models.churn_risk import churn_scores
+from cible.models.value import score_value, value_inputs
+from cible.segments.builtin import load_builtin, rfm_rules, typology_inputs
 from cible.segments.cluster_members import assign_clusters, load_cluster_segments
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, SegmentDefinitionError, parse_definition
 from cible.segments.dependencies import evaluation_order
-from cible.segments.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
-from cible.segments.rfm import RFM_COLUMNS, add_rfm
-from cible.segments.typology import TYPOLOGY_TRAITS, add_typology
-from cible.segments.value import score_value, value_inputs
 from cible.segments.vocabulary import Vocabulary
 from cible.store.runs import RunRecord
 from cible.store.store import Store
 
-_DERIVED: tuple[Trait, ...] = (
-    Trait(
-        "rfm_r",
-        "int64",
-        "",
-        Category.VALUE,
-        "Recency score, 1-5 (5 = most recent).",
-        "Score de récence, 1 à 5 (5 = plus récent).",
-    ),
-    Trait(
-        "rfm_f", "int64", "", Category.VALUE, "Frequency score, 1-5.", "Score de fréquence, 1 à 5."
-    ),
-    Trait("rfm_m", "int64", "", Category.VALUE, "Monetary score, 1-5.", "Score monétaire, 1 à 5."),
-    Trait(
-        "rfm_score",
-        "string",
-        "",
-        Category.VALUE,
-        "R, F and M scores as one code (545).",
-        "Scores R, F et M en un code (545).",
-    ),
-    Trait(
-        "rfm_segment",
-        "string",
-        "",
-        Category.VALUE,
-        "Named RFM segment id.",
-        "Identifiant du segment RFM.",
-    ),
-    Trait(
-        "last_gap_days",
-        "float64",
-        "days",
-        Category.BEHAVIOURAL,
-        "Days between the last two purchases.",
-        "Jours entre les deux derniers achats.",
-    ),
-    Trait(
-        "lifecycle_stage",
-        "string",
-        "",
-        Category.BEHAVIOURAL,
-        "Lifecycle stage (prospect, new, active, loyal, reactivated, at_risk, lapsed, churned).",
-        "Étape du cycle de vie (prospect, nouveau, actif, fidèle, réactivé, à risque, "
-        "inactif, perdu).",
-    ),
-)
-_VALUE: tuple[Trait, ...] = (
-    Trait(
-        "p_alive",
-        "float64",
-        "share",
-        Category.VALUE,
-        "Probability the customer still buys (BG/NBD).",
-        "Probabilité que le client achète encore (BG/NBD).",
-    ),
-    Trait(
-        "expected_orders_90d",
-        "float64",
-        "orders",
-        Category.VALUE,
-        "Expected purchases in the next 90 days (BG/NBD).",
-        "Achats attendus dans les 90 prochains jours (BG/NBD).",
-    ),
-    Trait(
-        "clv_12m",
-        "float64",
-        "currency",
-        Category.VALUE,
-        "Expected spend over the next 12 months, discounted 1% a month.",
-        "Dépense attendue sur 12 mois, actualisée à 1 % par mois.",
-    ),
-    Trait(
-        "expected_next_order_at",
-        "timestamp",
-        "",
-        Category.VALUE,
-        "Expected date of the next purchase at the current expected rate.",
-        "Date attendue du prochain achat au rythme attendu actuel.",
-    ),
-    Trait(
-        "value_tier",
-        "string",
-        "",
-        Category.VALUE,
-        "Value tier by clv_12m: platinum, gold, silver, bronze.",
-        "Palier de valeur selon clv_12m : platine, or, argent, bronze.",
-    ),
-)
-_CHURN: tuple[Trait, ...] = (
-    Trait(
-        "churn_risk",
-        "float64",
-        "share",
-        Category.BEHAVIOURAL,
-        "Probability of no purchase over the churn model's horizon (`cible churn train`).",
-        "Probabilité de ne plus acheter sur l'horizon du modèle (`cible churn train`).",
-    ),
-    Trait(
-        "churn_risk_band",
-        "string",
-        "",
-        Category.BEHAVIOURAL,
-        "Churn risk band: low (< 0.3), medium (< 0.6), high.",
-        "Niveau de risque de départ : faible (< 0,3), moyen (< 0,6), élevé.",
-    ),
-)
-# What a marketer reads for each trait (tables, persona cards, reports).
-_LABELS = {
-    "rfm_r": ("Recency score", "Score de récence"),
-    "rfm_f": ("Frequency score", "Score de fréquence"),
-    "rfm_m": ("Monetary score", "Score monétaire"),
-    "rfm_score": ("RFM code", "Code RFM"),
-    "rfm_segment": ("RFM segment", "Segment RFM"),
-    "last_gap_days": (
-        "Days between the last two purchases",
-        "Jours entre les deux derniers achats",
-    ),
-    "lifecycle_stage": ("Lifecycle stage", "Étape du cycle de vie"),
-    "p_alive": ("Probability still active", "Probabilité d'être encore actif"),
-    "expected_orders_90d": ("Expected purchases (90 days)", "Achats attendus (90 jours)"),
-    "clv_12m": ("Expected 12-month value", "Valeur attendue sur 12 mois"),
-    "expected_next_order_at": ("Expected next purchase", "Prochain achat attendu"),
-    "value_tier": ("Value tier", "Palier de valeur"),
-    "churn_risk": ("Churn risk", "Risque de départ"),
-    "churn_risk_band": ("Churn risk band", "Niveau de risque de départ"),
-}
-#: Traits a run adds after :data:`cible.features.TRAITS`.
-DERIVED_TRAITS = labelled(_DERIVED, _LABELS)
-VALUE_TRAITS = labelled(_VALUE, _LABELS)
-CHURN_TRAITS = labelled(_CHURN, _LABELS)
 #: Traits computed in the database before value and churn scores are joined.
 BASE_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + TYPOLOGY_TRAITS
-ALL_TRAITS: tuple[Trait, ...] = BASE_TRAITS + VALUE_TRAITS + CHURN_TRAITS
+#: Every trait a run stores, in column order: the groups of the trait registry.
+ALL_TRAITS: tuple[Trait, ...] = tuple(t for group in TRAIT_GROUPS.values() for t in group)
 BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 
 
@@ -235,7 +110,7 @@ def rfm_lifecycle(
         "last_order_at",
     )
     scored = add_lifecycle(
-        add_rfm(inputs, config.rfm), orders, as_of=as_of, settings=config.lifecycle
+        add_rfm(inputs, rfm_rules(config.rfm)), orders, as_of=as_of, settings=config.lifecycle
     )
     return scored.select("customer_id", *RFM_COLUMNS, *LIFECYCLE_COLUMNS)
 
@@ -261,7 +136,9 @@ def _full_traits(
     they join back to.
     """
     joined = (
-        add_typology(raw_table, config.typology)
+        add_typology(
+            raw_table, typology_inputs(config.typology), min_score=config.typology.min_score
+        )
         .left_join(scores, "customer_id")
         .left_join(value, "customer_id")
         .left_join(churn, "customer_id")

@@ -148,12 +148,27 @@ def _ledger(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE consents ADD COLUMN IF NOT EXISTS proof VARCHAR")
 
 
+def _probability_alive(con: duckdb.DuckDBPyConnection) -> None:
+    # The trait p_alive became probability_alive, the name cible.clv gives the same
+    # probability. A definition is JSON text in which a trait name is a quoted string:
+    # rewriting the quoted name reaches every condition, nested or not, and leaves
+    # words that merely contain it (a description) alone.
+    con.execute(
+        """
+        UPDATE segments
+        SET definition = replace(CAST(definition AS VARCHAR), '"p_alive"', '"probability_alive"')
+        WHERE contains(CAST(definition AS VARCHAR), '"p_alive"')
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
     Migration(3, "trained models with their model cards; run notes", _models),
     Migration(4, "data quality audits, identity merges and their before-images", _quality),
     Migration(5, "order lines keyed by line number; consents kept as a ledger", _ledger),
+    Migration(6, "the trait p_alive renamed probability_alive in segments", _probability_alive),
 )
 
 #: The schema version this release of Cible writes.

@@ -16,7 +16,8 @@ takes a fraction of the time.
 Traits added (NULL for prospects, and for everyone when the models cannot be fitted, in
 which case the run carries on and says why):
 
-- ``p_alive``: probability the customer still buys (BG/NBD);
+- ``probability_alive``: probability the customer still buys (BG/NBD), the quantity
+  :meth:`cible.clv.BetaGeoModel.expected_probability_alive` returns;
 - ``expected_orders_90d``: expected purchases in the next 90 days;
 - ``clv_12m``: expected spend over 12 months, discounted 1% a month (Gamma-Gamma x BG/NBD);
 - ``expected_next_order_at``: ``as_of`` plus the expected gap at the current expected
@@ -51,7 +52,7 @@ _DAY = 86_400.0
 #: Value tiers by share of buyers, highest first.
 TIERS = (("platinum", 0.05), ("gold", 0.20), ("silver", 0.50), ("bronze", 1.0))
 VALUE_COLUMNS = (
-    "p_alive",
+    "probability_alive",
     "expected_orders_90d",
     "clv_12m",
     "expected_next_order_at",
@@ -130,10 +131,11 @@ def score_value(
         return empty, f"lifetime value skipped: {exc}"
     repeats, recency, age = data["repeat_purchases"], data["recency"], data["T"]
     expected = purchases.expected_purchases(90, repeats, recency, age).to_numpy()
+    alive = purchases.expected_probability_alive(repeats, recency, age).to_numpy()
     scores = pd.DataFrame(
         {
             "customer_id": data.index,
-            "p_alive": purchases.expected_probability_alive(repeats, recency, age).to_numpy(),
+            "probability_alive": alive,
             "expected_orders_90d": expected,
             "clv_12m": spend.customer_lifetime_value(
                 purchases,

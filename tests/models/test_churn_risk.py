@@ -16,12 +16,12 @@ def test_train_store_and_score(tmp_path: Path):
     folder = tmp_path / "demo"
     build_demo(folder, customers=800, seed=5, end_date=date(2026, 10, 31))
     with Workspace.open(folder) as ws:
-        assert ws.churn_card() is None
-        model_id, card = ws.train_churn(horizon_days=90)
+        assert ws.models.churn_card() is None
+        model_id, card = ws.models.train_churn(horizon_days=90)
         metrics = card.as_dict()["metrics"]
         assert set(metrics["baselines"]) >= {"bgnbd_dead", "recency_days"}
         assert 0.5 < metrics["model"]["roc_auc"] <= 1
-        assert ws.churn_card()[0] == model_id
+        assert ws.models.churn_card()[0] == model_id
         ws.run()
         traits = ws.traits().to_pandas()
     buyers = traits[traits["frequency"] > 0]
@@ -37,4 +37,4 @@ def test_too_short_history_is_refused(tmp_path: Path):
         )
         ws.imports.load("orders", tmp_path / "o.csv")
         with pytest.raises(CibleError, match="too short"):
-            ws.train_churn()
+            ws.models.train_churn()

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from cible.domain.config import RfmRule
-from cible.segments.rfm import add_rfm, rfm_rules
+from cible.features.rfm import add_rfm
+from cible.segments.builtin import rfm_rules
 
 
 def _reference_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -39,7 +40,9 @@ def test_scores_match_pandas_quintiles_with_ties():
             "monetary_value": np.where(frequency > 0, np.round(rng.gamma(2, 40, size), 0), 0.0),
         }
     )
-    got = add_rfm(ibis.memtable(frame)).to_pandas().set_index("customer_id").sort_index()
+    got = (
+        add_rfm(ibis.memtable(frame), rfm_rules()).to_pandas().set_index("customer_id").sort_index()
+    )
     want = _reference_scores(frame).set_index("customer_id").sort_index()
     for column in ("rfm_r", "rfm_f", "rfm_m"):
         expected = want[column]
@@ -50,7 +53,7 @@ def test_scores_match_pandas_quintiles_with_ties():
     # Quintiles: each score holds roughly a fifth of the distinct recency values.
     assert set(buyers["rfm_r"].astype(int)) == {1, 2, 3, 4, 5}
     # Rows in another order give the same scores.
-    shuffled = add_rfm(ibis.memtable(frame.sample(frac=1, random_state=1))).to_pandas()
+    shuffled = add_rfm(ibis.memtable(frame.sample(frac=1, random_state=1)), rfm_rules()).to_pandas()
     again = shuffled.set_index("customer_id").sort_index()
     pd.testing.assert_series_equal(again["rfm_score"], got["rfm_score"])
 
@@ -73,7 +76,7 @@ def test_every_score_cell_has_exactly_one_named_segment():
             "monetary_value": [10.0 * i for i in range(25)],
         }
     )
-    got = add_rfm(ibis.memtable(frame)).to_pandas()
+    got = add_rfm(ibis.memtable(frame), rfm_rules()).to_pandas()
     for row in got.itertuples():
         first = next(
             sid
@@ -89,6 +92,6 @@ def test_mapping_is_configurable():
         {"customer_id": ["a"], "recency_days": [1.0], "frequency": [9], "monetary_value": [9.0]}
     )
     overrides = {"rfm-champions": RfmRule(r=[5, 5], f=[5, 5])}
-    got = add_rfm(ibis.memtable(frame), overrides).to_pandas()
+    got = add_rfm(ibis.memtable(frame), rfm_rules(overrides)).to_pandas()
     # A single buyer has rank 0: scores 1 everywhere, so it is "lost" either way.
     assert got["rfm_segment"].tolist() == ["rfm-lost"]

@@ -1,7 +1,7 @@
 """Typologies: six shopper types scored from behaviour, one per buyer at most.
 
 Each typology (value shopper, loyal, informed, impulsive, technophile, social
-influencer) reads a few traits with weights (``builtin/typology.yaml``, replaced per
+influencer) reads a few traits with weights (``segments/builtin/typology.yaml``, replaced per
 typology by ``[typology.weights.<typology>]`` in ``cible.toml``). Among buyers
 (``frequency > 0``), each input is turned into a percentile rank,
 
@@ -17,23 +17,25 @@ score reaches ``[typology] min_score``, ties going to the first in
 :data:`TYPOLOGIES`; prospects have no scores and no typology.
 
 Ranks are relative to the workspace's own buyers, so the scores need no threshold
-per trait and mean the same in any currency or catalogue.
+per trait and mean the same in any currency or catalogue. The built-in inputs are
+data the caller hands over (``segments/builtin/typology.yaml``, read by
+:func:`cible.segments.builtin.typology_inputs`); the traits this module adds are
+declared in :data:`cible.features.registry.TYPOLOGY_TRAITS`.
 
 Examples
 --------
 >>> import ibis
->>> from cible.domain.config import TypologySection
 >>> traits = ibis.memtable({"customer_id": ["a", "b", "c", "p"], "frequency": [9, 1, 2, 0],
 ...     "social_shares": [0, 7, 0, 3], "reviews_written": [0, 2, 1, 0]})
->>> section = TypologySection(weights={"social_influencer": {"social_shares": 2,
-...     "reviews_written": 1}})
->>> scored = add_typology(traits, section, only=("social_influencer",))
+>>> inputs = {"social_influencer": {"social_shares": 2.0, "reviews_written": 1.0}}
+>>> scored = add_typology(traits, inputs, min_score=0.75, only=("social_influencer",))
 >>> scored.order_by("customer_id").typology.to_pyarrow().to_pylist()
 [None, 'social_influencer', None, None]
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
@@ -41,66 +43,16 @@ import ibis.expr.datatypes as dt
 
 from cible.domain.config import TypologySection
 from cible.domain.errors import ConfigError
-from cible.domain.schema import Category
-from cible.features import TRAITS, Trait
-from cible.segments.builtin import load_builtin
+from cible.features.registry import TRAITS, TYPOLOGIES
 
-#: The typologies, in the order that breaks ties.
-TYPOLOGIES = (
-    "value_shopper",
-    "loyal",
-    "informed",
-    "impulsive",
-    "technophile",
-    "social_influencer",
-)
-_NAMES = {
-    "value_shopper": ("value shopper", "chasseur de bonnes affaires"),
-    "loyal": ("loyal", "fidèle"),
-    "informed": ("informed", "réfléchi"),
-    "impulsive": ("impulsive", "impulsif"),
-    "technophile": ("technophile", "technophile"),
-    "social_influencer": ("social influencer", "influenceur"),
-}
 #: Traits an input may name: the numeric traits of :data:`cible.features.TRAITS`.
 INPUT_TRAITS = tuple(t.name for t in TRAITS if t.dtype in ("float64", "int64"))
 
 
-def _score_trait(name: str) -> Trait:
-    english, french = _NAMES[name]
-    return Trait(
-        f"typology_score_{name}",
-        "float64",
-        "share",
-        Category.BEHAVIOURAL,
-        f"Typology score '{english}', 0-1: weighted percentile ranks of its inputs among "
-        "buyers (docs/typologies.md).",
-        f"Score de typologie « {french} », 0 à 1 : rangs centiles pondérés de ses critères "
-        "parmi les acheteurs (docs/typologies.md).",
-        label=f"Typology score: {english}",
-        label_fr=f"Score de typologie : {french}",
-    )
-
-
-#: Traits a run adds for the typologies: the label, then one score per typology.
-TYPOLOGY_TRAITS: tuple[Trait, ...] = (
-    Trait(
-        "typology",
-        "string",
-        "",
-        Category.BEHAVIOURAL,
-        "Typology with the best score, when it reaches [typology] min_score "
-        f"({', '.join(TYPOLOGIES)}); empty otherwise.",
-        "Typologie au meilleur score, s'il atteint [typology] min_score ; vide sinon.",
-        label="Typology",
-        label_fr="Typologie",
-    ),
-    *(_score_trait(name) for name in TYPOLOGIES),
-)
-
-
-def typology_inputs(section: TypologySection) -> dict[str, dict[str, float]]:
-    """Each typology's inputs (trait -> weight): the built-in ones, then ``section``'s.
+def merge_inputs(
+    builtin: Mapping[str, Mapping[str, float]], section: TypologySection
+) -> dict[str, dict[str, float]]:
+    """Each typology's inputs (trait -> weight): ``builtin``'s, replaced by ``section``'s.
 
     Raises
     ------
@@ -110,15 +62,13 @@ def typology_inputs(section: TypologySection) -> dict[str, dict[str, float]]:
 
     Examples
     --------
-    >>> typology_inputs(TypologySection())["technophile"]
-    {'high_tech_share': 1.0, 'early_adopter_share': 1.0}
+    >>> builtin = {"loyal": {"frequency": 1.0, "tenure_days": 1.0}}
+    >>> merge_inputs(builtin, TypologySection(weights={"loyal": {"frequency": 2}}))
+    {'loyal': {'frequency': 2.0}}
     """
-    inputs = {
-        segment.rule["typology"]: {k: float(v) for k, v in segment.rule["inputs"].items()}
-        for segment in load_builtin("typology").segments
-    }
+    inputs = {name: dict(weights) for name, weights in builtin.items()}
     for name, weights in section.weights.items():
-        if name not in inputs:
+        if name not in TYPOLOGIES:
             raise ConfigError(
                 f"[typology.weights.{name}]: unknown typology; known: {', '.join(TYPOLOGIES)}."
             )
@@ -133,16 +83,23 @@ def typology_inputs(section: TypologySection) -> dict[str, dict[str, float]]:
 
 
 def add_typology(
-    traits: Any, section: TypologySection, *, only: tuple[str, ...] = TYPOLOGIES
+    traits: Any,
+    inputs: Mapping[str, Mapping[str, float]],
+    *,
+    min_score: float,
+    only: tuple[str, ...] = TYPOLOGIES,
 ) -> Any:
-    """``traits`` with the :data:`TYPOLOGY_TRAITS` columns added.
+    """``traits`` with the :data:`~cible.features.registry.TYPOLOGY_TRAITS` columns added.
 
     Parameters
     ----------
     traits : ibis.Table
         One row per customer with ``frequency`` and every input trait.
-    section : TypologySection
-        Weights and minimum score.
+    inputs : mapping
+        Each typology's inputs, trait -> weight (:func:`merge_inputs`); every
+        typology of ``only`` needs its own.
+    min_score : float
+        Best score a buyer needs to get a typology (``[typology] min_score``).
     only : tuple of str
         Typologies to score (all by default); the label is chosen among these.
 
@@ -153,7 +110,6 @@ def add_typology(
         for prospects) and ``typology_score_<name>`` per typology (NULL for
         prospects and for typologies left out).
     """
-    inputs = typology_inputs(section)
     needed = sorted({(t, w > 0) for name in only for t, w in inputs[name].items()})
     position = {key: f"_rank_{i}" for i, key in enumerate(needed)}
     narrow = traits.select("customer_id", *sorted({"frequency"} | {t for t, _ in needed}))
@@ -186,7 +142,7 @@ def add_typology(
     scored = ranked.mutate(**scores)
     labelled = scored.select(
         _key="customer_id",
-        typology=_label(scored, only, section.min_score),
+        typology=_label(scored, only, min_score),
         **{column: scored[column] for column in scores},
     )
     joined = traits.left_join(labelled, traits.customer_id == labelled._key)

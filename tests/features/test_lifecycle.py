@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cible.domain.config import LifecycleSection
-from cible.segments.lifecycle import STAGES, add_lifecycle, last_gap_days
+from cible.features.lifecycle import STAGES, add_lifecycle, last_gap_days
 
 AS_OF = datetime(2025, 1, 1)
 

@@ -13,7 +13,7 @@ from cible import Workspace
 from cible.clv import BetaGeoModel, rfm_summary
 from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
 from cible.demo import CDNOW_AS_OF, build_demo
-from cible.segments.value import TIERS, score_value, value_inputs
+from cible.models.value import TIERS, score_value, value_inputs
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_run_scores_equal_the_model_and_tiers_follow_shares(cdnow: Path):
     expected = model.expected_probability_alive(
         inputs["repeat_purchases"], inputs["recency"], inputs["T"]
     )
-    np.testing.assert_allclose(traits.loc[inputs.index, "p_alive"], expected, rtol=1e-6)
+    np.testing.assert_allclose(traits.loc[inputs.index, "probability_alive"], expected, rtol=1e-6)
     shares = traits["value_tier"].value_counts(normalize=True)
     bounds = dict(TIERS)
     assert shares["platinum"] == pytest.approx(bounds["platinum"], abs=0.01)
@@ -91,7 +91,7 @@ def test_a_sample_of_buyers_recovers_the_parameters_and_everyone_is_scored():
             abs(float(fitted[name]) - full.params_[name]) < 4 * 5**0.5 * full.standard_errors_[name]
         )
         assert float(fitted[name]) == pytest.approx(value, rel=0.35)
-    assert len(scores) == len(inputs) and scores["p_alive"].notna().all()
+    assert len(scores) == len(inputs) and scores["probability_alive"].notna().all()
 
 
 def test_a_sample_with_too_few_repeat_buyers_fits_the_spend_on_all_of_them():

@@ -25,7 +25,10 @@ import pandas as pd
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.domain.progress import Progress, reporter
-from cible.models import ChurnModel, ModelCard, build_snapshots, out_of_time_split, risk_bands
+from cible.models.bands import risk_bands
+from cible.models.churn import ChurnModel
+from cible.models.model_card import ModelCard
+from cible.models.snapshots import build_snapshots, out_of_time_split
 from cible.store.store import Store
 
 KIND = "churn"

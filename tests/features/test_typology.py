@@ -14,7 +14,9 @@ import pytest
 from cible import Workspace
 from cible.domain.config import TypologySection
 from cible.domain.errors import ConfigError
-from cible.segments.typology import TYPOLOGIES, TYPOLOGY_TRAITS, add_typology, typology_inputs
+from cible.features.registry import TYPOLOGIES, TYPOLOGY_TRAITS
+from cible.features.typology import add_typology
+from cible.segments.builtin import typology_inputs
 
 INPUTS = (
     "discount_share",
@@ -33,7 +35,9 @@ INPUTS = (
 
 def scored(frame: pd.DataFrame, section: TypologySection | None = None) -> pd.DataFrame:
     table = ibis.memtable(frame)
-    result: pd.DataFrame = add_typology(table, section or TypologySection()).to_pandas()
+    section = section or TypologySection()
+    inputs = typology_inputs(section)
+    result: pd.DataFrame = add_typology(table, inputs, min_score=section.min_score).to_pandas()
     return result.set_index("customer_id").loc[frame.customer_id]
 
 

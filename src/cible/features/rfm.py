@@ -7,44 +7,38 @@ customer holding the same value: equal values always get the same score, whateve
 the order of rows, so ties are handled deterministically (many one-order customers
 share F = 1). Monetary value is ranked at the cent: a parallel sum adds amounts in no
 fixed order, and 649.06 against 649.0600000000001 must stay a tie. Named segments come
-from the R and F scores, first matching rule wins (``builtin/rfm.yaml``, overridable
-with ``[rfm.NAME]`` in ``cible.toml``).
+from the R and F scores, first matching rule wins. The rules are data the caller
+hands over: a run passes the built-in ones (``segments/builtin/rfm.yaml``, overridable
+with ``[rfm.NAME]`` in ``cible.toml``; :func:`cible.segments.builtin.rfm_rules`).
 
 Examples
 --------
 >>> import ibis
+>>> from cible.domain.config import RfmRule
+>>> rules = [("top", RfmRule(r=[4, 5], f=[4, 5])), ("recent", RfmRule(r=[3, 5], f=[1, 5])),
+...          ("other", RfmRule(r=[1, 5], f=[1, 5]))]
 >>> t = ibis.memtable({"customer_id": ["a", "b", "c", "d", "e", "f"],
 ...                    "recency_days": [1.0, 10.0, 40.0, 100.0, 200.0, None],
 ...                    "frequency": [9, 5, 3, 1, 1, 0],
 ...                    "monetary_value": [900.0, 90.0, 60.0, 30.0, 10.0, 0.0]})
->>> scored = add_rfm(t).order_by("customer_id").to_pyarrow().to_pylist()
+>>> scored = add_rfm(t, rules).order_by("customer_id").to_pyarrow().to_pylist()
 >>> [(row["rfm_score"], row["rfm_segment"]) for row in scored]  # doctest: +NORMALIZE_WHITESPACE
-[('555', 'rfm-champions'), ('444', 'rfm-loyal'), ('333', 'rfm-need-attention'),
- ('212', 'rfm-hibernating'), ('111', 'rfm-lost'), (None, None)]
+[('555', 'top'), ('444', 'top'), ('333', 'recent'), ('212', 'other'), ('111', 'other'),
+ (None, None)]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.config import RfmRule
-from cible.segments.builtin import load_builtin
 
 #: Columns :func:`add_rfm` adds.
 RFM_COLUMNS = ("rfm_r", "rfm_f", "rfm_m", "rfm_score", "rfm_segment")
-
-
-def rfm_rules(overrides: Mapping[str, RfmRule] | None = None) -> list[tuple[str, RfmRule]]:
-    """Named segments in matching order: built-in ranges, replaced by ``overrides``."""
-    rules = []
-    for segment in load_builtin("rfm").segments:
-        rule = RfmRule(r=segment.rule["r"], f=segment.rule["f"])
-        rules.append((segment.id, (overrides or {}).get(segment.id, rule)))
-    return rules
 
 
 def _score(value: Any, buyers: Any, *, descending: bool = False) -> Any:
@@ -57,15 +51,16 @@ def _score(value: Any, buyers: Any, *, descending: bool = False) -> Any:
     )
 
 
-def add_rfm(traits: Any, overrides: Mapping[str, RfmRule] | None = None) -> Any:
+def add_rfm(traits: Any, rules: Sequence[tuple[str, RfmRule]]) -> Any:
     """Add R, F, M scores (1-5), ``rfm_score`` ("545") and ``rfm_segment`` to ``traits``.
 
     Parameters
     ----------
     traits : ibis.Table
         Needs ``recency_days``, ``frequency`` and ``monetary_value``.
-    overrides : mapping, optional
-        ``[rfm]`` rules of ``cible.toml``, by segment id.
+    rules : sequence of (str, RfmRule)
+        Named segments in matching order: the first rule whose R and F ranges hold a
+        customer's scores names its segment; NULL when none does.
 
     Examples
     --------
@@ -75,7 +70,8 @@ def add_rfm(traits: Any, overrides: Mapping[str, RfmRule] | None = None) -> Any:
     >>> t = ibis.memtable({"customer_id": list("abcde"), "recency_days": [1.0] * 5,
     ...                    "frequency": [1] * 5,
     ...                    "monetary_value": [649.0600000000001, 649.06, 649.06, 10.0, 900.0]})
-    >>> add_rfm(t).order_by("customer_id").rfm_m.to_pyarrow().to_pylist()
+    >>> rules = [("anyone", RfmRule(r=[1, 5], f=[1, 5]))]
+    >>> add_rfm(t, rules).order_by("customer_id").rfm_m.to_pyarrow().to_pylist()
     [2, 2, 2, 1, 5]
     """
     buyers = traits.frequency.fill_null(0) > 0
@@ -90,7 +86,7 @@ def add_rfm(traits: Any, overrides: Mapping[str, RfmRule] | None = None) -> Any:
             scored.rfm_r.between(rule.r[0], rule.r[1]) & scored.rfm_f.between(rule.f[0], rule.f[1]),
             ibis.literal(segment_id),
         )
-        for segment_id, rule in rfm_rules(overrides)
+        for segment_id, rule in rules
     ]
     return scored.mutate(
         rfm_score=scored.rfm_r.cast(dt.string)
