@@ -147,10 +147,10 @@ def test_report_without_a_churn_model_says_how_to_train_one(
 def test_report_with_a_churn_model_lists_its_bands(
     shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from cible.segments import report
+    from cible.reporting import report
 
     # Any stored model will do: the section then lists the risk bands, not the sentence.
-    monkeypatch.setattr(report, "latest_card", lambda backend: (1, None))
+    monkeypatch.setattr(report, "latest_card", lambda store: (1, None))
     page = tmp_path / "report.html"
     assert cible("report", "--output", str(page), "-w", str(shop)).exit_code == 0
     section = page.read_text(encoding="utf-8").split('id="dimension-churn_risk"')[1]

@@ -284,12 +284,12 @@ def test_snapshots_refuse_a_bad_horizon(horizon: Any):
 
 
 def test_snapshots_report_progress():
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[str, int, int]] = []
     dates = [AS_OF - timedelta(days=10), AS_OF]
     build_snapshots(
-        as_tables(small_shop()), dates, HORIZON, progress=lambda d, t: calls.append((d, t))
+        as_tables(small_shop()), dates, HORIZON, progress=lambda s, d, t: calls.append((s, d, t))
     )
-    assert calls == [(0, 2), (1, 2), (2, 2)]
+    assert calls == [("snapshots", 0, 2), ("snapshots", 1, 2), ("snapshots", 2, 2)]
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ def test_clv_evaluation_needs_purchases_and_a_calibration_before_the_last(
     with pytest.raises(CibleError, match="No purchase in this workspace"):
         models.clv_evaluation(datetime(2024, 1, 1))
     (tmp_path / "orders.csv").write_text(ORDERS)
-    workspace.import_file("orders", tmp_path / "orders.csv")
+    workspace.imports.load("orders", tmp_path / "orders.csv")
     # The cancelled order is no purchase: the last purchase is A's, on 1 March.
     with pytest.raises(CibleError, match=r"before the last purchase \(2024-03-01\)"):
         models.clv_evaluation(datetime(2024, 3, 1))

@@ -184,7 +184,7 @@ def test_version_6_renames_p_alive_in_stored_segments(tmp_path: Path):
     with Workspace.create(folder) as ws:
         for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS)):
             (tmp_path / f"{kind}.csv").write_text(text)
-            ws.import_file(kind, tmp_path / f"{kind}.csv")
+            ws.imports.load(kind, tmp_path / f"{kind}.csv")
         ws.segments.add(STILL_BUYING)
     # The workspace as version 5 left it: the segment names the trait p_alive.
     con = duckdb.connect(str(folder / "cible.duckdb"))

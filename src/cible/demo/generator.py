@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +49,9 @@ from cible.demo.textforms import (
     pick,
 )
 from cible.demo.timeline import IntArray, Period
+from cible.domain.clock import utc_now
+from cible.domain.progress import Progress, reporter
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
-
-Progress = Callable[[str, int, int], None]
 
 #: Fewer customers than this cannot hold every planted group and fault.
 MIN_CUSTOMERS = 200
@@ -150,8 +149,8 @@ def generate_retailer(
     """
     if customers < MIN_CUSTOMERS:
         raise ValueError(f"customers must be at least {MIN_CUSTOMERS}, got {customers}")
-    report = progress or (lambda step, done, total: None)
-    period = Period.ending(end_date or dt.datetime.now(dt.UTC).date())
+    report = reporter(progress)
+    period = Period.ending(end_date or utc_now().date())
     streams = dict(
         zip(
             ("people", "extras", "copies", "faults", "catalogue", "consents", "orders", "events"),

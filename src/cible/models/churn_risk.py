@@ -71,7 +71,7 @@ def train_churn(
         dates,
         horizon_days,
         observation_end=bounds["last"],
-        progress=lambda done, total: report("snapshots", done, total + 2),
+        progress=lambda step, done, total: report(step, done, total + 2),
     )
     train, test = out_of_time_split(snapshots)
     report("fitting", len(dates), len(dates) + 2)

@@ -58,6 +58,7 @@ import pandas as pd
 
 from cible.clv import rfm_summary
 from cible.domain.clock import normalise_as_of
+from cible.domain.progress import Progress, reporter
 from cible.features import TRAITS, compute_traits
 from cible.features.orders import is_purchase
 from cible.models.errors import ModelDataError
@@ -65,8 +66,6 @@ from cible.models.errors import ModelDataError
 #: ``tables(name)`` returns the canonical table ``name`` as an Ibis table
 #: (``Store.table`` or ``Workspace.table``).
 Tables = Callable[[str], Any]
-#: ``progress(done, total)``: called before each date and once at the end.
-Progress = Callable[[int, int], None]
 
 LABEL = "label"
 HORIZON = "horizon_days"
@@ -98,7 +97,7 @@ def build_snapshots(
     observation_end : datetime, optional
         End of the observed history; default the last order's ``ordered_at``.
     progress : callable, optional
-        ``progress(done, total)`` as the dates are computed.
+        ``progress("snapshots", done, total)`` as the dates are computed.
 
     Returns
     -------
@@ -127,13 +126,13 @@ def build_snapshots(
             f"the observed history ({end:%Y-%m-%d %H:%M}), so customers would look "
             f"churned for lack of data; use dates up to {end - horizon:%Y-%m-%d}."
         )
-    report = progress or (lambda done, total: None)
+    report = reporter(progress)
     sources = {name: tables(name) for name in ("customers", "events", "order_lines", "products")}
     frames = []
     for done, moment in enumerate(moments):
-        report(done, len(moments))
+        report("snapshots", done, len(moments))
         frames.append(_snapshot(sources, orders, purchases, moment, horizon))
-    report(len(moments), len(moments))
+    report("snapshots", len(moments), len(moments))
     snapshots = pd.concat(frames, ignore_index=True)
     if snapshots.empty:
         raise ModelDataError(
