@@ -1,0 +1,1 @@
+"""Live events in: Segment's HTTP Tracking API payloads to canonical events and profiles."""

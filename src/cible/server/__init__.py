@@ -1,0 +1,1 @@
+"""``cible serve``: the HTTP API, Segment-compatible ingestion, jobs (an entry point)."""
