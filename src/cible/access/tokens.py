@@ -174,15 +174,25 @@ class Tokens:
         actor : Principal
             Who creates it, for the audit log (default: the local user, ``cli``).
         """
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise CibleError(
-                f"Token name {name!r}: use 1 to 100 letters, digits, spaces or ._@+-, "
-                "starting with a letter or digit."
-            )
-        chosen = role if isinstance(role, Role) else Role.parse(role)
-        secret = new_secret()
         now = utc_now()
-        audit = NewEntry(now, actor.actor, "token.create", "", "ok", {"name": name, "role": chosen.value})
+        try:
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
+                raise CibleError(
+                    f"Token name {name!r}: use 1 to 100 letters, digits, spaces or ._@+-, "
+                    "starting with a letter or digit."
+                )
+            chosen = role if isinstance(role, Role) else Role.parse(role)
+        except CibleError as exc:
+            # A refused change is a change attempt: it is in the audit log too.
+            detail = {"name": str(name)[:100], "role": str(role)[:20], "error": str(exc)}
+            self._store.append_audit(
+                NewEntry(now, actor.actor, "token.create", "", "failed", detail)
+            )
+            raise
+        secret = new_secret()
+        audit = NewEntry(
+            now, actor.actor, "token.create", "", "ok", {"name": name, "role": chosen.value}
+        )
         token_id = self._store.create_token(
             name=name, role=chosen.value, digest=digest(secret), created_at=now, audit=audit
         )

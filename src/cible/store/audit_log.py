@@ -12,11 +12,11 @@ Examples
 >>> from datetime import datetime
 >>> con = duckdb.connect()
 >>> _ = con.execute(CREATE_TABLE)
->>> entry = NewEntry(datetime(2025, 1, 2), "cli", "token.create", "token:1", "ok", {"role": "admin"})
+>>> entry = NewEntry(datetime(2025, 1, 2), "cli", "token.create", "token:1", "ok", {"n": 1})
 >>> append(con, entry)
 1
 >>> [(e.entry_id, e.actor, e.detail) for e in entries(con, limit=10)]
-[(1, 'cli', {'role': 'admin'})]
+[(1, 'cli', {'n': 1})]
 """
 
 from __future__ import annotations

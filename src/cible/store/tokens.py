@@ -73,7 +73,11 @@ def create(
 
 
 def revoke(
-    con: duckdb.DuckDBPyConnection, token_id: int, *, revoked_at: datetime, audit: audit_log.NewEntry
+    con: duckdb.DuckDBPyConnection,
+    token_id: int,
+    *,
+    revoked_at: datetime,
+    audit: audit_log.NewEntry,
 ) -> bool:
     """Mark a live token revoked, with its audit entry; False when none was live.
 
