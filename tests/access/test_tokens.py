@@ -32,7 +32,7 @@ def test_two_tokens_differ_and_each_finds_its_owner(workspace: Workspace):
     assert one != two
     ring = workspace.tokens.keyring()
     assert ring.authenticate(one).token_id == first.token_id
-    assert ring.authenticate(two).role is Role.INGEST
+    assert ring.authenticate(two) == Principal("two", Role.INGEST, second.token_id)
     assert ring.authenticate(one[:-1] + ("A" if one[-1] != "A" else "B")) is None
     assert ring.authenticate("not a token") is None
 
