@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-6
+7
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any
 import pydantic
 import tomli_w
 
+from cible.access.audit_log import AuditLog
+from cible.access.tokens import Tokens
 from cible.activation import Exports
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
@@ -334,6 +336,18 @@ class Workspace:
     def models(self) -> Models:
         """Trained models: ``train_churn``, ``churn_card`` and ``clv_evaluation``."""
         return Models(self.store)
+
+    # -- access ---------------------------------------------------------------------
+
+    @property
+    def tokens(self) -> Tokens:
+        """API tokens with roles: ``create`` (secret shown once), ``list``, ``revoke``."""
+        return Tokens(self.store)
+
+    @property
+    def audit_log(self) -> AuditLog:
+        """The append-only audit log: ``record`` an action, read its ``entries``."""
+        return AuditLog(self.store)
 
 
 def load_config(path: Path) -> WorkspaceConfig:

@@ -198,7 +198,7 @@ def test_version_6_renames_p_alive_in_stored_segments(tmp_path: Path):
     con.close()
 
     with Workspace.open(folder) as ws:
-        assert ws.schema_version == SCHEMA_VERSION == 6
+        assert ws.schema_version == SCHEMA_VERSION == 7
         [(new,)] = ws.store.connection.execute(
             "SELECT CAST(definition AS VARCHAR) FROM segments"
         ).fetchall()
@@ -207,3 +207,20 @@ def test_version_6_renames_p_alive_in_stored_segments(tmp_path: Path):
         ws.run(as_of=datetime(2024, 7, 1))
         members = ws.segments.members("still-buying").customer_id.to_pyarrow().to_pylist()
     assert members == ["A"]
+
+
+def test_version_7_adds_tokens_and_audit_log_to_a_version_6_workspace(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    # The workspace as version 6 left it: no token or audit log table.
+    con = duckdb.connect(str(folder / "cible.duckdb"))
+    con.execute("DROP TABLE api_tokens")
+    con.execute("DROP TABLE audit_log")
+    con.execute("UPDATE cible_meta SET value = '6' WHERE key = 'schema_version'")
+    con.close()
+    with Workspace.open(folder) as ws:
+        assert ws.schema_version == 7
+        secret, created = ws.tokens.create("ci", "viewer")
+        assert ws.tokens.authenticate(secret) is not None
+        [entry] = ws.audit_log.entries()
+    assert (entry.action, entry.target) == ("token.create", f"token:{created.token_id}")

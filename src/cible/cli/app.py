@@ -18,6 +18,7 @@ from cible.cli import cluster as cluster_cli
 from cible.cli import dedupe as dedupe_cli
 from cible.cli import i18n
 from cible.cli import segments as segments_cli
+from cible.cli import serve as serve_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.i18n import _, use_lang
@@ -32,6 +33,8 @@ from cible.cli.output import (
     print_table,
     progress_bars,
 )
+from cible.cli.remote import connect, open_workspace, refuse_if_served
+from cible.cli.tokens import tokens_app
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
@@ -112,10 +115,15 @@ def status(
 ) -> None:
     """Show the rows in each table and the latest imports."""
     use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
-        counts = ws.counts()
-        recent = ws.imports.log().limit(10).to_pyarrow().to_pylist()
-        version = ws.schema_version
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request("GET", "/api/status")
+        counts, recent, version = found["counts"], found["imports"], found["schema_version"]
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            counts = ws.counts()
+            recent = ws.imports.log().limit(10).to_pyarrow().to_pylist()
+            version = ws.schema_version
     if as_json:
         print_json({"schema_version": version, "counts": counts, "imports": recent})
         return
@@ -183,7 +191,7 @@ def import_(
 ) -> None:
     """Import a file of KIND; rejected rows are kept with line and reason (`cible rejects`)."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         try:
             result = ws.imports.load(
                 kind,
@@ -237,7 +245,7 @@ def rejects(
 ) -> None:
     """List rows an import rejected or flagged, with file, line, column, value and reason."""
     use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         issues = ws.imports.rejects(import_id, flagged=not only_rejected)
         total = int(issues.count().execute())
         rows = (issues.limit(limit) if limit else issues).to_pyarrow().to_pylist()
@@ -300,6 +308,9 @@ def demo(
     use_lang(lang)
     from cible.demo import build_demo
 
+    # --force replaces the folder: never under a server that owns it.
+    refuse_if_served(workspace)
+
     with progress_bars(not as_json) as bars:
         summary = build_demo(
             workspace,
@@ -354,6 +365,8 @@ app.add_typer(churn_app, name="churn")
 app.command()(audit_cli.audit)
 app.command()(audit_cli.normalise)
 app.command()(dedupe_cli.dedupe)
+app.command()(serve_cli.serve)
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

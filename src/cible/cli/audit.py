@@ -10,8 +10,8 @@ import typer
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, number, percent, print_json, print_table, progress_bars
+from cible.cli.remote import open_workspace
 from cible.locale.messages import ENGLISH, text
-from cible.workspace import Workspace
 
 
 def _trend(report: dict[str, Any]) -> str:
@@ -39,7 +39,7 @@ def audit(
 ) -> None:
     """Audit data quality: score 0-100, top problems with examples, trend; kept for next time."""
     lang = use_lang(lang)
-    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         report = ws.quality.audit(progress=bars.task("audit"))
     data = report.as_dict(top)
     if as_json:
@@ -90,7 +90,7 @@ def normalise(
 ) -> None:
     """Normalise stored e-mails, phones, countries, names and cities again."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         changed = ws.quality.normalise()
     if as_json:
         print_json({"changed": changed})

@@ -18,8 +18,8 @@ from cible.cli.output import (
     print_table,
     progress_bars,
 )
+from cible.cli.remote import open_workspace
 from cible.domain.errors import CibleError
-from cible.workspace import Workspace
 
 churn_app = typer.Typer(help="Churn risk: train a model on your history, read its card.")
 
@@ -88,7 +88,7 @@ def train(
 ) -> None:
     """Train on monthly snapshots, test on the latest one out of time, store model and card."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         model_id, card = ws.models.train_churn(horizon_days=horizon, progress=bars.task("churn"))
     if as_json:
         print_json({"model_id": model_id, "card": card.as_dict()})
@@ -103,7 +103,7 @@ def card(
 ) -> None:
     """Show the newest churn model's card."""
     use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         found = ws.models.churn_card()
     if found is None:
         raise CibleError(_("No churn model yet: run `cible churn train` first."))

@@ -10,8 +10,8 @@ import typer
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import NO_FIGURE, echo, number, print_json, print_table, progress_bars
+from cible.cli.remote import open_workspace
 from cible.domain.errors import CibleError
-from cible.workspace import Workspace
 
 
 def _k(value: str) -> str | int:
@@ -65,7 +65,7 @@ def cluster(
 ) -> None:
     """Find groups of similar customers in the latest run's traits; explain and save them."""
     lang = use_lang(lang)
-    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         result = ws.cluster(
             dimension=dimension,
             method=method,

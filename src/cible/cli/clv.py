@@ -10,8 +10,8 @@ import typer
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption, parse_moment
 from cible.cli.output import echo, number, percent, print_json, print_table, write_file
+from cible.cli.remote import open_workspace
 from cible.reporting.holdout import render_holdout
-from cible.workspace import Workspace
 
 clv_app = typer.Typer(help="Lifetime-value models: check them on your own history.")
 
@@ -36,7 +36,7 @@ def evaluate(
     start = parse_moment("--calibration-end", calibration_end, "1997-09-30")
     assert start is not None
     end = parse_moment("--observation-end", observation_end, "1997-09-30")
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         result = ws.models.clv_evaluation(start, end)
         title = ws.config.workspace.name
     rows, curve = result.repeat_purchase_rows(), result.cumulative_rows()

@@ -13,9 +13,9 @@ from rich.text import Text
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, lines, print_json, print_table, progress_bars
+from cible.cli.remote import open_workspace
 from cible.domain.errors import CibleError
 from cible.locale import N_
-from cible.workspace import Workspace
 
 # Short names of the match rules, for the table (translated when printed).
 _RULES = {
@@ -48,7 +48,7 @@ def dedupe(
     if undo is not None:
         if dry_run:
             raise CibleError("--undo cannot be combined with --dry-run: undo changes the data.")
-        with Workspace.open(workspace) as ws:
+        with open_workspace(workspace) as ws:
             record = ws.quality.undo_merge(undo)
         if as_json:
             print_json(asdict(record))
@@ -61,7 +61,7 @@ def dedupe(
             ).format(id=record.merge_id, restored=restored, surviving=record.surviving_id)
         )
         return
-    with Workspace.open(workspace, read_only=dry_run) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace, read_only=dry_run) as ws, progress_bars(not as_json) as bars:
         result = ws.quality.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
     data = result.as_dict()
     if as_json:

@@ -22,10 +22,11 @@ from cible.cli.output import (
     progress_bars,
     write_file,
 )
+from cible.cli.remote import connect, open_workspace
 from cible.domain.errors import CibleError
 from cible.locale.messages import ENGLISH, text
+from cible.segments.catalog import SegmentInfo
 from cible.segments.personas import Share
-from cible.workspace import Workspace
 
 segments_app = typer.Typer(help="Add, check and list segments; export their members.")
 
@@ -40,7 +41,7 @@ def run(
 ) -> None:
     """Compute traits, RFM, lifecycle and every segment, keeping membership history."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws, progress_bars(not as_json) as bars:
+    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         record = ws.run(as_of=parse_moment("--as-of", as_of), progress=bars.task("run"))
     if as_json:
         print_json(record.__dict__)
@@ -63,7 +64,7 @@ def validate(
 ) -> None:
     """Check a definition without storing it; errors name the path in the file."""
     use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         definition = ws.segments.validate(file)
     if as_json:
         print_json({"valid": True, "definition": definition.to_dict()})
@@ -80,7 +81,7 @@ def add(
 ) -> None:
     """Store a definition (replacing one with the same id); members come at the next run."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         definition, created = ws.segments.add(file)
     if as_json:
         print_json({"id": definition.id, "created": created})
@@ -105,7 +106,7 @@ def from_cluster(
 ) -> None:
     """Turn a cluster into a rule segment, from the readable rule that describes it."""
     chosen = use_lang(lang)
-    with Workspace.open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         definition, created = ws.segments.from_cluster(segment_id, new_id)
     if as_json:
         print_json({"id": definition.id, "created": created, "definition": definition.to_dict()})
@@ -131,7 +132,7 @@ def remove(
 ) -> None:
     """Delete a rule segment; its memberships end at the next run."""
     use_lang(lang)
-    with Workspace.open(workspace) as ws:
+    with open_workspace(workspace) as ws:
         if not ws.segments.remove(segment_id):
             raise CibleError(f"No stored rule segment {segment_id!r}.")
     echo(_("Removed {id!r}.").format(id=segment_id))
@@ -145,8 +146,12 @@ def list_(
 ) -> None:
     """Every segment with its size, shares of customers and revenue, order value, recency."""
     lang = use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
-        infos = ws.segments.list()
+    remote = connect(workspace)
+    if remote is not None:
+        infos = [SegmentInfo(**found) for found in remote.request("GET", "/api/segments")]
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            infos = ws.segments.list()
     if as_json:
         print_json([i.as_dict() for i in infos])
         return
@@ -187,7 +192,7 @@ def show(
 ) -> None:
     """One segment: what it is, its figures, and its definition."""
     lang = use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         info = ws.segments.get(segment_id)
         stored = ws.segments.definition(segment_id)
     definition = stored.to_dict() if stored else None
@@ -219,7 +224,7 @@ def persona(
 ) -> None:
     """A segment's persona card: name, figures, what sets it apart, channels, actions."""
     lang = use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         card = ws.persona(segment_id)
     if as_json:
         print_json(card.as_dict())
@@ -292,7 +297,7 @@ def members(
     carriage return) are prefixed with a quote.
     """
     lang = use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         audience = ws.exports.audience(segment_id, channel, limit=limit)
     if output is None:
         fmt = ExportFormat.JSON if as_json else ExportFormat.CSV
@@ -331,7 +336,7 @@ def report(
 ) -> None:
     """Write the latest run as one self-contained HTML page (works offline)."""
     lang = use_lang(lang)
-    with Workspace.open(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         page = ws.report(lang)
     write_file(output, page)
     echo(_("Wrote {path} ({size} KiB).").format(path=output, size=len(page) // 1024))

@@ -18,7 +18,7 @@ import duckdb
 from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES
-from cible.store import ddl
+from cible.store import audit_log, ddl, tokens
 from cible.store.transaction import transaction
 
 
@@ -162,6 +162,12 @@ def _probability_alive(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _access(con: duckdb.DuckDBPyConnection) -> None:
+    # API tokens (digests only) and the append-only audit log of `cible serve`.
+    con.execute(tokens.CREATE_TABLE)
+    con.execute(audit_log.CREATE_TABLE)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -169,6 +175,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "data quality audits, identity merges and their before-images", _quality),
     Migration(5, "order lines keyed by line number; consents kept as a ledger", _ledger),
     Migration(6, "the trait p_alive renamed probability_alive in segments", _probability_alive),
+    Migration(7, "API tokens with roles and the append-only audit log", _access),
 )
 
 #: The schema version this release of Cible writes.

@@ -35,7 +35,18 @@ from ibis.backends.duckdb import Backend
 
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Table
-from cible.store import audits, clusters, merges, migrations, models, runs, staging, writer
+from cible.store import (
+    audit_log,
+    audits,
+    clusters,
+    merges,
+    migrations,
+    models,
+    runs,
+    staging,
+    tokens,
+    writer,
+)
 from cible.store import backend as connection
 from cible.store.fixes import ValueFix, fix_checked, fix_table
 from cible.store.transaction import transaction
@@ -337,3 +348,41 @@ class Store:
     def drop_merge_staging(self) -> None:
         """Drop the temporary tables a dedupe held."""
         merges.drop_staged(self.connection)
+
+    # Tokens and the audit log ---------------------------------------------------------
+    # The audit log is append-only: these methods add entries and read them, none
+    # changes or removes one.
+
+    def create_token(
+        self,
+        *,
+        name: str,
+        role: str,
+        digest: str,
+        created_at: datetime,
+        audit: audit_log.NewEntry,
+    ) -> int:
+        """Store a token's digest and its audit entry in one transaction; return its id."""
+        return tokens.create(
+            self.connection, name=name, role=role, digest=digest, created_at=created_at, audit=audit
+        )
+
+    def revoke_token(
+        self, token_id: int, *, revoked_at: datetime, audit: audit_log.NewEntry
+    ) -> bool:
+        """Revoke a live token, recording the attempt; False when no live token has that id."""
+        return tokens.revoke(self.connection, token_id, revoked_at=revoked_at, audit=audit)
+
+    def list_tokens(self, *, live_only: bool = False) -> list[tokens.TokenRow]:
+        """Every stored token (or the live ones), oldest first."""
+        return tokens.list_tokens(self.connection, live_only=live_only)
+
+    def append_audit(self, entry: audit_log.NewEntry) -> int:
+        """Append one entry to the audit log; return its id."""
+        return audit_log.append(self.connection, entry)
+
+    def audit_entries(
+        self, *, limit: int, offset: int = 0, action: str | None = None
+    ) -> list[audit_log.Entry]:
+        """Audit log entries, newest first (only ``action`` when given)."""
+        return audit_log.entries(self.connection, limit=limit, offset=offset, action=action)

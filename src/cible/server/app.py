@@ -1,0 +1,78 @@
+"""The HTTP API of one workspace: ``create_app(path)`` builds it, nothing at import.
+
+The app's lifespan opens the workspace on its database thread
+(:class:`~cible.server.database.Database`), loads the live tokens into memory, writes
+the local user's token file (:mod:`cible.server.served`), and on shutdown waits for
+the jobs it accepted, then closes the workspace. Routes are JSON under ``/api``; the
+OpenAPI description is at ``/openapi.json`` and the interactive docs at ``/docs``.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from fastapi.testclient import TestClient
+>>> from cible import Workspace
+>>> folder = Path(tempfile.mkdtemp()) / "shop"
+>>> with Workspace.create(folder) as ws:
+...     secret, _ = ws.tokens.create("dashboard", "viewer")
+>>> with TestClient(create_app(folder)) as client:
+...     answer = client.get("/api/status", headers={"Authorization": f"Bearer {secret}"})
+>>> answer.status_code, answer.json()["counts"]["customers"]
+(200, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from cible import __version__
+from cible.access.roles import LOCAL_USER
+from cible.access.tokens import new_secret
+from cible.server import served
+from cible.server.database import Database
+from cible.server.deps import ServerState, StrictJSONResponse
+from cible.server.errors import add_handlers
+from cible.server.jobs import Jobs
+from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
+
+DESCRIPTION = """\
+The API of one Cible workspace. Authenticate with `Authorization: Bearer <token>`
+(`cible tokens create NAME --role ROLE`). Roles: viewer < analyst < editor < admin;
+`ingest` write keys only post events. Errors are `{"detail": "one sentence"}`.
+"""
+
+
+def create_app(path: Path) -> FastAPI:
+    """The FastAPI app serving the workspace at ``path`` (opened when the app starts)."""
+    folder = Path(path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with Database.open(folder) as db:
+            local = new_secret()
+            keyring = await db.call(lambda ws: ws.tokens.keyring([(local, LOCAL_USER)]))
+            state = ServerState(db=db, jobs=Jobs(db), keyring=keyring, local_secret=local)
+            app.state.cible = state
+            served.write_local_token(folder, state.local_secret)
+            try:
+                yield
+            finally:
+                # Work already accepted ends before the workspace closes.
+                await state.jobs.drain()
+                served.remove_local_token(folder)
+
+    app = FastAPI(
+        title="Cible",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=StrictJSONResponse,
+    )
+    add_handlers(app)
+    for module in (status, segments, customers, jobs, exports, audit, tokens):
+        app.include_router(module.router, prefix="/api")
+    return app

@@ -1,0 +1,26 @@
+"""``GET /api/customers/{id}``: one customer's profile, traits, memberships, consents.
+
+Analysts and above: a profile holds personal data (contact, address), which a
+dashboard's viewer token has no need to read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from cible.server.customers import customer_view
+from cible.server.deps import Analyst, State
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.get("/{customer_id}")
+async def get_customer(
+    state: State,
+    principal: Analyst,
+    customer_id: Annotated[str, Path(min_length=1, max_length=200)],
+) -> dict[str, Any]:
+    """Profile, traits of the latest run, memberships with history, current consents."""
+    return await state.db.call(lambda ws: customer_view(ws, customer_id))

@@ -1,0 +1,90 @@
+"""``GET /api/exports/{segment}``: a segment's audience as CSV, JSON lines or Parquet.
+
+Through ``ws.exports`` (:mod:`cible.activation.export`): with a channel, only members
+whose marketing consent for it is granted and who have a valid contact value; without
+one, an analysis export with no contact field. CSV cells a spreadsheet would run as a
+formula are neutralised. Every export, refused or not, is in the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from cible.activation.export import PURPOSE
+from cible.activation.formats import ExportFormat, write
+from cible.domain.errors import CibleError
+from cible.domain.schema import CHANNELS, PURPOSES
+from cible.server.deps import Analyst, State
+from cible.workspace import Workspace
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+
+class Format(StrEnum):
+    """Formats an export is served in."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+
+_MEDIA = {
+    Format.CSV: "text/csv; charset=utf-8",
+    Format.JSONL: "application/x-ndjson",
+    Format.PARQUET: "application/vnd.apache.parquet",
+}
+
+Channel = StrEnum("Channel", {c.upper(): c for c in CHANNELS})  # type: ignore[misc]
+Purpose = StrEnum("Purpose", {p.upper(): p for p in PURPOSES})  # type: ignore[misc]
+
+
+@router.get("/{segment_id}", response_class=Response)
+async def export(
+    state: State,
+    principal: Analyst,
+    segment_id: Annotated[str, Path(min_length=1, max_length=200)],
+    channel: Annotated[Channel | None, Query(description="Channel; none: analysis.")] = None,
+    purpose: Annotated[Purpose, Query(description="Consent purpose checked.")] = Purpose(PURPOSE),
+    format: Annotated[Format, Query()] = Format.CSV,
+) -> Response:
+    """The segment's members for a channel (consent-aware) or for analysis, as a file."""
+    chosen = None if channel is None else str(channel.value)
+    detail = {"channel": chosen, "purpose": str(purpose.value), "format": format.value}
+
+    def build(ws: Workspace) -> tuple[bytes, dict[str, object]]:
+        if purpose.value != PURPOSE:
+            raise CibleError(
+                f"Exports check consent for the {PURPOSE} purpose; {purpose.value!r} is not "
+                "one an export can be made for."
+            )
+        audience = ws.exports.audience(segment_id, chosen)
+        buffer = io.BytesIO()
+        write(audience.table, buffer, ExportFormat(format.value))
+        return buffer.getvalue(), audience.summary()
+
+    body, summary = await state.change(
+        principal,
+        "export",
+        f"segment:{segment_id}",
+        build,
+        lambda result: {**detail, **result[1]},
+    )
+    suffix = format.value
+    return Response(
+        body,
+        media_type=_MEDIA[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{_safe(segment_id)}.{suffix}"',
+            "X-Cible-Members": str(summary["members"]),
+            "X-Cible-Exported": str(summary["exported"]),
+        },
+    )
+
+
+def _safe(name: str) -> str:
+    """A file name for the header: letters, digits, ``-`` and ``_`` only."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)

@@ -1,0 +1,114 @@
+"""How the command line finds the server that owns a workspace.
+
+While ``cible serve`` runs it keeps two files in the workspace folder:
+
+- ``cible.serve.json`` — ``url``, ``pid`` and ``started_at``, written once the server
+  listens and removed when it stops. A file whose ``pid`` is no longer running (the
+  server was killed) is stale: it is ignored, and replaced by the next ``cible serve``.
+- ``cible.serve.token`` — an admin token for the local user, readable by the owner
+  only (mode 0600), created at start and valid for that server process only (it is
+  kept in memory, never in the database). Whoever can read the workspace folder can
+  open its database file directly, so this file grants nothing they do not already
+  have; the audit log names its user ``cli``.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from pathlib import Path
+>>> folder = Path(tempfile.mkdtemp())
+>>> write_served(folder, Served("http://127.0.0.1:8750", os.getpid(), "2025-01-02T03:04:05"))
+>>> find_server(folder).url
+'http://127.0.0.1:8750'
+>>> remove_served(folder, os.getpid()); find_server(folder) is None
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cible.store.files import atomic_file
+
+SERVED_FILE = "cible.serve.json"
+TOKEN_FILE = "cible.serve.token"
+
+
+@dataclass(frozen=True)
+class Served:
+    """What ``cible.serve.json`` says: where the server listens, its process, since when."""
+
+    url: str
+    pid: int
+    started_at: str
+
+
+def write_served(folder: Path, served: Served) -> None:
+    """Write ``cible.serve.json`` whole (a reader never sees half of it)."""
+    with atomic_file(folder / SERVED_FILE) as handle:
+        handle.write(json.dumps(asdict(served), indent=2).encode("utf-8") + b"\n")
+
+
+def read_served(folder: Path) -> Served | None:
+    """What ``cible.serve.json`` says, or None when it is missing or unreadable."""
+    try:
+        data = json.loads((folder / SERVED_FILE).read_text(encoding="utf-8"))
+        return Served(str(data["url"]), int(data["pid"]), str(data["started_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with id ``pid`` is running."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: checks the process exists, sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def find_server(folder: Path) -> Served | None:
+    """The live server of ``folder``, or None (no file, or a stale one)."""
+    served = read_served(folder)
+    return served if served is not None and pid_alive(served.pid) else None
+
+
+def remove_served(folder: Path, pid: int) -> None:
+    """Remove ``cible.serve.json`` if it names process ``pid`` (or is unreadable)."""
+    served = read_served(folder)
+    if served is None or served.pid == pid:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / SERVED_FILE).unlink()
+
+
+def write_local_token(folder: Path, secret: str) -> None:
+    """Write the local user's token, readable and writable by the owner only."""
+    path = folder / TOKEN_FILE
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # a file left by a killed server may have other permissions
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+
+
+def read_local_token(folder: Path) -> str | None:
+    """The local user's token, or None when there is none (or it cannot be read)."""
+    try:
+        return (folder / TOKEN_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def remove_local_token(folder: Path) -> None:
+    """Remove the local user's token file, if any."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / TOKEN_FILE).unlink()
