@@ -198,7 +198,7 @@ def test_version_6_renames_p_alive_in_stored_segments(tmp_path: Path):
     con.close()
 
     with Workspace.open(folder) as ws:
-        assert ws.schema_version == SCHEMA_VERSION == 6
+        assert ws.schema_version == SCHEMA_VERSION
         [(new,)] = ws.store.connection.execute(
             "SELECT CAST(definition AS VARCHAR) FROM segments"
         ).fetchall()

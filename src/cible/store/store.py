@@ -35,7 +35,17 @@ from ibis.backends.duckdb import Backend
 
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Table
-from cible.store import audits, clusters, merges, migrations, models, runs, staging, writer
+from cible.store import (
+    audits,
+    clusters,
+    events,
+    merges,
+    migrations,
+    models,
+    runs,
+    staging,
+    writer,
+)
 from cible.store import backend as connection
 from cible.store.fixes import ValueFix, fix_checked, fix_table
 from cible.store.transaction import transaction
@@ -337,3 +347,24 @@ class Store:
     def drop_merge_staging(self) -> None:
         """Drop the temporary tables a dedupe held."""
         merges.drop_staged(self.connection)
+
+    # Live events and identities ---------------------------------------------------
+
+    def known_event_ids(self, message_ids: Sequence[str], *, since: datetime) -> set[str]:
+        """The ids among ``message_ids`` received live at or after ``since``."""
+        return events.known_ids(self.connection, message_ids, since=since)
+
+    def append_events(
+        self,
+        rows: pa.Table,
+        links: Sequence[events.IdentityLink] = (),
+        *,
+        window_start: datetime,
+    ) -> int:
+        """Append new live events and identity links in one transaction.
+
+        ``rows`` follow :data:`cible.store.events.EVENT_SCHEMA`; ids received before
+        ``window_start`` leave the deduplication window. Returns the number of earlier
+        anonymous events the new links attached to a customer.
+        """
+        return events.append_events(self.connection, rows, links, window_start=window_start)
