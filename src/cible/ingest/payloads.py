@@ -72,11 +72,23 @@ def _identifier(value: Any) -> Any:
         return str(value)
     if isinstance(value, str):
         value = value.strip()
+        if len(value) > MAX_ID_CHARS:
+            raise ValueError(f"longer than {MAX_ID_CHARS} characters")
         return value or None  # an empty id is no id, as Segment reads it
     return value
 
 
-Identifier = Annotated[str | None, BeforeValidator(_identifier), Field(max_length=MAX_ID_CHARS)]
+def _required_identifier(value: Any) -> Any:
+    value = _identifier(value)
+    if value is None:
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+#: An id that must be given (``groupId``, ``previousId``).
+RequiredIdentifier = Annotated[str, BeforeValidator(_required_identifier)]
+#: An optional id; an empty one is none. Both are at most MAX_ID_CHARS long.
+Identifier = Annotated[str | None, BeforeValidator(_identifier)]
 JsonObject = dict[str, Any]
 
 
@@ -188,9 +200,7 @@ class Group(Message):
     """``group``: the user belongs to ``groupId`` (a company, an account) with ``traits``."""
 
     type: Literal["group"] = "group"
-    group_id: Annotated[str, BeforeValidator(_identifier), Field(max_length=MAX_ID_CHARS)] = Field(
-        alias="groupId"
-    )
+    group_id: RequiredIdentifier = Field(alias="groupId")
     traits: JsonObject = Field(default_factory=dict)
 
     @property
@@ -206,9 +216,7 @@ class Alias(Message):
     """``alias``: ``previousId`` (an anonymous or former id) is now ``userId``."""
 
     type: Literal["alias"] = "alias"
-    previous_id: Annotated[str, BeforeValidator(_identifier), Field(max_length=MAX_ID_CHARS)] = (
-        Field(alias="previousId")
-    )
+    previous_id: RequiredIdentifier = Field(alias="previousId")
 
     @model_validator(mode="after")
     def _user(self) -> Alias:
