@@ -140,7 +140,7 @@ def append_events(
             attached = 0
             if link_rows.num_rows:
                 attached = _link(con)
-            if rows.num_rows:
+            if rows.num_rows and rows.column("customer_id").null_count:
                 # Anonymous events of an already linked id are stored as the customer's.
                 con.execute(
                     f"""
@@ -157,6 +157,9 @@ def append_events(
                     ) l ON e.customer_id IS NULL AND l.anonymous_id = e.anonymous_id
                     """
                 )
+            elif rows.num_rows:  # every event names its customer: nothing to look up
+                con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _events_in")
+            if rows.num_rows:
                 con.execute("INSERT INTO event_ids SELECT message_id, received_at FROM _events_in")
             con.execute("DELETE FROM event_ids WHERE received_at < ?", [window_start])
     finally:
