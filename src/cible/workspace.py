@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-7
+8
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
 from cible.importing.imports import Imports
+from cible.ingest.events import Events
 from cible.locale.messages import LANGS
 from cible.models.trained import Models
 from cible.quality.quality import Quality
@@ -199,6 +200,11 @@ class Workspace:
     def imports(self) -> Imports:
         """Data files: ``load`` one into a table, the import ``log``, each import's ``rejects``."""
         return Imports(self.store, self.registry, self.config)
+
+    @property
+    def events(self) -> Events:
+        """Live events (``cible serve``): ``append`` checked messages, deduplicated."""
+        return Events(self.store, self.registry, self.config)
 
     @property
     def quality(self) -> Quality:

@@ -370,6 +370,24 @@ class DedupeSection(_Strict):
     max_profiles_per_key: Annotated[int, Field(ge=2)] = 3
 
 
+class IngestSection(_Strict):
+    """``[ingest]``: live events received by ``cible serve`` (docs/ingestion.md).
+
+    Examples
+    --------
+    >>> IngestSection().dedupe_window_days
+    7
+    """
+
+    #: A message whose ``messageId`` was received this many days ago or less is a
+    #: duplicate; older ids are forgotten (Segment keeps about a day).
+    dedupe_window_days: Days = 7
+    #: Group commit: a micro-batch is written once it holds this many messages...
+    batch_max_messages: Annotated[int, Field(ge=1, le=100_000)] = 5_000
+    #: ...or this many milliseconds after its first message arrived.
+    batch_max_wait_ms: Annotated[int, Field(ge=0, le=10_000)] = 5
+
+
 class AttributeDeclaration(_Strict):
     """``[attributes.NAME]``: a custom customer attribute."""
 
@@ -417,6 +435,7 @@ class WorkspaceConfig(_Strict):
     playbook: PlaybookSection = PlaybookSection()
     quality: QualitySection = QualitySection()
     dedupe: DedupeSection = DedupeSection()
+    ingest: IngestSection = IngestSection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 

@@ -168,6 +168,24 @@ def _access(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(audit_log.CREATE_TABLE)
 
 
+def _live_events(con: duckdb.DuckDBPyConnection) -> None:
+    # The deduplication window of live events: the message ids received lately, kept
+    # beside `events` rather than as a unique index on it (DESIGN.md section 6: a
+    # table-wide unique index made appends up to 20 times slower). Rows older than the
+    # window are deleted as new ones arrive.
+    con.execute("CREATE TABLE IF NOT EXISTS event_ids (message_id VARCHAR, received_at TIMESTAMP)")
+    # Anonymous ids (cookie, device) linked to a customer by `identify` or `alias`:
+    # one row per link, the message that made it, and when it was received.
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS identities (
+          anonymous_id VARCHAR, customer_id VARCHAR, linked_at TIMESTAMP,
+          message_id VARCHAR, source VARCHAR
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -176,6 +194,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "order lines keyed by line number; consents kept as a ledger", _ledger),
     Migration(6, "the trait p_alive renamed probability_alive in segments", _probability_alive),
     Migration(7, "API tokens with roles and the append-only audit log", _access),
+    Migration(8, "live events: deduplication window and anonymous identities", _live_events),
 )
 
 #: The schema version this release of Cible writes.

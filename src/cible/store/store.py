@@ -14,6 +14,8 @@ Examples
 >>> held = store.hold("_example", pd.DataFrame({"customer_id": ["a", "b"]}))
 >>> int(held.count().execute())
 2
+>>> store.has_table("_example"), store.has_table("_missing")
+(True, False)
 >>> with store.transaction():
 ...     pass
 >>> store.close()
@@ -39,6 +41,7 @@ from cible.store import (
     audit_log,
     audits,
     clusters,
+    events,
     merges,
     migrations,
     models,
@@ -95,7 +98,11 @@ class Store:
 
     def has_table(self, name: str) -> bool:
         """Whether table ``name`` exists."""
-        return name in self._backend.list_tables()
+        # Ibis' list_tables() calls a method DuckDB 2 removed; the catalog answers the same.
+        found = self.connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
+        return found is not None and found[0] > 0
 
     # Temporary tables and transactions ---------------------------------------------
 
@@ -386,3 +393,24 @@ class Store:
     ) -> list[audit_log.Entry]:
         """Audit log entries, newest first (only ``action`` when given)."""
         return audit_log.entries(self.connection, limit=limit, offset=offset, action=action)
+
+    # Live events and identities ---------------------------------------------------
+
+    def known_event_ids(self, message_ids: Sequence[str], *, since: datetime) -> set[str]:
+        """The ids among ``message_ids`` received live at or after ``since``."""
+        return events.known_ids(self.connection, message_ids, since=since)
+
+    def append_events(
+        self,
+        rows: pa.Table,
+        links: Sequence[events.IdentityLink] = (),
+        *,
+        window_start: datetime,
+    ) -> int:
+        """Append new live events and identity links in one transaction.
+
+        ``rows`` follow :data:`cible.store.events.EVENT_SCHEMA`; ids received before
+        ``window_start`` leave the deduplication window. Returns the number of earlier
+        anonymous events the new links attached to a customer.
+        """
+        return events.append_events(self.connection, rows, links, window_start=window_start)

@@ -1,0 +1,191 @@
+"""``ws.events``: live messages appended to the workspace, deduplicated, identities linked.
+
+:meth:`Events.append` takes checked messages (:mod:`cible.ingest.payloads`) and, in
+one call:
+
+1. gives each message its canonical ``events`` row, and a ``messageId`` derived from
+   its content when it has none (:func:`~cible.ingest.payloads.content_message_id`);
+2. leaves out duplicates: a message id seen earlier in the call, or received in the
+   deduplication window (``[ingest] dedupe_window_days``, default 7);
+3. updates the profiles of ``identify`` messages with a ``userId`` through the
+   importer (:mod:`cible.ingest.profiles`): the same checks and normalisation as
+   ``cible import customers``;
+4. appends the new events and the anonymous ids linked by ``identify`` and ``alias``
+   in one transaction; a new link attaches the earlier events of that anonymous id
+   to the customer.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.ingest.payloads import Identify, Page
+>>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+...     visit = Page(anonymousId="cookie-1", messageId="m1", name="Home")
+...     first = ws.events.append([visit, visit])
+...     signup = Identify(userId="c1", anonymousId="cookie-1", messageId="m2",
+...                       traits={"email": "ANNE@Example.com "})
+...     second = ws.events.append([signup])
+...     customer = ws.table("customers").to_pyarrow().to_pylist()[0]
+...     events = ws.table("events").order_by("message_id").to_pyarrow()
+>>> (first.accepted, first.duplicates, second.attached)
+(1, 1, 1)
+>>> customer["email"], events.column("customer_id").to_pylist()
+('anne@example.com', ['c1', 'c1'])
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+
+from cible.domain.clock import utc_now
+from cible.domain.config import WorkspaceConfig
+from cible.domain.registry import FieldRegistry
+from cible.ingest.payloads import Alias, Identify, Message, content_message_id
+from cible.ingest.profiles import ProfileUpdate, update_profiles
+from cible.store.events import EVENT_SCHEMA, IdentityLink
+from cible.store.store import Store
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one :meth:`Events.append` did.
+
+    Attributes
+    ----------
+    accepted : int
+        Messages stored.
+    duplicates : int
+        Messages left out: their id was received already (in the window or the call).
+    stored : tuple of bool
+        Per message, in order: stored (True) or a duplicate (False).
+    attached : int
+        Earlier anonymous events that new identity links gave to a customer.
+    profiles : ProfileUpdate
+        What the ``identify`` traits did to the profiles (imports, rejected rows).
+    """
+
+    accepted: int
+    duplicates: int
+    stored: tuple[bool, ...]
+    attached: int
+    profiles: ProfileUpdate
+
+
+class Events:
+    """Live events of a workspace (``ws.events``).
+
+    Parameters
+    ----------
+    store : Store
+        The workspace database.
+    registry : FieldRegistry
+        Tables and fields: which traits are customer fields.
+    config : WorkspaceConfig
+        ``[ingest]`` (the deduplication window) and the importer's settings.
+    """
+
+    def __init__(self, store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> None:
+        self._store = store
+        self._registry = registry
+        self._config = config
+
+    def append(
+        self, messages: Sequence[Message], *, received_at: datetime | None = None
+    ) -> IngestResult:
+        """Store ``messages`` once each, durably; see the module's description.
+
+        Parameters
+        ----------
+        messages : sequence of Message
+            Checked messages, in the order received.
+        received_at : datetime, optional
+            When they arrived (naive UTC); default now.
+
+        Returns
+        -------
+        IngestResult
+            Counts, and per message whether it was stored.
+        """
+        now = received_at or utc_now()
+        window_start = now - timedelta(days=self._config.ingest.dedupe_window_days)
+        ids = [
+            message.message_id or content_message_id(message, now, position)
+            for position, message in enumerate(messages)
+        ]
+        known = self._store.known_event_ids(sorted(set(ids)), since=window_start)
+        stored: list[bool] = []
+        fresh: list[tuple[str, Message]] = []
+        for message_id, message in zip(ids, messages, strict=True):
+            new = message_id not in known
+            stored.append(new)
+            if new:
+                known.add(message_id)  # a second copy in the same call is a duplicate
+                fresh.append((message_id, message))
+        # Profiles first: should the process die before the events are committed, the
+        # client's retry finds no duplicate and imports the same traits again, which
+        # leaves the profile unchanged.
+        identifies = [
+            (m, message_id) for message_id, m in fresh if isinstance(m, Identify) and m.user_id
+        ]
+        profiles = update_profiles(
+            self._store,
+            self._registry,
+            self._config,
+            [(m.user_id or "", m.traits, m.timestamp or now) for m, _ in identifies],
+        )
+        rows = pa.Table.from_pylist(
+            [_row(message_id, message, now) for message_id, message in fresh],
+            schema=EVENT_SCHEMA,
+        )
+        attached = self._store.append_events(rows, _links(fresh, now), window_start=window_start)
+        accepted = len(fresh)
+        return IngestResult(
+            accepted=accepted,
+            duplicates=len(messages) - accepted,
+            stored=tuple(stored),
+            attached=attached,
+            profiles=profiles,
+        )
+
+
+def _row(message_id: str, message: Message, now: datetime) -> dict[str, object]:
+    return {
+        "message_id": message_id,
+        "customer_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+        "type": message.type,
+        "event": message.event_name,
+        "properties": _json(message.payload),
+        "timestamp": message.timestamp or now,
+        "received_at": now,
+        "context": _json(message.context),
+    }
+
+
+def _json(value: object) -> str:
+    # Payloads come from strict JSON (no NaN, no lone surrogate: payloads.py refuses
+    # them), so the standard writer is enough and much faster than a general one.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _links(fresh: list[tuple[str, Message]], now: datetime) -> list[IdentityLink]:
+    """Anonymous ids linked to a customer: by identify (both ids) and alias (previousId)."""
+    links = []
+    for message_id, message in fresh:
+        if message.user_id is None:
+            continue
+        if isinstance(message, Alias):
+            anonymous = message.previous_id
+        elif isinstance(message, Identify):
+            anonymous = message.anonymous_id or ""
+        else:
+            continue
+        if anonymous and anonymous != message.user_id:
+            links.append(IdentityLink(anonymous, message.user_id, now, message_id, message.type))
+    return links

@@ -1,0 +1,166 @@
+"""Group commit: many ingestion requests, one transaction, every request acknowledged after it.
+
+A DuckDB commit costs about the same for one event as for thousands, and the served
+workspace has one writer thread (:mod:`cible.server.database`). Request handlers
+therefore do not write: they :meth:`Batcher.submit` their checked messages and wait.
+One task takes what is waiting — at most ``max_messages``, gathered for at most
+``max_wait`` seconds after the first arrival — and stores it with one
+``ws.events.append`` call; while that call runs, the next requests queue up, so the
+batches grow with the load. Each request's future is resolved only after the
+transaction holding its messages has committed: an acknowledged event is durable.
+
+Examples
+--------
+>>> import asyncio, tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.ingest.payloads import Track
+>>> from cible.server.database import Database
+>>> folder = Path(tempfile.mkdtemp()) / "shop"
+>>> Workspace.create(folder).close()
+>>> async def main():
+...     async with Database.open(folder) as db, Batcher.running(db) as batcher:
+...         clicks = [Track(userId="c1", event="Clicked", messageId=f"m{i}") for i in range(3)]
+...         done = await asyncio.gather(batcher.submit(clicks), batcher.submit(clicks[:1]))
+...         return done, await db.call(lambda ws: ws.counts()["events"])
+>>> asyncio.run(main())
+([Submission(accepted=3, duplicates=0), Submission(accepted=0, duplicates=1)], 3)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from cible.domain.errors import CibleError
+from cible.ingest.events import IngestResult
+from cible.ingest.payloads import Message
+from cible.server.database import Database
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What became of one request's messages: stored, or duplicates of stored ones."""
+
+    accepted: int
+    duplicates: int
+
+
+class ShuttingDownError(CibleError):
+    """The server is stopping and takes no more events; the client should retry later."""
+
+
+@dataclass
+class _Pending:
+    messages: Sequence[Message]
+    future: asyncio.Future[Submission] = field(repr=False)
+
+
+class Batcher:
+    """Gathers submitted messages into micro-batches written by one task.
+
+    Use :meth:`running`. ``max_messages`` and ``max_wait`` (seconds) bound a batch;
+    a request is never split, so a batch may exceed ``max_messages`` by one request.
+    """
+
+    def __init__(
+        self, database: Database, *, max_messages: int = 5_000, max_wait: float = 0.005
+    ) -> None:
+        self.database = database
+        self.max_messages = max_messages
+        self.max_wait = max_wait
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._waiting = 0
+        self._full = asyncio.Event()
+        self._closed = False
+        #: Micro-batches written so far (for tests and the benchmark).
+        self.batches = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def running(
+        cls, database: Database, *, max_messages: int = 5_000, max_wait: float = 0.005
+    ) -> AsyncIterator[Batcher]:
+        """Run the writing task for the block; on exit, write what was submitted, then stop."""
+        batcher = cls(database, max_messages=max_messages, max_wait=max_wait)
+        task = asyncio.create_task(batcher._drain(), name="cible-ingest-batcher")
+        try:
+            yield batcher
+        finally:
+            batcher._closed = True
+            batcher._queue.put_nowait(None)
+            batcher._full.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, messages: Sequence[Message]) -> Submission:
+        """Queue ``messages`` and return once the batch holding them has committed.
+
+        Raises
+        ------
+        ShuttingDownError
+            When the server is stopping.
+        Exception
+            Whatever the write raised (the whole batch failed; nothing is acknowledged).
+        """
+        if self._closed:
+            raise ShuttingDownError("The server is shutting down; send the events again later.")
+        future: asyncio.Future[Submission] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(messages, future))
+        self._waiting += len(messages)
+        if self._waiting >= self.max_messages:
+            self._full.set()
+        return await future
+
+    async def _drain(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            if self.max_wait > 0 and self._waiting < self.max_messages:
+                # Let requests that arrive within max_wait join the batch.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), self.max_wait)
+            batch, count, stop = [first], len(first.messages), False
+            while count < self.max_messages and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+                count += len(item.messages)
+            self._waiting -= count
+            if self._waiting < self.max_messages:
+                self._full.clear()
+            await self._write(batch)
+            if stop:
+                # Closing: what was queued behind the marker is written too.
+                rest = []
+                while not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    if item is not None:
+                        rest.append(item)
+                if rest:
+                    await self._write(rest)
+                return
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        messages = [message for pending in batch for message in pending.messages]
+        try:
+            result: IngestResult = await self.database.call(lambda ws: ws.events.append(messages))
+        except Exception as error:  # every request of the batch learns it failed
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            return
+        self.batches += 1
+        start = 0
+        for pending in batch:
+            stored = result.stored[start : start + len(pending.messages)]
+            start += len(pending.messages)
+            accepted = sum(stored)
+            if not pending.future.done():  # a client that went away needs no answer
+                pending.future.set_result(Submission(accepted, len(stored) - accepted))
