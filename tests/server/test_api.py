@@ -249,3 +249,19 @@ def test_openapi_declares_every_route_with_bearer_auth(served: Served):
         "/api/tokens/{token_id}",
     } <= set(spec["paths"])
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_the_served_app_ingests_with_a_write_key_only(served: Served):
+    """/v1 is wired into create_app: an ingest key posts, any other token is refused."""
+    status = served.client.get("/api/status", headers=served.as_(Role.VIEWER))
+    before = status.json()["counts"]["events"]
+    event = {"userId": "a", "event": "Wired", "messageId": "wired-1"}
+    for role in (Role.ADMIN, Role.VIEWER):
+        refused = served.client.post("/v1/track", json=event, auth=(served.secrets[role], ""))
+        assert refused.status_code == 401
+    accepted = served.client.post("/v1/track", json=event, auth=(served.secrets[Role.INGEST], ""))
+    assert accepted.status_code == 200 and accepted.json() == {"success": True}
+    again = served.client.post("/v1/track", json={**event, "writeKey": served.secrets[Role.INGEST]})
+    assert again.status_code == 200
+    status = served.client.get("/api/status", headers=served.as_(Role.VIEWER))
+    assert status.json()["counts"]["events"] == before + 1  # acknowledged twice, stored once

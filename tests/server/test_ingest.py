@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from cible import Workspace
 from cible.server.batcher import Batcher
 from cible.server.database import Database
-from cible.server.ingest import ingest_router
+from cible.server.ingest import Ingestion, ingest_router
 
 KEY = "wk-test"
 
@@ -26,7 +26,7 @@ async def served(folder: Path, **batch: Any) -> AsyncIterator[tuple[httpx.AsyncC
     """An app holding only the ingestion router, and a client talking to it in-process."""
     async with Database.open(folder) as db, Batcher.running(db, **batch) as batcher:
         app = FastAPI()
-        app.include_router(ingest_router(db, batcher, {KEY}.__contains__))
+        app.include_router(ingest_router(Ingestion(batcher, {KEY}.__contains__)))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://cible") as client:
             yield client, db
@@ -144,7 +144,7 @@ def test_group_commit_writes_fewer_batches_than_requests(tmp_path: Path):
     async def main() -> int:
         async with Database.open(folder) as db, Batcher.running(db, max_wait=0.01) as batcher:
             app = FastAPI()
-            app.include_router(ingest_router(db, batcher, {KEY}.__contains__))
+            app.include_router(ingest_router(Ingestion(batcher, {KEY}.__contains__)))
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
                 await asyncio.gather(
@@ -215,7 +215,7 @@ def test_openapi_describes_the_bodies(tmp_path: Path):
     async def work(client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
         app = FastAPI()
         async with Batcher.running(db) as batcher:
-            app.include_router(ingest_router(db, batcher, {KEY}.__contains__))
+            app.include_router(ingest_router(Ingestion(batcher, {KEY}.__contains__)))
         return app.openapi()
 
     spec = run(tmp_path, work)

@@ -19,7 +19,7 @@ from segment.analytics.client import Client
 from cible import Workspace
 from cible.server.batcher import Batcher
 from cible.server.database import Database
-from cible.server.ingest import ingest_router
+from cible.server.ingest import Ingestion, ingest_router
 
 KEY = "wk-client"
 
@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with Database.open(folder) as db, Batcher.running(db) as batcher:
-            app.include_router(ingest_router(db, batcher, {KEY}.__contains__))
+            app.include_router(ingest_router(Ingestion(batcher, {KEY}.__contains__)))
             app.state.database = db
             app.state.loop = asyncio.get_running_loop()
             yield

@@ -30,12 +30,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from cible import __version__
-from cible.access.roles import LOCAL_USER
+from cible.access.roles import LOCAL_USER, Role
 from cible.access.tokens import new_secret
 from cible.server import served
+from cible.server.batcher import Batcher
 from cible.server.database import Database
 from cible.server.deps import ServerState, StrictJSONResponse
 from cible.server.errors import add_handlers
+from cible.server.ingest import Ingestion, ingest_router
 from cible.server.jobs import Jobs
 from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
 
@@ -57,9 +59,17 @@ def create_app(path: Path) -> FastAPI:
             keyring = await db.call(lambda ws: ws.tokens.keyring([(local, LOCAL_USER)]))
             state = ServerState(db=db, jobs=Jobs(db), keyring=keyring, local_secret=local)
             app.state.cible = state
+            settings = await db.call(lambda ws: ws.config.ingest)
             served.write_local_token(folder, state.local_secret)
             try:
-                yield
+                async with Batcher.running(
+                    db,
+                    max_messages=settings.batch_max_messages,
+                    max_wait=settings.batch_max_wait_ms / 1000,
+                ) as batcher:
+                    app.state.ingestion = Ingestion(batcher, lambda key: _ingest_key(state, key))
+                    yield
+                # Events acknowledged are written when the batcher stops, above.
             finally:
                 # Work already accepted ends before the workspace closes.
                 await state.jobs.drain()
@@ -75,4 +85,11 @@ def create_app(path: Path) -> FastAPI:
     add_handlers(app)
     for module in (status, segments, customers, jobs, exports, audit, tokens):
         app.include_router(module.router, prefix="/api")
+    app.include_router(ingest_router(lambda request: request.app.state.ingestion))
     return app
+
+
+def _ingest_key(state: ServerState, key: str) -> bool:
+    """Whether ``key`` is a live write key (role ``ingest``; other tokens may not post)."""
+    principal = state.keyring.authenticate(key)
+    return principal is not None and principal.may(Role.INGEST)

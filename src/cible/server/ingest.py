@@ -24,7 +24,7 @@ Examples
 >>> async def main():
 ...     async with Database.open(folder) as db, Batcher.running(db) as batcher:
 ...         app = FastAPI()
-...         app.include_router(ingest_router(db, batcher, lambda key: key == "k1"))
+...         app.include_router(ingest_router(Ingestion(batcher, lambda key: key == "k1")))
 ...         transport = httpx.ASGITransport(app=app)
 ...         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
 ...             ok = await client.post("/v1/track", auth=("k1", ""),
@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -60,7 +61,6 @@ from cible.ingest.payloads import (
     parse_request,
 )
 from cible.server.batcher import Batcher, ShuttingDownError
-from cible.server.database import Database
 
 _MODELS = {
     "identify": Identify,
@@ -77,27 +77,37 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def ingest_router(
-    database: Database, batcher: Batcher, check_write_key: Callable[[str], bool]
-) -> APIRouter:
-    """The ``/v1`` ingestion routes, writing through ``batcher`` into ``database``.
+@dataclass(frozen=True)
+class Ingestion:
+    """What the ``/v1`` routes write through: the group commit and the write-key check.
 
     Parameters
     ----------
-    database : Database
-        The served workspace; ``batcher`` must write into it.
     batcher : Batcher
-        Group commit of the accepted messages.
+        Group commit of the accepted messages into the served workspace.
     check_write_key : callable
         ``check_write_key(key)`` is True for a key allowed to send events.
     """
-    if batcher.database is not database:
-        raise ValueError("the batcher writes into another workspace than the one served")
+
+    batcher: Batcher
+    check_write_key: Callable[[str], bool]
+
+
+def ingest_router(source: Ingestion | Callable[[Request], Ingestion]) -> APIRouter:
+    """The ``/v1`` ingestion routes.
+
+    Parameters
+    ----------
+    source : Ingestion or callable
+        The batcher and write-key check, or ``source(request)`` returning them: the
+        app builds its routes before it starts, and its batcher only once it has.
+    """
+    resolve = source if callable(source) else (lambda request: source)
     router = APIRouter(prefix="/v1", tags=["ingest"])
     for endpoint in (*MESSAGE_TYPES, "batch"):
         router.add_api_route(
             f"/{endpoint}",
-            _handler(endpoint, batcher, check_write_key),
+            _handler(endpoint, resolve),
             methods=["POST"],
             name=f"ingest_{endpoint}",
             summary=f"Segment {endpoint} call",
@@ -108,11 +118,13 @@ def ingest_router(
 
 
 def _handler(
-    endpoint: str, batcher: Batcher, check_write_key: Callable[[str], bool]
+    endpoint: str, resolve: Callable[[Request], Ingestion]
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
     limit = MAX_BATCH_BYTES if endpoint == "batch" else MAX_MESSAGE_BYTES
 
     async def receive(request: Request) -> JSONResponse:
+        ingestion = resolve(request)
+        batcher, check_write_key = ingestion.batcher, ingestion.check_write_key
         header_key = _basic_user(request.headers.get("authorization"))
         authorised = header_key is not None and check_write_key(header_key)
         try:
