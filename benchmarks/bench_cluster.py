@@ -128,7 +128,7 @@ def fit_sklearn(frame: pd.DataFrame) -> tuple[float, int, np.ndarray, dict[int, 
     values = frame[list(COLUMNS)]
     x = StandardScaler().fit_transform(values.fillna(values.median()).to_numpy())
     rng = np.random.default_rng(0)
-    rows = rng.choice(len(x), 10_000, replace=False)
+    rows = rng.choice(len(x), min(10_000, len(x)), replace=False)  # small runs too
     silhouettes, labels = {}, {}
     for k in range(2, 11):
         labels[k] = KMeans(k, n_init="auto", random_state=0).fit_predict(x)
