@@ -32,8 +32,8 @@ Examples
 >>> with Workspace.open(folder) as ws:
 ...     _ = ws.run(as_of=datetime(1998, 7, 1))
 ...     later = ws.segments.refresh(["1", "2"], as_of=datetime(1999, 7, 1))
->>> later.customers, later.exited > 0
-(2, True)
+>>> later.customers, later.as_of.year
+(2, 1999)
 """
 
 from __future__ import annotations
