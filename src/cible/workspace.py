@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-8
+9
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ class Workspace:
     @property
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
-        return Segments(self.store, self.registry)
+        return Segments(self.store, self.registry, self.config)
 
     @property
     def exports(self) -> Exports:

@@ -388,6 +388,25 @@ class IngestSection(_Strict):
     batch_max_wait_ms: Annotated[int, Field(ge=0, le=10_000)] = 5
 
 
+class LiveSection(_Strict):
+    """``[live]``: segments kept current while ``cible serve`` runs (docs/realtime.md).
+
+    Examples
+    --------
+    >>> LiveSection().sweep_interval_seconds
+    300
+    """
+
+    #: Re-evaluate the customers of each committed micro-batch of events.
+    refresh: bool = True
+    #: Every this many seconds, re-evaluate every customer (exits caused by time
+    #: passing: ``within_days``, recency); 0 turns the sweep off.
+    sweep_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+    #: Customers re-evaluated per database call during a sweep: live refreshes of
+    #: new events take their turn between two chunks.
+    sweep_chunk: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
+
+
 class AttributeDeclaration(_Strict):
     """``[attributes.NAME]``: a custom customer attribute."""
 
@@ -436,6 +455,7 @@ class WorkspaceConfig(_Strict):
     quality: QualitySection = QualitySection()
     dedupe: DedupeSection = DedupeSection()
     ingest: IngestSection = IngestSection()
+    live: LiveSection = LiveSection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 

@@ -19,13 +19,16 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
 
 from cible.domain.clock import utc_now
+from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
@@ -33,6 +36,7 @@ from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule
 from cible.segments.definition import SegmentDefinition, parse_definition
+from cible.segments.live import LiveRefresh, refresh_customers
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
 from cible.store import runs
@@ -82,11 +86,16 @@ class Segments:
         The workspace database.
     registry : FieldRegistry
         Fields the definitions may use.
+    config : WorkspaceConfig, optional
+        The workspace settings a live :meth:`refresh` computes traits with.
     """
 
-    def __init__(self, store: Store, registry: FieldRegistry) -> None:
+    def __init__(
+        self, store: Store, registry: FieldRegistry, config: WorkspaceConfig | None = None
+    ) -> None:
         self._store = store
         self._registry = registry
+        self._config = config or WorkspaceConfig()
 
     def validate(self, source: str | Path | dict[str, Any]) -> SegmentDefinition:
         """Parse and check a definition (YAML or JSON text, a file path, or a dict)."""
@@ -202,6 +211,33 @@ class Segments:
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
         traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
+
+    def refresh(
+        self,
+        customer_ids: Iterable[str | None],
+        *,
+        anonymous_ids: Iterable[str | None] = (),
+        as_of: datetime | None = None,
+        source: str = "live",
+    ) -> LiveRefresh:
+        """Re-evaluate a few customers now, with the latest run's population scores.
+
+        Their traits, rule segments and per-customer dimensions are recomputed as of
+        ``as_of`` (default now); RFM quintiles, typologies, value, churn and clusters
+        are read from the latest run. Transitions go to the membership history and
+        the outbox in one transaction (see :mod:`cible.segments.live`, docs/realtime.md).
+        ``anonymous_ids`` add the customers they are linked to. Does nothing before
+        the first run.
+        """
+        return refresh_customers(
+            self._store,
+            self._registry,
+            self._config,
+            customer_ids,
+            anonymous_ids=anonymous_ids,
+            as_of=as_of,
+            source=source,
+        )
 
     def _has_run(self) -> bool:
         return int(self._store.table("runs").count().execute()) > 0

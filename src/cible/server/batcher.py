@@ -9,6 +9,12 @@ One task takes what is waiting — at most ``max_messages``, gathered for at mos
 batches grow with the load. Each request's future is resolved only after the
 transaction holding its messages has committed: an acknowledged event is durable.
 
+Once the batch is acknowledged, the customers it names are re-evaluated live
+(``ws.segments.refresh``, docs/realtime.md) when ``[live] refresh`` is on; the next
+batch is written after that refresh, so refreshes grow with the load as batches do.
+A failed refresh is logged and does not fail the batch: the events are stored, and
+the sweep (:mod:`cible.server.sweep`) or the next run re-evaluates those customers.
+
 Examples
 --------
 >>> import asyncio, tempfile
@@ -31,14 +37,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from cible.domain.errors import CibleError
 from cible.ingest.events import IngestResult
-from cible.ingest.payloads import Message
+from cible.ingest.payloads import Alias, Message
 from cible.server.database import Database
+from cible.workspace import Workspace
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ class Batcher:
         self._closed = False
         #: Micro-batches written so far (for tests and the benchmark).
         self.batches = 0
+        #: Live refreshes done after them, and those that failed.
+        self.refreshes = 0
+        self.failed_refreshes = 0
 
     @classmethod
     @asynccontextmanager
@@ -164,3 +177,25 @@ class Batcher:
             accepted = sum(stored)
             if not pending.future.done():  # a client that went away needs no answer
                 pending.future.set_result(Submission(accepted, len(stored) - accepted))
+        if result.accepted:
+            await self._refresh(messages)
+
+    async def _refresh(self, messages: Sequence[Message]) -> None:
+        customers = {m.user_id for m in messages if m.user_id is not None}
+        # An anonymous event of a linked id is stored as its customer's.
+        anonymous = {m.anonymous_id for m in messages if m.anonymous_id is not None}
+        anonymous.update(
+            m.previous_id for m in messages if isinstance(m, Alias) and m.previous_id is not None
+        )
+
+        def refresh(ws: Workspace) -> None:
+            if ws.config.live.refresh:
+                ws.segments.refresh(customers, anonymous_ids=anonymous)
+
+        try:
+            await self.database.call(refresh)
+        except Exception:  # the events are stored; the sweep catches these customers up
+            self.failed_refreshes += 1
+            _log.exception("Live refresh of %d customers failed", len(customers))
+        else:
+            self.refreshes += 1

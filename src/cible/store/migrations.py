@@ -18,7 +18,7 @@ import duckdb
 from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES
-from cible.store import audit_log, ddl, tokens
+from cible.store import audit_log, ddl, outbox, tokens
 from cible.store.transaction import transaction
 
 
@@ -186,6 +186,13 @@ def _live_events(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _outbox(con: duckdb.DuckDBPyConnection) -> None:
+    # Segment transitions of live refreshes, written with the membership history in one
+    # transaction, for the activation worker to deliver (docs/realtime.md).
+    con.execute(outbox.CREATE_SEQUENCE)
+    con.execute(outbox.CREATE_TABLE)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -195,6 +202,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "the trait p_alive renamed probability_alive in segments", _probability_alive),
     Migration(7, "API tokens with roles and the append-only audit log", _access),
     Migration(8, "live events: deduplication window and anonymous identities", _live_events),
+    Migration(9, "the outbox of segment transitions refreshed live", _outbox),
 )
 
 #: The schema version this release of Cible writes.

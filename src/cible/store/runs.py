@@ -17,6 +17,7 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
+from cible.store import outbox
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
 
@@ -163,6 +164,88 @@ def _update_history(
         )[0]
     )
     return entered, exited
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    """Counts of a live refresh: customers re-evaluated, transitions written."""
+
+    customers: int
+    entered: int
+    exited: int
+
+
+def commit_live(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    ids_table: str,
+    traits_table: str,
+    at: datetime,
+    source: str,
+) -> LiveRecord:
+    """Store a live refresh of the customers in ``ids_table``, atomically.
+
+    ``traits_table`` holds their traits and ``_members`` (``segment_id, dimension,
+    customer_id``) their memberships now. Their rows of the traits table are
+    replaced; their open memberships that ``_members`` lacks close at ``at``, those it
+    adds open at ``at``, both with a NULL run (no run made them); each transition is
+    also written to the outbox, in the same transaction. Other customers are left as
+    they are.
+    """
+    ids = quote(ids_table)
+    with transaction(con):
+        con.execute(
+            f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN (SELECT customer_id FROM {ids})"
+        )
+        con.execute(f"INSERT INTO {quote(TRAITS)} BY NAME SELECT * FROM {quote(traits_table)}")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _live_transitions AS
+            SELECT m.customer_id, m.segment_id, m.dimension, 'exited' AS transition
+            FROM segment_memberships m
+            WHERE m.exited_at IS NULL AND m.customer_id IN (SELECT customer_id FROM {ids})
+              AND NOT EXISTS (
+                SELECT 1 FROM {MEMBERS} n
+                WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
+            UNION ALL
+            SELECT n.customer_id, n.segment_id, n.dimension, 'entered'
+            FROM {MEMBERS} n
+            WHERE NOT EXISTS (
+              SELECT 1 FROM segment_memberships m
+              WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
+                AND m.customer_id = n.customer_id)
+            """
+        )
+        exited = int(
+            fetch_row(
+                con,
+                """
+                UPDATE segment_memberships m SET exited_at = ?
+                WHERE m.exited_at IS NULL AND EXISTS (
+                  SELECT 1 FROM _live_transitions t
+                  WHERE t.transition = 'exited' AND t.segment_id = m.segment_id
+                    AND t.customer_id = m.customer_id)
+                """,
+                [at],
+            )[0]
+        )
+        entered = int(
+            fetch_row(
+                con,
+                """
+                INSERT INTO segment_memberships
+                  (segment_id, dimension, customer_id, entered_run, entered_at, exited_run,
+                   exited_at)
+                SELECT segment_id, dimension, customer_id, NULL, ?, NULL, NULL
+                FROM _live_transitions WHERE transition = 'entered'
+                """,
+                [at],
+            )[0]
+        )
+        outbox.append_transitions(con, "_live_transitions", at=at, source=source)
+        customers = int(fetch_row(con, f"SELECT count(*) FROM {ids}")[0])
+    con.execute("DROP TABLE IF EXISTS _live_transitions")
+    return LiveRecord(customers, entered, exited)
 
 
 def save_segment(

@@ -45,6 +45,7 @@ from cible.store import (
     merges,
     migrations,
     models,
+    outbox,
     runs,
     staging,
     tokens,
@@ -414,3 +415,23 @@ class Store:
         anonymous events the new links attached to a customer.
         """
         return events.append_events(self.connection, rows, links, window_start=window_start)
+
+    # Live refreshes and the outbox --------------------------------------------------
+
+    def commit_live(
+        self, *, ids: str, traits: str, members: ir.Table, at: datetime, source: str
+    ) -> runs.LiveRecord:
+        """Store a live refresh of the customers held in table ``ids``, atomically.
+
+        ``traits`` names the temporary table of their traits, ``members``
+        (``segment_id, dimension, customer_id``) are their memberships at ``at``;
+        transitions go to the membership history (no run) and the outbox together.
+        """
+        self.hold(runs.MEMBERS, members)
+        return runs.commit_live(
+            self.connection, ids_table=ids, traits_table=traits, at=at, source=source
+        )
+
+    def pending_transitions(self, *, limit: int = 1_000) -> list[outbox.OutboxRow]:
+        """Outbox rows not delivered yet, oldest first."""
+        return outbox.pending(self.connection, limit=limit)

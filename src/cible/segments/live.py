@@ -1,0 +1,235 @@
+"""Live refresh: the customers a micro-batch of events touched, re-evaluated at once.
+
+A refresh runs the batch run's own expressions (:mod:`cible.segments.runner`) on a
+few customers: every input table is restricted to their ids before the traits are
+computed, so the work follows the number of customers touched, not the size of the
+workspace. What each customer is measured on comes in two kinds:
+
+- **their own behaviour**, recomputed now: every trait of :data:`cible.features.TRAITS`
+  (orders, events, categories, consideration), the lifecycle stage (relative to the
+  customer's own rhythm), every rule segment and its ``in_segment`` references;
+- **the population**, taken from the latest run (:data:`POPULATION_TRAITS`): RFM
+  quintiles, typology ranks, value scores and tiers, churn risk and its band, and
+  cluster assignments. A live refresh moves a customer by their own behaviour against
+  the last run's population; the next full run re-ranks everyone. A customer the
+  latest run did not know has none of these until then.
+
+The diff with the customers' open memberships gives ``entered`` / ``exited``
+transitions, written with a NULL run to the membership history and, in the same
+transaction, to the ``outbox`` (:mod:`cible.store.outbox`); their row of the traits
+table is replaced. Nothing is refreshed before the first run: there is no population
+to measure against, and the first run records everyone.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.demo import build_demo
+>>> folder = Path(tempfile.mkdtemp()) / "cdnow"
+>>> _ = build_demo(folder, dataset="cdnow")
+>>> with Workspace.open(folder) as ws:
+...     _ = ws.run(as_of=datetime(1998, 7, 1))
+...     later = ws.segments.refresh(["1", "2"], as_of=datetime(1999, 7, 1))
+>>> later.customers, later.as_of.year
+(2, 1999)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from cible.domain.clock import normalise_as_of, utc_now
+from cible.domain.config import WorkspaceConfig
+from cible.domain.registry import FieldRegistry
+from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
+from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
+from cible.features.rfm import RFM_COLUMNS
+from cible.segments.cluster_members import load_cluster_segments
+from cible.segments.compiler import compile_members
+from cible.segments.dependencies import evaluation_order
+from cible.segments.runner import (
+    ALL_TRAITS,
+    _builtin_members,
+    _exclusive,
+    _rule_members,
+    load_segments,
+    raw_traits,
+)
+from cible.store.runs import TRAITS
+from cible.store.store import Store
+
+#: Traits ranked or scored against the whole population: a live refresh reads them
+#: from the latest run.
+POPULATION_TRAITS: tuple[str, ...] = (
+    *RFM_COLUMNS,
+    *(t.name for t in TYPOLOGY_TRAITS + VALUE_TRAITS + CHURN_TRAITS),
+)
+#: Tables whose rows belong to one customer: restricted to the customers refreshed.
+_PER_CUSTOMER = ("customers", "orders", "events", "consents")
+_IDS = "_live_ids"
+
+
+@dataclass(frozen=True)
+class LiveRefresh:
+    """What one live refresh did.
+
+    Attributes
+    ----------
+    customers : int
+        Customers re-evaluated (0 before the first run).
+    entered, exited : int
+        Transitions written to the membership history and the outbox.
+    as_of : datetime
+        The moment they were evaluated at, and the time of the transitions.
+    """
+
+    customers: int
+    entered: int
+    exited: int
+    as_of: datetime
+
+
+def refresh_customers(
+    store: Store,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    customer_ids: Iterable[str | None],
+    *,
+    anonymous_ids: Iterable[str | None] = (),
+    as_of: datetime | None = None,
+    source: str = "live",
+) -> LiveRefresh:
+    """Re-evaluate ``customer_ids`` (and the customers ``anonymous_ids`` are linked to).
+
+    See the module's description; ``source`` (``live``, ``sweep``) is written in the
+    outbox. Returns the counts.
+    """
+    moment = utc_now() if as_of is None else normalise_as_of(as_of)
+    if int(store.table("runs").count().execute()) == 0:
+        return LiveRefresh(0, 0, 0, moment)
+    wanted = {i for i in customer_ids if i is not None}
+    anonymous = sorted({i for i in anonymous_ids if i is not None})
+    if anonymous:
+        identities = store.table("identities")
+        linked = identities.filter(identities.anonymous_id.isin(anonymous)).customer_id
+        wanted.update(i for i in linked.to_pyarrow().to_pylist() if i is not None)
+    if not wanted:
+        return LiveRefresh(0, 0, 0, moment)
+    ids = store.hold(_IDS, pa.table({"customer_id": pa.array(sorted(wanted), pa.string())}))
+    traits, members = evaluate_customers(store, registry, config, ids, moment)
+    record = store.commit_live(ids=_IDS, traits=traits, members=members, at=moment, source=source)
+    return LiveRefresh(record.customers, record.entered, record.exited, moment)
+
+
+def evaluate_customers(
+    store: Store,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    ids: ir.Table,
+    as_of: datetime,
+) -> tuple[str, ir.Table]:
+    """Traits and memberships of the customers in ``ids`` as of ``as_of``.
+
+    Population-relative traits and cluster assignments come from the latest run.
+    Returns the name of the temporary table holding their traits (the columns of the
+    traits table) and their memberships (``segment_id, dimension, customer_id``),
+    exclusive dimensions resolved as a run resolves them.
+    """
+
+    def restricted(name: str) -> ir.Table:
+        table = store.table(name)
+        if name in _PER_CUSTOMER:
+            return table.filter(table.customer_id.isin(ids.customer_id))
+        if name == "order_lines":
+            return table.filter(table.order_id.isin(restricted("orders").order_id))
+        return table
+
+    raw = store.hold("_live_raw", raw_traits(restricted, config, as_of))
+    stages = add_lifecycle(
+        raw.select(
+            "customer_id",
+            "frequency",
+            "recency_days",
+            "mean_days_between_orders",
+            "first_order_at",
+            "last_order_at",
+        ),
+        restricted("orders"),
+        as_of=as_of,
+        settings=config.lifecycle,
+    ).select("customer_id", *LIFECYCLE_COLUMNS)
+    latest = store.table(TRAITS)
+    population = latest.filter(latest.customer_id.isin(ids.customer_id)).select(
+        "customer_id", *POPULATION_TRAITS
+    )
+    joined = raw.left_join(stages, "customer_id").left_join(population, "customer_id")
+    traits = store.hold(
+        "_live_traits",
+        joined.select("customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}),
+    )
+    builtin = ibis.union(_builtin_members(traits), _cluster_members(store, ids))
+    definitions = load_segments(store, registry)
+    evaluated: dict[str, ir.Table] = {}
+
+    def membership(segment_id: str) -> ir.Table:
+        if segment_id in evaluated:
+            return evaluated[segment_id]
+        return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
+
+    base = traits.join(restricted("customers"), "customer_id")
+    by_id = {d.id: d for d in definitions}
+    for segment_id in evaluation_order(definitions):
+        members = compile_members(
+            by_id[segment_id],
+            base=base,
+            events=restricted("events"),
+            consents=restricted("consents"),
+            as_of=as_of,
+            membership=membership,
+        )
+        evaluated[segment_id] = store.hold(f"_live_segment_{len(evaluated)}", members)
+    pieces = [builtin, *(_rule_members(by_id[i], m) for i, m in evaluated.items())]
+    contested = {d.dimension for d in definitions if d.dimension is not None}
+    return "_live_traits", _exclusive(ibis.union(*pieces), contested)
+
+
+def _cluster_members(store: Store, ids: ir.Table) -> Any:
+    """The customers' open cluster memberships: the latest run's assignment."""
+    dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
+    history = store.table("segment_memberships")
+    kept = history.filter(
+        history.exited_at.isnull(),
+        history.dimension.isin(dimensions) if dimensions else ibis.literal(False),
+        history.customer_id.isin(ids.customer_id),
+    )
+    return kept.select(
+        "segment_id", "dimension", priority=ibis.literal(0, dt.int64), customer_id="customer_id"
+    )
+
+
+def customer_page(customers: ir.Table, *, after: str | None, limit: int) -> list[str]:
+    """The next ``limit`` customer ids after ``after`` (from the first when None), in order.
+
+    A sweep walks the whole customer table this way, one page per refresh.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"customer_id": ["b", "a", "c"]})
+    >>> customer_page(t, after=None, limit=2), customer_page(t, after="b", limit=2)
+    (['a', 'b'], ['c'])
+    """
+    rows = customers.filter(customers.customer_id.notnull())
+    if after is not None:
+        rows = rows.filter(rows.customer_id > ibis.literal(after, dt.string))
+    page = rows.select("customer_id").order_by("customer_id").limit(limit)
+    return [str(i) for i in page.to_pyarrow().column(0).to_pylist()]
