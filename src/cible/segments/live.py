@@ -59,11 +59,11 @@ from cible.segments.compiler import compile_members
 from cible.segments.dependencies import evaluation_order
 from cible.segments.runner import (
     ALL_TRAITS,
-    _builtin_members,
-    _exclusive,
-    _rule_members,
+    builtin_members,
+    exclusive_members,
     load_segments,
     raw_traits,
+    rule_members,
 )
 from cible.store.runs import TRAITS
 from cible.store.store import Store
@@ -177,7 +177,7 @@ def evaluate_customers(
         "_live_traits",
         joined.select("customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}),
     )
-    builtin = ibis.union(_builtin_members(traits), _cluster_members(store, ids))
+    builtin = ibis.union(builtin_members(traits), _cluster_members(store, ids))
     definitions = load_segments(store, registry)
     evaluated: dict[str, ir.Table] = {}
 
@@ -198,9 +198,9 @@ def evaluate_customers(
             membership=membership,
         )
         evaluated[segment_id] = store.hold(f"_live_segment_{len(evaluated)}", members)
-    pieces = [builtin, *(_rule_members(by_id[i], m) for i, m in evaluated.items())]
+    pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
-    return "_live_traits", _exclusive(ibis.union(*pieces), contested)
+    return "_live_traits", exclusive_members(ibis.union(*pieces), contested)
 
 
 def _cluster_members(store: Store, ids: ir.Table) -> Any:

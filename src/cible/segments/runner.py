@@ -205,7 +205,7 @@ def run_segments(
     clusters = store.hold("_cluster_members", assign_clusters(store, traits))
     # Cluster segments are evaluated before the rules, which may name them.
     builtin = ibis.union(
-        _builtin_members(traits),
+        builtin_members(traits),
         clusters.select(
             "segment_id",
             "dimension",
@@ -224,11 +224,11 @@ def run_segments(
 
     report("memberships", steps - 1, steps)
     by_id = {d.id: d for d in definitions}
-    pieces = [builtin, *(_rule_members(by_id[i], m) for i, m in evaluated.items())]
+    pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
     record = store.commit_run(
         traits="_traits",
-        members=_exclusive(ibis.union(*pieces), contested),
+        members=exclusive_members(ibis.union(*pieces), contested),
         as_of=moment,
         started_at=started,
         finished_at=utc_now(),
@@ -241,7 +241,7 @@ def run_segments(
     return record
 
 
-def _rule_members(definition: SegmentDefinition, members: ir.Table) -> ir.Table:
+def rule_members(definition: SegmentDefinition, members: ir.Table) -> ir.Table:
     """The held members of a rule segment as memberships with its dimension and priority."""
     return members.select(
         segment_id=ibis.literal(definition.id),
@@ -262,7 +262,7 @@ _BUILTIN_LABELS = {
 }
 
 
-def _builtin_members(traits: Any) -> Any:
+def builtin_members(traits: Any) -> Any:
     """Memberships of the built-in dimensions, read from the scored traits."""
     pieces = []
     for dimension, (column, key) in _BUILTIN_LABELS.items():
@@ -318,7 +318,7 @@ def store_rule_members(
     return evaluated
 
 
-def _exclusive(members: Any, contested: set[str]) -> Any:
+def exclusive_members(members: Any, contested: set[str]) -> Any:
     """In a dimension, keep each customer in its highest-priority segment only.
 
     Every piece holds a customer once per segment, and the built-in and cluster

@@ -40,6 +40,7 @@ from cible.server.errors import add_handlers
 from cible.server.ingest import Ingestion, ingest_router
 from cible.server.jobs import Jobs
 from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
+from cible.server.sweep import sweeping
 
 DESCRIPTION = """\
 The API of one Cible workspace. Authenticate with `Authorization: Bearer <token>`
@@ -62,11 +63,16 @@ def create_app(path: Path) -> FastAPI:
             settings = await db.call(lambda ws: ws.config.ingest)
             served.write_local_token(folder, state.local_secret)
             try:
-                async with Batcher.running(
-                    db,
-                    max_messages=settings.batch_max_messages,
-                    max_wait=settings.batch_max_wait_ms / 1000,
-                ) as batcher:
+                # Time passing moves customers too (within_days, recency): the sweep
+                # re-evaluates everyone every [live] sweep_interval_seconds.
+                async with (
+                    sweeping(db),
+                    Batcher.running(
+                        db,
+                        max_messages=settings.batch_max_messages,
+                        max_wait=settings.batch_max_wait_ms / 1000,
+                    ) as batcher,
+                ):
                     app.state.ingestion = Ingestion(batcher, lambda key: _ingest_key(state, key))
                     yield
                 # Events acknowledged are written when the batcher stops, above.
