@@ -49,7 +49,7 @@ def serve(folder: Path, port: int, max_messages: int, max_wait: float) -> None:
 
     from cible.server.batcher import Batcher
     from cible.server.database import Database
-    from cible.server.ingest import ingest_router
+    from cible.server.ingest import Ingestion, ingest_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +57,7 @@ def serve(folder: Path, port: int, max_messages: int, max_wait: float) -> None:
             Database.open(folder) as db,
             Batcher.running(db, max_messages=max_messages, max_wait=max_wait) as batcher,
         ):
-            app.include_router(ingest_router(db, batcher, {KEY}.__contains__))
+            app.include_router(ingest_router(Ingestion(batcher, {KEY}.__contains__)))
             yield
 
     app = FastAPI(lifespan=lifespan)
