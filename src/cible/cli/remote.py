@@ -88,17 +88,23 @@ class Remote:
         report = reporter(progress)
         url = self.request("POST", path, json=body)["url"]
         seen: tuple[str, int, int] | None = None
-        while True:
-            job = self.request("GET", url)
-            state = (job["step"], job["done"], job["total"])
-            if job["step"] and state != seen:
-                report(*state)
-                seen = state
-            if job["state"] == "succeeded":
-                return job["result"]
-            if job["state"] == "failed":
-                raise CibleError(job["error"] or f"Job {job['job_id']} failed.")
-            time.sleep(POLL)
+        try:
+            while True:
+                job = self.request("GET", url)
+                state = (job["step"], job["done"], job["total"])
+                if job["step"] and state != seen:
+                    report(*state)
+                    seen = state
+                if job["state"] == "succeeded":
+                    return job["result"]
+                if job["state"] == "failed":
+                    raise CibleError(job["error"] or f"Job {job['job_id']} failed.")
+                time.sleep(POLL)
+        except KeyboardInterrupt:
+            # Ctrl+C stops the watching, not the work: say where to follow it.
+            raise CibleError(
+                f"Stopped following the job; it goes on in the server: {self.served.url}{url}."
+            ) from None
 
 
 def _detail(answer: httpx.Response) -> str:

@@ -121,6 +121,26 @@ class Segments:
         ------
         CibleError
             When the definition is invalid (naming the path) or there is no run yet.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from datetime import datetime
+        >>> from cible import Workspace
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "orders.csv").write_text(
+        ...     "order_id,customer_id,ordered_at,amount\\n1,a,2025-01-02,30\\n2,b,2025-01-03,700\\n"
+        ... )
+        >>> _ = (folder / "customers.csv").write_text("customer_id\\na\\nb\\n")
+        >>> with Workspace.create(folder / "shop") as ws:
+        ...     _ = ws.imports.load("customers", folder / "customers.csv")
+        ...     _ = ws.imports.load("orders", folder / "orders.csv")
+        ...     _ = ws.run(as_of=datetime(2025, 2, 1))
+        ...     found = ws.segments.preview(
+        ...         {"name": "Big", "where": {"trait": "monetary_value", "op": ">=", "value": 500}}
+        ...     )
+        >>> found["size"], found["customers"], [row["customer_id"] for row in found["sample"]]
+        (1, 2, ['b'])
         """
         if isinstance(source, dict):
             # A preview needs no id; one given is kept (and checked) as usual.
