@@ -48,6 +48,7 @@ from cible.reporting.report import build_report
 from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
+from cible.segments.customers import Customers
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
@@ -231,6 +232,11 @@ class Workspace:
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
         return Segments(self.store, self.registry, self.config)
+
+    @property
+    def customers(self) -> Customers:
+        """One customer at a time: ``profile`` (traits, memberships with history, consents)."""
+        return Customers(self.store)
 
     @property
     def exports(self) -> Exports:

@@ -137,7 +137,7 @@ def test_a_viewer_token_from_the_environment_cannot_manage_tokens(running: Runni
 
 
 def test_other_commands_say_the_workspace_is_served_and_where(running: Running):
-    result = cible("run", folder=running.folder)
+    result = cible("rejects", folder=running.folder)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "is served by `cible serve` at " + running.url in lines[0]

@@ -21,6 +21,7 @@ from cible.cli import segments as segments_cli
 from cible.cli import serve as serve_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
+from cible.cli.customers import customers_app
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -191,6 +192,26 @@ def import_(
 ) -> None:
     """Import a file of KIND; rejected rows are kept with line and reason (`cible rejects`)."""
     use_lang(lang)
+    remote = connect(workspace)
+    if remote is not None:
+        # The server reads the file itself: it runs on this machine (same host).
+        body = {
+            "kind": kind,
+            "path": str(file.resolve()),
+            "mapping": _parse_map(mapping or []),
+            "date_format": date_format,
+            "decimal": decimal,
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "strict": strict,
+        }
+        with progress_bars(not as_json) as bars:
+            found = remote.job("/api/imports", body, progress=bars.task(f"import {file.name}"))
+        if as_json:
+            print_json(found)
+        else:
+            _print_import(found)
+        return
     with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         try:
             result = ws.imports.load(
@@ -367,6 +388,7 @@ app.command()(audit_cli.normalise)
 app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(customers_app, name="customers")
 
 
 def main() -> None:

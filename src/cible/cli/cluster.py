@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
+from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import NO_FIGURE, echo, number, print_json, print_table, progress_bars
-from cible.cli.remote import open_workspace
+from cible.cli.remote import connect, open_workspace
 from cible.domain.errors import CibleError
 
 
@@ -65,20 +66,38 @@ def cluster(
 ) -> None:
     """Find groups of similar customers in the latest run's traits; explain and save them."""
     lang = use_lang(lang)
-    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
-        result = ws.cluster(
-            dimension=dimension,
-            method=method,
-            k=_k(k),
-            k_range=(k_min, k_max),
-            random_state=random_state,
-            sample_size=sample_size,
-            include=_names(include) or None,
-            exclude=tuple(_names(exclude)),
-            n_bootstrap=bootstrap,
-            progress=bars.task("cluster"),
-        )
-    summary = result.as_dict()
+    chosen_k = _k(k)
+    remote = connect(workspace)
+    if remote is not None:
+        body = {
+            "dimension": dimension,
+            "method": method,
+            "k": chosen_k,
+            "k_min": k_min,
+            "k_max": k_max,
+            "random_state": random_state,
+            "sample_size": sample_size,
+            "include": _names(include) or None,
+            "exclude": _names(exclude),
+            "bootstrap": bootstrap,
+        }
+        with progress_bars(not as_json) as bars:
+            summary = remote.job("/api/clusters", body, progress=bars.task("cluster"))
+    else:
+        with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
+            result = ws.cluster(
+                dimension=dimension,
+                method=method,
+                k=chosen_k,
+                k_range=(k_min, k_max),
+                random_state=random_state,
+                sample_size=sample_size,
+                include=_names(include) or None,
+                exclude=tuple(_names(exclude)),
+                n_bootstrap=bootstrap,
+                progress=bars.task("cluster"),
+            )
+        summary = as_served(result.as_dict())
     if as_json:
         print_json(summary)
         return
@@ -109,7 +128,7 @@ def cluster(
     sizes = summary.get("sizes") or []
     rules = summary.get("rules") or {}
     rows = []
-    for cluster_index, segment_id in enumerate(result.segments):
+    for cluster_index, segment_id in enumerate(summary["segments"]):
         rule = rules.get(cluster_index) or rules.get(str(cluster_index)) or {}
         score = jaccard[cluster_index] if cluster_index < len(jaccard) else None
         trust = (
@@ -144,9 +163,9 @@ def cluster(
         )
     echo(
         _("Saved as dimension {dimension!r} (model {model_id}). Next: {commands}").format(
-            dimension=result.dimension,
-            model_id=result.model_id,
+            dimension=summary["dimension"],
+            model_id=summary["model_id"],
             commands=f"cible segments list --workspace {workspace}; "
-            f"cible segments from-cluster {result.segments[0]} --workspace {workspace}",
+            f"cible segments from-cluster {summary['segments'][0]} --workspace {workspace}",
         )
     )

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, lines, print_json, print_table, progress_bars
-from cible.cli.remote import open_workspace
+from cible.cli.remote import connect, open_workspace
 from cible.domain.errors import CibleError
 from cible.locale import N_
 
@@ -61,9 +62,17 @@ def dedupe(
             ).format(id=record.merge_id, restored=restored, surviving=record.surviving_id)
         )
         return
-    with open_workspace(workspace, read_only=dry_run) as ws, progress_bars(not as_json) as bars:
-        result = ws.quality.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
-    data = result.as_dict()
+    remote = connect(workspace)
+    if remote is not None:
+        with progress_bars(not as_json) as bars:
+            data = remote.job("/api/dedupe", {"dry_run": dry_run}, progress=bars.task("dedupe"))
+    else:
+        with (
+            open_workspace(workspace, read_only=dry_run) as ws,
+            progress_bars(not as_json) as bars,
+        ):
+            found = ws.quality.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
+        data = as_served(found.as_dict())
     if as_json:
         print_json(data)
         return

@@ -1,8 +1,10 @@
 """The served workspace: commands that go through the server's API, and those that stop.
 
 While ``cible serve`` owns a workspace (:mod:`cible.server.served`), DuckDB lets no
-other process write it. ``status``, ``segments list`` and ``tokens ...`` then ask the
-server over HTTP and print the same thing; every other command refuses in one
+other process write it. ``status``, ``segments list``, ``segments preview``,
+``customers show`` and ``tokens ...`` then ask the server over HTTP and print the same
+thing; ``import``, ``run``, ``cluster`` and ``dedupe`` become jobs in the server
+(:meth:`Remote.job`), followed with a progress bar; every other command refuses in one
 sentence naming the server (:func:`open_workspace`). The token comes from
 ``CIBLE_TOKEN``, else from the admin token the server wrote for the local user in
 ``cible.serve.token`` (readable by the owner only).
@@ -11,17 +13,22 @@ sentence naming the server (:func:`open_workspace`). The token comes from
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from cible.domain.errors import CibleError
+from cible.domain.progress import Progress, reporter
 from cible.server.served import Served, find_server, read_local_token
 from cible.workspace import Workspace
 
 #: Seconds to wait for the server's answer.
 TIMEOUT = 120.0
+
+#: Seconds between two readings of a job's progress.
+POLL = 0.2
 
 
 class Remote:
@@ -66,6 +73,38 @@ class Remote:
         if answer.status_code >= 400:
             raise CibleError(f"The server answered {answer.status_code}: {_detail(answer)}")
         return answer.json()
+
+    def job(self, path: str, body: Any = None, *, progress: Progress | None = None) -> Any:
+        """Start a job with ``POST path`` and follow it until it ends; return its result.
+
+        ``progress`` gets the job's step and counts each time they change (the CLI
+        draws them as a bar).
+
+        Raises
+        ------
+        CibleError
+            When the server refuses the job, or with the job's own sentence when it fails.
+        """
+        report = reporter(progress)
+        url = self.request("POST", path, json=body)["url"]
+        seen: tuple[str, int, int] | None = None
+        try:
+            while True:
+                job = self.request("GET", url)
+                state = (job["step"], job["done"], job["total"])
+                if job["step"] and state != seen:
+                    report(*state)
+                    seen = state
+                if job["state"] == "succeeded":
+                    return job["result"]
+                if job["state"] == "failed":
+                    raise CibleError(job["error"] or f"Job {job['job_id']} failed.")
+                time.sleep(POLL)
+        except KeyboardInterrupt:
+            # Ctrl+C stops the watching, not the work: say where to follow it.
+            raise CibleError(
+                f"Stopped following the job; it goes on in the server: {self.served.url}{url}."
+            ) from None
 
 
 def _detail(answer: httpx.Response) -> str:

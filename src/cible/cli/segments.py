@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 
 from cible.activation.export import REASONS, Audience
 from cible.activation.formats import ExportFormat, write
+from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption, parse_moment
 from cible.cli.output import (
@@ -41,16 +44,24 @@ def run(
 ) -> None:
     """Compute traits, RFM, lifecycle and every segment, keeping membership history."""
     use_lang(lang)
-    with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
-        record = ws.run(as_of=parse_moment("--as-of", as_of), progress=bars.task("run"))
+    moment = parse_moment("--as-of", as_of)
+    remote = connect(workspace)
+    if remote is not None:
+        body = {"as_of": None if moment is None else moment.isoformat()}
+        with progress_bars(not as_json) as bars:
+            found = remote.job("/api/runs", body, progress=bars.task("run"))
+        found["as_of"] = datetime.fromisoformat(found["as_of"])
+    else:
+        with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
+            found = dict(ws.run(as_of=moment, progress=bars.task("run")).__dict__)
     if as_json:
-        print_json(record.__dict__)
+        print_json(found)
         return
     echo(
         _(
             "Run {run_id} as of {as_of:%Y-%m-%d %H:%M}: {customers:,} customers, {segments} "
             "segments, {memberships:,} memberships ({entered:,} entered, {exited:,} exited)."
-        ).format(**record.__dict__)
+        ).format(**found)
     )
     echo(_("Next: {command}").format(command=f"cible segments list --workspace {workspace}"))
 
@@ -70,6 +81,69 @@ def validate(
         print_json({"valid": True, "definition": definition.to_dict()})
     else:
         echo(_("{file}: valid segment {id!r}.").format(file=file, id=definition.id))
+
+
+@segments_app.command("preview")
+def preview(
+    file: Annotated[Path, typer.Argument(help="YAML or JSON segment definition.")],
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Size and a sample of a definition on the latest run, without storing it."""
+    use_lang(lang)
+    definition = read_definition(file)
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request("POST", "/api/segments/preview", json=definition)
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = as_served(ws.segments.preview(definition))
+    if as_json:
+        print_json(found)
+        return
+    echo(
+        _("{id}: {size:,} of {customers:,} customers ({share}) in the run as of {as_of}.").format(
+            id=found["id"],
+            size=found["size"],
+            customers=found["customers"],
+            share=percent(found["share"]),
+            as_of=found["as_of"][:16].replace("T", " "),
+        )
+    )
+    shown = [c for c in PREVIEW_COLUMNS if any(c in row for row in found["sample"])]
+    if found["sample"]:
+        print_table(
+            _("First {n} members").format(n=len(found["sample"])),
+            ["customer_id", *shown],
+            [(row["customer_id"], *(row.get(c) for c in shown)) for row in found["sample"]],
+        )
+
+
+#: Traits shown beside each member of a preview's sample.
+PREVIEW_COLUMNS = ("frequency", "monetary_value", "recency_days", "lifecycle_stage")
+
+
+def read_definition(file: Path) -> dict[str, Any]:
+    """The definition in ``file`` (YAML or JSON) as JSON-ready data, to send or to check.
+
+    Raises
+    ------
+    CibleError
+        When the file cannot be read or is not a YAML or JSON mapping.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CibleError(f"Cannot read {file}: {exc}.") from None
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise CibleError(f"{file}: not YAML or JSON ({str(exc).splitlines()[0]}).") from None
+    if not isinstance(data, dict):
+        raise CibleError(f"{file}: a segment definition is a mapping (id, name, where...).")
+    found: dict[str, Any] = as_served(data)
+    return found
 
 
 @segments_app.command("add")

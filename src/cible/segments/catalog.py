@@ -35,12 +35,16 @@ from cible.domain.text import utf8_text
 from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule
+from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.live import LiveRefresh, refresh_customers
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
 from cible.store import runs
 from cible.store.store import Store
+
+#: Customers shown in a preview.
+PREVIEW_SAMPLE = 20
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,89 @@ class Segments:
         """Parse and check a definition (YAML or JSON text, a file path, or a dict)."""
         stored = {d.id for d in load_segments(self._store, self._registry)}
         return parse_definition(_source(source), vocabulary(self._registry, stored))
+
+    # -- preview (issue 12: size and sample before saving) ---------------------------
+
+    def preview(
+        self, source: str | Path | dict[str, Any], sample: int = PREVIEW_SAMPLE
+    ) -> dict[str, Any]:
+        """Size, share and the first ``sample`` members of a definition, without saving it.
+
+        The definition is compiled by the same compiler as a run
+        (:func:`cible.segments.compiler.compile_members`), over the latest run's traits
+        and the customers' profiles, as of that run's moment, with ``in_segment``
+        conditions answered by the current memberships: what the next run would give
+        if nothing else changed.
+
+        Returns
+        -------
+        dict
+            ``id``, ``as_of`` (the latest run's moment), ``size``, ``customers`` (in
+            that run), ``share`` (None when there are none) and ``sample`` (members by
+            id, with their traits).
+
+        Raises
+        ------
+        CibleError
+            When the definition is invalid (naming the path) or there is no run yet.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from datetime import datetime
+        >>> from cible import Workspace
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "orders.csv").write_text(
+        ...     "order_id,customer_id,ordered_at,amount\\n1,a,2025-01-02,30\\n2,b,2025-01-03,700\\n"
+        ... )
+        >>> _ = (folder / "customers.csv").write_text("customer_id\\na\\nb\\n")
+        >>> with Workspace.create(folder / "shop") as ws:
+        ...     _ = ws.imports.load("customers", folder / "customers.csv")
+        ...     _ = ws.imports.load("orders", folder / "orders.csv")
+        ...     _ = ws.run(as_of=datetime(2025, 2, 1))
+        ...     found = ws.segments.preview(
+        ...         {"name": "Big", "where": {"trait": "monetary_value", "op": ">=", "value": 500}}
+        ...     )
+        >>> found["size"], found["customers"], [row["customer_id"] for row in found["sample"]]
+        (1, 2, ['b'])
+        """
+        if isinstance(source, dict):
+            # A preview needs no id; one given is kept (and checked) as usual.
+            source = {"id": "preview", **source}
+        definition = self.validate(source)
+        store = self._store
+        history = store.table("runs")
+        latest = history.order_by(history.run_id.desc()).limit(1).to_pyarrow().to_pylist()
+        if not latest:
+            raise CibleError("No run yet: run `cible run` before previewing a segment.")
+        as_of = latest[0]["as_of"]
+        traits = store.table(runs.TRAITS)
+        current = self._current()
+        members = compile_members(
+            definition,
+            base=traits.join(store.table("customers"), "customer_id"),
+            events=store.table("events"),
+            consents=store.table("consents"),
+            as_of=as_of,
+            membership=lambda segment_id: current.filter(current.segment_id == segment_id).select(
+                "customer_id"
+            ),
+        )
+        held = store.hold("_preview", members)
+        size = int(held.count().execute())
+        customers = int(traits.count().execute())
+        first = held.order_by("customer_id").limit(sample)
+        rows = first.join(traits, "customer_id").order_by("customer_id").to_pyarrow().to_pylist()
+        return {
+            "id": definition.id,
+            "as_of": as_of,
+            "size": size,
+            "customers": customers,
+            "share": size / customers if customers else None,
+            "sample": rows,
+        }
+
+    # -- end of preview ---------------------------------------------------------------
 
     def add(self, source: str | Path | dict[str, Any]) -> tuple[SegmentDefinition, bool]:
         """Validate and store a definition; returns it and whether it is new.

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from cible.server.customers import customer_view
+from cible.segments.customers import CustomerNotFoundError
 from cible.server.deps import Analyst, State
+from cible.server.errors import NotFoundError
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -23,4 +24,7 @@ async def get_customer(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     """Profile, traits of the latest run, memberships with history, current consents."""
-    return await state.db.call(lambda ws: customer_view(ws, customer_id))
+    try:
+        return await state.db.call(lambda ws: ws.customers.profile(customer_id))
+    except CustomerNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None

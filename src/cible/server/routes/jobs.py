@@ -1,25 +1,37 @@
-"""Runs as jobs: ``POST /api/runs`` starts one, ``GET /api/jobs/{id}`` follows it."""
+"""Long work as jobs: runs, imports, clusterings and deduplications; ``GET /api/jobs/{id}``.
+
+Each ``POST`` accepts the work at once (202, ``Location: /api/jobs/{id}``); the job waits
+for the jobs before it, then runs on the database thread while ``GET /api/jobs/{id}``
+reports its step and counts. Analysts run, import and cluster; deduplication merges
+profiles, so it needs an editor. Each start, and each end with its outcome, is in the
+audit log.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cible.access.roles import Principal
 from cible.domain.clock import normalise_as_of
 from cible.domain.errors import CibleError
 from cible.domain.progress import Progress
-from cible.server.deps import Analyst, State, Viewer
+from cible.server.deps import Analyst, Editor, ServerState, State, Viewer
 from cible.server.errors import NotFoundError
-from cible.server.jobs import Job
+from cible.server.jobs import Job, Work
 from cible.workspace import Workspace
 
 router = APIRouter(tags=["jobs"])
 
 #: Years an ``as_of`` may fall in (as on the command line).
 YEARS = (1900, 2999)
+
+#: Longest text option (a path, a column name...).
+TEXT = 4096
 
 
 class RunCreate(BaseModel):
@@ -28,6 +40,83 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     as_of: datetime | None = Field(default=None, description="ISO 8601; naive means UTC.")
+
+
+class ImportCreate(BaseModel):
+    """A file on the server's machine to import, with `cible import`'s options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(
+        min_length=1, max_length=100, description="customers, orders, order-lines, ..."
+    )
+    path: str = Field(
+        min_length=1, max_length=TEXT, description="Absolute path of the file on the server."
+    )
+    mapping: dict[
+        Annotated[str, Field(min_length=1, max_length=200)],
+        Annotated[str, Field(min_length=1, max_length=200)],
+    ] = Field(default_factory=dict, max_length=500, description="Field -> column of the file.")
+    date_format: str | None = Field(default=None, min_length=1, max_length=200)
+    decimal: str | None = Field(default=None, min_length=1, max_length=10)
+    delimiter: str | None = Field(default=None, min_length=1, max_length=10)
+    encoding: str | None = Field(default=None, min_length=1, max_length=100)
+    strict: bool = False
+
+
+class ClusterCreate(BaseModel):
+    """A clustering to fit, with `cible cluster`'s options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dimension: str = Field(default="clusters", min_length=1, max_length=100)
+    method: str = Field(default="kmeans", min_length=1, max_length=50)
+    k: int | str = Field(default="auto", description="A number of clusters, or 'auto'.")
+    k_min: int = Field(default=2, ge=2, le=1000)
+    k_max: int = Field(default=10, ge=2, le=1000)
+    random_state: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    sample_size: int = Field(default=50_000, ge=100, le=10_000_000)
+    include: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=500
+    )
+    exclude: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=500
+    )
+    bootstrap: int = Field(default=20, ge=0, le=1000)
+
+
+class DedupeCreate(BaseModel):
+    """A deduplication: merge profiles of one person, or only propose the merges."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = False
+
+
+def _start(
+    state: ServerState,
+    principal: Principal,
+    response: Response,
+    kind: str,
+    work: Work,
+) -> Job:
+    """Start ``work`` as a job whose end is recorded in the audit log as ``<kind>.finish``."""
+
+    def finish(job: Job, ws: Workspace) -> None:
+        outcome = "ok" if job.state == "succeeded" else "failed"
+        ended = {"job_id": job.job_id, "result": job.result, "error": job.error}
+        ws.audit_log.record(principal.actor, f"{kind}.finish", f"job:{job.job_id}", outcome, ended)
+
+    job = state.jobs.start(kind, work, on_finish=finish)
+    response.headers["Location"] = f"/api/jobs/{job.job_id}"
+    return job
+
+
+async def _accepted(
+    state: ServerState, principal: Principal, job: Job, detail: dict[str, Any]
+) -> dict[str, Any]:
+    await state.audit(principal, f"{job.kind}.start", f"job:{job.job_id}", "ok", detail)
+    return {"job": job.as_dict(), "url": f"/api/jobs/{job.job_id}"}
 
 
 @router.post("/runs", status_code=202)
@@ -47,16 +136,93 @@ async def start_run(
     def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
         return dict(ws.run(as_of=as_of, progress=progress).__dict__)
 
-    def finish(job: Job, ws: Workspace) -> None:
-        outcome = "ok" if job.state == "succeeded" else "failed"
-        detail = {"job_id": job.job_id, "result": job.result, "error": job.error}
-        ws.audit_log.record(principal.actor, "run.finish", f"job:{job.job_id}", outcome, detail)
+    detail = {"as_of": as_of}
+    job = _start(state, principal, response, "run", work)
+    return await _accepted(state, principal, job, detail)
 
-    job = state.jobs.start("run", work, on_finish=finish)
-    await state.audit(principal, "run.start", f"job:{job.job_id}", "ok", {"as_of": as_of})
-    url = f"/api/jobs/{job.job_id}"
-    response.headers["Location"] = url
-    return {"job": job.as_dict(), "url": url}
+
+@router.post("/imports", status_code=202)
+async def start_import(
+    state: State, principal: Analyst, response: Response, file: ImportCreate
+) -> dict[str, Any]:
+    """Import a file that lies on the server's machine (same host) as a job.
+
+    The options are those of `cible import`; a refused file (a wrong kind, columns
+    that cannot be mapped, `strict` with rejected rows) makes the job fail with the
+    reason, and rejected rows are read with `cible rejects`.
+    """
+    path = FilePath(file.path)
+    if not path.is_absolute():
+        raise CibleError(f"{file.path!r}: give the file's absolute path on the server.")
+
+    def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        result = ws.imports.load(
+            file.kind,
+            path,
+            mapping=dict(file.mapping),
+            date_format=file.date_format,
+            decimal=file.decimal,
+            delimiter=file.delimiter,
+            encoding=file.encoding,
+            strict=file.strict,
+            progress=progress,
+        )
+        return result.as_dict()
+
+    detail = file.model_dump()
+    job = _start(state, principal, response, "import", work)
+    return await _accepted(state, principal, job, detail)
+
+
+@router.post("/clusters", status_code=202)
+async def start_clustering(
+    state: State,
+    principal: Analyst,
+    response: Response,
+    options: Annotated[ClusterCreate | None, Body()] = None,
+) -> dict[str, Any]:
+    """Find clusters in the latest run's traits and save them as a dimension, as a job."""
+    chosen = options or ClusterCreate()
+    k: str | int = chosen.k
+    if isinstance(k, str) and k != "auto":
+        raise CibleError(f"k {k!r}: give 'auto' or a whole number such as 5.")
+
+    def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        result = ws.cluster(
+            dimension=chosen.dimension,
+            method=chosen.method,
+            k=k,
+            k_range=(chosen.k_min, chosen.k_max),
+            random_state=chosen.random_state,
+            sample_size=chosen.sample_size,
+            include=chosen.include,
+            exclude=tuple(chosen.exclude),
+            n_bootstrap=chosen.bootstrap,
+            progress=progress,
+        )
+        return result.as_dict()
+
+    detail = chosen.model_dump()
+    job = _start(state, principal, response, "cluster", work)
+    return await _accepted(state, principal, job, detail)
+
+
+@router.post("/dedupe", status_code=202)
+async def start_dedupe(
+    state: State,
+    principal: Editor,
+    response: Response,
+    options: Annotated[DedupeCreate | None, Body()] = None,
+) -> dict[str, Any]:
+    """Merge the profiles of one person (editors and admins), or only propose merges."""
+    dry_run = options is not None and options.dry_run
+
+    def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        return ws.quality.dedupe(dry_run=dry_run, progress=progress).as_dict()
+
+    detail = {"dry_run": dry_run}
+    job = _start(state, principal, response, "dedupe", work)
+    return await _accepted(state, principal, job, detail)
 
 
 @router.get("/jobs/{job_id}")

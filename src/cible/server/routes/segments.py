@@ -15,7 +15,6 @@ from cible.domain.errors import CibleError
 from cible.segments.catalog import SegmentInfo
 from cible.server.deps import Analyst, Editor, State, Viewer
 from cible.server.errors import NotFoundError
-from cible.server.preview import preview_segment
 from cible.workspace import Workspace
 
 router = APIRouter(prefix="/segments", tags=["segments"])
@@ -57,8 +56,7 @@ async def list_segments(state: State, principal: Viewer) -> list[dict[str, Any]]
 @router.post("/preview")
 async def preview(state: State, principal: Analyst, definition: Definition) -> dict[str, Any]:
     """Size and a sample of 20 members of a definition on the latest run, without saving it."""
-    body = {"id": "preview", **definition}
-    return await state.db.call(lambda ws: preview_segment(ws, body))
+    return await state.db.call(lambda ws: ws.segments.preview(definition))
 
 
 @router.get("/{segment_id}")
