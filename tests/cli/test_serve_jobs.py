@@ -108,7 +108,8 @@ def test_customers_show_and_segments_preview_print_the_same(pair: Pair):
     found = json.loads(served)
     assert found == json.loads(local) and found["memberships"] and found["traits"]
     served, local = both(pair, "segments", "preview", str(pair.data / "big.yaml"))
-    assert served == local and "big: 2 of 5 customers" in served
+    # 3 customers, or 5 once the import test has run in this worker: either way the same.
+    assert served == local and re.search(r"big: 2 of [35] customers", served)
     served, local = both(pair, "segments", "preview", str(pair.data / "big.yaml"), "--json")
     assert json.loads(served) == json.loads(local)
 

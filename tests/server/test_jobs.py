@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from cible.access.roles import Role
+from cible.server.served import INCOMING, hand_over
 from tests.server.conftest import Served
 
 
 def follow(served: Served, url: str, seconds: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
-        job: dict[str, Any] = served.client.get(url, headers=served.as_(Role.VIEWER)).json()
+        job: dict[str, Any] = served.client.get(url, headers=served.as_(Role.ANALYST)).json()
         if job["state"] in ("succeeded", "failed"):
             return job
         assert time.monotonic() < deadline, job
@@ -26,13 +29,14 @@ def ends(served: Served, action: str, job_id: int) -> list[str]:
     return [e["outcome"] for e in entries if e["target"] == f"job:{job_id}"]
 
 
-def test_an_import_is_a_job_reading_a_file_on_the_server(served: Served):
+def test_an_import_is_a_job_reading_a_file_handed_over(served: Served):
     more = served.folder.parent / "more.csv"
     more.write_text("customer_id,email\nd,d@example.com\ne,not-an-email\n")
-    body = {"kind": "customers", "path": str(more)}
-    refused = served.client.post("/api/imports", json=body, headers=served.as_(Role.VIEWER))
-    assert refused.status_code == 403
-    started = served.client.post("/api/imports", json=body, headers=served.as_(Role.ANALYST))
+    body = {"kind": "customers", "path": hand_over(served.folder, more)}
+    for role in (Role.VIEWER, Role.ANALYST):
+        refused = served.client.post("/api/imports", json=body, headers=served.as_(role))
+        assert refused.status_code == 403
+    started = served.client.post("/api/imports", json=body, headers=served.as_(Role.EDITOR))
     assert started.status_code == 202 and started.headers["location"] == started.json()["url"]
     job = follow(served, started.json()["url"])
     assert job["state"] == "succeeded", job
@@ -41,27 +45,38 @@ def test_an_import_is_a_job_reading_a_file_on_the_server(served: Served):
     assert ends(served, "import.finish", job["job_id"]) == ["ok"]
     customer = served.client.get("/api/customers/d", headers=served.as_(Role.ANALYST))
     assert customer.status_code == 200 and customer.json()["profile"]["email"] == "d@example.com"
+    assert not (served.folder / INCOMING / body["path"]).exists()  # the copy is gone
+
+
+def test_an_import_reads_no_file_outside_the_incoming_folder(served: Served, tmp_path: Path):
+    """A caller cannot name a server file: absolute paths, .., links and FIFOs are refused."""
+    headers = served.as_(Role.EDITOR)
+    secret = tmp_path / "app.env"
+    secret.write_text("customer_id\nDB_PASSWORD=hunter2\n")
+    incoming = served.folder / INCOMING
+    incoming.mkdir(exist_ok=True)
+    (incoming / "link.csv").symlink_to(secret)
+    os.mkfifo(incoming / "fifo.csv")
+    for name in (str(secret), "../cible.toml", "link.csv", "fifo.csv", "nowhere.csv"):
+        answer = served.client.post(
+            "/api/imports", json={"kind": "customers", "path": name}, headers=headers
+        )
+        assert answer.status_code == 400, name
+        assert "incoming/" in answer.json()["detail"] and "hunter2" not in answer.text
 
 
 def test_a_refused_import_fails_its_job_with_the_reason(served: Served):
-    headers = served.as_(Role.ANALYST)
-    missing = {"kind": "customers", "path": str(served.folder.parent / "nowhere.csv")}
-    job = follow(
-        served, served.client.post("/api/imports", json=missing, headers=headers).json()["url"]
-    )
-    assert job["state"] == "failed" and "nowhere.csv" in job["error"]
-    assert ends(served, "import.finish", job["job_id"]) == ["failed"]
-    wrong = {"kind": "planets", "path": str(served.folder.parent / "customers.csv")}
+    headers = served.as_(Role.EDITOR)
+    wrong = {
+        "kind": "planets",
+        "path": hand_over(served.folder, served.folder.parent / "customers.csv"),
+    }
     job = follow(
         served, served.client.post("/api/imports", json=wrong, headers=headers).json()["url"]
     )
     assert job["state"] == "failed" and "planets" in job["error"]
-    relative = served.client.post(
-        "/api/imports", json={"kind": "customers", "path": "customers.csv"}, headers=headers
-    )
-    assert relative.status_code == 400 and "absolute path" in relative.json()["detail"]
     extra = served.client.post(
-        "/api/imports", json={"kind": "customers", "path": "/x.csv", "sql": "1"}, headers=headers
+        "/api/imports", json={"kind": "customers", "path": "x.csv", "sql": "1"}, headers=headers
     )
     assert extra.status_code == 422
 

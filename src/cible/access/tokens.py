@@ -133,6 +133,10 @@ class Keyring:
         keys += [(digest(secret), principal) for secret, principal in extra]
         self._keys = [(bytes.fromhex(d), p) for d, p in keys]
 
+    def forget(self, token_id: int) -> None:
+        """Stop accepting token ``token_id`` at once (before its revocation is stored)."""
+        self._keys = [(d, p) for d, p in self._keys if p.token_id != token_id]
+
     def authenticate(self, secret: str) -> Principal | None:
         """The principal ``secret`` belongs to, or None (unknown or revoked)."""
         if not secret.startswith(PREFIX):

@@ -39,6 +39,7 @@ from cible.cli.tokens import tokens_app
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
+from cible.server.served import hand_over
 from cible.workspace import Workspace
 
 
@@ -194,10 +195,11 @@ def import_(
     use_lang(lang)
     remote = connect(workspace)
     if remote is not None:
-        # The server reads the file itself: it runs on this machine (same host).
+        # The server runs on this machine and reads only its incoming/ folder.
         body = {
             "kind": kind,
-            "path": str(file.resolve()),
+            "path": hand_over(workspace, file),
+            "shown_as": str(file.resolve()),
             "mapping": _parse_map(mapping or []),
             "date_format": date_format,
             "decimal": decimal,

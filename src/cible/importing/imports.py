@@ -58,6 +58,7 @@ class Imports:
         encoding: str | None = None,
         strict: bool = False,
         progress: Progress | None = None,
+        shown_as: str | Path | None = None,
     ) -> ImportResult:
         """Import a CSV, Parquet or JSON lines file into table ``kind``.
 
@@ -80,6 +81,9 @@ class Imports:
             Load nothing if any row is rejected.
         progress : callable, optional
             ``progress(step, done, total)``.
+        shown_as : str or Path, optional
+            The file's name in messages and the import log, when ``path`` is a copy
+            (a served workspace imports a copy of the user's file).
 
         Returns
         -------
@@ -112,6 +116,7 @@ class Imports:
             ),
             contact_rules=contact_rules(self._config),
             progress=progress,
+            shown_as=None if shown_as is None else Path(shown_as),
         )
 
     def log(self) -> ir.Table:

@@ -109,8 +109,12 @@ def import_file(
     config_parse: ParseOptions,
     contact_rules: ContactRules | None = None,
     progress: Progress | None = None,
+    shown_as: Path | None = None,
 ) -> ImportResult:
     """Import ``path`` as ``kind`` into the workspace ``store``.
+
+    ``shown_as`` is the name messages and the import log give the file (default
+    ``path`` itself): a served workspace reads a copy of the user's file.
 
     ``progress(step, done, total)`` is called as each step of an import starts.
 
@@ -120,6 +124,7 @@ def import_file(
         Wrong file, wrong kind, unmappable columns, or a refusal in strict mode.
     """
     report = reporter(progress)
+    shown = path if shown_as is None else shown_as
     table = registry.table_for_kind(kind)
     started = utc_now()
     date_format = config_parse.date_format if options.date_format is None else options.date_format
@@ -132,25 +137,25 @@ def import_file(
             source.readable_path,
             source.format,
             delimiter=source.delimiter,
-            shown_as=path,
+            shown_as=shown,
             rejected_lines=source.rejected_lines,
         )
     finally:
         source.cleanup()
     if staged.rows + staged.malformed == 0:
-        raise ImportFileError(f"{path} holds a header but no rows.")
-    if _json_array(source.format, staged, path):
+        raise ImportFileError(f"{shown} holds a header but no rows.")
+    if _json_array(source.format, staged, shown):
         raise ImportFileError(
-            f"{path} is not JSON lines: give one JSON object per line, not an array or an "
+            f"{shown} is not JSON lines: give one JSON object per line, not an array or an "
             "indented document."
         )
     if not staged.columns:
         # Every line rejected before any key was seen: nothing to map, say why.
         first = store.table(MALFORMED).order_by("line").limit(1).execute()
         if first.empty:  # lines such as "{}": valid objects without a single key
-            raise ImportFileError(f"{path}: no line holds a field; give each object its keys.")
+            raise ImportFileError(f"{shown}: no line holds a field; give each object its keys.")
         raise ImportFileError(
-            f"{path}: every line was rejected; line {int(first['line'].iloc[0])}: "
+            f"{shown}: every line was rejected; line {int(first['line'].iloc[0])}: "
             f"{first['reason'].iloc[0]}."
         )
     try:
@@ -158,14 +163,14 @@ def import_file(
             list(staged.columns),
             table,
             {**config_mapping, **options.mapping},
-            path=path,
+            path=shown,
             generated=_GENERATED.get(table.name, frozenset()),
         )
     except ImportFileError:
-        check_kind(staged.columns, table, registry.tables(), path)
+        check_kind(staged.columns, table, registry.tables(), shown)
         raise
     if not informative(match, table):
-        check_kind(staged.columns, table, registry.tables(), path)
+        check_kind(staged.columns, table, registry.tables(), shown)
     mapping = {name: staged.columns[column] for name, column in match.fields.items()}
     staged_columns = set(staged.columns.values())
     report("checking", 1, len(_STEPS) - 1)
@@ -201,7 +206,7 @@ def import_file(
         table=table,
         mapped=list(mapping),
         texts={name: column for name, column in mapping.items() if column in staged_columns},
-        file=str(path.resolve()),
+        file=str(path.resolve() if shown_as is None else shown_as),
         file_sha256=_sha256(path),
         kind=table.name,
         references=references,
@@ -214,7 +219,7 @@ def import_file(
     result = ImportResult(
         **asdict(record),
         kind=table.name,
-        file=str(path.resolve()),
+        file=str(path.resolve() if shown_as is None else shown_as),
         columns=match.fields,
         ignored_columns=match.ignored,
         encoding=source.encoding,

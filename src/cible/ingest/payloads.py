@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import zlib
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ class Message(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         # Stored timestamps are naive UTC; a naive one is read as UTC, as Segment does.
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
+            try:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
+                raise ValueError("must be between the years 1678 and 2261") from None
         if value is not None and not 1678 <= value.year <= 2261:
             raise ValueError("must be between the years 1678 and 2261")
         return value
@@ -355,12 +359,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large for a JSON number")
+    return value
+
+
 def _decode(body: bytes, limit: int, endpoint: str) -> dict[str, Any]:
     if len(body) > limit:
         raise PayloadError(_too_large(limit))
     try:
-        # NaN and Infinity are not JSON; Python's reader would accept them.
-        data = json.loads(body, parse_constant=_refuse_constant)
+        # NaN and Infinity are not JSON; Python's reader would accept them, and would
+        # read 1e999 as infinity, which no JSON writer can store back.
+        data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise PayloadError("body: not UTF-8 text.") from None
     except RecursionError:

@@ -164,10 +164,15 @@ class Batcher:
         messages = [message for pending in batch for message in pending.messages]
         try:
             result: IngestResult = await self.database.call(lambda ws: ws.events.append(messages))
-        except Exception as error:  # every request of the batch learns it failed
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
+        except Exception as error:
+            if len(batch) > 1:
+                # One request must not fail the others it shares a batch with: each is
+                # written again on its own, and only the faulty one learns it failed.
+                for pending in batch:
+                    await self._write([pending])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(error)
             return
         self.batches += 1
         start = 0

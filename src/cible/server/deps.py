@@ -82,6 +82,10 @@ class ServerState:
             except CibleError as exc:
                 ws.audit_log.record(principal.actor, action, target, "failed", {"error": str(exc)})
                 raise
+            except Exception as exc:  # a fault of ours: recorded, its text kept out of the log
+                failure = {"error": type(exc).__name__}
+                ws.audit_log.record(principal.actor, action, target, "failed", failure)
+                raise
             ws.audit_log.record(principal.actor, action, target, "ok", detail(result))
             return result
 

@@ -28,9 +28,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
+import shutil
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cible.domain.errors import CibleError
 from cible.store.files import atomic_file
 
 SERVED_FILE = "cible.serve.json"
@@ -112,3 +116,48 @@ def remove_local_token(folder: Path) -> None:
     """Remove the local user's token file, if any."""
     with contextlib.suppress(FileNotFoundError):
         (folder / TOKEN_FILE).unlink()
+
+
+#: Files handed to a served workspace for import: the only ones the server reads.
+INCOMING = "incoming"
+
+
+def hand_over(folder: Path, file: Path) -> str:
+    """Copy ``file`` into the workspace's incoming folder; return the name to import.
+
+    The server imports only files of that folder, which the workspace's owner can write
+    and an API caller cannot choose outside of; the server deletes the copy once read.
+    """
+    incoming = folder / INCOMING
+    incoming.mkdir(mode=0o700, exist_ok=True)
+    name = f"{secrets.token_hex(8)}-{file.name}"
+    try:
+        shutil.copyfile(file, incoming / name)
+    except OSError as exc:
+        raise CibleError(f"{file}: cannot be read ({exc.strerror or exc}).") from None
+    return name
+
+
+def incoming_file(folder: Path, name: str) -> Path:
+    """The regular file ``name`` of the workspace's incoming folder.
+
+    Raises
+    ------
+    CibleError
+        When ``name`` leads outside that folder (``..``, an absolute path, a link), is
+        missing, or is not a regular file (a FIFO or a device would block the server).
+    """
+    incoming = (folder / INCOMING).resolve()
+    try:
+        found = (incoming / name).resolve(strict=True)
+        regular = stat.S_ISREG(found.stat().st_mode)
+    except (OSError, RuntimeError, ValueError):
+        raise CibleError(
+            f"{name!r}: no such file in the workspace's {INCOMING}/ folder; the CLI puts "
+            "the files it imports there."
+        ) from None
+    if found.parent != incoming or not regular:
+        raise CibleError(
+            f"{name!r}: give the name of a regular file in the workspace's {INCOMING}/ folder."
+        )
+    return found

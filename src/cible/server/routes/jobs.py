@@ -2,15 +2,14 @@
 
 Each ``POST`` accepts the work at once (202, ``Location: /api/jobs/{id}``); the job waits
 for the jobs before it, then runs on the database thread while ``GET /api/jobs/{id}``
-reports its step and counts. Analysts run, import and cluster; deduplication merges
-profiles, so it needs an editor. Each start, and each end with its outcome, is in the
-audit log.
+reports its step and counts. Analysts run and cluster; imports (which change profiles
+and consents) and deduplication (which merges profiles) need an editor. Each start, and
+each end with its outcome, is in the audit log.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
@@ -20,9 +19,10 @@ from cible.access.roles import Principal
 from cible.domain.clock import normalise_as_of
 from cible.domain.errors import CibleError
 from cible.domain.progress import Progress
-from cible.server.deps import Analyst, Editor, ServerState, State, Viewer
+from cible.server.deps import Analyst, Editor, ServerState, State
 from cible.server.errors import NotFoundError
 from cible.server.jobs import Job, Work
+from cible.server.served import incoming_file
 from cible.workspace import Workspace
 
 router = APIRouter(tags=["jobs"])
@@ -43,7 +43,7 @@ class RunCreate(BaseModel):
 
 
 class ImportCreate(BaseModel):
-    """A file on the server's machine to import, with `cible import`'s options."""
+    """A file of the workspace's ``incoming/`` folder to import, with `cible import`'s options."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,7 +51,14 @@ class ImportCreate(BaseModel):
         min_length=1, max_length=100, description="customers, orders, order-lines, ..."
     )
     path: str = Field(
-        min_length=1, max_length=TEXT, description="Absolute path of the file on the server."
+        min_length=1,
+        max_length=TEXT,
+        description="Name of the file in the workspace's incoming/ folder.",
+    )
+    shown_as: str | None = Field(
+        default=None,
+        max_length=TEXT,
+        description="The user's own name for the file, shown in messages and the import log.",
     )
     mapping: dict[
         Annotated[str, Field(min_length=1, max_length=200)],
@@ -104,7 +111,14 @@ def _start(
 
     def finish(job: Job, ws: Workspace) -> None:
         outcome = "ok" if job.state == "succeeded" else "failed"
-        ended = {"job_id": job.job_id, "result": job.result, "error": job.error}
+        # Counts only: a result may name customers (dedupe), and the audit log is kept
+        # for good, so what it holds must be safe to keep.
+        counts = {
+            key: value
+            for key, value in (job.result if isinstance(job.result, dict) else {}).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        ended = {"job_id": job.job_id, "result": counts, "error": job.error}
         ws.audit_log.record(principal.actor, f"{kind}.finish", f"job:{job.job_id}", outcome, ended)
 
     job = state.jobs.start(kind, work, on_finish=finish)
@@ -143,17 +157,17 @@ async def start_run(
 
 @router.post("/imports", status_code=202)
 async def start_import(
-    state: State, principal: Analyst, response: Response, file: ImportCreate
+    state: State, principal: Editor, response: Response, file: ImportCreate
 ) -> dict[str, Any]:
-    """Import a file that lies on the server's machine (same host) as a job.
+    """Import a file of the workspace's ``incoming/`` folder as a job (editors, admins).
 
-    The options are those of `cible import`; a refused file (a wrong kind, columns
-    that cannot be mapped, `strict` with rejected rows) makes the job fail with the
-    reason, and rejected rows are read with `cible rejects`.
+    The CLI copies the file there and sends its name; the server reads no file outside
+    that folder, and deletes the copy once the job has read it. The options are those
+    of `cible import`; a refused file (a wrong kind, columns that cannot be mapped,
+    `strict` with rejected rows) makes the job fail with the reason, and rejected rows
+    are read with `cible rejects`. Imports change profiles and consents, hence editors.
     """
-    path = FilePath(file.path)
-    if not path.is_absolute():
-        raise CibleError(f"{file.path!r}: give the file's absolute path on the server.")
+    path = incoming_file(state.db.path, file.path)
 
     def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
         result = ws.imports.load(
@@ -166,11 +180,18 @@ async def start_import(
             encoding=file.encoding,
             strict=file.strict,
             progress=progress,
+            shown_as=file.shown_as,
         )
         return result.as_dict()
 
+    def work_once(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        try:
+            return work(ws, progress)
+        finally:
+            path.unlink(missing_ok=True)
+
     detail = file.model_dump()
-    job = _start(state, principal, response, "import", work)
+    job = _start(state, principal, response, "import", work_once)
     return await _accepted(state, principal, job, detail)
 
 
@@ -227,7 +248,7 @@ async def start_dedupe(
 
 @router.get("/jobs/{job_id}")
 async def get_job(
-    state: State, principal: Viewer, job_id: Annotated[int, Path(ge=1, le=2**62)]
+    state: State, principal: Analyst, job_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> dict[str, Any]:
     """A job's state, step, done/total, and its result or error once it has ended."""
     job = state.jobs.get(job_id)

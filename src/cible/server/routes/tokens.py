@@ -47,7 +47,10 @@ async def create_token(state: State, principal: Admin, token: TokenCreate) -> di
 async def revoke_token(
     state: State, principal: Admin, token_id: Annotated[int, Path(ge=1, le=2**62)]
 ) -> dict[str, Any]:
-    """Revoke a token for good."""
-    revoked = await state.db.call(lambda ws: ws.tokens.revoke(token_id, actor=principal))
-    await state.reload_keyring()
+    """Revoke a token for good; it is refused from this moment, even while a job runs."""
+    state.keyring.forget(token_id)
+    try:
+        revoked = await state.db.call(lambda ws: ws.tokens.revoke(token_id, actor=principal))
+    finally:
+        await state.reload_keyring()
     return revoked.as_dict()
