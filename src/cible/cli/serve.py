@@ -80,7 +80,7 @@ def serve(
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
 ) -> None:
-    """Serve the workspace's HTTP API (docs at /docs) until Ctrl+C or SIGTERM.
+    """Serve the workspace's HTTP API (described at /openapi.json) until Ctrl+C or SIGTERM.
 
     While it runs, `status`, `segments list` and `tokens` go through it; other
     commands say the workspace is served and where.
@@ -108,9 +108,9 @@ def serve(
     def listening(url: str) -> None:
         write_served(folder, Served(url, pid, utc_now().isoformat(timespec="seconds")))
         echo(
-            _("Serving {path} at {url} (API docs: {url}/docs). Stop with Ctrl+C.").format(
-                path=folder, url=url
-            )
+            _(
+                "Serving {path} at {url} (API description: {url}/openapi.json). Stop with Ctrl+C."
+            ).format(path=folder, url=url)
         )
 
     config = uvicorn.Config(

@@ -4,7 +4,8 @@ The app's lifespan opens the workspace on its database thread
 (:class:`~cible.server.database.Database`), loads the live tokens into memory, writes
 the local user's token file (:mod:`cible.server.served`), and on shutdown waits for
 the jobs it accepted, then closes the workspace. Routes are JSON under ``/api``; the
-OpenAPI description is at ``/openapi.json`` and the interactive docs at ``/docs``.
+OpenAPI description is at ``/openapi.json``. FastAPI's interactive pages are off:
+they load their scripts from a CDN, and Cible fetches nothing from the network at run time.
 
 Examples
 --------
@@ -87,6 +88,9 @@ def create_app(path: Path) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=StrictJSONResponse,
+        # Swagger UI and ReDoc load their scripts from a CDN: no network at run time.
+        docs_url=None,
+        redoc_url=None,
     )
     add_handlers(app)
     for module in (status, segments, customers, jobs, exports, audit, tokens):
