@@ -14,8 +14,6 @@ Examples
 >>> held = store.hold("_example", pd.DataFrame({"customer_id": ["a", "b"]}))
 >>> int(held.count().execute())
 2
->>> store.has_table("_example"), store.has_table("_missing")
-(True, False)
 >>> with store.transaction():
 ...     pass
 >>> store.close()
@@ -96,14 +94,6 @@ class Store:
     def table(self, name: str) -> ir.Table:
         """Table (or temporary table) ``name`` as an Ibis expression."""
         return self._backend.table(name)
-
-    def has_table(self, name: str) -> bool:
-        """Whether table ``name`` exists."""
-        # Ibis' list_tables() calls a method DuckDB 2 removed; the catalog answers the same.
-        found = self.connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()
-        return found is not None and found[0] > 0
 
     # Temporary tables and transactions ---------------------------------------------
 

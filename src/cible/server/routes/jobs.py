@@ -170,28 +170,25 @@ async def start_import(
     path = incoming_file(state.db.path, file.path)
 
     def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
-        result = ws.imports.load(
-            file.kind,
-            path,
-            mapping=dict(file.mapping),
-            date_format=file.date_format,
-            decimal=file.decimal,
-            delimiter=file.delimiter,
-            encoding=file.encoding,
-            strict=file.strict,
-            progress=progress,
-            shown_as=file.shown_as,
-        )
+        try:
+            result = ws.imports.load(
+                file.kind,
+                path,
+                mapping=dict(file.mapping),
+                date_format=file.date_format,
+                decimal=file.decimal,
+                delimiter=file.delimiter,
+                encoding=file.encoding,
+                strict=file.strict,
+                progress=progress,
+                shown_as=file.shown_as,
+            )
+        finally:  # the copy handed over is read once
+            path.unlink(missing_ok=True)
         return result.as_dict()
 
-    def work_once(ws: Workspace, progress: Progress) -> dict[str, Any]:
-        try:
-            return work(ws, progress)
-        finally:
-            path.unlink(missing_ok=True)
-
     detail = file.model_dump()
-    job = _start(state, principal, response, "import", work_once)
+    job = _start(state, principal, response, "import", work)
     return await _accepted(state, principal, job, detail)
 
 
