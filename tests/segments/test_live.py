@@ -205,7 +205,7 @@ def test_unknown_and_anonymous_customers(shop: Workspace):
 
 
 def _all_members(ws: Workspace, as_of: datetime) -> set[tuple[str, str]]:
-    ids = ws.store.hold("_every_id", ws.table("customers").select("customer_id"))
+    ids = ws.table("customers").customer_id.to_pyarrow().to_pylist()
     _, members = evaluate_customers(ws.store, ws.registry, ws.config, ids, as_of)
     rows = members.select("segment_id", "customer_id").to_pyarrow().to_pylist()
     return {(r["segment_id"], r["customer_id"]) for r in rows}

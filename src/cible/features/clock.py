@@ -41,9 +41,25 @@ def epoch_days(timestamp: Any) -> Any:
     return timestamp.epoch_seconds().cast(dt.float64) / _SECONDS_PER_DAY
 
 
+def moment(as_of: datetime) -> Any:
+    """``as_of`` (naive UTC) as a timestamp literal.
+
+    Everything derived from ``as_of`` is computed from this literal in SQL rather than
+    in Python, so that ``as_of`` appears in a compiled query only as this literal: a
+    live refresh compiles its queries once and replaces the literal on each refresh
+    (:mod:`cible.store.prepared`).
+    """
+    return ibis.literal(as_of, dt.timestamp)
+
+
+def days_ago(as_of: datetime, days: int) -> Any:
+    """The moment ``days`` days before ``as_of``, as a timestamp expression."""
+    return moment(as_of) - ibis.interval(days=days)
+
+
 def days_before(as_of: datetime, timestamp: Any) -> Any:
     """Fractional days from ``timestamp`` (a column) to ``as_of`` (a constant)."""
-    return epoch_days_of(as_of) - epoch_days(timestamp)
+    return epoch_days(moment(as_of)) - epoch_days(timestamp)
 
 
 @ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]

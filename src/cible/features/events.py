@@ -40,13 +40,14 @@ Examples
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.config import TraitsSection
+from cible.features.clock import days_ago
 
 #: Event columns this module needs; ``properties`` is read too when it exists.
 EVENT_COLUMNS = ("customer_id", "type", "event", "timestamp")
@@ -135,7 +136,7 @@ def event_traits(events: Any, as_of: datetime, settings: TraitsSection | None = 
         promo=_promo_page(past, settings or TraitsSection()),
     )
 
-    def count(*canonical: str, since: datetime | None = None) -> Any:
+    def count(*canonical: str, since: Any = None) -> Any:
         condition = _named(named.name, canonical)
         if since is not None:
             condition &= named.timestamp >= since
@@ -143,7 +144,7 @@ def event_traits(events: Any, as_of: datetime, settings: TraitsSection | None = 
 
     windowed: dict[str, Any] = {}
     for days in WINDOWS_DAYS:
-        since = as_of - timedelta(days=days)
+        since = days_ago(as_of, days)
         windowed[f"product_views_{days}d"] = count("product_viewed", since=since)
         windowed[f"cart_adds_{days}d"] = count("product_added", since=since)
 
@@ -188,7 +189,7 @@ def _sessions(named: Any, as_of: datetime) -> Any:
     grouped by customer and day, then the days counted per customer. A day counts in
     a window when its last browsing event falls inside it.
     """
-    longest = as_of - timedelta(days=max(WINDOWS_DAYS))
+    longest = days_ago(as_of, max(WINDOWS_DAYS))
     browsing = named.filter(
         named.timestamp >= longest, named.browsing | _one_of(named.name, BROWSING_EVENTS)
     )
@@ -197,7 +198,7 @@ def _sessions(named: Any, as_of: datetime) -> Any:
     )
     return days.group_by("customer_id").aggregate(
         **{
-            f"sessions_{n}d": days.count(where=days.last >= as_of - timedelta(days=n))
+            f"sessions_{n}d": days.count(where=days.last >= days_ago(as_of, n))
             for n in WINDOWS_DAYS
         }
     )

@@ -216,10 +216,13 @@ class _Compiler:
         ]
         if node.within_days is not None:
             try:
-                since = self.as_of - timedelta(days=node.within_days)
+                self.as_of - timedelta(days=node.within_days)
             except OverflowError:  # as_of in the first years of the calendar
-                since = datetime.min
-            kept.append(stamp >= _literal(since, stamp.type()))
+                kept.append(stamp >= _literal(datetime.min, stamp.type()))
+            else:
+                # Subtracted in SQL: as_of stays one literal (cible.features.clock.moment).
+                since = _literal(self.as_of, stamp.type()) - ibis.interval(days=node.within_days)
+                kept.append(stamp >= since)
         properties = events.properties
         if properties.type().is_string():
             properties = properties.cast("json")

@@ -38,7 +38,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,6 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
@@ -56,6 +56,7 @@ from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
 from cible.features.rfm import RFM_COLUMNS
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.compiler import compile_members
+from cible.segments.definition import SegmentDefinition
 from cible.segments.dependencies import evaluation_order
 from cible.segments.runner import (
     ALL_TRAITS,
@@ -65,8 +66,11 @@ from cible.segments.runner import (
     raw_traits,
     rule_members,
 )
+from cible.store.prepared import Plan
 from cible.store.runs import TRAITS
-from cible.store.store import Store
+from cible.store.store import Hold, Store
+
+_log = logging.getLogger(__name__)
 
 #: Traits ranked or scored against the whole population: a live refresh reads them
 #: from the latest run.
@@ -76,7 +80,6 @@ POPULATION_TRAITS: tuple[str, ...] = (
 )
 #: Tables whose rows belong to one customer: restricted to the customers refreshed.
 _PER_CUSTOMER = ("customers", "orders", "events", "consents")
-_IDS = "_live_ids"
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,9 @@ def refresh_customers(
         wanted.update(i for i in linked.to_pyarrow().to_pylist() if i is not None)
     if not wanted:
         return LiveRefresh(0, 0, 0, moment)
-    ids = store.hold(_IDS, pa.table({"customer_id": pa.array(sorted(wanted), pa.string())}))
+    ids = sorted(wanted)
     traits, members = evaluate_customers(store, registry, config, ids, moment)
-    record = store.commit_live(ids=_IDS, traits=traits, members=members, at=moment, source=source)
+    record = store.commit_live(ids=ids, traits=traits, members=members, at=moment, source=source)
     return LiveRefresh(record.customers, record.entered, record.exited, moment)
 
 
@@ -135,26 +138,114 @@ def evaluate_customers(
     store: Store,
     registry: FieldRegistry,
     config: WorkspaceConfig,
-    ids: ir.Table,
+    ids: Sequence[str],
     as_of: datetime,
 ) -> tuple[str, ir.Table]:
-    """Traits and memberships of the customers in ``ids`` as of ``as_of``.
+    """Traits and memberships of the customers ``ids`` as of ``as_of``.
 
     Population-relative traits and cluster assignments come from the latest run.
     Returns the name of the temporary table holding their traits (the columns of the
     traits table) and their memberships (``segment_id, dimension, customer_id``),
     exclusive dimensions resolved as a run resolves them.
+
+    The work comes in two parts. First every table is restricted to the customers
+    (:func:`_restrict`): the only part that depends on ``ids``. Then the traits and
+    segments are computed from those few rows by the steps of :func:`_evaluate`, whose
+    compiled SQL is kept (:mod:`cible.store.prepared`) and run again by the next
+    refreshes as long as the segments, the settings and the tables' columns stay
+    the same: compiling them costs more than running them.
     """
+    held = _restrict(store, ids)
+    key = (
+        config.model_dump_json(),
+        tuple(tuple(row.values()) for row in _stored_segments(store)),
+        tuple((name, tuple(table.schema().items())) for name, table in sorted(held.items())),
+    )
+    if key not in _PLANS:
+        definitions = load_segments(store, registry)
+        dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
+
+        def build(moment: datetime, hold: Hold) -> None:
+            _evaluate(store, config, definitions, dimensions, moment, hold)
+
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = store.record(build)
+        if _PLANS[key] is None:
+            _log.warning("Live refresh: no reusable plan; each refresh compiles its queries.")
+    plan = _PLANS[key]
+    if plan is None:
+        definitions = load_segments(store, registry)
+        dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
+        _evaluate(store, config, definitions, dimensions, as_of, store.hold)
+    else:
+        store.replay(plan, as_of)
+    return "_live_traits", store.table("_live_members")
+
+
+#: Recorded plans by what they were built from (settings, segments, columns).
+_PLANS: dict[tuple[Any, ...], Plan | None] = {}
+_MAX_PLANS = 8
+
+
+def _stored_segments(store: Store) -> list[dict[str, Any]]:
+    table = store.table("segments")
+    rows: list[dict[str, Any]] = (
+        table.select("segment_id", "kind", "dimension", "definition").to_pyarrow().to_pylist()
+    )
+    return rows
+
+
+def _restrict(store: Store, ids: Sequence[str]) -> dict[str, ir.Table]:
+    """Hold the rows of ``ids`` of every table a refresh reads, under ``_live_<table>``.
+
+    Each table is read once, by a literal list of ids that DuckDB looks up through its
+    index (:mod:`cible.store.indexes`); a join with a table of ids would scan the
+    whole table instead. ``_live_population`` holds their population traits from
+    the latest run and ``_live_open`` their open memberships.
+    """
+    held: dict[str, ir.Table] = {}
+    for name in _PER_CUSTOMER:
+        table = store.table(name)
+        held[name] = store.hold(f"_live_{name}", table.filter(table.customer_id.isin(ids)))
+    orders = held["orders"].order_id.to_pyarrow().to_pylist()
+    lines = store.table("order_lines")
+    held["order_lines"] = store.hold("_live_order_lines", lines.filter(lines.order_id.isin(orders)))
+    latest = store.table(TRAITS)
+    held["population"] = store.hold(
+        "_live_population",
+        latest.filter(latest.customer_id.isin(ids)).select("customer_id", *POPULATION_TRAITS),
+    )
+    history = store.table("segment_memberships")
+    held["open"] = store.hold(
+        "_live_open",
+        history.filter(history.exited_at.isnull(), history.customer_id.isin(ids)).select(
+            "segment_id", "dimension", "customer_id"
+        ),
+    )
+    return held
+
+
+def _evaluate(
+    store: Store,
+    config: WorkspaceConfig,
+    definitions: Sequence[SegmentDefinition],
+    cluster_dimensions: Sequence[str],
+    as_of: datetime,
+    hold: Hold,
+) -> None:
+    """Hold ``_live_traits`` and ``_live_members`` from the ``_live_*`` tables.
+
+    Reads nothing but the tables :func:`_restrict` held (and the small ``products``),
+    and ``as_of`` only through the traits' and segments' own expressions, so that its
+    steps can be recorded once and replayed for other customers and moments.
+    """
+    per_customer = {*_PER_CUSTOMER, "order_lines"}
 
     def restricted(name: str) -> ir.Table:
-        table = store.table(name)
-        if name in _PER_CUSTOMER:
-            return table.filter(table.customer_id.isin(ids.customer_id))
-        if name == "order_lines":
-            return table.filter(table.order_id.isin(restricted("orders").order_id))
-        return table
+        return store.table(f"_live_{name}" if name in per_customer else name)
 
-    raw = store.hold("_live_raw", raw_traits(restricted, config, as_of))
+    raw = hold("_live_raw", raw_traits(restricted, config, as_of))
     stages = add_lifecycle(
         raw.select(
             "customer_id",
@@ -168,17 +259,19 @@ def evaluate_customers(
         as_of=as_of,
         settings=config.lifecycle,
     ).select("customer_id", *LIFECYCLE_COLUMNS)
-    latest = store.table(TRAITS)
-    population = latest.filter(latest.customer_id.isin(ids.customer_id)).select(
-        "customer_id", *POPULATION_TRAITS
-    )
+    population = store.table("_live_population")
     joined = raw.left_join(stages, "customer_id").left_join(population, "customer_id")
-    traits = store.hold(
+    traits = hold(
         "_live_traits",
         joined.select("customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}),
     )
-    builtin = ibis.union(builtin_members(traits), _cluster_members(store, ids))
-    definitions = load_segments(store, registry)
+    opened = store.table("_live_open")
+    clusters = opened.filter(
+        opened.dimension.isin(cluster_dimensions) if cluster_dimensions else ibis.literal(False)
+    ).select(
+        "segment_id", "dimension", priority=ibis.literal(0, dt.int64), customer_id="customer_id"
+    )
+    builtin = ibis.union(builtin_members(traits), clusters)
     evaluated: dict[str, ir.Table] = {}
 
     def membership(segment_id: str) -> ir.Table:
@@ -197,24 +290,10 @@ def evaluate_customers(
             as_of=as_of,
             membership=membership,
         )
-        evaluated[segment_id] = store.hold(f"_live_segment_{len(evaluated)}", members)
+        evaluated[segment_id] = hold(f"_live_segment_{len(evaluated)}", members)
     pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
-    return "_live_traits", exclusive_members(ibis.union(*pieces), contested)
-
-
-def _cluster_members(store: Store, ids: ir.Table) -> Any:
-    """The customers' open cluster memberships: the latest run's assignment."""
-    dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
-    history = store.table("segment_memberships")
-    kept = history.filter(
-        history.exited_at.isnull(),
-        history.dimension.isin(dimensions) if dimensions else ibis.literal(False),
-        history.customer_id.isin(ids.customer_id),
-    )
-    return kept.select(
-        "segment_id", "dimension", priority=ibis.literal(0, dt.int64), customer_id="customer_id"
-    )
+    hold("_live_members", exclusive_members(ibis.union(*pieces), contested))
 
 
 def customer_page(customers: ir.Table, *, after: str | None, limit: int) -> list[str]:

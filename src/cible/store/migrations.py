@@ -18,7 +18,7 @@ import duckdb
 from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES
-from cible.store import audit_log, ddl, outbox, tokens
+from cible.store import audit_log, ddl, indexes, outbox, tokens
 from cible.store.transaction import transaction
 
 
@@ -193,6 +193,11 @@ def _outbox(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(outbox.CREATE_TABLE)
 
 
+def _customer_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    # Live refreshes read a few customers' rows: indexes instead of table scans.
+    indexes.create_indexes(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -203,6 +208,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "API tokens with roles and the append-only audit log", _access),
     Migration(8, "live events: deduplication window and anonymous identities", _live_events),
     Migration(9, "the outbox of segment transitions refreshed live", _outbox),
+    Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
 )
 
 #: The schema version this release of Cible writes.

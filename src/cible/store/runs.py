@@ -9,6 +9,7 @@ leaving a segment is decided in one place.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
-from cible.store import outbox
+from cible.store import indexes, outbox
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
 
@@ -86,6 +87,8 @@ def commit_run(
     with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
+        # Replacing the table dropped its index; live refreshes need it back.
+        indexes.create_indexes(con, [TRAITS])
         entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
         customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(TRAITS)}")[0])
         memberships = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
@@ -178,12 +181,12 @@ class LiveRecord:
 def commit_live(
     con: duckdb.DuckDBPyConnection,
     *,
-    ids_table: str,
+    ids: Sequence[str],
     traits_table: str,
     at: datetime,
     source: str,
 ) -> LiveRecord:
-    """Store a live refresh of the customers in ``ids_table``, atomically.
+    """Store a live refresh of the customers ``ids``, atomically.
 
     ``traits_table`` holds their traits and ``_members`` (``segment_id, dimension,
     customer_id``) their memberships now. Their rows of the traits table are
@@ -191,42 +194,52 @@ def commit_live(
     adds open at ``at``, both with a NULL run (no run made them); each transition is
     also written to the outbox, in the same transaction. Other customers are left as
     they are.
+
+    Every statement names the customers by the list ``ids`` (a parameter), never by a
+    join with another table: DuckDB then reads their rows through the ``customer_id``
+    indexes (:mod:`cible.store.indexes`) instead of scanning the traits and the whole
+    membership history.
     """
-    ids = quote(ids_table)
+    wanted = "(SELECT unnest(?::VARCHAR[]))"
+    listed = [list(ids)]
     with transaction(con):
-        con.execute(
-            f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN (SELECT customer_id FROM {ids})"
-        )
+        con.execute(f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN {wanted}", listed)
         con.execute(f"INSERT INTO {quote(TRAITS)} BY NAME SELECT * FROM {quote(traits_table)}")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _live_open AS
+            SELECT customer_id, segment_id, dimension FROM segment_memberships
+            WHERE exited_at IS NULL AND customer_id IN {wanted}
+            """,
+            listed,
+        )
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _live_transitions AS
             SELECT m.customer_id, m.segment_id, m.dimension, 'exited' AS transition
-            FROM segment_memberships m
-            WHERE m.exited_at IS NULL AND m.customer_id IN (SELECT customer_id FROM {ids})
-              AND NOT EXISTS (
+            FROM _live_open m
+            WHERE NOT EXISTS (
                 SELECT 1 FROM {MEMBERS} n
                 WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
             UNION ALL
             SELECT n.customer_id, n.segment_id, n.dimension, 'entered'
             FROM {MEMBERS} n
             WHERE NOT EXISTS (
-              SELECT 1 FROM segment_memberships m
-              WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
-                AND m.customer_id = n.customer_id)
+              SELECT 1 FROM _live_open m
+              WHERE m.segment_id = n.segment_id AND m.customer_id = n.customer_id)
             """
         )
         exited = int(
             fetch_row(
                 con,
-                """
+                f"""
                 UPDATE segment_memberships m SET exited_at = ?
-                WHERE m.exited_at IS NULL AND EXISTS (
+                WHERE m.exited_at IS NULL AND m.customer_id IN {wanted} AND EXISTS (
                   SELECT 1 FROM _live_transitions t
                   WHERE t.transition = 'exited' AND t.segment_id = m.segment_id
                     AND t.customer_id = m.customer_id)
                 """,
-                [at],
+                [at, list(ids)],
             )[0]
         )
         entered = int(
@@ -243,8 +256,9 @@ def commit_live(
             )[0]
         )
         outbox.append_transitions(con, "_live_transitions", at=at, source=source)
-        customers = int(fetch_row(con, f"SELECT count(*) FROM {ids}")[0])
+        customers = len(ids)
     con.execute("DROP TABLE IF EXISTS _live_transitions")
+    con.execute("DROP TABLE IF EXISTS _live_open")
     return LiveRecord(customers, entered, exited)
 
 

@@ -44,6 +44,7 @@ from cible.store import (
     migrations,
     models,
     outbox,
+    prepared,
     runs,
     staging,
     tokens,
@@ -55,6 +56,8 @@ from cible.store.transaction import transaction
 
 #: What :meth:`Store.hold` keeps: rows computed by Ibis, pandas or Arrow.
 Rows: TypeAlias = ir.Table | pd.DataFrame | pa.Table
+#: How a recorded build holds a step (see :meth:`Store.record`).
+Hold: TypeAlias = Callable[[str, ir.Table], ir.Table]
 
 
 class Store:
@@ -108,6 +111,30 @@ class Store:
         else:
             runs.stage_frame(self.connection, name, rows)
         return self.table(name)
+
+    def record(self, build: Callable[[datetime, Hold], None]) -> prepared.Plan | None:
+        """Run ``build`` at the two sentinel moments and return its plan, if it has one.
+
+        ``build(as_of, hold)`` must hold its steps through ``hold(name, expr)`` (which
+        returns the held table, as :meth:`hold` does) and use ``as_of`` only through
+        :func:`cible.features.clock.moment`. The result is None when the two
+        recordings differ otherwise (see :mod:`cible.store.prepared`).
+        """
+        recordings = []
+        for sentinel in prepared.SENTINELS:
+            recorder = prepared.Recorder(self.connection)
+
+            def hold(name: str, expr: ir.Table, recorder: prepared.Recorder = recorder) -> ir.Table:
+                recorder.hold(name, expr)
+                return self.table(name)
+
+            build(sentinel, hold)
+            recordings.append(recorder.steps)
+        return prepared.plan_of(*recordings)
+
+    def replay(self, plan: prepared.Plan, as_of: datetime) -> None:
+        """Hold the steps of a recorded ``plan`` again, at ``as_of``."""
+        prepared.replay(self.connection, plan, as_of)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -409,18 +436,16 @@ class Store:
     # Live refreshes and the outbox --------------------------------------------------
 
     def commit_live(
-        self, *, ids: str, traits: str, members: ir.Table, at: datetime, source: str
+        self, *, ids: Sequence[str], traits: str, members: ir.Table, at: datetime, source: str
     ) -> runs.LiveRecord:
-        """Store a live refresh of the customers held in table ``ids``, atomically.
+        """Store a live refresh of the customers ``ids``, atomically.
 
         ``traits`` names the temporary table of their traits, ``members``
         (``segment_id, dimension, customer_id``) are their memberships at ``at``;
         transitions go to the membership history (no run) and the outbox together.
         """
         self.hold(runs.MEMBERS, members)
-        return runs.commit_live(
-            self.connection, ids_table=ids, traits_table=traits, at=at, source=source
-        )
+        return runs.commit_live(self.connection, ids=ids, traits_table=traits, at=at, source=source)
 
     def pending_transitions(self, *, limit: int = 1_000) -> list[outbox.OutboxRow]:
         """Outbox rows not delivered yet, oldest first."""

@@ -1,0 +1,62 @@
+"""Indexes on customer ids: created by migration 10, kept across runs, used by look-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from cible import Workspace
+from cible.domain.config import WorkspaceConfig
+from cible.domain.registry import FieldRegistry
+from cible.store.indexes import CUSTOMER_INDEXES, create_indexes, index_name
+from cible.store.migrations import MIGRATIONS, migrate
+from cible.store.runs import TRAITS
+
+
+def _indexes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+
+
+def test_migration_10_indexes_a_version_9_workspace():
+    con = duckdb.connect()
+    registry = FieldRegistry(WorkspaceConfig())
+    migrate(con, registry, MIGRATIONS[:9])
+    assert _indexes(con) == set()
+    assert migrate(con, registry, MIGRATIONS[:10]) == [10]
+    # Every table but the traits, which only the first run creates.
+    expected = {index_name(t, c) for t, c in CUSTOMER_INDEXES if t != TRAITS}
+    assert _indexes(con) == expected
+
+
+def test_create_indexes_skips_what_exists_and_what_is_missing():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE events (customer_id VARCHAR)")
+    assert create_indexes(con) == ["events_customer_id_idx"]
+    assert create_indexes(con) == []
+    con.execute("CREATE TABLE orders (customer_id VARCHAR)")
+    assert create_indexes(con, ["events"]) == []
+    assert create_indexes(con, ["orders"]) == ["orders_customer_id_idx"]
+
+
+def test_a_run_keeps_the_traits_index(tmp_path: Path):
+    with Workspace.create(tmp_path / "shop") as ws:
+        orders = tmp_path / "orders.csv"
+        orders.write_text("order_id,customer_id,ordered_at,amount\no1,c1,2024-01-05,10\n")
+        ws.imports.load("orders", orders)
+        for day in (1, 2):  # the second run replaces the traits table
+            ws.run(as_of=datetime(2024, 2, day))
+            assert index_name(TRAITS, "customer_id") in _indexes(ws.store.connection)
+
+
+def test_one_customers_rows_are_read_through_the_index():
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE events AS SELECT 'c' || (i % 10000)::VARCHAR AS customer_id, i AS n "
+        "FROM range(1000000) r(i)"
+    )
+    create_indexes(con)
+    # DuckDB chooses between index and sequential scan while running the query.
+    query = "EXPLAIN ANALYZE SELECT * FROM events WHERE customer_id IN ('c7', 'c8')"
+    assert "Type: Index Scan" in con.execute(query).fetchall()[0][1]
