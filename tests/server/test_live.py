@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from cible import Workspace
 from cible.domain.clock import utc_now
@@ -108,3 +111,30 @@ def test_sweeping_runs_every_interval_and_stops(tmp_path: Path):
             return [r.source for r in rows if r.transition == "exited"]
 
     assert asyncio.run(main()) == ["sweep"]
+
+
+def test_sweep_pages_shrink_to_stay_short_and_grow_back(monkeypatch: pytest.MonkeyPatch):
+    from cible.server import sweep
+
+    everyone = [f"c{i:05d}" for i in range(5_000)]
+    sizes: list[int] = []
+    slow = {"pages": 3}
+
+    def page(ws: object, *, after: str | None, chunk: int) -> tuple[list[str], int]:
+        sizes.append(chunk)
+        start = 0 if after is None else everyone.index(after) + 1
+        return everyone[start : start + chunk], 0
+
+    class SlowAtFirst:
+        async def call(self, work: Any, *, background: bool = False) -> Any:
+            # The first pages are slow (a large workspace), the next ones fast.
+            if slow["pages"]:
+                slow["pages"] -= 1
+                await asyncio.sleep(sweep.PAGE_SECONDS * 1.2)
+            return work(None)
+
+    monkeypatch.setattr(sweep, "_page", page)
+    assert asyncio.run(sweep.sweep_once(SlowAtFirst(), chunk=2_000)) == 0  # type: ignore[arg-type]
+    assert sizes[:4] == [1_000, 500, 250, 125]
+    assert max(sizes[4:]) == 2_000  # grown back, never past the setting
+    assert sum(sizes[:-1]) < len(everyone) <= sum(sizes)  # every customer, once

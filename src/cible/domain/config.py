@@ -402,8 +402,9 @@ class LiveSection(_Strict):
     #: Every this many seconds, re-evaluate every customer (exits caused by time
     #: passing: ``within_days``, recency); 0 turns the sweep off.
     sweep_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
-    #: Customers re-evaluated per database call during a sweep: live refreshes of
-    #: new events take their turn between two chunks.
+    #: The most customers re-evaluated per database call during a sweep; pages
+    #: shrink below it to take about a quarter of a second each, since live refreshes
+    #: of new events take their turn between two pages.
     sweep_chunk: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
 
 

@@ -3,7 +3,8 @@
 A DuckDB file has one writing process, and one connection must not be used by two
 threads at once. The server therefore opens the workspace once and runs every piece
 of work that touches it — reads, writes, whole jobs — on a single dedicated thread,
-in the order it was asked for. Async request handlers ``await`` that work without
+in the order it was asked for (background work, the sweep, gives way to the rest).
+Async request handlers ``await`` that work without
 blocking the event loop; ingestion batches many requests into one call (group
 commit), so one thread is not the bottleneck it looks like.
 
@@ -24,6 +25,8 @@ Examples
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -33,6 +36,11 @@ from typing import TypeVar
 from cible.workspace import Workspace
 
 T = TypeVar("T")
+
+#: Background work starts once no other work was asked for during this many seconds...
+IDLE_SECONDS = 0.02
+#: ...or after waiting this long, so that a busy server still sweeps.
+MAX_DEFERRAL_SECONDS = 5.0
 
 
 class Database:
@@ -45,6 +53,10 @@ class Database:
     def __init__(self, executor: ThreadPoolExecutor, workspace: Workspace) -> None:
         self._executor = executor
         self._workspace = workspace
+        self._foreground = 0
+        self._last_foreground = 0.0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     @asynccontextmanager
@@ -67,10 +79,38 @@ class Database:
         """The workspace folder."""
         return self._workspace.path
 
-    async def call(self, work: Callable[[Workspace], T]) -> T:
+    async def call(self, work: Callable[[Workspace], T], *, background: bool = False) -> T:
         """Run ``work(workspace)`` on the database thread and return its result.
 
-        Exceptions raised by ``work`` propagate to the caller unchanged.
+        ``background`` work (the sweep's pages) waits until no other work has been
+        asked for during :data:`IDLE_SECONDS`, or for :data:`MAX_DEFERRAL_SECONDS` at
+        most: requests and live refreshes then wait for one background piece at
+        most, not for a queue of them. Exceptions raised by ``work`` propagate to the
+        caller unchanged.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, work, self._workspace)
+        if background:
+            await self._wait_until_idle()
+            return await loop.run_in_executor(self._executor, work, self._workspace)
+        self._foreground += 1
+        self._idle.clear()
+        try:
+            return await loop.run_in_executor(self._executor, work, self._workspace)
+        finally:
+            self._foreground -= 1
+            self._last_foreground = time.monotonic()
+            if not self._foreground:
+                self._idle.set()
+
+    async def _wait_until_idle(self) -> None:
+        deadline = time.monotonic() + MAX_DEFERRAL_SECONDS
+        while time.monotonic() < deadline:
+            if self._foreground:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), deadline - time.monotonic())
+                continue
+            # A batch's live refresh follows its write at once: leave it the turn.
+            quiet = time.monotonic() - self._last_foreground
+            if quiet >= IDLE_SECONDS:
+                return
+            await asyncio.sleep(IDLE_SECONDS - quiet)

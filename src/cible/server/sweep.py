@@ -5,11 +5,12 @@ moves everyone: a view leaves a ``within_days`` window, recency grows, a custome
 becomes ``at_risk`` without doing anything. Which customers will change by the next
 sweep cannot be told cheaply in general (any trait of recency, any window, any
 ``count = 0`` condition, for customers with or without memberships), so the sweep
-re-evaluates every customer of the ``customers`` table, in pages of ``[live]
+re-evaluates every customer of the ``customers`` table, in pages of at most ``[live]
 sweep_chunk`` customers by id, every ``[live] sweep_interval_seconds`` seconds. Each
-page is one ``ws.segments.refresh`` on the database thread: live refreshes of new
-events take their turn between two pages. Transitions are written with source
-``sweep``.
+page is one ``ws.segments.refresh`` on the database thread, in the background: live
+refreshes of new events and requests go first, and pages are sized to take about a
+quarter of a second (:func:`sweep_once`), so that those wait little. Transitions are
+written with source ``sweep``.
 
 Examples
 --------
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -42,20 +44,41 @@ from cible.workspace import Workspace
 _log = logging.getLogger(__name__)
 
 
+#: Seconds one page should take: a live refresh waiting behind a page waits this long
+#: at most (about), whatever the size of the workspace.
+PAGE_SECONDS = 0.25
+#: The smallest page, so that a slow machine still moves forward.
+MIN_PAGE = 50
+
+
 async def sweep_once(database: Database, *, chunk: int) -> int:
-    """Re-evaluate every customer now, ``chunk`` at a time; return how many moved.
+    """Re-evaluate every customer now, at most ``chunk`` at a time; return how many moved.
+
+    The page size adapts: halved when a page took longer than :data:`PAGE_SECONDS`,
+    doubled (up to ``chunk``) when it took less than half of it. On a large workspace
+    a page of ``chunk`` customers scans whole tables and would hold the database
+    thread for seconds, while a few hundred are read through the customer indexes.
 
     A customer moved when the refresh wrote at least one transition for them; the
     count returned is of transitions (entered and exited).
     """
     after: str | None = None
     moved = 0
+    size = min(chunk, 1_000)
     while True:
-        ids, transitions = await database.call(partial(_page, after=after, chunk=chunk))
+        started = time.monotonic()
+        ids, transitions = await database.call(
+            partial(_page, after=after, chunk=size), background=True
+        )
+        took = time.monotonic() - started
         moved += transitions
-        if len(ids) < chunk:
+        if len(ids) < size:
             return moved
         after = ids[-1]
+        if took > PAGE_SECONDS:
+            size = max(min(MIN_PAGE, chunk), size // 2)
+        elif took < PAGE_SECONDS / 2:
+            size = min(chunk, size * 2)
 
 
 def _page(ws: Workspace, *, after: str | None, chunk: int) -> tuple[list[str], int]:
