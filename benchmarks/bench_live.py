@@ -63,10 +63,13 @@ def prepare(folder: Path, customers: int, orders: int, events: int) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"generating {customers:,} customers, {orders:,} orders, {events:,} events")
         bench_run.generate(folder, customers, orders, events)
-        bench_run.load(folder)
+        loaded = bench_run.load(folder)
+        print("import (s):", {k: round(v, 1) for k, v in loaded["import_s"].items()})
         with Workspace.open(folder / "ws") as ws:
             bench_run._quiet(ws)
+            start = time.perf_counter()
             ws.run(as_of=bench_run.AS_OF)
+            print(f"first run: {time.perf_counter() - start:.1f} s")
         stamp.write_text(json.dumps({"digest": digest}))
     return folder / "ws"
 

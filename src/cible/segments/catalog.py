@@ -38,6 +38,7 @@ from cible.segments.clusters import cluster_to_rule
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.live import LiveRefresh, refresh_customers
+from cible.segments.live import prepare as prepare_live
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
 from cible.store import runs
@@ -298,6 +299,11 @@ class Segments:
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
         traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
+
+    def prepare_live(self) -> bool:
+        """Compile what live refreshes run, ahead of the first event (see
+        :func:`cible.segments.live.prepare`); False before the first run."""
+        return prepare_live(self._store, self._registry, self._config)
 
     def refresh(
         self,

@@ -134,6 +134,18 @@ def refresh_customers(
     return LiveRefresh(record.customers, record.entered, record.exited, moment)
 
 
+def prepare(store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> bool:
+    """Record the plan live refreshes replay, before the first event needs it.
+
+    Recording costs a few evaluations (about a second on a large workspace); a server
+    does it when it starts. Returns whether there was anything to prepare (a run).
+    """
+    if int(store.table("runs").count().execute()) == 0:
+        return False
+    evaluate_customers(store, registry, config, [], utc_now())
+    return True
+
+
 def evaluate_customers(
     store: Store,
     registry: FieldRegistry,

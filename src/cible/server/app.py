@@ -62,6 +62,8 @@ def create_app(path: Path) -> FastAPI:
             state = ServerState(db=db, jobs=Jobs(db), keyring=keyring, local_secret=local)
             app.state.cible = state
             settings = await db.call(lambda ws: ws.config.ingest)
+            # The first live refresh would otherwise compile its plan (about a second).
+            await db.call(lambda ws: ws.config.live.refresh and ws.segments.prepare_live())
             served.write_local_token(folder, state.local_secret)
             try:
                 # Time passing moves customers too (within_days, recency): the sweep

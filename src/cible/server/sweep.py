@@ -64,7 +64,7 @@ async def sweep_once(database: Database, *, chunk: int) -> int:
     """
     after: str | None = None
     moved = 0
-    size = min(chunk, 1_000)
+    size = min(chunk, 100)
     while True:
         started = time.monotonic()
         ids, transitions = await database.call(
