@@ -6,10 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from cible import Workspace
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
+from cible.store import indexes
 from cible.store.indexes import CUSTOMER_INDEXES, create_indexes, index_name
 from cible.store.migrations import MIGRATIONS, migrate
 from cible.store.runs import TRAITS
@@ -60,3 +62,24 @@ def test_one_customers_rows_are_read_through_the_index():
     # DuckDB chooses between index and sequential scan while running the query.
     query = "EXPLAIN ANALYZE SELECT * FROM events WHERE customer_id IN ('c7', 'c8')"
     assert "Type: Index Scan" in con.execute(query).fetchall()[0][1]
+
+
+def test_a_large_write_rebuilds_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(indexes, "REBUILD_BEYOND", 2)
+    with Workspace.create(tmp_path / "shop") as ws:
+        orders = tmp_path / "orders.csv"
+        rows = [f"o{i},c{i % 3},2024-01-0{1 + i % 9},{10 + i}" for i in range(20)]
+        orders.write_text("order_id,customer_id,ordered_at,amount\n" + "\n".join(rows) + "\n")
+        ws.imports.load("orders", orders)
+        # Updated: every amount changes, so every row is deleted and written again.
+        orders.write_text(
+            "order_id,customer_id,ordered_at,amount\n"
+            + "\n".join(r.rsplit(",", 1)[0] + ",99" for r in rows)
+            + "\n"
+        )
+        result = ws.imports.load("orders", orders)
+        con = ws.store.connection
+        assert result.loaded == 20
+        assert "orders_customer_id_idx" in _indexes(con)
+        found = con.execute("SELECT count(*), sum(amount) FROM orders WHERE customer_id = 'c1'")
+        assert found.fetchall() == [(7, 7 * 99.0)]

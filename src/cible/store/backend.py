@@ -43,6 +43,9 @@ def connect(database: Path, *, read_only: bool = False) -> Any:
     # Tables are keyed, their row order means nothing; dropping it lets DuckDB write
     # from every core. Staging turns it back on while it numbers a file's lines.
     backend.raw_sql("SET preserve_insertion_order = false")
+    # DuckDB draws its own bar on the terminal for queries over two seconds (building
+    # the indexes of migration 10, say), in the middle of Cible's output and its JSON.
+    backend.raw_sql("SET enable_progress_bar = false")
     return backend
 
 

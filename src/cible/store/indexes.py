@@ -27,7 +27,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -71,3 +72,25 @@ def create_indexes(
         con.execute(f"CREATE INDEX {quote(name)} ON {quote(table)} ({quote(column)})")
         created.append(name)
     return created
+
+
+#: Rows written at once beyond which an index is dropped and built again: keeping an
+#: ART current costs about 20 µs a deleted row and doubles insert time, while
+#: building it on 10,000,000 rows takes about 4 s.
+REBUILD_BEYOND = 200_000
+
+
+@contextmanager
+def suspended(con: duckdb.DuckDBPyConnection, table: str, rows: int) -> Iterator[None]:
+    """Drop ``table``'s customer index for a write of ``rows`` rows, if large; rebuild it.
+
+    Used inside the writer's transaction: a failure rolls the drop back with the rest.
+    """
+    names = [index_name(t, c) for t, c in CUSTOMER_INDEXES if t == table]
+    present = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    dropped = [n for n in names if n in present] if rows > REBUILD_BEYOND else []
+    for name in dropped:
+        con.execute(f"DROP INDEX {quote(name)}")
+    yield
+    if dropped:
+        create_indexes(con, [table])

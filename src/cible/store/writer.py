@@ -30,6 +30,7 @@ import duckdb
 
 from cible.domain.clock import utc_now
 from cible.domain.schema import Table
+from cible.store import indexes
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.staging import MALFORMED, STAGE
 from cible.store.transaction import transaction
@@ -132,7 +133,8 @@ def commit_import(
             _record_flags(con, import_id, file, flags or [], texts)
             flagged = _record_references(con, import_id, file, references)
             on_step("merging")
-            inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
+            with indexes.suspended(con, table.name, rows=valid):
+                inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
             status, loaded = "loaded", valid
         con.execute(
             "INSERT INTO imports (import_id, kind, file, file_sha256, started_at, finished_at, "
