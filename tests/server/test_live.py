@@ -113,6 +113,25 @@ def test_sweeping_runs_every_interval_and_stops(tmp_path: Path):
     assert asyncio.run(main()) == ["sweep"]
 
 
+def test_no_sweep_when_live_refresh_is_off(tmp_path: Path):
+    folder = _shop(tmp_path)
+    settings = folder / "cible.toml"
+    text = settings.read_text().replace(
+        "sweep_interval_seconds = 300", "sweep_interval_seconds = 1"
+    )
+    settings.write_text(text.replace("refresh = true", "refresh = false"))
+
+    async def main() -> int:
+        async with Database.open(folder) as db:
+            # B now views twice: a sweep would make B enter `viewers`.
+            await db.call(lambda ws: ws.events.append(_views("B", timedelta(hours=1))))
+            async with sweeping(db):
+                await asyncio.sleep(1.5)
+            return len(await db.call(lambda ws: ws.store.pending_transitions()))
+
+    assert asyncio.run(main()) == 0
+
+
 def test_sweep_pages_shrink_to_stay_short_and_grow_back(monkeypatch: pytest.MonkeyPatch):
     from cible.server import sweep
 

@@ -93,12 +93,13 @@ def _page(ws: Workspace, *, after: str | None, chunk: int) -> tuple[list[str], i
 async def sweeping(database: Database) -> AsyncIterator[None]:
     """Sweep every ``[live] sweep_interval_seconds`` seconds during the block.
 
-    Reads ``[live]`` from the workspace; an interval of 0 sweeps never. A sweep that
+    Reads ``[live]`` from the workspace; an interval of 0, or ``refresh = false``
+    (segments change only with runs), sweeps never. A sweep that
     fails is logged and tried again at the next interval. On exit the sweep under way
     stops between two pages.
     """
     settings = await database.call(lambda ws: ws.config.live)
-    if settings.sweep_interval_seconds == 0:
+    if settings.sweep_interval_seconds == 0 or not settings.refresh:
         yield
         return
 
