@@ -126,3 +126,17 @@ def test_dedupe_is_a_job_for_editors(pair: Pair):
     assert drop(served) == drop(local)
     analyst = cible("dedupe", folder=pair.served, CIBLE_TOKEN=pair.secrets[Role.ANALYST])
     assert analyst.returncode == 1 and "editor role" in analyst.stderr
+
+
+def test_a_strict_refusal_prints_the_same_counts(pair: Pair):
+    faulty = pair.data / "faulty.csv"
+    faulty.write_text("customer_id,email\n,nobody@example.com\nf,f@example.com\n")
+    found = []
+    for folder in (pair.served, pair.local):
+        result = cible("import", "customers", str(faulty), "--strict", "--json", folder=folder)
+        assert result.returncode == 1, f"{folder}: {result.stderr}"
+        counts = json.loads(result.stdout)
+        counts.pop("import_id")  # each workspace numbers its own imports
+        found.append(counts)
+    assert found[0] == found[1]
+    assert found[0]["status"] == "refused" and found[0]["rejected"] == found[0]["read"] == 2

@@ -34,7 +34,7 @@ from cible.cli.output import (
     print_table,
     progress_bars,
 )
-from cible.cli.remote import connect, open_workspace, refuse_if_served
+from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
 from cible.cli.tokens import tokens_app
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
@@ -208,7 +208,13 @@ def import_(
             "strict": strict,
         }
         with progress_bars(not as_json) as bars:
-            found = remote.job("/api/imports", body, progress=bars.task(f"import {file.name}"))
+            try:
+                found = remote.job("/api/imports", body, progress=bars.task(f"import {file.name}"))
+            except RemoteJobError as refusal:
+                if not as_json or refusal.result is None:
+                    raise
+                print_json(refusal.result)  # --strict refused it: the counts, as locally
+                raise typer.Exit(1) from None
         if as_json:
             print_json(found)
         else:

@@ -98,13 +98,22 @@ class Remote:
                 if job["state"] == "succeeded":
                     return job["result"]
                 if job["state"] == "failed":
-                    raise CibleError(job["error"] or f"Job {job['job_id']} failed.")
+                    raise RemoteJobError(job["error"] or f"Job {job['job_id']} failed.", job)
                 time.sleep(POLL)
         except KeyboardInterrupt:
             # Ctrl+C stops the watching, not the work: say where to follow it.
             raise CibleError(
                 f"Stopped following the job; it goes on in the server: {self.served.url}{url}."
             ) from None
+
+
+class RemoteJobError(CibleError):
+    """A job that failed in the server; ``result`` is what it left (a refused import's
+    counts), or None."""
+
+    def __init__(self, message: str, job: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = job.get("result")
 
 
 def _detail(answer: httpx.Response) -> str:

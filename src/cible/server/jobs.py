@@ -55,13 +55,23 @@ Work = Callable[[Workspace, Progress], Any]
 Finish = Callable[["Job", Workspace], None]
 
 
+class JobFailedError(CibleError):
+    """A job that failed with a sentence and, still, a result to show (a refused import's
+    counts); raised by a job's work."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass
 class Job:
     """One piece of long work and how far it has gone.
 
     ``state`` goes ``queued`` -> ``running`` -> ``succeeded`` or ``failed``; ``step``,
     ``done`` and ``total`` are the latest progress report; ``result`` (JSON-ready)
-    or ``error`` (one sentence) once it ended.
+    or ``error`` (one sentence) once it ended; a failure may carry a result too
+    (:class:`JobFailedError`).
     """
 
     job_id: int
@@ -155,6 +165,8 @@ class Jobs:
                     job.state = "succeeded"
                 except CibleError as exc:
                     job.error, job.state = str(exc), "failed"
+                    if isinstance(exc, JobFailedError):
+                        job.result = exc.result
                 except Exception as exc:
                     logger.exception("job %s (%s) failed", job.job_id, job.kind)
                     job.error = f"Internal error ({type(exc).__name__}); see the server's log."

@@ -19,9 +19,10 @@ from cible.access.roles import Principal
 from cible.domain.clock import normalise_as_of
 from cible.domain.errors import CibleError
 from cible.domain.progress import Progress
+from cible.importing.pipeline import StrictRefusalError
 from cible.server.deps import Analyst, Editor, ServerState, State
 from cible.server.errors import NotFoundError
-from cible.server.jobs import Job, Work
+from cible.server.jobs import Job, JobFailedError, Work
 from cible.server.served import incoming_file
 from cible.workspace import Workspace
 
@@ -183,6 +184,8 @@ async def start_import(
                 progress=progress,
                 shown_as=file.shown_as,
             )
+        except StrictRefusalError as refusal:  # failed, but with counts to show
+            raise JobFailedError(str(refusal), refusal.result.as_dict()) from refusal
         finally:  # the copy handed over is read once
             path.unlink(missing_ok=True)
         return result.as_dict()
