@@ -80,6 +80,8 @@ POPULATION_TRAITS: tuple[str, ...] = (
 )
 #: Tables whose rows belong to one customer: restricted to the customers refreshed.
 _PER_CUSTOMER = ("customers", "orders", "events", "consents")
+#: The event columns traits and segments read.
+_EVENT_COLUMNS = ("customer_id", "type", "event", "timestamp", "properties")
 
 
 @dataclass(frozen=True)
@@ -214,12 +216,17 @@ def _restrict(store: Store, ids: Sequence[str]) -> dict[str, ir.Table]:
     Each table is read once, by a literal list of ids that DuckDB looks up through its
     index (:mod:`cible.store.indexes`); a join with a table of ids would scan the
     whole table instead. ``_live_population`` holds their population traits from
-    the latest run and ``_live_open`` their open memberships.
+    the latest run and ``_live_history`` their memberships, past and open.
     """
     held: dict[str, ir.Table] = {}
     for name in _PER_CUSTOMER:
         table = store.table(name)
-        held[name] = store.hold(f"_live_{name}", table.filter(table.customer_id.isin(ids)))
+        rows = table.filter(table.customer_id.isin(ids))
+        if name == "events":
+            # Each row is fetched column by column from wherever it lies in the file:
+            # the columns no trait or segment reads (context, ids, reception) are left.
+            rows = rows.select(*(c for c in _EVENT_COLUMNS if c in table.columns))
+        held[name] = store.hold(f"_live_{name}", rows)
     orders = held["orders"].order_id.to_pyarrow().to_pylist()
     lines = store.table("order_lines")
     held["order_lines"] = store.hold("_live_order_lines", lines.filter(lines.order_id.isin(orders)))
@@ -229,10 +236,12 @@ def _restrict(store: Store, ids: Sequence[str]) -> dict[str, ir.Table]:
         latest.filter(latest.customer_id.isin(ids)).select("customer_id", *POPULATION_TRAITS),
     )
     history = store.table("segment_memberships")
-    held["open"] = store.hold(
-        "_live_open",
-        history.filter(history.exited_at.isnull(), history.customer_id.isin(ids)).select(
-            "segment_id", "dimension", "customer_id"
+    # By id alone: a second condition (exited_at IS NULL) would make DuckDB scan the
+    # table instead of using its index; the open ones are picked from these few rows.
+    held["history"] = store.hold(
+        "_live_history",
+        history.filter(history.customer_id.isin(ids)).select(
+            "segment_id", "dimension", "customer_id", "exited_at"
         ),
     )
     return held
@@ -277,9 +286,10 @@ def _evaluate(
         "_live_traits",
         joined.select("customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}),
     )
-    opened = store.table("_live_open")
-    clusters = opened.filter(
-        opened.dimension.isin(cluster_dimensions) if cluster_dimensions else ibis.literal(False)
+    history = store.table("_live_history")
+    clusters = history.filter(
+        history.exited_at.isnull(),
+        history.dimension.isin(cluster_dimensions) if cluster_dimensions else ibis.literal(False),
     ).select(
         "segment_id", "dimension", priority=ibis.literal(0, dt.int64), customer_id="customer_id"
     )

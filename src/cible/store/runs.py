@@ -205,41 +205,43 @@ def commit_live(
     with transaction(con):
         con.execute(f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN {wanted}", listed)
         con.execute(f"INSERT INTO {quote(TRAITS)} BY NAME SELECT * FROM {quote(traits_table)}")
+        # The customers' whole history first, by id alone: with a second condition
+        # (exited_at IS NULL) DuckDB scans the table instead of using the index.
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _live_open AS
-            SELECT customer_id, segment_id, dimension FROM segment_memberships
-            WHERE exited_at IS NULL AND customer_id IN {wanted}
+            CREATE OR REPLACE TEMP TABLE _live_stays AS
+            SELECT rowid AS row_id, customer_id, segment_id, dimension, exited_at
+            FROM segment_memberships WHERE customer_id IN {wanted}
             """,
             listed,
         )
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _live_transitions AS
-            SELECT m.customer_id, m.segment_id, m.dimension, 'exited' AS transition
-            FROM _live_open m
-            WHERE NOT EXISTS (
+            SELECT m.row_id, m.customer_id, m.segment_id, m.dimension, 'exited' AS transition
+            FROM _live_stays m
+            WHERE m.exited_at IS NULL AND NOT EXISTS (
                 SELECT 1 FROM {MEMBERS} n
                 WHERE n.segment_id = m.segment_id AND n.customer_id = m.customer_id)
             UNION ALL
-            SELECT n.customer_id, n.segment_id, n.dimension, 'entered'
+            SELECT NULL, n.customer_id, n.segment_id, n.dimension, 'entered'
             FROM {MEMBERS} n
             WHERE NOT EXISTS (
-              SELECT 1 FROM _live_open m
-              WHERE m.segment_id = n.segment_id AND m.customer_id = n.customer_id)
+              SELECT 1 FROM _live_stays m
+              WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
+                AND m.customer_id = n.customer_id)
             """
         )
+        # Closed by row id, found above in this transaction: no scan of the history.
         exited = int(
             fetch_row(
                 con,
-                f"""
-                UPDATE segment_memberships m SET exited_at = ?
-                WHERE m.exited_at IS NULL AND m.customer_id IN {wanted} AND EXISTS (
-                  SELECT 1 FROM _live_transitions t
-                  WHERE t.transition = 'exited' AND t.segment_id = m.segment_id
-                    AND t.customer_id = m.customer_id)
+                """
+                UPDATE segment_memberships SET exited_at = ?
+                WHERE rowid IN (
+                  SELECT row_id FROM _live_transitions WHERE transition = 'exited')
                 """,
-                [at, list(ids)],
+                [at],
             )[0]
         )
         entered = int(
@@ -258,7 +260,7 @@ def commit_live(
         outbox.append_transitions(con, "_live_transitions", at=at, source=source)
         customers = len(ids)
     con.execute("DROP TABLE IF EXISTS _live_transitions")
-    con.execute("DROP TABLE IF EXISTS _live_open")
+    con.execute("DROP TABLE IF EXISTS _live_stays")
     return LiveRecord(customers, entered, exited)
 
 
