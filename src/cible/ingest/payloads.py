@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -51,6 +52,15 @@ MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 #: A JSON escape of a UTF-16 surrogate: valid only as the first or second half of a pair.
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DELIVERY_FIELDS = frozenset({"sentAt", "writeKey", "receivedAt", "messageId"})
+#: Digits to ``0``, every other byte to a space: a run of 19 zeros in a body so
+#: translated is a number orjson may read as a float (it keeps 64 bits of an integer,
+#: the standard reader keeps all its digits). Twelve times faster than a regex.
+_DIGITS = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord(" ") for b in range(256))
+_LONG_NUMBER = b"0" * 19
+#: ``json.dumps`` writes a message at most this many times longer than orjson's compact
+#: form (a space after each separator, ``1e+16`` for ``1e16``): below it, the size of a
+#: message is certainly within the limit without writing it the slow way.
+_COMPACT_FACTOR = 3
 
 
 class PayloadError(CibleError):
@@ -290,7 +300,7 @@ def parse_request(endpoint: str, body: bytes, *, encoding: str | None = None) ->
         where = f"batch[{index}]"
         if not isinstance(item, dict):
             raise PayloadError(f"{where}: must be a JSON object.")
-        size = len(json.dumps(item, ensure_ascii=False).encode())
+        size = _size(item)
         if size > MAX_MESSAGE_BYTES:
             raise PayloadError(
                 f"{where}: {size:,} bytes, more than the {MAX_MESSAGE_BYTES // 1024} KB a "
@@ -351,6 +361,21 @@ def _inflate(body: bytes, encoding: str | None, limit: int) -> bytes:
     return data
 
 
+def _size(item: dict[str, Any]) -> int:
+    """Bytes of ``item`` as ``json.dumps`` writes it, the measure of the 32 KB limit.
+
+    orjson's compact form is about twenty times faster to write; the slow, exact
+    measure is taken only for a message that could be over the limit.
+    """
+    try:
+        compact = len(orjson.dumps(item))
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels)
+        compact = MAX_MESSAGE_BYTES
+    if compact * _COMPACT_FACTOR <= MAX_MESSAGE_BYTES:
+        return compact
+    return len(json.dumps(item, ensure_ascii=False).encode())
+
+
 def _too_large(limit: int) -> str:
     return f"body: more than the {limit // 1024} KB a request to this endpoint may hold."
 
@@ -369,6 +394,18 @@ def _finite_float(text: str) -> float:
 def _decode(body: bytes, limit: int, endpoint: str) -> dict[str, Any]:
     if len(body) > limit:
         raise PayloadError(_too_large(limit))
+    if _LONG_NUMBER not in body.translate(_DIGITS):
+        # orjson reads strict JSON only, several times faster; whatever it refuses (and
+        # a few things it does not, such as a byte order mark or a lone surrogate) goes
+        # to the standard reader below, which accepts or refuses it as it always has.
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if not isinstance(data, dict):
+                raise PayloadError(f"body: a request to /v1/{endpoint} must be a JSON object.")
+            return data
     try:
         # NaN and Infinity are not JSON; Python's reader would accept them, and would
         # read 1e999 as infinity, which no JSON writer can store back.
