@@ -421,9 +421,13 @@ def _decode(body: bytes, limit: int, endpoint: str) -> dict[str, Any]:
         # orjson reads strict JSON only, several times faster; whatever it refuses (and
         # a few things it does not, such as a byte order mark or a lone surrogate) goes
         # to the standard reader below, which accepts or refuses it as it always has.
+        # So does JSON nested deeper than orjson writes (254 levels), which writing it
+        # once tells: the standard reader refuses it past about 1,000 levels, and what
+        # it accepts must be stored as it always was.
         try:
             data = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            orjson.dumps(data)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             pass
         else:
             if not isinstance(data, dict):
