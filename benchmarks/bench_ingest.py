@@ -225,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measure (best kept)")
-    parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument("--batch-connections", type=int, default=16)
     parser.add_argument("--track-connections", type=int, default=64)
     parser.add_argument("--direct-events", type=int, default=3_000)
     args = parser.parse_args()
