@@ -122,9 +122,10 @@ class _RawRoute(APIRoute):
     """A documented route whose endpoint is called with the request, nothing solved first.
 
     FastAPI's own handler looks for dependencies and a body to parse on every request,
-    though these endpoints read and check their raw body themselves: that was a fifth
-    of the time a single ``/v1/track`` request takes. The OpenAPI description, the
-    middleware and the exception handlers are the same as for any route.
+    though these endpoints read and check their raw body themselves: about 30 µs a
+    request (on the development machine an empty route answered 7,500 requests/s with
+    it, 9,900 without). The OpenAPI description, the middleware and the exception
+    handlers are the same as for any route.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
