@@ -30,8 +30,8 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, cast
 
 import orjson
 import pydantic
@@ -138,7 +138,11 @@ class Message(BaseModel):
         # Stored timestamps are naive UTC; a naive one is read as UTC, as Segment does.
         if value is not None and value.tzinfo is not None:
             try:
-                value = value.astimezone(UTC).replace(tzinfo=None)
+                # As value.astimezone(UTC).replace(tzinfo=None), in half the time: both
+                # methods are slow on pydantic's time zones (1.1 µs an event).
+                v = value
+                naive = datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+                value = naive - cast(timedelta, value.utcoffset())
             except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
                 raise ValueError("must be between the years 1678 and 2261") from None
         if value is not None and not 1678 <= value.year <= 2261:
