@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -170,3 +171,25 @@ def test_identifies_of_one_customer_in_one_call_merge_in_time_order(workspace: W
         for r in rows(workspace, "customers", "customer_id")
     }
     assert found == {"c1": ("Lyon", "a@b.fr"), "c2": ("Nice", None)}
+
+
+def test_properties_are_stored_as_compact_json_however_deep_or_large(workspace: Workspace):
+    # orjson writes the usual payload; what it cannot (beyond 254 levels, integers
+    # beyond 64 bits), the standard writer does.
+    deep: object = []
+    for _ in range(300):
+        deep = [deep]
+    payloads = [
+        {"price": 19.9, "name": "Chaussure été"},
+        {"deep": deep},
+        {"n": 123456789012345678901234567890},
+    ]
+    clicks = [
+        Track(userId="c1", event="Clicked", messageId=f"m{i}", timestamp=T0, properties=payload)
+        for i, payload in enumerate(payloads)
+    ]
+    assert workspace.events.append(clicks).accepted == 3
+    stored = [json.loads(r["properties"]) for r in rows(workspace, "events", "message_id")]
+    assert stored == payloads
+    (first,) = rows(workspace, "events", "message_id")[:1]
+    assert first["properties"] == '{"price":19.9,"name":"Chaussure été"}'

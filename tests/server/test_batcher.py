@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
@@ -68,3 +69,17 @@ def test_a_faulty_request_fails_alone_and_the_others_of_its_batch_are_stored():
 def test_numbers_and_moments_no_store_can_hold_are_refused_as_payload_errors(body: bytes):
     with pytest.raises(PayloadError):
         parse_request("track", body, encoding=None)
+
+
+def test_the_collector_is_as_it_was_once_the_batcher_stops():
+    before = (gc.get_threshold(), gc.get_freeze_count())
+
+    async def main() -> tuple[int, int]:
+        async with Batcher.running(FakeDatabase()) as batcher:  # type: ignore[arg-type]
+            during = (gc.get_threshold()[0], gc.get_freeze_count())
+            await batcher.submit(track("click"))
+        return during
+
+    threshold, frozen = asyncio.run(main())
+    assert threshold == 50_000 and frozen > 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import orjson
 import pyarrow as pa
 
 from cible.domain.clock import utc_now
@@ -139,11 +140,9 @@ class Events:
             self._config,
             [(m.user_id or "", m.traits, m.timestamp or now) for m, _ in identifies],
         )
-        rows = pa.Table.from_pylist(
-            [_row(message_id, message, now) for message_id, message in fresh],
-            schema=EVENT_SCHEMA,
+        attached = self._store.append_events(
+            _rows(fresh, now), _links(fresh, now), window_start=window_start
         )
-        attached = self._store.append_events(rows, _links(fresh, now), window_start=window_start)
         accepted = len(fresh)
         return IngestResult(
             accepted=accepted,
@@ -154,24 +153,31 @@ class Events:
         )
 
 
-def _row(message_id: str, message: Message, now: datetime) -> dict[str, object]:
-    return {
-        "message_id": message_id,
-        "customer_id": message.user_id,
-        "anonymous_id": message.anonymous_id,
-        "type": message.type,
-        "event": message.event_name,
-        "properties": _json(message.payload),
-        "timestamp": message.timestamp or now,
-        "received_at": now,
-        "context": _json(message.context),
+def _rows(fresh: list[tuple[str, Message]], now: datetime) -> pa.Table:
+    """The ``events`` rows of ``fresh``, built column by column (rows of dicts cost 3x)."""
+    messages = [message for _, message in fresh]
+    columns = {
+        "message_id": [message_id for message_id, _ in fresh],
+        "customer_id": [m.user_id for m in messages],
+        "anonymous_id": [m.anonymous_id for m in messages],
+        "type": [m.type for m in messages],
+        "event": [m.event_name for m in messages],
+        "properties": [_json(m.payload) for m in messages],
+        "timestamp": [m.timestamp or now for m in messages],
+        "received_at": [now] * len(messages),
+        "context": [_json(m.context) for m in messages],
     }
+    return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
 
 
 def _json(value: object) -> str:
     # Payloads come from strict JSON (no NaN, no lone surrogate: payloads.py refuses
-    # them), so the standard writer is enough and much faster than a general one.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # them), which orjson writes ten times faster than the standard library; it stops
+    # at 254 levels of nesting, which the standard writer takes over.
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _links(fresh: list[tuple[str, Message]], now: datetime) -> list[IdentityLink]:

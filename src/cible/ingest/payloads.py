@@ -30,9 +30,10 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, cast
 
+import orjson
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -51,6 +52,15 @@ MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 #: A JSON escape of a UTF-16 surrogate: valid only as the first or second half of a pair.
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _DELIVERY_FIELDS = frozenset({"sentAt", "writeKey", "receivedAt", "messageId"})
+#: Digits to ``0``, every other byte to a space: a run of 19 zeros in a body so
+#: translated is a number orjson may read as a float (it keeps 64 bits of an integer,
+#: the standard reader keeps all its digits). Ten times faster than a regex.
+_DIGITS = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord(" ") for b in range(256))
+_LONG_NUMBER = b"0" * 19
+#: ``json.dumps`` writes a message at most this many times longer than orjson's compact
+#: form (a space after each separator, ``1e+16`` for ``1e16``): below it, the size of a
+#: message is certainly within the limit without writing it the slow way.
+_COMPACT_FACTOR = 3
 
 
 class PayloadError(CibleError):
@@ -128,7 +138,11 @@ class Message(BaseModel):
         # Stored timestamps are naive UTC; a naive one is read as UTC, as Segment does.
         if value is not None and value.tzinfo is not None:
             try:
-                value = value.astimezone(UTC).replace(tzinfo=None)
+                # As value.astimezone(UTC).replace(tzinfo=None), in half the time: both
+                # methods are slow on pydantic's time zones (1.1 µs an event).
+                v = value
+                naive = datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+                value = naive - cast(timedelta, value.utcoffset())
             except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
                 raise ValueError("must be between the years 1678 and 2261") from None
         if value is not None and not 1678 <= value.year <= 2261:
@@ -245,6 +259,7 @@ _MODELS: dict[str, type[Message]] = {
     "alias": Alias,
 }
 _ANY_MESSAGE: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(AnyMessage)
+_MESSAGE_LIST: pydantic.TypeAdapter[list[Any]] = pydantic.TypeAdapter(list[AnyMessage])
 
 
 @dataclass(frozen=True)
@@ -285,26 +300,48 @@ def parse_request(endpoint: str, body: bytes, *, encoding: str | None = None) ->
         raise PayloadError("batch: must be a list of messages.")
     # Segment merges the batch's own context and integrations into each message.
     shared = {k: data[k] for k in ("context", "integrations") if isinstance(data.get(k), dict)}
-    messages = []
+    merged: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        where = f"batch[{index}]"
-        if not isinstance(item, dict):
-            raise PayloadError(f"{where}: must be a JSON object.")
-        size = len(json.dumps(item, ensure_ascii=False).encode())
-        if size > MAX_MESSAGE_BYTES:
-            raise PayloadError(
-                f"{where}: {size:,} bytes, more than the {MAX_MESSAGE_BYTES // 1024} KB a "
-                "message may hold."
-            )
-        kind = item.get("type")
-        if kind not in _MODELS:
-            raise PayloadError(f"{where}.type: must be one of {', '.join(MESSAGE_TYPES)}.")
-        merged = {**item}
-        for key, value in shared.items():
-            own = item.get(key)
-            merged[key] = {**value, **own} if isinstance(own, dict) else own or value
-        messages.append(_message(str(kind), merged, where))
-    return Request(tuple(messages), write_key)
+        try:
+            merged.append(_batch_item(index, item, shared))
+        except PayloadError:
+            _batch_messages(merged)  # messages are judged in order: an earlier fault first
+            raise
+    return Request(_batch_messages(merged), write_key)
+
+
+def _batch_item(index: int, item: Any, shared: dict[str, Any]) -> dict[str, Any]:
+    """Message ``index`` of a batch, its size and type checked, the shared fields merged."""
+    where = f"batch[{index}]"
+    if not isinstance(item, dict):
+        raise PayloadError(f"{where}: must be a JSON object.")
+    size = _size(item)
+    if size > MAX_MESSAGE_BYTES:
+        raise PayloadError(
+            f"{where}: {size:,} bytes, more than the {MAX_MESSAGE_BYTES // 1024} KB a "
+            "message may hold."
+        )
+    if item.get("type") not in _MODELS:
+        raise PayloadError(f"{where}.type: must be one of {', '.join(MESSAGE_TYPES)}.")
+    merged = {**item}
+    for key, value in shared.items():
+        own = item.get(key)
+        merged[key] = {**value, **own} if isinstance(own, dict) else own or value
+    return merged
+
+
+def _batch_messages(items: list[dict[str, Any]]) -> tuple[Message, ...]:
+    """The messages of a batch, checked by one pydantic call rather than one per message.
+
+    When one is refused, they are checked again one by one, which names the first
+    faulty message and its field exactly as a message sent alone is named.
+    """
+    try:
+        return tuple(_MESSAGE_LIST.validate_python(items))
+    except (pydantic.ValidationError, RecursionError):
+        return tuple(
+            _message(item["type"], item, f"batch[{index}]") for index, item in enumerate(items)
+        )
 
 
 def content_message_id(message: Message, received_at: datetime, position: int) -> str:
@@ -351,6 +388,21 @@ def _inflate(body: bytes, encoding: str | None, limit: int) -> bytes:
     return data
 
 
+def _size(item: dict[str, Any]) -> int:
+    """Bytes of ``item`` as ``json.dumps`` writes it, the measure of the 32 KB limit.
+
+    orjson's compact form is about twenty times faster to write; the slow, exact
+    measure is taken only for a message that could be over the limit.
+    """
+    try:
+        compact = len(orjson.dumps(item))
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels)
+        compact = MAX_MESSAGE_BYTES
+    if compact * _COMPACT_FACTOR <= MAX_MESSAGE_BYTES:
+        return compact
+    return len(json.dumps(item, ensure_ascii=False).encode())
+
+
 def _too_large(limit: int) -> str:
     return f"body: more than the {limit // 1024} KB a request to this endpoint may hold."
 
@@ -369,6 +421,22 @@ def _finite_float(text: str) -> float:
 def _decode(body: bytes, limit: int, endpoint: str) -> dict[str, Any]:
     if len(body) > limit:
         raise PayloadError(_too_large(limit))
+    if _LONG_NUMBER not in body.translate(_DIGITS):
+        # orjson reads strict JSON only, several times faster; whatever it refuses (and
+        # a few things it does not, such as a byte order mark or a lone surrogate) goes
+        # to the standard reader below, which accepts or refuses it as it always has.
+        # So does JSON nested deeper than orjson writes (254 levels), which writing it
+        # once tells: the standard reader refuses it past about 1,000 levels, and what
+        # it accepts must be stored as it always was.
+        try:
+            data = orjson.loads(body)
+            orjson.dumps(data)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass
+        else:
+            if not isinstance(data, dict):
+                raise PayloadError(f"body: a request to /v1/{endpoint} must be a JSON object.")
+            return data
     try:
         # NaN and Infinity are not JSON; Python's reader would accept them, and would
         # read 1e999 as infinity, which no JSON writer can store back.

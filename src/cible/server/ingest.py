@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from cible.domain.errors import CibleError
 from cible.ingest.payloads import (
@@ -103,7 +104,7 @@ def ingest_router(source: Ingestion | Callable[[Request], Ingestion]) -> APIRout
         app builds its routes before it starts, and its batcher only once it has.
     """
     resolve = source if callable(source) else (lambda request: source)
-    router = APIRouter(prefix="/v1", tags=["ingest"])
+    router = APIRouter(prefix="/v1", tags=["ingest"], route_class=_RawRoute)
     for endpoint in (*MESSAGE_TYPES, "batch"):
         router.add_api_route(
             f"/{endpoint}",
@@ -117,9 +118,23 @@ def ingest_router(source: Ingestion | Callable[[Request], Ingestion]) -> APIRout
     return router
 
 
+class _RawRoute(APIRoute):
+    """A documented route whose endpoint is called with the request, nothing solved first.
+
+    FastAPI's own handler looks for dependencies and a body to parse on every request,
+    though these endpoints read and check their raw body themselves: about 30 µs a
+    request (on the development machine an empty route answered 7,500 requests/s with
+    it, 9,900 without). The OpenAPI description, the middleware and the exception
+    handlers are the same as for any route.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+
+
 def _handler(
     endpoint: str, resolve: Callable[[Request], Ingestion]
-) -> Callable[[Request], Awaitable[JSONResponse]]:
+) -> Callable[[Request], Coroutine[Any, Any, JSONResponse]]:
     limit = MAX_BATCH_BYTES if endpoint == "batch" else MAX_MESSAGE_BYTES
 
     async def receive(request: Request) -> JSONResponse:
