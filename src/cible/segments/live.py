@@ -120,7 +120,7 @@ def refresh_customers(
     outbox. Returns the counts.
     """
     moment = utc_now() if as_of is None else normalise_as_of(as_of)
-    if int(store.table("runs").count().execute()) == 0:
+    if not store.has_run():
         return LiveRefresh(0, 0, 0, moment)
     wanted = {i for i in customer_ids if i is not None}
     anonymous = sorted({i for i in anonymous_ids if i is not None})
@@ -142,7 +142,7 @@ def prepare(store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> b
     Recording costs a few evaluations (about a second on a large workspace); a server
     does it when it starts. Returns whether there was anything to prepare (a run).
     """
-    if int(store.table("runs").count().execute()) == 0:
+    if not store.has_run():
         return False
     evaluate_customers(store, registry, config, [], utc_now())
     return True

@@ -95,9 +95,10 @@ def create_app(path: Path) -> FastAPI:
         redoc_url=None,
     )
     add_handlers(app)
+    # First: routes are matched in order, and ingestion is the busiest path.
+    app.include_router(ingest_router(lambda request: request.app.state.ingestion))
     for module in (status, segments, customers, jobs, exports, audit, tokens):
         app.include_router(module.router, prefix="/api")
-    app.include_router(ingest_router(lambda request: request.app.state.ingestion))
     return app
 
 

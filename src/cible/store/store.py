@@ -222,6 +222,11 @@ class Store:
 
     # Runs and segments -------------------------------------------------------------
 
+    def has_run(self) -> bool:
+        """Whether a run was ever committed (a plain query: a live refresh asks it for
+        every micro-batch, and going through Ibis costs it milliseconds)."""
+        return bool(self.connection.execute("SELECT EXISTS (FROM runs)").fetchone()[0])  # type: ignore[index]
+
     def commit_run(
         self,
         *,
