@@ -52,6 +52,7 @@ from cible.store import (
 )
 from cible.store import backend as connection
 from cible.store.fixes import ValueFix, fix_checked, fix_table
+from cible.store.sql import fetch_row
 from cible.store.transaction import transaction
 
 #: What :meth:`Store.hold` keeps: rows computed by Ibis, pandas or Arrow.
@@ -225,7 +226,7 @@ class Store:
     def has_run(self) -> bool:
         """Whether a run was ever committed (a plain query: a live refresh asks it for
         every micro-batch, and going through Ibis costs it milliseconds)."""
-        return bool(self.connection.execute("SELECT EXISTS (FROM runs)").fetchone()[0])  # type: ignore[index]
+        return bool(fetch_row(self.connection, "SELECT EXISTS (FROM runs)")[0])
 
     def commit_run(
         self,
