@@ -157,7 +157,9 @@ async def measure(
             else None
         )
         started = time.perf_counter()
-        times = sorted([await _probe(client, keys, customer) for customer in probes])
+        arrival = [await _probe(client, keys, customer) for customer in probes]
+        times = sorted(arrival)
+        slowest = sorted(range(len(arrival)), key=arrival.__getitem__)[-3:]
         elapsed = time.perf_counter() - started
         stop.set()
         sent = await load if load else 0
@@ -169,6 +171,7 @@ async def measure(
         "p50_ms": round(statistics.median(times) * 1000),
         "p99_ms": round(times[min(len(times) - 1, int(0.99 * len(times)))] * 1000),
         "max_ms": round(times[-1] * 1000),
+        "slowest_probes": {n: round(arrival[n] * 1000) for n in reversed(slowest)},
     }
 
 

@@ -154,6 +154,6 @@ def test_sweep_pages_shrink_to_stay_short_and_grow_back(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(sweep, "_page", page)
     assert asyncio.run(sweep.sweep_once(SlowAtFirst(), chunk=2_000)) == 0  # type: ignore[arg-type]
-    assert sizes[:4] == [100, 50, 50, 50]
+    assert sizes[:4] == [10, 10, 10, 10]
     assert max(sizes[4:]) == 2_000  # grown back, never past the setting
     assert sum(sizes[:-1]) < len(everyone) <= sum(sizes)  # every customer, once

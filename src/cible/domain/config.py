@@ -403,9 +403,12 @@ class LiveSection(_Strict):
     #: passing: ``within_days``, recency); 0 turns the sweep off.
     sweep_interval_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     #: The most customers re-evaluated per database call during a sweep; pages
-    #: shrink below it to take about a quarter of a second each, since live refreshes
-    #: of new events take their turn between two pages.
+    #: shrink below it to take about ``sweep_page_seconds`` each.
     sweep_chunk: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
+    #: How long one sweep page should take. Live refreshes of new events wait for the
+    #: page under way, so this bounds their extra delay during a sweep; on a large
+    #: workspace, longer pages sweep much faster (docs/realtime.md).
+    sweep_page_seconds: Annotated[float, Field(gt=0, le=600)] = 0.25
 
 
 class AttributeDeclaration(_Strict):

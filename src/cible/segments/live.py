@@ -47,6 +47,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
@@ -80,6 +81,9 @@ POPULATION_TRAITS: tuple[str, ...] = (
 )
 #: Tables whose rows belong to one customer: restricted to the customers refreshed.
 _PER_CUSTOMER = ("customers", "orders", "events", "consents")
+#: Up to this many customers, tables are restricted by a literal list of ids (index
+#: look-ups); beyond, by a join with a table of the ids (one scan each).
+_LISTED = 200
 #: The event columns traits and segments read.
 _EVENT_COLUMNS = ("customer_id", "type", "event", "timestamp", "properties")
 
@@ -213,34 +217,43 @@ def _stored_segments(store: Store) -> list[dict[str, Any]]:
 def _restrict(store: Store, ids: Sequence[str]) -> dict[str, ir.Table]:
     """Hold the rows of ``ids`` of every table a refresh reads, under ``_live_<table>``.
 
-    Each table is read once, by a literal list of ids that DuckDB looks up through its
-    index (:mod:`cible.store.indexes`); a join with a table of ids would scan the
-    whole table instead. ``_live_population`` holds their population traits from
+    Each table is read once. A few ids (up to :data:`_LISTED`) are a literal list,
+    which DuckDB looks up through the table's index (:mod:`cible.store.indexes`): a
+    join with a table of ids would scan the whole table. More ids (a sweep's page)
+    are such a join, one scan: a list of thousands of literals is tested row by row
+    and runs for minutes. ``_live_population`` holds their population traits from
     the latest run and ``_live_history`` their memberships, past and open.
     """
+    if len(ids) <= _LISTED:
+        wanted: Any = list(ids)
+    else:
+        wanted = store.hold("_live_ids", pa.table({"customer_id": pa.array(ids, pa.string())}))
+        wanted = wanted.customer_id
     held: dict[str, ir.Table] = {}
     for name in _PER_CUSTOMER:
         table = store.table(name)
-        rows = table.filter(table.customer_id.isin(ids))
+        rows = table.filter(table.customer_id.isin(wanted))
         if name == "events":
             # Each row is fetched column by column from wherever it lies in the file:
             # the columns no trait or segment reads (context, ids, reception) are left.
             rows = rows.select(*(c for c in _EVENT_COLUMNS if c in table.columns))
         held[name] = store.hold(f"_live_{name}", rows)
-    orders = held["orders"].order_id.to_pyarrow().to_pylist()
+    orders: Any = held["orders"].order_id
+    if len(ids) <= _LISTED:
+        orders = orders.to_pyarrow().to_pylist()
     lines = store.table("order_lines")
     held["order_lines"] = store.hold("_live_order_lines", lines.filter(lines.order_id.isin(orders)))
     latest = store.table(TRAITS)
     held["population"] = store.hold(
         "_live_population",
-        latest.filter(latest.customer_id.isin(ids)).select("customer_id", *POPULATION_TRAITS),
+        latest.filter(latest.customer_id.isin(wanted)).select("customer_id", *POPULATION_TRAITS),
     )
     history = store.table("segment_memberships")
     # By id alone: a second condition (exited_at IS NULL) would make DuckDB scan the
     # table instead of using its index; the open ones are picked from these few rows.
     held["history"] = store.hold(
         "_live_history",
-        history.filter(history.customer_id.isin(ids)).select(
+        history.filter(history.customer_id.isin(wanted)).select(
             "segment_id", "dimension", "customer_id", "exited_at"
         ),
     )

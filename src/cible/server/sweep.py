@@ -8,9 +8,9 @@ sweep cannot be told cheaply in general (any trait of recency, any window, any
 re-evaluates every customer of the ``customers`` table, in pages of at most ``[live]
 sweep_chunk`` customers by id, every ``[live] sweep_interval_seconds`` seconds. Each
 page is one ``ws.segments.refresh`` on the database thread, in the background: live
-refreshes of new events and requests go first, and pages are sized to take about a
-quarter of a second (:func:`sweep_once`), so that those wait little. Transitions are
-written with source ``sweep``.
+refreshes of new events and requests go first, and pages are sized to take about
+``[live] sweep_page_seconds`` (a quarter of a second by default; :func:`sweep_once`),
+so that those wait little. Transitions are written with source ``sweep``.
 
 Examples
 --------
@@ -44,17 +44,17 @@ from cible.workspace import Workspace
 _log = logging.getLogger(__name__)
 
 
-#: Seconds one page should take: a live refresh waiting behind a page waits this long
-#: at most (about), whatever the size of the workspace.
+#: Seconds one page should take by default (``[live] sweep_page_seconds``): a live
+#: refresh waiting behind a page waits this long at most (about).
 PAGE_SECONDS = 0.25
 #: The smallest page, so that a slow machine still moves forward.
-MIN_PAGE = 50
+MIN_PAGE = 10
 
 
-async def sweep_once(database: Database, *, chunk: int) -> int:
+async def sweep_once(database: Database, *, chunk: int, page_seconds: float = PAGE_SECONDS) -> int:
     """Re-evaluate every customer now, at most ``chunk`` at a time; return how many moved.
 
-    The page size adapts: halved when a page took longer than :data:`PAGE_SECONDS`,
+    The page size adapts: halved when a page took longer than ``page_seconds``,
     doubled (up to ``chunk``) when it took less than half of it. On a large workspace
     a page of ``chunk`` customers scans whole tables and would hold the database
     thread for seconds, while a few hundred are read through the customer indexes.
@@ -64,7 +64,7 @@ async def sweep_once(database: Database, *, chunk: int) -> int:
     """
     after: str | None = None
     moved = 0
-    size = min(chunk, 100)
+    size = min(chunk, MIN_PAGE)
     while True:
         started = time.monotonic()
         ids, transitions = await database.call(
@@ -75,9 +75,9 @@ async def sweep_once(database: Database, *, chunk: int) -> int:
         if len(ids) < size:
             return moved
         after = ids[-1]
-        if took > PAGE_SECONDS:
+        if took > page_seconds:
             size = max(min(MIN_PAGE, chunk), size // 2)
-        elif took < PAGE_SECONDS / 2:
+        elif took < page_seconds / 2:
             size = min(chunk, size * 2)
 
 
@@ -107,7 +107,11 @@ async def sweeping(database: Database) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(settings.sweep_interval_seconds)
             try:
-                await sweep_once(database, chunk=settings.sweep_chunk)
+                await sweep_once(
+                    database,
+                    chunk=settings.sweep_chunk,
+                    page_seconds=settings.sweep_page_seconds,
+                )
             except Exception:  # the next sweep tries again
                 _log.exception("Sweep failed")
 
