@@ -188,6 +188,25 @@ def test_time_passing_makes_customers_exit(shop: Workspace):
     assert ("C", "lyon-gamers", "sweep") in {(r.customer_id, r.segment_id, r.source) for r in exits}
 
 
+def test_many_customers_are_read_by_a_join_with_the_same_result(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+):
+    from cible.segments import live
+
+    shop.events.append(_views("L", "jeux", [1, 2, 3], "l"), received_at=NOW)
+    ids = shop.table("customers").customer_id.to_pyarrow().to_pylist()
+    listed = _members_of(shop, ids)
+    monkeypatch.setattr(live, "_LISTED", 1)  # a sweep page's way: one join per table
+    joined = _members_of(shop, ids)
+    assert listed == joined and ("lyon-gamers", "L") in joined
+
+
+def _members_of(ws: Workspace, ids: list[str]) -> set[tuple[str, str]]:
+    _, members = evaluate_customers(ws.store, ws.registry, ws.config, ids, NOW)
+    rows = members.select("segment_id", "customer_id").to_pyarrow().to_pylist()
+    return {(r["segment_id"], r["customer_id"]) for r in rows}
+
+
 def test_nothing_changes_before_the_first_run(workspace: Workspace):
     assert workspace.segments.refresh(["A"]).customers == 0
 
