@@ -408,7 +408,7 @@ class LiveSection(_Strict):
     #: How long one sweep page should take. Live refreshes of new events wait for the
     #: page under way, so this bounds their extra delay during a sweep; on a large
     #: workspace, longer pages sweep much faster (docs/realtime.md).
-    sweep_page_seconds: Annotated[float, Field(gt=0, le=600)] = 0.25
+    sweep_page_seconds: Annotated[float, Field(gt=0, le=600)] = 1.0
 
 
 class AttributeDeclaration(_Strict):

@@ -9,7 +9,7 @@ re-evaluates every customer of the ``customers`` table, in pages of at most ``[l
 sweep_chunk`` customers by id, every ``[live] sweep_interval_seconds`` seconds. Each
 page is one ``ws.segments.refresh`` on the database thread, in the background: live
 refreshes of new events and requests go first, and pages are sized to take about
-``[live] sweep_page_seconds`` (a quarter of a second by default; :func:`sweep_once`),
+``[live] sweep_page_seconds`` (a second by default; :func:`sweep_once`),
 so that those wait little. Transitions are written with source ``sweep``.
 
 Examples
@@ -46,7 +46,7 @@ _log = logging.getLogger(__name__)
 
 #: Seconds one page should take by default (``[live] sweep_page_seconds``): a live
 #: refresh waiting behind a page waits this long at most (about).
-PAGE_SECONDS = 0.25
+PAGE_SECONDS = 1.0
 #: The smallest page, so that a slow machine still moves forward.
 MIN_PAGE = 10
 
