@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 bench-ingest: $(STAMP)
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python benchmarks/bench_ingest.py
+
+# Event to segment transition through `cible serve` on 1,000,000 customers (generates
+# and imports the shop the first time, about 5 minutes; kept in bench-data/).
+bench-live: $(STAMP)
+	$(BIN)/python benchmarks/bench_live.py --folder bench-data/live --sweep
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache
