@@ -209,7 +209,10 @@ _MAX_PLANS = 8
 def _stored_segments(store: Store) -> list[dict[str, Any]]:
     table = store.table("segments")
     rows: list[dict[str, Any]] = (
-        table.select("segment_id", "kind", "dimension", "definition").to_pyarrow().to_pylist()
+        table.select("segment_id", "kind", "dimension", "definition")
+        .order_by("segment_id")
+        .to_pyarrow()
+        .to_pylist()
     )
     return rows
 
@@ -240,7 +243,9 @@ def _restrict(store: Store, ids: Sequence[str]) -> dict[str, ir.Table]:
         held[name] = store.hold(f"_live_{name}", rows)
     orders: Any = held["orders"].order_id
     if len(ids) <= _LISTED:
-        orders = orders.to_pyarrow().to_pylist()
+        listed = orders.to_pyarrow().to_pylist()
+        # A few customers may still have many orders (a wholesaler): the join then.
+        orders = listed if len(listed) <= _LISTED * 10 else orders
     lines = store.table("order_lines")
     held["order_lines"] = store.hold("_live_order_lines", lines.filter(lines.order_id.isin(orders)))
     latest = store.table(TRAITS)

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,6 +43,8 @@ from cible.server.ingest import Ingestion, ingest_router
 from cible.server.jobs import Jobs
 from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
 from cible.server.sweep import sweeping
+
+_log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The API of one Cible workspace. Authenticate with `Authorization: Bearer <token>`
@@ -63,7 +66,10 @@ def create_app(path: Path) -> FastAPI:
             app.state.cible = state
             settings = await db.call(lambda ws: ws.config.ingest)
             # The first live refresh would otherwise compile its plan (about a second).
-            await db.call(lambda ws: ws.config.live.refresh and ws.segments.prepare_live())
+            try:
+                await db.call(lambda ws: ws.config.live.refresh and ws.segments.prepare_live())
+            except Exception:  # a stored segment gone invalid, say: refreshes will say it
+                _log.exception("Preparing live refreshes failed; the first one will try again")
             served.write_local_token(folder, state.local_secret)
             try:
                 # Time passing moves customers too (within_days, recency): the sweep

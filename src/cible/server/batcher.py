@@ -81,14 +81,24 @@ def _few_collections() -> Iterator[None]:
     frozen (left out of collections) and young collections wait for 50,000
     allocations; both are undone when the batcher stops.
     """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, *thresholds[1:])
+    global _collecting_less, _thresholds
+    if not _collecting_less:  # several batchers in one process (tests): the first sets
+        _thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(50_000, *_thresholds[1:])
+    _collecting_less += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        _collecting_less -= 1
+        if not _collecting_less:  # ...and the last one restores
+            gc.set_threshold(*_thresholds)
+            gc.unfreeze()
+
+
+#: Batchers running with fewer collections, and the thresholds to restore after them.
+_collecting_less = 0
+_thresholds: tuple[int, ...] = gc.get_threshold()
 
 
 class Batcher:

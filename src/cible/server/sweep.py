@@ -66,11 +66,10 @@ async def sweep_once(database: Database, *, chunk: int, page_seconds: float = PA
     moved = 0
     size = min(chunk, MIN_PAGE)
     while True:
-        started = time.monotonic()
-        ids, transitions = await database.call(
+        # Timed on the database thread: waiting for a turn is not the page's cost.
+        ids, transitions, took = await database.call(
             partial(_page, after=after, chunk=size), background=True
         )
-        took = time.monotonic() - started
         moved += transitions
         if len(ids) < size:
             return moved
@@ -81,12 +80,14 @@ async def sweep_once(database: Database, *, chunk: int, page_seconds: float = PA
             size = min(chunk, size * 2)
 
 
-def _page(ws: Workspace, *, after: str | None, chunk: int) -> tuple[list[str], int]:
+def _page(ws: Workspace, *, after: str | None, chunk: int) -> tuple[list[str], int, float]:
+    """The page's ids, the transitions its refresh wrote, and the seconds it took."""
+    started = time.monotonic()
     ids = customer_page(ws.table("customers"), after=after, limit=chunk)
     if not ids:
-        return ids, 0
+        return ids, 0, time.monotonic() - started
     done = ws.segments.refresh(ids, source="sweep")
-    return ids, done.entered + done.exited
+    return ids, done.entered + done.exited, time.monotonic() - started
 
 
 @asynccontextmanager
