@@ -17,7 +17,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
@@ -25,6 +26,8 @@ from cible.store.audit_log import Entry, NewEntry
 from cible.store.store import Store
 
 __all__ = ["OUTCOMES", "AuditEntry", "AuditLog"]
+
+T = TypeVar("T")
 
 #: How an audited action ended.
 OUTCOMES = ("ok", "refused", "failed")
@@ -75,6 +78,38 @@ class AuditLog:
             raise CibleError(f"Unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}.")
         entry = NewEntry(utc_now(), actor, action, target, outcome, dict(detail or {}))
         return self._store.append_audit(entry)
+
+    def change(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        work: Callable[[], T],
+        detail: Callable[[T], dict[str, Any]] = lambda result: {},
+    ) -> T:
+        """Run ``work()`` and record it: ``ok`` with ``detail(result)``, or ``failed`` with
+        the error's sentence (an unexpected error only by its type); errors propagate.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from cible import Workspace
+        >>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+        ...     _ = ws.audit_log.change("cli", "segment.delete", "segment:vip", lambda: False)
+        ...     [(e.action, e.outcome) for e in ws.audit_log.entries(limit=1)]
+        [('segment.delete', 'ok')]
+        """
+        try:
+            result = work()
+        except CibleError as exc:
+            self.record(actor, action, target, "failed", {"error": str(exc)})
+            raise
+        except Exception as exc:  # a fault of ours: recorded, its text kept out of the log
+            self.record(actor, action, target, "failed", {"error": type(exc).__name__})
+            raise
+        self.record(actor, action, target, "ok", detail(result))
+        return result
 
     def entries(
         self, limit: int = 100, offset: int = 0, action: str | None = None

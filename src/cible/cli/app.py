@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from cible.access.roles import LOCAL_USER
 from cible.cli import audit as audit_cli
 from cible.cli import cluster as cluster_cli
 from cible.cli import dedupe as dedupe_cli
@@ -222,16 +223,22 @@ def import_(
         return
     with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
         try:
-            result = ws.imports.load(
-                kind,
-                file,
-                mapping=_parse_map(mapping or []),
-                date_format=date_format,
-                decimal=decimal,
-                delimiter=delimiter,
-                encoding=encoding,
-                strict=strict,
-                progress=bars.task(f"import {file.name}"),
+            result = ws.audit_log.change(
+                LOCAL_USER.actor,
+                "import.finish",
+                f"file:{file.name}",
+                lambda: ws.imports.load(
+                    kind,
+                    file,
+                    mapping=_parse_map(mapping or []),
+                    date_format=date_format,
+                    decimal=decimal,
+                    delimiter=delimiter,
+                    encoding=encoding,
+                    strict=strict,
+                    progress=bars.task(f"import {file.name}"),
+                ),
+                lambda loaded: {"kind": kind, "result": loaded.as_dict()},
             )
         except StrictRefusalError as refusal:
             if not as_json:

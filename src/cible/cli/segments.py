@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from cible.access.roles import LOCAL_USER
 from cible.activation.export import REASONS, Audience
 from cible.activation.formats import ExportFormat, write
 from cible.cli.customers import as_served
@@ -156,7 +157,13 @@ def add(
     """Store a definition (replacing one with the same id); members come at the next run."""
     use_lang(lang)
     with open_workspace(workspace) as ws:
-        definition, created = ws.segments.add(file)
+        definition, created = ws.audit_log.change(
+            LOCAL_USER.actor,
+            "segment.save",
+            f"file:{file.name}",
+            lambda: ws.segments.add(file),
+            lambda saved: {"id": saved[0].id, "created": saved[1]},
+        )
     if as_json:
         print_json({"id": definition.id, "created": created})
     else:
@@ -206,9 +213,13 @@ def remove(
 ) -> None:
     """Delete a rule segment; its memberships end at the next run."""
     use_lang(lang)
-    with open_workspace(workspace) as ws:
+
+    def remove_it() -> None:
         if not ws.segments.remove(segment_id):
             raise CibleError(f"No stored rule segment {segment_id!r}.")
+
+    with open_workspace(workspace) as ws:
+        ws.audit_log.change(LOCAL_USER.actor, "segment.delete", f"segment:{segment_id}", remove_it)
     echo(_("Removed {id!r}.").format(id=segment_id))
 
 
@@ -371,8 +382,15 @@ def members(
     carriage return) are prefixed with a quote.
     """
     lang = use_lang(lang)
-    with open_workspace(workspace, read_only=True) as ws:
-        audience = ws.exports.audience(segment_id, channel, limit=limit)
+    # Writable: every export, refused or not, goes to the audit log.
+    with open_workspace(workspace) as ws:
+        audience = ws.audit_log.change(
+            LOCAL_USER.actor,
+            "export",
+            f"segment:{segment_id}",
+            lambda: ws.exports.audience(segment_id, channel, limit=limit),
+            lambda found: {"channel": channel, **found.summary()},
+        )
     if output is None:
         fmt = ExportFormat.JSON if as_json else ExportFormat.CSV
         write(audience.table, sys.stdout.buffer, fmt)

@@ -19,7 +19,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cible.access.roles import LOCAL_USER, Principal, Role
 from cible.access.tokens import Keyring
-from cible.domain.errors import CibleError
 from cible.domain.json_values import dumps_json
 from cible.server.database import Database
 from cible.server.jobs import Jobs
@@ -77,17 +76,7 @@ class ServerState:
         or ``failed`` with the error's sentence (then the error propagates)."""
 
         def recorded(ws: Workspace) -> T:
-            try:
-                result = work(ws)
-            except CibleError as exc:
-                ws.audit_log.record(principal.actor, action, target, "failed", {"error": str(exc)})
-                raise
-            except Exception as exc:  # a fault of ours: recorded, its text kept out of the log
-                failure = {"error": type(exc).__name__}
-                ws.audit_log.record(principal.actor, action, target, "failed", failure)
-                raise
-            ws.audit_log.record(principal.actor, action, target, "ok", detail(result))
-            return result
+            return ws.audit_log.change(principal.actor, action, target, lambda: work(ws), detail)
 
         return await self.db.call(recorded)
 
