@@ -41,10 +41,12 @@ def test_local_changes_and_exports_are_audited_failures_included(tmp_path: Path)
         ("cli", "import.finish", "file:customers.csv", "ok"),
         ("cli", "segment.save", "file:big.yaml", "ok"),
         ("cli", "segment.save", "file:bad.yaml", "failed"),
+        ("cli", "run.finish", "", "ok"),
         ("cli", "export", "segment:big", "ok"),
         ("cli", "segment.delete", "segment:big", "ok"),
         ("cli", "segment.delete", "segment:big", "failed"),
     ]
     assert entries[0].detail["result"]["loaded"] == 1
-    assert entries[3].detail["channel"] == "email" and "exported" in entries[3].detail
+    assert entries[3].detail["result"]["customers"] == 1  # counts only
+    assert entries[4].detail["channel"] == "email" and "exported" in entries[4].detail
     assert "nothing_like_it" in entries[2].detail["error"]

@@ -25,7 +25,7 @@ from cible.domain.errors import CibleError
 from cible.store.audit_log import Entry, NewEntry
 from cible.store.store import Store
 
-__all__ = ["OUTCOMES", "AuditEntry", "AuditLog"]
+__all__ = ["OUTCOMES", "AuditEntry", "AuditLog", "counts"]
 
 T = TypeVar("T")
 
@@ -37,6 +37,23 @@ AuditEntry = Entry
 
 #: Most entries one read returns.
 MAX_LIMIT = 1000
+
+
+def counts(result: object) -> dict[str, int | float]:
+    """The numbers of a result (a dict), for the log: a result may name customers (a
+    deduplication's merges), and the log is kept for good, so only counts go in it.
+
+    Examples
+    --------
+    >>> counts({"loaded": 3, "file": "a.csv", "ok": True, "share": 0.5})
+    {'loaded': 3, 'share': 0.5}
+    """
+    found = result if isinstance(result, dict) else {}
+    return {
+        key: value
+        for key, value in found.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 class AuditLog:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from cible.access.audit_log import counts
 from cible.access.roles import LOCAL_USER
 from cible.cli import audit as audit_cli
 from cible.cli import cluster as cluster_cli
@@ -238,7 +239,7 @@ def import_(
                     strict=strict,
                     progress=bars.task(f"import {file.name}"),
                 ),
-                lambda loaded: {"kind": kind, "result": loaded.as_dict()},
+                lambda loaded: {"kind": kind, "result": counts(loaded.as_dict())},
             )
         except StrictRefusalError as refusal:
             if not as_json:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cible.access.audit_log import counts
+from cible.access.roles import LOCAL_USER
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, number, percent, print_json, print_table, progress_bars
@@ -91,7 +93,13 @@ def normalise(
     """Normalise stored e-mails, phones, countries, names and cities again."""
     use_lang(lang)
     with open_workspace(workspace) as ws:
-        changed = ws.quality.normalise()
+        changed = ws.audit_log.change(
+            LOCAL_USER.actor,
+            "quality.normalise",
+            "",
+            ws.quality.normalise,
+            lambda done: {"result": counts(done)},
+        )
     if as_json:
         print_json({"changed": changed})
         return

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cible.access.roles import LOCAL_USER
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -89,7 +90,13 @@ def train(
     """Train on monthly snapshots, test on the latest one out of time, store model and card."""
     use_lang(lang)
     with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
-        model_id, card = ws.models.train_churn(horizon_days=horizon, progress=bars.task("churn"))
+        model_id, card = ws.audit_log.change(
+            LOCAL_USER.actor,
+            "churn.train",
+            "",
+            lambda: ws.models.train_churn(horizon_days=horizon, progress=bars.task("churn")),
+            lambda trained: {"model_id": trained[0]},
+        )
     if as_json:
         print_json({"model_id": model_id, "card": card.as_dict()})
         return

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cible.access.audit_log import counts
+from cible.access.roles import LOCAL_USER
 from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
@@ -85,17 +87,23 @@ def cluster(
             summary = remote.job("/api/clusters", body, progress=bars.task("cluster"))
     else:
         with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
-            result = ws.cluster(
-                dimension=dimension,
-                method=method,
-                k=chosen_k,
-                k_range=(k_min, k_max),
-                random_state=random_state,
-                sample_size=sample_size,
-                include=_names(include) or None,
-                exclude=tuple(_names(exclude)),
-                n_bootstrap=bootstrap,
-                progress=bars.task("cluster"),
+            result = ws.audit_log.change(
+                LOCAL_USER.actor,
+                "cluster.finish",
+                f"dimension:{dimension}",
+                lambda: ws.cluster(
+                    dimension=dimension,
+                    method=method,
+                    k=chosen_k,
+                    k_range=(k_min, k_max),
+                    random_state=random_state,
+                    sample_size=sample_size,
+                    include=_names(include) or None,
+                    exclude=tuple(_names(exclude)),
+                    n_bootstrap=bootstrap,
+                    progress=bars.task("cluster"),
+                ),
+                lambda done: {"result": counts(done.as_dict())},
             )
         summary = as_served(result.as_dict())
     if as_json:

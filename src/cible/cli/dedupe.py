@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
+from cible.access.audit_log import counts
+from cible.access.roles import LOCAL_USER
 from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
@@ -50,7 +52,13 @@ def dedupe(
         if dry_run:
             raise CibleError("--undo cannot be combined with --dry-run: undo changes the data.")
         with open_workspace(workspace) as ws:
-            record = ws.quality.undo_merge(undo)
+            record = ws.audit_log.change(
+                LOCAL_USER.actor,
+                "merge.undo",
+                f"merge:{undo}",
+                lambda: ws.quality.undo_merge(undo),
+                lambda undone: {"restored": len(undone.restored_ids)},
+            )
         if as_json:
             print_json(asdict(record))
             return
@@ -71,7 +79,16 @@ def dedupe(
             open_workspace(workspace, read_only=dry_run) as ws,
             progress_bars(not as_json) as bars,
         ):
-            found = ws.quality.dedupe(dry_run=dry_run, progress=bars.task("dedupe"))
+            if dry_run:
+                found = ws.quality.dedupe(dry_run=True, progress=bars.task("dedupe"))
+            else:
+                found = ws.audit_log.change(
+                    LOCAL_USER.actor,
+                    "dedupe.finish",
+                    "",
+                    lambda: ws.quality.dedupe(dry_run=False, progress=bars.task("dedupe")),
+                    lambda done: {"result": counts(done.as_dict())},
+                )
         data = as_served(found.as_dict())
     if as_json:
         print_json(data)

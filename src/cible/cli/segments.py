@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from cible.access.audit_log import counts
 from cible.access.roles import LOCAL_USER
 from cible.activation.export import REASONS, Audience
 from cible.activation.formats import ExportFormat, write
@@ -54,7 +55,13 @@ def run(
         found["as_of"] = datetime.fromisoformat(found["as_of"])
     else:
         with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
-            found = dict(ws.run(as_of=moment, progress=bars.task("run")).__dict__)
+            found = ws.audit_log.change(
+                LOCAL_USER.actor,
+                "run.finish",
+                "",
+                lambda: dict(ws.run(as_of=moment, progress=bars.task("run")).__dict__),
+                lambda done: {"result": counts(done)},
+            )
     if as_json:
         print_json(found)
         return

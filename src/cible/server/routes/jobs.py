@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cible.access.audit_log import counts
 from cible.access.roles import Principal
 from cible.domain.clock import normalise_as_of
 from cible.domain.errors import CibleError
@@ -112,14 +113,7 @@ def _start(
 
     def finish(job: Job, ws: Workspace) -> None:
         outcome = "ok" if job.state == "succeeded" else "failed"
-        # Counts only: a result may name customers (dedupe), and the audit log is kept
-        # for good, so what it holds must be safe to keep.
-        counts = {
-            key: value
-            for key, value in (job.result if isinstance(job.result, dict) else {}).items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        }
-        ended = {"job_id": job.job_id, "result": counts, "error": job.error}
+        ended = {"job_id": job.job_id, "result": counts(job.result), "error": job.error}
         ws.audit_log.record(principal.actor, f"{kind}.finish", f"job:{job.job_id}", outcome, ended)
 
     job = state.jobs.start(kind, work, on_finish=finish)
