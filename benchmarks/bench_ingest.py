@@ -123,13 +123,27 @@ def _serve(folder: Path) -> subprocess.Popen[bytes]:
 
 
 def through_server(
-    *, per_request: int, connections: int, seconds: int, one_transaction_each: bool = False
+    *,
+    per_request: int,
+    connections: int,
+    seconds: int,
+    one_transaction_each: bool = False,
+    window_ids: int = 0,
 ) -> Load:
-    """wrk posting to ``cible serve`` for ``seconds``; the events checked once it stopped."""
+    """wrk posting to ``cible serve`` for ``seconds``; the events checked once it stopped.
+
+    ``window_ids`` message ids (random UUIDs, received now) are put in the
+    deduplication window first, as a server that has run for a while holds them.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "ws"
         with Workspace.create(folder) as ws:
             key, _ = ws.tokens.create("bench", "ingest")
+            if window_ids:
+                ws.store.connection.execute(
+                    "INSERT INTO event_ids SELECT uuid()::VARCHAR, now()::TIMESTAMP FROM range(?)",
+                    [window_ids],
+                )
         if one_transaction_each:
             settings = folder / "cible.toml"
             text = settings.read_text().replace("max_messages = 5000", "max_messages = 1")
@@ -227,6 +241,9 @@ def main() -> None:
     parser.add_argument("--batch-connections", type=int, default=16)
     parser.add_argument("--track-connections", type=int, default=64)
     parser.add_argument("--direct-events", type=int, default=3_000)
+    parser.add_argument(
+        "--window-ids", type=int, default=0, help="ids already in the deduplication window"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run `make bench-ingest`, which installs it.")
@@ -236,7 +253,10 @@ def main() -> None:
     batch = _best(
         [
             through_server(
-                per_request=BATCH, connections=args.batch_connections, seconds=args.seconds
+                per_request=BATCH,
+                connections=args.batch_connections,
+                seconds=args.seconds,
+                window_ids=args.window_ids,
             )
             for _ in range(args.repeat)
         ],
@@ -250,7 +270,12 @@ def main() -> None:
     print(f"/v1/track, group commit, {args.track_connections} connections:")
     grouped = _best(
         [
-            through_server(per_request=1, connections=args.track_connections, seconds=args.seconds)
+            through_server(
+                per_request=1,
+                connections=args.track_connections,
+                seconds=args.seconds,
+                window_ids=args.window_ids,
+            )
             for _ in range(args.repeat)
         ],
         1,
