@@ -224,7 +224,7 @@ class Workspace:
 
     def traits(self) -> Any:
         """Traits of every customer from the latest run (an Ibis table)."""
-        if int(self.table("runs").count().execute()) == 0:
+        if not self.store.has_run():
             raise CibleError("No run yet: run `cible run` first.")
         return self.table(TRAITS)
 

@@ -244,7 +244,7 @@ class Segments:
         Built-in segments come first, then rule segments, then cluster segments.
         """
         figures: dict[str, dict[str, Any]] = {}
-        if self._has_run():
+        if self._store.has_run():
             members = self._current().select("segment_id", "customer_id")
             traits = self._store.table(runs.TRAITS)
             for row in segment_figures(traits, members).to_pyarrow().to_pylist():
@@ -293,7 +293,7 @@ class Segments:
     def members(self, segment_id: str) -> ir.Table:
         """Current members of a segment with their traits (an Ibis table)."""
         self.get(segment_id)
-        if not self._has_run():
+        if not self._store.has_run():
             raise CibleError("No run yet: run `cible run` first.")
         current = self._current()
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
@@ -331,9 +331,6 @@ class Segments:
             as_of=as_of,
             source=source,
         )
-
-    def _has_run(self) -> bool:
-        return int(self._store.table("runs").count().execute()) > 0
 
     def _current(self) -> ir.Table:
         history = self._store.table("segment_memberships")

@@ -125,7 +125,7 @@ def fit_clustering(
     """
     report = reporter(progress)
     _check_dimension(store, registry, dimension)
-    if int(store.table("runs").count().execute()) == 0:
+    if not store.has_run():
         raise CibleError("No run yet: run `cible run` first, then `cible cluster`.")
     report("reading traits", 0, 4)
     # DuckDB returns rows in no set order; the sample and resamples are drawn by

@@ -74,7 +74,7 @@ class Customers:
         if not profile:
             raise CustomerNotFoundError(f"No customer {customer_id!r}.")
         traits: dict[str, Any] | None = None
-        if int(store.table("runs").count().execute()) > 0:  # the traits table comes with a run
+        if store.has_run():  # the traits table comes with a run
             table = store.table(runs.TRAITS)
             found = table.filter(table.customer_id == customer_id).to_pyarrow().to_pylist()
             traits = found[0] if found else None

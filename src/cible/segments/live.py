@@ -179,24 +179,23 @@ def evaluate_customers(
         tuple(tuple(row.values()) for row in _stored_segments(store)),
         tuple((name, tuple(table.schema().items())) for name, table in sorted(held.items())),
     )
-    if key not in _PLANS:
+    plan = _PLANS.get(key)
+    if plan is None:
         definitions = load_segments(store, registry)
         dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
 
         def build(moment: datetime, hold: Hold) -> None:
             _evaluate(store, config, definitions, dimensions, moment, hold)
 
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = store.record(build)
-        if _PLANS[key] is None:
-            _log.warning("Live refresh: no reusable plan; each refresh compiles its queries.")
-    plan = _PLANS[key]
-    if plan is None:
-        definitions = load_segments(store, registry)
-        dimensions = sorted({c.dimension for c in load_cluster_segments(store)})
-        _evaluate(store, config, definitions, dimensions, as_of, store.hold)
-    else:
+        if key not in _PLANS:
+            if len(_PLANS) >= _MAX_PLANS:
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = plan = store.record(build)
+            if plan is None:
+                _log.warning("Live refresh: no reusable plan; each refresh compiles its queries.")
+        if plan is None:
+            build(as_of, store.hold)
+    if plan is not None:
         store.replay(plan, as_of)
     return "_live_traits", store.table("_live_members")
 

@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,6 +136,7 @@ def _substitute(sql: str, old: datetime, new: datetime) -> str:
     return sql
 
 
+@functools.lru_cache(maxsize=16)
 def _spellings(moment: datetime) -> tuple[str, ...]:
     """How a moment appears in compiled SQL: as a naive and a UTC timestamp literal,
     and in the column names Ibis derives from an expression (the ``repr`` of the
