@@ -21,6 +21,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cible.domain.activation_settings import (
+    ActivationSection,
+    EmailSection,
+    TagsSection,
+    WebhookEndpoint,
+    check_webhook_names,
+)
 from cible.domain.errors import ConfigError
 from cible.domain.playbook import LocalText, PlaybookSection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
@@ -460,6 +467,10 @@ class WorkspaceConfig(_Strict):
     dedupe: DedupeSection = DedupeSection()
     ingest: IngestSection = IngestSection()
     live: LiveSection = LiveSection()
+    tags: TagsSection = TagsSection()
+    activation: ActivationSection = ActivationSection()
+    email: EmailSection = EmailSection()
+    webhooks: dict[str, WebhookEndpoint] = {}
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -471,6 +482,8 @@ class WorkspaceConfig(_Strict):
         if found is not None:
             raise ValueError(f"{found} is not a finite number; write a number such as 1.5")
         return self
+
+    _webhook_names = field_validator("webhooks")(check_webhook_names)
 
     @field_validator("attributes")
     @classmethod

@@ -10,6 +10,7 @@ can run the whole list.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,17 @@ import duckdb
 from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CANONICAL_TABLES
-from cible.store import audit_log, ddl, indexes, outbox, tokens
+from cible.store import (
+    audit_log,
+    automations,
+    ddl,
+    deliveries,
+    indexes,
+    outbox,
+    tags,
+    templates,
+    tokens,
+)
 from cible.store.transaction import transaction
 
 
@@ -198,6 +209,27 @@ def _customer_indexes(con: duckdb.DuckDBPyConnection) -> None:
     indexes.create_indexes(con)
 
 
+def _activation(con: duckdb.DuckDBPyConnection) -> None:
+    # Tags with their ledger, automations with their runs and log, message templates,
+    # deliveries with their attempts; the outbox now also carries tag changes and
+    # matched events (docs/activation.md). The signing secret makes unsubscribe links
+    # that cannot be forged for another customer.
+    for statement in (
+        *tags.CREATE,
+        *automations.CREATE,
+        *templates.CREATE,
+        *deliveries.CREATE,
+        *outbox.UPGRADE,
+    ):
+        con.execute(statement)
+    con.execute(
+        "INSERT INTO cible_meta SELECT 'signing_secret', ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM cible_meta WHERE key = 'signing_secret')",
+        [secrets.token_hex(32)],
+    )
+    con.execute("CREATE INDEX IF NOT EXISTS customer_tags_customer ON customer_tags (customer_id)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -209,6 +241,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "live events: deduplication window and anonymous identities", _live_events),
     Migration(9, "the outbox of segment transitions refreshed live", _outbox),
     Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
+    Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
 )
 
 #: The schema version this release of Cible writes.

@@ -11,7 +11,8 @@ Examples
 >>> import duckdb
 >>> from datetime import datetime
 >>> con = duckdb.connect()
->>> _ = con.execute(CREATE_SEQUENCE); _ = con.execute(CREATE_TABLE)
+>>> for statement in (CREATE_SEQUENCE, CREATE_TABLE, *UPGRADE):
+...     _ = con.execute(statement)
 >>> _ = con.execute("CREATE TEMP TABLE t AS SELECT 'c1' AS customer_id, 'vip' AS segment_id, "
 ...                 "'value' AS dimension, 'entered' AS transition")
 >>> append_transitions(con, "t", at=datetime(2024, 5, 1), source="live")
@@ -39,6 +40,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+#: Migration 11: tag changes and matched events go to the outbox too. ``kind`` is
+#: ``segment`` (``segment_id``, ``transition`` entered/exited), ``tag`` (``subject``
+#: the tag, ``transition`` added/removed) or ``event`` (``subject`` the event's
+#: message id, ``transition`` the automation it matched).
+UPGRADE = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'segment'",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS subject VARCHAR",
+)
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     """One transition to deliver: who, which segment, ``entered`` or ``exited``, when."""
@@ -51,6 +62,8 @@ class OutboxRow:
     occurred_at: datetime
     source: str
     delivered_at: datetime | None
+    kind: str = "segment"
+    subject: str | None = None
 
 
 def append_transitions(

@@ -39,6 +39,7 @@ from cible.store import (
     audit_log,
     audits,
     clusters,
+    deliveries,
     events,
     merges,
     migrations,
@@ -47,6 +48,8 @@ from cible.store import (
     prepared,
     runs,
     staging,
+    tags,
+    templates,
     tokens,
     writer,
 )
@@ -456,3 +459,58 @@ class Store:
     def pending_transitions(self, *, limit: int = 1_000) -> list[outbox.OutboxRow]:
         """Outbox rows not delivered yet, oldest first."""
         return outbox.pending(self.connection, limit=limit)
+
+    def signing_secret(self) -> bytes:
+        """The workspace's secret key for links that must not be forged (unsubscribe)."""
+        row = fetch_row(
+            self.connection, "SELECT value FROM cible_meta WHERE key = 'signing_secret'"
+        )
+        return bytes.fromhex(str(row[0]))
+
+    # Tags --------------------------------------------------------------------------
+
+    def list_tags(self) -> list[tags.TagRow]:
+        """Every tag definition, by name."""
+        return tags.list_tags(self.connection)
+
+    def save_tag(self, tag: tags.TagRow) -> None:
+        """Create or replace a tag definition."""
+        tags.save_tag(self.connection, tag)
+
+    def rename_tag(self, old: str, new: str) -> int:
+        """Rename a tag in its definition and its ledger, atomically."""
+        with self.transaction():
+            return tags.rename_tag(self.connection, old, new)
+
+    def delete_tag(self, name: str) -> None:
+        """Forget a tag definition; its ledger stays."""
+        tags.delete_tag(self.connection, name)
+
+    def record_tag_changes(
+        self, changes: Sequence[tags.TagChange], *, at: datetime, actor: str, source: str
+    ) -> int:
+        """Append tag changes to the ledger and the outbox, in one transaction."""
+        with self.transaction():
+            return tags.record_changes(self.connection, changes, at=at, actor=actor, source=source)
+
+    def current_tags(self, customer_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The tags each customer carries now."""
+        return tags.current_tags(self.connection, customer_ids)
+
+    # Automations -------------------------------------------------------------------
+
+    # Deliveries --------------------------------------------------------------------
+
+    def enqueue_deliveries(self, rows: Sequence[deliveries.NewDelivery], *, at: datetime) -> int:
+        """Add deliveries whose idempotency key is new (in the caller's transaction)."""
+        return deliveries.enqueue(self.connection, rows, at=at)
+
+    # Templates ---------------------------------------------------------------------
+
+    def save_template(self, template_id: str, definition: str, *, at: datetime, actor: str) -> None:
+        """Create or replace a message template (its validated definition, as JSON)."""
+        templates.save(self.connection, template_id, definition, at=at, actor=actor)
+
+    def delete_template(self, template_id: str) -> bool:
+        """Remove a message template; whether it existed."""
+        return templates.delete(self.connection, template_id)
