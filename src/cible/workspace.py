@@ -32,6 +32,7 @@ import tomli_w
 from cible.access.audit_log import AuditLog
 from cible.access.tokens import Tokens
 from cible.activation import Exports
+from cible.activation.tags import Tags
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.progress import Progress
@@ -247,6 +248,21 @@ class Workspace:
             self.segments.members,
             phone_region=self.config.quality.phone_region,
         )
+
+    @property
+    def tags(self) -> Tags:
+        """Tags: ``define``, ``list``, ``get``, ``rename``, ``delete``; ``apply`` and
+        ``withdraw`` on customers, each change kept with who and how (docs/activation.md).
+
+        Customers whose tags change are re-evaluated at once when ``[live] refresh``
+        is on, so segments that read tags follow.
+        """
+
+        def refresh(customer_ids: list[str]) -> None:
+            if self.config.live.refresh:
+                self.segments.refresh(customer_ids)
+
+        return Tags(self.store, self.config.tags, on_change=refresh)
 
     def cluster(
         self,

@@ -306,15 +306,15 @@ def test_error_is_a_cible_error_with_problems():
         ),
         (
             in_all({"trai": "monetary_value", "op": ">", "value": 1}),
-            "where.all[0]: a condition needs one of the keys trait, attribute, consent, event, in_segment, all, any, not (did you mean 'trait'?)",
+            "where.all[0]: a condition needs one of the keys trait, attribute, consent, event, in_segment, tag, all, any, not (did you mean 'trait'?)",
         ),
         (
             in_all({"trait": "monetary_value", "event": "x"}),
-            "where.all[0]: a condition holds exactly one of the keys trait, attribute, consent, event, in_segment, all, any, not; found 'trait' and 'event'",
+            "where.all[0]: a condition holds exactly one of the keys trait, attribute, consent, event, in_segment, tag, all, any, not; found 'trait' and 'event'",
         ),
         (
             in_all("monetary_value >= 500"),
-            "where.all[0]: expected a condition (a mapping with one of the keys trait, attribute, consent, event, in_segment, all, any, not), got string 'monetary_value >= 500'",
+            "where.all[0]: expected a condition (a mapping with one of the keys trait, attribute, consent, event, in_segment, tag, all, any, not), got string 'monetary_value >= 500'",
         ),
         (definition({"all": []}), "where.all: needs at least one condition"),
         (
@@ -323,7 +323,7 @@ def test_error_is_a_cible_error_with_problems():
         ),
         (
             definition({"not": [TRAIT]}),
-            "where.not: expected a condition (a mapping with one of the keys trait, attribute, consent, event, in_segment, all, any, not), got a list",
+            "where.not: expected a condition (a mapping with one of the keys trait, attribute, consent, event, in_segment, tag, all, any, not), got a list",
         ),
         (
             in_all({"attribute": "religion", "op": "=", "value": "x"}),

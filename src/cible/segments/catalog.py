@@ -105,7 +105,8 @@ class Segments:
     def validate(self, source: str | Path | dict[str, Any]) -> SegmentDefinition:
         """Parse and check a definition (YAML or JSON text, a file path, or a dict)."""
         stored = {d.id for d in load_segments(self._store, self._registry)}
-        return parse_definition(_source(source), vocabulary(self._registry, stored))
+        tags = {tag.name for tag in self._store.list_tags()}
+        return parse_definition(_source(source), vocabulary(self._registry, stored, tags))
 
     # -- preview (issue 12: size and sample before saving) ---------------------------
 
@@ -169,6 +170,7 @@ class Segments:
             base=traits.join(store.table("customers"), "customer_id"),
             events=store.table("events"),
             consents=store.table("consents"),
+            tags=store.table("customer_tags"),
             as_of=as_of,
             membership=lambda segment_id: current.filter(current.segment_id == segment_id).select(
                 "customer_id"

@@ -69,6 +69,7 @@ from cible.segments.conditions import (
     ConsentCondition,
     InSegmentCondition,
     NotCondition,
+    TagCondition,
     TraitCondition,
 )
 from cible.segments.definition import SegmentDefinition, SegmentDefinitionError
@@ -98,6 +99,7 @@ def compile_members(
     consents: Any,
     as_of: datetime,
     membership: Membership,
+    tags: Any = None,
 ) -> Any:
     """The members of ``definition`` as of ``as_of``.
 
@@ -119,6 +121,9 @@ def compile_members(
     membership : callable
         ``membership(segment_id)`` returns a table with the ``customer_id`` of the
         members of another segment, for ``in_segment`` conditions.
+    tags : ibis.Table, optional
+        The ``customer_tags`` ledger, for ``tag`` conditions (required when the
+        definition holds one).
 
     Returns
     -------
@@ -138,6 +143,7 @@ def compile_members(
         consents=consents,
         as_of=as_of,
         membership=membership,
+        tags=tags,
     )
     return base.filter(predicate).select("customer_id").distinct()
 
@@ -150,12 +156,13 @@ def compile_predicate(
     consents: Any,
     as_of: datetime,
     membership: Membership,
+    tags: Any = None,
 ) -> Any:
     """The boolean Ibis expression over ``base`` that is true for members.
 
     Parameters are those of :func:`compile_members`; the expression is never NULL.
     """
-    compiler = _Compiler(base, events, consents, normalise_as_of(as_of), membership)
+    compiler = _Compiler(base, events, consents, normalise_as_of(as_of), membership, tags)
     return compiler.condition(definition.where, "where")
 
 
@@ -166,6 +173,7 @@ class _Compiler:
     consents: Any
     as_of: datetime
     membership: Membership
+    tags: Any = None
 
     def condition(self, node: Any, path: str) -> Any:
         if isinstance(node, TraitCondition):
@@ -176,6 +184,8 @@ class _Compiler:
             return self._event(node)
         if isinstance(node, ConsentCondition):
             return self._consent(node)
+        if isinstance(node, TagCondition):
+            return self._tag(node, f"{path}.tag")
         if isinstance(node, InSegmentCondition):
             members = self.membership(node.in_segment)
             return self._customer_in(members.filter(members.customer_id.notnull()))
@@ -235,6 +245,22 @@ class _Compiler:
             # (non-zero) count fails it: customers without events are included.
             return ~self._customer_in(counts.filter(~holds))
         return self._customer_in(counts.filter(holds))
+
+    def _tag(self, node: TagCondition, path: str) -> Any:
+        if self.tags is None:
+            raise SegmentDefinitionError(f"{path}: tags are not available here")
+        ledger = self.tags
+        stamp = ledger.changed_at
+        as_of = _literal(self.as_of, stamp.type())
+        # The latest change of each customer's tag up to as_of decides, as for consents.
+        mine = ledger.filter(ledger.tag == ibis.literal(node.tag, "string"), stamp <= as_of)
+        latest = mine.mutate(
+            _n=ibis.row_number().over(group_by=mine.customer_id, order_by=mine.change_id.desc())
+        )
+        kept = [latest._n == 0, latest.action == ibis.literal("added", "string")]
+        if node.within_days is not None:
+            kept.append(latest.changed_at >= as_of - ibis.interval(days=node.within_days))
+        return self._customer_in(latest.filter(*kept))
 
     def _consent(self, node: ConsentCondition) -> Any:
         # The ledger's current state as of as_of, derived in one place for every reader.

@@ -1,7 +1,7 @@
 """The conditions of the segment language (DESIGN.md section 5), as pydantic models.
 
 A condition is a mapping holding exactly one of the keys ``trait``, ``attribute``,
-``consent``, ``event``, ``in_segment``, ``all``, ``any`` or ``not``; that key picks
+``consent``, ``event``, ``in_segment``, ``tag``, ``all``, ``any`` or ``not``; that key picks
 the model. Unknown keys are refused with the closest known one. Names are checked
 against the :class:`~cible.segments.vocabulary.Vocabulary` passed as validation
 context (``parse_definition`` does it), and values come out normalised (see
@@ -177,6 +177,26 @@ class InSegmentCondition(Node):
         return value
 
 
+class TagCondition(Node):
+    """``{tag: NAME, within_days}``: the customer carries the tag (set within N days).
+
+    The tag's state as of ``as_of`` is the latest change of the customer's tag ledger
+    (``customer_tags``) up to that moment, so the past replays like consents do.
+    """
+
+    tag: Text
+    within_days: int | None = Field(default=None, gt=0, le=36_500)
+
+    @field_validator("tag")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        known = vocabulary_of(info).tags
+        if known is not None and value not in known:
+            hint = did_you_mean(value, known)
+            raise ValueError(f"unknown tag {value!r}{hint}; create it with `cible tags add`")
+        return value
+
+
 class AllCondition(Node):
     """``{all: [...]}``: every condition holds."""
 
@@ -207,6 +227,7 @@ CONDITION_TAGS = {
     "consent": "consent-condition",
     "event": "event-condition",
     "in_segment": "in-segment-condition",
+    "tag": "tag-condition",
     "all": "all-condition",
     "any": "any-condition",
     "not": "not-condition",
@@ -217,6 +238,7 @@ _MODELS = (
     ConsentCondition,
     EventCondition,
     InSegmentCondition,
+    TagCondition,
     AllCondition,
     AnyCondition,
     NotCondition,
@@ -240,7 +262,7 @@ def explain_condition(data: Any) -> str:
     Examples
     --------
     >>> explain_condition({"trai": "x"})
-    "a condition needs one of the keys trait, attribute, consent, event, in_segment, all, any, not (did you mean 'trait'?)"
+    "a condition needs one of the keys trait, attribute, consent, event, in_segment, tag, all, any, not (did you mean 'trait'?)"
     """  # noqa: E501
     keys = ", ".join(CONDITION_TAGS)
     if not isinstance(data, Mapping):
@@ -260,6 +282,7 @@ Condition = Annotated[
     | Annotated[ConsentCondition, Tag("consent-condition")]
     | Annotated[EventCondition, Tag("event-condition")]
     | Annotated[InSegmentCondition, Tag("in-segment-condition")]
+    | Annotated[TagCondition, Tag("tag-condition")]
     | Annotated[AllCondition, Tag("all-condition")]
     | Annotated[AnyCondition, Tag("any-condition")]
     | Annotated[NotCondition, Tag("not-condition")],
@@ -267,7 +290,7 @@ Condition = Annotated[
         condition_kind,
         custom_error_type="condition",
         custom_error_message="expected a condition: a mapping with exactly one of the keys "
-        "trait, attribute, consent, event, in_segment, all, any, not",
+        "trait, attribute, consent, event, in_segment, tag, all, any, not",
     ),
 ]
 

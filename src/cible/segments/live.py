@@ -80,7 +80,7 @@ POPULATION_TRAITS: tuple[str, ...] = (
     *(t.name for t in TYPOLOGY_TRAITS + VALUE_TRAITS + CHURN_TRAITS),
 )
 #: Tables whose rows belong to one customer: restricted to the customers refreshed.
-_PER_CUSTOMER = ("customers", "orders", "events", "consents")
+_PER_CUSTOMER = ("customers", "orders", "events", "consents", "customer_tags")
 #: Up to this many customers, tables are restricted by a literal list of ids (index
 #: look-ups); beyond, by a join with a table of the ids (one scan each).
 _LISTED = 200
@@ -326,6 +326,7 @@ def _evaluate(
             base=base,
             events=restricted("events"),
             consents=restricted("consents"),
+            tags=restricted("customer_tags"),
             as_of=as_of,
             membership=membership,
         )

@@ -67,11 +67,14 @@ ALL_TRAITS: tuple[Trait, ...] = tuple(t for group in TRAIT_GROUPS.values() for t
 BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 
 
-def vocabulary(registry: FieldRegistry, segment_ids: set[str]) -> Vocabulary:
-    """What definitions may refer to: all traits, profile fields, known segments."""
+def vocabulary(
+    registry: FieldRegistry, segment_ids: set[str], tags: set[str] | None = None
+) -> Vocabulary:
+    """What definitions may refer to: all traits, profile fields, known segments and,
+    when given, the tags that exist."""
     builtin = {s.id for d in BUILTIN_DIMENSIONS for s in load_builtin(d).segments}
     return Vocabulary(
-        {t.name: t.dtype for t in ALL_TRAITS}, registry, segments=segment_ids | builtin
+        {t.name: t.dtype for t in ALL_TRAITS}, registry, segments=segment_ids | builtin, tags=tags
     )
 
 
@@ -313,6 +316,7 @@ def store_rule_members(
             consents=store.table("consents"),
             as_of=as_of,
             membership=membership,
+            tags=store.table("customer_tags"),
         )
         evaluated[segment_id] = store.hold(f"_segment_{len(evaluated)}", members)
     return evaluated

@@ -57,6 +57,9 @@ class Vocabulary:
     traits: Mapping[str, str]
     registry: FieldRegistry
     segments: Collection[str] = ()
+    #: Tag names, for ``tag`` conditions; None when not checked (stored definitions
+    #: still load after a tag is deleted: they then match nobody).
+    tags: Collection[str] | None = None
 
 
 class ValueKind(StrEnum):
