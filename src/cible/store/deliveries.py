@@ -33,6 +33,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
+
+from cible.store.sql import fetch_row
 
 CREATE = (
     "CREATE SEQUENCE IF NOT EXISTS delivery_ids START 1",
@@ -90,40 +93,37 @@ class NewDelivery:
     source: str | None = None
 
 
-def enqueue(
-    con: duckdb.DuckDBPyConnection, deliveries: Sequence[NewDelivery], *, at: datetime
-) -> int:
-    """Add ``deliveries`` whose key is new, due at once; returns how many were added.
+#: Columns of a new delivery, as :func:`enqueue` inserts them.
+NEW_SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in NewDelivery.__dataclass_fields__),
+        ("next_attempt_at", pa.timestamp("us")),
+        ("created_at", pa.timestamp("us")),
+    ]
+)
 
+
+def enqueue(con: duckdb.DuckDBPyConnection, new: Sequence[NewDelivery], *, at: datetime) -> int:
+    """Add the deliveries of ``new`` whose key is new, due at once; returns how many.
+
+    One statement whatever their number (an automation may queue thousands at once).
     Runs inside the caller's transaction.
     """
-    added = 0
-    for d in deliveries:
-        known = con.execute(
-            "SELECT count(*) FROM deliveries WHERE idempotency_key = ?", [d.idempotency_key]
-        ).fetchall()[0][0]
-        if known:
-            continue
-        con.execute(
-            """
-            INSERT INTO deliveries (idempotency_key, kind, customer_id, target, payload,
-              consent_channel, consent_purpose, cap_channel, status, attempts,
-              next_attempt_at, created_at, source)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+    unique = {d.idempotency_key: d for d in new}
+    rows = [{**d.__dict__, "next_attempt_at": at, "created_at": at} for d in unique.values()]
+    if not rows:
+        return 0
+    con.register("_deliveries_in", pa.Table.from_pylist(rows, schema=NEW_SCHEMA))
+    try:
+        columns = ", ".join(NEW_SCHEMA.names)
+        added = fetch_row(
+            con,
+            f"""
+            INSERT INTO deliveries ({columns}, status, attempts)
+            SELECT {columns}, 'pending', 0 FROM _deliveries_in
+            WHERE idempotency_key NOT IN (SELECT idempotency_key FROM deliveries)
             """,
-            [
-                d.idempotency_key,
-                d.kind,
-                d.customer_id,
-                d.target,
-                d.payload,
-                d.consent_channel,
-                d.consent_purpose,
-                d.cap_channel,
-                at,
-                at,
-                d.source,
-            ],
         )
-        added += 1
-    return added
+    finally:
+        con.unregister("_deliveries_in")
+    return int(added[0])
