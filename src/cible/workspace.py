@@ -32,6 +32,7 @@ import tomli_w
 from cible.access.audit_log import AuditLog
 from cible.access.tokens import Tokens
 from cible.activation import Exports
+from cible.activation.automations import Automations
 from cible.activation.tags import Tags
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
@@ -206,7 +207,9 @@ class Workspace:
     @property
     def events(self) -> Events:
         """Live events (``cible serve``): ``append`` checked messages, deduplicated."""
-        return Events(self.store, self.registry, self.config)
+        return Events(
+            self.store, self.registry, self.config, triggers=self.automations.match_events
+        )
 
     @property
     def quality(self) -> Quality:
@@ -263,6 +266,17 @@ class Workspace:
                 self.segments.refresh(customer_ids)
 
         return Tags(self.store, self.config.tags, on_change=refresh)
+
+    @property
+    def automations(self) -> Automations:
+        """Automations: ``add``, ``validate``, ``list``, ``get``, ``pause``, ``resume``,
+        ``dry_run``, ``runs``, ``log``; ``process`` is the served worker's pass."""
+
+        def tagged(customer_ids: list[str]) -> None:
+            if self.config.live.refresh:
+                self.segments.refresh(customer_ids)
+
+        return Automations(self.store, self.registry, self.config, on_tagged=tagged)
 
     def cluster(
         self,

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import ibis
+
 from cible.domain.activation_settings import COLOUR, TagsSection, check_name
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
@@ -170,7 +172,7 @@ class Tags:
     def _carriers(self) -> dict[str, int]:
         ledger = self._store.table("customer_tags")
         latest = ledger.mutate(
-            _n=ledger.change_id.rank().over(
+            _n=ibis.row_number().over(
                 group_by=[ledger.customer_id, ledger.tag], order_by=ledger.change_id.desc()
             )
         )
@@ -267,7 +269,7 @@ class Tags:
         ledger = self._store.table("customer_tags")
         mine = ledger.filter(ledger.tag == name)
         latest = mine.mutate(
-            _n=mine.change_id.rank().over(group_by=mine.customer_id, order_by=mine.change_id.desc())
+            _n=ibis.row_number().over(group_by=mine.customer_id, order_by=mine.change_id.desc())
         )
         carried = latest.filter(latest._n == 0, latest.action == "added").select("customer_id")
         return sorted(str(i) for i in carried.to_pyarrow().column(0).to_pylist())

@@ -37,7 +37,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,10 +91,19 @@ class Events:
         ``[ingest]`` (the deduplication window) and the importer's settings.
     """
 
-    def __init__(self, store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: FieldRegistry,
+        config: WorkspaceConfig,
+        *,
+        triggers: Callable[[pa.Table], pa.Table] | None = None,
+    ) -> None:
         self._store = store
         self._registry = registry
         self._config = config
+        # Given by the workspace: which new events start an automation (stored with them).
+        self._triggers = triggers
 
     def append(
         self, messages: Sequence[Message], *, received_at: datetime | None = None
@@ -140,8 +149,10 @@ class Events:
             self._config,
             [(m.user_id or "", m.traits, m.timestamp or now) for m, _ in identifies],
         )
+        rows = _rows(fresh, now)
+        matched = self._triggers(rows) if self._triggers is not None else None
         attached = self._store.append_events(
-            _rows(fresh, now), _links(fresh, now), window_start=window_start
+            rows, _links(fresh, now), window_start=window_start, matched=matched
         )
         accepted = len(fresh)
         return IngestResult(

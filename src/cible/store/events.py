@@ -99,6 +99,7 @@ def append_events(
     links: Iterable[IdentityLink],
     *,
     window_start: datetime,
+    matched: pa.Table | None = None,
 ) -> int:
     """Append a micro-batch of new events and identity links in one transaction.
 
@@ -106,6 +107,8 @@ def append_events(
     events take the customer of their anonymous id's latest link, this batch's
     included; a link not held before attaches the earlier anonymous events of its id.
     Ids received before ``window_start`` leave the deduplication window.
+    ``matched`` (``customer_id, message_id, automation_id``: events that start an
+    automation) go to the outbox in the same transaction, so none is lost.
 
     Returns
     -------
@@ -162,10 +165,26 @@ def append_events(
             if rows.num_rows:
                 con.execute("INSERT INTO event_ids SELECT message_id, received_at FROM _events_in")
             con.execute("DELETE FROM event_ids WHERE received_at < ?", [window_start])
+            if matched is not None and matched.num_rows:
+                _outbox_matches(con, matched)
     finally:
         con.unregister("_events_in")
         con.unregister("_links_in")
     return attached
+
+
+def _outbox_matches(con: duckdb.DuckDBPyConnection, matched: pa.Table) -> None:
+    con.register("_matched_in", matched)
+    try:
+        con.execute(
+            """
+            INSERT INTO outbox (customer_id, transition, occurred_at, source, kind, subject)
+            SELECT m.customer_id, m.automation_id, e.received_at, 'event', 'event', m.message_id
+            FROM _matched_in m JOIN _events_in e USING (message_id)
+            """
+        )
+    finally:
+        con.unregister("_matched_in")
 
 
 def _link(con: duckdb.DuckDBPyConnection) -> int:

@@ -38,6 +38,7 @@ from cible.domain.schema import Table
 from cible.store import (
     audit_log,
     audits,
+    automations,
     clusters,
     deliveries,
     events,
@@ -433,14 +434,18 @@ class Store:
         links: Sequence[events.IdentityLink] = (),
         *,
         window_start: datetime,
+        matched: pa.Table | None = None,
     ) -> int:
         """Append new live events and identity links in one transaction.
 
         ``rows`` follow :data:`cible.store.events.EVENT_SCHEMA`; ids received before
         ``window_start`` leave the deduplication window. Returns the number of earlier
-        anonymous events the new links attached to a customer.
+        anonymous events the new links attached to a customer. ``matched`` events
+        (that start an automation) go to the outbox in the same transaction.
         """
-        return events.append_events(self.connection, rows, links, window_start=window_start)
+        return events.append_events(
+            self.connection, rows, links, window_start=window_start, matched=matched
+        )
 
     # Live refreshes and the outbox --------------------------------------------------
 
@@ -498,6 +503,94 @@ class Store:
         return tags.current_tags(self.connection, customer_ids)
 
     # Automations -------------------------------------------------------------------
+
+    def list_automations(self) -> list[automations.AutomationRow]:
+        """Every stored automation, by id."""
+        return automations.list_automations(self.connection)
+
+    def automations_fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes whenever an automation is saved, paused or resumed."""
+        return automations.fingerprint(self.connection)
+
+    def save_automation(
+        self, automation_id: str, definition: str, *, at: datetime, actor: str
+    ) -> int:
+        """Create or replace an automation (its running runs stop when it changed)."""
+        return automations.save_automation(
+            self.connection, automation_id, definition, at=at, actor=actor
+        )
+
+    def set_automation_status(
+        self, automation_id: str, status: str, *, at: datetime, actor: str
+    ) -> bool:
+        """Pause (``paused``) or resume (``active``) an automation."""
+        return automations.set_status(self.connection, automation_id, status, at=at, actor=actor)
+
+    def delete_automation(self, automation_id: str) -> bool:
+        """Remove an automation; its runs stop, runs and log stay."""
+        return automations.delete_automation(self.connection, automation_id)
+
+    def automation_histories(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], automations.RunHistory]:
+        """Past runs per (automation, customer), for re-entry."""
+        return automations.histories(self.connection, pairs)
+
+    def due_automation_runs(self, *, now: datetime, limit: int) -> list[automations.RunRow]:
+        """Waiting runs of active automations whose time has come."""
+        return automations.due_runs(self.connection, now=now, limit=limit)
+
+    def automation_runs(
+        self, *, automation_id: str | None, customer_id: str | None, limit: int
+    ) -> list[automations.RunRow]:
+        """The latest runs, filtered."""
+        return automations.runs(
+            self.connection, automation_id=automation_id, customer_id=customer_id, limit=limit
+        )
+
+    def automation_log(
+        self,
+        *,
+        automation_id: str | None,
+        customer_id: str | None,
+        run_id: str | None,
+        limit: int,
+    ) -> list[automations.LogRow]:
+        """The latest automation log rows, oldest first."""
+        return automations.log(
+            self.connection,
+            automation_id=automation_id,
+            customer_id=customer_id,
+            run_id=run_id,
+            limit=limit,
+        )
+
+    def customer_facts(
+        self, customer_ids: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]]]:
+        """Profiles and open memberships of a few customers (index look-ups)."""
+        return automations.customer_facts(self.connection, customer_ids)
+
+    def commit_automations(
+        self,
+        *,
+        outbox_ids: Sequence[int],
+        runs: Sequence[automations.RunRow],
+        log_rows: Sequence[automations.LogRow],
+        tag_changes: Sequence[tags.TagChange],
+        deliveries: Sequence[deliveries.NewDelivery],
+        at: datetime,
+    ) -> None:
+        """Store one automation pass (outbox handled, runs, log, tags, deliveries) at once."""
+        automations.commit_batch(
+            self.connection,
+            outbox_ids=outbox_ids,
+            runs=runs,
+            log_rows=log_rows,
+            tag_changes=tag_changes,
+            new_deliveries=deliveries,
+            at=at,
+        )
 
     # Deliveries --------------------------------------------------------------------
 

@@ -1,0 +1,599 @@
+"""Automations: saved definitions, the worker pass that runs them, dry runs and logs.
+
+A definition (:mod:`cible.activation.automation_definition`) is checked against the
+workspace when it is added: the segments, tags, templates and webhooks it names
+must exist. :meth:`Automations.process` is one pass of the worker the server runs
+(:mod:`cible.server.automation`): it reads the outbox (segment transitions, tag
+changes, matched events), starts a run for each automation whose trigger matches
+and whose re-entry policy allows it, moves on the waiting runs whose time has
+come, and stores everything it decided in one transaction
+(:mod:`cible.activation.automation_engine`). Event triggers are matched as events
+are stored (:meth:`Automations.match_events`), in their transaction, so a matched
+event is never lost.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+...     _ = ws.tags.define("hot-lead")
+...     _ = ws.tags.define("greeted")
+...     _ = ws.automations.add({"id": "greet", "trigger": {"tag": "hot-lead"},
+...                             "steps": [{"add_tag": "greeted"}]})
+...     _ = ws.tags.apply("hot-lead", ["c1"], actor="cli")
+...     done = ws.automations.process()
+...     done.started, ws.tags.of(["c1"])
+(1, {'c1': ['greeted', 'hot-lead']})
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from cible.activation.automation_definition import (
+    AutomationDefinition,
+    AutomationError,
+    DateTrigger,
+    EmailStep,
+    EventMatch,
+    EventTrigger,
+    HasTag,
+    InSegment,
+    NotifyStep,
+    PropertyTest,
+    SegmentTrigger,
+    TagStep,
+    TagTrigger,
+    WebhookStep,
+    condition_leaves,
+    definition_json,
+    parse_automation,
+    walk_steps,
+)
+from cible.activation.automation_engine import (
+    Context,
+    Decided,
+    Facts,
+    Program,
+    Rendered,
+    Renderer,
+    Unsubscriber,
+    advance,
+    new_run,
+)
+from cible.domain.clock import utc_now
+from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import CibleError
+from cible.domain.registry import FieldRegistry
+from cible.domain.schema import FieldType, Sensitivity
+from cible.features.consent import current_consents
+from cible.store.automations import AutomationRow, LogRow, RunHistory, RunRow
+from cible.store.outbox import OutboxRow
+from cible.store.store import Store
+
+#: Outbox rows read per pass.
+PASS_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one worker pass did."""
+
+    handled: int
+    started: int
+    advanced: int
+    deliveries: int
+    tagged: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A stored automation, parsed."""
+
+    row: AutomationRow
+    definition: AutomationDefinition
+    program: Program
+
+
+class Automations:
+    """Automations of a workspace (``ws.automations``).
+
+    ``render`` and ``unsubscribe`` are given by the workspace (message templates and
+    unsubscribe links); ``on_tagged`` is called with the customers whose tags a pass
+    changed, so that their segments are re-evaluated.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        registry: FieldRegistry,
+        config: WorkspaceConfig,
+        *,
+        render: Renderer | None = None,
+        unsubscribe: Unsubscriber | None = None,
+        templates: Callable[[], Sequence[str]] = tuple,
+        on_tagged: Callable[[builtins.list[str]], object] | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._config = config
+        self._render = render or _no_templates
+        self._unsubscribe = unsubscribe or (lambda customer, channel: "")
+        self._templates = templates
+        self._on_tagged = on_tagged
+
+    # -- definitions ----------------------------------------------------------------
+
+    def validate(self, source: str | Mapping[str, Any]) -> AutomationDefinition:
+        """Parse ``source`` and check the names it uses exist in the workspace.
+
+        Raises
+        ------
+        AutomationError
+            Naming the path and the reason.
+        """
+        definition = parse_automation(source)
+        segments = set(self._segment_ids())
+        tags = {t.name for t in self._store.list_tags()}
+        templates = set(self._templates())
+        webhooks = set(self._config.webhooks)
+        trigger = definition.trigger
+
+        def need(found: bool, path: str, what: str, name: str, known: set[str]) -> None:
+            if not found:
+                listed = ", ".join(sorted(known)[:20]) or "none yet"
+                raise AutomationError(f"{path}: unknown {what} {name!r} (known: {listed})")
+
+        if isinstance(trigger, SegmentTrigger):
+            need(
+                trigger.segment in segments, "trigger.segment", "segment", trigger.segment, segments
+            )
+        if isinstance(trigger, TagTrigger):
+            need(trigger.tag in tags, "trigger.tag", "tag", trigger.tag, tags)
+        if isinstance(trigger, DateTrigger):
+            dates = self._date_fields()
+            need(trigger.date in dates, "trigger.date", "date field", trigger.date, dates)
+        conditions = [("goal", definition.goal)] if definition.goal is not None else []
+        for path, step in walk_steps(definition.steps):
+            if isinstance(step, TagStep):
+                need(step.tag in tags, path, "tag", step.tag, tags)
+            elif isinstance(step, EmailStep):
+                name = step.email.template
+                need(name in templates, f"{path}.email.template", "template", name, templates)
+            elif isinstance(step, WebhookStep):
+                name = step.webhook.name
+                need(name in webhooks, f"{path}.webhook.name", "webhook", name, webhooks)
+            elif isinstance(step, NotifyStep) and step.notify.webhook is not None:
+                name = step.notify.webhook
+                need(name in webhooks, f"{path}.notify.webhook", "webhook", name, webhooks)
+            inner = getattr(step, "branch", None) or getattr(step, "wait", None)
+            condition = getattr(inner, "if_", None) or getattr(inner, "until", None)
+            if condition is not None:
+                conditions.append((path, condition))
+        for path, condition in conditions:
+            for leaf in condition_leaves(condition):
+                if isinstance(leaf, InSegment):
+                    need(leaf.in_segment in segments, path, "segment", leaf.in_segment, segments)
+                elif isinstance(leaf, HasTag):
+                    need(leaf.tag in tags, path, "tag", leaf.tag, tags)
+        return definition
+
+    def add(self, source: str | Mapping[str, Any], *, actor: str = "cli") -> dict[str, Any]:
+        """Validate and save an automation (active, or as paused as it was); returns it."""
+        definition = self.validate(source)
+        version = self._store.save_automation(
+            definition.id, definition_json(definition), at=utc_now(), actor=actor
+        )
+        _CACHE.clear()
+        return {**self.get(definition.id), "version": version}
+
+    def get(self, automation_id: str) -> dict[str, Any]:
+        """One automation: definition, status, version and counts of runs by status."""
+        loaded = self._find(automation_id)
+        runs = self._store.automation_runs(
+            automation_id=automation_id, customer_id=None, limit=10_000
+        )
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.status] = counts.get(run.status, 0) + 1
+        return {
+            "id": automation_id,
+            "name": loaded.definition.label("en"),
+            "status": loaded.row.status,
+            "version": loaded.row.version,
+            "updated_at": loaded.row.updated_at,
+            "updated_by": loaded.row.updated_by,
+            "trigger": loaded.definition.to_dict()["trigger"],
+            "runs": counts,
+            "definition": loaded.definition.to_dict(),
+        }
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """Every automation: id, name, status, version, trigger."""
+        return [
+            {
+                "id": a.row.automation_id,
+                "name": a.definition.label("en"),
+                "status": a.row.status,
+                "version": a.row.version,
+                "trigger": a.definition.to_dict()["trigger"],
+            }
+            for a in self._load()
+        ]
+
+    def pause(self, automation_id: str, *, actor: str = "cli") -> None:
+        """Stop starting and moving runs; waiting runs keep their place."""
+        self._set_status(automation_id, "paused", actor)
+
+    def resume(self, automation_id: str, *, actor: str = "cli") -> None:
+        """Start and move runs again; runs whose wait ended meanwhile move at once."""
+        self._set_status(automation_id, "active", actor)
+
+    def remove(self, automation_id: str) -> None:
+        """Delete an automation; its runs stop, their log stays."""
+        self._find(automation_id)
+        self._store.delete_automation(automation_id)
+        _CACHE.clear()
+
+    def _set_status(self, automation_id: str, status: str, actor: str) -> None:
+        self._find(automation_id)
+        self._store.set_automation_status(automation_id, status, at=utc_now(), actor=actor)
+        _CACHE.clear()
+
+    def runs(
+        self, automation_id: str | None = None, *, customer_id: str | None = None, limit: int = 50
+    ) -> builtins.list[RunRow]:
+        """The latest runs of an automation and/or a customer."""
+        if automation_id is not None:
+            self._find(automation_id)
+        return self._store.automation_runs(
+            automation_id=automation_id, customer_id=customer_id, limit=limit
+        )
+
+    def log(
+        self,
+        automation_id: str | None = None,
+        *,
+        customer_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 200,
+    ) -> builtins.list[LogRow]:
+        """Every step taken or skipped, oldest first (the latest ``limit``)."""
+        return self._store.automation_log(
+            automation_id=automation_id, customer_id=customer_id, run_id=run_id, limit=limit
+        )
+
+    def dry_run(self, automation_id: str, customer_id: str) -> builtins.list[dict[str, Any]]:
+        """Every step the automation would take for the customer now, writing nothing.
+
+        Waits are passed over (said), branches read the customer's current segments
+        and tags, messages are rendered and the consent they would be checked against
+        is shown.
+        """
+        loaded = self._find(automation_id)
+        facts = self._facts([customer_id])
+        if customer_id not in facts.profiles:
+            raise CibleError(f"No customer {customer_id!r} in this workspace.")
+        now = utc_now()
+        run = new_run(loaded.definition, loaded.row.version, customer_id, "dry run", now)
+        run.run_id = "dry-run"
+        decided = advance(
+            run,
+            loaded.program,
+            loaded.definition,
+            facts,
+            now=now,
+            context=self._context(),
+            dry=True,
+        )
+        consents = self._consents([customer_id])
+        sends = {d.idempotency_key.rsplit(":", 1)[-1]: d for d in decided.deliveries}
+        steps = []
+        for entry in decided.log:
+            step: dict[str, Any] = {
+                "step": entry.step,
+                "action": entry.action,
+                "outcome": entry.outcome,
+                "detail": entry.detail,
+            }
+            steps.append(step)
+        for delivery in sends.values():
+            consent = None
+            if delivery.consent_channel is not None:
+                status = consents.get(
+                    (customer_id, delivery.consent_channel, delivery.consent_purpose or "")
+                )
+                consent = status or "no consent record"
+            steps.append(
+                {
+                    "step": "delivery",
+                    "action": delivery.kind,
+                    "outcome": "would send" if consent in (None, "granted") else "would skip",
+                    "detail": f"{delivery.target}; consent: {consent or 'not needed'}",
+                    "payload": json.loads(delivery.payload),
+                }
+            )
+        return steps
+
+    # -- the worker -----------------------------------------------------------------
+
+    def process(self, *, now: datetime | None = None, limit: int = PASS_ROWS) -> Pass:
+        """One pass: handle the outbox, move waiting runs on, store it all at once."""
+        moment = now or utc_now()
+        rows = self._store.pending_transitions(limit=limit)
+        active = [a for a in self._load() if a.row.status == "active"]
+        due = self._store.due_automation_runs(now=moment, limit=limit)
+        if not rows and not due:
+            return Pass(0, 0, 0, 0, ())
+        by_id = {a.row.automation_id: a for a in active}
+        starts: list[tuple[Loaded, str, str]] = []
+        for row in rows:
+            for automation in active:
+                trigger = _matches(automation.definition, row)
+                if trigger is not None:
+                    starts.append((automation, row.customer_id, trigger))
+        customers = sorted({c for _, c, _ in starts} | {r.customer_id for r in due})
+        facts = self._facts(customers) if customers else Facts({}, {}, {})
+        pairs = sorted({(a.row.automation_id, c) for a, c, _ in starts})
+        history = self._store.automation_histories(pairs)
+        context = self._context()
+        decided = Decided()
+        runs: list[RunRow] = []
+        started = 0
+        for automation, customer, trigger in starts:
+            key = (automation.row.automation_id, customer)
+            if not _may_enter(automation.definition, history.get(key), moment):
+                continue
+            run = new_run(automation.definition, automation.row.version, customer, trigger, moment)
+            decided.extend(
+                advance(
+                    run,
+                    automation.program,
+                    automation.definition,
+                    facts,
+                    now=moment,
+                    context=context,
+                )
+            )
+            runs.append(run)
+            started += 1
+            # A second trigger in the same pass finds this run going.
+            history[key] = _entered(history.get(key), moment, run.status)
+        for run in due:
+            owner = by_id.get(run.automation_id)
+            if owner is None:
+                continue
+            decided.extend(
+                advance(
+                    run,
+                    owner.program,
+                    owner.definition,
+                    facts,
+                    now=moment,
+                    context=context,
+                )
+            )
+            runs.append(run)
+        self._store.commit_automations(
+            outbox_ids=[r.outbox_id for r in rows],
+            runs=runs,
+            log_rows=decided.log,
+            tag_changes=decided.tag_changes,
+            deliveries=decided.deliveries,
+            at=moment,
+        )
+        tagged = tuple(sorted({c.customer_id for c in decided.tag_changes}))
+        if tagged and self._on_tagged is not None:
+            self._on_tagged(list(tagged))
+        return Pass(len(rows), started, len(due), len(decided.deliveries), tagged)
+
+    def match_events(self, rows: pa.Table) -> pa.Table:
+        """The (``customer_id``, ``message_id``, ``automation_id``) of events that start
+        an active automation, among new ``events`` rows (see :mod:`cible.store.events`).
+
+        Events of no known customer (anonymous) start nothing.
+        """
+        matchers = [
+            (a.row.automation_id, a.definition.trigger.event)
+            for a in self._load()
+            if a.row.status == "active" and isinstance(a.definition.trigger, EventTrigger)
+        ]
+        found: dict[str, list[str]] = {"customer_id": [], "message_id": [], "automation_id": []}
+        if matchers and rows.num_rows:
+            columns = rows.select(
+                ["customer_id", "message_id", "type", "event", "properties", "context"]
+            ).to_pydict()
+            for i, customer in enumerate(columns["customer_id"]):
+                if customer is None:
+                    continue
+                event = _Event(
+                    columns["type"][i],
+                    columns["event"][i],
+                    columns["properties"][i],
+                    columns["context"][i],
+                )
+                for automation_id, match in matchers:
+                    if event.matches(match):
+                        found["customer_id"].append(customer)
+                        found["message_id"].append(columns["message_id"][i])
+                        found["automation_id"].append(automation_id)
+        return pa.table(found, schema=MATCH_SCHEMA)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _context(self) -> Context:
+        return Context(self._config.webhooks, self._render, self._unsubscribe)
+
+    def _facts(self, customers: Sequence[str]) -> Facts:
+        profiles, segments = self._store.customer_facts(customers)
+        special = {
+            f.name
+            for f in self._registry.table("customers").fields
+            if f.sensitivity is Sensitivity.SPECIAL
+        }
+        # Special-category fields never leave in a message or a webhook.
+        kept = {c: {k: v for k, v in p.items() if k not in special} for c, p in profiles.items()}
+        tags = {c: set(t) for c, t in self._store.current_tags(customers).items()}
+        return Facts(kept, segments, tags)
+
+    def _consents(self, customers: Sequence[str]) -> dict[tuple[str, str, str], str]:
+        ledger = self._store.table("consents")
+        current = current_consents(ledger.filter(ledger.customer_id.isin(list(customers))))
+        rows = current.select("customer_id", "channel", "purpose", "status").to_pyarrow()
+        return {
+            (r["customer_id"], r["channel"], r["purpose"]): r["status"] for r in rows.to_pylist()
+        }
+
+    def _segment_ids(self) -> builtins.list[str]:
+        segments = self._store.table("segments")
+        stored = segments.select("segment_id").to_pyarrow().column(0).to_pylist()
+        history = self._store.table("segment_memberships")
+        builtin = history.select("segment_id").distinct().to_pyarrow().column(0).to_pylist()
+        return sorted({*stored, *builtin})
+
+    def _date_fields(self) -> set[str]:
+        fields = self._registry.table("customers").fields
+        dates = {f.name for f in fields if f.type in (FieldType.DATE, FieldType.TIMESTAMP)}
+        return dates | {"expected_next_order_at", "last_order_at", "first_order_at"}
+
+    def _find(self, automation_id: str) -> Loaded:
+        loaded = next((a for a in self._load() if a.row.automation_id == automation_id), None)
+        if loaded is None:
+            known = ", ".join(a.row.automation_id for a in self._load()) or "none yet"
+            raise AutomationError(f"Unknown automation {automation_id!r} (known: {known}).")
+        return loaded
+
+    def _load(self) -> builtins.list[Loaded]:
+        key = (id(self._store), self._store.automations_fingerprint())
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        loaded = []
+        for row in self._store.list_automations():
+            definition = parse_automation(json.loads(row.definition))
+            loaded.append(Loaded(row, definition, Program.of(definition)))
+        _CACHE.clear()
+        _CACHE[key] = loaded
+        return loaded
+
+
+#: Parsed automations by (store, fingerprint): parsing on every event batch costs.
+_CACHE: dict[tuple[Any, ...], builtins.list[Loaded]] = {}
+
+MATCH_SCHEMA = pa.schema(
+    [("customer_id", pa.string()), ("message_id", pa.string()), ("automation_id", pa.string())]
+)
+
+
+def _no_templates(
+    template: str, customer: str, lang: str | None, extra: dict[str, Any]
+) -> Rendered:
+    raise CibleError(f"Template {template!r} cannot be rendered: no templates in this context.")
+
+
+def _matches(definition: AutomationDefinition, row: OutboxRow) -> str | None:
+    """How ``row`` starts ``definition`` (a description), or None."""
+    trigger = definition.trigger
+    if isinstance(trigger, SegmentTrigger):
+        hit = row.kind == "segment" and row.segment_id == trigger.segment
+        return (
+            f"segment {trigger.segment} {trigger.on}"
+            if hit and row.transition == trigger.on
+            else None
+        )
+    if isinstance(trigger, TagTrigger):
+        hit = row.kind == "tag" and row.subject == trigger.tag
+        return f"tag {trigger.tag} {trigger.on}" if hit and row.transition == trigger.on else None
+    if isinstance(trigger, EventTrigger) and row.kind == "event":
+        return f"event {row.subject}" if row.transition == definition.id else None
+    return None
+
+
+def _may_enter(definition: AutomationDefinition, past: Any, now: datetime) -> bool:
+    if past is None or past.runs == 0:
+        return True
+    if past.running or definition.reentry == "once":
+        return False
+    if definition.reentry_days is not None and past.last_started_at is not None:
+        waited = (now - past.last_started_at).total_seconds()
+        return bool(waited >= definition.reentry_days * 86_400)
+    return True
+
+
+def _entered(past: Any, now: datetime, status: str) -> Any:
+    runs = past.runs if past is not None else 0
+    return RunHistory(runs + 1, now, status in ("active", "waiting"))
+
+
+@dataclass(frozen=True)
+class _Event:
+    type: str | None
+    name: str | None
+    properties_json: str | None
+    context_json: str | None
+
+    def matches(self, match: EventMatch) -> bool:
+        if match.type is not None and self.type != match.type:
+            return False
+        if match.name is not None and _normal(self.name) != _normal(match.name):
+            return False
+        if not match.where:
+            return True
+        properties = _object(self.properties_json)
+        page = _object(self.context_json).get("page")
+        fallback = page if isinstance(page, dict) else {}
+        return all(
+            _test(properties.get(t.property, fallback.get(t.property)), t) for t in match.where
+        )
+
+
+def _normal(name: str | None) -> str:
+    return (name or "").lower().replace(" ", "_")
+
+
+def _object(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _test(value: Any, test: PropertyTest) -> bool:
+    op, wanted = test.op, test.value
+    if op == "is_null":
+        return value is None
+    if op == "not_null":
+        return value is not None
+    if value is None:
+        return False
+    if op in ("contains", "not_contains", "starts_with", "ends_with"):
+        text, part = str(value).lower(), str(wanted).lower()
+        found = {
+            "contains": part in text,
+            "not_contains": part not in text,
+            "starts_with": text.startswith(part),
+            "ends_with": text.endswith(part),
+        }
+        return found[op]
+    if op in ("in", "not_in"):
+        inside = value in wanted or str(value) in [str(w) for w in wanted]
+        return inside if op == "in" else not inside
+    if op in ("=", "!="):
+        same = value == wanted or str(value) == str(wanted)
+        return same if op == "=" else not same
+    try:
+        left, right = float(value), float(wanted)
+    except (TypeError, ValueError):
+        left, right = str(value), str(wanted)  # type: ignore[assignment]
+    return bool(
+        {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
+    )
