@@ -35,6 +35,7 @@ from cible import __version__
 from cible.access.roles import LOCAL_USER, Role
 from cible.access.tokens import new_secret
 from cible.server import served
+from cible.server.automation import AutomationWorker
 from cible.server.batcher import Batcher
 from cible.server.database import Database
 from cible.server.deps import ServerState, StrictJSONResponse
@@ -76,12 +77,15 @@ def create_app(path: Path) -> FastAPI:
                 # re-evaluates everyone every [live] sweep_interval_seconds.
                 async with (
                     sweeping(db),
+                    AutomationWorker.running(db) as automations,
                     Batcher.running(
                         db,
                         max_messages=settings.batch_max_messages,
                         max_wait=settings.batch_max_wait_ms / 1000,
+                        after_write=automations.wake,
                     ) as batcher,
                 ):
+                    state.automations = automations
                     app.state.ingestion = Ingestion(batcher, lambda key: _ingest_key(state, key))
                     yield
                 # Events acknowledged are written when the batcher stops, above.

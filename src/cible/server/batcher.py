@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -109,9 +109,16 @@ class Batcher:
     """
 
     def __init__(
-        self, database: Database, *, max_messages: int = 5_000, max_wait: float = 0.005
+        self,
+        database: Database,
+        *,
+        max_messages: int = 5_000,
+        max_wait: float = 0.005,
+        after_write: Callable[[], object] | None = None,
     ) -> None:
         self.database = database
+        # Called once a batch is stored and refreshed (the automation worker's wake-up).
+        self.after_write = after_write
         self.max_messages = max_messages
         self.max_wait = max_wait
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -127,10 +134,17 @@ class Batcher:
     @classmethod
     @asynccontextmanager
     async def running(
-        cls, database: Database, *, max_messages: int = 5_000, max_wait: float = 0.005
+        cls,
+        database: Database,
+        *,
+        max_messages: int = 5_000,
+        max_wait: float = 0.005,
+        after_write: Callable[[], object] | None = None,
     ) -> AsyncIterator[Batcher]:
         """Run the writing task for the block; on exit, write what was submitted, then stop."""
-        batcher = cls(database, max_messages=max_messages, max_wait=max_wait)
+        batcher = cls(
+            database, max_messages=max_messages, max_wait=max_wait, after_write=after_write
+        )
         task = asyncio.create_task(batcher._drain(), name="cible-ingest-batcher")
         try:
             with _few_collections():
@@ -217,6 +231,8 @@ class Batcher:
                 pending.future.set_result(Submission(accepted, len(stored) - accepted))
         if result.accepted:
             await self._refresh(messages)
+            if self.after_write is not None:
+                self.after_write()
 
     async def _refresh(self, messages: Sequence[Message]) -> None:
         customers = {m.user_id for m in messages if m.user_id is not None}

@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cible.access.roles import LOCAL_USER, Principal, Role
 from cible.access.tokens import Keyring
 from cible.domain.json_values import dumps_json
+from cible.server.automation import AutomationWorker
 from cible.server.database import Database
 from cible.server.jobs import Jobs
 from cible.workspace import Workspace
@@ -43,6 +44,13 @@ class ServerState:
     keyring: Keyring
     #: The local user's secret (cible.serve.token), valid for this process only.
     local_secret: str = field(repr=False)
+    #: The automation worker, once started (woken after changes that may trigger).
+    automations: AutomationWorker | None = None
+
+    def changed(self) -> None:
+        """Something reached the outbox (tags, segments): let automations look."""
+        if self.automations is not None:
+            self.automations.wake()
 
     async def reload_keyring(self) -> None:
         """Read the live tokens again (after a token change)."""
