@@ -276,7 +276,13 @@ class Workspace:
             if self.config.live.refresh:
                 self.segments.refresh(customer_ids)
 
-        return Automations(self.store, self.registry, self.config, on_tagged=tagged)
+        return Automations(
+            self.store,
+            self.registry,
+            self.config,
+            segments=lambda: [s.id for s in self.segments.list()],
+            on_tagged=tagged,
+        )
 
     def cluster(
         self,

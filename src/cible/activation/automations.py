@@ -1,4 +1,4 @@
-"""Automations: saved definitions, the worker pass that runs them, dry runs and logs.
+r"""Automations: saved definitions, the worker pass that runs them, dry runs and logs.
 
 A definition (:mod:`cible.activation.automation_definition`) is checked against the
 workspace when it is added: the segments, tags, templates and webhooks it names
@@ -17,6 +17,8 @@ Examples
 >>> from pathlib import Path
 >>> from cible import Workspace
 >>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+...     _ = (Path(ws.path) / "c.csv").write_text("customer_id\nc1\n")
+...     _ = ws.imports.load("customers", Path(ws.path) / "c.csv")
 ...     _ = ws.tags.define("hot-lead")
 ...     _ = ws.tags.define("greeted")
 ...     _ = ws.automations.add({"id": "greet", "trigger": {"tag": "hot-lead"},
@@ -107,8 +109,9 @@ class Loaded:
 class Automations:
     """Automations of a workspace (``ws.automations``).
 
-    ``render`` and ``unsubscribe`` are given by the workspace (message templates and
-    unsubscribe links); ``on_tagged`` is called with the customers whose tags a pass
+    ``render``, ``unsubscribe``, ``templates`` and ``segments`` are given by the
+    workspace (message templates, unsubscribe links, the ids of templates and
+    segments that exist); ``on_tagged`` is called with the customers whose tags a pass
     changed, so that their segments are re-evaluated.
     """
 
@@ -121,6 +124,7 @@ class Automations:
         render: Renderer | None = None,
         unsubscribe: Unsubscriber | None = None,
         templates: Callable[[], Sequence[str]] = tuple,
+        segments: Callable[[], Sequence[str]] = tuple,
         on_tagged: Callable[[builtins.list[str]], object] | None = None,
     ) -> None:
         self._store = store
@@ -129,6 +133,7 @@ class Automations:
         self._render = render or _no_templates
         self._unsubscribe = unsubscribe or (lambda customer, channel: "")
         self._templates = templates
+        self._segments = segments
         self._on_tagged = on_tagged
 
     # -- definitions ----------------------------------------------------------------
@@ -142,7 +147,7 @@ class Automations:
             Naming the path and the reason.
         """
         definition = parse_automation(source)
-        segments = set(self._segment_ids())
+        segments = set(self._segments())
         tags = {t.name for t in self._store.list_tags()}
         templates = set(self._templates())
         webhooks = set(self._config.webhooks)
@@ -452,13 +457,6 @@ class Automations:
         return {
             (r["customer_id"], r["channel"], r["purpose"]): r["status"] for r in rows.to_pylist()
         }
-
-    def _segment_ids(self) -> builtins.list[str]:
-        segments = self._store.table("segments")
-        stored = segments.select("segment_id").to_pyarrow().column(0).to_pylist()
-        history = self._store.table("segment_memberships")
-        builtin = history.select("segment_id").distinct().to_pyarrow().column(0).to_pylist()
-        return sorted({*stored, *builtin})
 
     def _date_fields(self) -> set[str]:
         fields = self._registry.table("customers").fields

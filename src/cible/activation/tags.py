@@ -1,4 +1,4 @@
-"""Tags: labels people and automations put on customers, which segments can read.
+r"""Tags: labels people and automations put on customers, which segments can read.
 
 A tag is defined once (name, colour, description saying when to use it, category),
 checked against the naming convention of ``[tags]`` in ``cible.toml``, then set on
@@ -14,6 +14,8 @@ Examples
 >>> from pathlib import Path
 >>> from cible import Workspace
 >>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+...     _ = (Path(ws.path) / "c.csv").write_text("customer_id\nc1\nc2\n")
+...     _ = ws.imports.load("customers", Path(ws.path) / "c.csv")
 ...     _ = ws.tags.define("hot-lead", colour="#d9480f", description="Visited pricing")
 ...     ws.tags.apply("hot-lead", ["c1", "c2"], actor="cli")
 ...     ws.tags.apply("hot-lead", ["c1"], actor="cli")   # already carried: no change
@@ -257,6 +259,11 @@ class Tags:
                 raise TagError(self._unknown(change.tag))
             if not change.customer_id:
                 raise TagError("A customer id is empty; give the ids of existing customers.")
+        unknown = self._store.unknown_customers(sorted({c.customer_id for c in changes}))
+        if unknown:
+            shown = ", ".join(repr(i) for i in unknown[:5])
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise TagError(f"No customer {shown}{more} in this workspace; nothing was tagged.")
         done = self._store.record_tag_changes(
             changes, at=at or utc_now(), actor=actor, source=source
         )

@@ -21,6 +21,7 @@ from cible.cli import dedupe as dedupe_cli
 from cible.cli import i18n
 from cible.cli import segments as segments_cli
 from cible.cli import serve as serve_cli
+from cible.cli.automations import automations_app
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
@@ -37,6 +38,7 @@ from cible.cli.output import (
     progress_bars,
 )
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
+from cible.cli.tags import tags_app
 from cible.cli.tokens import tokens_app
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
@@ -405,6 +407,8 @@ app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(customers_app, name="customers")
+app.add_typer(tags_app, name="tags")
+app.add_typer(automations_app, name="automations")
 
 
 def main() -> None:

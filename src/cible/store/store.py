@@ -498,6 +498,10 @@ class Store:
         with self.transaction():
             return tags.record_changes(self.connection, changes, at=at, actor=actor, source=source)
 
+    def unknown_customers(self, customer_ids: Sequence[str]) -> list[str]:
+        """The ids among ``customer_ids`` that no customer has."""
+        return tags.unknown_customers(self.connection, customer_ids)
+
     def current_tags(self, customer_ids: Sequence[str]) -> dict[str, list[str]]:
         """The tags each customer carries now."""
         return tags.current_tags(self.connection, customer_ids)

@@ -176,3 +176,16 @@ def current_tags(
         [list(customer_ids)],
     ).fetchall()
     return {customer_id: list(tags) for customer_id, tags in rows}
+
+
+def unknown_customers(con: duckdb.DuckDBPyConnection, customer_ids: Sequence[str]) -> list[str]:
+    """The ids of ``customer_ids`` that no customer has, sorted."""
+    con.register("_tag_ids", pa.table({"customer_id": pa.array(list(customer_ids), pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT i.customer_id FROM _tag_ids i "
+            "ANTI JOIN customers c ON c.customer_id = i.customer_id ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.unregister("_tag_ids")
+    return [row[0] for row in rows]
