@@ -202,7 +202,7 @@ class Workspace:
     @property
     def imports(self) -> Imports:
         """Data files: ``load`` one into a table, the import ``log``, each import's ``rejects``."""
-        return Imports(self.store, self.registry, self.config)
+        return Imports(self.store, self.registry, self.config, set_tags=self.tags.import_cells)
 
     @property
     def events(self) -> Events:

@@ -271,6 +271,28 @@ class Tags:
             self._on_change(sorted({c.customer_id for c in changes}))
         return done
 
+    def import_cells(self, cells: builtins.list[tuple[str, str]], *, actor: str = "cli") -> int:
+        """Set the tags of imported ``tags`` cells (``a;b``), creating unknown tags.
+
+        Tags are only added: a cell lists tags a customer has, not all they may carry.
+        Names are lower-cased with hyphens for spaces; names the naming convention
+        refuses and customers the import rejected are left out. Returns the tags set.
+        """
+        pairs = [(customer, name) for customer, cell in cells for name in split_cell(cell)]
+        if not pairs:
+            return 0
+        known = {t.name for t in self._store.list_tags()}
+        refused = set()
+        for name in sorted({name for _, name in pairs} - known):
+            try:
+                self.define(name, description="Created by an import.", actor=actor)
+            except TagError:  # against the naming convention: left out, rows stay
+                refused.add(name)
+        pairs = [(customer, name) for customer, name in pairs if name not in refused]
+        missing = set(self._store.unknown_customers(sorted({c for c, _ in pairs})))
+        changes = [TagChange(c, name, "added") for c, name in pairs if c not in missing]
+        return self.change(changes, actor, "import") if changes else 0
+
     def customers(self, name: str) -> builtins.list[str]:
         """Ids of the customers carrying tag ``name`` now, sorted."""
         ledger = self._store.table("customer_tags")
@@ -291,11 +313,13 @@ def split_cell(cell: str | None) -> builtins.list[str]:
 
     Examples
     --------
-    >>> split_cell(" vip; hot-lead ,newsletter|vip")
-    ['vip', 'hot-lead', 'newsletter']
+    >>> split_cell(" VIP; hot-lead ,Gold  member|vip")
+    ['vip', 'hot-lead', 'gold-member']
     """
     if not cell:
         return []
     for separator in SEPARATORS[1:]:
         cell = cell.replace(separator, SEPARATORS[0])
-    return list(dict.fromkeys(p.strip() for p in cell.split(SEPARATORS[0]) if p.strip()))
+    # Names as tags are written: lower case, words joined by hyphens.
+    names = ("-".join(p.lower().split()) for p in cell.split(SEPARATORS[0]))
+    return list(dict.fromkeys(name for name in names if name))

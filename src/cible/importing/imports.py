@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 from cible.domain.config import WorkspaceConfig
 from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
-from cible.importing.pipeline import ImportOptions, ImportResult, import_file
+from cible.importing.pipeline import ImportOptions, ImportResult, TagSetter, import_file
 from cible.importing.validation import ParseOptions
 from cible.quality.quality import contact_rules
 from cible.store.store import Store
@@ -41,10 +41,19 @@ class Imports:
         ``[import]`` defaults and mappings, and the contact rules of ``[quality]``.
     """
 
-    def __init__(self, store: Store, registry: FieldRegistry, config: WorkspaceConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: FieldRegistry,
+        config: WorkspaceConfig,
+        *,
+        set_tags: TagSetter | None = None,
+    ) -> None:
         self._store = store
         self._registry = registry
         self._config = config
+        # Given by the workspace: a customers file's `tags` column is set as tags.
+        self._set_tags = set_tags
 
     def load(
         self,
@@ -117,6 +126,7 @@ class Imports:
             contact_rules=contact_rules(self._config),
             progress=progress,
             shown_as=None if shown_as is None else Path(shown_as),
+            set_tags=self._set_tags,
         )
 
     def log(self) -> ir.Table:

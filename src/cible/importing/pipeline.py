@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ class ImportResult(writer.ImportRecord):
     ignored_columns: list[str]
     encoding: str
     delimiter: str | None
+    #: Tags set from a ``tags`` column of a customers file (see :data:`TagSetter`).
+    tags_set: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dictionary for ``--json`` output."""
@@ -110,8 +113,12 @@ def import_file(
     contact_rules: ContactRules | None = None,
     progress: Progress | None = None,
     shown_as: Path | None = None,
+    set_tags: TagSetter | None = None,
 ) -> ImportResult:
     """Import ``path`` as ``kind`` into the workspace ``store``.
+
+    A customers file's ``tags`` column (names separated by ``;``, ``,`` or ``|``) is
+    handed to ``set_tags`` once the rows are stored, when given.
 
     ``shown_as`` is the name messages and the import log give the file (default
     ``path`` itself): a served workspace reads a copy of the user's file.
@@ -215,19 +222,43 @@ def import_file(
         flags=flags,
         on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
     )
+    tags_set = 0
+    tag_column_name = _tag_header(match.ignored) if table.name == "customers" else None
+    tag_column = None if tag_column_name is None else staged.columns.get(tag_column_name)
+    if (
+        set_tags is not None
+        and tag_column is not None
+        and "customer_id" in mapping
+        and record.status != "refused"
+    ):
+        cells = text.select(customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column])
+        rows = cells.filter(cells.tags.notnull(), cells.customer_id != "").to_pyarrow()
+        tags_set = set_tags(
+            list(zip(*(rows.column(c).to_pylist() for c in rows.column_names), strict=True))
+        )
     report("done", len(_STEPS) - 1, len(_STEPS) - 1)
     result = ImportResult(
         **asdict(record),
         kind=table.name,
         file=str(path.resolve() if shown_as is None else shown_as),
         columns=match.fields,
-        ignored_columns=match.ignored,
+        ignored_columns=[c for c in match.ignored if set_tags is None or c != tag_column_name],
         encoding=source.encoding,
         delimiter=source.delimiter,
+        tags_set=tags_set,
     )
     if record.status == "refused":
         raise StrictRefusalError(result)
     return result
+
+
+#: ``set_tags([(customer_id, cell), ...])``: sets the tags of each cell; returns how many.
+TagSetter = Callable[[list[tuple[str, str]]], int]
+
+
+def _tag_header(ignored: list[str]) -> str | None:
+    """The ``tags`` header no field was mapped to, if any."""
+    return next((header for header in ignored if header.strip().lower() == "tags"), None)
 
 
 class StrictRefusalError(ImportFileError):
