@@ -36,9 +36,10 @@ CREATE = (
       started_at TIMESTAMP, updated_at TIMESTAMP, ended_at TIMESTAMP
     )
     """,
+    "CREATE SEQUENCE IF NOT EXISTS automation_log_ids START 1",
     """
     CREATE TABLE IF NOT EXISTS automation_log (
-      run_id VARCHAR, automation_id VARCHAR, customer_id VARCHAR, logged_at TIMESTAMP,
+      entry_id BIGINT DEFAULT nextval('automation_log_ids'), run_id VARCHAR, automation_id VARCHAR, customer_id VARCHAR, logged_at TIMESTAMP,
       step VARCHAR, action VARCHAR, outcome VARCHAR, detail VARCHAR
     )
     """,
@@ -268,7 +269,7 @@ def log(
         SELECT {_LOG_COLUMNS} FROM automation_log
         WHERE (? IS NULL OR automation_id = ?) AND (? IS NULL OR customer_id = ?)
           AND (? IS NULL OR run_id = ?)
-        ORDER BY logged_at DESC LIMIT ?
+        ORDER BY entry_id DESC LIMIT ?
         """,
         [automation_id, automation_id, customer_id, customer_id, run_id, run_id, limit],
     ).fetchall()
