@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +337,21 @@ def test_a_dry_run_shows_every_step_and_writes_nothing(shop: Path) -> None:
         assert ws.automations.runs("dry") == []
         with pytest.raises(Exception, match="No customer 'zz'"):
             ws.automations.dry_run("dry", "zz")
+
+
+def test_a_current_run_tells_automations_of_its_transitions_a_replay_does_not(
+    tmp_path: Path,
+) -> None:
+    shop = make_shop(tmp_path)
+    config = shop / "cible.toml"
+    config.write_text(config.read_text().replace("refresh = true", "refresh = false"))
+    with Workspace.open(shop) as ws:
+        assert not ws.config.live.refresh
+        ws.tags.define("hot-lead")
+        ws.segments.add({"id": "hot-leads", "name": "Hot", "where": {"tag": "hot-lead"}})
+        ws.tags.apply("hot-lead", ["a"], actor="cli")
+        ws.run(as_of=datetime(2025, 6, 1))  # a replay of the past: nothing
+        assert [r for r in ws.store.pending_transitions() if r.kind == "segment"] == []
+        ws.run()
+        moves = [r for r in ws.store.pending_transitions() if r.segment_id == "hot-leads"]
+        assert [(r.customer_id, r.transition, r.source) for r in moves] == [("a", "entered", "run")]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import ibis
@@ -65,6 +65,8 @@ BASE_TRAITS: tuple[Trait, ...] = TRAITS + DERIVED_TRAITS + TYPOLOGY_TRAITS
 #: Every trait a run stores, in column order: the groups of the trait registry.
 ALL_TRAITS: tuple[Trait, ...] = tuple(t for group in TRAIT_GROUPS.values() for t in group)
 BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
+#: A run as of this close to now measures the present: its transitions reach automations.
+CURRENT_RUN = timedelta(days=1)
 
 
 def vocabulary(
@@ -229,6 +231,9 @@ def run_segments(
     by_id = {d.id: d for d in definitions}
     pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
+    # Automations hear of a run's transitions when it measures the present: the first
+    # run (everyone "enters") and replays of the past (backtests) trigger nothing.
+    current = store.has_run() and moment >= utc_now() - CURRENT_RUN
     record = store.commit_run(
         traits="_traits",
         members=exclusive_members(ibis.union(*pieces), contested),
@@ -239,6 +244,7 @@ def run_segments(
         + len(load_cluster_segments(store))
         + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
         notes=note,
+        outbox_source="run" if current else None,
     )
     report("done", steps, steps)
     return record

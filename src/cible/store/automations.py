@@ -39,8 +39,9 @@ CREATE = (
     "CREATE SEQUENCE IF NOT EXISTS automation_log_ids START 1",
     """
     CREATE TABLE IF NOT EXISTS automation_log (
-      entry_id BIGINT DEFAULT nextval('automation_log_ids'), run_id VARCHAR, automation_id VARCHAR, customer_id VARCHAR, logged_at TIMESTAMP,
-      step VARCHAR, action VARCHAR, outcome VARCHAR, detail VARCHAR
+      entry_id BIGINT DEFAULT nextval('automation_log_ids'), run_id VARCHAR,
+      automation_id VARCHAR, customer_id VARCHAR, logged_at TIMESTAMP, step VARCHAR,
+      action VARCHAR, outcome VARCHAR, detail VARCHAR
     )
     """,
 )

@@ -68,6 +68,10 @@ def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> No
             con.unregister(table_name)
 
 
+#: The transitions of a run, on their way to the outbox.
+MOVES = "_run_transitions"
+
+
 def commit_run(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -77,12 +81,15 @@ def commit_run(
     finished_at: datetime,
     segments: int,
     notes: str = "",
+    outbox_source: str | None = None,
 ) -> RunRecord:
     """Replace the traits and update membership history from ``_members``, atomically.
 
     ``traits_table`` is the temporary table holding this run's traits; ``_members``
     (``segment_id, dimension, customer_id``) must already hold this run's
-    memberships (:meth:`cible.store.store.Store.commit_run` holds them).
+    memberships (:meth:`cible.store.store.Store.commit_run` holds them). With
+    ``outbox_source``, the run's transitions also go to the outbox, in the same
+    transaction, for automations.
     """
     with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
@@ -90,6 +97,8 @@ def commit_run(
         # Replacing the table dropped its index; live refreshes need it back.
         indexes.create_indexes(con, [TRAITS])
         entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
+        if outbox_source is not None:
+            _run_transitions(con, run_id=run_id, at=as_of, source=outbox_source)
         customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(TRAITS)}")[0])
         memberships = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
         con.execute(
@@ -108,6 +117,24 @@ def commit_run(
             ],
         )
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
+
+
+def _run_transitions(
+    con: duckdb.DuckDBPyConnection, *, run_id: int, at: datetime, source: str
+) -> None:
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {MOVES} AS
+        SELECT customer_id, segment_id, dimension, 'exited' AS transition
+        FROM segment_memberships WHERE exited_run = ?
+        UNION ALL
+        SELECT customer_id, segment_id, dimension, 'entered'
+        FROM segment_memberships WHERE entered_run = ?
+        """,
+        [run_id, run_id],
+    )
+    outbox.append_transitions(con, MOVES, at=at, source=source)
+    con.execute(f"DROP TABLE {MOVES}")
 
 
 def reassign_dimension(con: duckdb.DuckDBPyConnection, dimension: str) -> int:

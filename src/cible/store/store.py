@@ -242,12 +242,14 @@ class Store:
         finished_at: datetime,
         segments: int,
         notes: str = "",
+        outbox_source: str | None = None,
     ) -> runs.RunRecord:
         """Store a run's traits and memberships, with their history, in one transaction.
 
         ``traits`` names the temporary table holding the run's traits (see
         :meth:`hold`); ``members`` (``segment_id, dimension, customer_id``) are the
         run's memberships, diffed against the open ones (who entered, who left).
+        With ``outbox_source``, the transitions go to the outbox too.
         """
         self.hold(runs.MEMBERS, members)
         return runs.commit_run(
@@ -258,6 +260,7 @@ class Store:
             finished_at=finished_at,
             segments=segments,
             notes=notes,
+            outbox_source=outbox_source,
         )
 
     def save_segment(
