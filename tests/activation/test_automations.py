@@ -355,3 +355,34 @@ def test_a_current_run_tells_automations_of_its_transitions_a_replay_does_not(
         ws.run()
         moves = [r for r in ws.store.pending_transitions() if r.segment_id == "hot-leads"]
         assert [(r.customer_id, r.transition, r.source) for r in moves] == [("a", "entered", "run")]
+
+
+def test_a_date_trigger_starts_each_customer_once_on_their_day(tmp_path: Path) -> None:
+    shop = make_shop(tmp_path, run=False)
+    (tmp_path / "b.csv").write_text(
+        "customer_id,birth_date\na,1990-03-02\nb,1985-03-05\nc,1992-02-29\nd,\n"
+    )
+    with Workspace.open(shop) as ws:
+        ws.imports.load("customers", tmp_path / "b.csv")
+        ws.tags.define("birthday")
+        ws.automations.add(
+            {
+                "id": "bday",
+                "trigger": {"date": "birth_date", "yearly": True, "offset_days": -3},
+                "steps": [{"add_tag": "birthday"}],
+            }
+        )
+        # 23:30 UTC on 26 February is 27 February in Paris, three days before 2 March.
+        evening = datetime(2025, 2, 26, 23, 30)
+        assert ws.automations.process(now=evening, dates=True).started == 1
+        assert ws.automations.process(now=evening, dates=True).started == 0  # once a day
+        assert ws.automations.process(now=evening, dates=False).started == 0
+        # 28 February 2025 (not a leap year) counts for the 29th: c starts on 25 Feb + 3.
+        assert ws.automations.process(now=datetime(2025, 2, 25, 12), dates=True).started == 1
+        assert [r.trigger for r in ws.automations.runs("bday", customer_id="a")] == [
+            "date birth_date 2025-02-27"
+        ]
+        with pytest.raises(AutomationError, match="unknown date field 'birthday'"):
+            ws.automations.add(
+                {"id": "x", "trigger": {"date": "birthday"}, "steps": [{"end": True}]}
+            )

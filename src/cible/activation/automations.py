@@ -32,10 +32,11 @@ Examples
 from __future__ import annotations
 
 import builtins
+import calendar
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -72,7 +73,7 @@ from cible.activation.automation_engine import (
     advance,
     new_run,
 )
-from cible.domain.clock import utc_now
+from cible.domain.clock import local_date, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
@@ -80,6 +81,7 @@ from cible.domain.schema import FieldType, Sensitivity
 from cible.features.consent import current_consents
 from cible.store.automations import AutomationRow, LogRow, RunHistory, RunRow
 from cible.store.outbox import OutboxRow
+from cible.store.runs import TRAITS
 from cible.store.store import Store
 
 #: Outbox rows read per pass.
@@ -331,16 +333,23 @@ class Automations:
 
     # -- the worker -----------------------------------------------------------------
 
-    def process(self, *, now: datetime | None = None, limit: int = PASS_ROWS) -> Pass:
-        """One pass: handle the outbox, move waiting runs on, store it all at once."""
+    def process(
+        self, *, now: datetime | None = None, limit: int = PASS_ROWS, dates: bool = False
+    ) -> Pass:
+        """One pass: handle the outbox, move waiting runs on, store it all at once.
+
+        With ``dates``, date triggers are checked too: customers whose date (plus the
+        trigger's offset) is today in the workspace's time zone start their run,
+        once that day. The server's worker asks for it once a day.
+        """
         moment = now or utc_now()
         rows = self._store.pending_transitions(limit=limit)
         active = [a for a in self._load() if a.row.status == "active"]
         due = self._store.due_automation_runs(now=moment, limit=limit)
-        if not rows and not due:
+        starts: list[tuple[Loaded, str, str]] = self._dated(active, moment) if dates else []
+        if not rows and not due and not starts:
             return Pass(0, 0, 0, 0, ())
         by_id = {a.row.automation_id: a for a in active}
-        starts: list[tuple[Loaded, str, str]] = []
         for row in rows:
             for automation in active:
                 trigger = _matches(automation.definition, row)
@@ -400,6 +409,44 @@ class Automations:
         if tagged and self._on_tagged is not None:
             self._on_tagged(list(tagged))
         return Pass(len(rows), started, len(due), len(decided.deliveries), tagged)
+
+    def _dated(
+        self, active: Sequence[Loaded], moment: datetime
+    ) -> builtins.list[tuple[Loaded, str, str]]:
+        """Starts of the date triggers due today (each customer once a day)."""
+        today = local_date(moment, self._config.workspace.zone)
+        starts = []
+        for automation in active:
+            trigger = automation.definition.trigger
+            if not isinstance(trigger, DateTrigger):
+                continue
+            # The date that, moved by the offset, falls today.
+            wanted = today - timedelta(days=trigger.offset_days)
+            label = f"date {trigger.date} {today.isoformat()}"
+            done = self._store.automation_started(automation.row.automation_id, label)
+            for customer in self._customers_on(trigger.date, wanted, yearly=trigger.yearly):
+                if customer not in done:
+                    starts.append((automation, customer, label))
+        return starts
+
+    def _customers_on(self, field: str, day: date, *, yearly: bool) -> builtins.list[str]:
+        customers = self._store.table("customers")
+        if field in customers.columns:
+            table = customers
+        elif self._store.has_run():
+            table = self._store.table(TRAITS)
+        else:
+            return []
+        value = table[field].cast("date")
+        if yearly:
+            hit = (value.month() == day.month) & (value.day() == day.day)
+            if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+                # Born on 29 February: celebrated on the 28th in common years.
+                hit = hit | ((value.month() == 2) & (value.day() == 29))
+        else:
+            hit = value == day
+        found = table.filter(hit.fill_null(False)).select("customer_id")
+        return sorted(str(i) for i in found.to_pyarrow().column(0).to_pylist())
 
     def match_events(self, rows: pa.Table) -> pa.Table:
         """The (``customer_id``, ``message_id``, ``automation_id``) of events that start

@@ -14,7 +14,8 @@ True
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from cible.domain.errors import CibleError
 
@@ -66,3 +67,14 @@ def utc_now() -> datetime:
 def as_of_or_now(as_of: datetime | None) -> datetime:
     """``as_of`` normalised, or the current moment when it is None."""
     return utc_now() if as_of is None else normalise_as_of(as_of)
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    """The calendar day of ``moment`` (naive UTC) in the IANA time ``zone``.
+
+    Examples
+    --------
+    >>> local_date(datetime(2024, 3, 1, 23, 30), "Europe/Paris")
+    datetime.date(2024, 3, 2)
+    """
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()

@@ -4,7 +4,8 @@ Each pass reads the outbox (segment transitions, tag changes, events that matche
 trigger), starts and moves runs, and queues deliveries, all in one transaction
 (:mod:`cible.activation.automations`). A pass runs as soon as something may have
 arrived — the batcher and the tag routes :meth:`AutomationWorker.wake` it — and at
-least every ``idle`` seconds, for runs whose wait is over. Passes follow each other
+least every ``idle`` seconds, for runs whose wait is over; the first pass of each
+hour checks date triggers (birthdays, expected next orders). Passes follow each other
 while they find work: tags set by a pass re-evaluate their customers, whose
 transitions the next pass reads. ``after_pass`` is called when a pass queued
 deliveries (the delivery worker's wake-up).
@@ -14,7 +15,8 @@ Examples
 >>> import asyncio, tempfile
 >>> from pathlib import Path
 >>> from cible import Workspace
->>> from cible.server.database import Database
+>>> from cible.domain.clock import utc_now
+from cible.server.database import Database
 >>> folder = Path(tempfile.mkdtemp()) / "shop"
 >>> Workspace.create(folder).close()
 >>> async def main():
@@ -33,8 +35,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from cible.activation.automations import Pass
+from cible.domain.clock import utc_now
 from cible.server.database import Database
 
 _log = logging.getLogger(__name__)
@@ -60,6 +64,9 @@ class AutomationWorker:
         self.idle = idle
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        # Date triggers are checked on the first pass of each hour: a customer starts
+        # once per day of the workspace's time zone, whenever that day begins.
+        self._dates_checked: datetime | None = None
         #: Passes run, and those that failed (for tests and the status).
         self.passes = 0
         self.failures = 0
@@ -101,14 +108,18 @@ class AutomationWorker:
                     break
 
     async def _pass(self) -> Pass | None:
+        hour = utc_now().replace(minute=0, second=0, microsecond=0)
+        dates = self._dates_checked != hour
         try:
-            done: Pass = await self.database.call(lambda ws: ws.automations.process())
+            done: Pass = await self.database.call(lambda ws: ws.automations.process(dates=dates))
         except Exception:  # the outbox rows stay: the next pass tries them again
             self.failures += 1
             _log.exception("Automation pass failed")
             await asyncio.sleep(self.idle)
             return None
         self.passes += 1
+        if dates:
+            self._dates_checked = hour
         if done.deliveries and self.after_pass is not None:
             self.after_pass()
         return done

@@ -222,6 +222,15 @@ def histories(
     return {(a, c): RunHistory(int(n), last, bool(running)) for a, c, n, last, running in rows}
 
 
+def started(con: duckdb.DuckDBPyConnection, automation_id: str, trigger: str) -> set[str]:
+    """Customers with a run of ``automation_id`` started by ``trigger`` (a date's label)."""
+    rows = con.execute(
+        "SELECT DISTINCT customer_id FROM automation_runs WHERE automation_id = ? AND trigger = ?",
+        [automation_id, trigger],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def due_runs(con: duckdb.DuckDBPyConnection, *, now: datetime, limit: int) -> list[RunRow]:
     """Waiting runs of active automations whose time has come, oldest first."""
     rows = con.execute(

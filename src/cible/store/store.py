@@ -543,6 +543,10 @@ class Store:
         """Past runs per (automation, customer), for re-entry."""
         return automations.histories(self.connection, pairs)
 
+    def automation_started(self, automation_id: str, trigger: str) -> set[str]:
+        """Customers whose run of the automation was started by ``trigger``."""
+        return automations.started(self.connection, automation_id, trigger)
+
     def due_automation_runs(self, *, now: datetime, limit: int) -> list[automations.RunRow]:
         """Waiting runs of active automations whose time has come."""
         return automations.due_runs(self.connection, now=now, limit=limit)
