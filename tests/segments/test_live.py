@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from cible import Workspace
 from cible.ingest.payloads import Identify, Page, Track
 from cible.segments.live import POPULATION_TRAITS, evaluate_customers
+from cible.store.tags import TagChange
 
 CUSTOMERS = (
     "customer_id,email,city\nA,a@x.fr,Lyon\nB,b@x.fr,Paris\nC,c@x.fr,Lyon\nP,p@x.fr,Nice\n"
@@ -77,11 +78,19 @@ where:
     - {in_segment: rfm-champions}
     - {trait: product_views_90d, op: ">=", value: 1}
 """
+TAGGED = """
+id: promo-lyon
+name: Promo or Lyon VIP
+where:
+  any:
+    - {tag: promo, within_days: 10}
+    - all: [{tag: vip}, {attribute: city, op: "=", value: Lyon}]
+"""
 #: The first run, then every live refresh of the tests.
 RUN_AT = datetime(2024, 6, 20)
 NOW = datetime(2024, 7, 1)
 #: Segments decided by each customer's own behaviour only (no population rank).
-OWN_BEHAVIOUR = ("big-spenders", "browsers", "lyon-gamers", "quiet")
+OWN_BEHAVIOUR = ("big-spenders", "browsers", "lyon-gamers", "quiet", "promo-lyon")
 
 
 def _build(folder: Path, run_at: datetime = RUN_AT) -> None:
@@ -90,7 +99,9 @@ def _build(folder: Path, run_at: datetime = RUN_AT) -> None:
             path = folder.parent / f"{kind}.csv"
             path.write_text(text)
             ws.imports.load(kind, path)
-        for text in (BIG_SPENDERS, BROWSERS, GAMERS, QUIET, CHAMPION_BROWSERS):
+        for tag in ("promo", "vip"):
+            ws.tags.define(tag)
+        for text in (BIG_SPENDERS, BROWSERS, GAMERS, QUIET, CHAMPION_BROWSERS, TAGGED):
             ws.segments.add(text)
         ws.run(as_of=run_at)
 
@@ -239,6 +250,14 @@ _EVENT = st.tuples(
 )
 
 
+_TAG_CHANGE = st.tuples(
+    _PEOPLE,
+    st.sampled_from(["promo", "vip"]),
+    st.sampled_from(["added", "removed"]),
+    st.integers(min_value=0, max_value=20),
+)
+
+
 @settings(
     max_examples=6,
     deadline=None,
@@ -246,14 +265,28 @@ _EVENT = st.tuples(
 )
 @given(
     batches=st.lists(st.lists(_EVENT, min_size=1, max_size=6), min_size=1, max_size=4),
+    tag_changes=st.lists(_TAG_CHANGE, max_size=6),
     days_later=st.integers(min_value=1, max_value=60),
 )
 def test_live_equals_batch_recompute(
-    template_now: Path, batches: list[list[tuple[str, str, int, bool]]], days_later: int
+    template_now: Path,
+    batches: list[list[tuple[str, str, int, bool]]],
+    tag_changes: list[tuple[str, str, str, int]],
+    days_later: int,
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         shutil.copytree(template_now, Path(folder) / "shop")
         with Workspace.open(Path(folder) / "shop") as ws:
+            # Tags set and removed at past moments, each change refreshed live.
+            known = set(ws.table("customers").customer_id.to_pyarrow().to_pylist())
+            for who, tag, action, days_ago in tag_changes:
+                if who not in known:
+                    continue
+                at = NOW - timedelta(days=days_ago, minutes=5)
+                ws.store.record_tag_changes(
+                    [TagChange(who, tag, action)], at=at, actor="test", source="api"
+                )
+                ws.segments.refresh([who], as_of=NOW)
             for b, batch in enumerate(batches):
                 messages: list[Track | Page] = []
                 for i, (who, category, days_ago, is_page) in enumerate(batch):
