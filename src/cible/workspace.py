@@ -32,6 +32,7 @@ import tomli_w
 from cible.access.audit_log import AuditLog
 from cible.access.tokens import Tokens
 from cible.activation import Exports
+from cible.activation.templates import Templates
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.progress import Progress
@@ -247,6 +248,11 @@ class Workspace:
             self.segments.members,
             phone_region=self.config.quality.phone_region,
         )
+
+    @property
+    def templates(self) -> Templates:
+        """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``."""
+        return Templates(self.store, self.registry)
 
     def cluster(
         self,
