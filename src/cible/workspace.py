@@ -251,7 +251,8 @@ class Workspace:
 
     @property
     def templates(self) -> Templates:
-        """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``."""
+        """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``
+        (one customer's message, as an automation sends it)."""
         return Templates(self.store, self.registry)
 
     def cluster(

@@ -224,8 +224,12 @@ def test_special_fields_never_reach_a_template(shop: Workspace) -> None:
 
 def test_customer_html_escaped_in_html_not_in_subject_or_text(shop: Workspace) -> None:
     shop.templates.add(
-        {"id": "t", "name": "T", "subject": "Hi {{ customer.nickname }}",
-         "html": "<p>{{ customer.nickname }}</p>"}  # fmt: skip
+        {
+            "id": "t",
+            "name": "T",
+            "subject": "Hi {{ customer.nickname }}",
+            "html": "<p>{{ customer.nickname }}</p>",
+        }  # fmt: skip
     )
     found = shop.templates.render_for("t", "ann", lang="en")
     assert found.html == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>"

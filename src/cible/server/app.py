@@ -41,7 +41,16 @@ from cible.server.deps import ServerState, StrictJSONResponse
 from cible.server.errors import add_handlers
 from cible.server.ingest import Ingestion, ingest_router
 from cible.server.jobs import Jobs
-from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
+from cible.server.routes import (
+    audit,
+    customers,
+    exports,
+    jobs,
+    segments,
+    status,
+    templates,
+    tokens,
+)
 from cible.server.sweep import sweeping
 
 _log = logging.getLogger(__name__)
@@ -103,7 +112,7 @@ def create_app(path: Path) -> FastAPI:
     add_handlers(app)
     # First: routes are matched in order, and ingestion is the busiest path.
     app.include_router(ingest_router(lambda request: request.app.state.ingestion))
-    for module in (status, segments, customers, jobs, exports, audit, tokens):
+    for module in (status, segments, customers, jobs, exports, audit, tokens, templates):
         app.include_router(module.router, prefix="/api")
     return app
 
