@@ -229,7 +229,7 @@ def test_customer_html_escaped_in_html_not_in_subject_or_text(shop: Workspace) -
             "name": "T",
             "subject": "Hi {{ customer.nickname }}",
             "html": "<p>{{ customer.nickname }}</p>",
-        }  # fmt: skip
+        }
     )
     found = shop.templates.render_for("t", "ann", lang="en")
     assert found.html == "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; co</p>"
