@@ -98,7 +98,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         yield ws
 
 
-def _add(ws: Workspace, html: str, **more: Any) -> str:
+def _add(ws: Workspace, html: str | dict[str, str], **more: Any) -> str:
     definition = {"id": "t", "name": "T", "subject": "S", "html": html, **more}
     return ws.templates.add(definition)[0].id
 
@@ -172,6 +172,10 @@ def test_text_derived_from_html_or_given(shop: Workspace) -> None:
     _add(shop, "<p>x</p>", text={"en": "Plain {{ customer.first_name }} {{ block('b') }}"},
          blocks={"b": [{"html": "<b>B</b>", "text": "bee"}]})  # fmt: skip
     assert shop.templates.render_for("t", "cat", lang="en").text == "Plain Cat bee"
+    # No French text: the French text is the French HTML's, never the English text.
+    _add(shop, {"en": "<p>Hello</p>", "fr": "<p>Bonjour</p>"}, text={"en": "Hello (text)"})
+    assert shop.templates.render_for("t", "cat", lang="fr").text == "Bonjour"
+    assert shop.templates.render_for("t", "cat", lang="en").text == "Hello (text)"
 
 
 def test_extra_values_and_reserved_names(shop: Workspace) -> None:

@@ -110,11 +110,11 @@ def test_errors_are_sentences_with_4xx(served: Served) -> None:
     assert _audit(served, "template:one") == [("editor", "template.save", "failed")]
     analyst = served.as_(Role.ANALYST)
     assert client.get("/api/templates/nope", headers=analyst).status_code == 404
+    client.put("/api/templates/guide", json=GUIDE, headers=editor)
     missing = client.post(
         "/api/templates/guide/preview", json={"customer_id": "zed"}, headers=analyst
     )
     assert missing.status_code == 404 and missing.json()["detail"] == "No customer 'zed'."
-    client.put("/api/templates/guide", json=GUIDE, headers=editor)
     unsafe = {**GUIDE, "id": "unsafe", "html": "{{ ''.__class__ }}"}
     client.put("/api/templates/unsafe", json=unsafe, headers=editor)
     refused = client.post("/api/templates/unsafe/preview", headers=analyst)

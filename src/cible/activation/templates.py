@@ -155,13 +155,17 @@ class _Compiled:
                 return found, chosen
         return None
 
+    def _exact(self, path: str, lang: str) -> tuple[Template, str] | None:
+        found = self._parts.get((path, lang))
+        return None if found is None else (found, lang)
+
     def render(
         self, context: dict[str, Any], segments: frozenset[str], lang: str
     ) -> RenderedMessage:
         definition = self.definition
 
-        def run(path: str, values: Mapping[str, Any]) -> str:
-            found = self.part(path, lang)
+        def run(path: str, values: Mapping[str, Any], exact: str | None = None) -> str:
+            found = self.part(path, lang) if exact is None else self._exact(path, exact)
             if found is None:
                 return ""
             try:
@@ -171,27 +175,29 @@ class _Compiled:
                     f"Template {definition.id!r}, {path} ({found[1]}): {exc}"
                 ) from None
 
+        def plain(path: str, html: str, values: Mapping[str, Any]) -> str:
+            # The text twin in the language the HTML was rendered in, else derived
+            # from that HTML: never an English text beside a French body.
+            shown = self.part(f"{path}html", lang)
+            exact = shown[1] if shown is not None else lang
+            if self._exact(f"{path}text", exact) is None:
+                return html_to_text(html)
+            return run(f"{path}text", values, exact)
+
         def block_function(as_html: bool) -> Callable[[str], str]:
             def block(name: str) -> str:
                 chosen = _variant(definition.blocks.get(name, []), segments)
                 if chosen is None:
                     return Markup("") if as_html else ""
-                path = f"blocks.{name}[{chosen}]"
-                html = Markup(run(f"{path}.html", context))  # rendered (escaped) by Jinja
-                if as_html:
-                    return html
-                if self.part(f"{path}.text", lang) is not None:
-                    return run(f"{path}.text", context)
-                return html_to_text(html)
+                path = f"blocks.{name}[{chosen}]."
+                html = Markup(run(f"{path}html", context))  # rendered (escaped) by Jinja
+                return html if as_html else plain(path, html, context)
 
             return block
 
         subject = " ".join(run("subject", {**context, "block": block_function(False)}).split())
         html = run("html", {**context, "block": block_function(True)})
-        if self.part("text", lang) is not None:
-            text = run("text", {**context, "block": block_function(False)})
-        else:
-            text = html_to_text(html)
+        text = plain("", html, {**context, "block": block_function(False)})
         return RenderedMessage(definition.id, lang, subject, html, text)
 
 
