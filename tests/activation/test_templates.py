@@ -283,6 +283,15 @@ def test_sandbox_refuses_internals_and_unbounded_work(shop: Workspace, text: str
     assert time.perf_counter() - started < 2
 
 
+def test_a_failing_block_is_named_once(shop: Workspace) -> None:
+    _add(shop, "<p>{{ block('b') }}</p>", blocks={"b": [{"html": "{{ 1 // 0 }}"}]})
+    with pytest.raises(RenderError) as caught:
+        shop.templates.render_for("t", "cat", lang="en")
+    assert str(caught.value) == (
+        "Template 't', blocks.b[0].html (en): ZeroDivisionError: integer division or modulo by zero"
+    )
+
+
 def test_limits_are_those_documented() -> None:
     assert MAX_ITERATIONS == 10_000 and MAX_OUTPUT == 256_000
 

@@ -79,6 +79,11 @@ class UnknownCustomerError(CibleError):
     """No customer has the id a message was asked for."""
 
 
+class TemplateRenderError(RenderError):
+    """A template that fails for a customer; the message names the template, the part
+    (``html``, ``blocks.offer[0].html``...) and the language."""
+
+
 @dataclass(frozen=True)
 class RenderedMessage:
     """One customer's message, ready to send.
@@ -170,8 +175,10 @@ class _Compiled:
                 return ""
             try:
                 return render(found[0], values)
+            except TemplateRenderError:
+                raise  # from a block, already placed
             except RenderError as exc:
-                raise RenderError(
+                raise TemplateRenderError(
                     f"Template {definition.id!r}, {path} ({found[1]}): {exc}"
                 ) from None
 
@@ -296,7 +303,7 @@ class Templates:
         ------
         TemplateNotFoundError, UnknownCustomerError
             When either does not exist.
-        RenderError
+        TemplateRenderError
             When the template fails for this customer (a refused operation, a limit),
             naming the template, the part and the language.
         """
