@@ -32,8 +32,10 @@ import tomli_w
 from cible.access.audit_log import AuditLog
 from cible.access.tokens import Tokens
 from cible.activation import Exports
+from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
 from cible.activation.tags import Tags
+from cible.activation.templates import Templates
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.progress import Progress
@@ -276,13 +278,29 @@ class Workspace:
             if self.config.live.refresh:
                 self.segments.refresh(customer_ids)
 
+        templates = self.templates
+
+        def render(
+            template_id: str, customer_id: str, lang: str | None, extra: dict[str, Any]
+        ) -> Rendered:
+            message = templates.render_for(template_id, customer_id, lang=lang, extra=extra)
+            return Rendered(message.subject, message.html, message.text, message.lang)
+
         return Automations(
             self.store,
             self.registry,
             self.config,
+            render=render,
+            templates=lambda: [t.definition.id for t in templates.list()],
             segments=lambda: [s.id for s in self.segments.list()],
             on_tagged=tagged,
         )
+
+    @property
+    def templates(self) -> Templates:
+        """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``
+        (one customer's message, as an automation sends it)."""
+        return Templates(self.store, self.registry)
 
     def cluster(
         self,

@@ -9,6 +9,10 @@ An export is for one of two uses, and carries what that use needs only:
   ``granted`` and who have a valid contact value for it, with that contact value.
   Everyone else is left out and counted under a reason: no consent record, consent
   denied, consent withdrawn, no valid contact value.
+- **an ad platform** (``google-ads``, ``meta``; :meth:`Exports.ad_audience`): the
+  members whose ``ads`` consent for ``marketing`` is granted, as the SHA-256 digests of
+  their e-mail and phone normalised the platform's way, under the headers its
+  customer-list upload expects, and nothing else (:mod:`cible.activation.ad_platforms`).
 
 Examples
 --------
@@ -42,6 +46,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cible.activation.ad_platforms import AdPlatform, hashed_contacts
 from cible.activation.formats import ExportFormat, write
 from cible.domain.clock import as_of_or_now
 from cible.domain.errors import CibleError
@@ -91,6 +96,8 @@ class Audience:
         Members of the segment.
     excluded : dict
         Reason (a key of :data:`REASONS`) -> members left out for it.
+    platform : str or None
+        The ad platform the rows are hashed for (``google-ads``, ``meta``), or None.
     """
 
     segment_id: str
@@ -98,6 +105,7 @@ class Audience:
     table: pa.Table
     members: int
     excluded: dict[str, int] = field(default_factory=dict)
+    platform: str | None = None
 
     @property
     def exported(self) -> int:
@@ -118,6 +126,7 @@ class Audience:
         return {
             "segment_id": self.segment_id,
             "channel": self.channel,
+            **({"platform": self.platform} if self.platform else {}),
             "members": self.members,
             "exported": self.exported,
             "excluded": dict(self.excluded),
@@ -183,6 +192,94 @@ class Exports:
             return Audience(segment_id, None, _head(table, limit), table.num_rows)
         return self._for_channel(segment_id, channel, members.select(*traits), limit, now)
 
+    def ad_audience(
+        self,
+        segment_id: str,
+        platform: str,
+        *,
+        limit: int = 0,
+        now: datetime | None = None,
+    ) -> Audience:
+        """The members of ``segment_id`` as a customer list for an ad platform.
+
+        Only members whose latest ``ads`` consent for ``marketing`` is granted, with a
+        valid e-mail or phone; each row holds the SHA-256 digests of both (an empty
+        cell for an invalid or missing one), normalised as ``platform`` requires, and
+        no other column: no id, no name, no trait.
+
+        Parameters
+        ----------
+        segment_id : str
+            A segment with members in the latest run.
+        platform : str
+            ``google-ads`` (columns ``Email``, ``Phone``) or ``meta`` (``EMAIL``,
+            ``PHONE``); see :mod:`cible.activation.ad_platforms`.
+        limit : int
+            At most this many rows (0: all); the counts cover the whole segment.
+        now : datetime, optional
+            Naive UTC moment at which consent is read (default: now).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from datetime import datetime
+        >>> from pathlib import Path
+        >>> from cible import Workspace
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "c.csv").write_text(
+        ...     "customer_id,email,phone\\na,A.Lovelace@gmail.com,06 12 34 56 78\\nb,b@x.test,\\n")
+        >>> _ = (folder / "o.csv").write_text(
+        ...     "order_id,customer_id,ordered_at,amount\\n1,a,2025-01-02,30\\n2,b,2025-01-03,20\\n")
+        >>> _ = (folder / "k.csv").write_text(
+        ...     "customer_id,channel,purpose,status\\na,ads,marketing,granted\\n")
+        >>> with Workspace.create(folder / "shop") as ws:
+        ...     for kind, name in [("customers", "c"), ("orders", "o"), ("consents", "k")]:
+        ...         _ = ws.imports.load(kind, folder / f"{name}.csv")
+        ...     _ = ws.run(as_of=datetime(2025, 2, 1))
+        ...     found = ws.exports.ad_audience("lifecycle-new", "google-ads")
+        >>> found.table.column_names, found.excluded
+        (['Email', 'Phone'], {'no_consent': 1})
+        >>> from cible.activation.ad_platforms import sha256_hex
+        >>> found.table.to_pylist()[0] == {
+        ...     "Email": sha256_hex("alovelace@gmail.com"), "Phone": sha256_hex("+33612345678")}
+        True
+        """
+        if limit < 0:
+            raise CibleError(f"limit {limit}: give 0 (all rows) or a positive number.")
+        chosen = AdPlatform.parse(platform)
+        members = self._members(segment_id).select("customer_id")
+        status = consent_status(self._store.table("consents"), "ads", PURPOSE, as_of_or_now(now))
+        profile = self._store.table("customers").select("customer_id", "email", "phone")
+        table = (
+            members.left_join(status, members.customer_id == status.customer_id)
+            .select(members.customer_id, consent_status_=status.status)
+            .left_join(profile, "customer_id")
+            .select("customer_id", "email", "phone", "consent_status_")
+            .order_by("customer_id")
+            .to_pyarrow()
+        )
+        emails, phones = hashed_contacts(
+            table.column("email").to_pylist(),
+            table.column("phone").to_pylist(),
+            chosen,
+            self._phone_region,
+        )
+        reachable = [e is not None or p is not None for e, p in zip(emails, phones, strict=True)]
+        reasons = _reasons(table.column("consent_status_").to_pylist(), reachable)
+        kept = [index for index, reason in enumerate(reasons) if reason is None]
+        email_column, phone_column = chosen.columns
+        rows = pa.table(
+            {
+                email_column: pa.array([emails[i] for i in kept], type=pa.string()),
+                phone_column: pa.array([phones[i] for i in kept], type=pa.string()),
+            }
+        )
+        excluded = Counter(reason for reason in reasons if reason is not None)
+        ordered = {key: excluded[key] for key in REASONS if excluded[key]}
+        return Audience(
+            segment_id, "ads", _head(rows, limit), table.num_rows, ordered, chosen.value
+        )
+
     def _for_channel(
         self, segment_id: str, channel: str, members: Any, limit: int, now: datetime | None
     ) -> Audience:
@@ -206,24 +303,13 @@ class Exports:
         return Audience(segment_id, channel, _head(kept, limit), table.num_rows, ordered)
 
     def _reasons(self, channel: str, table: pa.Table) -> list[str | None]:
-        statuses = table.column("consent_status_").to_pylist()
         contacts = CONTACT_FIELDS[channel]
         valid = (
             self._valid_contacts(channel, table.column(contacts[0]))
             if contacts
             else [True] * table.num_rows
         )
-        reasons: list[str | None] = []
-        for status, has_contact in zip(statuses, valid, strict=True):
-            if status is None:
-                reasons.append("no_consent")
-            elif status != "granted":
-                reasons.append(status if status in REASONS else "denied")
-            elif not has_contact:
-                reasons.append("no_contact")
-            else:
-                reasons.append(None)
-        return reasons
+        return _reasons(table.column("consent_status_").to_pylist(), valid)
 
     def _valid_contacts(self, channel: str, column: pa.ChunkedArray) -> list[bool]:
         values = column.to_pylist()
@@ -243,6 +329,21 @@ class Exports:
             for table, f in self._registry.fields()
             if table.name == "customers" and f.sensitivity is not Sensitivity.NONE
         }
+
+
+def _reasons(statuses: list[str | None], reachable: list[bool]) -> list[str | None]:
+    """Why each member is left out (a key of :data:`REASONS`), or None when kept."""
+    reasons: list[str | None] = []
+    for status, has_contact in zip(statuses, reachable, strict=True):
+        if status is None:
+            reasons.append("no_consent")
+        elif status != "granted":
+            reasons.append(status if status in REASONS else "denied")
+        elif not has_contact:
+            reasons.append("no_contact")
+        else:
+            reasons.append(None)
+    return reasons
 
 
 def _head(table: pa.Table, limit: int) -> pa.Table:

@@ -39,6 +39,7 @@ from cible.cli.output import (
 )
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
 from cible.cli.tags import tags_app
+from cible.cli.templates import templates_app
 from cible.cli.tokens import tokens_app
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
@@ -406,6 +407,7 @@ app.command()(audit_cli.normalise)
 app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tags_app, name="tags")
 app.add_typer(automations_app, name="automations")

@@ -378,6 +378,14 @@ def members(
             "export is for analysis and holds no contact field."
         ),
     ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            help="An ad platform's customer list (google-ads, meta): members who granted "
+            "ads consent, as SHA-256 digests of their e-mail and phone normalised the "
+            "platform's way, under its column names; implies --channel ads."
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=0, help="At most this many rows (0: all).")] = 0,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
@@ -389,14 +397,22 @@ def members(
     carriage return) are prefixed with a quote.
     """
     lang = use_lang(lang)
+    if platform is not None and channel not in (None, "ads"):
+        raise CibleError(f"--platform {platform} exports for the ads channel, not {channel!r}.")
+
+    def export() -> Audience:
+        if platform is not None:
+            return ws.exports.ad_audience(segment_id, platform, limit=limit)
+        return ws.exports.audience(segment_id, channel, limit=limit)
+
     # Writable: every export, refused or not, goes to the audit log.
     with open_workspace(workspace) as ws:
         audience = ws.audit_log.change(
             LOCAL_USER.actor,
             "export",
             f"segment:{segment_id}",
-            lambda: ws.exports.audience(segment_id, channel, limit=limit),
-            lambda found: {"channel": channel, **found.summary()},
+            export,
+            lambda found: {"channel": found.channel, **found.summary()},
         )
     if output is None:
         fmt = ExportFormat.JSON if as_json else ExportFormat.CSV

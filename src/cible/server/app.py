@@ -51,6 +51,7 @@ from cible.server.routes import (
     segments,
     status,
     tags,
+    templates,
     tokens,
 )
 from cible.server.sweep import sweeping
@@ -117,7 +118,18 @@ def create_app(path: Path) -> FastAPI:
     add_handlers(app)
     # First: routes are matched in order, and ingestion is the busiest path.
     app.include_router(ingest_router(lambda request: request.app.state.ingestion))
-    for module in (status, segments, customers, jobs, exports, audit, tokens, tags, automations):
+    for module in (
+        status,
+        segments,
+        customers,
+        jobs,
+        exports,
+        audit,
+        tokens,
+        tags,
+        automations,
+        templates,
+    ):
         app.include_router(module.router, prefix="/api")
     return app
 

@@ -618,3 +618,21 @@ class Store:
     def delete_template(self, template_id: str) -> bool:
         """Remove a message template; whether it existed."""
         return templates.delete(self.connection, template_id)
+
+    def template(self, template_id: str) -> templates.TemplateRow | None:
+        """The stored message template ``template_id``, or None."""
+        return templates.get(self.connection, template_id)
+
+    def list_templates(self) -> list[templates.TemplateRow]:
+        """Every stored message template, by id."""
+        return templates.list_templates(self.connection)
+
+    def template_context(
+        self, customer_id: str, fields: Sequence[str]
+    ) -> templates.CustomerContext | None:
+        """One customer's profile ``fields``, latest traits and open memberships, by id."""
+        return templates.customer_context(self.connection, customer_id, fields)
+
+    def segment_sample(self, segment_id: str, limit: int) -> list[str]:
+        """The first ``limit`` current members of a segment, by customer id."""
+        return templates.segment_sample(self.connection, segment_id, limit)

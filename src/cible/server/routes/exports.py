@@ -1,8 +1,10 @@
 """``GET /api/exports/{segment}``: a segment's audience as CSV, JSON lines or Parquet.
 
 Through ``ws.exports`` (:mod:`cible.activation.export`): with a channel, only members
-whose marketing consent for it is granted and who have a valid contact value; without
-one, an analysis export with no contact field. CSV cells a spreadsheet would run as a
+whose marketing consent for it is granted and who have a valid contact value; with an
+ad platform (``platform=google-ads`` or ``meta``), the members consenting to ``ads`` as
+hashed e-mails and phones under the platform's column names; with neither, an
+analysis export with no contact field. CSV cells a spreadsheet would run as a
 formula are neutralised. Every export, refused or not, is in the audit log.
 """
 
@@ -14,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from cible.activation.ad_platforms import AdPlatform
 from cible.activation.export import PURPOSE
 from cible.activation.formats import ExportFormat, write
 from cible.domain.errors import CibleError
@@ -40,6 +43,9 @@ _MEDIA = {
 
 Channel = StrEnum("Channel", {c.upper(): c for c in CHANNELS})  # type: ignore[misc]
 Purpose = StrEnum("Purpose", {p.upper(): p for p in PURPOSES})  # type: ignore[misc]
+Platform = StrEnum(  # type: ignore[misc]
+    "Platform", {p.name: p.value for p in AdPlatform}
+)
 
 
 @router.get("/{segment_id}", response_class=Response)
@@ -50,10 +56,19 @@ async def export(
     channel: Annotated[Channel | None, Query(description="Channel; none: analysis.")] = None,
     purpose: Annotated[Purpose, Query(description="Consent purpose checked.")] = Purpose(PURPOSE),
     format: Annotated[Format, Query()] = Format.CSV,
+    platform: Annotated[
+        Platform | None,
+        Query(
+            description="An ad platform's hashed customer list (channel ads): SHA-256 of "
+            "the normalised e-mail and phone under the platform's column names."
+        ),
+    ] = None,
 ) -> Response:
-    """The segment's members for a channel (consent-aware) or for analysis, as a file."""
+    """The segment's members for a channel (consent-aware), an ad platform, or analysis."""
     chosen = None if channel is None else str(channel.value)
     detail = {"channel": chosen, "purpose": str(purpose.value), "format": format.value}
+    if platform is not None:
+        detail |= {"channel": "ads", "platform": str(platform.value)}
 
     def build(ws: Workspace) -> tuple[bytes, dict[str, object]]:
         if purpose.value != PURPOSE:
@@ -61,7 +76,15 @@ async def export(
                 f"Exports check consent for the {PURPOSE} purpose; {purpose.value!r} is not "
                 "one an export can be made for."
             )
-        audience = ws.exports.audience(segment_id, chosen)
+        if platform is not None and chosen not in (None, "ads"):
+            raise CibleError(
+                f"platform {platform.value} exports for the ads channel, not {chosen!r}."
+            )
+        audience = (
+            ws.exports.audience(segment_id, chosen)
+            if platform is None
+            else ws.exports.ad_audience(segment_id, str(platform.value))
+        )
         buffer = io.BytesIO()
         write(audience.table, buffer, ExportFormat(format.value))
         return buffer.getvalue(), audience.summary()
