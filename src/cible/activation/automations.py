@@ -86,6 +86,8 @@ from cible.store.store import Store
 
 #: Outbox rows read per pass.
 PASS_ROWS = 5_000
+#: How long handled outbox rows are kept.
+OUTBOX_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,9 @@ class Automations:
         once that day. The server's worker asks for it once a day.
         """
         moment = now or utc_now()
+        if dates:
+            # Handled outbox rows are kept a week for inspection, then let go.
+            self._store.prune_outbox(before=moment - OUTBOX_KEPT)
         rows = self._store.pending_transitions(limit=limit)
         active = [a for a in self._load() if a.row.status == "active"]
         due = self._store.due_automation_runs(now=moment, limit=limit)

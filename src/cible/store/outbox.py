@@ -94,3 +94,11 @@ def pending(con: duckdb.DuckDBPyConnection, *, limit: int) -> list[OutboxRow]:
         [limit],
     ).fetchall()
     return [OutboxRow(*row) for row in rows]
+
+
+def prune(con: duckdb.DuckDBPyConnection, *, before: datetime) -> int:
+    """Delete rows handled before ``before`` (kept a while for inspection); how many."""
+    row = fetch_row(
+        con, "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", [before]
+    )
+    return int(row[0])

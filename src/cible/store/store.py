@@ -468,6 +468,10 @@ class Store:
         """Outbox rows not delivered yet, oldest first."""
         return outbox.pending(self.connection, limit=limit)
 
+    def prune_outbox(self, *, before: datetime) -> int:
+        """Delete outbox rows handled before ``before``."""
+        return outbox.prune(self.connection, before=before)
+
     def signing_secret(self) -> bytes:
         """The workspace's secret key for links that must not be forged (unsubscribe)."""
         row = fetch_row(
