@@ -32,6 +32,7 @@ import tomli_w
 from cible.access.audit_log import AuditLog
 from cible.access.tokens import Tokens
 from cible.activation import Exports
+from cible.activation.deliveries import Deliveries
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.progress import Progress
@@ -247,6 +248,12 @@ class Workspace:
             self.segments.members,
             phone_region=self.config.quality.phone_region,
         )
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """Webhooks, e-mails and notifications to send: ``claim``, ``record``, ``list``,
+        ``log``, ``retry``, ``unsubscribe`` (consent, caps and quiet hours at send time)."""
+        return Deliveries(self.store, self.registry, self.config)
 
     def cluster(
         self,

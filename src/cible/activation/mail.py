@@ -17,8 +17,10 @@ Examples
 ...     EmailSection(sender="Shop <news@shop.example>"), "run-1:0",
 ...     {"to": "anne@example.com", "subject": "Bonjour", "text": "Hi", "html": "<p>Hi</p>",
 ...      "lang": "fr"}, unsubscribe="https://shop.example/u/abc")
->>> message["Message-ID"], message["List-Unsubscribe"], message["List-Unsubscribe-Post"]
-('<51083ea92b5ca02078b800ff788996cd@shop.example>', '<https://shop.example/u/abc>', 'List-Unsubscribe=One-Click')
+>>> message["Message-ID"]
+'<51083ea92b5ca02078b800ff788996cd@shop.example>'
+>>> message["List-Unsubscribe"], message["List-Unsubscribe-Post"]
+('<https://shop.example/u/abc>', 'List-Unsubscribe=One-Click')
 >>> [part.get_content_type() for part in message.iter_parts()]
 ['text/plain', 'text/html']
 """
@@ -86,9 +88,7 @@ def build_message(
     return message
 
 
-def _send_now(
-    settings: EmailSection, message: EmailMessage, environ: Mapping[str, str]
-) -> Attempt:
+def _send_now(settings: EmailSection, message: EmailMessage, environ: Mapping[str, str]) -> Attempt:
     """Send ``message`` (blocking); how it went."""
     started = time.monotonic()
 

@@ -23,10 +23,10 @@ Examples
 >>> target = asyncio.run(guard.check("https://hooks.example.com/in?x=1"))
 >>> target.url, target.host_header, target.extensions
 ('https://93.184.215.14/in?x=1', 'hooks.example.com', {'sni_hostname': 'hooks.example.com'})
->>> asyncio.run(guard.check("http://intranet.example/"))
+>>> asyncio.run(guard.check("http://intranet.example/"))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-cible.activation.network.RefusedAddress: intranet.example resolves to 10.1.2.3, a private address; add it to [activation] allow_hosts to allow it.
+cible.activation.network.RefusedAddressError: intranet.example resolves to 10.1.2.3, a private ...
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class RefusedAddress(CibleError):
+class RefusedAddressError(CibleError):
     """A webhook URL that may not be called: its host is not public, or not resolvable."""
 
 
@@ -136,18 +136,18 @@ class Guard:
 
         Raises
         ------
-        RefusedAddress
+        RefusedAddressError
             When the URL is not http(s), its host does not resolve, or one of its
             addresses is not public and not allowed.
         """
         parts = urlsplit(url)
         host = parts.hostname
         if parts.scheme not in _DEFAULT_PORTS or not host:
-            raise RefusedAddress(f"{url!r} is not an http:// or https:// URL with a host.")
+            raise RefusedAddressError(f"{url!r} is not an http:// or https:// URL with a host.")
         try:
             port = parts.port or _DEFAULT_PORTS[parts.scheme]
         except ValueError:
-            raise RefusedAddress(f"{url!r} has an invalid port.") from None
+            raise RefusedAddressError(f"{url!r} has an invalid port.") from None
         literal = _address(host)
         if literal is not None:
             addresses = [literal]
@@ -155,14 +155,14 @@ class Guard:
             try:
                 found = await self.resolver(host, port)
             except OSError as exc:
-                raise RefusedAddress(f"{host} does not resolve ({exc}).") from None
+                raise RefusedAddressError(f"{host} does not resolve ({exc}).") from None
             addresses = [a for a in map(_address, found) if a is not None]
             if not addresses:
-                raise RefusedAddress(f"{host} does not resolve to any address.")
+                raise RefusedAddressError(f"{host} does not resolve to any address.")
         for address in addresses:
             reason = non_public_reason(address)
             if reason is not None and not self.allowed(host, address):
-                raise RefusedAddress(
+                raise RefusedAddressError(
                     f"{host} resolves to {address}, a {reason} address; add it to "
                     "[activation] allow_hosts to allow it."
                 )

@@ -14,10 +14,10 @@ Examples
 ('c-42', 'email')
 >>> unsubscribe_url("https://shop.example/cible/", token).startswith("https://shop.example/cible/u/")
 True
->>> read_token(b"another secret", token)
+>>> read_token(b"another secret", token)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-cible.activation.unsubscribe.InvalidToken: This unsubscribe link is not valid (altered or from another workspace).
+cible.activation.unsubscribe.InvalidTokenError: This unsubscribe link is not valid ...
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _SEPARATOR = "\x1f"
 MAX_TOKEN = 2_048
 
 
-class InvalidToken(CibleError):
+class InvalidTokenError(CibleError):
     """An unsubscribe token that was altered, truncated or signed by another workspace."""
 
 
@@ -63,10 +63,12 @@ def read_token(secret: bytes, token: str) -> tuple[str, str]:
 
     Raises
     ------
-    InvalidToken
+    InvalidTokenError
         When the token is malformed or its signature does not match.
     """
-    invalid = InvalidToken("This unsubscribe link is not valid (altered or from another workspace).")
+    invalid = InvalidTokenError(
+        "This unsubscribe link is not valid (altered or from another workspace)."
+    )
     if len(token) > MAX_TOKEN or token.count(".") != 1:
         raise invalid
     body, mac = token.split(".")
@@ -88,7 +90,9 @@ def unsubscribe_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/u/{token}"
 
 
-def unsubscribe_link(public_url: str, secret: bytes, customer_id: str, channel: str = "email") -> str:
+def unsubscribe_link(
+    public_url: str, secret: bytes, customer_id: str, channel: str = "email"
+) -> str:
     """The link to put in a message to ``customer_id`` on ``channel`` (also in the body).
 
     Examples

@@ -37,7 +37,7 @@ from math import floor
 import httpx
 from standardwebhooks import Webhook
 
-from cible.activation.network import Guard, RefusedAddress
+from cible.activation.network import Guard, RefusedAddressError
 from cible.domain.activation_settings import WebhookEndpoint
 
 #: 4xx answers that say "later" rather than "no".
@@ -141,7 +141,7 @@ async def call_webhook(
     try:
         target = await guard.check(endpoint.url)
         headers = signed_headers(secret, webhook_id, datetime.now(UTC), body)
-    except RefusedAddress as exc:
+    except RefusedAddressError as exc:
         return Attempt("failed", error=f"webhook {name}: {exc}", duration_ms=took())
     except Exception as exc:  # a malformed secret: base64 the package cannot read
         return Attempt(

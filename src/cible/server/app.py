@@ -37,6 +37,7 @@ from cible.access.tokens import new_secret
 from cible.server import served
 from cible.server.batcher import Batcher
 from cible.server.database import Database
+from cible.server.delivery import DeliveryWorker
 from cible.server.deps import ServerState, StrictJSONResponse
 from cible.server.errors import add_handlers
 from cible.server.ingest import Ingestion, ingest_router
@@ -75,6 +76,7 @@ def create_app(path: Path) -> FastAPI:
                 # Time passing moves customers too (within_days, recency): the sweep
                 # re-evaluates everyone every [live] sweep_interval_seconds.
                 async with (
+                    DeliveryWorker.running(db) as delivery,
                     sweeping(db),
                     Batcher.running(
                         db,
@@ -83,6 +85,8 @@ def create_app(path: Path) -> FastAPI:
                     ) as batcher,
                 ):
                     app.state.ingestion = Ingestion(batcher, lambda key: _ingest_key(state, key))
+                    # After an enqueue: app.state.delivery.wake() (any thread).
+                    app.state.delivery = delivery
                     yield
                 # Events acknowledged are written when the batcher stops, above.
             finally:
