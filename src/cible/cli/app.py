@@ -24,6 +24,7 @@ from cible.cli import serve as serve_cli
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
+from cible.cli.deliveries import deliveries_app
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -405,6 +406,7 @@ app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(customers_app, name="customers")
+app.add_typer(deliveries_app, name="deliveries")
 
 
 def main() -> None:

@@ -42,7 +42,17 @@ from cible.server.deps import ServerState, StrictJSONResponse
 from cible.server.errors import add_handlers
 from cible.server.ingest import Ingestion, ingest_router
 from cible.server.jobs import Jobs
-from cible.server.routes import audit, customers, exports, jobs, segments, status, tokens
+from cible.server.routes import (
+    audit,
+    customers,
+    deliveries,
+    exports,
+    jobs,
+    segments,
+    status,
+    tokens,
+    unsubscribe,
+)
 from cible.server.sweep import sweeping
 
 _log = logging.getLogger(__name__)
@@ -107,8 +117,9 @@ def create_app(path: Path) -> FastAPI:
     add_handlers(app)
     # First: routes are matched in order, and ingestion is the busiest path.
     app.include_router(ingest_router(lambda request: request.app.state.ingestion))
-    for module in (status, segments, customers, jobs, exports, audit, tokens):
+    for module in (status, segments, customers, jobs, exports, audit, tokens, deliveries):
         app.include_router(module.router, prefix="/api")
+    app.include_router(unsubscribe.router)
     return app
 
 
