@@ -113,3 +113,34 @@ def run_rounds(ws: Workspace, moments: list[datetime], **sender_options: Any) ->
                 await deliver_once(ws, sender, moment)
 
     asyncio.run(main())
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server (``aiosmtpd``) on 127.0.0.1 keeping what it receives."""
+
+    messages: list[Any] = field(default_factory=list)
+    port: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+    @contextmanager
+    def running(self) -> Iterator[Mailbox]:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        controller.start()
+        try:
+            yield self
+        finally:
+            controller.stop()

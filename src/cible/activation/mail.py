@@ -77,14 +77,15 @@ def build_message(
     message["Subject"] = str(payload.get("subject") or "")
     message["Date"] = format_datetime(utc_now().replace(tzinfo=None), usegmt=False)
     message["Message-ID"] = message_id(key, settings.sender)
-    if payload.get("lang"):
-        message["Content-Language"] = str(payload["lang"])
     if unsubscribe is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(str(payload.get("text") or ""))
     if payload.get("html"):
         message.add_alternative(str(payload["html"]), subtype="html")
+    if payload.get("lang"):
+        # After the parts: setting the content removes the Content-* headers.
+        message["Content-Language"] = str(payload["lang"])
     return message
 
 
