@@ -79,8 +79,8 @@ def read_token(secret: bytes, token: str) -> tuple[str, str]:
     if not hmac.compare_digest(_mac(secret, message), given):
         raise invalid
     try:
-        customer_id, channel = message.decode("utf-8").split(_SEPARATOR)
-    except ValueError:  # not UTF-8, or no separator: signed, so a bug, but refuse anyway
+        customer_id, channel = message.decode("utf-8").rsplit(_SEPARATOR, 1)
+    except ValueError:  # not UTF-8, or no separator: signed, so a bug; refuse anyway
         raise invalid from None
     return customer_id, channel
 
