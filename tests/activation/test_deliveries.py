@@ -95,9 +95,7 @@ def test_frequency_cap_counts_delivered_and_in_flight(shop: Path):
         first = ws.deliveries.claim(now=T0, limit=1)
         # The first is being sent: it counts, so only one more passes the cap of two.
         second = ws.deliveries.claim(now=T0, in_flight=[first[0].delivery_id])
-        ws.deliveries.record(
-            [Sent(d, Attempt("delivered", 250), T0) for d in (*first, *second)]
-        )
+        ws.deliveries.record([Sent(d, Attempt("delivered", 250), T0) for d in (*first, *second)])
         # A day later the two delivered still count; eight days later they do not.
         ws.store.enqueue_deliveries([email("a-later", "a")], at=T0 + timedelta(days=1))
         ws.deliveries.claim(now=T0 + timedelta(days=1))

@@ -71,9 +71,7 @@ def test_only_http_urls_with_a_host(url: str):
         check(url)
 
 
-@pytest.mark.parametrize(
-    "allow", [["127.0.0.1"], ["127.0.0.0/8"], ["localhost"], ["LOCALHOST."]]
-)
+@pytest.mark.parametrize("allow", [["127.0.0.1"], ["127.0.0.0/8"], ["localhost"], ["LOCALHOST."]])
 def test_allow_hosts_accepts_names_addresses_and_networks(allow: list[str]):
     target = check("http://localhost:9000/in?a=1", allow, localhost=["127.0.0.1"])
     assert target.url == "http://127.0.0.1:9000/in?a=1"
