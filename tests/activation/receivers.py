@@ -122,7 +122,7 @@ class Mailbox:
     messages: list[Any] = field(default_factory=list)
     port: int = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         from email import message_from_bytes, policy
 
         message = message_from_bytes(envelope.original_content, policy=policy.default)
