@@ -9,16 +9,22 @@ arrived. Measured:
 
 - deliveries per second: 10,000 over the time from "due" to the last arrival;
 - the delay from "due" to arrival (p50, p99): in a burst, the queue's length;
+- then a trickle, one delivery falling due every 50 ms, nobody calling ``wake()``:
+  the delay from "due" to arrival is the worker's polling (every 200 ms) and a call;
 - afterwards, with the server stopped: every delivery ``delivered`` once in the
   database, one attempt each, and the receiver saw each id exactly once.
 
 Beside it, the obvious alternative: one synchronous ``httpx.post`` at a time (a new
-connection each, as the function does), signed the same way, to the same receiver,
-for ``--baseline`` deliveries (recording nothing in a database: its rate is an upper
-bound of that way).
+client and connection each, as the function does), and the same with one
+``httpx.Client`` reused (keep-alive), signed the same way, to the same receiver, for
+``--baseline`` deliveries each (recording nothing in a database: their rates are
+upper bounds of that way).
 
-Run: ``make bench-webhooks``, or
-``.venv/bin/python benchmarks/bench_webhooks.py [--deliveries N] [--baseline N]``.
+``--delay-ms`` makes the receiver take that long to answer, as a real one across a
+network does (tens of milliseconds): then calls in parallel are what matters.
+
+Run: ``make bench-webhooks``, or ``.venv/bin/python benchmarks/bench_webhooks.py
+[--deliveries N] [--baseline N] [--delay-ms MS]``.
 """
 
 from __future__ import annotations
@@ -50,12 +56,14 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 #: Seconds between the bench's enqueue and the deliveries falling due (server start-up).
 LEAD_SECONDS = 12.0
+#: Deliveries falling due one at a time after the burst, and how many per second.
+TRICKLE, TRICKLE_RATE = 300, 20.0
 
 
 # -- the receiver (its own process) ---------------------------------------------------
 
 
-async def _receive(port: int) -> None:
+async def _receive(port: int, delay: float) -> None:
     arrivals: list[tuple[str, float]] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -75,6 +83,8 @@ async def _receive(port: int) -> None:
                 else:
                     arrivals.append((headers.get("webhook-id", ""), time.time()))
                     body = b""
+                    if delay:
+                        await asyncio.sleep(delay)  # a receiver that takes its time
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     + f"content-length: {len(body)}\r\n\r\n".encode()
@@ -164,6 +174,21 @@ def through_server(count: int, receiver: str) -> dict[str, float]:
             ws.store.connection.execute(
                 "UPDATE deliveries SET next_attempt_at = ?, created_at = ?", [due, due]
             )
+            # After the burst, a trickle: one delivery falling due every 1/TRICKLE_RATE s.
+            trickle_start = due + timedelta(seconds=max(30.0, count / 300))
+            trickle = {
+                f"trickle:{n}": trickle_start + timedelta(seconds=n / TRICKLE_RATE)
+                for n in range(TRICKLE)
+            }
+            ws.store.enqueue_deliveries(
+                [NewDelivery(key, "webhook", "c0", "crm", _payload(0)) for key in trickle],
+                at=due,
+            )
+            for key, moment in trickle.items():
+                ws.store.connection.execute(
+                    "UPDATE deliveries SET next_attempt_at = ? WHERE idempotency_key = ?",
+                    [moment, key],
+                )
         due_epoch = due.replace(tzinfo=UTC).timestamp()
         server = subprocess.Popen(
             [
@@ -186,8 +211,10 @@ def through_server(count: int, receiver: str) -> dict[str, float]:
             assert time.time() < due_epoch, "the server took longer than LEAD_SECONDS to start"
             deadline = due_epoch + 600
             while True:
-                got = [a for a in _arrivals(receiver) if a[0].startswith("bench:")]
-                if len(got) >= count or time.time() > deadline:
+                arrived = _arrivals(receiver)
+                got = [a for a in arrived if a[0].startswith("bench:")]
+                trickled = [a for a in arrived if a[0].startswith("trickle:")]
+                if len(got) + len(trickled) >= count + TRICKLE or time.time() > deadline:
                     break
                 time.sleep(0.5)
         finally:
@@ -200,12 +227,15 @@ def through_server(count: int, receiver: str) -> dict[str, float]:
             ).fetchall()
     ids = [i for i, _ in got]
     assert len(ids) == count and len(set(ids)) == count, f"{len(ids)} arrivals"
-    assert counts == [("delivered", count, count)], counts
+    assert counts == [("delivered", count + TRICKLE, count + TRICKLE)], counts
     assert delivered
     delays = sorted(t - due_epoch for _, t in got)
     first = min(t for _, t in got)
     last = max(t for _, t in got)
+    waits = sorted(t - trickle[key].replace(tzinfo=UTC).timestamp() for key, t in trickled)
     return {
+        "trickle_p50_s": statistics.median(waits),
+        "trickle_p99_s": waits[int(0.99 * (len(waits) - 1))],
         "per_second": count / (last - due_epoch),
         "per_second_from_first": count / (last - first),
         "first_s": first - due_epoch,
@@ -214,33 +244,47 @@ def through_server(count: int, receiver: str) -> dict[str, float]:
     }
 
 
-def one_at_a_time(count: int, receiver: str) -> float:
-    """Deliveries/s of ``count`` signed ``httpx.post`` calls, one after the other."""
+def one_at_a_time(count: int, receiver: str, *, keep_alive: bool) -> float:
+    """Deliveries/s of ``count`` signed synchronous posts, one after the other.
+
+    ``keep_alive`` False: ``httpx.post`` (a new client, TLS context and connection
+    each time, what the function does); True: one ``httpx.Client`` reused.
+    """
+    client = httpx.Client() if keep_alive else None
     started = time.perf_counter()
     for n in range(count):
         body = _payload(n).encode()
-        headers = signed_headers(SECRET, f"base:{n}", datetime.now(UTC), body)
-        answer = httpx.post(
+        headers = signed_headers(SECRET, f"base:{keep_alive}:{n}", datetime.now(UTC), body)
+        post = client.post if client is not None else httpx.post
+        answer = post(
             receiver + "/hooks/crm",
             content=body,
             headers={**headers, "content-type": "application/json"},
             follow_redirects=False,
         )
         assert answer.status_code == 200
-    return count / (time.perf_counter() - started)
+    took = time.perf_counter() - started
+    if client is not None:
+        client.close()
+    return count / took
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=2_000)
+    parser.add_argument(
+        "--delay-ms", type=float, default=0.0, help="The receiver answers after this long."
+    )
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.receiver:
-        asyncio.run(_receive(options.receiver))
+        asyncio.run(_receive(options.receiver, options.delay_ms / 1000))
         return
     port = _free_port()
-    receiver = subprocess.Popen([sys.executable, __file__, "--receiver", str(port)])
+    receiver = subprocess.Popen(
+        [sys.executable, __file__, "--receiver", str(port), "--delay-ms", str(options.delay_ms)]
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -250,10 +294,12 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.05)
         served = through_server(options.deliveries, url)
-        baseline = one_at_a_time(options.baseline, url)
+        baseline = one_at_a_time(options.baseline, url, keep_alive=False)
+        reused = one_at_a_time(options.baseline, url, keep_alive=True)
     finally:
         receiver.terminate()
         receiver.wait(timeout=30)
+    print(f"receiver answering after {options.delay_ms:g} ms")
     print(f"cible serve: {options.deliveries:,} webhooks")
     print(f"  {served['per_second']:,.0f} deliveries/s from due to the last arrival")
     print(f"  {served['per_second_from_first']:,.0f} deliveries/s from the first arrival")
@@ -261,8 +307,13 @@ def main() -> None:
         f"  first after {served['first_s']:.2f} s; delay p50 {served['p50_s']:.2f} s, "
         f"p99 {served['p99_s']:.2f} s"
     )
+    print(
+        f"  one at a time ({TRICKLE} due {TRICKLE_RATE:g}/s, no wake()): due to arrival "
+        f"p50 {served['trickle_p50_s'] * 1000:.0f} ms, p99 {served['trickle_p99_s'] * 1000:.0f} ms"
+    )
     print(f"one httpx.post at a time: {options.baseline:,} webhooks, {baseline:,.0f}/s")
-    print(f"ratio: {served['per_second'] / baseline:.1f}x")
+    print(f"one httpx.Client reused, one post at a time: {reused:,.0f}/s")
+    print(f"ratio: {served['per_second'] / baseline:.1f}x and {served['per_second'] / reused:.1f}x")
 
 
 if __name__ == "__main__":
