@@ -34,6 +34,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
@@ -41,7 +42,6 @@ from typing import Any
 
 from cible.activation.webhooks import Attempt
 from cible.domain.activation_settings import EmailSection
-from cible.domain.clock import utc_now
 
 
 def message_id(key: str, sender: str) -> str:
@@ -75,7 +75,7 @@ def build_message(
     message["From"] = settings.sender
     message["To"] = Address(display_name=found[0][0], addr_spec=found[0][1])
     message["Subject"] = str(payload.get("subject") or "")
-    message["Date"] = format_datetime(utc_now().replace(tzinfo=None), usegmt=False)
+    message["Date"] = format_datetime(datetime.now(UTC), usegmt=True)
     message["Message-ID"] = message_id(key, settings.sender)
     if unsubscribe is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
