@@ -225,3 +225,48 @@ def test_the_deliveries_api(tmp_path: Path):
     with Workspace.open(shop) as ws:
         entries = ws.audit_log.entries(limit=5, action="delivery.retry")
     assert entries and entries[-1].outcome == "ok" and entries[-1].actor == Role.EDITOR.value
+
+
+def test_wake_from_the_database_thread_sends_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An automation enqueues on the database thread, then wakes the worker from there."""
+    import asyncio
+
+    from cible.server import delivery as worker_module
+    from cible.server.database import Database
+    from cible.server.delivery import DeliveryWorker
+
+    make_workspace(tmp_path / "data")
+    shop = tmp_path / "data" / "shop"
+    # Without wake() nothing would be looked for in the next 60 s.
+    monkeypatch.setattr(worker_module, "POLL_SECONDS", 60.0)
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    receiver = Receiver()
+    with receiver.running():
+        configure(
+            shop,
+            activation={"allow_hosts": ["127.0.0.1"]},
+            webhooks={"sales": webhook(receiver.url)},
+        )
+
+        async def main() -> float:
+            async with Database.open(shop) as db, DeliveryWorker.running(db) as worker:
+                await asyncio.sleep(0.5)  # the first look, at start, found nothing
+
+                def enqueue_and_wake(ws: Workspace) -> None:
+                    ws.store.enqueue_deliveries(
+                        [NewDelivery("k-wake", "webhook", "a", "sales", "{}")], at=T0
+                    )
+                    worker.wake()  # on the database thread, not the event loop's
+
+                started = time.monotonic()
+                await db.call(enqueue_and_wake)
+                while worker.sent < 1:
+                    assert time.monotonic() - started < 10, "not sent within 10 s"
+                    await asyncio.sleep(0.01)
+                return time.monotonic() - started
+
+        took = asyncio.run(main())
+    assert [r.headers["webhook-id"] for r in receiver.received] == ["k-wake"]
+    assert took < 10
