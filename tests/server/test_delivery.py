@@ -8,6 +8,7 @@ unsubscribe link withdraws the consent through the served workspace.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -29,7 +30,10 @@ from standardwebhooks import Webhook
 
 from cible import Workspace
 from cible.access.roles import Role
+from cible.server import delivery as worker_module
 from cible.server.app import create_app
+from cible.server.database import Database
+from cible.server.delivery import DeliveryWorker
 from cible.store.deliveries import NewDelivery
 from tests.activation.receivers import SECRET, SECRET_ENV, Mailbox, Receiver, configure, webhook
 from tests.server.conftest import make_workspace
@@ -231,12 +235,6 @@ def test_wake_from_the_database_thread_sends_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """An automation enqueues on the database thread, then wakes the worker from there."""
-    import asyncio
-
-    from cible.server import delivery as worker_module
-    from cible.server.database import Database
-    from cible.server.delivery import DeliveryWorker
-
     make_workspace(tmp_path / "data")
     shop = tmp_path / "data" / "shop"
     # Without wake() nothing would be looked for in the next 60 s.
