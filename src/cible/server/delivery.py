@@ -156,8 +156,10 @@ class DeliveryWorker:
                 continue
             if backlog and len(self._in_flight) < low:
                 continue
+            # Full (no room), nothing finished yet: only a finished send or wake() matters.
+            wait = POLL_SECONDS if room <= 0 else next_poll - time.monotonic()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._signal.wait(), max(0.0, next_poll - time.monotonic()))
+                await asyncio.wait_for(self._signal.wait(), max(wait, 0.01))
 
     async def _claim(self, room: int, *, urgent: bool) -> list[DeliveryRow]:
         exclude = list(self._in_flight)
