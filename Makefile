@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest bench-live docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-ingest: $(STAMP)
 # and imports the shop the first time, about 5 minutes; kept in bench-data/).
 bench-live: $(STAMP)
 	$(BIN)/python benchmarks/bench_live.py --folder bench-data/live --sweep
+
+# 10,000 signed webhooks through `cible serve` to a local receiver (docs/performance.md).
+bench-webhooks: $(STAMP)
+	$(BIN)/python benchmarks/bench_webhooks.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,7 @@ from cible.access.tokens import Tokens
 from cible.activation import Exports
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
+from cible.activation.deliveries import Deliveries
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
 from cible.domain.config import WorkspaceConfig, check_dimensions
@@ -301,6 +302,12 @@ class Workspace:
         """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``
         (one customer's message, as an automation sends it)."""
         return Templates(self.store, self.registry)
+
+    @property
+    def deliveries(self) -> Deliveries:
+        """Webhooks, e-mails and notifications to send: ``claim``, ``record``, ``list``,
+        ``log``, ``retry``, ``unsubscribe`` (consent, caps and quiet hours at send time)."""
+        return Deliveries(self.store, self.registry, self.config)
 
     def cluster(
         self,

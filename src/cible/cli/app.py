@@ -25,6 +25,7 @@ from cible.cli.automations import automations_app
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
+from cible.cli.deliveries import deliveries_app
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -411,6 +412,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tags_app, name="tags")
 app.add_typer(automations_app, name="automations")
+app.add_typer(deliveries_app, name="deliveries")
 
 
 def main() -> None:

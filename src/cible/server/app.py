@@ -38,6 +38,7 @@ from cible.server import served
 from cible.server.automation import AutomationWorker
 from cible.server.batcher import Batcher
 from cible.server.database import Database
+from cible.server.delivery import DeliveryWorker
 from cible.server.deps import ServerState, StrictJSONResponse
 from cible.server.errors import add_handlers
 from cible.server.ingest import Ingestion, ingest_router
@@ -46,6 +47,7 @@ from cible.server.routes import (
     audit,
     automations,
     customers,
+    deliveries,
     exports,
     jobs,
     segments,
@@ -53,6 +55,7 @@ from cible.server.routes import (
     tags,
     templates,
     tokens,
+    unsubscribe,
 )
 from cible.server.sweep import sweeping
 
@@ -87,6 +90,7 @@ def create_app(path: Path) -> FastAPI:
                 # Time passing moves customers too (within_days, recency): the sweep
                 # re-evaluates everyone every [live] sweep_interval_seconds.
                 async with (
+                    DeliveryWorker.running(db) as delivery,
                     sweeping(db),
                     AutomationWorker.running(db) as automations,
                     Batcher.running(
@@ -98,6 +102,8 @@ def create_app(path: Path) -> FastAPI:
                 ):
                     state.automations = automations
                     app.state.ingestion = Ingestion(batcher, lambda key: _ingest_key(state, key))
+                    # After an enqueue: app.state.delivery.wake() (any thread).
+                    app.state.delivery = delivery
                     yield
                 # Events acknowledged are written when the batcher stops, above.
             finally:
@@ -129,8 +135,10 @@ def create_app(path: Path) -> FastAPI:
         tags,
         automations,
         templates,
+        deliveries,
     ):
         app.include_router(module.router, prefix="/api")
+    app.include_router(unsubscribe.router)
     return app
 
 

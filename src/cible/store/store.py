@@ -613,6 +613,61 @@ class Store:
         """Add deliveries whose idempotency key is new (in the caller's transaction)."""
         return deliveries.enqueue(self.connection, rows, at=at)
 
+    def due_deliveries(
+        self, *, now: datetime, limit: int, exclude: Sequence[int] = ()
+    ) -> list[deliveries.DeliveryRow]:
+        """Pending deliveries due at ``now``, oldest due first, except those ``exclude``
+        names (being sent); claiming writes nothing, so a restart sends them again."""
+        return deliveries.due(self.connection, now=now, limit=limit, exclude=exclude)
+
+    def sent_counts(
+        self,
+        customer_ids: Sequence[str],
+        *,
+        channel: str,
+        since: datetime,
+        in_flight: Sequence[int] = (),
+    ) -> dict[str, int]:
+        """Per customer, deliveries on ``channel`` delivered since ``since`` or in flight."""
+        return deliveries.sent_counts(
+            self.connection, customer_ids, channel=channel, since=since, in_flight=in_flight
+        )
+
+    def record_deliveries(self, outcomes: Sequence[deliveries.Outcome]) -> None:
+        """Store how deliveries' tries ended, and their attempts, in one transaction."""
+        deliveries.record(self.connection, outcomes)
+
+    def delivery(self, delivery_id: int) -> deliveries.DeliveryRow | None:
+        """One delivery, or None."""
+        return deliveries.get(self.connection, delivery_id)
+
+    def delivery_attempts(self, delivery_id: int) -> list[deliveries.AttemptRow]:
+        """A delivery's attempts, first first."""
+        return deliveries.attempts(self.connection, delivery_id)
+
+    def list_deliveries(
+        self,
+        *,
+        status: str | None = None,
+        customer_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[deliveries.DeliveryRow]:
+        """Deliveries, newest first, matching every filter given."""
+        return deliveries.list_deliveries(
+            self.connection,
+            status=status,
+            customer_id=customer_id,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
+
+    def retry_delivery(self, delivery_id: int, *, now: datetime) -> bool:
+        """Make a failed delivery pending again; False when it is not failed."""
+        return deliveries.retry(self.connection, delivery_id, now=now)
+
     # Templates ---------------------------------------------------------------------
 
     def save_template(self, template_id: str, definition: str, *, at: datetime, actor: str) -> None:

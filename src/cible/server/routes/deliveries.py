@@ -1,0 +1,67 @@
+"""Deliveries: ``GET /api/deliveries``, ``GET /api/deliveries/{id}``, ``POST .../retry``.
+
+Analysts and above read them (a delivery names a customer and holds the message
+sent); editors retry a failed one, which the audit log records. A retry wakes the
+delivery worker: the delivery goes out at once, with its idempotency key unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from cible.activation.deliveries import STATUSES, DeliveryNotFoundError, delivery_dict
+from cible.server.deps import Analyst, Editor, State
+from cible.server.errors import NotFoundError
+
+router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+
+DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("")
+async def list_deliveries(
+    state: State,
+    principal: Analyst,
+    status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$")] = None,
+    customer: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    kind: Annotated[str | None, Query(pattern="^(webhook|email|notify)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> list[dict[str, Any]]:
+    """Deliveries, newest first, matching every filter given (without their message)."""
+    rows = await state.db.call(
+        lambda ws: ws.deliveries.list(
+            status=status, customer=customer, kind=kind, limit=limit, offset=offset
+        )
+    )
+    return [delivery_dict(row, payload=False) for row in rows]
+
+
+@router.get("/{delivery_id}")
+async def get_delivery(state: State, principal: Analyst, delivery_id: DeliveryId) -> dict[str, Any]:
+    """A delivery, its message, and every attempt: when, how it ended, why."""
+    try:
+        log = await state.db.call(lambda ws: ws.deliveries.log(delivery_id))
+    except DeliveryNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None
+    return log.as_dict()
+
+
+@router.post("/{delivery_id}/retry")
+async def retry_delivery(
+    request: Request, state: State, principal: Editor, delivery_id: DeliveryId
+) -> dict[str, Any]:
+    """Send a failed delivery again, now, with the same idempotency key."""
+    try:
+        row = await state.change(
+            principal,
+            "delivery.retry",
+            f"delivery:{delivery_id}",
+            lambda ws: ws.deliveries.retry(delivery_id),
+        )
+    except DeliveryNotFoundError as exc:
+        raise NotFoundError(str(exc)) from None
+    request.app.state.delivery.wake()
+    return delivery_dict(row, payload=False)
