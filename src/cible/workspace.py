@@ -292,6 +292,7 @@ class Workspace:
             self.registry,
             self.config,
             render=render,
+            unsubscribe=self.deliveries.unsubscribe_link,
             templates=lambda: [t.definition.id for t in templates.list()],
             segments=lambda: [s.id for s in self.segments.list()],
             on_tagged=tagged,

@@ -92,7 +92,7 @@ def create_app(path: Path) -> FastAPI:
                 async with (
                     DeliveryWorker.running(db) as delivery,
                     sweeping(db),
-                    AutomationWorker.running(db) as automations,
+                    AutomationWorker.running(db, after_pass=delivery.wake) as automations,
                     Batcher.running(
                         db,
                         max_messages=settings.batch_max_messages,
