@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench-live: $(STAMP)
 # 10,000 signed webhooks through `cible serve` to a local receiver (docs/performance.md).
 bench-webhooks: $(STAMP)
 	$(BIN)/python benchmarks/bench_webhooks.py
+
+# The loop through `cible serve`: 10,000 customers tagged, entering a segment, one
+# webhook each; and single page views to their webhook (docs/performance.md).
+bench-activation: $(STAMP)
+	$(BIN)/python benchmarks/bench_activation.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

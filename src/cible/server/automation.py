@@ -15,8 +15,7 @@ Examples
 >>> import asyncio, tempfile
 >>> from pathlib import Path
 >>> from cible import Workspace
->>> from cible.domain.clock import utc_now
-from cible.server.database import Database
+>>> from cible.server.database import Database
 >>> folder = Path(tempfile.mkdtemp()) / "shop"
 >>> Workspace.create(folder).close()
 >>> async def main():
