@@ -271,7 +271,7 @@ def advance(
             since = position.get("since")
             if wait.until is None:
                 if dry:
-                    log(path, "wait", "would wait", f"{wait.duration}")
+                    log(path, "wait", "would wait", span(wait.duration))
                     pc += 1
                     continue
                 if since is None:
@@ -317,6 +317,21 @@ def advance(
             log(path, kind, "would send" if dry else "queued", delivery.target)
         pc += 1
     raise RuntimeError(f"automation {run.automation_id}: too many steps in one pass")
+
+
+def span(duration: timedelta) -> str:
+    """A duration as people write it.
+
+    Examples
+    --------
+    >>> span(timedelta(days=2)), span(timedelta(hours=1, minutes=30)), span(timedelta(0))
+    ('2 d', '1 h 30 min', '0 min')
+    """
+    minutes = int(duration.total_seconds() // 60)
+    days, rest = divmod(minutes, 1_440)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if n]
+    return " ".join(parts) or "0 min"
 
 
 def _pause(

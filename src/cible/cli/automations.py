@@ -13,10 +13,45 @@ from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, print_json, print_table
 from cible.cli.remote import connect, open_workspace
 from cible.domain.errors import CibleError
+from cible.locale import N_
 
 automations_app = typer.Typer(
     help="Automations: a trigger, then steps (tags, waits, branches, e-mails, webhooks)."
 )
+
+#: What the run log and the dry run say, as people read it (the stored codes are English).
+_WORDS = {
+    "add_tag": N_("add tag"),
+    "remove_tag": N_("remove tag"),
+    "wait": N_("wait"),
+    "branch": N_("branch"),
+    "email": N_("e-mail"),
+    "webhook": N_("webhook"),
+    "notify": N_("notify"),
+    "end": N_("end"),
+    "goal": N_("goal"),
+    "stop": N_("stop"),
+    "delivery": N_("delivery"),
+    "done": N_("done"),
+    "then": N_("then"),
+    "else": N_("else"),
+    "waiting": N_("waiting"),
+    "would wait": N_("would wait"),
+    "over": N_("over"),
+    "condition met": N_("condition met"),
+    "timed out": N_("timed out"),
+    "queued": N_("queued"),
+    "would send": N_("would send"),
+    "would skip": N_("would skip"),
+    "skipped": N_("skipped"),
+    "reached": N_("reached"),
+    "stopped": N_("stopped"),
+}
+
+
+def _word(code: str) -> str:
+    return _(_WORDS[code]) if code in _WORDS else code
+
 
 AutomationArg = Annotated[str, typer.Argument(help="The automation's id.")]
 FileArg = Annotated[
@@ -257,7 +292,13 @@ def runs(
             _("Steps"),
             [_("when"), _("step"), _("action"), _("outcome"), _("detail")],
             [
-                (str(s["logged_at"])[:19], s["step"], s["action"], s["outcome"], s["detail"] or "")
+                (
+                    str(s["logged_at"])[:19],
+                    s["step"],
+                    _word(s["action"]),
+                    _word(s["outcome"]),
+                    s["detail"] or "",
+                )
                 for s in steps
             ],
         )
@@ -289,5 +330,5 @@ def dry_run(
     print_table(
         _("Dry run of {id} for {customer}").format(id=automation_id, customer=customer),
         [_("step"), _("action"), _("outcome"), _("detail")],
-        [(s["step"], s["action"], s["outcome"], s["detail"] or "") for s in steps],
+        [(s["step"], _word(s["action"]), _word(s["outcome"]), s["detail"] or "") for s in steps],
     )
