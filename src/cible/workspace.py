@@ -302,7 +302,11 @@ class Workspace:
     def templates(self) -> Templates:
         """Message templates: ``add``, ``list``, ``get``, ``remove``, ``preview``, ``render_for``
         (one customer's message, as an automation sends it)."""
-        return Templates(self.store, self.registry)
+        return Templates(
+            self.store,
+            self.registry,
+            in_use=lambda template_id: self.automations.using_template(template_id),
+        )
 
     @property
     def deliveries(self) -> Deliveries:

@@ -14,6 +14,7 @@ from cible.activation.automation_definition import AutomationError
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
 from cible.domain.clock import utc_now
+from cible.domain.errors import CibleError
 from cible.ingest.payloads import Page, Track
 from tests.activation.conftest import make_shop
 
@@ -264,7 +265,12 @@ def test_sending_steps_queue_deliveries_with_the_consent_to_check(tmp_path: Path
                 "steps": [
                     {"email": {"template": "guide"}},
                     {"webhook": {"name": "sales", "event": "hot_lead"}},
-                    {"notify": {"webhook": "team", "text": "{{ customer.first_name }} is hot"}},
+                    {
+                        "notify": {
+                            "webhook": "team",
+                            "text": "{{ customer.first_name }}#{{ customer.customer_id }} is hot",
+                        }
+                    },
                 ],
             }
         )
@@ -285,7 +291,8 @@ def test_sending_steps_queue_deliveries_with_the_consent_to_check(tmp_path: Path
         email, hook, note = (json.loads(r["payload"]) for r in rows[:3])
         assert email["subject"] == "Hello a" and "https://x/u/a-email" in email["html"]
         assert hook["type"] == "hot_lead" and hook["data"]["customer"]["email"] == "a@example.com"
-        assert note == {"text": "Ann is hot"}
+        # The team endpoint is declared without personal data: the text gets no profile.
+        assert note == {"text": "#a is hot"}
         assert len({r["idempotency_key"] for r in rows}) == 5
         assert ("steps[0]", "email", "skipped") in _log(ws, "tell", "c")
 
@@ -386,3 +393,82 @@ def test_a_date_trigger_starts_each_customer_once_on_their_day(tmp_path: Path) -
             ws.automations.add(
                 {"id": "x", "trigger": {"date": "birthday"}, "steps": [{"end": True}]}
             )
+
+
+def test_a_failing_step_fails_its_run_only_and_broken_texts_are_refused(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        with pytest.raises(AutomationError, match=r"steps\[0\].notify.text.en: line 1"):
+            ws.automations.add(
+                {
+                    "id": "bad",
+                    "trigger": {"tag": "vip"},
+                    "steps": [{"notify": {"email": "team@example.com", "text": "{{ oops"}}],
+                }
+            )
+        # A text that fails for one customer only (a method of a missing value).
+        ws.automations.add(
+            {
+                "id": "shout",
+                "trigger": {"tag": "vip"},
+                "steps": [
+                    {
+                        "notify": {
+                            "email": "team@example.com",
+                            "text": "{{ customer.last_name.upper() }}",
+                        }
+                    }
+                ],
+            }
+        )
+        ws.automations.add(
+            {"id": "calm", "trigger": {"tag": "vip"}, "steps": [{"add_tag": "greeted"}]}
+        )
+        ws.tags.apply("vip", ["a"], actor="cli")
+        done = ws.automations.process()
+        assert done.started == 2 and ws.tags.of(["a"])["a"] == ["greeted", "vip"]
+        assert [r.status for r in ws.automations.runs("shout")] == ["failed"]
+        assert ws.automations.log("shout")[-1].outcome == "failed"
+        # The next pass reads the tag "greeted" set by calm; then nothing is left stuck.
+        assert ws.automations.process().started == 0
+        assert ws.automations.process().handled == 0
+
+
+def test_only_what_happens_after_an_automation_is_saved_starts_it(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        ws.tags.apply("vip", ["a"], actor="cli")  # before the automation existed
+        ws.automations.add({"id": "v", "trigger": {"tag": "vip"}, "steps": [{"end": True}]})
+        ws.tags.apply("vip", ["b"], actor="cli")
+        assert ws.automations.process().started == 1
+        assert [r.customer_id for r in ws.automations.runs("v")] == ["b"]
+
+
+def test_a_new_segment_first_evaluated_by_a_run_starts_nothing(tmp_path: Path) -> None:
+    shop = make_shop(tmp_path)
+    config = shop / "cible.toml"
+    config.write_text(config.read_text().replace("refresh = true", "refresh = false"))
+    with Workspace.open(shop) as ws:
+        ws.run()
+        ws.segments.add(
+            {
+                "id": "big",
+                "name": "Big",
+                "where": {"trait": "monetary_value", "op": ">", "value": 40},
+            }
+        )
+        ws.run()  # the first evaluation of "big": its members did not just enter
+        assert [r for r in ws.store.pending_transitions() if r.segment_id == "big"] == []
+        ws.tags.define("vip")
+
+
+def test_a_template_an_automation_sends_cannot_be_removed(shop: Path, tmp_path: Path) -> None:
+    guide = tmp_path / "guide.yaml"
+    guide.write_text("id: guide\nname: Guide\nsubject: {en: Hi}\nhtml: {en: '<p>Hi</p>'}\n")
+    with Workspace.open(shop) as ws:
+        ws.templates.add(guide)
+        ws.automations.add(
+            {"id": "send", "trigger": {"tag": "vip"}, "steps": [{"email": {"template": "guide"}}]}
+        )
+        with pytest.raises(CibleError, match=r"sent by the automation\(s\) send"):
+            ws.templates.remove("guide")
+        ws.automations.remove("send")
+        assert ws.templates.remove("guide")

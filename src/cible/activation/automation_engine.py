@@ -37,8 +37,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-
 from cible.activation.automation_definition import (
     AllOf,
     AnyOf,
@@ -54,6 +52,7 @@ from cible.activation.automation_definition import (
     WaitStep,
     WebhookStep,
 )
+from cible.activation.sandbox import compile_text, render
 from cible.domain.activation_settings import WebhookEndpoint
 from cible.store.automations import LogRow, RunRow
 from cible.store.deliveries import NewDelivery
@@ -314,7 +313,10 @@ def advance(
             log(path, kind, "skipped", delivery)
         else:
             decided.deliveries.append(delivery)
-            log(path, kind, "would send" if dry else "queued", delivery.target)
+            # The log says which template or endpoint, never a customer's address: it
+            # is read by roles that may not see personal data.
+            shown = step.email.template if isinstance(step, EmailStep) else delivery.target
+            log(path, kind, "would send" if dry else "queued", shown)
         pc += 1
     raise RuntimeError(f"automation {run.automation_id}: too many steps in one pass")
 
@@ -399,11 +401,13 @@ def _delivery(
         )
     assert isinstance(step, NotifyStep)
     notify = step.notify
-    text = _notify_text(notify.text.get("en"), profile, facts, run)
     if notify.webhook is not None:
         endpoint = context.webhooks.get(notify.webhook)
         if endpoint is None:
             return f"no webhook {notify.webhook!r} in cible.toml"
+        # An endpoint declared without personal data gets none: no profile in the text.
+        personal = profile if endpoint.personal_data else None
+        text = _notify_text(notify.text.get("en"), personal, facts, run)
         return NewDelivery(
             key,
             "notify",
@@ -415,6 +419,7 @@ def _delivery(
             None,
             source,
         )
+    text = _notify_text(notify.text.get("en"), profile, facts, run)
     payload = {"to": notify.email, "subject": f"[Cible] {run.automation_id}", "text": text}
     return NewDelivery(
         key,
@@ -429,17 +434,19 @@ def _delivery(
     )
 
 
-_TEXT = SandboxedEnvironment(autoescape=False)
+def _notify_text(text: str, profile: dict[str, Any] | None, facts: Facts, run: RunRow) -> str:
+    """A team's message, rendered in the templates' bounded sandbox (no HTML).
 
-
-def _notify_text(text: str, profile: dict[str, Any], facts: Facts, run: RunRow) -> str:
-    # A team's message names the customer: the same sandbox as templates, no HTML.
-    return _TEXT.from_string(text).render(
-        customer=_plain(profile),
-        segments=sorted(facts.segments.get(run.customer_id, set())),
-        tags=sorted(facts.tags.get(run.customer_id, set())),
-        automation=run.automation_id,
-    )[:10_000]
+    ``profile`` None (an endpoint without personal data) leaves the customer's
+    profile out: the text then knows their id, segments and tags only.
+    """
+    context = {
+        "customer": _plain(profile) if profile is not None else {"customer_id": run.customer_id},
+        "segments": sorted(facts.segments.get(run.customer_id, set())),
+        "tags": sorted(facts.tags.get(run.customer_id, set())),
+        "automation": run.automation_id,
+    }
+    return render(compile_text(text, html=False), context)
 
 
 def _plain(profile: Mapping[str, Any]) -> dict[str, Any]:

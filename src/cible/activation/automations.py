@@ -34,6 +34,7 @@ from __future__ import annotations
 import builtins
 import calendar
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -73,6 +74,7 @@ from cible.activation.automation_engine import (
     advance,
     new_run,
 )
+from cible.activation.sandbox import check_text
 from cible.domain.clock import local_date, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
@@ -83,6 +85,8 @@ from cible.store.automations import AutomationRow, LogRow, RunHistory, RunRow
 from cible.store.outbox import OutboxRow
 from cible.store.runs import TRAITS
 from cible.store.store import Store
+
+_log = logging.getLogger(__name__)
 
 #: Outbox rows read per pass.
 PASS_ROWS = 5_000
@@ -181,9 +185,15 @@ class Automations:
             elif isinstance(step, WebhookStep):
                 name = step.webhook.name
                 need(name in webhooks, f"{path}.webhook.name", "webhook", name, webhooks)
-            elif isinstance(step, NotifyStep) and step.notify.webhook is not None:
-                name = step.notify.webhook
-                need(name in webhooks, f"{path}.notify.webhook", "webhook", name, webhooks)
+            elif isinstance(step, NotifyStep):
+                if step.notify.webhook is not None:
+                    name = step.notify.webhook
+                    need(name in webhooks, f"{path}.notify.webhook", "webhook", name, webhooks)
+                for lang in ("en", "fr"):
+                    text = getattr(step.notify.text, lang)
+                    problems = check_text(text) if text is not None else []
+                    if problems:
+                        raise AutomationError(f"{path}.notify.text.{lang}: {problems[0]}")
             inner = getattr(step, "branch", None) or getattr(step, "wait", None)
             condition = getattr(inner, "if_", None) or getattr(inner, "until", None)
             if condition is not None:
@@ -237,6 +247,17 @@ class Automations:
                 "trigger": a.definition.to_dict()["trigger"],
             }
             for a in self._load()
+        ]
+
+    def using_template(self, template_id: str) -> builtins.list[str]:
+        """The automations with an e-mail step sending ``template_id``."""
+        return [
+            a.row.automation_id
+            for a in self._load()
+            if any(
+                isinstance(step, EmailStep) and step.email.template == template_id
+                for _, step in walk_steps(a.definition.steps)
+            )
         ]
 
     def pause(self, automation_id: str, *, actor: str = "cli") -> None:
@@ -357,7 +378,7 @@ class Automations:
         by_id = {a.row.automation_id: a for a in active}
         for row in rows:
             for automation in active:
-                trigger = _matches(automation.definition, row)
+                trigger = _matches(automation, row)
                 if trigger is not None:
                     starts.append((automation, row.customer_id, trigger))
         customers = sorted({c for _, c, _ in starts} | {r.customer_id for r in due})
@@ -373,16 +394,7 @@ class Automations:
             if not _may_enter(automation.definition, history.get(key), moment):
                 continue
             run = new_run(automation.definition, automation.row.version, customer, trigger, moment)
-            decided.extend(
-                advance(
-                    run,
-                    automation.program,
-                    automation.definition,
-                    facts,
-                    now=moment,
-                    context=context,
-                )
-            )
+            decided.extend(_advanced(run, automation, facts, moment, context))
             runs.append(run)
             started += 1
             # A second trigger in the same pass finds this run going.
@@ -391,16 +403,7 @@ class Automations:
             owner = by_id.get(run.automation_id)
             if owner is None:
                 continue
-            decided.extend(
-                advance(
-                    run,
-                    owner.program,
-                    owner.definition,
-                    facts,
-                    now=moment,
-                    context=context,
-                )
-            )
+            decided.extend(_advanced(run, owner, facts, moment, context))
             runs.append(run)
         self._store.commit_automations(
             outbox_ids=[r.outbox_id for r in rows],
@@ -544,14 +547,55 @@ MATCH_SCHEMA = pa.schema(
 )
 
 
+def _advanced(
+    run: RunRow, automation: Loaded, facts: Facts, moment: datetime, context: Context
+) -> Decided:
+    """:func:`advance` one run; a step that fails (a template removed since, a text
+    that cannot render for this customer) ends that run as ``failed``, logged with
+    its reason, and leaves the others of the pass alone."""
+    position = run.position
+    try:
+        return advance(
+            run, automation.program, automation.definition, facts, now=moment, context=context
+        )
+    except Exception as error:  # one customer's run must not stop every automation
+        reason = str(error) if isinstance(error, CibleError) else type(error).__name__
+        if not isinstance(error, CibleError):
+            _log.exception("Automation %s failed for one run", run.automation_id)
+        step = json.loads(position).get("pc", 0)
+        run.status, run.resume_at, run.updated_at, run.ended_at = "failed", None, moment, moment
+        failed = Decided()
+        failed.log.append(
+            LogRow(
+                run.run_id,
+                run.automation_id,
+                run.customer_id,
+                moment,
+                f"pc {step}",
+                "step",
+                "failed",
+                reason[:500],
+            )
+        )
+        return failed
+
+
 def _no_templates(
     template: str, customer: str, lang: str | None, extra: dict[str, Any]
 ) -> Rendered:
     raise CibleError(f"Template {template!r} cannot be rendered: no templates in this context.")
 
 
-def _matches(definition: AutomationDefinition, row: OutboxRow) -> str | None:
-    """How ``row`` starts ``definition`` (a description), or None."""
+def _matches(automation: Loaded, row: OutboxRow) -> str | None:
+    """How ``row`` starts the automation (a description), or None.
+
+    Only what happened since the automation was saved, paused or resumed counts: a
+    new automation does not start on last week's transitions, nor a resumed one on
+    what happened while it was paused.
+    """
+    definition = automation.definition
+    if row.occurred_at < automation.row.updated_at:
+        return None
     trigger = definition.trigger
     if isinstance(trigger, SegmentTrigger):
         hit = row.kind == "segment" and row.segment_id == trigger.segment

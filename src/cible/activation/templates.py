@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -231,11 +232,20 @@ class Templates:
         The workspace database.
     registry : FieldRegistry
         Which customer fields exist, which are special, which tells the language.
+    in_use : callable, optional
+        ``in_use(template_id)``: the automations that send it (given by the
+        workspace); a template in use cannot be removed.
     """
 
-    def __init__(self, store: Store, registry: FieldRegistry) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: FieldRegistry,
+        in_use: Callable[[str], builtins.list[str]] | None = None,
+    ) -> None:
         self._store = store
         self._registry = registry
+        self._in_use = in_use
 
     def validate(self, source: str | Path | Mapping[str, Any]) -> TemplateDefinition:
         """Parse and check a definition (YAML or JSON text, a file path, or a mapping).
@@ -275,7 +285,19 @@ class Templates:
         return _stored(row)
 
     def remove(self, template_id: str) -> bool:
-        """Delete a stored template; whether it existed."""
+        """Delete a stored template; whether it existed.
+
+        Raises
+        ------
+        CibleError
+            When an automation sends it: change or remove the automation first.
+        """
+        users = self._in_use(template_id) if self._in_use is not None else []
+        if users:
+            raise CibleError(
+                f"Template {template_id!r} is sent by the automation(s) {', '.join(users)}; "
+                "change or remove them first."
+            )
         return self._store.delete_template(template_id)
 
     def render_for(

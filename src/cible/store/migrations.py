@@ -228,6 +228,9 @@ def _activation(con: duckdb.DuckDBPyConnection) -> None:
         [secrets.token_hex(32)],
     )
     con.execute("CREATE INDEX IF NOT EXISTS customer_tags_customer ON customer_tags (customer_id)")
+    # Transitions written before automations existed are history, not triggers: the
+    # first pass after the upgrade must not start runs on weeks-old entries.
+    con.execute("UPDATE outbox SET delivered_at = now() WHERE delivered_at IS NULL")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

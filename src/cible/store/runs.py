@@ -122,16 +122,25 @@ def commit_run(
 def _run_transitions(
     con: duckdb.DuckDBPyConnection, *, run_id: int, at: datetime, source: str
 ) -> None:
+    # A segment added or changed since the previous run is evaluated for the first
+    # time: its members did not just "enter", and automations must not hear they did.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {MOVES} AS
+        WITH previous AS (SELECT finished_at FROM runs WHERE run_id = ? - 1),
+        fresh AS (
+          SELECT segment_id FROM segments
+          WHERE updated_at > (SELECT finished_at FROM previous)
+        )
         SELECT customer_id, segment_id, dimension, 'exited' AS transition
         FROM segment_memberships WHERE exited_run = ?
+          AND segment_id NOT IN (SELECT segment_id FROM fresh)
         UNION ALL
         SELECT customer_id, segment_id, dimension, 'entered'
         FROM segment_memberships WHERE entered_run = ?
+          AND segment_id NOT IN (SELECT segment_id FROM fresh)
         """,
-        [run_id, run_id],
+        [run_id, run_id, run_id],
     )
     outbox.append_transitions(con, MOVES, at=at, source=source)
     con.execute(f"DROP TABLE {MOVES}")
