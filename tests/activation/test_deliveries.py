@@ -75,6 +75,19 @@ def test_consent_is_read_when_sending_not_when_enqueued(shop: Path, tmp_path: Pa
     assert [(a.outcome, a.error) for a in log.attempts] == [("skipped", "withdrawn")]
 
 
+def test_a_claimed_delivery_is_checked_again_before_a_late_send(shop: Path, tmp_path: Path):
+    with Workspace.open(shop) as ws:
+        load_consents(ws, tmp_path, "a,email,marketing,granted\n")
+        ws.store.enqueue_deliveries([email("late", "a")], at=T0)
+        claimed = ws.deliveries.claim(now=T0 + timedelta(minutes=1))
+        assert [d.idempotency_key for d in claimed] == ["late"]
+        # It waits for its turn; meanwhile the customer unsubscribes.
+        assert ws.deliveries.recheck(claimed) == claimed
+        load_consents(ws, tmp_path, "a,email,marketing,withdrawn\n")
+        assert ws.deliveries.recheck(claimed) == []
+        assert statuses(ws)["late"] == ("skipped", "withdrawn")
+
+
 def test_granted_consent_is_claimed_and_a_team_notification_needs_none(shop: Path):
     with Workspace.open(shop) as ws:
         team = NewDelivery("to-sales", "notify", None, "sales@example.com", "{}")

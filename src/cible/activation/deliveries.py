@@ -216,6 +216,31 @@ class Deliveries:
         self._store.record_deliveries(settled)
         return ready
 
+    def recheck(
+        self, deliveries: Sequence[DeliveryRow], *, now: datetime | None = None
+    ) -> list[DeliveryRow]:
+        """Those of ``deliveries`` whose customer still consents; the others are recorded
+        ``skipped`` with the reason.
+
+        The worker calls it for a delivery that waited since its claim (slow receivers,
+        a backlog): consent is read again right before sending, so an unsubscribe
+        made meanwhile is honoured.
+        """
+        moment = utc_now() if now is None else now
+        checked = [d for d in deliveries if d.consent_channel and d.customer_id]
+        consents = self._consents(checked)
+        kept, settled = [], []
+        for d in deliveries:
+            if d.consent_channel and d.customer_id:
+                status = consents.get((d.customer_id, d.consent_channel, d.consent_purpose))
+                if status != "granted":
+                    reason = status or "no_consent"
+                    settled.append(Outcome(d.delivery_id, "skipped", moment, error=reason))
+                    continue
+            kept.append(d)
+        self._store.record_deliveries(settled)
+        return kept
+
     def due(self, now: datetime | None = None, limit: int = CLAIM_LIMIT) -> list[DeliveryRow]:
         """:meth:`claim` with nothing in flight (a single sender, tests, the CLI)."""
         return self.claim(now=now, limit=limit)

@@ -2,12 +2,13 @@
 
 One task in the server's lifespan loops: claim the due deliveries on the database
 thread (``ws.deliveries.claim``: consent, frequency caps and quiet hours decided
-there), send them concurrently (``[activation] concurrency`` at once, one shared HTTP
-client), and record what happened in one transaction per batch. It claims again as
-soon as there is room, without waiting for the whole batch: a slow receiver does not
-hold the others back. It wakes when :meth:`DeliveryWorker.wake` is called (after an
-automation enqueued something) and every :data:`POLL_SECONDS` otherwise (retries that
-became due).
+there; a delivery that then waits more than :data:`RECHECK_SECONDS` for its turn has
+its consent read again just before it is sent), send them concurrently
+(``[activation] concurrency`` at once, one shared HTTP client), and record what
+happened in one transaction per batch. It claims again as soon as there is room,
+without waiting for the whole batch: a slow receiver does not hold the others back.
+It wakes when :meth:`DeliveryWorker.wake` is called (after an automation enqueued
+something) and every :data:`POLL_SECONDS` otherwise (retries that became due).
 
 Nothing is lost on restart: claiming writes nothing, the worker only remembers in
 memory which deliveries it is sending. A delivery sent but not yet recorded when the
@@ -61,6 +62,9 @@ QUEUE_FACTOR = 16
 REFILL_FACTOR = 4
 #: Seconds finished sends wait to be recorded together (one transaction for them all).
 RECORD_SECONDS = 0.05
+#: A delivery that waited longer than this since its claim (a backlog, a slow
+#: receiver) has its consent read again just before it is sent.
+RECHECK_SECONDS = 1.0
 #: Seconds the worker waits, when the server stops, for the sends under way.
 DRAIN_SECONDS = 5.0
 
@@ -166,12 +170,21 @@ class DeliveryWorker:
         claimed = await self._db.call(
             partial(_claim, limit=room, in_flight=exclude), background=not urgent
         )
+        claimed_at = time.monotonic()
         for delivery in claimed:
-            self._in_flight[delivery.delivery_id] = asyncio.create_task(self._send(delivery))
+            self._in_flight[delivery.delivery_id] = asyncio.create_task(
+                self._send(delivery, claimed_at)
+            )
         return claimed
 
-    async def _send(self, delivery: DeliveryRow) -> None:
+    async def _send(self, delivery: DeliveryRow, claimed_at: float) -> None:
         async with self._slots:
+            if delivery.consent_channel and time.monotonic() - claimed_at > RECHECK_SECONDS:
+                kept = await self._db.call(lambda ws: ws.deliveries.recheck([delivery]))
+                if not kept:  # withdrawn while it waited: recorded as skipped
+                    self._in_flight.pop(delivery.delivery_id, None)
+                    self._signal.set()
+                    return
             attempt = await self._sender.send(delivery)
         self._finished.append(Sent(delivery, attempt, utc_now()))
         self._signal.set()
