@@ -15,7 +15,7 @@ from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
-from cible.ingest.payloads import Page, Track
+from cible.ingest.payloads import Identify, Page, Track
 from tests.activation.conftest import make_shop
 
 
@@ -204,6 +204,11 @@ def test_an_event_matching_a_trigger_is_stored_with_its_outbox_row(shop: Path) -
         ]
         assert ws.automations.process().started == 2
         assert ws.tags.customers("hot-lead") == ["a", "d"]
+        # Once the cookie is linked to b, b's logged-out visit counts as b's.
+        ws.events.append([Identify(userId="b", anonymousId="anon", messageId="i1")])
+        ws.events.append([Page(anonymousId="anon", messageId="m6", properties={"url": "/tarifs"})])
+        assert ws.automations.process().started == 1
+        assert ws.tags.customers("hot-lead") == ["a", "b", "d"]
 
 
 def test_a_definition_naming_what_does_not_exist_is_refused_with_its_path(shop: Path) -> None:

@@ -157,15 +157,19 @@ def test_a_tags_column_of_a_customers_file_sets_tags(tmp_path: Path) -> None:
         "a,a@example.com,VIP; newsletter\n"
         "e,e@example.com,vip|Gold member\n"
         ",x@example.com,orphan\n"  # rejected: no id
+        "b,not an e-mail,vip\n"
+        "b,b2@example.com,rejected-too\n"  # rejected: the id is repeated
     )
     with Workspace.open(shop) as ws:
         result = ws.imports.load("customers", more)
-        assert (result.rejected, result.tags_set) == (1, 4)
+        assert (result.rejected, result.tags_set) == (2, 5)
         assert "Tags" not in result.ignored_columns
-        assert ws.tags.of(["a", "e"]) == {
+        assert ws.tags.of(["a", "e", "b"]) == {
             "a": ["newsletter", "vip"],
+            "b": ["vip"],
             "e": ["gold-member", "vip"],
         }
+        assert "rejected-too" not in [t.name for t in ws.tags.list()]
         history = ws.tags.history("vip")
         assert {h["source"] for h in history} == {"import"}
         assert utc_now() - history[0]["changed_at"] < timedelta(minutes=5)

@@ -128,6 +128,8 @@ class Facts:
     segments: dict[str, set[str]]
     tags: dict[str, set[str]]
     consents: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    #: The tags that exist (None: not checked); a step setting another one is skipped.
+    known_tags: set[str] | None = None
 
     def holds(self, condition: Any, customer_id: str) -> bool:
         """Whether ``condition`` holds for the customer now."""
@@ -249,6 +251,11 @@ def advance(
             return decided
         if kind == "tag":
             assert isinstance(step, TagStep)
+            if facts.known_tags is not None and step.tag not in facts.known_tags:
+                action = "add_tag" if step.add_tag else "remove_tag"
+                log(path, action, "skipped", f"tag {step.tag!r} no longer exists")
+                pc += 1
+                continue
             decided.tag_changes.append(TagChange(customer, step.tag, step.action))
             carried = facts.tags.setdefault(customer, set())
             if step.action == "added":

@@ -218,12 +218,7 @@ class Automations:
     def get(self, automation_id: str) -> dict[str, Any]:
         """One automation: definition, status, version and counts of runs by status."""
         loaded = self._find(automation_id)
-        runs = self._store.automation_runs(
-            automation_id=automation_id, customer_id=None, limit=10_000
-        )
-        counts: dict[str, int] = {}
-        for run in runs:
-            counts[run.status] = counts.get(run.status, 0) + 1
+        counts = self._store.automation_run_counts(automation_id)
         return {
             "id": automation_id,
             "name": loaded.definition.label("en"),
@@ -460,7 +455,8 @@ class Automations:
         """The (``customer_id``, ``message_id``, ``automation_id``) of events that start
         an active automation, among new ``events`` rows (see :mod:`cible.store.events`).
 
-        Events of no known customer (anonymous) start nothing.
+        An anonymous event of a visitor already linked to a customer (``identify``,
+        ``alias``) is that customer's; events of unknown visitors start nothing.
         """
         matchers = [
             (a.row.automation_id, a.definition.trigger.event)
@@ -470,25 +466,53 @@ class Automations:
         found: dict[str, list[str]] = {"customer_id": [], "message_id": [], "automation_id": []}
         if matchers and rows.num_rows:
             columns = rows.select(
-                ["customer_id", "message_id", "type", "event", "properties", "context"]
+                [
+                    "customer_id",
+                    "anonymous_id",
+                    "message_id",
+                    "type",
+                    "event",
+                    "properties",
+                    "context",
+                ]
             ).to_pydict()
-            for i, customer in enumerate(columns["customer_id"]):
-                if customer is None:
-                    continue
+            hits: list[tuple[int, str]] = []
+            for i in range(rows.num_rows):
                 event = _Event(
                     columns["type"][i],
                     columns["event"][i],
                     columns["properties"][i],
                     columns["context"][i],
                 )
-                for automation_id, match in matchers:
-                    if event.matches(match):
-                        found["customer_id"].append(customer)
-                        found["message_id"].append(columns["message_id"][i])
-                        found["automation_id"].append(automation_id)
+                hits.extend(
+                    (i, automation_id) for automation_id, match in matchers if event.matches(match)
+                )
+            # A known visitor's event without a user id is theirs: the identity links say.
+            anonymous = {
+                columns["anonymous_id"][i]
+                for i, _ in hits
+                if columns["customer_id"][i] is None and columns["anonymous_id"][i] is not None
+            }
+            linked = self._linked(sorted(anonymous)) if anonymous else {}
+            for i, automation_id in hits:
+                customer = columns["customer_id"][i] or linked.get(columns["anonymous_id"][i])
+                if customer is None:
+                    continue
+                found["customer_id"].append(customer)
+                found["message_id"].append(columns["message_id"][i])
+                found["automation_id"].append(automation_id)
         return pa.table(found, schema=MATCH_SCHEMA)
 
     # -- helpers --------------------------------------------------------------------
+
+    def _linked(self, anonymous_ids: Sequence[str]) -> dict[str, str]:
+        """The customer each anonymous id was last linked to (identify, alias)."""
+        links = self._store.table("identities")
+        mine = links.filter(links.anonymous_id.isin(list(anonymous_ids)))
+        latest = mine.group_by("anonymous_id").aggregate(
+            customer_id=mine.customer_id.argmax(mine.linked_at)
+        )
+        return {r["anonymous_id"]: r["customer_id"] for r in latest.to_pyarrow().to_pylist()}
 
     def _context(self) -> Context:
         return Context(self._config.webhooks, self._render, self._unsubscribe)
@@ -503,7 +527,8 @@ class Automations:
         # Special-category fields never leave in a message or a webhook.
         kept = {c: {k: v for k, v in p.items() if k not in special} for c, p in profiles.items()}
         tags = {c: set(t) for c, t in self._store.current_tags(customers).items()}
-        return Facts(kept, segments, tags)
+        known = {t.name for t in self._store.list_tags()}
+        return Facts(kept, segments, tags, known_tags=known)
 
     def _consents(self, customers: Sequence[str]) -> dict[tuple[str, str, str], str]:
         ledger = self._store.table("consents")

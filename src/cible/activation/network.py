@@ -67,11 +67,17 @@ def non_public_reason(address: IPAddress) -> str | None:
     --------
     >>> import ipaddress
     >>> [non_public_reason(ipaddress.ip_address(a))
-    ...  for a in ("127.0.0.1", "169.254.169.254", "fd00:ec2::254", "::ffff:10.0.0.1", "1.1.1.1")]
-    ['loopback', 'link-local', 'private', 'private', None]
+    ...  for a in ("127.0.0.1", "169.254.169.254", "fd00:ec2::254", "::ffff:10.0.0.1",
+    ...            "2002:a9fe:a9fe::1", "1.1.1.1")]
+    ['loopback', 'link-local', 'private', 'private', 'link-local', None]
     """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return non_public_reason(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 carried inside IPv6 (mapped, 6to4, Teredo) is judged as the IPv4 it is.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo is not None:
+            embedded = address.teredo[1]
+        if embedded is not None:
+            return non_public_reason(embedded)
     checks = (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),

@@ -205,6 +205,10 @@ class Tags:
             raise TagError(self._unknown(old))
         if self._find(new) is not None:
             raise TagError(f"Tag {new!r} already exists; choose another name.")
+        ledger = self._store.table("customer_tags")
+        if int(ledger.filter(ledger.tag == new).count().execute()):
+            # A deleted tag's history would merge with this one's.
+            raise TagError(f"Tag {new!r} was used before and has a history; choose another name.")
         try:
             check_name(new, "tag")
         except ValueError as exc:

@@ -108,7 +108,7 @@ class ActivationSection(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     #: Deliveries sent at once.
     concurrency: Annotated[int, Field(ge=1, le=1_000)] = 64
-    #: Per channel (``email``, ``sms``, ``webhook``...): at most so many per customer.
+    #: Per channel (``email``, ``sms``...): at most so many messages per customer.
     frequency: dict[str, FrequencyCap] = {}
     #: Messages to customers wait outside these hours; team notifications do not.
     quiet_hours: QuietHours | None = None
@@ -116,7 +116,7 @@ class ActivationSection(_Strict):
     @field_validator("frequency")
     @classmethod
     def _channels(cls, value: dict[str, FrequencyCap]) -> dict[str, FrequencyCap]:
-        known = (*CHANNELS, "webhook")
+        known = CHANNELS
         for channel in value:
             if channel not in known:
                 raise ValueError(f"unknown channel {channel!r} (one of {', '.join(known)})")

@@ -231,7 +231,12 @@ def import_file(
         and "customer_id" in mapping
         and record.status != "refused"
     ):
-        cells = text.select(customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column])
+        # Only the rows the import accepted: a rejected row's tags are not set either.
+        accepted = store.table(writer.CHECKED)
+        accepted = accepted.filter(~accepted._rejected).select("_line")
+        cells = text.join(accepted, "_line").select(
+            customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column]
+        )
         rows = cells.filter(cells.tags.notnull(), cells.customer_id != "").to_pyarrow()
         tags_set = set_tags(
             list(zip(*(rows.column(c).to_pylist() for c in rows.column_names), strict=True))

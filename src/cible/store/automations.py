@@ -231,6 +231,15 @@ def started(con: duckdb.DuckDBPyConnection, automation_id: str, trigger: str) ->
     return {row[0] for row in rows}
 
 
+def run_counts(con: duckdb.DuckDBPyConnection, automation_id: str) -> dict[str, int]:
+    """How many runs of the automation are in each status."""
+    rows = con.execute(
+        "SELECT status, count(*) FROM automation_runs WHERE automation_id = ? GROUP BY status",
+        [automation_id],
+    ).fetchall()
+    return {status: int(n) for status, n in rows}
+
+
 def due_runs(con: duckdb.DuckDBPyConnection, *, now: datetime, limit: int) -> list[RunRow]:
     """Waiting runs of active automations whose time has come, oldest first."""
     rows = con.execute(

@@ -547,6 +547,10 @@ class Store:
         """Past runs per (automation, customer), for re-entry."""
         return automations.histories(self.connection, pairs)
 
+    def automation_run_counts(self, automation_id: str) -> dict[str, int]:
+        """Runs of an automation by status."""
+        return automations.run_counts(self.connection, automation_id)
+
     def automation_started(self, automation_id: str, trigger: str) -> set[str]:
         """Customers whose run of the automation was started by ``trigger``."""
         return automations.started(self.connection, automation_id, trigger)

@@ -66,7 +66,7 @@ async def ask(state: State, token: Token) -> HTMLResponse:
     valid = await state.db.call(lambda ws: _valid(ws, token))
     if not valid:
         return _page("Lien non valide · Invalid link", _INVALID, 400)
-    return _page("Se désinscrire · Unsubscribe", _ASK.format(action=escape(f"/u/{token}")))
+    return _page("Se désinscrire · Unsubscribe", _ASK.format(action=escape(token)))
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
