@@ -477,3 +477,24 @@ def test_a_template_an_automation_sends_cannot_be_removed(shop: Path, tmp_path: 
             ws.templates.remove("guide")
         ws.automations.remove("send")
         assert ws.templates.remove("guide")
+
+
+def test_a_segment_added_since_the_latest_run_triggers_after_the_next(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        ws.segments.add({"id": "vips", "name": "VIP", "where": {"tag": "vip"}})
+        saved = ws.automations.add(
+            {"id": "welcome-vip", "trigger": {"segment": "vips"}, "steps": [{"end": True}]}
+        )
+        assert "starts after the next run" in saved["notes"][0]
+        ws.tags.apply("vip", ["a"], actor="cli")  # found live, not entering
+        assert ws.automations.process().started == 0
+        ws.run()
+        ws.tags.apply("vip", ["b"], actor="cli")
+        assert ws.automations.process().started == 1
+        assert [r.customer_id for r in ws.automations.runs("welcome-vip")] == ["b"]
+        assert (
+            ws.automations.add(
+                {"id": "welcome-vip", "trigger": {"segment": "vips"}, "steps": [{"end": True}]}
+            )["notes"]
+            == []
+        )

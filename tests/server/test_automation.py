@@ -87,6 +87,14 @@ def test_a_page_view_tags_the_customer_who_enters_a_segment_which_starts_another
         "steps": [{"add_tag": "hot-lead"}],
     }
     follow = {"trigger": {"segment": "hot-leads"}, "steps": [{"add_tag": "called"}]}
+    # The new segment is evaluated by a run first: until then its members are found,
+    # not entering, and the follow-up automation says so.
+    job = client.post("/api/runs", headers=editor).json()["job"]
+    while client.get(f"/api/jobs/{job['job_id']}", headers=editor).json()["state"] in (
+        "queued",
+        "running",
+    ):
+        time.sleep(0.05)
     assert client.put("/api/automations/pricing", json=pricing, headers=editor).status_code == 201
     assert client.put("/api/automations/follow", json=follow, headers=editor).status_code == 201
     key = client.post(

@@ -213,7 +213,17 @@ class Automations:
             definition.id, definition_json(definition), at=utc_now(), actor=actor
         )
         _CACHE.clear()
-        return {**self.get(definition.id), "version": version}
+        saved = {**self.get(definition.id), "version": version, "notes": []}
+        trigger = definition.trigger
+        if isinstance(trigger, SegmentTrigger) and trigger.segment in (
+            self._store.unevaluated_segments()
+        ):
+            saved["notes"].append(
+                f"Segment {trigger.segment!r} was added or changed since the latest run: "
+                "its members are not reported as entering, so this automation starts "
+                "after the next run (`cible run`)."
+            )
+        return saved
 
     def get(self, automation_id: str) -> dict[str, Any]:
         """One automation: definition, status, version and counts of runs by status."""

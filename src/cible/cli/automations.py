@@ -185,6 +185,8 @@ def add(
             id=saved["id"], version=saved["version"], status=saved["status"]
         )
     )
+    for note in saved.get("notes", []):
+        echo(note)
 
 
 def _status(automation_id: str, workspace: Path, action: str, as_json: bool) -> None:

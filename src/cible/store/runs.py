@@ -293,6 +293,16 @@ def commit_live(
                 [at],
             )[0]
         )
+        # A segment added or changed since the latest run has not been evaluated by
+        # one yet: its members are found, not entering; automations hear of its
+        # transitions from that run on (as for a run, see _run_transitions).
+        con.execute(
+            """
+            DELETE FROM _live_transitions WHERE segment_id IN (
+              SELECT segment_id FROM segments
+              WHERE updated_at > (SELECT max(finished_at) FROM runs))
+            """
+        )
         outbox.append_transitions(con, "_live_transitions", at=at, source=source)
         customers = len(ids)
     con.execute("DROP TABLE IF EXISTS _live_transitions")

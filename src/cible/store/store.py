@@ -547,6 +547,10 @@ class Store:
         """Past runs per (automation, customer), for re-entry."""
         return automations.histories(self.connection, pairs)
 
+    def unevaluated_segments(self) -> set[str]:
+        """Segments added or changed since the latest run."""
+        return automations.unevaluated_segments(self.connection)
+
     def automation_run_counts(self, automation_id: str) -> dict[str, int]:
         """Runs of an automation by status."""
         return automations.run_counts(self.connection, automation_id)
