@@ -69,6 +69,8 @@ class IngestResult:
         Earlier anonymous events that new identity links gave to a customer.
     profiles : ProfileUpdate
         What the ``identify`` traits did to the profiles (imports, rejected rows).
+    triggered : int
+        Stored events that start an automation (written to the outbox with them).
     """
 
     accepted: int
@@ -76,6 +78,7 @@ class IngestResult:
     stored: tuple[bool, ...]
     attached: int
     profiles: ProfileUpdate
+    triggered: int = 0
 
 
 class Events:
@@ -161,6 +164,7 @@ class Events:
             stored=tuple(stored),
             attached=attached,
             profiles=profiles,
+            triggered=0 if matched is None else matched.num_rows,
         )
 
 

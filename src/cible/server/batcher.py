@@ -117,7 +117,7 @@ class Batcher:
         after_write: Callable[[], object] | None = None,
     ) -> None:
         self.database = database
-        # Called once a batch is stored and refreshed (the automation worker's wake-up).
+        # Called when a stored batch reached the outbox (the automation worker's wake-up).
         self.after_write = after_write
         self.max_messages = max_messages
         self.max_wait = max_wait
@@ -230,11 +230,12 @@ class Batcher:
             if not pending.future.done():  # a client that went away needs no answer
                 pending.future.set_result(Submission(accepted, len(stored) - accepted))
         if result.accepted:
-            await self._refresh(messages)
-            if self.after_write is not None:
+            moved = await self._refresh(messages)
+            # Automations need a look only when this batch reached the outbox.
+            if self.after_write is not None and (moved or result.triggered):
                 self.after_write()
 
-    async def _refresh(self, messages: Sequence[Message]) -> None:
+    async def _refresh(self, messages: Sequence[Message]) -> int:
         customers = {m.user_id for m in messages if m.user_id is not None}
         # An anonymous event of a linked id is stored as its customer's.
         anonymous = {m.anonymous_id for m in messages if m.anonymous_id is not None}
@@ -242,14 +243,17 @@ class Batcher:
             m.previous_id for m in messages if isinstance(m, Alias) and m.previous_id is not None
         )
 
-        def refresh(ws: Workspace) -> None:
-            if ws.config.live.refresh:
-                ws.segments.refresh(customers, anonymous_ids=anonymous)
+        def refresh(ws: Workspace) -> int:
+            if not ws.config.live.refresh:
+                return 0
+            done = ws.segments.refresh(customers, anonymous_ids=anonymous)
+            return done.entered + done.exited
 
         try:
-            await self.database.call(refresh)
+            moved: int = await self.database.call(refresh)
         except Exception:  # the events are stored; the sweep catches these customers up
             self.failed_refreshes += 1
             _log.exception("Live refresh of %d customers failed", len(customers))
-        else:
-            self.refreshes += 1
+            return 0
+        self.refreshes += 1
+        return moved
