@@ -498,3 +498,24 @@ def test_a_segment_added_since_the_latest_run_triggers_after_the_next(shop: Path
             )["notes"]
             == []
         )
+
+
+def test_a_goal_reached_during_a_wait_ends_the_run_at_once(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        ws.automations.add(
+            {
+                "id": "nudge",
+                "trigger": {"tag": "hot-lead"},
+                "goal": {"tag": "vip"},
+                "steps": [{"wait": {"days": 7}}, {"add_tag": "greeted"}],
+            }
+        )
+        ws.tags.apply("hot-lead", ["a", "b"], actor="cli")
+        ws.automations.process()
+        ws.tags.apply("vip", ["a"], actor="cli")  # a reaches the goal while waiting
+        ws.automations.process()
+        assert {r.customer_id: r.status for r in ws.automations.runs("nudge")} == {
+            "a": "goal",
+            "b": "waiting",
+        }
+        assert _log(ws, "nudge", "a")[-1] == ("goal", "goal", "reached")

@@ -386,7 +386,25 @@ class Automations:
                 trigger = _matches(automation, row)
                 if trigger is not None:
                     starts.append((automation, row.customer_id, trigger))
-        customers = sorted({c for _, c, _ in starts} | {r.customer_id for r in due})
+        # A waiting run ends as soon as its goal holds: goals read segments and tags,
+        # which change only with an outbox row of the customer.
+        with_goal = [a.row.automation_id for a in active if a.definition.goal is not None]
+        touched = sorted({r.customer_id for r in rows if r.customer_id is not None})
+        due_ids = {r.run_id for r in due}
+        waiting = [
+            r
+            for r in (
+                self._store.waiting_automation_runs(with_goal, touched)
+                if with_goal and touched
+                else []
+            )
+            if r.run_id not in due_ids
+        ]
+        customers = sorted(
+            {c for _, c, _ in starts}
+            | {r.customer_id for r in due}
+            | {r.customer_id for r in waiting}
+        )
         facts = self._facts(customers) if customers else Facts({}, {}, {})
         pairs = sorted({(a.row.automation_id, c) for a, c, _ in starts})
         history = self._store.automation_histories(pairs)
@@ -410,6 +428,28 @@ class Automations:
                 continue
             decided.extend(_advanced(run, owner, facts, moment, context))
             runs.append(run)
+        for run in waiting:
+            goal = by_id[run.automation_id].definition.goal
+            if goal is not None and facts.holds(goal, run.customer_id):
+                run.status, run.resume_at, run.updated_at, run.ended_at = (
+                    "goal",
+                    None,
+                    moment,
+                    moment,
+                )
+                decided.log.append(
+                    LogRow(
+                        run.run_id,
+                        run.automation_id,
+                        run.customer_id,
+                        moment,
+                        "goal",
+                        "goal",
+                        "reached",
+                        "the goal holds: the run ends",
+                    )
+                )
+                runs.append(run)
         self._store.commit_automations(
             outbox_ids=[r.outbox_id for r in rows],
             runs=runs,

@@ -249,6 +249,21 @@ def run_counts(con: duckdb.DuckDBPyConnection, automation_id: str) -> dict[str, 
     return {status: int(n) for status, n in rows}
 
 
+def waiting_runs(
+    con: duckdb.DuckDBPyConnection, automation_ids: Sequence[str], customer_ids: Sequence[str]
+) -> list[RunRow]:
+    """Waiting runs of the automations for the customers (whatever their resume time)."""
+    rows = con.execute(
+        f"""
+        SELECT {_RUN_COLUMNS} FROM automation_runs
+        WHERE status = 'waiting' AND automation_id IN (SELECT unnest(?::VARCHAR[]))
+          AND customer_id IN (SELECT unnest(?::VARCHAR[]))
+        """,
+        [list(automation_ids), list(customer_ids)],
+    ).fetchall()
+    return [RunRow(*row) for row in rows]
+
+
 def due_runs(con: duckdb.DuckDBPyConnection, *, now: datetime, limit: int) -> list[RunRow]:
     """Waiting runs of active automations whose time has come, oldest first."""
     rows = con.execute(

@@ -559,6 +559,12 @@ class Store:
         """Customers whose run of the automation was started by ``trigger``."""
         return automations.started(self.connection, automation_id, trigger)
 
+    def waiting_automation_runs(
+        self, automation_ids: Sequence[str], customer_ids: Sequence[str]
+    ) -> list[automations.RunRow]:
+        """Waiting runs of some automations for some customers."""
+        return automations.waiting_runs(self.connection, automation_ids, customer_ids)
+
     def due_automation_runs(self, *, now: datetime, limit: int) -> list[automations.RunRow]:
         """Waiting runs of active automations whose time has come."""
         return automations.due_runs(self.connection, now=now, limit=limit)
