@@ -28,6 +28,7 @@ from cible.cli.output import (
     write_file,
 )
 from cible.cli.remote import connect, open_workspace
+from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.locale.messages import ENGLISH, text
 from cible.segments.catalog import SegmentInfo
@@ -455,3 +456,61 @@ def report(
         page = ws.report(lang)
     write_file(output, page)
     echo(_("Wrote {path} ({size} KiB).").format(path=output, size=len(page) // 1024))
+
+
+@segments_app.command("migration")
+def migration(
+    dimension: Annotated[str, typer.Argument(help="A dimension: lifecycle, rfm, value...")],
+    start: Annotated[str, typer.Option("--from", help="The first moment (ISO 8601).")],
+    end: Annotated[
+        str | None, typer.Option("--to", help="The second moment (default: now, UTC).")
+    ] = None,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Where a dimension's customers went between two moments: who moved from which
+    segment to which, and each segment's inflow, outflow, churn and time in segment."""
+    use_lang(lang)
+    first = parse_moment("--from", start)
+    last = parse_moment("--to", end) or utc_now()
+    assert first is not None
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request(
+            "GET",
+            f"/api/segments/migrations/{dimension}",
+            params={"start": first.isoformat(), "end": last.isoformat()},
+        )
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = ws.segments.migration(dimension, first, last).as_dict()
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        _("From {start} to {end}: {customers:,} customers").format(
+            start=str(found["start"])[:10], end=str(found["end"])[:10], customers=found["customers"]
+        ),
+        [_("from"), _("to"), _("customers"), _("share")],
+        [
+            (c["source"], c["target"], c["customers"], percent(c["share_of_source"]))
+            for c in found["cells"]
+        ],
+    )
+    print_table(
+        _("Segments"),
+        [_("segment"), _("start"), _("end"), _("in"), _("out"), _("churn"), _("median days")],
+        [
+            (
+                f["segment_id"],
+                f["at_start"],
+                f["at_end"],
+                f["inflow"],
+                f["outflow"],
+                "" if f["churn"] is None else percent(f["churn"]),
+                "" if f["median_days_in_segment"] is None else f"{f['median_days_in_segment']:.0f}",
+            )
+            for f in found["flows"]
+        ],
+    )

@@ -39,6 +39,7 @@ from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.live import LiveRefresh, refresh_customers
 from cible.segments.live import prepare as prepare_live
+from cible.segments.migration import Migration, migrate
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, vocabulary
 from cible.segments.summary import segment_figures
 from cible.store import runs
@@ -301,6 +302,12 @@ class Segments:
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
         traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
+
+    def migration(self, dimension: str, start: datetime, end: datetime) -> Migration:
+        """Where ``dimension``'s customers went between ``start`` and ``end``: the matrix
+        of counts and shares, each segment's inflow, outflow, churn and median time in
+        segment (see :mod:`cible.segments.migration`)."""
+        return migrate(self._store, dimension, start, end)
 
     def prepare_live(self) -> bool:
         """Compile what live refreshes run, ahead of the first event (see

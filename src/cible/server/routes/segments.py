@@ -7,10 +7,12 @@ failed ones included, is in the audit log.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
+from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.segments.catalog import SegmentInfo
 from cible.server.deps import Analyst, Editor, State, Viewer
@@ -57,6 +59,21 @@ async def list_segments(state: State, principal: Viewer) -> list[dict[str, Any]]
 async def preview(state: State, principal: Analyst, definition: Definition) -> dict[str, Any]:
     """Size and a sample of 20 members of a definition on the latest run, without saving it."""
     return await state.db.call(lambda ws: ws.segments.preview(definition))
+
+
+@router.get("/migrations/{dimension}")
+async def migration(
+    state: State,
+    principal: Viewer,
+    dimension: Annotated[str, Path(min_length=1, max_length=64)],
+    start: Annotated[datetime, Query(description="The first moment (ISO 8601).")],
+    end: Annotated[datetime | None, Query(description="The second moment; default now.")] = None,
+) -> dict[str, Any]:
+    """Where the dimension's customers went between two moments: the matrix of counts
+    and shares, each segment's inflow, outflow, churn and median days in segment."""
+    moment = end or utc_now()
+    found = await state.db.call(lambda ws: ws.segments.migration(dimension, start, moment))
+    return found.as_dict()
 
 
 @router.get("/{segment_id}")

@@ -1,0 +1,169 @@
+"""Migrations: where the customers of one dimension went between two moments.
+
+The membership history (``segment_memberships``: who entered and left each segment,
+when) gives the segment of every customer at any moment: the membership open then
+(entered at or before it, not exited by then). Two such snapshots of one dimension,
+joined by customer, give the migration matrix: how many customers went from each
+segment (or from none, ``(none)``) to each segment (or none). From it come each
+segment's size at both moments, what flowed in and out, and its churn (the share of
+its members at the start who are elsewhere at the end). The median time in segment
+is read from the memberships of each segment that began by the end: how long they
+lasted, or have lasted so far.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.demo import build_demo
+>>> folder = Path(tempfile.mkdtemp()) / "cdnow"
+>>> _ = build_demo(folder, dataset="cdnow")
+>>> with Workspace.open(folder) as ws:
+...     _ = ws.run(as_of=datetime(1997, 9, 1))
+...     _ = ws.run(as_of=datetime(1998, 3, 1))
+...     moved = ws.segments.migration("lifecycle", datetime(1997, 9, 1), datetime(1998, 3, 1))
+>>> sum(cell.customers for cell in moved.cells) == moved.customers
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from cible.domain.clock import normalise_as_of
+from cible.domain.errors import CibleError
+from cible.store.store import Store
+
+#: The row and column of customers in no segment of the dimension.
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Customers who were in ``source`` at the start and in ``target`` at the end."""
+
+    source: str
+    target: str
+    customers: int
+    share_of_source: float
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One segment between the two moments."""
+
+    segment_id: str
+    at_start: int
+    at_end: int
+    stayed: int
+    inflow: int
+    outflow: int
+    churn: float | None
+    median_days_in_segment: float | None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The migration of a dimension's customers between ``start`` and ``end``."""
+
+    dimension: str
+    start: datetime
+    end: datetime
+    customers: int
+    cells: list[Cell] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return asdict(self)
+
+
+def snapshot(memberships: ir.Table, dimension: str, moment: datetime) -> ir.Table:
+    """``customer_id, segment_id``: each customer's segment of ``dimension`` at ``moment``."""
+    at = ibis.literal(moment, "timestamp")
+    open_then = memberships.filter(
+        memberships.dimension == dimension,
+        memberships.entered_at <= at,
+        memberships.exited_at.isnull() | (memberships.exited_at > at),
+    )
+    return open_then.select("customer_id", "segment_id").distinct()
+
+
+def migrate(store: Store, dimension: str, start: datetime, end: datetime) -> Migration:
+    """The migration of ``dimension`` between ``start`` and ``end`` (see the module).
+
+    Raises
+    ------
+    CibleError
+        When the dimension has no membership history, or ``end`` is before ``start``.
+    """
+    begin, finish = normalise_as_of(start), normalise_as_of(end)
+    if finish < begin:
+        raise CibleError(f"The end {finish:%Y-%m-%d} is before the start {begin:%Y-%m-%d}.")
+    memberships = store.table("segment_memberships")
+    known = memberships.filter(memberships.dimension == dimension).count().execute()
+    if not int(known):
+        dimensions = memberships.select("dimension").distinct().dimension.to_pyarrow().to_pylist()
+        listed = ", ".join(sorted(d for d in dimensions if d)) or "none yet: run `cible run`"
+        raise CibleError(f"No membership history for dimension {dimension!r} ({listed}).")
+    customers = store.table("customers").select("customer_id").distinct()
+    first = snapshot(memberships, dimension, begin)
+    last = snapshot(memberships, dimension, finish)
+    sources = customers.left_join(first, "customer_id").select(
+        "customer_id", source=ibis.coalesce(first.segment_id, ibis.literal(NONE))
+    )
+    targets = customers.left_join(last, "customer_id").select(
+        "customer_id", target=ibis.coalesce(last.segment_id, ibis.literal(NONE))
+    )
+    pairs = sources.join(targets, "customer_id")
+    counts = pairs.group_by(["source", "target"]).aggregate(customers=pairs.count())
+    rows = counts.order_by(["source", "target"]).to_pyarrow().to_pylist()
+    by_source: dict[str, int] = {}
+    for row in rows:
+        by_source[row["source"]] = by_source.get(row["source"], 0) + int(row["customers"])
+    cells = [
+        Cell(r["source"], r["target"], int(r["customers"]), r["customers"] / by_source[r["source"]])
+        for r in rows
+    ]
+    durations = _median_days(memberships, dimension, finish)
+    segments = sorted({c.source for c in cells} | {c.target for c in cells} - {NONE})
+    flows = []
+    for segment in segments:
+        if segment == NONE:
+            continue
+        at_start = sum(c.customers for c in cells if c.source == segment)
+        at_end = sum(c.customers for c in cells if c.target == segment)
+        stayed = sum(c.customers for c in cells if c.source == segment == c.target)
+        flows.append(
+            Flow(
+                segment_id=segment,
+                at_start=at_start,
+                at_end=at_end,
+                stayed=stayed,
+                inflow=at_end - stayed,
+                outflow=at_start - stayed,
+                churn=(at_start - stayed) / at_start if at_start else None,
+                median_days_in_segment=durations.get(segment),
+            )
+        )
+    return Migration(dimension, begin, finish, sum(by_source.values()), cells, flows)
+
+
+def _median_days(memberships: ir.Table, dimension: str, end: datetime) -> dict[str, float]:
+    """Median length, in days, of each segment's memberships begun by ``end``."""
+    at = ibis.literal(end, "timestamp")
+    mine = memberships.filter(memberships.dimension == dimension, memberships.entered_at <= at)
+    stop = ibis.ifelse(mine.exited_at.isnull() | (mine.exited_at > at), at, mine.exited_at)
+    seconds = stop.epoch_seconds() - mine.entered_at.epoch_seconds()
+    medians = (
+        mine.mutate(days=seconds / 86_400)
+        .group_by("segment_id")
+        .aggregate(median=ibis._.days.median())
+    )
+    return {r["segment_id"]: float(r["median"]) for r in medians.to_pyarrow().to_pylist()}
