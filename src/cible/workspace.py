@@ -263,22 +263,12 @@ class Workspace:
         Customers whose tags change are re-evaluated at once when ``[live] refresh``
         is on, so segments that read tags follow.
         """
-
-        def refresh(customer_ids: list[str]) -> None:
-            if self.config.live.refresh:
-                self.segments.refresh(customer_ids)
-
-        return Tags(self.store, self.config.tags, on_change=refresh)
+        return Tags(self.store, self.config.tags, on_change=self._refresh_live)
 
     @property
     def automations(self) -> Automations:
         """Automations: ``add``, ``validate``, ``list``, ``get``, ``pause``, ``resume``,
         ``dry_run``, ``runs``, ``log``; ``process`` is the served worker's pass."""
-
-        def tagged(customer_ids: list[str]) -> None:
-            if self.config.live.refresh:
-                self.segments.refresh(customer_ids)
-
         templates = self.templates
 
         def render(
@@ -295,8 +285,13 @@ class Workspace:
             unsubscribe=self.deliveries.unsubscribe_link,
             templates=lambda: [t.definition.id for t in templates.list()],
             segments=lambda: [s.id for s in self.segments.list()],
-            on_tagged=tagged,
+            on_tagged=self._refresh_live,
         )
+
+    def _refresh_live(self, customer_ids: list[str]) -> None:
+        """Re-evaluate customers whose tags changed, when ``[live] refresh`` is on."""
+        if self.config.live.refresh:
+            self.segments.refresh(customer_ids)
 
     @property
     def templates(self) -> Templates:

@@ -116,9 +116,6 @@ def _local(value: Any) -> Any:
     return {"en": value} if isinstance(value, str) else value
 
 
-Text = Annotated[LocalText, Field()]
-
-
 # -- conditions (branch, wait until, goal) --------------------------------------------
 
 
@@ -393,7 +390,7 @@ class Notify(_Node):
 
     webhook: str | None = None
     email: str | None = None
-    text: Text
+    text: LocalText
 
     _text = field_validator("text", mode="before")(_local)
 
@@ -467,7 +464,7 @@ class AutomationDefinition(_Node):
     """One automation: id, names, trigger, steps, goal and re-entry policy."""
 
     id: str
-    name: Text | None = None
+    name: LocalText | None = None
     description: str = ""
     trigger: Trigger
     steps: tuple[Step, ...] = Field(min_length=1)

@@ -127,7 +127,6 @@ class Facts:
     profiles: dict[str, dict[str, Any]]
     segments: dict[str, set[str]]
     tags: dict[str, set[str]]
-    consents: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: The tags that exist (None: not checked); a step setting another one is skipped.
     known_tags: set[str] | None = None
 

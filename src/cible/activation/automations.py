@@ -74,13 +74,14 @@ from cible.activation.automation_engine import (
     advance,
     new_run,
 )
+from cible.activation.deliveries import consent_states
 from cible.activation.sandbox import check_text
 from cible.domain.clock import local_date, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Sensitivity
-from cible.features.consent import current_consents
+from cible.features.registry import TRAIT_GROUPS
 from cible.store.automations import AutomationRow, LogRow, RunHistory, RunRow
 from cible.store.outbox import OutboxRow
 from cible.store.runs import TRAITS
@@ -330,24 +331,16 @@ class Automations:
             context=self._context(),
             dry=True,
         )
-        consents = self._consents([customer_id])
-        sends = {d.idempotency_key.rsplit(":", 1)[-1]: d for d in decided.deliveries}
-        steps = []
-        for entry in decided.log:
-            step: dict[str, Any] = {
-                "step": entry.step,
-                "action": entry.action,
-                "outcome": entry.outcome,
-                "detail": entry.detail,
-            }
-            steps.append(step)
-        for delivery in sends.values():
+        consents = consent_states(self._store, [customer_id])
+        steps: builtins.list[dict[str, Any]] = [
+            {"step": e.step, "action": e.action, "outcome": e.outcome, "detail": e.detail}
+            for e in decided.log
+        ]
+        for delivery in decided.deliveries:
             consent = None
             if delivery.consent_channel is not None:
-                status = consents.get(
-                    (customer_id, delivery.consent_channel, delivery.consent_purpose or "")
-                )
-                consent = status or "no consent record"
+                key = (customer_id, delivery.consent_channel, delivery.consent_purpose)
+                consent = consents.get(key) or "no consent record"
             steps.append(
                 {
                     "step": "delivery",
@@ -580,18 +573,11 @@ class Automations:
         known = {t.name for t in self._store.list_tags()}
         return Facts(kept, segments, tags, known_tags=known)
 
-    def _consents(self, customers: Sequence[str]) -> dict[tuple[str, str, str], str]:
-        ledger = self._store.table("consents")
-        current = current_consents(ledger.filter(ledger.customer_id.isin(list(customers))))
-        rows = current.select("customer_id", "channel", "purpose", "status").to_pyarrow()
-        return {
-            (r["customer_id"], r["channel"], r["purpose"]): r["status"] for r in rows.to_pylist()
-        }
-
     def _date_fields(self) -> set[str]:
         fields = self._registry.table("customers").fields
         dates = {f.name for f in fields if f.type in (FieldType.DATE, FieldType.TIMESTAMP)}
-        return dates | {"expected_next_order_at", "last_order_at", "first_order_at"}
+        traits = (t for group in TRAIT_GROUPS.values() for t in group)
+        return dates | {t.name for t in traits if t.dtype == "timestamp"}
 
     def _find(self, automation_id: str) -> Loaded:
         loaded = next((a for a in self._load() if a.row.automation_id == automation_id), None)

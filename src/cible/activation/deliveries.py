@@ -181,7 +181,9 @@ class Deliveries:
         if not due:
             return []
         settled: list[Outcome] = []
-        consents = self._consents([d for d in due if d.consent_channel and d.customer_id])
+        consents = consent_states(
+            self._store, [str(d.customer_id) for d in due if d.consent_channel and d.customer_id]
+        )
         quiet_end = quiet_until(
             moment, self._config.activation.quiet_hours, self._config.workspace.zone
         )
@@ -228,7 +230,7 @@ class Deliveries:
         """
         moment = utc_now() if now is None else now
         checked = [d for d in deliveries if d.consent_channel and d.customer_id]
-        consents = self._consents(checked)
+        consents = consent_states(self._store, [str(d.customer_id) for d in checked])
         kept, settled = [], []
         for d in deliveries:
             if d.consent_channel and d.customer_id:
@@ -386,19 +388,6 @@ class Deliveries:
 
     # -- rules at send time -------------------------------------------------------
 
-    def _consents(self, rows: Sequence[DeliveryRow]) -> dict[tuple[str, str, str | None], str]:
-        """The current status per (customer, channel, purpose) of the rows' customers."""
-        if not rows:
-            return {}
-        ids = sorted({str(d.customer_id) for d in rows})
-        ledger = self._store.table("consents")
-        mine = ledger.filter(ledger.customer_id.isin(ids))
-        current = current_consents(mine).select("customer_id", "channel", "purpose", "status")
-        return {
-            (r["customer_id"], r["channel"], r["purpose"]): r["status"]
-            for r in current.to_pyarrow().to_pylist()
-        }
-
     def _sent_counts(
         self, rows: Sequence[DeliveryRow], now: datetime, in_flight: Sequence[int]
     ) -> dict[tuple[str, str], int]:
@@ -420,3 +409,19 @@ class Deliveries:
             )
             counts |= {(customer, channel): n for customer, n in found.items()}
         return counts
+
+
+def consent_states(
+    store: Store, customer_ids: Sequence[str]
+) -> dict[tuple[str, str, str | None], str]:
+    """The current consent status per (customer, channel, purpose) of a few customers:
+    what a delivery, or a dry run, is checked against."""
+    if not customer_ids:
+        return {}
+    ledger = store.table("consents")
+    mine = ledger.filter(ledger.customer_id.isin(sorted(set(customer_ids))))
+    current = current_consents(mine).select("customer_id", "channel", "purpose", "status")
+    return {
+        (r["customer_id"], r["channel"], r["purpose"]): r["status"]
+        for r in current.to_pyarrow().to_pylist()
+    }

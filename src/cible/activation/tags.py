@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import ibis
-
 from cible.domain.activation_settings import COLOUR, TagsSection, check_name
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
@@ -166,21 +164,10 @@ class Tags:
 
     def list(self) -> builtins.list[TagInfo]:
         """Every tag, by name, with how many customers carry it now."""
-        counts = self._carriers()
+        counts = self._store.tag_carrier_counts()
         return [
             TagInfo(**t.__dict__, customers=counts.get(t.name, 0)) for t in self._store.list_tags()
         ]
-
-    def _carriers(self) -> dict[str, int]:
-        ledger = self._store.table("customer_tags")
-        latest = ledger.mutate(
-            _n=ibis.row_number().over(
-                group_by=[ledger.customer_id, ledger.tag], order_by=ledger.change_id.desc()
-            )
-        )
-        carried = latest.filter(latest._n == 0, latest.action == "added")
-        rows = carried.group_by("tag").aggregate(n=carried.count()).to_pyarrow().to_pylist()
-        return {row["tag"]: int(row["n"]) for row in rows}
 
     def history(self, name: str, *, limit: int = 20) -> builtins.list[dict[str, Any]]:
         """The latest changes of tag ``name`` (customer, action, when, who, how)."""
@@ -299,13 +286,7 @@ class Tags:
 
     def customers(self, name: str) -> builtins.list[str]:
         """Ids of the customers carrying tag ``name`` now, sorted."""
-        ledger = self._store.table("customer_tags")
-        mine = ledger.filter(ledger.tag == name)
-        latest = mine.mutate(
-            _n=ibis.row_number().over(group_by=mine.customer_id, order_by=mine.change_id.desc())
-        )
-        carried = latest.filter(latest._n == 0, latest.action == "added").select("customer_id")
-        return sorted(str(i) for i in carried.to_pyarrow().column(0).to_pylist())
+        return self._store.tag_carriers(name)
 
     def of(self, customer_ids: Sequence[str]) -> dict[str, builtins.list[str]]:
         """The tags each customer carries now."""

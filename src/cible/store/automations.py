@@ -231,15 +231,6 @@ def started(con: duckdb.DuckDBPyConnection, automation_id: str, trigger: str) ->
     return {row[0] for row in rows}
 
 
-def unevaluated_segments(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Segments added or changed since the latest run (their transitions trigger nothing yet)."""
-    rows = con.execute(
-        "SELECT segment_id FROM segments WHERE updated_at > "
-        "coalesce((SELECT max(finished_at) FROM runs), TIMESTAMP '0001-01-01')"
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def run_counts(con: duckdb.DuckDBPyConnection, automation_id: str) -> dict[str, int]:
     """How many runs of the automation are in each status."""
     rows = con.execute(

@@ -70,6 +70,17 @@ def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> No
 
 #: The transitions of a run, on their way to the outbox.
 MOVES = "_run_transitions"
+#: Segments added or changed since the latest run recorded: no run has evaluated them
+#: yet, so their members are found, not entering, and automations hear nothing of them.
+UNEVALUATED = """
+SELECT segment_id FROM segments
+WHERE updated_at > coalesce((SELECT max(finished_at) FROM runs), TIMESTAMP '0001-01-01')
+"""
+
+
+def unevaluated_segments(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The ids of :data:`UNEVALUATED`."""
+    return {row[0] for row in con.execute(UNEVALUATED).fetchall()}
 
 
 def commit_run(
@@ -122,16 +133,12 @@ def commit_run(
 def _run_transitions(
     con: duckdb.DuckDBPyConnection, *, run_id: int, at: datetime, source: str
 ) -> None:
-    # A segment added or changed since the previous run is evaluated for the first
-    # time: its members did not just "enter", and automations must not hear they did.
+    # Called before this run is recorded: UNEVALUATED reads the previous one, so a
+    # segment this run evaluates for the first time tells automations nothing.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {MOVES} AS
-        WITH previous AS (SELECT finished_at FROM runs WHERE run_id = ? - 1),
-        fresh AS (
-          SELECT segment_id FROM segments
-          WHERE updated_at > (SELECT finished_at FROM previous)
-        )
+        WITH fresh AS ({UNEVALUATED})
         SELECT customer_id, segment_id, dimension, 'exited' AS transition
         FROM segment_memberships WHERE exited_run = ?
           AND segment_id NOT IN (SELECT segment_id FROM fresh)
@@ -140,7 +147,7 @@ def _run_transitions(
         FROM segment_memberships WHERE entered_run = ?
           AND segment_id NOT IN (SELECT segment_id FROM fresh)
         """,
-        [run_id, run_id, run_id],
+        [run_id, run_id],
     )
     outbox.append_transitions(con, MOVES, at=at, source=source)
     con.execute(f"DROP TABLE {MOVES}")
@@ -293,16 +300,8 @@ def commit_live(
                 [at],
             )[0]
         )
-        # A segment added or changed since the latest run has not been evaluated by
-        # one yet: its members are found, not entering; automations hear of its
-        # transitions from that run on (as for a run, see _run_transitions).
-        con.execute(
-            """
-            DELETE FROM _live_transitions WHERE segment_id IN (
-              SELECT segment_id FROM segments
-              WHERE updated_at > (SELECT max(finished_at) FROM runs))
-            """
-        )
+        # Automations hear of a segment's transitions once a run evaluated it.
+        con.execute(f"DELETE FROM _live_transitions WHERE segment_id IN ({UNEVALUATED})")
         outbox.append_transitions(con, "_live_transitions", at=at, source=source)
         customers = len(ids)
     con.execute("DROP TABLE IF EXISTS _live_transitions")

@@ -505,6 +505,14 @@ class Store:
         with self.transaction():
             return tags.record_changes(self.connection, changes, at=at, actor=actor, source=source)
 
+    def tag_carriers(self, tag: str) -> list[str]:
+        """Ids of the customers carrying ``tag`` now."""
+        return tags.carriers(self.connection, tag)
+
+    def tag_carrier_counts(self) -> dict[str, int]:
+        """How many customers carry each tag now."""
+        return tags.carrier_counts(self.connection)
+
     def unknown_customers(self, customer_ids: Sequence[str]) -> list[str]:
         """The ids among ``customer_ids`` that no customer has."""
         return tags.unknown_customers(self.connection, customer_ids)
@@ -549,7 +557,7 @@ class Store:
 
     def unevaluated_segments(self) -> set[str]:
         """Segments added or changed since the latest run."""
-        return automations.unevaluated_segments(self.connection)
+        return runs.unevaluated_segments(self.connection)
 
     def automation_run_counts(self, automation_id: str) -> dict[str, int]:
         """Runs of an automation by status."""

@@ -161,21 +161,40 @@ def record_changes(
     return int(rows[0][0])
 
 
+def _carried(where: str) -> str:
+    """``customer_id, tag`` of the tags carried now: the latest change of each pair of
+    the rows ``where`` keeps is ``added`` (the one rule every reader of tags uses)."""
+    return f"""
+        SELECT customer_id, tag FROM (
+          SELECT DISTINCT ON (customer_id, tag) customer_id, tag, action FROM customer_tags
+          WHERE {where}
+          ORDER BY customer_id, tag, change_id DESC
+        ) WHERE action = 'added'
+    """
+
+
 def current_tags(
     con: duckdb.DuckDBPyConnection, customer_ids: Sequence[str]
 ) -> dict[str, list[str]]:
     """The tags each of ``customer_ids`` carries now, sorted."""
+    carried = _carried("customer_id IN (SELECT unnest(?::VARCHAR[]))")
     rows = con.execute(
-        """
-        SELECT customer_id, list(tag ORDER BY tag) FROM (
-          SELECT DISTINCT ON (customer_id, tag) customer_id, tag, action FROM customer_tags
-          WHERE customer_id IN (SELECT unnest(?::VARCHAR[]))
-          ORDER BY customer_id, tag, change_id DESC
-        ) WHERE action = 'added' GROUP BY customer_id
-        """,
+        f"SELECT customer_id, list(tag ORDER BY tag) FROM ({carried}) GROUP BY customer_id",
         [list(customer_ids)],
     ).fetchall()
     return {customer_id: list(tags) for customer_id, tags in rows}
+
+
+def carriers(con: duckdb.DuckDBPyConnection, tag: str) -> list[str]:
+    """Ids of the customers carrying ``tag`` now, sorted."""
+    rows = con.execute(f"{_carried('tag = ?')} ORDER BY customer_id", [tag]).fetchall()
+    return [row[0] for row in rows]
+
+
+def carrier_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many customers carry each tag now (tags nobody carries are absent)."""
+    rows = con.execute(f"SELECT tag, count(*) FROM ({_carried('true')}) GROUP BY tag").fetchall()
+    return {tag: int(n) for tag, n in rows}
 
 
 def unknown_customers(con: duckdb.DuckDBPyConnection, customer_ids: Sequence[str]) -> list[str]:
