@@ -57,6 +57,7 @@ from cible.segments.customers import Customers
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
+from cible.segments.snapshots import Snapshots
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
@@ -221,13 +222,33 @@ class Workspace:
 
     # -- segments -------------------------------------------------------------------
 
-    def run(self, as_of: datetime | None = None, *, progress: Progress | None = None) -> RunRecord:
+    def run(
+        self,
+        as_of: datetime | None = None,
+        *,
+        snapshot: bool = False,
+        progress: Progress | None = None,
+    ) -> RunRecord:
         """Compute traits, RFM, lifecycle and every segment as of ``as_of`` (default now).
 
         Memberships are stored with their history: who entered and who left each
-        segment since the previous run.
+        segment since the previous run. With ``snapshot``, the result is also kept as
+        a snapshot (see :attr:`snapshots`).
         """
-        return run_segments(self.store, self.registry, self.config, as_of=as_of, progress=progress)
+        return run_segments(
+            self.store,
+            self.registry,
+            self.config,
+            as_of=as_of,
+            snapshot=snapshot,
+            progress=progress,
+        )
+
+    @property
+    def snapshots(self) -> Snapshots:
+        """Traits and memberships frozen as of a moment: ``list``, ``take``, ``backfill``,
+        ``remove``, ``prune``, ``traits``, ``members``."""
+        return Snapshots(self.store, self.registry, self.config)
 
     def traits(self) -> Any:
         """Traits of every customer from the latest run (an Ibis table)."""

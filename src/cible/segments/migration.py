@@ -8,7 +8,9 @@ segment (or from none, ``(none)``) to each segment (or none). From it come each
 segment's size at both moments, what flowed in and out, and its churn (the share of
 its members at the start who are elsewhere at the end). The median time in segment
 is read from the memberships of each segment that began by the end: how long they
-lasted, or have lasted so far.
+lasted, or have lasted so far. A moment with a snapshot taken as of it reads the
+snapshot's memberships (:mod:`cible.store.snapshots`), which is how months replayed
+by a backfill, never run live, can be compared.
 
 Examples
 --------
@@ -95,6 +97,41 @@ def snapshot(memberships: ir.Table, dimension: str, moment: datetime) -> ir.Tabl
     return open_then.select("customer_id", "segment_id").distinct()
 
 
+def at_moment(store: Store, dimension: str, moment: datetime) -> ir.Table:
+    """``customer_id, segment_id`` of ``dimension`` at ``moment``.
+
+    Read from the snapshot taken as of ``moment`` when there is one (a backfilled
+    month has no membership history), else from the membership history.
+    """
+    snapshots = store.table("snapshots")
+    found = (
+        snapshots.filter(snapshots.as_of == ibis.literal(moment, "timestamp"))
+        .order_by(ibis.desc("snapshot_id"))
+        .limit(1)
+        .snapshot_id.to_pyarrow()
+        .to_pylist()
+    )
+    if found:
+        members = store.table("snapshot_members")
+        return (
+            members.filter(members.snapshot_id == found[0], members.dimension == dimension)
+            .select("customer_id", "segment_id")
+            .distinct()
+        )
+    return snapshot(store.table("segment_memberships"), dimension, moment)
+
+
+def known_dimensions(store: Store) -> set[str]:
+    """Dimensions with membership history or in a snapshot."""
+    found: set[str] = set()
+    for name in ("segment_memberships", "snapshot_members"):
+        table = store.table(name)
+        found |= {
+            d for d in table.select("dimension").distinct().dimension.to_pyarrow().to_pylist() if d
+        }
+    return found
+
+
 def migrate(store: Store, dimension: str, start: datetime, end: datetime) -> Migration:
     """The migration of ``dimension`` between ``start`` and ``end`` (see the module).
 
@@ -106,15 +143,20 @@ def migrate(store: Store, dimension: str, start: datetime, end: datetime) -> Mig
     begin, finish = normalise_as_of(start), normalise_as_of(end)
     if finish < begin:
         raise CibleError(f"The end {finish:%Y-%m-%d} is before the start {begin:%Y-%m-%d}.")
-    memberships = store.table("segment_memberships")
-    known = memberships.filter(memberships.dimension == dimension).count().execute()
-    if not int(known):
-        dimensions = memberships.select("dimension").distinct().dimension.to_pyarrow().to_pylist()
-        listed = ", ".join(sorted(d for d in dimensions if d)) or "none yet: run `cible run`"
+    dimensions = known_dimensions(store)
+    if dimension not in dimensions:
+        listed = ", ".join(sorted(dimensions)) or "none yet: run `cible run`"
         raise CibleError(f"No membership history for dimension {dimension!r} ({listed}).")
-    customers = store.table("customers").select("customer_id").distinct()
-    first = snapshot(memberships, dimension, begin)
-    last = snapshot(memberships, dimension, finish)
+    memberships = store.table("segment_memberships")
+    first = at_moment(store, dimension, begin)
+    last = at_moment(store, dimension, finish)
+    # Everyone known now, and anyone a snapshot holds who has since gone (erased).
+    customers = ibis.union(
+        *(
+            t.select(customer_id=t.customer_id.cast("string"))
+            for t in (store.table("customers"), first, last)
+        )
+    ).distinct()
     sources = customers.left_join(first, "customer_id").select(
         "customer_id", source=ibis.coalesce(first.segment_id, ibis.literal(NONE))
     )

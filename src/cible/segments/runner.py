@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ from cible.segments.definition import SegmentDefinition, SegmentDefinitionError,
 from cible.segments.dependencies import evaluation_order
 from cible.segments.vocabulary import Vocabulary
 from cible.store.runs import RunRecord
+from cible.store.snapshots import SnapshotRow
 from cible.store.store import Store
 
 #: Traits computed in the database before value and churn scores are joined.
@@ -174,15 +176,32 @@ def load_segments(store: Store, registry: FieldRegistry) -> list[SegmentDefiniti
     return definitions
 
 
-def run_segments(
+@dataclass(frozen=True)
+class Evaluation:
+    """What a run computed, held in temporary tables, before it is stored.
+
+    ``traits`` names the held traits table; ``members`` are the memberships
+    (``segment_id, dimension, customer_id``), each customer once per exclusive
+    dimension.
+    """
+
+    as_of: datetime
+    started_at: datetime
+    traits: str
+    members: ir.Table
+    segments: int
+    notes: str
+
+
+def evaluate(
     store: Store,
     registry: FieldRegistry,
     config: WorkspaceConfig,
     *,
     as_of: datetime | None = None,
     progress: Progress | None = None,
-) -> RunRecord:
-    """Compute traits and memberships as of ``as_of`` (default: now) and store them.
+) -> Evaluation:
+    """Compute traits and memberships as of ``as_of`` (default: now), held, not stored.
 
     Every step holds its rows (:meth:`~cible.store.store.Store.hold`) for the next
     ones to read: computing an expression once and reading the table is what keeps
@@ -231,23 +250,77 @@ def run_segments(
     by_id = {d.id: d for d in definitions}
     pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
-    # Automations hear of a run's transitions when it measures the present: the first
-    # run (everyone "enters") and replays of the past (backtests) trigger nothing.
-    current = store.has_run() and moment >= utc_now() - CURRENT_RUN
-    record = store.commit_run(
-        traits="_traits",
-        members=exclusive_members(ibis.union(*pieces), contested),
+    return Evaluation(
         as_of=moment,
         started_at=started,
-        finished_at=utc_now(),
+        traits="_traits",
+        members=exclusive_members(ibis.union(*pieces), contested),
         segments=len(definitions)
         + len(load_cluster_segments(store))
         + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),
         notes=note,
-        outbox_source="run" if current else None,
     )
-    report("done", steps, steps)
+
+
+def run_segments(
+    store: Store,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    *,
+    as_of: datetime | None = None,
+    snapshot: bool = False,
+    progress: Progress | None = None,
+) -> RunRecord:
+    """Compute traits and memberships as of ``as_of`` (default: now) and store them.
+
+    With ``snapshot``, the run is also kept as a snapshot, in the same transaction.
+    """
+    report = reporter(progress)
+    done = evaluate(store, registry, config, as_of=as_of, progress=progress)
+    # Automations hear of a run's transitions when it measures the present: the first
+    # run (everyone "enters") and replays of the past (backtests) trigger nothing.
+    current = store.has_run() and done.as_of >= utc_now() - CURRENT_RUN
+    record = store.commit_run(
+        traits=done.traits,
+        members=done.members,
+        as_of=done.as_of,
+        started_at=done.started_at,
+        finished_at=utc_now(),
+        segments=done.segments,
+        notes=done.notes,
+        outbox_source="run" if current else None,
+        snapshot=snapshot,
+    )
+    report("done", 1, 1)
     return record
+
+
+def snapshot_segments(
+    store: Store,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    *,
+    as_of: datetime,
+    origin: str = "replay",
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> SnapshotRow:
+    """Replay a run as of ``as_of`` into a snapshot; the live tables stay as they are.
+
+    With ``replace``, a snapshot already stored as of the same moment is replaced.
+    """
+    report = reporter(progress)
+    done = evaluate(store, registry, config, as_of=as_of, progress=progress)
+    row = store.commit_snapshot(
+        traits=done.traits,
+        members=done.members,
+        as_of=done.as_of,
+        taken_at=utc_now(),
+        origin=origin,
+        replace=replace,
+    )
+    report("done", 1, 1)
+    return row
 
 
 def rule_members(definition: SegmentDefinition, members: ir.Table) -> ir.Table:

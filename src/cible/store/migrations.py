@@ -26,6 +26,7 @@ from cible.store import (
     deliveries,
     indexes,
     outbox,
+    snapshots,
     tags,
     templates,
     tokens,
@@ -233,6 +234,13 @@ def _activation(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE outbox SET delivered_at = now() WHERE delivered_at IS NULL")
 
 
+def _snapshots(con: duckdb.DuckDBPyConnection) -> None:
+    # Traits and memberships frozen as of a moment, for migrations, stability and
+    # drift (docs/segments.md).
+    for statement in snapshots.CREATE:
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -245,6 +253,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the outbox of segment transitions refreshed live", _outbox),
     Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
     Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
+    Migration(12, "snapshots of traits and memberships", _snapshots),
 )
 
 #: The schema version this release of Cible writes.

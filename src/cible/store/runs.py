@@ -18,7 +18,7 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
-from cible.store import indexes, outbox
+from cible.store import indexes, outbox, snapshots
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
 
@@ -93,6 +93,7 @@ def commit_run(
     segments: int,
     notes: str = "",
     outbox_source: str | None = None,
+    snapshot: bool = False,
 ) -> RunRecord:
     """Replace the traits and update membership history from ``_members``, atomically.
 
@@ -100,7 +101,8 @@ def commit_run(
     (``segment_id, dimension, customer_id``) must already hold this run's
     memberships (:meth:`cible.store.store.Store.commit_run` holds them). With
     ``outbox_source``, the run's transitions also go to the outbox, in the same
-    transaction, for automations.
+    transaction, for automations. With ``snapshot``, the run's traits and memberships
+    are also kept as a snapshot (:mod:`cible.store.snapshots`), in the same transaction.
     """
     with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
@@ -127,6 +129,16 @@ def commit_run(
                 notes,
             ],
         )
+        if snapshot:
+            snapshots.write_snapshot_in(
+                con,
+                traits_table=traits_table,
+                members_table=MEMBERS,
+                as_of=as_of,
+                taken_at=finished_at,
+                origin="run",
+                run_id=run_id,
+            )
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 

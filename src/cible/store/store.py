@@ -48,6 +48,7 @@ from cible.store import (
     outbox,
     prepared,
     runs,
+    snapshots,
     staging,
     tags,
     templates,
@@ -243,13 +244,15 @@ class Store:
         segments: int,
         notes: str = "",
         outbox_source: str | None = None,
+        snapshot: bool = False,
     ) -> runs.RunRecord:
         """Store a run's traits and memberships, with their history, in one transaction.
 
         ``traits`` names the temporary table holding the run's traits (see
         :meth:`hold`); ``members`` (``segment_id, dimension, customer_id``) are the
         run's memberships, diffed against the open ones (who entered, who left).
-        With ``outbox_source``, the transitions go to the outbox too.
+        With ``outbox_source``, the transitions go to the outbox too; with
+        ``snapshot``, the run is also kept as a snapshot.
         """
         self.hold(runs.MEMBERS, members)
         return runs.commit_run(
@@ -261,7 +264,43 @@ class Store:
             segments=segments,
             notes=notes,
             outbox_source=outbox_source,
+            snapshot=snapshot,
         )
+
+    def commit_snapshot(
+        self,
+        *,
+        traits: str,
+        members: ir.Table,
+        as_of: datetime,
+        taken_at: datetime,
+        origin: str,
+        replace: bool = False,
+    ) -> snapshots.SnapshotRow:
+        """Keep held traits and memberships as a snapshot, leaving the live tables alone.
+
+        ``traits`` names the temporary table of the traits (see :meth:`hold`);
+        ``members`` (``segment_id, dimension, customer_id``) are the memberships. With
+        ``replace``, a snapshot as of the same moment is replaced.
+        """
+        self.hold("_snapshot_members", members)
+        return snapshots.write_snapshot(
+            self.connection,
+            traits_table=traits,
+            members_table="_snapshot_members",
+            as_of=as_of,
+            taken_at=taken_at,
+            origin=origin,
+            replace=replace,
+        )
+
+    def list_snapshots(self) -> list[snapshots.SnapshotRow]:
+        """Every stored snapshot, oldest moment first."""
+        return snapshots.list_snapshots(self.connection)
+
+    def delete_snapshot(self, snapshot_id: int) -> bool:
+        """Remove a snapshot; False when there was none."""
+        return snapshots.delete_snapshot(self.connection, snapshot_id)
 
     def save_segment(
         self,
