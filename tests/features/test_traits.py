@@ -340,6 +340,10 @@ def reference(
             "recency_days": days(as_of - last) if n else None,
             "frequency": n,
             "monetary_value": float(bought.amount.sum()),
+            "orders_90d": int((bought.ordered_at >= as_of - pd.Timedelta(days=90)).sum()),
+            "revenue_90d": float(
+                bought.amount[bought.ordered_at >= as_of - pd.Timedelta(days=90)].sum()
+            ),
             "avg_order_value": bought.amount.mean() if n else None,
             "tenure_days": days(as_of - min(starts)) if starts else None,
             "mean_days_between_orders": days(last - first) / (n - 1) if n >= 2 else None,

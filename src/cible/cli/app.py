@@ -39,6 +39,7 @@ from cible.cli.output import (
     progress_bars,
 )
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
+from cible.cli.snapshots import snapshots_app
 from cible.cli.tags import tags_app
 from cible.cli.templates import templates_app
 from cible.cli.tokens import tokens_app
@@ -342,6 +343,13 @@ def demo(
             "--force can never replace your own workspace).",
         ),
     ] = Path("demo-workspace"),
+    planted_change: Annotated[
+        str | None,
+        typer.Option(
+            help="A planted group (such as loyal_regular) buying half as often in the last "
+            "quarter, for drift checks to find."
+        ),
+    ] = None,
     lang: LangOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -359,6 +367,7 @@ def demo(
             customers=customers,
             seed=seed,
             replace=force,
+            planted_change=planted_change,
             progress=bars.task,
         )
     if as_json:
@@ -413,6 +422,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(tags_app, name="tags")
 app.add_typer(automations_app, name="automations")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(snapshots_app, name="snapshots")
 
 
 def main() -> None:

@@ -41,6 +41,9 @@ def run(
     as_of: Annotated[
         str | None, typer.Option(help="Evaluate as of this date (ISO 8601; default: now, UTC).")
     ] = None,
+    snapshot: Annotated[
+        bool, typer.Option("--snapshot", help="Also keep the result as a snapshot.")
+    ] = False,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
@@ -50,7 +53,7 @@ def run(
     moment = parse_moment("--as-of", as_of)
     remote = connect(workspace)
     if remote is not None:
-        body = {"as_of": None if moment is None else moment.isoformat()}
+        body = {"as_of": None if moment is None else moment.isoformat(), "snapshot": snapshot}
         with progress_bars(not as_json) as bars:
             found = remote.job("/api/runs", body, progress=bars.task("run"))
         found["as_of"] = datetime.fromisoformat(found["as_of"])
@@ -60,7 +63,9 @@ def run(
                 LOCAL_USER.actor,
                 "run.finish",
                 "",
-                lambda: dict(ws.run(as_of=moment, progress=bars.task("run")).__dict__),
+                lambda: dict(
+                    ws.run(as_of=moment, snapshot=snapshot, progress=bars.task("run")).__dict__
+                ),
                 lambda done: {"result": counts(done)},
             )
     if as_json:

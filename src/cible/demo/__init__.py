@@ -64,6 +64,7 @@ def build_demo(
     seed: int = 42,
     end_date: date | None = None,
     replace: bool = False,
+    planted_change: str | None = None,
     progress: Callable[[str], Progress] | None = None,
 ) -> dict[str, Any]:
     """Create a demo workspace at ``path`` and return a summary of what was loaded.
@@ -76,12 +77,23 @@ def build_demo(
         Last day of the synthetic history (default: today).
     replace : bool
         Replace an existing workspace at ``path``.
+    planted_change : str, optional
+        Retailer only: a planted group whose customers buy half as often in the last
+        quarter, for drift checks to find (:mod:`cible.demo.planted_change`).
     progress : callable, optional
         ``progress(label)`` returns a ``(step, done, total)`` callback per task.
     """
     if dataset not in DATASETS:
         raise WorkspaceError(f"Unknown demo dataset {dataset!r}: use one of {', '.join(DATASETS)}.")
     _check_target(path, replace)
+    if planted_change is not None:
+        from cible.demo.groups import PROFILES
+
+        names = [p.name for p in PROFILES]
+        if planted_change not in names:
+            raise WorkspaceError(
+                f"No planted group {planted_change!r}; use one of {', '.join(names)}."
+            )
     started = time.perf_counter()
     bar = progress or (lambda label: lambda step, done, total: None)
     config = WorkspaceConfig.model_validate(
@@ -91,7 +103,9 @@ def build_demo(
         with Workspace.create(path, config=config) as ws:
             source = path / SOURCE_FOLDER
             source.mkdir()
-            files, options, truth = _write_files(source, dataset, customers, seed, end_date, bar)
+            files, options, truth = _write_files(
+                source, dataset, customers, seed, end_date, planted_change, bar
+            )
             results = [
                 ws.imports.load(kind, file, progress=bar(f"import {kind}"), **options.get(kind, {}))
                 for kind, file in files
@@ -160,15 +174,26 @@ def _write_files(
     customers: int,
     seed: int,
     end_date: date | None,
+    planted_change: str | None,
     bar: Callable[[str], Progress],
 ) -> tuple[list[tuple[str, Path]], dict[str, dict[str, Any]], list[Path]]:
     if dataset == "cdnow":
+        if planted_change is not None:
+            raise WorkspaceError("A planted change applies to the retailer demo only.")
         from cible.demo.cdnow import DATE_FORMAT, write_cdnow
 
         return write_cdnow(folder), {"orders": {"date_format": DATE_FORMAT}}, []
     from cible.demo.generator import generate_retailer
 
     files = generate_retailer(
-        folder, customers=customers, seed=seed, end_date=end_date, progress=bar("generate")
+        folder,
+        customers=customers,
+        seed=seed,
+        end_date=end_date,
+        planted_change=planted_change,
+        progress=bar("generate"),
     )
-    return files.imports(), {}, [files.planted_groups, files.duplicate_pairs]
+    truth = [files.planted_groups, files.duplicate_pairs]
+    if planted_change is not None:
+        truth.append(folder / "planted_change.json")
+    return files.imports(), {}, truth

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from cible.demo.defects import mark_rejected_customers, spoil_orders, spoil_prof
 from cible.demo.duplicates import add_duplicates
 from cible.demo.groups import GROUP_NAMES, SALES_CHANNELS
 from cible.demo.places import Places, load_places
+from cible.demo.planted_change import PlantedChange, plant
 from cible.demo.population import build_population
 from cible.demo.purchases import STATUSES, Purchases, place_orders
 from cible.demo.textforms import (
@@ -115,6 +117,7 @@ def generate_retailer(
     customers: int = 50_000,
     seed: int = 42,
     end_date: dt.date | None = None,
+    planted_change: str | None = None,
     progress: Progress | None = None,
 ) -> DemoFiles:
     """Write the files of a synthetic French retailer into ``out_dir``.
@@ -131,6 +134,9 @@ def generate_retailer(
     end_date : date, optional
         Day after the last day of history (default: today, UTC). The data covers the
         three years before it.
+    planted_change : str, optional
+        A planted group whose customers buy half as often in the last quarter
+        (:mod:`~cible.demo.planted_change`); recorded in ``planted_change.json``.
     progress : callable, optional
         ``progress(step, done, total)``, called a few times per step (``customers``,
         ``products``, ``orders``, ``events``, ``consents``).
@@ -187,6 +193,12 @@ def generate_retailer(
     report("orders", 0, 2)
     consents = collect_consents(streams["consents"], people, period)
     purchases = place_orders(streams["orders"], people, catalogue, period)
+    if planted_change is not None:
+        change = PlantedChange.last_quarter(planted_change, period)
+        # A stream of its own: everything else is what the seed gives without it.
+        rng = np.random.default_rng(seed).spawn(9)[8]
+        purchases = plant(rng, purchases, people, change)
+        (out_dir / "planted_change.json").write_text(json.dumps(change.as_dict()) + "\n")
     report("orders", 1, 2)
     counts |= _write_orders(
         out_dir, purchases, catalogue, ids, customers, streams["faults"], len(people)

@@ -29,6 +29,7 @@ from cible.domain.activation_settings import (
     check_webhook_names,
 )
 from cible.domain.errors import ConfigError
+from cible.domain.monitoring_settings import DriftSection, ScheduleSection
 from cible.domain.playbook import LocalText, PlaybookSection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
 
@@ -471,6 +472,8 @@ class WorkspaceConfig(_Strict):
     activation: ActivationSection = ActivationSection()
     email: EmailSection = EmailSection()
     webhooks: dict[str, WebhookEndpoint] = {}
+    schedule: ScheduleSection = ScheduleSection()
+    drift: DriftSection = DriftSection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -484,6 +487,14 @@ class WorkspaceConfig(_Strict):
         return self
 
     _webhook_names = field_validator("webhooks")(check_webhook_names)
+
+    @model_validator(mode="after")
+    def _alert_webhook(self) -> WorkspaceConfig:
+        name = self.drift.webhook
+        if name is not None and name not in self.webhooks:
+            known = ", ".join(sorted(self.webhooks)) or "none: add a [webhooks.NAME] section"
+            raise ValueError(f"drift.webhook {name!r} is not in [webhooks] ({known})")
+        return self
 
     @field_validator("attributes")
     @classmethod

@@ -39,13 +39,22 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from cible.domain.schema import SALES_CHANNELS
-from cible.features.clock import days_before, epoch_days
+from cible.features.clock import days_ago, days_before, epoch_days
 
 #: Order columns this module reads.
 ORDER_COLUMNS = ("customer_id", "ordered_at", "amount", "discount_amount", "channel", "status")
 
 #: Traits that are 0, not NULL, for a customer without any order.
-ZERO_WHEN_ABSENT = ("frequency", "monetary_value", "returns", "cancellations")
+ZERO_WHEN_ABSENT = (
+    "frequency",
+    "monetary_value",
+    "orders_90d",
+    "revenue_90d",
+    "returns",
+    "cancellations",
+)
+#: Days of the recent window of ``orders_90d`` and ``revenue_90d``.
+RECENT_DAYS = 90
 
 # Ties between channels go to the first name alphabetically, so the same data always
 # gives the same label whatever order the backend scans rows in.
@@ -88,6 +97,7 @@ def order_traits(orders: Any, as_of: datetime) -> Any:
     """
     past = past_orders(orders, as_of)
     purchase = is_purchase(past)
+    recent = purchase & (past.ordered_at >= days_ago(as_of, RECENT_DAYS))
     per_channel = {
         _channel_count(channel): past.count(where=purchase & (past.channel == channel))
         for channel in SALES_CHANNELS
@@ -100,6 +110,8 @@ def order_traits(orders: Any, as_of: datetime) -> Any:
         # exact total is then the same whatever order parallel threads add it in, so a
         # customer at a rule's threshold (>= 1500) is in or out the same way every run.
         monetary_value=past.amount.sum(where=purchase).round(4),
+        orders_90d=past.count(where=recent),
+        revenue_90d=past.amount.sum(where=recent).round(4),
         _discounted=past.count(where=purchase & (past.discount_amount > 0)),
         returns=past.count(where=past.status == "returned"),
         cancellations=past.count(where=past.status == "cancelled"),
@@ -129,6 +141,8 @@ def _derive(totals: Any, as_of: datetime) -> Any:
         recency_days=days_before(as_of, totals.last_order_at),
         frequency=totals.frequency,
         monetary_value=monetary,
+        orders_90d=totals.orders_90d,
+        revenue_90d=totals.revenue_90d.fill_null(0.0),
         avg_order_value=monetary / purchases,
         mean_days_between_orders=span_days / (purchases - 1).nullif(0),
         discount_share=totals._discounted / purchases,

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -144,7 +145,7 @@ class Snapshots:
         end: datetime | None = None,
         replace: bool = False,
         progress: Progress | None = None,
-    ) -> list[Snapshot]:
+    ) -> builtins.list[Snapshot]:
         """Replay the first day of each month from ``start`` to ``end`` into snapshots.
 
         By default from the month after the first order to the month after the last
@@ -188,7 +189,7 @@ class Snapshots:
         """Remove a snapshot; False when there was none."""
         return self._store.delete_snapshot(snapshot_id)
 
-    def prune(self, *, keep_days: int, now: datetime | None = None) -> list[int]:
+    def prune(self, *, keep_days: int, now: datetime | None = None) -> builtins.list[int]:
         """Remove run snapshots older than ``keep_days``, keeping each month's first.
 
         Snapshots replayed or backfilled are kept: someone asked for them. Of the

@@ -51,12 +51,14 @@ from cible.server.routes import (
     exports,
     jobs,
     segments,
+    snapshots,
     status,
     tags,
     templates,
     tokens,
     unsubscribe,
 )
+from cible.server.schedule import scheduling
 from cible.server.sweep import sweeping
 
 _log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ def create_app(path: Path) -> FastAPI:
                 async with (
                     DeliveryWorker.running(db) as delivery,
                     sweeping(db),
+                    scheduling(state.jobs),
                     AutomationWorker.running(db, after_pass=delivery.wake) as automations,
                     Batcher.running(
                         db,
@@ -136,6 +139,7 @@ def create_app(path: Path) -> FastAPI:
         automations,
         templates,
         deliveries,
+        snapshots,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)

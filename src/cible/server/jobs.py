@@ -142,6 +142,11 @@ class Jobs:
         task.add_done_callback(self._tasks.discard)
         return job
 
+    @property
+    def database(self) -> Database:
+        """The served workspace the jobs run on."""
+        return self._db
+
     def get(self, job_id: int) -> Job | None:
         """Job ``job_id``, or None."""
         return self._jobs.get(job_id)

@@ -25,6 +25,7 @@ from cible.store import (
     ddl,
     deliveries,
     indexes,
+    monitoring,
     outbox,
     snapshots,
     tags,
@@ -236,8 +237,8 @@ def _activation(con: duckdb.DuckDBPyConnection) -> None:
 
 def _snapshots(con: duckdb.DuckDBPyConnection) -> None:
     # Traits and memberships frozen as of a moment, for migrations, stability and
-    # drift (docs/segments.md).
-    for statement in snapshots.CREATE:
+    # drift, and the drift checks made between them (docs/monitoring.md).
+    for statement in (*snapshots.CREATE, *monitoring.CREATE):
         con.execute(statement)
 
 
@@ -253,7 +254,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the outbox of segment transitions refreshed live", _outbox),
     Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
     Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
-    Migration(12, "snapshots of traits and memberships", _snapshots),
+    Migration(12, "snapshots of traits and memberships; drift checks", _snapshots),
 )
 
 #: The schema version this release of Cible writes.

@@ -147,12 +147,11 @@ def _write(
     )
     customers = int(fetch_row(con, f"SELECT count(*) FROM {quote(traits_table)}")[0])
     memberships = int(fetch_row(con, f"SELECT count(*) FROM {quote(members_table)}")[0])
-    row = SnapshotRow(snapshot_id, as_of, taken_at, origin, run_id, customers, memberships)
     con.execute(
         f"INSERT INTO {SNAPSHOTS} VALUES (?, ?, ?, ?, ?, ?, ?)",
         [snapshot_id, as_of, taken_at, origin, run_id, customers, memberships],
     )
-    return row
+    return SnapshotRow(snapshot_id, as_of, taken_at, origin, run_id, customers, memberships)
 
 
 def _widen(con: duckdb.DuckDBPyConnection, traits_table: str) -> None:

@@ -45,6 +45,7 @@ from cible.store import (
     merges,
     migrations,
     models,
+    monitoring,
     outbox,
     prepared,
     runs,
@@ -301,6 +302,31 @@ class Store:
     def delete_snapshot(self, snapshot_id: int) -> bool:
         """Remove a snapshot; False when there was none."""
         return snapshots.delete_snapshot(self.connection, snapshot_id)
+
+    def save_drift_check(
+        self,
+        *,
+        checked_at: datetime,
+        as_of: datetime,
+        reference_as_of: datetime,
+        alerts: int,
+        actor: str | None,
+        report: str,
+    ) -> int:
+        """Keep a drift check (its JSON ``report``); returns its id."""
+        return monitoring.save_check(
+            self.connection,
+            checked_at=checked_at,
+            as_of=as_of,
+            reference_as_of=reference_as_of,
+            alerts=alerts,
+            actor=actor,
+            report=report,
+        )
+
+    def drift_checks(self, *, limit: int = 20) -> list[monitoring.CheckRow]:
+        """The latest drift checks, newest first."""
+        return monitoring.list_checks(self.connection, limit=limit)
 
     def save_segment(
         self,

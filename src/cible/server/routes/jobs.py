@@ -42,6 +42,17 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     as_of: datetime | None = Field(default=None, description="ISO 8601; naive means UTC.")
+    snapshot: bool = Field(default=False, description="Also keep the run as a snapshot.")
+
+
+def checked_moment(moment: datetime | None) -> datetime | None:
+    """``moment`` as naive UTC; one sentence when its year is out of :data:`YEARS`."""
+    as_of = None if moment is None else normalise_as_of(moment)
+    if as_of is not None and not YEARS[0] <= as_of.year <= YEARS[1]:
+        raise CibleError(
+            f"as_of {as_of.isoformat()}: give a moment between {YEARS[0]} and {YEARS[1]}."
+        )
+    return as_of
 
 
 class ImportCreate(BaseModel):
@@ -102,7 +113,7 @@ class DedupeCreate(BaseModel):
     dry_run: bool = False
 
 
-def _start(
+def start_job(
     state: ServerState,
     principal: Principal,
     response: Response,
@@ -121,7 +132,7 @@ def _start(
     return job
 
 
-async def _accepted(
+async def accepted(
     state: ServerState, principal: Principal, job: Job, detail: dict[str, Any]
 ) -> dict[str, Any]:
     await state.audit(principal, f"{job.kind}.start", f"job:{job.job_id}", "ok", detail)
@@ -136,18 +147,15 @@ async def start_run(
     run: Annotated[RunCreate | None, Body()] = None,
 ) -> dict[str, Any]:
     """Start a run (traits, scores, every segment) as a job; follow it at the URL returned."""
-    as_of = None if run is None or run.as_of is None else normalise_as_of(run.as_of)
-    if as_of is not None and not YEARS[0] <= as_of.year <= YEARS[1]:
-        raise CibleError(
-            f"as_of {as_of.isoformat()}: give a moment between {YEARS[0]} and {YEARS[1]}."
-        )
+    as_of = checked_moment(None if run is None else run.as_of)
+    snapshot = run is not None and run.snapshot
 
     def work(ws: Workspace, progress: Progress) -> dict[str, Any]:
-        return dict(ws.run(as_of=as_of, progress=progress).__dict__)
+        return dict(ws.run(as_of=as_of, snapshot=snapshot, progress=progress).__dict__)
 
-    detail = {"as_of": as_of}
-    job = _start(state, principal, response, "run", work)
-    return await _accepted(state, principal, job, detail)
+    detail = {"as_of": as_of, "snapshot": snapshot}
+    job = start_job(state, principal, response, "run", work)
+    return await accepted(state, principal, job, detail)
 
 
 @router.post("/imports", status_code=202)
@@ -185,8 +193,8 @@ async def start_import(
         return result.as_dict()
 
     detail = file.model_dump()
-    job = _start(state, principal, response, "import", work)
-    return await _accepted(state, principal, job, detail)
+    job = start_job(state, principal, response, "import", work)
+    return await accepted(state, principal, job, detail)
 
 
 @router.post("/clusters", status_code=202)
@@ -218,8 +226,8 @@ async def start_clustering(
         return result.as_dict()
 
     detail = chosen.model_dump()
-    job = _start(state, principal, response, "cluster", work)
-    return await _accepted(state, principal, job, detail)
+    job = start_job(state, principal, response, "cluster", work)
+    return await accepted(state, principal, job, detail)
 
 
 @router.post("/dedupe", status_code=202)
@@ -236,8 +244,8 @@ async def start_dedupe(
         return ws.quality.dedupe(dry_run=dry_run, progress=progress).as_dict()
 
     detail = {"dry_run": dry_run}
-    job = _start(state, principal, response, "dedupe", work)
-    return await _accepted(state, principal, job, detail)
+    job = start_job(state, principal, response, "dedupe", work)
+    return await accepted(state, principal, job, detail)
 
 
 @router.get("/jobs/{job_id}")
