@@ -140,6 +140,10 @@ class DriftBin:
     reference_share: float
     current_share: float
 
+    def as_dict(self) -> dict[str, Any]:
+        """The bin as a dictionary of JSON values."""
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class TraitDrift:
