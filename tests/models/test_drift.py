@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -254,6 +256,8 @@ def test_report_as_dict_and_frame() -> None:
     report = trait_drift(frame, frame.assign(x=frame["x"] * 10))
     assert isinstance(report, DriftReport)
     document = report.as_dict()
+    json.dumps(document, allow_nan=False)
+    assert report.traits[0].bins[0].as_dict() == document["traits"][0]["bins"][0]
     assert document["drifted"] == ["x"]
     assert document["traits"][0]["bins"][0].keys() == {"label", "reference_share", "current_share"}
     table = report.to_frame()

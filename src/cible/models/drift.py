@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -139,6 +139,10 @@ class DriftBin:
     label: str
     reference_share: float
     current_share: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The bin as a dictionary of JSON values."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -254,24 +258,8 @@ class DriftReport:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per trait: PSI, level, test, p-value, means, medians, change."""
-        columns = [
-            "trait",
-            "kind",
-            "psi",
-            "level",
-            "psi_noise",
-            "test",
-            "p_value",
-            "reference_mean",
-            "current_mean",
-            "reference_median",
-            "current_median",
-            "relative_change",
-            "moved_level",
-            "reference_missing",
-            "current_missing",
-        ]
+        """One row per trait, every field of :class:`TraitDrift` but its bins."""
+        columns = [f.name for f in fields(TraitDrift) if f.name != "bins"]
         return pd.DataFrame(
             [{c: getattr(t, c) for c in columns} for t in self.traits], columns=columns
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import permutations
 
 import numpy as np
@@ -133,6 +134,9 @@ def test_a_cluster_whose_frequency_halves_is_flagged_and_not_the_others() -> Non
     # The groups are the same customers: the clusters still match one to one.
     assert halved.vanished == () and halved.ari > 0.8
     assert halved.clusters[loyal].share_at_fit == pytest.approx(1 / 3, abs=0.01)
+    document = json.loads(json.dumps(halved.as_dict(), allow_nan=False))
+    assert document["changed"] == [loyal]
+    assert document["clusters"][loyal]["moved"][0] == moved[0].as_dict()
 
 
 def test_without_the_reference_only_matching_is_read() -> None:

@@ -72,6 +72,10 @@ class MovedTrait:
     current_mean: float | None
     relative_change: float | None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The trait as a dictionary of JSON values."""
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class StoredCluster:
@@ -111,6 +115,10 @@ class StoredCluster:
     vanished: bool
     moved: tuple[MovedTrait, ...]
     changed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cluster as a dictionary of JSON values."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
