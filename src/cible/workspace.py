@@ -37,8 +37,10 @@ from cible.activation.automations import Automations
 from cible.activation.deliveries import Deliveries
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
+from cible.domain.json_values import dumps_json
 from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
@@ -54,11 +56,13 @@ from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.customers import Customers
+from cible.segments.monitoring import Alert, DriftCheck, Monitoring
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
 from cible.segments.snapshots import Snapshots
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
+from cible.store.deliveries import NewDelivery
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
 from cible.store.store import Store
@@ -243,6 +247,36 @@ class Workspace:
             snapshot=snapshot,
             progress=progress,
         )
+
+    @property
+    def monitoring(self) -> Monitoring:
+        """Drift checks between snapshots: ``check``, ``check_latest``, ``history``.
+
+        Each alert of a recorded check goes to the audit log, and to the webhook and
+        e-mail addresses of ``[drift]`` through the deliveries (docs/monitoring.md).
+        """
+        return Monitoring(self.store, self.registry, self.config, notify=self._send_alert)
+
+    def _send_alert(self, alert: Alert, check: DriftCheck) -> None:
+        settings = self.config.drift
+        detail = {**alert.as_dict(), "check_id": check.check_id, "as_of": check.as_of}
+        self.audit_log.record(
+            "monitoring", "drift.alert", f"{alert.kind}:{alert.subject}", "ok", detail
+        )
+        key = f"drift:{check.check_id}:{alert.kind}:{alert.subject}"
+        body = {"type": "cible.drift_alert", "text": alert.what["en"], "alert": detail}
+        outgoing = []
+        if settings.webhook is not None:
+            outgoing.append(NewDelivery(key, "notify", None, settings.webhook, dumps_json(body)))
+        for address in settings.emails:
+            text = "\n\n".join(f"{alert.what[lang]}\n{alert.action[lang]}" for lang in ("en", "fr"))
+            subject = f"[Cible] drift: {alert.kind} {alert.subject}"
+            payload = {"to": address, "subject": subject, "text": text}
+            outgoing.append(
+                NewDelivery(f"{key}:{address}", "notify", None, address, dumps_json(payload))
+            )
+        if outgoing:
+            self.store.enqueue_deliveries(outgoing, at=utc_now())
 
     @property
     def snapshots(self) -> Snapshots:

@@ -1,0 +1,655 @@
+"""Drift checks: has a segment, a clustering or a model stopped describing the base?
+
+A check compares a snapshot (by default the latest) with its **reference**: the
+snapshot about ``[drift] reference_days`` earlier. It looks at
+
+- every **trait that feeds** something: a rule segment's conditions, a built-in
+  dimension's inputs (RFM, lifecycle, value, churn risk, typologies), a clustering's
+  traits, the churn model's features. For each, the population stability index
+  and a two-sample test over the whole base (:func:`cible.models.drift.trait_drift`);
+- every **segment**: its size at both moments, and the traits that feed anything
+  among its members then and now; the monthly size series gets a change-point test
+  (:func:`cible.models.change_points.detect_change_point`);
+- every **clustering**: re-fitted on the current snapshot and compared with the
+  stored model (:func:`cible.models.clustering.refit.compare_refit`);
+- the **churn model**: its AUC and calibration on the latest labelled period
+  against its card (:func:`cible.models.performance_drift.performance_drift`).
+
+**What is unusual.** A customer base is never still: traits such as tenure move
+every quarter, and a drift check that fires on them every time is ignored. Each
+comparison is therefore also made over the same length of time in the
+:data:`BASELINE_PERIODS` periods before the reference (when snapshots exist there:
+``cible snapshots backfill``); a trait or a size *alerts* when its change reaches
+the threshold (``psi_alert``, ``size_change``) **and** at least
+:data:`UNUSUAL_RATIO` times the largest change of those earlier periods. Without
+earlier periods, the threshold alone decides. Warnings (``psi_warn``) are reported,
+not sent.
+
+Each alert says what changed (which traits, by how much, which segments grew or
+shrank) and what to do (re-fit, retrain, review the rule), in English and French.
+
+Examples
+--------
+>>> import tempfile
+>>> from datetime import datetime
+>>> from pathlib import Path
+>>> from cible import Workspace
+>>> from cible.demo import build_demo
+>>> folder = Path(tempfile.mkdtemp()) / "cdnow"
+>>> _ = build_demo(folder, dataset="cdnow")
+>>> with Workspace.open(folder) as ws:
+...     _ = ws.snapshots.backfill(start=datetime(1997, 9, 1), end=datetime(1998, 6, 1))
+...     check = ws.monitoring.check()
+>>> f"{check.reference_as_of:%Y-%m-%d} -> {check.as_of:%Y-%m-%d}"
+'1998-03-01 -> 1998-06-01'
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cible.domain.clock import utc_now
+from cible.domain.config import WorkspaceConfig
+from cible.domain.errors import CibleError
+from cible.domain.json_values import dumps_json
+from cible.domain.registry import FieldRegistry
+from cible.features.registry import get_trait
+from cible.models.change_points import detect_change_point
+from cible.models.churn import ChurnModel
+from cible.models.churn_risk import latest_card
+from cible.models.clustering.refit import compare_refit
+from cible.models.drift import trait_drift
+from cible.models.performance_drift import performance_drift
+from cible.models.snapshots import build_snapshots
+from cible.segments.builtin import typology_inputs
+from cible.segments.cluster_members import load_cluster_segments, load_segmenter
+from cible.segments.runner import ALL_TRAITS, load_segments
+from cible.segments.snapshots import Snapshot, Snapshots
+from cible.store.store import Store
+
+#: Earlier periods of the same length a change is compared with.
+BASELINE_PERIODS = 4
+#: A change alerts when it is at least this many times the largest earlier one.
+UNUSUAL_RATIO = 2.0
+#: Fewest customers of a segment, at both moments, for its traits to be compared.
+MIN_MEMBERS = 200
+#: Fewest monthly sizes for a change-point test.
+MIN_SERIES = 6
+#: What the built-in dimensions read (their rules in ``segments/builtin``).
+BUILTIN_INPUTS = {
+    "rfm": ("recency_days", "frequency", "monetary_value"),
+    "lifecycle": ("recency_days", "frequency", "mean_days_between_orders", "last_gap_days"),
+    "value": ("clv_12m", "probability_alive", "expected_orders_90d"),
+}
+
+#: Called for each alert to send (audit log, webhook, e-mail): given by the workspace.
+Notify = Callable[["Alert", "DriftCheck"], None]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something that stopped describing the base, and what to do about it."""
+
+    kind: str
+    subject: str
+    what: dict[str, str]
+    action: dict[str, str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """One comparison of a moment with its reference; see the module."""
+
+    as_of: datetime
+    reference_as_of: datetime
+    checked_at: datetime
+    baseline: list[tuple[datetime, datetime]]
+    traits: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
+    clusterings: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+    alerts: list[Alert]
+    notes: list[str]
+    check_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for JSON."""
+        found = asdict(self)
+        found["alerts"] = [a.as_dict() for a in self.alerts]
+        return found
+
+
+class Monitoring:
+    """``ws.monitoring``: drift checks between snapshots, and their history."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: FieldRegistry,
+        config: WorkspaceConfig,
+        *,
+        notify: Notify | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._config = config
+        self._notify = notify
+        self._snapshots = Snapshots(store, registry, config)
+        self._sizes: dict[int, dict[str, int]] = {}
+
+    # -- public --------------------------------------------------------------------
+
+    def check(
+        self,
+        current: int | None = None,
+        reference: int | None = None,
+        *,
+        record: bool = True,
+        actor: str | None = None,
+    ) -> DriftCheck:
+        """Compare snapshot ``current`` (default the latest) with ``reference``.
+
+        ``reference`` defaults to the snapshot closest to ``[drift] reference_days``
+        before ``current``. With ``record``, the check is stored and its alerts are
+        sent (audit log, and the webhook and e-mails of ``[drift]``).
+        """
+        kept = self._snapshots.list()
+        if not kept:
+            raise CibleError(
+                "No snapshot to check: keep runs with `cible run --snapshot`, or replay the "
+                "past with `cible snapshots backfill`."
+            )
+        now = self._snapshots.get(current) if current is not None else kept[-1]
+        lag = timedelta(days=self._config.drift.reference_days)
+        then = (
+            self._snapshots.get(reference)
+            if reference is not None
+            else _nearest(kept, now.as_of - lag, tolerance=lag / 3, before=now.as_of)
+        )
+        if then is None:
+            raise CibleError(
+                f"No snapshot about {lag.days} days before {now.as_of:%Y-%m-%d} to compare "
+                "with: `cible snapshots backfill` replays past months, or choose one with "
+                "--reference."
+            )
+        if then.as_of >= now.as_of:
+            raise CibleError(
+                f"The reference ({then.as_of:%Y-%m-%d}) must come before the moment checked "
+                f"({now.as_of:%Y-%m-%d})."
+            )
+        pairs = [(then, now), *_baseline(kept, then, now.as_of - then.as_of)]
+        found = self._compare(kept, pairs)
+        if record:
+            check_id = self._store.save_drift_check(
+                checked_at=found.checked_at,
+                as_of=found.as_of,
+                reference_as_of=found.reference_as_of,
+                alerts=len(found.alerts),
+                actor=actor,
+                report=dumps_json(found.as_dict()),
+            )
+            found = DriftCheck(**{**found.__dict__, "check_id": check_id})
+            if self._notify is not None:
+                for alert in found.alerts:
+                    self._notify(alert, found)
+        return found
+
+    def check_latest(self, *, actor: str | None = None) -> dict[str, Any]:
+        """:meth:`check` of the latest snapshot, as a summary; a check that cannot be
+        made (no reference yet) says why instead of failing (scheduled runs call it)."""
+        try:
+            found = self.check(actor=actor)
+        except CibleError as exc:
+            return {"checked": False, "reason": str(exc)}
+        return {"checked": True, "check_id": found.check_id, "alerts": len(found.alerts)}
+
+    def history(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest checks, newest first, each with its report."""
+        return [
+            {**json.loads(row.report), "check_id": row.check_id, "actor": row.actor}
+            for row in self._store.drift_checks(limit=limit)
+        ]
+
+    # -- the comparison -----------------------------------------------------------
+
+    def _compare(self, kept: list[Snapshot], pairs: list[tuple[Snapshot, Snapshot]]) -> DriftCheck:
+        settings = self._config.drift
+        feeds = self._feeds()
+        traits = sorted(feeds)
+        frames: dict[int, pd.DataFrame] = {}
+        members: dict[int, pd.DataFrame] = {}
+
+        def load(snapshot: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
+            if snapshot.snapshot_id not in frames:
+                table = self._snapshots.traits(snapshot.snapshot_id)
+                wanted = [c for c in ["customer_id", *traits] if c in table.columns]
+                frames[snapshot.snapshot_id] = table.select(*wanted).to_pandas()
+                members[snapshot.snapshot_id] = self._snapshots.members(
+                    snapshot.snapshot_id
+                ).to_pandas()
+            return frames[snapshot.snapshot_id], members[snapshot.snapshot_id]
+
+        then, now = pairs[0]
+        notes: list[str] = []
+        if len(pairs) == 1:
+            notes.append(
+                "No earlier period to compare with: thresholds alone decide "
+                "(`cible snapshots backfill` keeps the months before)."
+            )
+        psi = [self._population(load, pair, traits) for pair in pairs]
+        trait_rows = []
+        alerts: list[Alert] = []
+        for name in traits:
+            if name not in psi[0]:
+                continue
+            drift = psi[0][name]
+            usual = _usual([p[name]["psi"] if name in p else None for p in psi[1:]])
+            alerting = _unusual(drift["psi"], usual, settings.psi_alert)
+            row = {
+                **drift,
+                "usual_psi": usual,
+                "feeds": sorted(feeds[name]),
+                "alert": alerting,
+                "warning": not alerting and drift["psi"] >= settings.psi_warn,
+            }
+            trait_rows.append(row)
+            if alerting:
+                alerts.append(_trait_alert(row))
+
+        segment_rows = self._segments(load, pairs, feeds, kept)
+        for row in segment_rows:
+            if row["alert"]:
+                alerts.append(_segment_alert(row))
+        clusterings = self._clusterings(load, then, now)
+        for row in clusterings:
+            if row.get("changed_segments"):
+                alerts.append(_clustering_alert(row))
+        models = self._models(now)
+        for row in models:
+            if row.get("obsolete") or row.get("recalibrate"):
+                alerts.append(_model_alert(row))
+        return DriftCheck(
+            as_of=now.as_of,
+            reference_as_of=then.as_of,
+            checked_at=utc_now(),
+            baseline=[(a.as_of, b.as_of) for a, b in pairs[1:]],
+            traits=trait_rows,
+            segments=segment_rows,
+            clusterings=clusterings,
+            models=models,
+            alerts=alerts,
+            notes=notes,
+        )
+
+    def _population(
+        self,
+        load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
+        pair: tuple[Snapshot, Snapshot],
+        traits: list[str],
+    ) -> dict[str, dict[str, Any]]:
+        (before, _), (after, _) = load(pair[0]), load(pair[1])
+        return _drifts(before, after, traits)
+
+    def _segments(
+        self,
+        load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
+        pairs: list[tuple[Snapshot, Snapshot]],
+        feeds: dict[str, set[str]],
+        kept: list[Snapshot],
+    ) -> list[dict[str, Any]]:
+        """Each segment's size and its members' traits, then and now.
+
+        A segment's members are compared on the traits that feed something but not
+        the segment itself: those of its own rule move inside it by construction (a
+        threshold that moves, a customer who crosses it), and its size says that.
+        """
+        settings = self._config.drift
+        then, now = pairs[0]
+        _, members_then = load(then)
+        _, members_now = load(now)
+        ids = sorted(set(members_then.segment_id) | set(members_now.segment_id))
+        dimension_of = dict(
+            zip(
+                pd.concat([members_then, members_now]).segment_id,
+                pd.concat([members_then, members_now]).dimension,
+                strict=True,
+            )
+        )
+        monthly = [s for s in kept if s.as_of <= now.as_of]
+        rows = []
+        for segment in ids:
+            own = self._defining(segment, dimension_of.get(segment), feeds)
+            traits = sorted(set(feeds) - own)
+            sizes = []
+            moved: list[dict[str, Any]] = []
+            usual_moves: dict[str, list[float | None]] = {}
+            for index, (a, b) in enumerate(pairs):
+                (fa, ma), (fb, mb) = load(a), load(b)
+                ia = ma.customer_id[ma.segment_id == segment]
+                ib = mb.customer_id[mb.segment_id == segment]
+                sizes.append((len(ia), len(ib)))
+                if min(len(ia), len(ib)) < MIN_MEMBERS:
+                    continue
+                found = _drifts(fa[fa.customer_id.isin(ia)], fb[fb.customer_id.isin(ib)], traits)
+                if index == 0:
+                    moved = list(found.values())
+                else:
+                    for name, drift in found.items():
+                        usual_moves.setdefault(name, []).append(drift["psi"])
+            before, after = sizes[0]
+            change = (after - before) / before if before else None
+            usual_change = _usual([abs((b - a) / a) if a else None for a, b in sizes[1:]])
+            size_alert = change is not None and _unusual(
+                abs(change), usual_change, settings.size_change
+            )
+            traits_moved = []
+            for drift in moved:
+                usual = _usual(usual_moves.get(drift["trait"], []))
+                if _unusual(drift["psi"], usual, settings.psi_alert):
+                    traits_moved.append({**drift, "usual_psi": usual})
+            series = pd.Series(
+                [self._size(load, s, segment) for s in monthly],
+                index=[f"{s.as_of:%Y-%m-%d}" for s in monthly],
+                dtype=float,
+            )
+            trend = (
+                detect_change_point(series, n_simulations=999).as_dict()
+                if len(series) >= MIN_SERIES and series.std() > 0
+                else None
+            )
+            rows.append(
+                {
+                    "segment_id": segment,
+                    "dimension": dimension_of.get(segment),
+                    "size_then": before,
+                    "size_now": after,
+                    "change": change,
+                    "usual_change": usual_change,
+                    "size_alert": size_alert,
+                    "traits_moved": sorted(traits_moved, key=lambda t: -t["psi"]),
+                    "change_point": trend,
+                    "alert": size_alert or bool(traits_moved),
+                }
+            )
+        return rows
+
+    def _size(
+        self,
+        load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
+        snapshot: Snapshot,
+        segment: str,
+    ) -> int:
+        if snapshot.snapshot_id not in self._sizes:
+            table = self._snapshots.members(snapshot.snapshot_id)
+            counts = table.group_by("segment_id").aggregate(n=table.count()).to_pandas()
+            self._sizes[snapshot.snapshot_id] = dict(zip(counts.segment_id, counts.n, strict=True))
+        return int(self._sizes[snapshot.snapshot_id].get(segment, 0))
+
+    def _clusterings(
+        self,
+        load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
+        then: Snapshot,
+        now: Snapshot,
+    ) -> list[dict[str, Any]]:
+        rows = []
+        segments = load_cluster_segments(self._store)
+        for model_id in sorted({s.model_id for s in segments}):
+            own = {s.cluster: s for s in segments if s.model_id == model_id}
+            _, segmenter = load_segmenter(self._store, model_id)
+            current = self._snapshots.traits(now.snapshot_id).to_pandas()
+            reference = self._snapshots.traits(then.snapshot_id).to_pandas()
+            quick = copy.copy(segmenter).set_params(n_bootstrap=0)
+            result = compare_refit(quick, current, ALL_TRAITS, reference=reference)
+            changed = [own[c].id for c in result.changed if c in own]
+            rows.append(
+                {
+                    "dimension": next(iter(own.values())).dimension,
+                    "model_id": model_id,
+                    "ari": result.ari,
+                    "vanished": [own[c].id for c in result.vanished if c in own],
+                    "appeared": len(result.appeared),
+                    "changed_segments": changed,
+                    "clusters": [asdict(c) for c in result.clusters],
+                }
+            )
+        return rows
+
+    def _models(self, now: Snapshot) -> list[dict[str, Any]]:
+        found = latest_card(self._store)
+        if found is None:
+            return []
+        model_id, card = found
+        horizon = int(card.data.get("horizon_days", 90))
+        labelled = now.as_of - timedelta(days=horizon)
+        history = build_snapshots(self._store.table, [labelled], horizon)
+        if history.empty or history["label"].nunique() < 2:
+            return [
+                {
+                    "model": "churn",
+                    "model_id": model_id,
+                    "skipped": f"no labelled period ending by {now.as_of:%Y-%m-%d}",
+                }
+            ]
+        _, blob = self._store.load_model(model_id)
+        risk = ChurnModel.loads(blob).predict_proba(history)
+        drift = performance_drift(
+            card, history["label"], risk, auc_tolerance=self._config.drift.auc_drop
+        )
+        return [
+            {
+                "model": "churn",
+                "model_id": model_id,
+                "labelled_as_of": labelled,
+                **drift.as_dict(),
+            }
+        ]
+
+    def _defining(
+        self, segment: str, dimension: str | None, feeds: dict[str, set[str]]
+    ) -> set[str]:
+        """The traits a segment's own rule reads: they move inside it by construction."""
+        consumers = {f"segment:{segment}", f"dimension:{dimension}", f"clustering:{dimension}"}
+        return {name for name, used in feeds.items() if used & consumers}
+
+    def _feeds(self) -> dict[str, set[str]]:
+        """Trait -> what it feeds (``segment:ID``, ``dimension:rfm``, ``clustering:DIM``,
+        ``model:churn``)."""
+        feeds: dict[str, set[str]] = {}
+
+        def add(names: Iterable[str], consumer: str) -> None:
+            for name in names:
+                feeds.setdefault(name, set()).add(consumer)
+
+        for dimension, names in BUILTIN_INPUTS.items():
+            add(names, f"dimension:{dimension}")
+        for inputs in typology_inputs(self._config.typology).values():
+            add(inputs, "dimension:typology")
+        for definition in load_segments(self._store, self._registry):
+            add(_trait_names(definition.to_dict()), f"segment:{definition.id}")
+        for segment in load_cluster_segments(self._store):
+            _, segmenter = load_segmenter(self._store, segment.model_id)
+            add(segmenter.traits_, f"clustering:{segment.dimension}")
+        found = latest_card(self._store)
+        if found is not None:
+            add(found[1].features, "model:churn")
+            add(found[1].features, "dimension:churn_risk")
+        known = {t.name for t in ALL_TRAITS}
+        return {name: used for name, used in feeds.items() if name in known}
+
+
+def _trait_names(node: Any) -> set[str]:
+    """Every trait a segment definition's conditions name."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("trait"), str):
+            found.add(node["trait"])
+        for value in node.values():
+            found |= _trait_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _trait_names(value)
+    return found
+
+
+def _drifts(
+    before: pd.DataFrame, after: pd.DataFrame, traits: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Trait -> its drift between two tables (the bins left out)."""
+    names = [t for t in traits if t in before.columns and t in after.columns]
+    if before.empty or after.empty or not names:
+        return {}
+    report = trait_drift(before[names], after[names], names)
+    return {t.trait: {k: v for k, v in t.as_dict().items() if k != "bins"} for t in report.traits}
+
+
+def _usual(values: Iterable[float | None]) -> float | None:
+    """The largest earlier change, or None without any."""
+    present = [v for v in values if v is not None and np.isfinite(v)]
+    return max(present) if present else None
+
+
+def _unusual(value: float, usual: float | None, threshold: float) -> bool:
+    """At the threshold, and (with earlier periods) :data:`UNUSUAL_RATIO` times the usual."""
+    return value >= threshold and (usual is None or value >= UNUSUAL_RATIO * usual)
+
+
+def _nearest(
+    kept: list[Snapshot], target: datetime, *, tolerance: timedelta, before: datetime
+) -> Snapshot | None:
+    """The snapshot closest to ``target``, within ``tolerance``, strictly before ``before``."""
+    candidates = [s for s in kept if s.as_of < before and abs(s.as_of - target) <= tolerance]
+    return min(candidates, key=lambda s: abs(s.as_of - target)) if candidates else None
+
+
+def _baseline(
+    kept: list[Snapshot], then: Snapshot, lag: timedelta
+) -> list[tuple[Snapshot, Snapshot]]:
+    """Up to :data:`BASELINE_PERIODS` consecutive earlier periods of length ``lag``."""
+    pairs = []
+    end: Snapshot | None = then
+    for _ in range(BASELINE_PERIODS):
+        assert end is not None
+        start = _nearest(kept, end.as_of - lag, tolerance=lag / 3, before=end.as_of)
+        if start is None:
+            break
+        pairs.append((start, end))
+        end = start
+    return pairs
+
+
+def _label(trait: str, lang: str) -> str:
+    try:
+        return get_trait(trait).label_in(lang)
+    except KeyError:
+        return trait
+
+
+def _change(drift: dict[str, Any]) -> str:
+    if drift.get("reference_mean") is not None and drift.get("current_mean") is not None:
+        return f"{drift['reference_mean']:.3g} -> {drift['current_mean']:.3g}"
+    return str(drift.get("moved_level") or "")
+
+
+def _trait_alert(row: dict[str, Any]) -> Alert:
+    name = row["trait"]
+    uses = ", ".join(row["feeds"])
+    usual = "" if row["usual_psi"] is None else f"; usually {row['usual_psi']:.2f}"
+    usual_fr = "" if row["usual_psi"] is None else f" ; d'habitude {row['usual_psi']:.2f}"
+    return Alert(
+        kind="trait",
+        subject=name,
+        what={
+            "en": f"{_label(name, 'en')} moved across the base (PSI {row['psi']:.2f}{usual}; "
+            f"mean {_change(row)}). It feeds {uses}.",
+            "fr": f"{_label(name, 'fr')} a changé dans toute la base (PSI {row['psi']:.2f}"
+            f"{usual_fr} ; moyenne {_change(row)}). Il alimente {uses}.",
+        },
+        action={
+            "en": "Review the segments and re-fit the clusterings and models it feeds.",
+            "fr": "Revoir les segments, réentraîner les clusterings et modèles qu'il alimente.",
+        },
+        details={"psi": row["psi"], "usual_psi": row["usual_psi"], "feeds": row["feeds"]},
+    )
+
+
+def _segment_alert(row: dict[str, Any]) -> Alert:
+    segment = row["segment_id"]
+    parts_en, parts_fr = [], []
+    if row["size_alert"]:
+        parts_en.append(f"its size went from {row['size_then']:,} to {row['size_now']:,}")
+        parts_fr.append(f"sa taille est passée de {row['size_then']:,} à {row['size_now']:,}")
+    if row["traits_moved"]:
+        moved = ", ".join(f"{t['trait']} ({_change(t)})" for t in row["traits_moved"][:5])
+        parts_en.append(f"its members changed: {moved}")
+        parts_fr.append(f"ses membres ont changé : {moved}")
+    return Alert(
+        kind="segment",
+        subject=segment,
+        what={
+            "en": f"Segment {segment}: " + "; ".join(parts_en) + ".",
+            "fr": f"Segment {segment} : " + " ; ".join(parts_fr) + ".",
+        },
+        action={
+            "en": "Review the segment's rule and the campaigns that target it.",
+            "fr": "Revoir la règle du segment et les campagnes qui le ciblent.",
+        },
+        details={
+            "size_then": row["size_then"],
+            "size_now": row["size_now"],
+            "change": row["change"],
+            "usual_change": row["usual_change"],
+            "traits": [t["trait"] for t in row["traits_moved"]],
+        },
+    )
+
+
+def _clustering_alert(row: dict[str, Any]) -> Alert:
+    changed = ", ".join(row["changed_segments"])
+    return Alert(
+        kind="clustering",
+        subject=row["dimension"],
+        what={
+            "en": f"Clustering {row['dimension']}: {changed} changed (adjusted Rand index of "
+            f"a re-fit {row['ari']:.2f}).",
+            "fr": f"Clustering {row['dimension']} : {changed} a changé (indice de Rand ajusté "
+            f"d'un réentraînement {row['ari']:.2f}).",
+        },
+        action={
+            "en": f"Re-fit it: cible cluster --dimension {row['dimension']}.",
+            "fr": f"Le réentraîner : cible cluster --dimension {row['dimension']}.",
+        },
+        details={"ari": row["ari"], "changed": row["changed_segments"]},
+    )
+
+
+def _model_alert(row: dict[str, Any]) -> Alert:
+    return Alert(
+        kind="model",
+        subject=row["model"],
+        what={
+            "en": f"The churn model's AUC is {row['auc']:.3f} on the latest labelled period, "
+            f"against {row['card_auc']:.3f} on its card (observed / expected churn "
+            f"{row['observed_over_expected']:.2f}).",
+            "fr": f"L'AUC du modèle de départ est {row['auc']:.3f} sur la dernière période "
+            f"étiquetée, contre {row['card_auc']:.3f} sur sa fiche (départs observés / "
+            f"attendus {row['observed_over_expected']:.2f}).",
+        },
+        action={
+            "en": "Retrain it: cible churn train.",
+            "fr": "Le réentraîner : cible churn train.",
+        },
+        details={"auc": row["auc"], "card_auc": row["card_auc"], "obsolete": row["obsolete"]},
+    )
