@@ -26,6 +26,7 @@ from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
 from cible.cli.deliveries import deliveries_app
+from cible.cli.drift import drift_app
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -423,6 +424,7 @@ app.add_typer(tags_app, name="tags")
 app.add_typer(automations_app, name="automations")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(snapshots_app, name="snapshots")
+app.add_typer(drift_app, name="drift")
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ from cible.server.routes import (
     automations,
     customers,
     deliveries,
+    drift,
     exports,
     jobs,
     segments,
@@ -140,6 +141,7 @@ def create_app(path: Path) -> FastAPI:
         templates,
         deliveries,
         snapshots,
+        drift,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
