@@ -273,7 +273,7 @@ class Monitoring:
         for row in segment_rows:
             if row["alert"]:
                 alerts.append(_segment_alert(row))
-        clusterings = self._clusterings(load, then, now)
+        clusterings = self._clusterings(load, pairs)
         for row in clusterings:
             if row.get("changed_segments"):
                 alerts.append(_clustering_alert(row))
@@ -401,19 +401,49 @@ class Monitoring:
     def _clusterings(
         self,
         load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
-        then: Snapshot,
-        now: Snapshot,
+        pairs: list[tuple[Snapshot, Snapshot]],
     ) -> list[dict[str, Any]]:
+        """Each clustering re-fitted on the moment checked, and its clusters' profiles.
+
+        The re-fit (same settings) says which stored clusters vanished (no match of
+        Jaccard 0.5 or more) and gives the adjusted Rand index. A cluster's profile
+        moved when a trait it reads drifted among its customers (both moments
+        assigned by the stored model) beyond ``psi_alert`` and beyond what the same
+        cluster moved in the earlier periods, as for segments. Changed: vanished or
+        moved.
+        """
+        settings = self._config.drift
+        now = pairs[0][1]
         rows = []
         segments = load_cluster_segments(self._store)
         for model_id in sorted({s.model_id for s in segments}):
             own = {s.cluster: s for s in segments if s.model_id == model_id}
             _, segmenter = load_segmenter(self._store, model_id)
-            current = self._snapshots.traits(now.snapshot_id).to_pandas()
-            reference = self._snapshots.traits(then.snapshot_id).to_pandas()
+            frames = {}
+            for snapshot in {s.snapshot_id: s for pair in pairs for s in pair}.values():
+                frame = self._snapshots.traits(snapshot.snapshot_id).to_pandas()
+                frame["_cluster"] = segmenter.predict(frame)["cluster"].to_numpy()
+                frames[snapshot.snapshot_id] = frame
             quick = copy.copy(segmenter).set_params(n_bootstrap=0)
-            result = compare_refit(quick, current, ALL_TRAITS, reference=reference)
-            changed = [own[c].id for c in result.changed if c in own]
+            current = frames[now.snapshot_id].drop(columns="_cluster")
+            result = compare_refit(quick, current, ALL_TRAITS)
+            moved: dict[int, list[dict[str, Any]]] = {}
+            for cluster in own:
+                per_pair = []
+                for a, b in pairs:
+                    fa, fb = frames[a.snapshot_id], frames[b.snapshot_id]
+                    per_pair.append(
+                        _drifts(
+                            fa[fa._cluster == cluster],
+                            fb[fb._cluster == cluster],
+                            segmenter.traits_,
+                        )
+                    )
+                for name, drift in per_pair[0].items():
+                    usual = _usual([p[name]["psi"] if name in p else None for p in per_pair[1:]])
+                    if _unusual(drift["psi"], usual, settings.psi_alert):
+                        moved.setdefault(cluster, []).append({**drift, "usual_psi": usual})
+            changed = sorted(set(result.vanished) | set(moved))
             rows.append(
                 {
                     "dimension": next(iter(own.values())).dimension,
@@ -421,7 +451,8 @@ class Monitoring:
                     "ari": result.ari,
                     "vanished": [own[c].id for c in result.vanished if c in own],
                     "appeared": len(result.appeared),
-                    "changed_segments": changed,
+                    "changed_segments": [own[c].id for c in changed if c in own],
+                    "moved": {own[c].id: traits for c, traits in moved.items() if c in own},
                     "clusters": [asdict(c) for c in result.clusters],
                 }
             )
@@ -617,15 +648,21 @@ def _segment_alert(row: dict[str, Any]) -> Alert:
 
 
 def _clustering_alert(row: dict[str, Any]) -> Alert:
-    changed = ", ".join(row["changed_segments"])
+    def changed(gone: str) -> str:
+        parts = []
+        for segment in row["changed_segments"]:
+            moved = ", ".join(t["trait"] for t in row["moved"].get(segment, [])[:3])
+            parts.append(f"{segment} ({moved or gone})")
+        return ", ".join(parts)
+
     return Alert(
         kind="clustering",
         subject=row["dimension"],
         what={
-            "en": f"Clustering {row['dimension']}: {changed} changed (adjusted Rand index of "
-            f"a re-fit {row['ari']:.2f}).",
-            "fr": f"Clustering {row['dimension']} : {changed} a changé (indice de Rand ajusté "
-            f"d'un réentraînement {row['ari']:.2f}).",
+            "en": f"Clustering {row['dimension']}: {changed('vanished')} changed (adjusted Rand "
+            f"index of a re-fit {row['ari']:.2f}).",
+            "fr": f"Clustering {row['dimension']} : {changed('disparu')} a changé (indice de "
+            f"Rand ajusté d'un réentraînement {row['ari']:.2f}).",
         },
         action={
             "en": f"Re-fit it: cible cluster --dimension {row['dimension']}.",
