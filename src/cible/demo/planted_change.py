@@ -2,9 +2,9 @@
 
 With ``--planted-change GROUP``, the customers of one planted group buy half as
 often in the last 91 days of the history: each of their orders in that window is
-dropped with probability one half, with its lines. Everything else (other groups,
-their orders, browsing) is what the same seed gives without the change, so the two
-workspaces differ by the plant alone; ``demo-truth/planted_change.json`` records it.
+dropped with probability one half, with its lines. The other orders are those the
+same seed gives without the change (the file defects, drawn over the orders written,
+fall on other rows); ``demo-truth/planted_change.json`` records the change.
 
 Examples
 --------
