@@ -2,18 +2,24 @@
 
 A conversion arm is an `ArmStats` of a 0/1 metric, so its conversions are ``sum_y``
 (and ``sum_y2`` equals ``sum_y``). statsmodels takes counts, which are sufficient
-statistics: `test_proportions_2indep` and `confint_proportions_2indep` with
-``method="score"`` give the test of equal rates, the interval of the difference and
-the interval of the ratio (the relative lift is the ratio minus 1). The score test,
-unlike the Wald test, keeps its level near 5% for rates of a few percent at a few
-hundred customers per arm, and its interval is the one the test inverts.
+statistics: `test_proportions_2indep` with ``method="score"`` gives the test of equal
+rates (Miettinen-Nurminen), `confint_proportions_2indep` the interval of the
+difference (Newcombe's hybrid score interval, ``method="newcomb"``) and of the ratio
+(score, Koopman; the relative lift is the ratio minus 1). The score test, unlike the
+Wald test, keeps its level near 5% for rates of a few percent at a few hundred
+customers per arm. The difference gets Newcombe's interval rather than the score
+interval because statsmodels' root search for the latter fails on ordinary counts
+(for example 9 of 200 against 19 of 200 in statsmodels 0.15); Newcombe's is in closed
+form and covers as well (Newcombe 1998, "Interval estimation for the difference
+between independent proportions").
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+import numpy as np
+from statsmodels.stats import proportion
 
 from cible.experiments.arm import ArmStats
 from cible.experiments.errors import ExperimentError, check_alpha
@@ -22,7 +28,7 @@ from cible.experiments.result import Result
 
 @dataclasses.dataclass(frozen=True)
 class ProportionComparison(Result):
-    """A variant's conversion rate against its control's (score test and intervals)."""
+    """A variant's conversion rate against its control's (score test, Newcombe interval)."""
 
     variant_rate: float
     control_rate: float
@@ -87,17 +93,20 @@ def compare_proportions(
             "Every customer in both arms has the same outcome (all converted or none did): "
             "the rates cannot be compared."
         )
-    test = test_proportions_2indep(
-        count_v, variant.n, count_c, control.n, method="score", compare="diff"
-    )
-    low, high = confint_proportions_2indep(
-        count_v, variant.n, count_c, control.n, method="score", compare="diff", alpha=alpha
+    # statsmodels also works out the odds ratio, dividing by zero when an arm has no
+    # conversion (or only conversions); those values are not used here.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        test = proportion.test_proportions_2indep(
+            count_v, variant.n, count_c, control.n, method="score", compare="diff"
+        )
+    low, high = proportion.confint_proportions_2indep(
+        count_v, variant.n, count_c, control.n, method="newcomb", compare="diff", alpha=alpha
     )
     if count_c == 0:
         # The ratio to a control without conversions has no finite interval.
         lift, lift_low, lift_high = float("nan"), float("nan"), float("nan")
     else:
-        ratio_low, ratio_high = confint_proportions_2indep(
+        ratio_low, ratio_high = proportion.confint_proportions_2indep(
             count_v, variant.n, count_c, control.n, method="score", compare="ratio", alpha=alpha
         )
         lift = (count_v / variant.n) / (count_c / control.n) - 1
