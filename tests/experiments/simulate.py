@@ -23,3 +23,17 @@ def arms(values: FloatArray) -> list[ArmStats]:
     n = values.shape[1]
     sums, squares = values.sum(axis=1), (values**2).sum(axis=1)
     return [ArmStats(n, float(s), float(q)) for s, q in zip(sums, squares, strict=True)]
+
+
+def arms_with_covariate(values: FloatArray, covariate: FloatArray) -> list[ArmStats]:
+    """One `ArmStats` with covariate sums per row of two (experiments, customers) matrices."""
+    n = values.shape[1]
+    sums = zip(
+        values.sum(axis=1),
+        (values**2).sum(axis=1),
+        covariate.sum(axis=1),
+        (covariate**2).sum(axis=1),
+        (covariate * values).sum(axis=1),
+        strict=True,
+    )
+    return [ArmStats(n, *(float(s) for s in row)) for row in sums]
