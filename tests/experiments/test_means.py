@@ -57,7 +57,7 @@ def test_relative_lift_interval_covers_the_true_lift_95_percent_of_the_time():
     variants, controls = revenue(rng, (2_000, 500), scale=1.2), revenue(rng, (2_000, 500))
     covered = [
         (r.relative_lift_ci_low <= 0.2 <= r.relative_lift_ci_high)
-        for r in (compare_means(v, c) for v, c in zip(arms(variants), arms(controls)))
+        for r in (compare_means(v, c) for v, c in zip(arms(variants), arms(controls), strict=True))
     ]
     assert np.mean(covered) == pytest.approx(0.95, abs=0.015)
 
@@ -67,7 +67,7 @@ def test_type_one_error_is_five_percent_on_skewed_revenue_at_200_per_arm():
     rng = np.random.default_rng(2024)
     variants, controls = revenue(rng, (2_000, 200)), revenue(rng, (2_000, 200))
     p_values = np.array(
-        [compare_means(v, c).p_value for v, c in zip(arms(variants), arms(controls))]
+        [compare_means(v, c).p_value for v, c in zip(arms(variants), arms(controls), strict=True)]
     )
     rate = float(np.mean(p_values < 0.05))
     assert 0.04 <= rate <= 0.06, rate

@@ -18,7 +18,9 @@ def test_equals_statsmodels_on_the_same_rows(n_variant, n_control, rate_v, rate_
         ArmStats.from_arrays(variant), ArmStats.from_arrays(control), alpha
     )
     count_v, count_c = int(variant.sum()), int(control.sum())
-    test = proportion.test_proportions_2indep(count_v, n_variant, count_c, n_control, method="score")
+    test = proportion.test_proportions_2indep(
+        count_v, n_variant, count_c, n_control, method="score"
+    )
     low, high = proportion.confint_proportions_2indep(
         count_v, n_variant, count_c, n_control, method="newcomb", alpha=alpha
     )
@@ -45,16 +47,12 @@ def test_score_statistic_is_pearsons_chi_square_with_the_n_minus_1_correction():
     assert result.z_statistic**2 == pytest.approx(chi2 * (total - 1) / total, rel=1e-9)
 
 
-@pytest.mark.slow
 def test_type_one_error_is_five_percent_for_conversion_at_200_per_arm():
     # 2,000 null experiments at a 10% conversion rate, 200 customers per arm.
     rng = np.random.default_rng(2024)
     counts = rng.binomial(200, 0.10, size=(2_000, 2))
     p_values = np.array(
-        [
-            compare_proportions(ArmStats(200, v, v), ArmStats(200, c, c)).p_value
-            for v, c in counts
-        ]
+        [compare_proportions(ArmStats(200, v, v), ArmStats(200, c, c)).p_value for v, c in counts]
     )
     rate = float(np.mean(p_values < 0.05))
     assert 0.04 <= rate <= 0.06, rate

@@ -58,7 +58,10 @@ def test_the_confidence_sequence_holds_the_true_effect_at_every_look():
     truth = 0.3 * 0.3 * np.exp(3.0 + 0.5)  # buy rate times the lognormal mean
     results = _run(n, sums, mixing_sd=3.0)
     always_covered = np.mean(
-        [all(lo <= truth <= hi for lo, hi in zip(r.ci_low, r.ci_high)) for r in results]
+        [
+            all(lo <= truth <= hi for lo, hi in zip(r.ci_low, r.ci_high, strict=True))
+            for r in results
+        ]
     )
     detected = np.mean([r.first_rejection is not None for r in results])
     assert always_covered >= 0.95, always_covered
@@ -71,9 +74,11 @@ def test_closed_form_equals_the_mixture_integral():
     result = sequential_test([(variant, control)], mixing_sd=2.0)
     d, v = result.difference[0], result.standard_error[0] ** 2
     integral, _ = integrate.quad(
-        lambda theta: stats.norm.pdf(d, theta, np.sqrt(v))
-        / stats.norm.pdf(d, 0, np.sqrt(v))
-        * stats.norm.pdf(theta, 0, 2.0),
+        lambda theta: (
+            stats.norm.pdf(d, theta, np.sqrt(v))
+            / stats.norm.pdf(d, 0, np.sqrt(v))
+            * stats.norm.pdf(theta, 0, 2.0)
+        ),
         -40,
         40,
     )
