@@ -21,7 +21,11 @@ def test_flags_a_52_48_assignment_planned_50_50_and_almost_never_a_fair_one():
     fair = rng.binomial(20_000, 0.50, size=2_000)
     biased_flags = [check_sample_ratio([a, 20_000 - a], [0.5, 0.5]).mismatch for a in biased]
     fair_flags = [check_sample_ratio([a, 20_000 - a], [0.5, 0.5]).mismatch for a in fair]
-    assert np.mean(biased_flags) >= 0.99
+    # The chance of a flag under the bias: the noncentral chi-square, noncentrality
+    # n * sum((share - planned)^2 / planned) = 32.
+    power = stats.ncx2.sf(stats.chi2.isf(SRM_THRESHOLD, 1), 1, 20_000 * 2 * 0.02**2 / 0.5)
+    assert power > 0.98
+    assert np.mean(biased_flags) == pytest.approx(power, abs=0.01)
     # At most the threshold's 0.1% of false alarms, give or take the simulation's noise.
     assert np.mean(fair_flags) <= 0.004
     assert SRM_THRESHOLD == 0.001

@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
-from cible.experiments.errors import ExperimentError, check_alpha
+from cible.experiments.errors import ExperimentError
 from cible.experiments.result import Result
 
 FloatArray = npt.NDArray[np.float64]
@@ -163,7 +163,6 @@ def allocate_budget(
     ((1000.0, 500.0), 5500.0, 2.0)
     """
     problem = _check(cells, budget, channel_caps, confidence)
-    check_alpha(1 - confidence)
     profit = np.array([c.profit for c in cells])
     se = np.array([c.profit_se for c in cells])
     customers = _solve(problem, profit, whole_customers)
