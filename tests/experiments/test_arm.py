@@ -35,6 +35,7 @@ def test_sums_from_a_database_become_floats():
     [
         ({"n": 1, "sum_y": 1.0, "sum_y2": 1.0}, "at least 2 customers"),
         ({"n": 2.5, "sum_y": 1.0, "sum_y2": 1.0}, "at least 2 customers"),
+        ({"n": "many", "sum_y": 1.0, "sum_y2": 1.0}, "at least 2 customers"),
         ({"n": 10, "sum_y": 10.0, "sum_y2": 5.0}, "sum_y2"),
         ({"n": 10, "sum_y": float("nan"), "sum_y2": 5.0}, "sum_y is not a finite"),
         ({"n": 10, "sum_y": "a lot", "sum_y2": 5.0}, "sum_y is not a number"),

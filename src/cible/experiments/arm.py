@@ -50,8 +50,12 @@ class ArmStats:
     sum_xy: float | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.n, bool) or not float(self.n).is_integer() or self.n < 2:
-            raise ExperimentError(f"An arm needs at least 2 customers (n = {self.n}).")
+        try:
+            whole = not isinstance(self.n, bool) and float(self.n).is_integer()
+        except (TypeError, ValueError):
+            whole = False
+        if not whole or self.n < 2:
+            raise ExperimentError(f"An arm needs at least 2 customers (n = {self.n!r}).")
         object.__setattr__(self, "n", int(self.n))
         covariate = (self.sum_x, self.sum_x2, self.sum_xy)
         given = [v is not None for v in covariate]
