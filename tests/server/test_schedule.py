@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import tomli_w
 
 from cible import Workspace
 from cible.access.roles import Role
@@ -24,19 +26,35 @@ from tests.server.processes import serving
     [
         ({"runs": "daily", "at": "03:00"}, datetime(2026, 5, 4, 2, 59), datetime(2026, 5, 4, 3)),
         ({"runs": "daily", "at": "03:00"}, datetime(2026, 5, 4, 3, 0), datetime(2026, 5, 5, 3)),
-        ({"runs": "hourly", "at": "00:15"}, datetime(2026, 5, 4, 7, 20), datetime(2026, 5, 4, 8, 15)),
-        ({"runs": "hourly", "at": "00:15"}, datetime(2026, 5, 4, 7, 10), datetime(2026, 5, 4, 7, 15)),
+        (
+            {"runs": "hourly", "at": "00:15"},
+            datetime(2026, 5, 4, 7, 20),
+            datetime(2026, 5, 4, 8, 15),
+        ),
+        (
+            {"runs": "hourly", "at": "00:15"},
+            datetime(2026, 5, 4, 7, 10),
+            datetime(2026, 5, 4, 7, 15),
+        ),
         # 2026-05-04 is a Monday: the next Friday is the 8th, the one after the 15th.
-        ({"runs": "weekly", "weekday": "friday"}, datetime(2026, 5, 4, 12), datetime(2026, 5, 8, 3)),
-        ({"runs": "weekly", "weekday": "friday"}, datetime(2026, 5, 8, 4), datetime(2026, 5, 15, 3)),
+        (
+            {"runs": "weekly", "weekday": "friday"},
+            datetime(2026, 5, 4, 12),
+            datetime(2026, 5, 8, 3),
+        ),
+        (
+            {"runs": "weekly", "weekday": "friday"},
+            datetime(2026, 5, 8, 4),
+            datetime(2026, 5, 15, 3),
+        ),
         ({"runs": "weekly", "weekday": "monday"}, datetime(2026, 5, 4, 2), datetime(2026, 5, 4, 3)),
     ],
 )
 def test_the_next_due_moment(settings: dict[str, str], now: datetime, due: datetime):
     schedule = ScheduleSection.model_validate(settings)
     assert next_due(now, schedule) == due
-    assert last_due(now, schedule) < now <= last_due(now, schedule) + (due - last_due(now, schedule))
-    assert next_due(due, schedule) > due
+    assert last_due(now, schedule) <= now < due
+    assert next_due(last_due(now, schedule), schedule) == due
 
 
 def test_due_moments_follow_the_workspace_s_clock_across_daylight_saving():
@@ -57,9 +75,9 @@ def test_a_served_workspace_catches_up_a_missed_run_and_keeps_it(tmp_path: Path)
     with Workspace.open(shop) as ws:
         # Kept by a scheduled run three days ago; the server was down since.
         ws.run(as_of=datetime.now() - timedelta(days=3), snapshot=True)
-    (shop / "cible.toml").write_text(
-        (shop / "cible.toml").read_text() + '\n[schedule]\nruns = "daily"\nat = "03:00"\n'
-    )
+    settings = tomllib.loads((shop / "cible.toml").read_text())
+    settings["schedule"] = {"runs": "daily", "at": "03:00", "check_drift": True}
+    (shop / "cible.toml").write_text(tomli_w.dumps(settings))
     headers = {"Authorization": f"Bearer {secrets[Role.ADMIN]}"}
     with serving(shop, tmp_path / "serve.log") as url:
         deadline = time.monotonic() + 60
@@ -73,17 +91,34 @@ def test_a_served_workspace_catches_up_a_missed_run_and_keeps_it(tmp_path: Path)
         latest = datetime.fromisoformat(kept[-1]["as_of"])
         assert abs((latest - datetime.now()).total_seconds()) < 120
         # The command line goes through the server: a backfill job, then the list.
-        done = cible("snapshots", "backfill", "--from", "2025-01-01", "--to", "2025-03-01", "--json", folder=shop)
+        done = cible(
+            "snapshots",
+            "backfill",
+            "--from",
+            "2024-12-01",
+            "--to",
+            "2025-03-01",
+            "--json",
+            folder=shop,
+        )
         assert done.returncode == 0, done.stderr
         assert [s["as_of"][:10] for s in json.loads(done.stdout)] == [
+            "2024-12-01",
             "2025-01-01",
             "2025-02-01",
             "2025-03-01",
         ]
         listed = cible("snapshots", "list", folder=shop)
         assert listed.returncode == 0 and "backfill" in listed.stdout
-        entries = httpx.get(f"{url}/api/audit", headers=headers).json()
-    actions = [e["action"] for e in entries["entries"]] if isinstance(entries, dict) else [
-        e["action"] for e in entries
-    ]
-    assert "run.scheduled" in actions and "backfill.start" in actions
+        # Today has no snapshot 90 days before it: the check says so, through the server.
+        refused = cible("drift", "check", folder=shop)
+        assert refused.returncode == 1 and "No snapshot about 90 days before" in refused.stderr
+        march = next(s for s in json.loads(done.stdout) if s["as_of"].startswith("2025-03"))
+        checked = cible("drift", "check", "--snapshot", str(march["snapshot_id"]), folder=shop)
+        assert checked.returncode == 0, checked.stderr
+        assert "2024-12-01 -> 2025-03-01" in checked.stdout
+        kept = cible("drift", "history", "--json", folder=shop)
+        assert [c["as_of"][:10] for c in json.loads(kept.stdout)] == ["2025-03-01"]
+        entries = httpx.get(f"{url}/api/audit", headers=headers).json()["entries"]
+    actions = [e["action"] for e in entries]
+    assert {"run.scheduled", "backfill.start", "drift.start", "drift.finish"} <= set(actions)
