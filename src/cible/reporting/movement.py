@@ -13,19 +13,16 @@ alerts follow, in the report's language.
 
 Examples
 --------
+A workspace before its first run has nothing to show (``tests/reporting`` builds the
+section from runs):
+
 >>> import tempfile
->>> from datetime import datetime
 >>> from pathlib import Path
 >>> from cible import Workspace
->>> from cible.demo import build_demo
->>> folder = Path(tempfile.mkdtemp()) / "cdnow"
->>> _ = build_demo(folder, dataset="cdnow")
->>> with Workspace.open(folder) as ws:
-...     _ = ws.run(as_of=datetime(1997, 9, 1))
-...     _ = ws.run(as_of=datetime(1998, 3, 1))
+>>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
 ...     section = build_movement(ws.store, ws.segments.list(), "en", reference_days=90)
->>> [(b.dimension, f"{b.start:%Y-%m-%d}") for b in section.blocks][:2]
-[('lifecycle', '1997-09-01'), ('value', '1997-09-01')]
+>>> section.empty, section.blocks
+(True, [])
 """
 
 from __future__ import annotations
