@@ -129,6 +129,34 @@ ENGLISH: dict[str, str] = {
     "cluster_rule": N_("Rule that describes it"),
     "cluster_traits": N_("What sets it apart"),
     "cluster_untrusted": N_("unstable: do not act on it"),
+    "movement_title": N_("Movement"),
+    "movement_help": N_(
+        "Where the customers of each dimension went between two moments, {days} days or more "
+        "apart: on the left the segments at the start, on the right at the end; each band is "
+        "as thick as the customers who took it. Hover over a band for its count."
+    ),
+    "movement_between": N_("From {start} to {end}, {customers} customers."),
+    "movement_missing": N_(
+        "No moment {days} days or more before {date} to compare with for: {dimensions}. "
+        "Replay past months with `cible snapshots backfill` (or keep runs as snapshots), "
+        "then make the report again."
+    ),
+    "movement_none": N_("(in no segment)"),
+    "movement_other": N_("other segments"),
+    "movement_merged": N_("{count} small segments merged"),
+    "movement_node": N_("{label}: {customers} customers ({share})"),
+    "movement_band": N_("{source} → {target}: {customers} customers ({share} of {source})"),
+    "movement_at_start": N_("At the start"),
+    "movement_at_end": N_("At the end"),
+    "movement_inflow": N_("Came in"),
+    "movement_outflow": N_("Left"),
+    "movement_churn": N_("Churn"),
+    "movement_median_days": N_("Median days in segment"),
+    "movement_chart": N_("Customers moving between segments: {dimension}"),
+    "drift_title": N_("Drift alerts"),
+    "drift_check": N_("Latest drift check: {date}, compared with {reference}."),
+    "drift_none": N_("No alert: nothing moved more than it usually does."),
+    "drift_action": N_("What to do: {action}"),
     "footer": N_("Made by Cible. Shares of revenue are over purchases before the date above."),
     "quality_title": N_("Data quality"),
     "quality_score": N_("quality score out of 100"),

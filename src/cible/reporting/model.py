@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cible.reporting.quality import QualityBlock
+from cible.reporting.sankey import Sankey
 from cible.segments.personas import PersonaCard
 from cible.segments.portfolio import Portfolio
 
@@ -85,6 +86,68 @@ class ClusterBlock:
 
 
 @dataclass(frozen=True)
+class MovementRow:
+    """One segment of a dimension between the start and the end of a migration."""
+
+    segment_id: str
+    name: str
+    color: str
+    at_start: int
+    at_end: int
+    inflow: int
+    outflow: int
+    #: Share of its members at the start who are elsewhere at the end.
+    churn: float | None
+    median_days: float | None
+
+
+@dataclass(frozen=True)
+class MovementBlock:
+    """Where one dimension's customers went between ``start`` and ``end``."""
+
+    dimension: str
+    title: str
+    start: datetime
+    end: datetime
+    customers: int
+    sankey: Sankey
+    rows: list[MovementRow]
+
+
+@dataclass(frozen=True)
+class MovementAlert:
+    """An alert of the latest drift check, in the report's language."""
+
+    kind: str
+    subject: str
+    what: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Movement:
+    """The movement section: migrations, and the latest drift check's alerts.
+
+    Empty (the default) draws no section. ``missing`` holds the titles of the
+    dimensions left out for want of a moment ``reference_days`` before ``end``.
+    """
+
+    end: datetime | None = None
+    reference_days: int = 0
+    blocks: list[MovementBlock] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    #: The latest drift check: its moment and reference, None before the first.
+    check_as_of: datetime | None = None
+    check_reference: datetime | None = None
+    alerts: list[MovementAlert] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to show."""
+        return not (self.blocks or self.missing or self.check_as_of)
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the report page needs."""
 
@@ -104,3 +167,5 @@ class Report:
     clusters: list[ClusterBlock] = field(default_factory=list)
     #: The latest audit, None before any audit.
     quality: QualityBlock | None = None
+    #: Migrations since a moment ``[drift] reference_days`` earlier, and drift alerts.
+    movement: Movement = field(default_factory=Movement)

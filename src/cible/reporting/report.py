@@ -8,6 +8,7 @@ from cible.locale.messages import text
 from cible.models.churn_risk import latest_card
 from cible.reporting.clusters import cluster_blocks
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
+from cible.reporting.movement import build_movement
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
 from cible.segments.personas import Personas
@@ -29,7 +30,8 @@ def build_report(
     """The report of the latest run, in ``lang``.
 
     With ``config``, it holds persona cards (``[personas] dimensions``) and the
-    portfolio guardrails (``[portfolio]``) too.
+    portfolio guardrails (``[portfolio]``) too. The movement section compares the run
+    with a moment ``[drift] reference_days`` earlier (the default without ``config``).
     """
     log = store.table("runs")
     latest = log.order_by(log.run_id.desc()).limit(1)
@@ -116,6 +118,12 @@ def build_report(
         personas=personas,
         portfolio=portfolio,
         clusters=cluster_blocks(store, infos, lang),
+        movement=build_movement(
+            store,
+            infos,
+            lang,
+            reference_days=(config or WorkspaceConfig()).drift.reference_days,
+        ),
     )
 
 
