@@ -4,12 +4,14 @@ one group buys half as often in the last quarter."""
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
 from cible import Workspace
 from cible.domain.errors import CibleError
@@ -169,3 +171,32 @@ def test_trait_sizes_and_history_agree_with_pandas(shops: dict[str, Path]):
         assert row["size_then"] == int((before.segment_id == row["segment_id"]).sum())
         assert row["size_now"] == int((after.segment_id == row["segment_id"]).sum())
     assert pd.Series([r["trait"] for r in check.traits]).is_unique
+
+
+def test_alerts_go_to_the_webhook_and_the_e_mails_of_the_drift_section(
+    shops: dict[str, Path],
+):
+    shop = shops["planted"]
+    settings = tomllib.loads((shop / "cible.toml").read_text())
+    settings["webhooks"] = {
+        "ops": {"url": "https://ops.example.com/hook", "secret_env": "OPS_SECRET", "format": "chat"}
+    }
+    settings["drift"] = {"webhook": "ops", "emails": ["data-team@example.com"]}
+    (shop / "cible.toml").write_text(tomli_w.dumps(settings))
+    with Workspace.open(shop) as ws:
+        check = ws.monitoring.check()
+        sent = ws.deliveries.list(kind="notify")
+    mine = [d for d in sent if f"drift:{check.check_id}:" in d.idempotency_key]
+    assert len(mine) == 2 * len(check.alerts)
+    hooks = [d for d in mine if d.target == "ops"]
+    mails = [d for d in mine if d.target == "data-team@example.com"]
+    assert len(hooks) == len(mails) == len(check.alerts)
+    texts = {json.loads(d.payload)["text"] for d in hooks}
+    assert texts == {a.what["en"] for a in check.alerts}
+    assert {json.loads(d.payload)["type"] for d in hooks} == {"cible.drift_alert"}
+    for alert in check.alerts:
+        key = f"drift:{check.check_id}:{alert.kind}:{alert.subject}:data-team@example.com"
+        mail = json.loads(next(d for d in mails if d.idempotency_key == key).payload)
+        assert alert.what["fr"] in mail["text"] and alert.action["en"] in mail["text"]
+    # No customer's data leaves: no consent to check, no customer named.
+    assert all(d.customer_id is None for d in mine)
