@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-11
+12
 """
 
 from __future__ import annotations
@@ -263,6 +263,8 @@ class Workspace:
         self.audit_log.record(
             "monitoring", "drift.alert", f"{alert.kind}:{alert.subject}", "ok", detail
         )
+        if not alert.sent:  # it went out less than [drift] repeat_days ago
+            return
         key = f"drift:{check.check_id}:{alert.kind}:{alert.subject}"
         body = {"type": "cible.drift_alert", "text": alert.what["en"], "alert": detail}
         outgoing = []

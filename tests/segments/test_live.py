@@ -330,3 +330,24 @@ def _own(members: set[tuple[str, str]]) -> set[tuple[str, str]]:
     dimension is resolved, so it is decided by behaviour alone.
     """
     return {m for m in members if m[0] in OWN_BEHAVIOUR or m[0].startswith("lifecycle-")}
+
+
+def test_a_traits_table_from_an_older_release_gains_the_new_traits(shop: Workspace):
+    # Regression: a workspace upgraded to traits it has never run (orders_90d,
+    # revenue_90d) failed every live refresh until its next run.
+    con = shop.store.connection
+    con.execute("DROP INDEX customer_traits_customer_id_idx")
+    con.execute(
+        "CREATE OR REPLACE TABLE customer_traits AS "
+        "SELECT * EXCLUDE (orders_90d, revenue_90d) FROM customer_traits"
+    )
+    # As the older release left it: indexed (DuckDB alters no indexed table).
+    con.execute("CREATE INDEX customer_traits_customer_id_idx ON customer_traits (customer_id)")
+    shop.events.append(_views("L", "jeux", [1, 2, 3], "old"), received_at=NOW)
+    done = shop.segments.refresh(["L"], as_of=NOW)
+    assert done.customers == 1
+    traits = shop.table("customer_traits").to_pandas().set_index("customer_id")
+    assert {"orders_90d", "revenue_90d"} <= set(traits.columns)
+    assert traits.loc["L", "orders_90d"] >= 0 and traits.orders_90d.isna().sum() > 0
+    indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    assert "customer_traits_customer_id_idx" in indexes

@@ -74,6 +74,7 @@ def _shop(folder: Path, *, planted: bool) -> Path:
         ws.run(as_of=END)
         for moment in MOMENTS:
             ws.snapshots.take(moment)
+        ws.models.train_churn()
     return folder / "shop"
 
 
@@ -107,6 +108,13 @@ def test_a_steady_shop_raises_no_alert(shops: dict[str, Path]):
     assert (check.reference_as_of, check.as_of) == (datetime(2025, 10, 1), END)
     assert len(check.baseline) == 4
     assert [a.subject for a in check.alerts] == []
+    # The churn model, trained on the same steady history, still holds.
+    (model,) = check.models
+    assert not model["obsolete"] and not model["recalibrate"]
+    assert 0.9 < model["observed_over_expected"] < 1.1
+    # Every segment's monthly size and KPIs were tested for a change point; none moved.
+    trends = [t for row in check.segments for t in row["trends"].values() if t is not None]
+    assert trends and not any(t["flagged"] and t["index"] == t["points"] - 1 for t in trends)
 
 
 def test_the_planted_change_alerts_for_what_it_changed_and_nothing_else(
@@ -136,6 +144,11 @@ def test_the_planted_change_alerts_for_what_it_changed_and_nothing_else(
     unaffected = {s for s in segments if share.get(s, 0.0) < 0.2 and not s.startswith("rfm-")}
     assert segments and not unaffected, {s: share.get(s) for s in segments}
     assert {"active", "lifecycle-at-risk", "lifecycle-lapsed"} <= segments
+    # The regulars now churn more than the model, trained before, expects.
+    (model,) = check.models
+    assert ("model", "churn") in {(a.kind, a.subject) for a in check.alerts}
+    assert model["recalibrate"] or model["obsolete"]
+    assert model["observed_over_expected"] > 1
     for alert in check.alerts:
         assert alert.what["en"] and alert.what["fr"] and alert.action["fr"]
 
@@ -181,7 +194,9 @@ def test_alerts_go_to_the_webhook_and_the_e_mails_of_the_drift_section(
     settings["webhooks"] = {
         "ops": {"url": "https://ops.example.com/hook", "secret_env": "OPS_SECRET", "format": "chat"}
     }
-    settings["drift"] = {"webhook": "ops", "emails": ["data-team@example.com"]}
+    # Checks made by the tests above kept these alerts as sent (to nobody): without
+    # repeat_days they go out again now.
+    settings["drift"] = {"webhook": "ops", "emails": ["data-team@example.com"], "repeat_days": 0}
     (shop / "cible.toml").write_text(tomli_w.dumps(settings))
     with Workspace.open(shop) as ws:
         check = ws.monitoring.check()
@@ -200,3 +215,14 @@ def test_alerts_go_to_the_webhook_and_the_e_mails_of_the_drift_section(
         assert alert.what["fr"] in mail["text"] and alert.action["en"] in mail["text"]
     # No customer's data leaves: no consent to check, no customer named.
     assert all(d.customer_id is None for d in mine)
+
+    # The same alerts a day later are kept and audited, not sent again for 7 days.
+    del settings["drift"]["repeat_days"]
+    (shop / "cible.toml").write_text(tomli_w.dumps(settings))
+    with Workspace.open(shop) as ws:
+        again = ws.monitoring.check()
+        after = ws.deliveries.list(kind="notify")
+        audited = [e for e in ws.audit_log.entries(limit=1000) if e.action == "drift.alert"]
+    assert again.alerts and not any(a.sent for a in again.alerts)
+    assert len(after) == len(sent)
+    assert sum(e.detail["check_id"] == again.check_id for e in audited) == len(again.alerts)

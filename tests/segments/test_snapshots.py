@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +150,29 @@ def test_pruning_keeps_each_month_s_first_run(tmp_path: Path):
         removed = ws.snapshots.prune(keep_days=10, now=datetime(2024, 6, 25))
         left = [s.as_of.day for s in ws.snapshots.list()]
     assert len(removed) == 2 and left == [1, 20]
+
+
+def test_a_snapshot_of_the_future_is_refused(shop: Path):
+    later = datetime.now() + timedelta(days=2)
+    with Workspace.open(shop) as ws:
+        with pytest.raises(CibleError, match="is in the future"):
+            ws.snapshots.take(later)
+        with pytest.raises(CibleError, match="is in the future"):
+            ws.snapshots.backfill(start=datetime(2024, 1, 1), end=later)
+
+
+def test_the_default_backfill_stops_at_today(tmp_path: Path):
+    today = datetime.now()
+    (tmp_path / "c.csv").write_text("customer_id,email\na,a@example.com\n")
+    (tmp_path / "o.csv").write_text(
+        f"order_id,customer_id,ordered_at,amount\n1,a,{today - timedelta(days=70):%Y-%m-%d},5\n"
+        f"2,a,{today - timedelta(hours=1):%Y-%m-%dT%H:%M:%S},5\n"
+    )
+    with Workspace.create(tmp_path / "w") as ws:
+        ws.imports.load("customers", tmp_path / "c.csv")
+        ws.imports.load("orders", tmp_path / "o.csv")
+        taken = ws.snapshots.backfill()
+    assert taken and all(s.as_of <= datetime.now() for s in taken)
 
 
 def test_unknown_snapshots_and_empty_histories_are_one_sentence(tmp_path: Path):

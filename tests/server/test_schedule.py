@@ -15,7 +15,7 @@ import tomli_w
 from cible import Workspace
 from cible.access.roles import Role
 from cible.domain.monitoring_settings import ScheduleSection
-from cible.server.schedule import _local, _utc, last_due, next_due
+from cible.server.schedule import _local, _utc, last_due, next_due, not_too_soon
 from tests.cli.test_serve import cible
 from tests.server.conftest import make_workspace
 from tests.server.processes import serving
@@ -122,3 +122,22 @@ def test_a_served_workspace_catches_up_a_missed_run_and_keeps_it(tmp_path: Path)
         entries = httpx.get(f"{url}/api/audit", headers=headers).json()["entries"]
     actions = [e["action"] for e in entries]
     assert {"run.scheduled", "backfill.start", "drift.start", "drift.finish"} <= set(actions)
+
+
+def test_no_run_twice_when_clocks_go_forward_nor_just_after_a_catch_up():
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    hourly = ScheduleSection(runs="hourly", at="00:30")
+    # 02:30 does not exist on 2026-03-29 in Paris: it and 03:30 are both 01:30 UTC.
+    gone = datetime(2026, 3, 29, 2, 30)
+    assert _utc(gone, paris) == _utc(datetime(2026, 3, 29, 3, 30), paris)
+    following = not_too_soon(next_due(gone, hourly), _utc(gone, paris), hourly, paris)
+    assert following == datetime(2026, 3, 29, 4, 30)
+    # A run caught up at 02:59 is not followed by the 03:00 one, but by tomorrow's.
+    daily = ScheduleSection(runs="daily", at="03:00")
+    caught = _utc(datetime(2026, 5, 4, 2, 59), paris)
+    assert not_too_soon(datetime(2026, 5, 4, 3, 0), caught, daily, paris) == datetime(
+        2026, 5, 5, 3, 0
+    )
+    assert not_too_soon(datetime(2026, 5, 4, 3, 0), None, daily, paris) == datetime(2026, 5, 4, 3)

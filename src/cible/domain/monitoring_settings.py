@@ -81,6 +81,9 @@ class DriftSection(_Strict):
     size_change: Annotated[float, Field(gt=0, le=100)] = 0.2
     #: A model alerts when its AUC falls by this much below its card.
     auc_drop: Annotated[float, Field(gt=0, le=1)] = 0.05
+    #: An alert sent is not sent again (webhook, e-mail) for this many days while it
+    #: persists; each check still keeps and audits it.
+    repeat_days: Annotated[int, Field(ge=0, le=365)] = 7
     #: Where alerts go besides the audit log: a webhook of ``[webhooks]`` and e-mail
     #: addresses (sent through ``[email]``).
     webhook: str | None = None

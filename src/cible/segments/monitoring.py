@@ -49,7 +49,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +67,7 @@ from cible.models.churn import ChurnModel
 from cible.models.churn_risk import latest_card
 from cible.models.clustering.refit import compare_refit
 from cible.models.drift import trait_drift
+from cible.models.errors import ModelDataError
 from cible.models.performance_drift import performance_drift
 from cible.models.snapshots import build_snapshots
 from cible.segments.builtin import typology_inputs
@@ -81,8 +82,11 @@ BASELINE_PERIODS = 4
 UNUSUAL_RATIO = 2.0
 #: Fewest customers of a segment, at both moments, for its traits to be compared.
 MIN_MEMBERS = 200
-#: Fewest monthly sizes for a change-point test.
+#: Fewest monthly values for a change-point test.
 MIN_SERIES = 6
+#: A segment's KPIs followed month by month besides its size: its members' mean
+#: purchases and spend of the last 90 days.
+SERIES_KPIS = ("orders_90d", "revenue_90d")
 #: What the built-in dimensions read (their rules in ``segments/builtin``).
 BUILTIN_INPUTS = {
     "rfm": ("recency_days", "frequency", "monetary_value"),
@@ -103,6 +107,9 @@ class Alert:
     what: dict[str, str]
     action: dict[str, str]
     details: dict[str, Any] = field(default_factory=dict)
+    #: False when the same alert went out less than ``[drift] repeat_days`` ago: it
+    #: is kept and audited, not sent again.
+    sent: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for JSON."""
@@ -148,7 +155,6 @@ class Monitoring:
         self._config = config
         self._notify = notify
         self._snapshots = Snapshots(store, registry, config)
-        self._sizes: dict[int, dict[str, int]] = {}
 
     # -- public --------------------------------------------------------------------
 
@@ -193,6 +199,9 @@ class Monitoring:
         pairs = [(then, now), *_baseline(kept, then, now.as_of - then.as_of)]
         found = self._compare(kept, pairs)
         if record:
+            recent = self._recently_sent(found.checked_at)
+            alerts = [replace(a, sent=(a.kind, a.subject) not in recent) for a in found.alerts]
+            found = replace(found, alerts=alerts)
             check_id = self._store.save_drift_check(
                 checked_at=found.checked_at,
                 as_of=found.as_of,
@@ -201,20 +210,35 @@ class Monitoring:
                 actor=actor,
                 report=dumps_json(found.as_dict()),
             )
-            found = DriftCheck(**{**found.__dict__, "check_id": check_id})
+            found = replace(found, check_id=check_id)
             if self._notify is not None:
                 for alert in found.alerts:
                     self._notify(alert, found)
         return found
 
-    def check_latest(self, *, actor: str | None = None) -> dict[str, Any]:
-        """:meth:`check` of the latest snapshot, as a summary; a check that cannot be
-        made (no reference yet) says why instead of failing (scheduled runs call it)."""
+    def check_latest(
+        self, *, actor: str | None = None, current: int | None = None
+    ) -> dict[str, Any]:
+        """:meth:`check` of snapshot ``current`` (default the latest), as a summary; a
+        check that cannot be made (no reference yet) says why instead of failing
+        (scheduled runs call it)."""
         try:
-            found = self.check(actor=actor)
+            found = self.check(current, actor=actor)
         except CibleError as exc:
             return {"checked": False, "reason": str(exc)}
         return {"checked": True, "check_id": found.check_id, "alerts": len(found.alerts)}
+
+    def _recently_sent(self, now: datetime) -> set[tuple[str, str]]:
+        """(kind, subject) of the alerts sent by checks of the last ``repeat_days``."""
+        since = now - timedelta(days=self._config.drift.repeat_days)
+        sent = set()
+        for row in self._store.drift_checks(limit=1_000):
+            if row.checked_at < since:
+                break
+            for alert in json.loads(row.report).get("alerts", []):
+                if alert.get("sent", True):
+                    sent.add((alert["kind"], alert["subject"]))
+        return sent
 
     def history(self, *, limit: int = 20) -> list[dict[str, Any]]:
         """The latest checks, newest first, each with its report."""
@@ -328,7 +352,8 @@ class Monitoring:
                 strict=True,
             )
         )
-        monthly = [s for s in kept if s.as_of <= now.as_of]
+        series = self._series(kept, now)
+        months = sorted(series.moment.unique()) if not series.empty else []
         rows = []
         for segment in ids:
             own = self._defining(segment, dimension_of.get(segment), feeds)
@@ -360,16 +385,8 @@ class Monitoring:
                 usual = _usual(usual_moves.get(drift["trait"], []))
                 if _unusual(drift["psi"], usual, settings.psi_alert):
                     traits_moved.append({**drift, "usual_psi": usual})
-            series = pd.Series(
-                [self._size(load, s, segment) for s in monthly],
-                index=[f"{s.as_of:%Y-%m-%d}" for s in monthly],
-                dtype=float,
-            )
-            trend = (
-                detect_change_point(series, n_simulations=999).as_dict()
-                if len(series) >= MIN_SERIES and series.std() > 0
-                else None
-            )
+            mine = series[series.segment_id == segment].set_index("moment")
+            trends = {kpi: _trend(mine[kpi].reindex(months)) for kpi in ("customers", *SERIES_KPIS)}
             rows.append(
                 {
                     "segment_id": segment,
@@ -380,23 +397,39 @@ class Monitoring:
                     "usual_change": usual_change,
                     "size_alert": size_alert,
                     "traits_moved": sorted(traits_moved, key=lambda t: -t["psi"]),
-                    "change_point": trend,
+                    "trends": trends,
                     "alert": size_alert or bool(traits_moved),
                 }
             )
         return rows
 
-    def _size(
-        self,
-        load: Callable[[Snapshot], tuple[pd.DataFrame, pd.DataFrame]],
-        snapshot: Snapshot,
-        segment: str,
-    ) -> int:
-        if snapshot.snapshot_id not in self._sizes:
-            table = self._snapshots.members(snapshot.snapshot_id)
-            counts = table.group_by("segment_id").aggregate(n=table.count()).to_pandas()
-            self._sizes[snapshot.snapshot_id] = dict(zip(counts.segment_id, counts.n, strict=True))
-        return int(self._sizes[snapshot.snapshot_id].get(segment, 0))
+    def _series(self, kept: list[Snapshot], now: Snapshot) -> pd.DataFrame:
+        """``moment, segment_id, customers`` and the mean :data:`SERIES_KPIS` of its
+        members, for the first snapshot of each month up to ``now`` (one query)."""
+        firsts: dict[tuple[int, int], Snapshot] = {}
+        for snapshot in kept:
+            if snapshot.as_of <= now.as_of:
+                firsts.setdefault((snapshot.as_of.year, snapshot.as_of.month), snapshot)
+        chosen = {s.snapshot_id: s.as_of for s in firsts.values()}
+        if not chosen:
+            return pd.DataFrame(columns=["moment", "segment_id", "customers", *SERIES_KPIS])
+        members = self._store.table("snapshot_members")
+        traits = self._store.table("snapshot_traits")
+        kpis = [k for k in SERIES_KPIS if k in traits.columns]
+        members = members.filter(members.snapshot_id.isin(list(chosen)))
+        joined = members.left_join(
+            traits.select("snapshot_id", "customer_id", *kpis), ["snapshot_id", "customer_id"]
+        )
+        found: pd.DataFrame = (
+            joined.group_by([members.snapshot_id, members.segment_id])
+            .aggregate(customers=joined.count(), **{k: joined[k].mean() for k in kpis})
+            .to_pandas()
+        )
+        found["moment"] = found.snapshot_id.map(chosen)
+        for kpi in SERIES_KPIS:
+            if kpi not in found.columns:
+                found[kpi] = np.nan
+        return found
 
     def _clusterings(
         self,
@@ -465,7 +498,13 @@ class Monitoring:
         model_id, card = found
         horizon = int(card.data.get("horizon_days", 90))
         labelled = now.as_of - timedelta(days=horizon)
-        history = build_snapshots(self._store.table, [labelled], horizon)
+        try:
+            # What followed the labelled moment is known up to the moment checked.
+            history = build_snapshots(
+                self._store.table, [labelled], horizon, observation_end=now.as_of
+            )
+        except ModelDataError as exc:
+            return [{"model": "churn", "model_id": model_id, "skipped": str(exc)}]
         if history.empty or history["label"].nunique() < 2:
             return [
                 {
@@ -544,6 +583,15 @@ def _drifts(
         return {}
     report = trait_drift(before[names], after[names], names)
     return {t.trait: {k: v for k, v in t.as_dict().items() if k != "bins"} for t in report.traits}
+
+
+def _trend(values: pd.Series) -> dict[str, Any] | None:
+    """The change-point test of a monthly series; None when too short or flat."""
+    present = values.dropna().astype(float)
+    if len(present) < MIN_SERIES or present.std() == 0:
+        return None
+    present.index = [f"{moment:%Y-%m-%d}" for moment in present.index]
+    return detect_change_point(present, n_simulations=999).as_dict()
 
 
 def _usual(values: Iterable[float | None]) -> float | None:

@@ -84,6 +84,17 @@ def month_starts(start: datetime, end: datetime) -> list[datetime]:
     return found
 
 
+def _past(moment: datetime) -> datetime:
+    """``moment`` when it is not after now; a snapshot of the future is refused."""
+    now = utc_now()
+    if moment > now:
+        raise CibleError(
+            f"{moment:%Y-%m-%d %H:%M} is in the future (now {now:%Y-%m-%d %H:%M} UTC): a "
+            "snapshot keeps what is known as of its moment; choose one up to now."
+        )
+    return moment
+
+
 def _next_month(moment: datetime) -> datetime:
     return datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
 
@@ -126,7 +137,7 @@ class Snapshots:
         is kept for comparison. A snapshot already stored as of the same moment is
         replaced unless ``replace`` is False.
         """
-        moment = utc_now() if as_of is None else normalise_as_of(as_of)
+        moment = utc_now() if as_of is None else _past(normalise_as_of(as_of))
         row = snapshot_segments(
             self._store,
             self._registry,
@@ -149,14 +160,15 @@ class Snapshots:
         """Replay the first day of each month from ``start`` to ``end`` into snapshots.
 
         By default from the month after the first order to the month after the last
-        one (the data's history). Months that already have a snapshot are kept unless
+        one (the data's history), today at the latest: a snapshot of the future would
+        hold what is not known yet. Months that already have a snapshot are kept unless
         ``replace``; each month is stored on its own, so an interrupted backfill keeps
         the months it finished and a second call completes it. Returns the snapshots
         written.
         """
         first, last = self._history()
         begin = normalise_as_of(start) if start is not None else first
-        finish = normalise_as_of(end) if end is not None else last
+        finish = _past(normalise_as_of(end)) if end is not None else last
         if begin is None or finish is None:
             raise CibleError("No orders to backfill from: import orders first.")
         if finish < begin:
@@ -238,4 +250,4 @@ class Snapshots:
             return None, None
         first, last = normalise_as_of(row["first"]), normalise_as_of(row["last"])
         following = month_starts(last, last + timedelta(days=32))
-        return first, following[0] if following else last
+        return first, min(following[0] if following else last, utc_now())

@@ -13,8 +13,6 @@ its first scheduled run comes at the next due moment.
 
 Examples
 --------
->>> from datetime import datetime, time
->>> from cible.domain.monitoring_settings import ScheduleSection
 >>> daily = ScheduleSection(runs="daily", at=time(3, 0))
 >>> next_due(datetime(2026, 5, 4, 2, 0), daily), next_due(datetime(2026, 5, 4, 3, 0), daily)
 (datetime.datetime(2026, 5, 4, 3, 0), datetime.datetime(2026, 5, 5, 3, 0))
@@ -70,6 +68,29 @@ def next_due(local_now: datetime, settings: ScheduleSection) -> datetime:
     return last_due(local_now, settings) + _period(settings)
 
 
+def not_too_soon(
+    due: datetime, fired: datetime | None, settings: ScheduleSection, zone: ZoneInfo
+) -> datetime:
+    """The first due moment from ``due`` (local) at least half a period after the run
+    started at ``fired`` (UTC).
+
+    Counted in UTC: when clocks go forward two local moments are one instant (an
+    hourly run would start twice), and a run caught up at start should not be
+    followed at once by the due one.
+
+    Examples
+    --------
+    >>> paris = ZoneInfo("Europe/Paris")
+    >>> hourly = ScheduleSection(runs="hourly", at=time(0, 30))
+    >>> gone = datetime(2026, 3, 29, 2, 30)  # clocks jump from 02:00 to 03:00
+    >>> not_too_soon(next_due(gone, hourly), _utc(gone, paris), hourly, paris)
+    datetime.datetime(2026, 3, 29, 4, 30)
+    """
+    while fired is not None and _utc(due, zone) < fired + _period(settings) / 2:
+        due = next_due(due, settings)
+    return due
+
+
 def _local(moment_utc: datetime, zone: ZoneInfo) -> datetime:
     return moment_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
 
@@ -85,7 +106,9 @@ def scheduled_run(ws: Workspace, progress: Progress) -> dict[str, Any]:
     removed = ws.snapshots.prune(keep_days=settings.keep_days)
     result: dict[str, Any] = {"run": dict(record.__dict__), "snapshots_removed": removed}
     if settings.check_drift:
-        result["check"] = ws.monitoring.check_latest(actor=ACTOR)
+        # This run's own snapshot, not the latest moment kept (a replay may be later).
+        kept = [s.snapshot_id for s in ws.snapshots.list() if s.run_id == record.run_id]
+        result["check"] = ws.monitoring.check_latest(actor=ACTOR, current=kept[-1])
     return result
 
 
@@ -117,13 +140,16 @@ async def scheduling(jobs: Jobs, *, now: Callable[[], datetime] = utc_now) -> As
         return jobs.start("scheduled-run", scheduled_run, on_finish=finish)
 
     async def loop() -> None:
+        fired: datetime | None = None
         if await db.call(lambda ws: _missed(ws, settings, zone)):
             start()
+            fired = now()
         due = next_due(_local(now(), zone), settings)
         while True:
+            due = not_too_soon(due, fired, settings, zone)
             await asyncio.sleep(max(0.0, (_utc(due, zone) - now()).total_seconds()))
             start()
-            # From the due moment, not the clock: a wake a hair early runs once.
+            fired = _utc(due, zone)
             due = next_due(due, settings)
 
     task = asyncio.create_task(loop(), name="cible-schedule")

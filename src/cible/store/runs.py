@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.operations as ops
 
 from cible.store import indexes, outbox, snapshots
-from cible.store.sql import fetch_row, quote
+from cible.store.sql import fetch_row, quote, widen
 from cible.store.transaction import transaction
 
 TRAITS = "customer_traits"
@@ -258,6 +258,7 @@ def commit_live(
     wanted = "(SELECT unnest(?::VARCHAR[]))"
     listed = [list(ids)]
     with transaction(con):
+        _widen_traits(con, traits_table)
         con.execute(f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN {wanted}", listed)
         con.execute(f"INSERT INTO {quote(TRAITS)} BY NAME SELECT * FROM {quote(traits_table)}")
         # The customers' whole history first, by id alone: with a second condition
@@ -319,6 +320,20 @@ def commit_live(
     con.execute("DROP TABLE IF EXISTS _live_transitions")
     con.execute("DROP TABLE IF EXISTS _live_stays")
     return LiveRecord(customers, entered, exited)
+
+
+def _widen_traits(con: duckdb.DuckDBPyConnection, traits_table: str) -> None:
+    """Give the traits table the columns of traits added since the latest run wrote it.
+
+    DuckDB alters no table with an index: the customer index is dropped and built
+    again, once, in the caller's transaction.
+    """
+    have = {row[0] for row in con.execute(f"DESCRIBE {quote(TRAITS)}").fetchall()}
+    new = {row[0] for row in con.execute(f"DESCRIBE {quote(traits_table)}").fetchall()}
+    if new <= have:
+        return
+    with indexes.suspended(con, TRAITS, rows=indexes.REBUILD_BEYOND + 1):
+        widen(con, TRAITS, traits_table)
 
 
 def save_segment(

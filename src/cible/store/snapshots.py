@@ -20,7 +20,7 @@ from datetime import datetime
 
 import duckdb
 
-from cible.store.sql import fetch_row, quote
+from cible.store.sql import fetch_row, quote, widen
 from cible.store.transaction import transaction
 
 SNAPSHOTS = "snapshots"
@@ -41,7 +41,7 @@ CREATE = (
         customer_id VARCHAR NOT NULL
     )
     """,
-    # Traits get their columns from the first snapshot written (see _widen).
+    # Traits get their columns from the first snapshot written (see widen).
     f"CREATE TABLE IF NOT EXISTS {TRAITS} (snapshot_id INTEGER NOT NULL)",
 )
 
@@ -133,7 +133,7 @@ def _write(
     snapshot_id = int(
         fetch_row(con, f"SELECT coalesce(max(snapshot_id), 0) + 1 FROM {SNAPSHOTS}")[0]
     )
-    _widen(con, traits_table)
+    widen(con, TRAITS, traits_table)
     con.execute(
         f"INSERT INTO {TRAITS} BY NAME SELECT ? AS snapshot_id, * FROM {quote(traits_table)}",
         [snapshot_id],
@@ -152,20 +152,6 @@ def _write(
         [snapshot_id, as_of, taken_at, origin, run_id, customers, memberships],
     )
     return SnapshotRow(snapshot_id, as_of, taken_at, origin, run_id, customers, memberships)
-
-
-def _widen(con: duckdb.DuckDBPyConnection, traits_table: str) -> None:
-    """Add to the snapshot traits table the columns ``traits_table`` has and it lacks."""
-    have = {
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal",
-            [TRAITS],
-        ).fetchall()
-    }
-    for name, dtype, *_ in con.execute(f"DESCRIBE {quote(traits_table)}").fetchall():
-        if name not in have:
-            con.execute(f"ALTER TABLE {TRAITS} ADD COLUMN {quote(name)} {dtype}")
 
 
 def list_snapshots(con: duckdb.DuckDBPyConnection) -> list[SnapshotRow]:

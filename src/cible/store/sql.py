@@ -55,3 +55,19 @@ def insert_rows(
     finally:
         con.unregister(name)
     return int(data.num_rows)
+
+
+def widen(con: duckdb.DuckDBPyConnection, table: str, source: str) -> list[str]:
+    """Add to ``table`` the columns ``source`` has and it lacks (NULL in its rows).
+
+    Traits grow with releases: a table written by an older one (the latest run's
+    traits, the snapshots' traits) gains the new columns when rows holding them come.
+    Returns the names added.
+    """
+    have = {row[0] for row in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+    added = []
+    for name, dtype, *_ in con.execute(f"DESCRIBE {quote(source)}").fetchall():
+        if name not in have:
+            con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
+            added.append(name)
+    return added
