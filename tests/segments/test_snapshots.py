@@ -181,3 +181,35 @@ def test_unknown_snapshots_and_empty_histories_are_one_sentence(tmp_path: Path):
             ws.snapshots.traits(7)
         with pytest.raises(CibleError, match="No orders to backfill"):
             ws.snapshots.backfill()
+
+
+def test_median_days_in_segment_from_snapshots_equals_a_plain_loop(shop: Path):
+    # Before the runs other tests made (2024-03-01 and later).
+    end = datetime(2024, 2, 1)
+    with Workspace.open(shop, read_only=True) as ws:
+        moved = ws.segments.migration("lifecycle", datetime(2023, 6, 1), end)
+        kept = [s for s in ws.snapshots.list() if s.as_of <= end]
+        members = ws.table("snapshot_members").to_pandas()
+        history = ws.table("segment_memberships").to_pandas()
+    # The months were never run live: no history for them, the snapshots say it all.
+    assert (history.entered_at <= end).sum() == 0
+    moments = [s.as_of for s in kept]
+    holds: dict[tuple[str, str], list[int]] = {}
+    for i, snapshot in enumerate(kept):
+        rows = members[(members.snapshot_id == snapshot.snapshot_id)]
+        for segment, customer in zip(rows.segment_id, rows.customer_id, strict=True):
+            if segment.startswith("lifecycle-"):
+                holds.setdefault((segment, customer), []).append(i)
+    lengths: dict[str, list[float]] = {}
+    for (segment, _), positions in holds.items():
+        start = positions[0]
+        for j, position in enumerate(positions):
+            ends_here = j == len(positions) - 1 or positions[j + 1] != position + 1
+            if ends_here:
+                stop = moments[position + 1] if position + 1 < len(moments) else end
+                lengths.setdefault(segment, []).append((stop - moments[start]).days)
+                if j < len(positions) - 1:
+                    start = positions[j + 1]
+    expected = {s: float(pd.Series(v).median()) for s, v in lengths.items()}
+    got = {f.segment_id: f.median_days_in_segment for f in moved.flows}
+    assert got == pytest.approx(expected)

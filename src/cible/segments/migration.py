@@ -37,6 +37,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from cible.domain.clock import normalise_as_of
 from cible.domain.errors import CibleError
@@ -173,7 +174,11 @@ def migrate(store: Store, dimension: str, start: datetime, end: datetime) -> Mig
         Cell(r["source"], r["target"], int(r["customers"]), r["customers"] / by_source[r["source"]])
         for r in rows
     ]
-    durations = _median_days(memberships, dimension, finish)
+    # Months replayed by a backfill have no history: their spells come from snapshots.
+    durations = {
+        **_snapshot_median_days(store, dimension, finish),
+        **_median_days(memberships, dimension, finish),
+    }
     segments = sorted({c.source for c in cells} | {c.target for c in cells} - {NONE})
     flows = []
     for segment in segments:
@@ -209,3 +214,68 @@ def _median_days(memberships: ir.Table, dimension: str, end: datetime) -> dict[s
         .aggregate(median=ibis._.days.median())
     )
     return {r["segment_id"]: float(r["median"]) for r in medians.to_pyarrow().to_pylist()}
+
+
+def _snapshot_median_days(store: Store, dimension: str, end: datetime) -> dict[str, float]:
+    """Median length, in days, of each segment's spells across the snapshots up to ``end``.
+
+    A spell is a run of consecutive snapshots holding the customer in the segment; it
+    lasts from the first of them to the one after its last (the customer had left by
+    then), or to ``end`` when it is still open. Snapshots are months apart, so this is
+    the membership history at their resolution.
+    """
+    kept = store.table("snapshots")
+    moments = (
+        kept.filter(kept.as_of <= ibis.literal(end, "timestamp"))
+        .group_by("as_of")
+        .aggregate(snapshot_id=kept.snapshot_id.max())
+        .order_by("as_of")
+        .to_pandas()
+    )
+    if len(moments) < 2:
+        return {}
+    members = store.table("snapshot_members")
+    found = (
+        members.filter(
+            members.snapshot_id.isin(moments.snapshot_id.tolist()), members.dimension == dimension
+        )
+        .select("snapshot_id", "segment_id", "customer_id")
+        .to_pandas()
+    )
+    if found.empty:
+        return {}
+    position = {sid: i for i, sid in enumerate(moments.snapshot_id)}
+    found["at"] = found.snapshot_id.map(position)
+    return spell_medians(found, [*moments.as_of], end)
+
+
+def spell_medians(found: pd.DataFrame, moments: list[datetime], end: datetime) -> dict[str, float]:
+    """Median days of each segment's spells, from memberships at numbered moments.
+
+    ``found`` holds ``segment_id, customer_id, at`` (the position of a moment in
+    ``moments``, in time order). A spell is a run of consecutive positions; it lasts
+    from its first moment to the moment after its last, or to ``end`` when it holds at
+    the last moment.
+
+    Examples
+    --------
+    >>> months = [datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1)]
+    >>> found = pd.DataFrame({"segment_id": ["s", "s", "s", "s"],
+    ...                       "customer_id": ["a", "a", "b", "b"], "at": [0, 1, 0, 2]})
+    >>> spell_medians(found, months, datetime(2024, 3, 11))
+    {'s': 31.0}
+    """
+    times = [*moments, end]
+    last = len(moments) - 1
+    found = found.sort_values(["segment_id", "customer_id", "at"])
+    same = (found.segment_id == found.segment_id.shift()) & (
+        found.customer_id == found.customer_id.shift()
+    )
+    found = found.assign(spell=(~(same & (found["at"] == found["at"].shift() + 1))).cumsum())
+    spells = found.groupby(["segment_id", "spell"])["at"].agg(["min", "max"])
+    stop = [times[m + 1] if m < last else end for m in spells["max"]]
+    spells["days"] = [
+        (b - times[a]).total_seconds() / 86_400 for a, b in zip(spells["min"], stop, strict=True)
+    ]
+    medians = spells.groupby(level="segment_id").days.median()
+    return {str(k): float(v) for k, v in medians.items()}
