@@ -62,12 +62,19 @@ class ExportFormat(StrEnum):
 def neutralise(value: str) -> str:
     """``value`` prefixed with ``'`` when a spreadsheet would run it as a formula.
 
+    A value that already starts with quotes followed by a formula character gets one
+    more, so that removing one leading quote from the cells that start with quotes
+    and a formula character gives back every value as it was (``'@`` is written
+    ``''@``).
+
     Examples
     --------
     >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("Lyon"), neutralise("-")
     ('\\'=HYPERLINK("http://x")', 'Lyon', "'-")
+    >>> neutralise("'@home")
+    "''@home"
     """
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
 
 
 def _cell(value: Any) -> Any:

@@ -13,6 +13,7 @@ its first scheduled run comes at the next due moment.
 
 Examples
 --------
+>>> from datetime import datetime, time
 >>> daily = ScheduleSection(runs="daily", at=time(3, 0))
 >>> next_due(datetime(2026, 5, 4, 2, 0), daily), next_due(datetime(2026, 5, 4, 3, 0), daily)
 (datetime.datetime(2026, 5, 4, 3, 0), datetime.datetime(2026, 5, 5, 3, 0))
@@ -80,6 +81,7 @@ def not_too_soon(
 
     Examples
     --------
+    >>> from datetime import time
     >>> paris = ZoneInfo("Europe/Paris")
     >>> hourly = ScheduleSection(runs="hourly", at=time(0, 30))
     >>> gone = datetime(2026, 3, 29, 2, 30)  # clocks jump from 02:00 to 03:00
