@@ -77,6 +77,9 @@ class DriftSection(_Strict):
     #: from which it alerts (the usual 0.25).
     psi_warn: Annotated[float, Field(gt=0, le=10)] = 0.1
     psi_alert: Annotated[float, Field(gt=0, le=10)] = 0.25
+    #: A number alerts only when its mean or median also moved by this share of
+    #: itself or more (a PSI can be large for a shift too small to act on).
+    min_change: Annotated[float, Field(ge=0, le=100)] = 0.05
     #: A segment alerts when its size changes by this share of itself or more.
     size_change: Annotated[float, Field(gt=0, le=100)] = 0.2
     #: A model alerts when its AUC falls by this much below its card.

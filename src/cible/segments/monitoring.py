@@ -281,7 +281,9 @@ class Monitoring:
                 continue
             drift = psi[0][name]
             usual = _usual([p[name]["psi"] if name in p else None for p in psi[1:]])
-            alerting = _unusual(drift["psi"], usual, settings.psi_alert)
+            alerting = _unusual(drift["psi"], usual, settings.psi_alert) and _material(
+                drift, settings.min_change
+            )
             row = {
                 **drift,
                 "usual_psi": usual,
@@ -383,7 +385,9 @@ class Monitoring:
             traits_moved = []
             for drift in moved:
                 usual = _usual(usual_moves.get(drift["trait"], []))
-                if _unusual(drift["psi"], usual, settings.psi_alert):
+                if _unusual(drift["psi"], usual, settings.psi_alert) and _material(
+                    drift, settings.min_change
+                ):
                     traits_moved.append({**drift, "usual_psi": usual})
             mine = series[series.segment_id == segment].set_index("moment")
             trends = {kpi: _trend(mine[kpi].reindex(months)) for kpi in ("customers", *SERIES_KPIS)}
@@ -474,7 +478,9 @@ class Monitoring:
                     )
                 for name, drift in per_pair[0].items():
                     usual = _usual([p[name]["psi"] if name in p else None for p in per_pair[1:]])
-                    if _unusual(drift["psi"], usual, settings.psi_alert):
+                    if _unusual(drift["psi"], usual, settings.psi_alert) and _material(
+                        drift, settings.min_change
+                    ):
                         moved.setdefault(cluster, []).append({**drift, "usual_psi": usual})
             changed = sorted(set(result.vanished) | set(moved))
             rows.append(
@@ -598,6 +604,30 @@ def _usual(values: Iterable[float | None]) -> float | None:
     """The largest earlier change, or None without any."""
     present = [v for v in values if v is not None and np.isfinite(v)]
     return max(present) if present else None
+
+
+def _material(drift: dict[str, Any], floor: float) -> bool:
+    """Whether a number's mean or median moved by ``floor`` of itself or more.
+
+    The PSI cuts a number at its deciles: a trait packed near one value (the
+    probability of being alive, near 1 for most) has narrow bins, and a shift of a
+    fraction of a percent moves customers across them. A marketer acts on changes of
+    the values themselves. Labels (no mean) are left to the PSI.
+    """
+    if drift.get("kind") != "numeric":
+        return True
+    changes = []
+    for before, after in (
+        (drift.get("reference_mean"), drift.get("current_mean")),
+        (drift.get("reference_median"), drift.get("current_median")),
+    ):
+        if before is None or after is None:
+            continue
+        if before == 0:
+            changes.append(0.0 if after == 0 else float("inf"))
+        else:
+            changes.append(abs(after - before) / abs(before))
+    return not changes or max(changes) >= floor
 
 
 def _unusual(value: float, usual: float | None, threshold: float) -> bool:
