@@ -130,7 +130,7 @@ def commit_run(
             ],
         )
         if snapshot:
-            snapshots.write_snapshot_in(
+            snapshots.write_snapshot(
                 con,
                 traits_table=traits_table,
                 members_table=MEMBERS,
@@ -138,6 +138,7 @@ def commit_run(
                 taken_at=finished_at,
                 origin="run",
                 run_id=run_id,
+                in_transaction=True,
             )
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 

@@ -69,62 +69,29 @@ def write_snapshot(
     origin: str,
     run_id: int | None = None,
     replace: bool = False,
+    in_transaction: bool = False,
 ) -> SnapshotRow:
     """Store the rows of two held tables as a snapshot, in one transaction.
 
     ``traits_table`` holds one row per customer (``customer_id`` and traits),
     ``members_table`` the memberships (``segment_id, dimension, customer_id``).
     With ``replace``, a snapshot already stored as of the same moment is replaced
-    (a backfill run twice keeps one per moment). The caller must not hold a
-    transaction.
+    (a backfill run twice keeps one per moment). With ``in_transaction``, the caller
+    holds the transaction (a run and its snapshot are one).
     """
-    with transaction(con):
-        return _write(
-            con,
-            traits_table=traits_table,
-            members_table=members_table,
-            as_of=as_of,
-            taken_at=taken_at,
-            origin=origin,
-            run_id=run_id,
-            replace=replace,
-        )
-
-
-def write_snapshot_in(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    traits_table: str,
-    members_table: str,
-    as_of: datetime,
-    taken_at: datetime,
-    origin: str,
-    run_id: int | None = None,
-) -> SnapshotRow:
-    """:func:`write_snapshot` inside the caller's transaction (a run and its snapshot)."""
-    return _write(
-        con,
-        traits_table=traits_table,
-        members_table=members_table,
-        as_of=as_of,
-        taken_at=taken_at,
-        origin=origin,
-        run_id=run_id,
-        replace=False,
-    )
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    traits_table: str,
-    members_table: str,
-    as_of: datetime,
-    taken_at: datetime,
-    origin: str,
-    run_id: int | None,
-    replace: bool,
-) -> SnapshotRow:
+    if not in_transaction:
+        with transaction(con):
+            return write_snapshot(
+                con,
+                traits_table=traits_table,
+                members_table=members_table,
+                as_of=as_of,
+                taken_at=taken_at,
+                origin=origin,
+                run_id=run_id,
+                replace=replace,
+                in_transaction=True,
+            )
     if replace:
         for row in con.execute(
             f"SELECT snapshot_id FROM {SNAPSHOTS} WHERE as_of = ?", [as_of]
