@@ -3,6 +3,8 @@ assignments``."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,9 +46,17 @@ def _read(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise CibleError(f"{path}: cannot be read as UTF-8 text ({exc}).") from None
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CibleError(f"{path}: not valid YAML or JSON ({exc}).") from None
+    # YAML reads 2025-03-01 as a date; the API takes JSON, where a date is its ISO text.
+    return json.loads(json.dumps(data, default=_iso))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise CibleError(f"A value of type {type(value).__name__} cannot be read as JSON.")
 
 
 def _named(path: Path, work: Any) -> Any:
