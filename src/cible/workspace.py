@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-12
+13
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from cible.access.tokens import Tokens
 from cible.activation import Exports
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
+from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
@@ -343,6 +344,17 @@ class Workspace:
             templates=lambda: [t.definition.id for t in templates.list()],
             segments=lambda: [s.id for s in self.segments.list()],
             on_tagged=self._refresh_live,
+        )
+
+    @property
+    def campaigns(self) -> Campaigns:
+        """Campaigns: ``validate``, ``add``, ``list``, ``get``, ``launch`` (assign arms),
+        ``pause``, ``end``, ``assignments``, ``conflicts`` (docs/campaigns.md)."""
+        return Campaigns(
+            self.store,
+            members=self.segments.members,
+            segments=lambda: [s.id for s in self.segments.list()],
+            templates=lambda: [t.definition.id for t in self.templates.list()],
         )
 
     def _refresh_live(self, customer_ids: list[str]) -> None:

@@ -22,6 +22,7 @@ from cible.cli import i18n
 from cible.cli import segments as segments_cli
 from cible.cli import serve as serve_cli
 from cible.cli.automations import automations_app
+from cible.cli.campaigns import campaigns_app
 from cible.cli.churn import churn_app
 from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
@@ -422,6 +423,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tags_app, name="tags")
 app.add_typer(automations_app, name="automations")
+app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(snapshots_app, name="snapshots")
 app.add_typer(drift_app, name="drift")

@@ -46,6 +46,7 @@ from cible.server.jobs import Jobs
 from cible.server.routes import (
     audit,
     automations,
+    campaigns,
     customers,
     deliveries,
     drift,
@@ -138,6 +139,7 @@ def create_app(path: Path) -> FastAPI:
         tokens,
         tags,
         automations,
+        campaigns,
         templates,
         deliveries,
         snapshots,

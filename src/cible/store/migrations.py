@@ -22,6 +22,7 @@ from cible.domain.schema import CANONICAL_TABLES
 from cible.store import (
     audit_log,
     automations,
+    campaigns,
     ddl,
     deliveries,
     indexes,
@@ -242,6 +243,12 @@ def _snapshots(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
+    # Campaign definitions and each targeted customer's arm (docs/campaigns.md).
+    for statement in campaigns.CREATE:
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -255,6 +262,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
     Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
     Migration(12, "snapshots of traits and memberships; drift checks", _snapshots),
+    Migration(13, "campaigns and their assignments to arms", _campaigns),
 )
 
 #: The schema version this release of Cible writes.

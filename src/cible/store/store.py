@@ -39,6 +39,7 @@ from cible.store import (
     audit_log,
     audits,
     automations,
+    campaigns,
     clusters,
     deliveries,
     events,
@@ -585,6 +586,57 @@ class Store:
     def current_tags(self, customer_ids: Sequence[str]) -> dict[str, list[str]]:
         """The tags each customer carries now."""
         return tags.current_tags(self.connection, customer_ids)
+
+    # Campaigns ---------------------------------------------------------------------
+
+    def list_campaigns(self) -> list[campaigns.CampaignRow]:
+        """Every stored campaign, by id."""
+        return campaigns.list_campaigns(self.connection)
+
+    def save_campaign(
+        self, campaign_id: str, definition: str, *, status: str, at: datetime, actor: str
+    ) -> int:
+        """Create or replace a campaign's definition; its version."""
+        return campaigns.save_campaign(
+            self.connection, campaign_id, definition, status=status, at=at, actor=actor
+        )
+
+    def set_campaign_status(
+        self, campaign_id: str, status: str, *, at: datetime, actor: str
+    ) -> bool:
+        """Pause or end a campaign (launching goes through :meth:`launch_campaign`)."""
+        return campaigns.set_status(self.connection, campaign_id, status, at=at, actor=actor)
+
+    def campaign_eligible(self, campaign_id: str) -> set[str]:
+        """Customers of a campaign's assignment who are eligible now."""
+        return campaigns.eligible_customers(self.connection, campaign_id)
+
+    def launch_campaign(
+        self,
+        campaign_id: str,
+        assignments: pa.Table,
+        exclusions: Sequence[tuple[str, Sequence[str], str]],
+        *,
+        at: datetime,
+        actor: str,
+    ) -> None:
+        """Store a campaign's assignment, the customers other campaigns lose to it, and
+        its status ``live``, in one transaction."""
+        campaigns.launch(self.connection, campaign_id, assignments, exclusions, at=at, actor=actor)
+
+    def campaign_assignment_counts(
+        self, campaign_id: str
+    ) -> list[tuple[str, bool, str | None, int]]:
+        """``(arm, eligible, reason, customers)`` of a campaign's assignment."""
+        return campaigns.assignment_counts(self.connection, campaign_id)
+
+    def campaign_assignments(
+        self, campaign_id: str, *, customer_id: str | None = None, limit: int | None = None
+    ) -> list[campaigns.AssignmentRow]:
+        """Assignment rows of a campaign, of one customer when given."""
+        return campaigns.assignments(
+            self.connection, campaign_id, customer_id=customer_id, limit=limit
+        )
 
     # Automations -------------------------------------------------------------------
 

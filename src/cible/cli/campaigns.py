@@ -1,0 +1,362 @@
+"""``cible campaigns validate | add | list | show | launch | pause | end | conflicts |
+assignments``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from cible.cli.i18n import _, use_lang
+from cible.cli.options import JsonOption, LangOption, WorkspaceOption
+from cible.cli.output import echo, print_json, print_table
+from cible.cli.remote import connect, open_workspace
+from cible.domain.errors import CibleError
+from cible.locale import N_
+
+campaigns_app = typer.Typer(
+    help="Campaigns: target segments, variants with offers and a holdout, assigned by hash."
+)
+
+#: Why a customer is not eligible, as people read it (the stored codes are English).
+_REASONS = {
+    "no_consent": N_("no consent record"),
+    "denied": N_("consent denied"),
+    "withdrawn": N_("consent withdrawn"),
+    "conflict": N_("kept by a campaign of higher priority"),
+}
+
+CampaignArg = Annotated[str, typer.Argument(help="The campaign's id.")]
+FileArg = Annotated[
+    Path, typer.Argument(help="A YAML or JSON campaign (docs/campaigns.md).", dir_okay=False)
+]
+
+
+def _reason(code: str) -> str:
+    return _(_REASONS[code]) if code in _REASONS else code
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CibleError(f"{path}: cannot be read as UTF-8 text ({exc}).") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CibleError(f"{path}: not valid YAML or JSON ({exc}).") from None
+    # YAML reads 2025-03-01 as a date; the API takes JSON, where a date is its ISO text.
+    return json.loads(json.dumps(data, default=_iso))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise CibleError(f"A value of type {type(value).__name__} cannot be read as JSON.")
+
+
+def _named(path: Path, work: Any) -> Any:
+    try:
+        return work()
+    except CibleError as exc:
+        raise CibleError(f"{path}: {exc}") from None
+
+
+def _arms_table(found: dict[str, Any]) -> None:
+    print_table(
+        _("Arms of {id}").format(id=found["id"]),
+        [_("arm"), _("share"), _("eligible"), _("excluded")],
+        [(a["arm"], f"{a['share']:.1%}", a["eligible"], a["excluded"]) for a in found["arms"]],
+    )
+
+
+@campaigns_app.command("validate")
+def validate(
+    path: FileArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Check a campaign file against the workspace without saving it."""
+    use_lang(lang)
+    data = _read(path)
+    remote = connect(workspace)
+    if remote is not None:
+        checked = _named(
+            path, lambda: remote.request("POST", "/api/campaigns/validate", json=data)
+        )["definition"]
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            checked = _named(path, lambda: ws.campaigns.validate(data)).to_dict()
+    if as_json:
+        print_json({"valid": True, "definition": checked})
+        return
+    echo(_("{path}: campaign {id} is valid.").format(path=path, id=checked["id"]))
+
+
+@campaigns_app.command("add")
+def add(
+    path: FileArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Add or replace a campaign from a file (a new one is a draft)."""
+    use_lang(lang)
+    data = _read(path)
+    remote = connect(workspace)
+    if remote is not None:
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise CibleError(f"{path}: a campaign needs an id.")
+        saved = _named(
+            path, lambda: remote.request("PUT", f"/api/campaigns/{data['id']}", json=data)
+        )
+    else:
+        with open_workspace(workspace) as ws:
+            saved = _named(
+                path,
+                lambda: ws.audit_log.change(
+                    "cli",
+                    "campaign.save",
+                    f"campaign:{data.get('id') if isinstance(data, dict) else '?'}",
+                    lambda: ws.campaigns.add(data),
+                    lambda saved: {"version": saved["version"]},
+                ),
+            )
+    if as_json:
+        print_json(saved)
+        return
+    echo(
+        _("Saved campaign {id} (version {version}, {status}).").format(
+            id=saved["id"], version=saved["version"], status=saved["status"]
+        )
+    )
+
+
+@campaigns_app.command("list")
+def list_(
+    lang: LangOption = None, workspace: WorkspaceOption = Path(), as_json: JsonOption = False
+) -> None:
+    """Every campaign: id, status, channel, priority and dates."""
+    use_lang(lang)
+    remote = connect(workspace)
+    found: list[dict[str, Any]]
+    if remote is not None:
+        found = remote.request("GET", "/api/campaigns")
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = ws.campaigns.list()
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        _("Campaigns"),
+        [_("id"), _("name"), _("status"), _("channel"), _("priority"), _("start"), _("end")],
+        [
+            (c["id"], c["name"], c["status"], c["channel"], c["priority"], c["start"], c["end"])
+            for c in found
+        ],
+    )
+
+
+@campaigns_app.command("show")
+def show(
+    campaign_id: CampaignArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """One campaign: definition, status and customers per arm."""
+    use_lang(lang)
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request("GET", f"/api/campaigns/{campaign_id}")
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = ws.campaigns.get(campaign_id)
+    if as_json:
+        print_json(found)
+        return
+    echo(f"{found['id']} ({found['status']}, v{found['version']}): {found['name']}")
+    echo(yaml.safe_dump(found["definition"], allow_unicode=True, sort_keys=False).rstrip())
+    if found["launched_at"] is not None:
+        _arms_table(found)
+
+
+def _print_conflicts(conflicts: list[dict[str, Any]]) -> None:
+    print_table(
+        _("Contradictory offers"),
+        [_("campaigns"), _("category"), _("offers"), _("customers"), _("kept by")],
+        [
+            (
+                " / ".join(c["campaigns"]),
+                c["category"],
+                _("{first} against {second}").format(first=c["offers"][0], second=c["offers"][1]),
+                c["customers"],
+                c["keeps"] or _("equal priorities"),
+            )
+            for c in conflicts
+        ],
+    )
+
+
+@campaigns_app.command("launch")
+def launch(
+    campaign_id: CampaignArg,
+    resolve_by_priority: Annotated[
+        bool,
+        typer.Option(
+            "--resolve-by-priority",
+            help="Keep customers two conflicting campaigns target in the one of higher "
+            "priority, excluded from the other.",
+        ),
+    ] = False,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Assign the targeted customers to arms and go live (again: re-assign, arms kept)."""
+    use_lang(lang)
+    remote = connect(workspace)
+    if remote is not None:
+        done = remote.request(
+            "POST",
+            f"/api/campaigns/{campaign_id}/launch",
+            params={"resolve_by_priority": resolve_by_priority},
+        )
+    else:
+        with open_workspace(workspace) as ws:
+            done = ws.audit_log.change(
+                "cli",
+                "campaign.launch",
+                f"campaign:{campaign_id}",
+                lambda: ws.campaigns.launch(campaign_id, resolve_by_priority=resolve_by_priority),
+                lambda done: {"eligible": done["eligible"], "moved": done["moved"]},
+            )
+    if as_json:
+        print_json(done)
+        return
+    echo(
+        _("Campaign {id} is live: {eligible} of {targeted} targeted customers eligible.").format(
+            id=campaign_id, eligible=done["eligible"], targeted=done["targeted"]
+        )
+    )
+    for arm, n in done["arms"].items():
+        echo(f"  {arm}: {n}")
+    for reason, n in done["excluded"].items():
+        echo(_("Excluded, {reason}: {n}").format(reason=_reason(reason), n=n))
+    if done["conflicts"]:
+        _print_conflicts(done["conflicts"])
+
+
+def _status(campaign_id: str, workspace: Path, action: str, as_json: bool) -> None:
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request("POST", f"/api/campaigns/{campaign_id}/{action}")
+    else:
+        with open_workspace(workspace) as ws:
+            change = ws.campaigns.pause if action == "pause" else ws.campaigns.end
+            found = ws.audit_log.change(
+                "cli", f"campaign.{action}", f"campaign:{campaign_id}", lambda: change(campaign_id)
+            )
+    if as_json:
+        print_json(found)
+        return
+    echo(_("Campaign {id} is {status}.").format(id=campaign_id, status=found["status"]))
+
+
+@campaigns_app.command("pause")
+def pause(
+    campaign_id: CampaignArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Pause a live campaign; its assignment stays."""
+    use_lang(lang)
+    _status(campaign_id, workspace, "pause", as_json)
+
+
+@campaigns_app.command("end")
+def end(
+    campaign_id: CampaignArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """End a campaign for good; its assignment stays for the analysis."""
+    use_lang(lang)
+    _status(campaign_id, workspace, "end", as_json)
+
+
+@campaigns_app.command("conflicts")
+def conflicts(
+    campaign_id: Annotated[
+        str | None, typer.Argument(help="Only this campaign's conflicts.", show_default=False)
+    ] = None,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Customers targeted by two current campaigns whose offers contradict each other."""
+    use_lang(lang)
+    remote = connect(workspace)
+    found: list[dict[str, Any]]
+    if remote is not None:
+        params = {"campaign_id": campaign_id} if campaign_id else {}
+        found = remote.request("GET", "/api/campaigns/conflicts", params=params)
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = [c.as_dict() for c in ws.campaigns.conflicts(campaign_id)]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        echo(_("No contradictory offers."))
+        return
+    _print_conflicts(found)
+
+
+@campaigns_app.command("assignments")
+def assignments(
+    campaign_id: CampaignArg,
+    customer: Annotated[
+        str | None, typer.Option("--customer", "-c", help="One customer's arm.")
+    ] = None,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Customers per arm, exclusions by reason; with --customer, that customer's arm."""
+    use_lang(lang)
+    remote = connect(workspace)
+    params = {"customer_id": customer} if customer is not None else {}
+    if remote is not None:
+        found = remote.request("GET", f"/api/campaigns/{campaign_id}/assignments", params=params)
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = ws.campaigns.assignments(campaign_id, customer_id=customer)
+    if as_json:
+        print_json(found)
+        return
+    if customer is not None:
+        row = found.get("customer")
+        if row is None:
+            echo(_("{customer} is not assigned in {id}.").format(customer=customer, id=campaign_id))
+        elif row["eligible"]:
+            echo(_("{customer}: arm {arm}, eligible.").format(customer=customer, arm=row["arm"]))
+        else:
+            echo(
+                _("{customer}: arm {arm}, excluded ({reason}).").format(
+                    customer=customer, arm=row["arm"], reason=_reason(row["reason"])
+                )
+                + (f" → {row['conflict_with']}" if row["conflict_with"] else "")
+            )
+        return
+    _arms_table(found)
+    for reason, n in found["excluded"].items():
+        echo(_("Excluded, {reason}: {n}").format(reason=_reason(reason), n=n))
