@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cible import Workspace
 from cible.access.roles import Role
 from cible.cli import campaigns as cli_campaigns
-from cible.cli import remote
+from cible.cli import definition_files, remote
 from cible.cli.app import app
 from cible.cli.remote import Remote
 from cible.domain.clock import utc_now
@@ -121,6 +121,7 @@ def test_campaign_commands_go_through_a_served_workspace(
         monkeypatch.setattr(remote.httpx, "request", through_client)
         served = Remote(Served(url, 1, "now"), secrets[Role.EDITOR])
         monkeypatch.setattr(cli_campaigns, "connect", lambda workspace: served)
+        monkeypatch.setattr(definition_files, "connect", lambda workspace: served)
         full = _write(tmp_path / "full.yaml", "full", "{kind: full_price}", 1)
         sale = _write(tmp_path / "sale.yaml", "sale", "{kind: discount, value: 30}", 5)
         code, out = cible("campaigns", "validate", str(full), "-w", str(shop))

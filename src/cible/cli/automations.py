@@ -8,11 +8,11 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from cible.cli.definition_files import check_definition, save_definition
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, print_json, print_table
 from cible.cli.remote import connect, open_workspace
-from cible.domain.errors import CibleError
 from cible.locale import N_
 
 automations_app = typer.Typer(
@@ -57,24 +57,6 @@ AutomationArg = Annotated[str, typer.Argument(help="The automation's id.")]
 FileArg = Annotated[
     Path, typer.Argument(help="A YAML or JSON automation (docs/activation.md).", dir_okay=False)
 ]
-
-
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CibleError(f"{path}: cannot be read as UTF-8 text ({exc}).") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CibleError(f"{path}: not valid YAML or JSON ({exc}).") from None
-
-
-def _named(path: Path, work: Any) -> Any:
-    try:
-        return work()
-    except CibleError as exc:
-        raise CibleError(f"{path}: {exc}") from None
 
 
 @automations_app.command("list")
@@ -133,15 +115,12 @@ def validate(
 ) -> None:
     """Check an automation file against the workspace without saving it."""
     use_lang(lang)
-    data = _read(path)
-    remote = connect(workspace)
-    if remote is not None:
-        checked = _named(
-            path, lambda: remote.request("POST", "/api/automations/validate", json=data)
-        )["definition"]
-    else:
-        with open_workspace(workspace, read_only=True) as ws:
-            checked = _named(path, lambda: ws.automations.validate(data)).to_dict()
+    checked = check_definition(
+        path,
+        workspace,
+        resource="automations",
+        validate=lambda ws, data: ws.automations.validate(data),
+    )
     if as_json:
         print_json({"valid": True, "definition": checked})
         return
@@ -157,26 +136,13 @@ def add(
 ) -> None:
     """Add or replace an automation from a file; runs of a changed one stop."""
     use_lang(lang)
-    data = _read(path)
-    remote = connect(workspace)
-    if remote is not None:
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise CibleError(f"{path}: an automation needs an id.")
-        saved = _named(
-            path, lambda: remote.request("PUT", f"/api/automations/{data['id']}", json=data)
-        )
-    else:
-        with open_workspace(workspace) as ws:
-            saved = _named(
-                path,
-                lambda: ws.audit_log.change(
-                    "cli",
-                    "automation.save",
-                    f"automation:{data.get('id') if isinstance(data, dict) else '?'}",
-                    lambda: ws.automations.add(data),
-                    lambda saved: {"version": saved["version"]},
-                ),
-            )
+    saved = save_definition(
+        path,
+        workspace,
+        resource="automations",
+        kind="automation",
+        add=lambda ws, data: ws.automations.add(data),
+    )
     if as_json:
         print_json(saved)
         return

@@ -3,19 +3,17 @@ assignments``."""
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
+from cible.cli.definition_files import check_definition, save_definition
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, print_json, print_table
 from cible.cli.remote import connect, open_workspace
-from cible.domain.errors import CibleError
 from cible.locale import N_
 
 campaigns_app = typer.Typer(
@@ -40,32 +38,6 @@ def _reason(code: str) -> str:
     return _(_REASONS[code]) if code in _REASONS else code
 
 
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CibleError(f"{path}: cannot be read as UTF-8 text ({exc}).") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CibleError(f"{path}: not valid YAML or JSON ({exc}).") from None
-    # YAML reads 2025-03-01 as a date; the API takes JSON, where a date is its ISO text.
-    return json.loads(json.dumps(data, default=_iso))
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise CibleError(f"A value of type {type(value).__name__} cannot be read as JSON.")
-
-
-def _named(path: Path, work: Any) -> Any:
-    try:
-        return work()
-    except CibleError as exc:
-        raise CibleError(f"{path}: {exc}") from None
-
-
 def _arms_table(found: dict[str, Any]) -> None:
     print_table(
         _("Arms of {id}").format(id=found["id"]),
@@ -83,15 +55,12 @@ def validate(
 ) -> None:
     """Check a campaign file against the workspace without saving it."""
     use_lang(lang)
-    data = _read(path)
-    remote = connect(workspace)
-    if remote is not None:
-        checked = _named(
-            path, lambda: remote.request("POST", "/api/campaigns/validate", json=data)
-        )["definition"]
-    else:
-        with open_workspace(workspace, read_only=True) as ws:
-            checked = _named(path, lambda: ws.campaigns.validate(data)).to_dict()
+    checked = check_definition(
+        path,
+        workspace,
+        resource="campaigns",
+        validate=lambda ws, data: ws.campaigns.validate(data),
+    )
     if as_json:
         print_json({"valid": True, "definition": checked})
         return
@@ -107,26 +76,13 @@ def add(
 ) -> None:
     """Add or replace a campaign from a file (a new one is a draft)."""
     use_lang(lang)
-    data = _read(path)
-    remote = connect(workspace)
-    if remote is not None:
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            raise CibleError(f"{path}: a campaign needs an id.")
-        saved = _named(
-            path, lambda: remote.request("PUT", f"/api/campaigns/{data['id']}", json=data)
-        )
-    else:
-        with open_workspace(workspace) as ws:
-            saved = _named(
-                path,
-                lambda: ws.audit_log.change(
-                    "cli",
-                    "campaign.save",
-                    f"campaign:{data.get('id') if isinstance(data, dict) else '?'}",
-                    lambda: ws.campaigns.add(data),
-                    lambda saved: {"version": saved["version"]},
-                ),
-            )
+    saved = save_definition(
+        path,
+        workspace,
+        resource="campaigns",
+        kind="campaign",
+        add=lambda ws, data: ws.campaigns.add(data),
+    )
     if as_json:
         print_json(saved)
         return
