@@ -456,13 +456,15 @@ class Monitoring:
         for model_id in sorted({s.model_id for s in segments}):
             own = {s.cluster: s for s in segments if s.model_id == model_id}
             _, segmenter = load_segmenter(self._store, model_id)
+            # The traits it reads feed it, so the tables already loaded hold them.
             frames = {}
             for snapshot in {s.snapshot_id: s for pair in pairs for s in pair}.values():
-                frame = self._snapshots.traits(snapshot.snapshot_id).to_pandas()
-                frame["_cluster"] = segmenter.predict(frame)["cluster"].to_numpy()
-                frames[snapshot.snapshot_id] = frame
+                frame = load(snapshot)[0]
+                clusters = segmenter.predict(frame)["cluster"].to_numpy()
+                frames[snapshot.snapshot_id] = frame.assign(_cluster=clusters)
             quick = copy.copy(segmenter).set_params(n_bootstrap=0)
-            current = frames[now.snapshot_id].drop(columns="_cluster")
+            # The re-fit chooses its traits again, among all of them, as the fit did.
+            current = self._snapshots.traits(now.snapshot_id).to_pandas()
             result = compare_refit(quick, current, ALL_TRAITS)
             moved: dict[int, list[dict[str, Any]]] = {}
             for cluster in own:
@@ -555,9 +557,10 @@ class Monitoring:
             add(inputs, "dimension:typology")
         for definition in load_segments(self._store, self._registry):
             add(_trait_names(definition.to_dict()), f"segment:{definition.id}")
-        for segment in load_cluster_segments(self._store):
-            _, segmenter = load_segmenter(self._store, segment.model_id)
-            add(segmenter.traits_, f"clustering:{segment.dimension}")
+        dimensions = {s.model_id: s.dimension for s in load_cluster_segments(self._store)}
+        for model_id, dimension in dimensions.items():
+            _, segmenter = load_segmenter(self._store, model_id)
+            add(segmenter.traits_, f"clustering:{dimension}")
         found = latest_card(self._store)
         if found is not None:
             add(found[1].features, "model:churn")
