@@ -176,3 +176,22 @@ def test_definitions_are_checked_against_the_workspace(shop: Path) -> None:
         with pytest.raises(CampaignError, match="No campaign 'y'"):
             ws.campaigns.get("y")
         assert [c["id"] for c in ws.campaigns.list()] == ["x"]
+
+
+def test_each_customer_is_kept_with_the_first_target_segment_they_are_in(shop: Path) -> None:
+    # The analysis is made per segment: a customer in two target segments counts in the
+    # first one the definition names, and keeps it when launched again.
+    with Workspace.open(shop) as ws:
+        first, second = "lifecycle-new", "rfm-hibernating"
+        members = {
+            s: set(ws.segments.members(s).to_pyarrow().column("customer_id").to_pylist())
+            for s in (first, second)
+        }
+        ws.campaigns.add(_campaign("both", segments=[second, first]), now=NOW)
+        ws.campaigns.launch("both")
+        ws.campaigns.launch("both", now=utc_now() + timedelta(seconds=1))
+        rows = {r.customer_id: r.segment_id for r in ws.store.campaign_assignments("both")}
+    assert members[second] and members[first] - members[second]
+    assert set(rows) == members[first] | members[second]
+    assert all(rows[c] == second for c in members[second])
+    assert all(rows[c] == first for c in members[first] - members[second])

@@ -25,6 +25,7 @@ def _rows(campaign: str, customers: list[str], at: datetime, eligible: bool = Tr
             "reason": [None if eligible else "denied"] * n,
             "conflict_with": [None] * n,
             "updated_at": [at] * n,
+            "segment_id": ["s"] * n,
         },
         schema=ASSIGNMENT_SCHEMA,
     )

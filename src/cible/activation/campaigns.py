@@ -40,10 +40,11 @@ import builtins
 import difflib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
 from cible.activation.campaign_assignment import assign_arms
@@ -80,6 +81,7 @@ class _Population:
     customer_ids: list[str]
     arms: list[str]
     reasons: list[str | None]
+    segments: list[str] = field(default_factory=list)
 
     def consenting(self) -> set[str]:
         return {c for c, r in zip(self.customer_ids, self.reasons, strict=True) if r is None}
@@ -282,6 +284,7 @@ class Campaigns:
                 "reason": reasons,
                 "conflict_with": [lost.get(c) for c in population.customer_ids],
                 "updated_at": [moment] * len(reasons),
+                "segment_id": population.segments,
             },
             schema=ASSIGNMENT_SCHEMA,
         )
@@ -390,27 +393,30 @@ class Campaigns:
         ]
 
     def _population(self, definition: CampaignDefinition, moment: datetime) -> _Population:
-        """Members of the target segments now, their arm and consent for the channel."""
-        members = None
-        for segment in definition.segments:
-            ids = self._members(segment).select("customer_id")
-            members = ids if members is None else members.union(ids, distinct=True)
-        if members is None:  # pragma: no cover - a definition names one segment at least
+        """Members of the target segments now, the first target segment each is in,
+        their arm and consent for the channel."""
+        parts = [
+            self._members(segment).select("customer_id").mutate(rank_=ibis.literal(i))
+            for i, segment in enumerate(definition.segments)
+        ]
+        if not parts:  # pragma: no cover - a definition names one segment at least
             return _Population([], [], [])
+        members = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+        members = members.group_by("customer_id").aggregate(rank_=members.rank_.min())
         status = consent_status(
             self._store.table("consents"), definition.channel, definition.purpose, moment
         )
         joined = (
-            members.distinct()
-            .left_join(status, members.customer_id == status.customer_id)
-            .select(members.customer_id, consent_=status.status)
+            members.left_join(status, members.customer_id == status.customer_id)
+            .select(members.customer_id, members.rank_, consent_=status.status)
             .order_by("customer_id")
             .to_pyarrow()
         )
         customer_ids = [str(c) for c in joined.column("customer_id").to_pylist()]
         reasons = [_consent_reason(s) for s in joined.column("consent_").to_pylist()]
         arms = assign_arms(definition.id, customer_ids, definition.arms())
-        return _Population(customer_ids, arms, reasons)
+        segments = [definition.segments[int(r)] for r in joined.column("rank_").to_pylist()]
+        return _Population(customer_ids, arms, reasons, segments)
 
 
 def _consent_reason(status: str | None) -> str | None:

@@ -224,6 +224,15 @@ CUSTOMERS = Table(
         Field("city", S, _G, description="City."),
         Field("region", S, _G, description="Region."),
         Field("country", S, _G, description="Country, ISO 3166 alpha-2 when known."),
+        Field(
+            "acquisition_channel",
+            S,
+            _C,
+            description=(
+                "How the customer was acquired (paid search, social, referral, store...); "
+                "acquisition costs of the same channel give the CAC."
+            ),
+        ),
         Field("created_at", TS, _T, description="When the customer record was created."),
         Field("updated_at", TS, _T, description="When the customer record last changed."),
     ),
@@ -377,9 +386,104 @@ CONSENTS = Table(
     ),
 )
 
+SURVEY_KINDS = ("nps", "csat", "ces")
+
+SURVEYS = Table(
+    name="surveys",
+    key=("response_id",),
+    references={"customer_id": "customers"},
+    fields=(
+        Field("response_id", S, _I, required=True, description="Survey answer identifier."),
+        Field("customer_id", S, _I, _P, required=True, description="Who answered."),
+        Field("answered_at", TS, _B, required=True, description="When the answer was given."),
+        Field(
+            "kind",
+            FieldType.ENUM,
+            _B,
+            required=True,
+            values=SURVEY_KINDS,
+            description="Net Promoter Score (0 to 10), satisfaction (1 to 5) or effort (1 to 7).",
+        ),
+        Field("score", N, _B, required=True, description="The score given."),
+        Field("campaign_id", S, _C, description="The campaign that asked, when one did."),
+        Field("comment", S, _B, _P, description="What the customer wrote."),
+    ),
+)
+
+TICKET_STATUSES = ("open", "pending", "solved", "closed")
+
+TICKETS = Table(
+    name="tickets",
+    key=("ticket_id",),
+    references={"customer_id": "customers"},
+    versioned_by="updated_at",
+    fields=(
+        Field("ticket_id", S, _I, required=True, description="Support ticket identifier."),
+        Field("customer_id", S, _I, _P, required=True, description="Who asked for help."),
+        Field("opened_at", TS, _B, required=True, description="When the ticket was opened."),
+        Field("closed_at", TS, _B, description="When it was solved or closed."),
+        Field("channel", S, _C, description="Where it came in (e-mail, phone, chat...)."),
+        Field("topic", S, _B, description="What it is about (delivery, refund, product...)."),
+        Field(
+            "status",
+            FieldType.ENUM,
+            _B,
+            values=TICKET_STATUSES,
+            description="Ticket status.",
+        ),
+        Field("updated_at", TS, _T, description="When the ticket last changed."),
+    ),
+)
+
+ACQUISITION_COSTS = Table(
+    name="acquisition_costs",
+    key=("channel", "period_start"),
+    fields=(
+        Field(
+            "channel",
+            S,
+            _C,
+            required=True,
+            description="Acquisition channel, as in the customers' `acquisition_channel`.",
+        ),
+        Field(
+            "period_start",
+            FieldType.DATE,
+            _T,
+            required=True,
+            description="First day of the period the cost covers.",
+        ),
+        Field(
+            "period_end",
+            FieldType.DATE,
+            _T,
+            description="Last day of the period (inclusive); the end of its month when absent.",
+        ),
+        Field(
+            "cost",
+            FieldType.AMOUNT,
+            _V,
+            required=True,
+            description="Money spent on the channel over the period.",
+        ),
+        Field("currency", S, _V, description="ISO 4217 currency code."),
+    ),
+)
+
 #: Canonical tables by name, in the order they should be imported.
 CANONICAL_TABLES: dict[str, Table] = {
-    t.name: t for t in (CUSTOMERS, PRODUCTS, ORDERS, ORDER_LINES, EVENTS, CONSENTS)
+    t.name: t
+    for t in (
+        CUSTOMERS,
+        PRODUCTS,
+        ORDERS,
+        ORDER_LINES,
+        EVENTS,
+        CONSENTS,
+        SURVEYS,
+        TICKETS,
+        ACQUISITION_COSTS,
+    )
 }
 
 #: Import kinds as typed on the command line (``order-lines``) -> table name.

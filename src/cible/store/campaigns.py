@@ -5,7 +5,9 @@
 ``live``, ``paused``, ``ended``) and version. ``campaign_assignments`` holds one row
 per (campaign, customer) ever assigned: the arm, when it was first assigned, whether
 the customer is eligible now and, when not, why (``no_consent``, ``denied``,
-``withdrawn``, ``conflict`` with ``conflict_with`` naming the campaign kept). A
+``withdrawn``, ``conflict`` with ``conflict_with`` naming the campaign kept), and the
+segment they were targeted through (the first of the campaign's segments they were a
+member of at their first assignment: the analysis is made per segment). A
 re-assignment rewrites the rows of the customers it reads and keeps their first
 ``assigned_at``; customers who left the target keep their row, as history.
 """
@@ -32,11 +34,20 @@ CREATE = (
     """
     CREATE TABLE IF NOT EXISTS campaign_assignments (
       campaign_id VARCHAR, customer_id VARCHAR, arm VARCHAR, assigned_at TIMESTAMP,
-      eligible BOOLEAN, reason VARCHAR, conflict_with VARCHAR, updated_at TIMESTAMP
+      eligible BOOLEAN, reason VARCHAR, conflict_with VARCHAR, updated_at TIMESTAMP,
+      segment_id VARCHAR
     )
     """,
     "CREATE INDEX IF NOT EXISTS campaign_assignments_campaign "
     "ON campaign_assignments (campaign_id)",
+)
+
+#: Schema 14: the segment a customer was targeted through. DuckDB alters no table
+#: that has an index, hence the drop and rebuild.
+UPGRADE = (
+    "DROP INDEX IF EXISTS campaign_assignments_campaign",
+    "ALTER TABLE campaign_assignments ADD COLUMN IF NOT EXISTS segment_id VARCHAR",
+    CREATE[1],
 )
 
 
@@ -65,6 +76,7 @@ class AssignmentRow:
     reason: str | None
     conflict_with: str | None
     updated_at: datetime
+    segment_id: str | None = None
 
 
 _CAMPAIGN_COLUMNS = ", ".join(CampaignRow.__dataclass_fields__)
@@ -77,6 +89,7 @@ ASSIGNMENT_SCHEMA = pa.schema(
         ("eligible", pa.bool_()),
         *((name, pa.string()) for name in ("reason", "conflict_with")),
         ("updated_at", _TS),
+        ("segment_id", pa.string()),
     ]
 )
 
@@ -157,7 +170,8 @@ def launch(
                 CREATE OR REPLACE TEMP TABLE _campaign_new AS
                 SELECT n.campaign_id, n.customer_id, n.arm,
                        coalesce(o.assigned_at, n.assigned_at) AS assigned_at,
-                       n.eligible, n.reason, n.conflict_with, n.updated_at
+                       n.eligible, n.reason, n.conflict_with, n.updated_at,
+                       coalesce(o.segment_id, n.segment_id) AS segment_id
                 FROM {name} n LEFT JOIN campaign_assignments o
                   ON o.campaign_id = n.campaign_id AND o.customer_id = n.customer_id
                 """

@@ -249,6 +249,27 @@ def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
+    # Surveys, support tickets and acquisition costs as their own import kinds; the
+    # customers' acquisition channel (for the CAC); the segment each campaign customer
+    # was targeted through (for the analysis per segment, docs/experiments.md).
+    for name in ("surveys", "tickets", "acquisition_costs"):
+        con.execute(ddl.create_table(CANONICAL_TABLES[name]))
+    customers = CANONICAL_TABLES["customers"]
+    columns = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'"
+        ).fetchall()
+    }
+    if "acquisition_channel" not in columns:
+        # DuckDB refuses to alter a table that has an index: drop it, alter, rebuild.
+        with indexes.suspended(con, "customers", rows=indexes.REBUILD_BEYOND + 1):
+            con.execute(ddl.add_column(customers, customers.field("acquisition_channel")))
+    for statement in campaigns.UPGRADE:
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -263,6 +284,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
     Migration(12, "snapshots of traits and memberships; drift checks", _snapshots),
     Migration(13, "campaigns and their assignments to arms", _campaigns),
+    Migration(14, "surveys, tickets, acquisition costs; campaign segments", _outcomes),
 )
 
 #: The schema version this release of Cible writes.
