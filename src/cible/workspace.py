@@ -36,6 +36,7 @@ from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
+from cible.activation.experiments import Experiments
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
 from cible.domain.clock import utc_now
@@ -355,6 +356,17 @@ class Workspace:
             members=self.segments.members,
             segments=lambda: [s.id for s in self.segments.list()],
             templates=lambda: [t.definition.id for t in self.templates.list()],
+        )
+
+    @property
+    def experiments(self) -> Experiments:
+        """Campaign analyses: ``analyse`` (per segment and variant against the holdout),
+        ``power`` and ``budget`` (docs/experiments.md)."""
+        return Experiments(
+            self.store,
+            self.config.experiments,
+            campaign=self.campaigns.get,
+            members=self.segments.members,
         )
 
     def _refresh_live(self, customer_ids: list[str]) -> None:

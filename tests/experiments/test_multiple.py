@@ -40,3 +40,15 @@ def test_p_values_outside_zero_one_are_refused():
         holm_correction([0.2, 1.5])
     with pytest.raises(ExperimentError, match="at least one"):
         holm_correction([])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_equals_statsmodels_multipletests(seed):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(seed)
+    p_values = np.round(rng.uniform(0, 0.2, 12), 3)  # rounded: ties included
+    rejected, adjusted, _, _ = multipletests(p_values, alpha=0.05, method="holm")
+    result = holm_correction(p_values, alpha=0.05)
+    assert np.allclose(result.adjusted_p_values, adjusted, rtol=0, atol=1e-12)
+    assert result.rejected == tuple(bool(r) for r in rejected)

@@ -29,6 +29,7 @@ from cible.domain.activation_settings import (
     check_webhook_names,
 )
 from cible.domain.errors import ConfigError
+from cible.domain.experiment_settings import ExperimentsSection
 from cible.domain.monitoring_settings import DriftSection, ScheduleSection
 from cible.domain.playbook import LocalText, PlaybookSection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
@@ -474,6 +475,7 @@ class WorkspaceConfig(_Strict):
     webhooks: dict[str, WebhookEndpoint] = {}
     schedule: ScheduleSection = ScheduleSection()
     drift: DriftSection = DriftSection()
+    experiments: ExperimentsSection = ExperimentsSection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
