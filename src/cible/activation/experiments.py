@@ -15,7 +15,7 @@ Examples
 >>> from cible import Workspace
 >>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
 ...     ws.experiments.power(metric="conversion", baseline=0.05, mde=0.01)["n_variant"]
-8158
+8143
 """
 
 from __future__ import annotations
