@@ -12,7 +12,8 @@ import pytest
 
 from cible import Workspace
 from cible.activation.campaign_assignment import assign_arms
-from cible.activation.campaign_definition import CampaignError
+from cible.activation.campaign_definition import CampaignError, parse_campaign
+from cible.activation.campaign_sends import check_sendable
 from cible.domain.clock import utc_now
 from tests.activation.receivers import Mailbox, configure, run_rounds, webhook
 
@@ -283,10 +284,13 @@ def test_a_variant_sent_by_webhook_needs_the_campaign_webhook(shop: Path) -> Non
         ws.campaigns.launch("texts")
         with pytest.raises(CampaignError, match=r"^webhook: required to send variant 't'"):
             ws.campaigns.send("texts")
-        ws.campaigns.add({**sms, "webhook": "sms-gateway"})
-        with pytest.raises(CampaignError, match=r"webhook: .*'sms-gateway', which is not in"):
-            ws.campaigns.send("texts")
+        with pytest.raises(CampaignError, match=r"^webhook: unknown webhook 'sms-gateway'"):
+            ws.campaigns.add({**sms, "webhook": "sms-gateway"})
         assert _deliveries(ws) == []
+    # A webhook removed from cible.toml after the campaign was added refuses the send.
+    definition = parse_campaign({**sms, "webhook": "sms-gateway"})
+    with pytest.raises(CampaignError, match=r"webhook: .*'sms-gateway', which is not in"):
+        check_sendable(definition, "live", NOW.date(), {})
 
 
 def test_an_sms_variant_calls_the_webhook_with_the_phone_only(shop: Path) -> None:

@@ -114,7 +114,7 @@ class Campaigns:
     # -- definitions ----------------------------------------------------------------
 
     def validate(self, source: str | Mapping[str, Any]) -> CampaignDefinition:
-        """Parse ``source`` and check the segments and templates it names exist.
+        """Parse ``source`` and check the segments, templates and webhook it names exist.
 
         Raises
         ------
@@ -136,6 +136,11 @@ class Campaigns:
                     variant.template,
                     templates,
                 )
+        if definition.webhook is not None and self._sending is not None:
+            webhooks = set(self._sending().webhooks)
+            _need(
+                definition.webhook in webhooks, "webhook", "webhook", definition.webhook, webhooks
+            )
         return definition
 
     def add(
