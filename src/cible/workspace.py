@@ -34,6 +34,7 @@ from cible.access.tokens import Tokens
 from cible.activation import Exports
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
+from cible.activation.campaign_sends import SendContext
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.experiments import Experiments
@@ -350,12 +351,19 @@ class Workspace:
     @property
     def campaigns(self) -> Campaigns:
         """Campaigns: ``validate``, ``add``, ``list``, ``get``, ``launch`` (assign arms),
-        ``pause``, ``end``, ``assignments``, ``conflicts`` (docs/campaigns.md)."""
+        ``pause``, ``end``, ``assignments``, ``conflicts``, ``send``, ``sends``
+        (docs/campaigns.md)."""
         return Campaigns(
             self.store,
             members=self.segments.members,
             segments=lambda: [s.id for s in self.segments.list()],
             templates=lambda: [t.definition.id for t in self.templates.list()],
+            sending=lambda: SendContext(
+                render=self.templates.render_for,
+                unsubscribe=self.deliveries.unsubscribe_link,
+                webhooks=self.config.webhooks,
+                zone=self.config.workspace.zone,
+            ),
         )
 
     @property

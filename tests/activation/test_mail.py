@@ -126,3 +126,21 @@ def test_a_payload_without_one_recipient_fails(shop: Path):
         [delivery] = ws.deliveries.list()
     assert delivery.status == "failed"
     assert delivery.last_error == "the e-mail's recipient 'a@x.test, b@x.test' is not one address"
+
+
+def test_only_cible_headers_of_the_payload_reach_the_message():
+    from cible.activation.mail import build_message
+    from cible.domain.activation_settings import EmailSection
+
+    headers = {"X-Cible-Campaign": "spring", "x-cible-variant": "a", "Bcc": "spy@evil.test"}
+    message = build_message(
+        EmailSection(sender="Shop <s@shop.example>"), "k", {**PAYLOAD, "headers": headers}
+    )
+    assert message["X-Cible-Campaign"] == "spring" and message["X-Cible-Variant"] == "a"
+    assert message["Bcc"] is None
+    with pytest.raises(ValueError):
+        build_message(
+            EmailSection(sender="s@shop.example"),
+            "k",
+            {**PAYLOAD, "headers": {"X-Cible-Campaign": "a\nBcc: spy@evil.test"}},
+        )

@@ -145,6 +145,10 @@ def test_campaign_commands_go_through_a_served_workspace(
         assert code == 0 and "is ended" in out
         code, out = cible("campaigns", "show", "full", "-w", str(shop), "--json")
         assert json.loads(out)["status"] == "live"
+        code, out = cible("campaigns", "send", "full", "--dry-run", "-w", str(shop))
+        assert code == 1 and "webhook: required to send variant 'main'" in out
+        code, out = cible("campaigns", "sends", "full", "-w", str(shop), "--json")
+        assert code == 0 and json.loads(out)["arms"]["main"]["queued"] == 0
         code, out = cible("campaigns", "list", "-w", str(shop), "--json")
         assert [c["id"] for c in json.loads(out)] == ["full", "sale"]
         entries = client.get(
@@ -153,3 +157,33 @@ def test_campaign_commands_go_through_a_served_workspace(
             headers={"Authorization": f"Bearer {secrets[Role.ADMIN]}"},
         ).json()["entries"]
     assert {e["actor"] for e in entries if e["action"].startswith("campaign.")} == {"editor"}
+
+
+def test_a_campaign_sent_from_the_command_line_once_with_a_dry_run_first(tmp_path: Path) -> None:
+    shop = str(make_shop(tmp_path))  # a and d consent and have an address
+    with Workspace.open(shop) as ws:
+        ws.templates.add({"id": "hi", "name": "Hi", "subject": {"en": "Hi"}, "html": {"en": "Hi"}})
+    start, end = utc_now().date() - timedelta(days=1), utc_now().date() + timedelta(days=20)
+    path = tmp_path / "news.yaml"
+    path.write_text(
+        "id: news\nsegments: [lifecycle-new]\nchannel: email\n"
+        f"variants: [{{id: main, share: 1, template: hi}}]\nstart: {start}\nend: {end}\n"
+    )
+    assert cible("campaigns", "add", str(path), "-w", shop)[0] == 0
+    code, out = cible("campaigns", "send", "news", "-w", shop)
+    assert code == 1 and "is a draft: launch it first" in out
+    assert cible("campaigns", "launch", "news", "-w", shop)[0] == 0
+    code, out = cible("campaigns", "send", "news", "--dry-run", "-w", shop)
+    assert code == 0 and "Dry run: nothing was queued" in out and "2 messages would be" in out
+    code, out = cible("campaigns", "send", "news", "-w", shop)
+    assert code == 0 and "Campaign news: 2 messages queued." in out and "Holdout" in out
+    code, out = cible("campaigns", "send", "news", "-w", shop, "--json")
+    assert json.loads(out)["arms"] == {"main": {"queued": 0, "already_sent": 2, "no_address": 0}}
+    code, out = cible("campaigns", "sends", "news", "-w", shop, "--lang", "fr")
+    assert code == 0 and "Messages de news" in out and "en attente" in out
+    code, out = cible("campaigns", "sends", "news", "-w", shop, "--json")
+    assert json.loads(out)["arms"]["main"]["pending"] == 2
+    with Workspace.open(shop) as ws:
+        actions = [e.action for e in ws.audit_log.entries(limit=20)]
+        assert len(ws.deliveries.list()) == 2
+    assert actions.count("campaign.send") == 3  # the refused draft is recorded too

@@ -77,3 +77,43 @@ def test_campaigns_round_trip_with_roles_conflicts_and_audit(served: Served) -> 
     entries = client.get("/api/audit", params={"limit": 50}, headers=served.as_(Role.ADMIN))
     actions = [e["action"] for e in entries.json()["entries"]]
     assert {"campaign.save", "campaign.launch", "campaign.pause", "campaign.end"} <= set(actions)
+
+
+def test_sending_through_the_api_is_for_editors_audited_and_counted(served: Served) -> None:
+    client = served.client
+    editor, viewer = served.as_(Role.EDITOR), served.as_(Role.VIEWER)
+    template = {"id": "hello", "name": "Hello", "subject": {"en": "Hi"}, "html": {"en": "Hi"}}
+    assert client.put("/api/templates/hello", json=template, headers=editor).status_code == 201
+    mail = _campaign("mail", {"kind": "gift", "category": "bags"}, 0)
+    mail["variants"] = [{"id": "main", "share": 1, "template": "hello"}]
+    mail["holdout"] = 0
+    assert client.put("/api/campaigns/mail", json=mail, headers=editor).status_code == 201
+    draft = client.post("/api/campaigns/mail/send", headers=editor)
+    assert draft.status_code == 400 and "is a draft: launch it first" in draft.json()["detail"]
+    assert client.post("/api/campaigns/mail/launch", headers=editor).status_code == 200
+    assert client.post("/api/campaigns/mail/send", headers=viewer).status_code == 403
+    dry = client.post("/api/campaigns/mail/send", params={"dry_run": True}, headers=editor)
+    assert dry.status_code == 200 and dry.json()["dry_run"]
+    assert (
+        client.get("/api/campaigns/mail/sends", headers=viewer).json()["arms"]["main"]["queued"]
+        == 0
+    )
+    sent = client.post("/api/campaigns/mail/send", headers=editor).json()
+    assert {k: sent[k] for k in ("queued", "already_sent", "no_address", "holdout")} == {
+        k: dry.json()[k] for k in ("queued", "already_sent", "no_address", "holdout")
+    }
+    assert sent["queued"] + sent["no_address"] == 2  # a and c consent; b withdrew
+    again = client.post("/api/campaigns/mail/send", headers=editor).json()
+    assert again["queued"] == 0 and again["already_sent"] == sent["queued"]
+    sends = client.get("/api/campaigns/mail/sends", headers=viewer).json()
+    assert sends["arms"]["main"]["queued"] == sent["queued"]
+    assert (
+        sum(sends["arms"]["main"][s] for s in ("pending", "delivered", "failed", "skipped"))
+        == (sent["queued"])
+    )
+    assert client.get("/api/campaigns/nope/sends", headers=viewer).status_code == 404
+    assert client.post("/api/campaigns/nope/send", headers=editor).status_code == 404
+    entries = client.get("/api/audit", params={"limit": 50}, headers=served.as_(Role.ADMIN))
+    sends_logged = [e for e in entries.json()["entries"] if e["action"] == "campaign.send"]
+    # Two sends and the refused draft; the dry run changed nothing and is not logged.
+    assert len(sends_logged) == 3

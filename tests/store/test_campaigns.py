@@ -64,3 +64,48 @@ def test_versions_assignments_and_exclusions(tmp_path: Path) -> None:
         assert (row.status, row.version, row.launched_at) == ("live", 2, FIRST)
         assert store.set_campaign_status("x", "paused", at=LATER, actor="t")
         assert not store.set_campaign_status("nope", "paused", at=LATER, actor="t")
+
+
+def test_delivery_counts_group_a_campaigns_deliveries_like_pandas(tmp_path: Path) -> None:
+    import random
+    from collections import Counter
+
+    from cible.store.deliveries import NewDelivery, Outcome
+
+    rng = random.Random(7)
+    sources = ["campaign:x:a", "campaign:x:b", "campaign:xy:a", "automation:x", None]
+    with Workspace.create(tmp_path / "shop") as ws:
+        store = ws.store
+        wanted = [
+            NewDelivery(
+                f"k{i}", "email", f"c{i}", "t@example.com", "{}", source=rng.choice(sources)
+            )
+            for i in range(200)
+        ]
+        store.enqueue_deliveries(wanted, at=FIRST)
+        rows = store.list_deliveries(limit=1_000)
+        outcomes = {
+            r.delivery_id: rng.choice(
+                [
+                    None,
+                    ("delivered", None),
+                    ("failed", "boom"),
+                    ("skipped", "withdrawn"),
+                    ("skipped", "frequency_cap"),
+                ]
+            )
+            for r in rows
+        }
+        store.record_deliveries(
+            [Outcome(i, o[0], LATER, error=o[1]) for i, o in outcomes.items() if o is not None]
+        )
+        found = store.campaign_delivery_counts("x")
+    expected: Counter[tuple[str, str, str | None]] = Counter()
+    for r in rows:
+        if r.source is not None and r.source.startswith("campaign:x:"):
+            outcome = outcomes[r.delivery_id]
+            status = "pending" if outcome is None else outcome[0]
+            reason = outcome[1] if outcome is not None and status == "skipped" else None
+            expected[(r.source.removeprefix("campaign:x:"), status, reason)] += 1
+    assert {(v, s, r): n for v, s, r, n in found} == dict(expected)
+    assert sum(n for *_, n in found) < len(rows)  # campaign xy and automations left out

@@ -13,6 +13,11 @@ discount given that the campaign pays). The shares of the variants and the holdo
 add to 1. ``status`` is ``draft`` for a new campaign; it changes by launching,
 pausing and ending it, not by editing the file.
 
+Cible sends e-mails itself: a variant with a ``template`` on the ``email`` channel.
+Any other variant (a ``message`` kept in another tool, or a channel such as ``sms``,
+``post`` or ``ads``) goes to the ``[webhooks.NAME]`` endpoint named by ``webhook``,
+which is then required to send (:meth:`CampaignDefinition.check_webhook`).
+
 Examples
 --------
 >>> campaign = parse_campaign('''
@@ -63,6 +68,8 @@ STATUSES = ("draft", "live", "paused", "ended")
 OFFER_KINDS = ("full_price", "discount", "free_shipping", "gift")
 #: The category an offer covers when it names none.
 ALL_CATEGORIES = "all"
+#: The channels Cible sends itself (with a variant's template); the others go by webhook.
+SENT_BY_CIBLE = ("email",)
 #: Shares must add to 1 within this (decimal shares such as 0.45 are not exact).
 SHARE_TOLERANCE = 1e-9
 MAX_VARIANTS = 20
@@ -160,6 +167,7 @@ class CampaignDefinition(_Node):
     start: date
     end: date
     cost: CostModel = CostModel()
+    webhook: str | None = None
     status: Literal["draft", "live", "paused", "ended"] = "draft"
 
     @field_validator("name", mode="before")
@@ -182,6 +190,11 @@ class CampaignDefinition(_Node):
     def _purpose(cls, value: str) -> str:
         return _one_of(value, PURPOSES, "purpose")
 
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value, "webhook")
+
     @model_validator(mode="after")
     def _whole(self) -> CampaignDefinition:
         if self.end < self.start:
@@ -197,6 +210,54 @@ class CampaignDefinition(_Node):
                 f"the shares of the variants and the holdout add to {total:.6g}, not 1"
             )
         return self
+
+    def by_webhook(self, variant: Variant) -> bool:
+        """Whether ``variant`` goes to the campaign's webhook (not an e-mail Cible sends).
+
+        Examples
+        --------
+        >>> campaign = parse_campaign({"id": "x", "segments": ["vip"], "channel": "sms",
+        ...     "webhook": "sms-gateway", "start": "2025-01-01", "end": "2025-01-31",
+        ...     "variants": [{"id": "a", "share": 1, "message": "crm:sms-1"}]})
+        >>> campaign.by_webhook(campaign.variants[0])
+        True
+        """
+        return variant.template is None or self.channel not in SENT_BY_CIBLE
+
+    def check_webhook(self) -> None:
+        """Raise when a variant goes by webhook and the campaign names none.
+
+        Checked when the campaign is sent, not when it is added: a campaign that is
+        only assigned (its messages sent by another tool reading the assignment)
+        needs no webhook.
+
+        Raises
+        ------
+        CampaignError
+            At ``webhook``, naming the variant and why it goes by webhook.
+
+        Examples
+        --------
+        >>> parse_campaign({"id": "x", "segments": ["vip"], "channel": "sms",
+        ...     "start": "2025-01-01", "end": "2025-01-31",
+        ...     "variants": [{"id": "a", "share": 1, "template": "t"}]}).check_webhook()
+        Traceback (most recent call last):
+        ...
+        cible.activation.campaign_definition.CampaignError: webhook: required to send variant 'a': Cible does not send the channel 'sms' itself; name the [webhooks.NAME] endpoint of cible.toml that sends it
+        """  # noqa: E501
+        if self.webhook is not None:
+            return
+        for variant in self.variants:
+            if self.by_webhook(variant):
+                why = (
+                    "its message is kept in another tool"
+                    if variant.message is not None
+                    else f"Cible does not send the channel {self.channel!r} itself"
+                )
+                raise CampaignError(
+                    f"webhook: required to send variant {variant.id!r}: {why}; name the "
+                    "[webhooks.NAME] endpoint of cible.toml that sends it"
+                )
 
     def arms(self) -> tuple[tuple[str, float], ...]:
         """``(arm, share)`` in the fixed order assignment uses: variants, then the holdout

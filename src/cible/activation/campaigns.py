@@ -55,6 +55,7 @@ from cible.activation.campaign_definition import (
     definition_json,
     parse_campaign,
 )
+from cible.activation.campaign_sends import SendContext, campaign_sends, send_campaign
 from cible.domain.clock import utc_now
 from cible.features.consent import consent_status
 from cible.store.campaigns import ASSIGNMENT_SCHEMA, CampaignRow
@@ -91,7 +92,8 @@ class Campaigns:
     """Campaigns of a workspace (``ws.campaigns``).
 
     ``members`` gives a segment's current members (an Ibis table with ``customer_id``),
-    ``segments`` and ``templates`` the ids that exist; the workspace wires them.
+    ``segments`` and ``templates`` the ids that exist; ``sending`` what :meth:`send`
+    needs (rendering, unsubscribe links, webhooks, time zone); the workspace wires them.
     """
 
     def __init__(
@@ -101,16 +103,18 @@ class Campaigns:
         members: Callable[[str], Any],
         segments: Callable[[], Sequence[str]] = tuple,
         templates: Callable[[], Sequence[str]] = tuple,
+        sending: Callable[[], SendContext] | None = None,
     ) -> None:
         self._store = store
         self._members = members
         self._segments = segments
         self._templates = templates
+        self._sending = sending
 
     # -- definitions ----------------------------------------------------------------
 
     def validate(self, source: str | Mapping[str, Any]) -> CampaignDefinition:
-        """Parse ``source`` and check the segments and templates it names exist.
+        """Parse ``source`` and check the segments, templates and webhook it names exist.
 
         Raises
         ------
@@ -132,6 +136,11 @@ class Campaigns:
                     variant.template,
                     templates,
                 )
+        if definition.webhook is not None and self._sending is not None:
+            webhooks = set(self._sending().webhooks)
+            _need(
+                definition.webhook in webhooks, "webhook", "webhook", definition.webhook, webhooks
+            )
         return definition
 
     def add(
@@ -362,6 +371,45 @@ class Campaigns:
             rows = self._store.campaign_assignments(campaign_id, customer_id=customer_id)
             result["customer"] = rows[0].__dict__ if rows else None
         return result
+
+    # -- sending --------------------------------------------------------------------
+
+    def send(
+        self,
+        campaign_id: str,
+        *,
+        now: datetime | None = None,
+        actor: str = "cli",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Queue one delivery per eligible customer of each variant arm, never the
+        holdout (:func:`cible.activation.campaign_sends.send_campaign`).
+
+        Only a live campaign whose dates include today (in the workspace's time zone)
+        sends. Sending again queues only the customers not sent to yet. ``dry_run``
+        counts and writes nothing. ``actor`` is who sends (returned as ``sent_by``;
+        the entry points write it to the audit log).
+        """
+        loaded = self._find(campaign_id)
+        if self._sending is None:
+            raise CampaignError(
+                "Sending campaigns needs a workspace: open one with Workspace.open."
+            )
+        done = send_campaign(
+            self._store,
+            loaded.definition,
+            loaded.row.status,
+            self._sending(),
+            now=now or utc_now(),
+            dry_run=dry_run,
+        )
+        return {**done, "sent_by": actor}
+
+    def sends(self, campaign_id: str) -> dict[str, Any]:
+        """A campaign's deliveries per variant arm by status, skips by reason
+        (:func:`cible.activation.campaign_sends.campaign_sends`)."""
+        loaded = self._find(campaign_id)
+        return {"status": loaded.row.status, **campaign_sends(self._store, loaded.definition)}
 
     # -- helpers --------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ sender``. Its ``Message-ID`` is derived from the delivery's idempotency key, the
 on every attempt, so a message sent twice (a crash after the server accepted it) is
 recognisable as one. A message to a customer carries ``List-Unsubscribe`` with the
 one-click link and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058):
-mail clients show an "unsubscribe" button that POSTs to it.
+mail clients show an "unsubscribe" button that POSTs to it. A campaign's message
+carries ``X-Cible-Campaign`` and ``X-Cible-Variant`` (the payload's ``headers``; only
+``X-Cible-*`` names are taken), so that its opens and clicks can be tied to the arm.
 
 The password comes from the environment variable ``[email] password_env``, never from
 ``cible.toml``. ``smtplib`` blocks: :func:`send_email` runs it in a thread.
@@ -43,6 +45,9 @@ from typing import Any
 from cible.activation.webhooks import Attempt
 from cible.domain.activation_settings import EmailSection
 
+#: The headers a delivery's payload may add to its e-mail (a campaign and its variant).
+EXTRA_HEADER_PREFIX = "X-Cible-"
+
 
 def message_id(key: str, sender: str) -> str:
     """The ``Message-ID`` of the delivery ``key``: a digest of it at the sender's domain."""
@@ -59,8 +64,9 @@ def build_message(
     *,
     unsubscribe: str | None = None,
 ) -> EmailMessage:
-    """The e-mail of a delivery: ``payload`` holds ``to``, ``subject``, ``text``, ``html``
-    and ``lang``; ``unsubscribe`` the one-click link, when the message goes to a customer.
+    """The e-mail of a delivery: ``payload`` holds ``to``, ``subject``, ``text``, ``html``,
+    ``lang`` and ``headers`` (``X-Cible-*`` only); ``unsubscribe`` the one-click link,
+    when the message goes to a customer.
 
     Raises
     ------
@@ -80,6 +86,10 @@ def build_message(
     if unsubscribe is not None:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in dict(payload.get("headers") or {}).items():
+        # Only Cible's own headers: a payload must not set From, Bcc or the like.
+        if str(name).lower().startswith(EXTRA_HEADER_PREFIX.lower()):
+            message[str(name)] = str(value)
     message.set_content(str(payload.get("text") or ""))
     if payload.get("html"):
         message.add_alternative(str(payload["html"]), subtype="html")

@@ -1,5 +1,5 @@
 """``cible campaigns validate | add | list | show | launch | pause | end | conflicts |
-assignments``."""
+assignments | send | sends``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _REASONS = {
     "denied": N_("consent denied"),
     "withdrawn": N_("consent withdrawn"),
     "conflict": N_("kept by a campaign of higher priority"),
+    "frequency_cap": N_("frequency cap reached"),
 }
 
 CampaignArg = Annotated[str, typer.Argument(help="The campaign's id.")]
@@ -316,3 +317,87 @@ def assignments(
     _arms_table(found)
     for reason, n in found["excluded"].items():
         echo(_("Excluded, {reason}: {n}").format(reason=_reason(reason), n=n))
+
+
+@campaigns_app.command("send")
+def send(
+    campaign_id: CampaignArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be queued; write nothing.")
+    ] = False,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Queue the messages of a live campaign: one per eligible customer of each variant,
+    never the holdout; customers already sent to are not sent again."""
+    use_lang(lang)
+    remote = connect(workspace)
+    if remote is not None:
+        done = remote.request(
+            "POST", f"/api/campaigns/{campaign_id}/send", params={"dry_run": dry_run}
+        )
+    elif dry_run:
+        with open_workspace(workspace, read_only=True) as ws:
+            done = ws.campaigns.send(campaign_id, dry_run=True)
+    else:
+        with open_workspace(workspace) as ws:
+            done = ws.audit_log.change(
+                "cli",
+                "campaign.send",
+                f"campaign:{campaign_id}",
+                lambda: ws.campaigns.send(campaign_id),
+                lambda done: {"queued": done["queued"], "already_sent": done["already_sent"]},
+            )
+    if as_json:
+        print_json(done)
+        return
+    if done["dry_run"]:
+        echo(_("Dry run: nothing was queued."))
+    text = (
+        _("Campaign {id}: {queued} messages would be queued.")
+        if done["dry_run"]
+        else _("Campaign {id}: {queued} messages queued.")
+    )
+    echo(text.format(id=campaign_id, queued=done["queued"]))
+    print_table(
+        _("Sends of {id}").format(id=campaign_id),
+        [_("arm"), _("queued"), _("already sent"), _("no address")],
+        [(arm, n["queued"], n["already_sent"], n["no_address"]) for arm, n in done["arms"].items()],
+    )
+    echo(_("Holdout, kept and not sent: {n}").format(n=done["holdout"]))
+
+
+@campaigns_app.command("sends")
+def sends(
+    campaign_id: CampaignArg,
+    lang: LangOption = None,
+    workspace: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """What became of a campaign's messages: per variant, pending, delivered, failed and
+    skipped (with the reasons)."""
+    use_lang(lang)
+    remote = connect(workspace)
+    if remote is not None:
+        found = remote.request("GET", f"/api/campaigns/{campaign_id}/sends")
+    else:
+        with open_workspace(workspace, read_only=True) as ws:
+            found = ws.campaigns.sends(campaign_id)
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        _("Messages of {id}").format(id=campaign_id),
+        [_("arm"), _("queued"), _("pending"), _("delivered"), _("failed"), _("skipped")],
+        [
+            (arm, n["queued"], n["pending"], n["delivered"], n["failed"], n["skipped"])
+            for arm, n in found["arms"].items()
+        ],
+    )
+    for arm, n in found["arms"].items():
+        for reason, count in n["skipped_reasons"].items():
+            echo(
+                _("{arm}: skipped, {reason}: {n}").format(arm=arm, reason=_reason(reason), n=count)
+            )
+    echo(_("Holdout, kept and not sent: {n}").format(n=found["holdout"]))

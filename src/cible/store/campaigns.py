@@ -240,3 +240,25 @@ def assignments(
         params,
     ).fetchall()
     return [AssignmentRow(*row) for row in rows]
+
+
+def delivery_counts(
+    con: duckdb.DuckDBPyConnection, campaign_id: str
+) -> list[tuple[str, str, str | None, int]]:
+    """``(variant, status, reason, deliveries)`` of the deliveries a campaign queued.
+
+    They are found by their ``source``, ``campaign:{id}:{variant}``; ``reason`` is the
+    ``last_error`` of skipped deliveries (``no_consent``, ``withdrawn``,
+    ``frequency_cap``...), None for the other statuses.
+    """
+    prefix = f"campaign:{campaign_id}:"
+    rows = con.execute(
+        """
+        SELECT substr(source, length(?) + 1) AS variant, status,
+               CASE WHEN status = 'skipped' THEN last_error END AS reason, count(*)
+        FROM deliveries WHERE starts_with(source, ?)
+        GROUP BY ALL ORDER BY ALL
+        """,
+        [prefix, prefix],
+    ).fetchall()
+    return [(str(variant), str(status), reason, int(n)) for variant, status, reason, n in rows]

@@ -638,6 +638,10 @@ class Store:
             self.connection, campaign_id, customer_id=customer_id, limit=limit
         )
 
+    def campaign_delivery_counts(self, campaign_id: str) -> list[tuple[str, str, str | None, int]]:
+        """``(variant, status, skip reason, deliveries)`` of what a campaign queued."""
+        return campaigns.delivery_counts(self.connection, campaign_id)
+
     # Automations -------------------------------------------------------------------
 
     def list_automations(self) -> list[automations.AutomationRow]:

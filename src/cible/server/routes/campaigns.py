@@ -1,6 +1,7 @@
-"""Campaigns: ``/api/campaigns`` — definitions, launch (assignment), pause, end, conflicts.
+"""Campaigns: ``/api/campaigns`` — definitions, launch (assignment), pause, end, conflicts,
+sending and what became of the sends.
 
-Everyone may read; editors and admins add, launch, pause and end campaigns. Every
+Everyone may read; editors and admins add, launch, pause, end and send campaigns. Every
 change is in the audit log.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from cible.domain.errors import CibleError
 from cible.server.deps import Editor, State, Viewer
@@ -171,5 +172,43 @@ async def assignments(
     def read(ws: Workspace) -> dict[str, Any]:
         _get(ws, campaign_id)
         return ws.campaigns.assignments(campaign_id, customer_id=customer_id)
+
+    return await state.db.call(read)
+
+
+@router.post("/{campaign_id}/send")
+async def send(
+    request: Request,
+    state: State,
+    principal: Editor,
+    campaign_id: CampaignId,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Queue one delivery per eligible customer of each variant (never the holdout);
+    customers already sent to are not sent again. ``dry_run`` counts, writes nothing."""
+    await state.db.call(lambda ws: _get(ws, campaign_id))
+    if dry_run:
+        return await state.db.call(
+            lambda ws: ws.campaigns.send(campaign_id, actor=principal.actor, dry_run=True)
+        )
+    done = await state.change(
+        principal,
+        "campaign.send",
+        f"campaign:{campaign_id}",
+        lambda ws: ws.campaigns.send(campaign_id, actor=principal.actor),
+        lambda done: {"queued": done["queued"], "already_sent": done["already_sent"]},
+    )
+    request.app.state.delivery.wake()
+    return done
+
+
+@router.get("/{campaign_id}/sends")
+async def sends(state: State, principal: Viewer, campaign_id: CampaignId) -> dict[str, Any]:
+    """The campaign's deliveries per variant by status (pending, delivered, failed,
+    skipped with reasons), and the holdout kept."""
+
+    def read(ws: Workspace) -> dict[str, Any]:
+        _get(ws, campaign_id)
+        return ws.campaigns.sends(campaign_id)
 
     return await state.db.call(read)
