@@ -35,7 +35,7 @@ docs: $(STAMP)
 # add the new ones to the French catalog (translate the entries left empty).
 messages: $(STAMP)
 	$(BIN)/pybabel -q extract -k N_ --add-location=file --sort-by-file -w 100 \
-		-o $(VENV)/cible.pot src/cible/cli src/cible/locale
+		-o $(VENV)/cible.pot src/cible/cli src/cible/locale src/cible/activation/experiments.py
 	$(BIN)/pybabel -q update -i $(VENV)/cible.pot -d src/cible/locale -D cible -l fr \
 		-w 100 --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 

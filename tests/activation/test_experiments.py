@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,104 +12,13 @@ from scipy import stats
 from statsmodels.stats import proportion
 
 from cible import Workspace
-from cible.activation.campaign_assignment import assign_arms
 from cible.experiments import ExperimentError
-
-LAUNCH = datetime(2025, 3, 1, 9)
-AS_OF = LAUNCH + timedelta(days=20)
-WINDOW = 14
-CUSTOMERS = 3_000
-#: The true effect: variant "v" multiplies the purchase rate by 1.5 in Paris, by 1 in Lyon.
-LIFT = {"paris": 1.5, "lyon": 1.0}
-#: The workspace, every order, and each customer's city and arm.
-Shop = tuple[Path, pd.DataFrame, pd.DataFrame]
-
-
-def _campaign() -> dict[str, object]:
-    return {
-        "id": "spring",
-        "segments": ["paris", "lyon"],
-        "channel": "email",
-        "variants": [{"id": "v", "share": 0.5, "message": "crm:spring"}],
-        "holdout": 0.5,
-        "start": (LAUNCH - timedelta(days=1)).date().isoformat(),
-        "end": (LAUNCH + timedelta(days=30)).date().isoformat(),
-        "cost": {"fixed": 100, "per_send": 0.05},
-    }
-
-
-def _orders(
-    rng: np.random.Generator, ids: list[str], rate: np.ndarray, start: datetime, days: int
-) -> pd.DataFrame:
-    """Poisson purchases at ``rate`` a day per customer over ``days`` days from ``start``."""
-    counts = rng.poisson(rate * days)
-    who = np.repeat(np.array(ids), counts)
-    seconds = rng.uniform(0, days * 86_400, len(who))
-    return pd.DataFrame(
-        {
-            "customer_id": who,
-            "ordered_at": [start + timedelta(seconds=float(s)) for s in seconds],
-            "amount": np.round(rng.lognormal(3.5, 0.6, len(who)), 2),
-            "status": "completed",
-        }
-    )
+from tests.activation.experiment_shop import AS_OF, LAUNCH, WINDOW, Shop, build_shop, campaign
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
-    """A shop whose campaign has a known effect; returns it and the customers' truth."""
-    folder = tmp_path_factory.mktemp("experiments")
-    rng = np.random.default_rng(7)
-    ids = [f"c{i:05d}" for i in range(CUSTOMERS)]
-    city = np.where(np.arange(CUSTOMERS) % 2 == 0, "paris", "lyon")
-    # Purchases a day: 0.02 on average, varied enough that the past predicts the window.
-    rate = rng.gamma(0.5, 0.04, CUSTOMERS)
-    pd.DataFrame(
-        {
-            "customer_id": ids,
-            "email": [f"{c}@example.com" for c in ids],
-            "city": city,
-            "created_at": "2024-01-01T00:00:00",
-        }
-    ).to_csv(folder / "customers.csv", index=False)
-    pd.DataFrame(
-        {
-            "customer_id": ids,
-            "channel": "email",
-            "purpose": "marketing",
-            "status": "granted",
-            "recorded_at": "2024-01-01T00:00:00",
-        }
-    ).to_csv(folder / "consents.csv", index=False)
-    before = _orders(rng, ids, rate, LAUNCH - timedelta(days=180), 180)
-    arms = assign_arms("spring", sorted(ids), [("v", 0.5), ("holdout", 0.5)])
-    arm = dict(zip(sorted(ids), arms, strict=True))
-    lift = np.array([LIFT[c] if arm[i] == "v" else 1.0 for i, c in zip(ids, city, strict=True)])
-    after = _orders(rng, ids, rate * lift, LAUNCH, 30)
-    orders = pd.concat([before, after], ignore_index=True)
-    orders.insert(0, "order_id", [f"o{i}" for i in range(len(orders))])
-    truth = pd.DataFrame({"customer_id": ids, "city": city, "arm": [arm[i] for i in ids]})
-    with Workspace.create(folder / "shop") as ws:
-        for kind in ("customers", "consents"):
-            ws.imports.load(kind, folder / f"{kind}.csv")
-        before_ids = orders.ordered_at < LAUNCH
-        orders[before_ids].to_csv(folder / "orders1.csv", index=False)
-        ws.imports.load("orders", folder / "orders1.csv")
-        for name in ("paris", "lyon"):
-            ws.segments.add(
-                {
-                    "id": name,
-                    "name": name,
-                    # Cities are stored title-cased (docs/quality.md).
-                    "where": {"attribute": "city", "op": "=", "value": name.title()},
-                }
-            )
-        ws.run(as_of=LAUNCH)
-        ws.campaigns.add(_campaign(), now=LAUNCH)
-        ws.campaigns.launch("spring", now=LAUNCH)
-        orders[~before_ids].to_csv(folder / "orders2.csv", index=False)
-        ws.imports.load("orders", folder / "orders2.csv")
-    return folder / "shop", orders, truth
+    return build_shop(tmp_path_factory.mktemp("experiments"))
 
 
 def _reference(orders: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
@@ -209,7 +118,7 @@ def test_a_campaign_not_launched_is_refused(tmp_path: Path) -> None:
         (tmp_path / "c.csv").write_text("customer_id\na\n")
         ws.imports.load("customers", tmp_path / "c.csv")
         ws.run(as_of=LAUNCH)
-        campaign = _campaign() | {"segments": ["lifecycle-prospect"]}
-        ws.campaigns.add(campaign, now=LAUNCH)
+        definition = campaign() | {"segments": ["lifecycle-prospect"]}
+        ws.campaigns.add(definition, now=LAUNCH)
         with pytest.raises(ExperimentError, match="has not been launched"):
             ws.experiments.analyse("spring")

@@ -48,6 +48,7 @@ from cible.experiments import (
     sample_size_proportions,
 )
 from cible.features.consent import consent_status
+from cible.locale import N_
 from cible.store.store import Store
 
 #: Looks of a sequential analysis at most (one a day).
@@ -323,13 +324,16 @@ class Experiments:
         return int(members.semi_join(granted, "customer_id").count().to_pyarrow().as_py())
 
 
-#: What the budget allocation assumes, said with its result.
+#: What the budget allocation assumes, said with its result (English; the CLI and the
+#: report translate them).
 ASSUMPTIONS = (
-    "Each further customer treated in a segment earns the profit measured against its "
-    "holdout and costs what the campaign cost per treated customer (no saturation).",
-    "Segments and channels are independent: treating one does not change another's return.",
-    "The effect measured holds for the customers treated next (same season and offer).",
-    "Fixed costs are left out: the budget buys messages and discounts.",
+    N_(
+        "Each further customer treated in a segment earns the profit measured against its "
+        "holdout and costs what the campaign cost per treated customer (no saturation)."
+    ),
+    N_("Segments and channels are independent: treating one does not change another's return."),
+    N_("The effect measured holds for the customers treated next (same season and offer)."),
+    N_("Fixed costs are left out: the budget buys messages and discounts."),
 )
 
 __all__ = ["ASSUMPTIONS", "Experiments"]

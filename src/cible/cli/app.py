@@ -28,6 +28,7 @@ from cible.cli.clv import clv_app
 from cible.cli.customers import customers_app
 from cible.cli.deliveries import deliveries_app
 from cible.cli.drift import drift_app
+from cible.cli.experiments import experiments_app
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
@@ -427,6 +428,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(snapshots_app, name="snapshots")
 app.add_typer(drift_app, name="drift")
+app.add_typer(experiments_app, name="experiments")
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ from cible.server.routes import (
     customers,
     deliveries,
     drift,
+    experiments,
     exports,
     jobs,
     segments,
@@ -144,6 +145,7 @@ def create_app(path: Path) -> FastAPI:
         deliveries,
         snapshots,
         drift,
+        experiments,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
