@@ -34,6 +34,8 @@ from cible.access.tokens import Tokens
 from cible.activation import Exports
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
+from cible.activation.campaign_analysis import CampaignAnalysis
+from cible.activation.campaign_definition import parse_campaign
 from cible.activation.campaign_sends import SendContext
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
@@ -52,6 +54,7 @@ from cible.ingest.events import Events
 from cible.locale.messages import LANGS
 from cible.models.trained import Models
 from cible.quality.quality import Quality
+from cible.reporting.campaigns import campaigns_block
 from cible.reporting.html import render_report
 from cible.reporting.quality import quality_block
 from cible.reporting.report import build_report
@@ -472,7 +475,24 @@ class Workspace:
             config=self.config,
         )
         # The quality section reads the latest `cible audit`; none before the first one.
-        return render_report(replace(report, quality=quality_block(self.store, lang)))
+        return render_report(
+            replace(
+                report,
+                quality=quality_block(self.store, lang),
+                campaigns=campaigns_block(self._campaign_analyses(lang), lang),
+            )
+        )
+
+    def _campaign_analyses(self, lang: str) -> list[tuple[CampaignAnalysis, str]]:
+        """Every launched campaign's analysis as of now, with its name in ``lang``."""
+        found = []
+        for summary in self.campaigns.list():
+            stored = self.campaigns.get(summary["id"])
+            if stored["launched_at"] is None:
+                continue
+            name = parse_campaign(stored["definition"]).label(lang)
+            found.append((self.experiments.analyse(summary["id"]), name))
+        return found
 
     def _check_dimensions(self) -> None:
         """Refuse dimensions named in ``cible.toml`` that no segment has (see

@@ -189,6 +189,44 @@ ENGLISH: dict[str, str] = {
     "quality_area_duplicates": N_("duplicates"),
     "quality_area_outliers": N_("outliers"),
     "quality_area_consent": N_("consent"),
+    "campaigns_title": N_("Campaigns against their holdout"),
+    "campaigns_help": N_(
+        "Each variant is compared with the customers of the same segments who received "
+        "nothing (the holdout): purchases in the attribution window after each customer's "
+        "assignment, in every arm alike. Lifts are on revenue per customer, adjusted for "
+        "each customer's earlier revenue (CUPED); p-values are corrected across segments "
+        "(Holm)."
+    ),
+    "campaign_summary": N_(
+        "{customers} customers, window of {days} days, compared with: {control}."
+    ),
+    "campaign_mismatch": N_(
+        "Sample-ratio mismatch in {segment}: the arms do not hold their planned shares; "
+        "find why before trusting these results."
+    ),
+    "campaign_variant": N_("Variant"),
+    "campaign_customers": N_("Customers (variant / control)"),
+    "campaign_conversion": N_("Conversion (variant / control)"),
+    "campaign_revenue": N_("Revenue per customer (variant / control)"),
+    "campaign_lift": N_("Revenue lift [95% interval]"),
+    "campaign_p": N_("p (Holm)"),
+    "campaign_beat": N_("Probability to beat the control"),
+    "campaign_roi": N_("ROI"),
+    "campaign_all": N_("All segments"),
+    "campaign_forest": N_("Revenue lift of each segment and variant of {name}, with its interval"),
+    "campaign_point": N_("{label}: lift {lift} [{low} ; {high}]"),
+    "campaign_forest_help": N_(
+        "Each line is a lift with its 95% interval; green where it is significant after "
+        "Holm's correction. An interval that crosses the axis is compatible with no effect."
+    ),
+    "campaigns_pareto": N_("Where incremental profit comes from"),
+    "campaigns_pareto_help": N_(
+        "Net incremental profit (margin on the revenue earned over the holdout, minus "
+        "costs) of each segment over every campaign, largest first; {total} in all."
+    ),
+    "campaigns_net": N_("Net incremental profit"),
+    "campaigns_share": N_("Share of the gains"),
+    "campaigns_cumulative": N_("cumulative"),
 }
 
 LANGS = LANGUAGES

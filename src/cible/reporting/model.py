@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cible.reporting.campaigns import CampaignsBlock
 from cible.reporting.quality import QualityBlock
 from cible.reporting.sankey import Sankey
 from cible.segments.personas import PersonaCard
@@ -169,3 +170,5 @@ class Report:
     quality: QualityBlock | None = None
     #: Migrations since a moment ``[drift] reference_days`` earlier, and drift alerts.
     movement: Movement = field(default_factory=Movement)
+    #: Launched campaigns against their holdouts, and the Pareto of incremental profit.
+    campaigns: CampaignsBlock = field(default_factory=CampaignsBlock)

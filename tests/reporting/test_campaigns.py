@@ -1,0 +1,57 @@
+"""The report's campaign section: tables, forest chart and Pareto of incremental profit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cible import Workspace
+from cible.reporting.campaigns import campaigns_block
+from tests.activation.experiment_shop import LAUNCH, build_shop, campaign
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path, _, _ = build_shop(tmp_path_factory.mktemp("report-campaigns"))
+    with Workspace.open(path) as ws:
+        # A name a marketer typed, with markup in it: it must show as text.
+        ws.campaigns.add(campaign() | {"name": {"en": "<script>x</script> spring"}}, now=LAUNCH)
+    return path
+
+
+def test_the_report_shows_each_campaign_against_its_holdout(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        analysis = ws.experiments.analyse("spring")
+        english, french = ws.report("en"), ws.report("fr")
+    assert 'id="campaign-spring"' in english
+    assert "Campaigns against their holdout" in english
+    assert "Campagnes face à leur groupe témoin" in french
+    assert (
+        "<script>x</script>" not in english and "&lt;script&gt;x&lt;/script&gt; spring" in english
+    )
+    revenue = {
+        f"{'∑' if c.segment == 'all' else c.segment} · {c.variant}": c
+        for c in analysis.comparisons
+        if c.metric == "revenue"
+    }
+    drawn = dict(re.findall(r'<g data-label="([^"]+)" data-lift="([-0-9.e]+)"', english))
+    assert drawn.keys() == revenue.keys()
+    for label, lift in drawn.items():
+        assert float(lift) == pytest.approx(revenue[label].relative_lift, abs=1e-4)
+
+
+def test_the_pareto_adds_up_each_segments_net_profit(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        analysis = ws.experiments.analyse("spring")
+    block = campaigns_block([(analysis, "spring"), (analysis, "again")], "en")
+    nets = {
+        r.segment: 2 * r.net for r in analysis.returns if r.segment != "all"
+    }  # the same campaign twice
+    assert {b.segment: b.net for b in block.pareto} == pytest.approx(nets)
+    assert [b.segment for b in block.pareto] == sorted(nets, key=lambda s: -nets[s])
+    positive = [b for b in block.pareto if b.net > 0]
+    assert sum(b.share or 0 for b in positive) == pytest.approx(1.0)
+    assert positive[-1].cumulative == pytest.approx(1.0)
+    assert block.total_net == pytest.approx(sum(nets.values()))
