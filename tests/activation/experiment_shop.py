@@ -104,4 +104,36 @@ def build_shop(folder: Path) -> Shop:
         ws.campaigns.launch("spring", now=LAUNCH)
         orders[~before_ids].to_csv(folder / "orders2.csv", index=False)
         ws.imports.load("orders", folder / "orders2.csv")
+        email_events(truth).to_csv(folder / "events.csv", index=False)
+        ws.imports.load("events", folder / "events.csv")
     return folder / "shop", orders, truth
+
+
+#: E-mail events of the first variant customers: (event, how many customers).
+ENGAGEMENT = (
+    ("Email Delivered", 40),
+    ("Email Opened", 20),
+    ("Email Link Clicked", 8),
+    ("Unsubscribed", 2),
+)
+
+
+def email_events(truth: pd.DataFrame) -> pd.DataFrame:
+    """Events an e-mail service sent back about ``spring``, and one about another campaign."""
+    variant = sorted(truth.customer_id[truth.arm == "v"])
+    rows = []
+    for event, customers in ENGAGEMENT:
+        for customer in variant[:customers]:
+            for repeat in range(2):  # opened twice: counted once
+                rows.append((customer, event, "spring", repeat))
+    rows.append((variant[0], "Email Marked as Spam", "other", 0))
+    return pd.DataFrame(
+        {
+            "message_id": [f"e{i}" for i in range(len(rows))],
+            "customer_id": [r[0] for r in rows],
+            "type": "track",
+            "event": [r[1] for r in rows],
+            "properties": [f'{{"campaign_id": "{r[2]}"}}' for r in rows],
+            "timestamp": [(LAUNCH + timedelta(days=1, minutes=r[3])).isoformat() for r in rows],
+        }
+    )

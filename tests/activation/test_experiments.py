@@ -13,7 +13,15 @@ from statsmodels.stats import proportion
 
 from cible import Workspace
 from cible.experiments import ExperimentError
-from tests.activation.experiment_shop import AS_OF, LAUNCH, WINDOW, Shop, build_shop, campaign
+from tests.activation.experiment_shop import (
+    AS_OF,
+    ENGAGEMENT,
+    LAUNCH,
+    WINDOW,
+    Shop,
+    build_shop,
+    campaign,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +130,16 @@ def test_a_campaign_not_launched_is_refused(tmp_path: Path) -> None:
         ws.campaigns.add(definition, now=LAUNCH)
         with pytest.raises(ExperimentError, match="has not been launched"):
             ws.experiments.analyse("spring")
+
+
+def test_email_events_are_counted_per_arm_once_per_customer(shop: Shop) -> None:
+    path, _, _ = shop
+    with Workspace.open(path) as ws:
+        analysis = ws.experiments.analyse("spring", as_of=AS_OF, window_days=WINDOW)
+    names = {
+        "Email Delivered": "delivered",
+        "Email Opened": "opened",
+        "Email Link Clicked": "clicked",
+        "Unsubscribed": "unsubscribed",
+    }
+    assert analysis.engagement == {"v": {names[e]: n for e, n in ENGAGEMENT}}

@@ -127,8 +127,8 @@ class SampleRatio(Result):
 class Return(Result):
     """What one variant earned over the holdout in one segment, and what it cost.
 
-    ``incremental_revenue`` = (mean revenue of the variant - of the holdout) x treated
-    customers; ``incremental_profit`` = margin x that; ``cost`` = the fixed cost's
+    ``incremental_revenue`` = (mean revenue of the variant - of the holdout, CUPED-adjusted
+    when the pre-period revenue varies) x treated customers; ``incremental_profit`` = margin x that; ``cost`` = the fixed cost's
     share (by treated customers) + ``per_send`` x messages sent + ``discount_share`` x
     the discounts per customer beyond the holdout's x treated customers; ``net`` =
     profit - cost; ``roi`` = net / cost (None without a cost).
@@ -547,11 +547,18 @@ def _return(
     variant_stats, control_stats = _arm(v, "revenue"), _arm(c, "revenue")
     difference = variant_stats.mean - control_stats.mean
     se = math.sqrt(variant_stats.variance / v["n"] + control_stats.variance / c["n"])
+    low = high = difference  # a metric constant in both arms has no interval
     try:
-        welch = compare_means(variant_stats, control_stats, alpha)
-        low, high = welch.ci_low, welch.ci_high
-    except ExperimentError:  # a metric constant in both arms: no interval
-        low = high = difference
+        # The same estimate as the comparison: CUPED's when the pre-period varies.
+        if variant_stats.covariate_variance > 0 and control_stats.covariate_variance > 0:
+            cuped = compare_means_cuped(variant_stats, control_stats, alpha)
+            difference, se = cuped.difference, cuped.standard_error
+            low, high = cuped.ci_low, cuped.ci_high
+        else:
+            welch = compare_means(variant_stats, control_stats, alpha)
+            low, high = welch.ci_low, welch.ci_high
+    except ExperimentError:
+        pass
     treated = v["n"]
     cost_model = definition.cost
     extra_discount = max(0.0, v["discount"] / v["n"] - c["discount"] / c["n"])

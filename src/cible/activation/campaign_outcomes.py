@@ -224,7 +224,7 @@ def engagement(
     Returns
     -------
     ibis.Table
-        ``arm``, ``event`` (the short name of :data:`ENGAGEMENT_EVENTS`), ``customers``
+        ``arm``, ``event`` (a name of :data:`ENGAGEMENT_EVENTS`), ``customers``
         (distinct customers who had it).
     """
     properties: Any = events.properties

@@ -28,6 +28,7 @@ from typing import Any
 from cible.activation.campaign_analysis import ALL, CampaignAnalysis, analyse_statistics
 from cible.activation.campaign_definition import CampaignDefinition, parse_campaign
 from cible.activation.campaign_outcomes import (
+    ENGAGEMENT_EVENTS,
     arm_statistics,
     customer_outcomes,
     delivery_counts,
@@ -292,7 +293,8 @@ class Experiments:
         )
         found: dict[str, dict[str, int]] = {}
         for row in rows:
-            found.setdefault(str(row["arm"]), {})[str(row["event"])] = int(row["customers"])
+            short = ENGAGEMENT_EVENTS[str(row["event"])]
+            found.setdefault(str(row["arm"]), {})[short] = int(row["customers"])
         return found
 
     def _looks(

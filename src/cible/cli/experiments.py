@@ -12,10 +12,20 @@ from cible.cli.options import JsonOption, LangOption, WorkspaceOption, parse_mom
 from cible.cli.output import echo, print_json, print_table
 from cible.cli.remote import connect, open_workspace
 from cible.domain.errors import CibleError
+from cible.locale import N_
 
 experiments_app = typer.Typer(
     help="Campaign analyses against the holdout, the power calculator and budget allocation."
 )
+
+#: E-mail events per arm, as people read them.
+_EVENTS = {
+    "delivered": N_("delivered"),
+    "opened": N_("opened"),
+    "clicked": N_("clicked"),
+    "unsubscribed": N_("unsubscribed"),
+    "complained": N_("marked as spam"),
+}
 
 CampaignArg = Annotated[str, typer.Argument(help="A launched campaign's id.")]
 
@@ -161,6 +171,29 @@ def _print_analysis(found: dict[str, Any]) -> None:
                     "" if r["roi"] is None else f"{r['roi']:.0%}",
                 )
                 for r in found["returns"]
+            ],
+        )
+    if found["engagement"]:
+        treated = {
+            c["variant"]: c["n_variant"]
+            for c in found["comparisons"]
+            if c["segment"] == "all" and c["metric"] == "conversion"
+        }
+        events = tuple(_EVENTS)
+        print_table(
+            _("E-mail engagement (customers, share of the arm)"),
+            [_("variant"), *(_(_EVENTS[e]) for e in events)],
+            [
+                (
+                    arm,
+                    *(
+                        f"{counts.get(e, 0):,} ({counts.get(e, 0) / treated[arm]:.1%})"
+                        if treated.get(arm)
+                        else f"{counts.get(e, 0):,}"
+                        for e in events
+                    ),
+                )
+                for arm, counts in sorted(found["engagement"].items())
             ],
         )
     for ratio in found["sample_ratios"]:
