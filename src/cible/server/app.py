@@ -52,6 +52,7 @@ from cible.server.routes import (
     drift,
     exports,
     jobs,
+    kpis,
     segments,
     snapshots,
     status,
@@ -144,6 +145,7 @@ def create_app(path: Path) -> FastAPI:
         deliveries,
         snapshots,
         drift,
+        kpis,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
