@@ -279,3 +279,33 @@ def test_the_revenue_pareto_equals_the_pandas_reference(shop: tuple[Path, Any]) 
 def test_months_before_clamps_to_the_end_of_a_shorter_month() -> None:
     assert months_before(datetime(2024, 3, 31), 1) == datetime(2024, 2, 29)
     assert months_before(datetime(2024, 1, 15, 8), 2) == datetime(2023, 11, 15, 8)
+
+
+def test_answers_off_their_scale_are_left_out() -> None:
+    import ibis
+
+    from cible.segments.kpi_facts import survey_facts
+
+    moments = ibis.memtable(
+        {
+            "moment_id": [1],
+            "as_of": [datetime(2024, 3, 1)],
+            "period_start": [datetime(2024, 2, 1)],
+            "previous_start": [datetime(2024, 1, 1)],
+        }
+    )
+    surveys = ibis.memtable(
+        {
+            "customer_id": ["a"] * 4,
+            "answered_at": [datetime(2024, 2, 2)] * 4,
+            "kind": ["nps", "nps", "csat", "csat"],
+            "score": [10.0, 42.0, 5.0, 9.0],
+        }
+    )
+    row = survey_facts(surveys, moments).to_pyarrow().to_pylist()[0]
+    assert (row["nps_answers"], row["promoters"], row["csat_answers"], row["satisfied"]) == (
+        1,
+        1,
+        1,
+        1,
+    )

@@ -127,11 +127,14 @@ def email_facts(events: Any, moments: Any) -> Any:
 
 def survey_facts(surveys: Any, moments: Any) -> Any:
     """Per moment and customer: NPS answers (promoters, detractors) and CSAT answers
-    (satisfied) given in the period."""
+    (satisfied) given in the period; answers off their scale (NPS 0-10, CSAT 1-5) are
+    left out."""
     answers = surveys.filter(surveys.customer_id.notnull(), surveys.score.notnull())
     joined = _in_period(answers, "answered_at", moments, "period_start")
-    nps = joined.kind == "nps"
-    csat = joined.kind == "csat"
+    # The importer checks that a score is a number, not its scale: an answer off its
+    # kind's scale (an NPS of 42) is left out rather than counted as a promoter.
+    nps = (joined.kind == "nps") & joined.score.between(0, 10)
+    csat = (joined.kind == "csat") & joined.score.between(1, 5)
     per = joined.group_by(["moment_id", "customer_id"]).aggregate(
         nps_answers=joined.count(where=nps),
         promoters=joined.count(where=nps & (joined.score >= PROMOTER_MIN)),
