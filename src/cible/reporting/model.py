@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cible.reporting.kpis import KpiSection
 from cible.reporting.quality import QualityBlock
 from cible.reporting.sankey import Sankey
 from cible.segments.personas import PersonaCard
@@ -169,3 +170,5 @@ class Report:
     quality: QualityBlock | None = None
     #: Migrations since a moment ``[drift] reference_days`` earlier, and drift alerts.
     movement: Movement = field(default_factory=Movement)
+    #: KPIs per segment over the kept snapshots and now; None draws no section.
+    kpis: KpiSection | None = None
