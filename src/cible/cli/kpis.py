@@ -45,8 +45,8 @@ def _fetch(
             query["period"] = params["period"]
             return list(remote.request("GET", "/api/kpis", params=_plain(query)))
         path = f"/api/kpis/{view}/{quote(name or '', safe='')}"
-        query = {"months": params["months"]} if view == "cohorts" else None
-        return list(remote.request("GET", path, params=query))
+        months = {"months": params["months"]} if view == "cohorts" else None
+        return list(remote.request("GET", path, params=months))
     with open_workspace(workspace, read_only=True) as ws:
         if view == "cohorts":
             return [c.as_dict() for c in ws.kpis.cohorts(name or "", months=params["months"])]
@@ -186,7 +186,7 @@ def _kpi_table(rows: list[dict[str, Any]]) -> None:
         _("as of"), _("segment"), _("churn"), _("average CLV"), _("open rate"), _("click rate"),
         _("NPS"), _("CSAT"), _("tickets per 100"), _("average CAC"),
     ]  # fmt: skip
-    shown = [
+    engagement = [
         (
             _moment(r),
             r["segment_id"],
@@ -201,7 +201,7 @@ def _kpi_table(rows: list[dict[str, Any]]) -> None:
         )
         for r in rows
     ]
-    print_table(_("Loyalty, engagement and cost per segment"), columns, shown)
+    print_table(_("Loyalty, engagement and cost per segment"), columns, engagement)
 
 
 def _cohort_table(segment: str, rows: list[dict[str, Any]]) -> None:
