@@ -115,3 +115,21 @@ def test_mistakes_get_one_sentence(shop: Path, args: list[str], message: str) ->
     result = runner.invoke(app, ["kpis", *args, "--workspace", str(shop)])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_the_api_refuses_bad_parameters_with_a_4xx(shop: Path) -> None:
+    with Workspace.open(shop) as ws:
+        secret = ws.tokens.create("fuzzer", Role.VIEWER)[0]
+    headers = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(shop)) as client:
+        answers = [
+            client.get("/api/kpis", params={"period": "year"}, headers=headers),
+            client.get("/api/kpis", params={"from": "soon"}, headers=headers),
+            client.get("/api/kpis", params={"to": "0001-01-01T00:00:00"}, headers=headers),
+            client.get("/api/kpis", params={"segment": "é/../x"}, headers=headers),
+            client.get("/api/kpis/cohorts/x", params={"months": 0}, headers=headers),
+            client.get("/api/kpis/cohorts/%F0%9F%98%80", headers=headers),
+        ]
+    assert [a.status_code // 100 for a in answers] == [4] * len(answers), [
+        (a.status_code, a.text) for a in answers
+    ]
