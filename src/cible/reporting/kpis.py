@@ -9,7 +9,7 @@ Examples
 --------
 >>> chart = line_chart([[1.0, 3.0], [2.0, 2.0]], 2)
 >>> chart.lines[0], chart.top
-('40.0,104.0 440.0,8.0', 3.0)
+('40.0,72.0 440.0,8.0', 3.0)
 """
 
 from __future__ import annotations
