@@ -71,6 +71,8 @@ def test_line_chart_scales_into_the_plot_area() -> None:
         (WIDTH - RIGHT, TOP),
     ]
     assert chart.top == 10.0 and chart.ends[1] == (WIDTH - RIGHT, TOP)
+    broken = line_chart([[float("nan"), float("inf"), 2.0]], 3)
+    assert "nan" not in broken.lines[0] and "inf" not in broken.lines[0] and broken.top == 2.0
     flat = line_chart([[0.0]], 1)
     assert flat.top == 1.0 and flat.ends == [(WIDTH / 2, BOTTOM)]
 

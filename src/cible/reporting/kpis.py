@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,6 +73,8 @@ class KpiSection:
 
 def line_chart(series: list[list[float]], points: int) -> LineChart:
     """Scale series of ``points`` values each into the chart's plot area (0 at the bottom)."""
+    # A corrupt amount can make a revenue infinite or NaN: it draws at 0, off the scale.
+    series = [[v if math.isfinite(v) else 0.0 for v in values] for values in series]
     top = max((value for values in series for value in values), default=0.0) or 1.0
     step = (WIDTH - LEFT - RIGHT) / max(points - 1, 1)
 
