@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from cible import Workspace
 from cible.access.roles import Role
 from cible.cli.app import app
 from cible.server.app import create_app
+from tests.cli.test_serve import CIBLE, cible, wait_for
 from tests.segments.kpi_shop import build_shop
 
 runner = CliRunner()
@@ -133,3 +136,30 @@ def test_the_api_refuses_bad_parameters_with_a_4xx(shop: Path) -> None:
     assert [a.status_code // 100 for a in answers] == [4] * len(answers), [
         (a.status_code, a.text) for a in answers
     ]
+
+
+def test_a_served_workspace_answers_the_cli_with_the_same_rows(tmp_path: Path) -> None:
+    shop_path = build_shop(tmp_path)[0]
+    views = (
+        ("--segment", "value-gold", "--from", "2024-06-01"),
+        ("cohorts", "lifecycle-loyal", "--months", "4"),
+        ("pareto", "lifecycle"),
+    )
+    local = [json.loads(_cli(shop_path, *view, "--format", "json")) for view in views]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*CIBLE, "serve", "--host", "127.0.0.1", "--port", "0", "--workspace", str(shop_path)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LANG": "C.UTF-8"},
+        )
+    try:
+        wait_for(shop_path / "cible.serve.json", process, log)
+        for view, expected in zip(views, local, strict=True):
+            result = cible("kpis", *view, "--format", "json", folder=shop_path)
+            assert result.returncode == 0, result.stderr
+            _alike(json.loads(result.stdout), expected)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
