@@ -62,6 +62,7 @@ from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.customers import Customers
+from cible.segments.kpis import Kpis
 from cible.segments.monitoring import Alert, DriftCheck, Monitoring
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
@@ -302,6 +303,12 @@ class Workspace:
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
         return Segments(self.store, self.registry, self.config)
+
+    @property
+    def kpis(self) -> Kpis:
+        """KPIs per segment over time: ``per_segment`` (at each snapshot and now),
+        ``cohorts`` (retention triangle) and ``pareto`` (revenue shares); docs/kpis.md."""
+        return Kpis(self.store, self.segments)
 
     @property
     def customers(self) -> Customers:

@@ -19,6 +19,7 @@ from cible.cli import audit as audit_cli
 from cible.cli import cluster as cluster_cli
 from cible.cli import dedupe as dedupe_cli
 from cible.cli import i18n
+from cible.cli import kpis as kpis_cli
 from cible.cli import segments as segments_cli
 from cible.cli import serve as serve_cli
 from cible.cli.automations import automations_app
@@ -429,6 +430,7 @@ app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(snapshots_app, name="snapshots")
 app.add_typer(drift_app, name="drift")
 app.add_typer(experiments_app, name="experiments")
+app.command("kpis")(kpis_cli.kpis)
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import WorkspaceError
 from cible.importing.pipeline import Progress
@@ -196,4 +199,10 @@ def _write_files(
     truth = [files.planted_groups, files.duplicate_pairs]
     if planted_change is not None:
         truth.append(folder / "planted_change.json")
-    return files.imports(), {}, truth
+    from cible.demo.service import write_service_files
+
+    # Streams 11 to 13 of the seed: the files above are what they were before these.
+    service = write_service_files(
+        folder, np.random.default_rng(seed).spawn(13)[10:], end_date or utc_now().date()
+    )
+    return [*files.imports(), *service], {}, truth

@@ -39,6 +39,7 @@ from cible.demo.places import Places, load_places
 from cible.demo.planted_change import PlantedChange, plant
 from cible.demo.population import build_population
 from cible.demo.purchases import STATUSES, Purchases, place_orders
+from cible.demo.service import acquisition_channels
 from cible.demo.textforms import (
     dotted_amounts,
     french_amounts,
@@ -176,6 +177,7 @@ def generate_retailer(
     counts |= mark_rejected_customers(extras)
     people = pd.concat([people, extras], ignore_index=True)
     counts |= spoil_profiles(streams["faults"], people, period)
+    people["acquisition_channel"] = _acquisition_channels(seed, people)
     report("customers", 1, 3)
     number, ids = _customer_ids(people)
     counts["customers"] = _write_customers(out_dir / "customers.csv", people, ids, number, places)
@@ -234,6 +236,19 @@ def generate_retailer(
     )
 
 
+def _acquisition_channels(seed: int, people: pd.DataFrame) -> np.ndarray:
+    """How each record was acquired; a duplicate copy shares its original's channel.
+
+    A stream of its own (the tenth spawned), so every other column is what the seed
+    gave before customers had a channel.
+    """
+    channels = acquisition_channels(np.random.default_rng(seed).spawn(10)[9], len(people))
+    original = people["original"].fillna(-1).to_numpy().astype(np.int64)
+    copies = np.flatnonzero(original >= 0)
+    channels[copies] = channels[original[copies]]
+    return channels
+
+
 def _customer_ids(people: pd.DataFrame) -> tuple[IntArray, pa.Array]:
     """Number customers in order of creation, as a CRM does: ``CLI000001``..."""
     rank = np.empty(len(people), dtype=np.int64)
@@ -273,6 +288,7 @@ def _write_customers(
             "city": np.array(places.names, dtype=object)[place],
             "region": np.array(places.regions, dtype=object)[place],
             "country": "FR",
+            "acquisition_channel": people["acquisition_channel"].to_numpy(),
             "created_at": french_datetimes(people["created"].to_numpy()).to_numpy(False),
             "updated_at": french_datetimes(people["updated"].to_numpy()).to_numpy(False),
             "interests": people["interests"].to_numpy(),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cible.reporting.campaigns import CampaignsBlock
+from cible.reporting.kpis import KpiSection
 from cible.reporting.quality import QualityBlock
 from cible.reporting.sankey import Sankey
 from cible.segments.personas import PersonaCard
@@ -172,3 +173,5 @@ class Report:
     movement: Movement = field(default_factory=Movement)
     #: Launched campaigns against their holdouts, and the Pareto of incremental profit.
     campaigns: CampaignsBlock = field(default_factory=CampaignsBlock)
+    #: KPIs per segment over the kept snapshots and now; None draws no section.
+    kpis: KpiSection | None = None

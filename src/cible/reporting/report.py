@@ -7,10 +7,12 @@ from cible.domain.errors import CibleError
 from cible.locale.messages import text
 from cible.models.churn_risk import latest_card
 from cible.reporting.clusters import cluster_blocks
+from cible.reporting.kpis import kpi_section
 from cible.reporting.model import DimensionBlock, Report, RfmCell, SegmentRow
 from cible.reporting.movement import build_movement
 from cible.segments.builtin import load_builtin
 from cible.segments.catalog import SegmentInfo, Segments
+from cible.segments.kpis import Kpis
 from cible.segments.personas import Personas
 from cible.segments.portfolio import build_portfolio
 from cible.segments.summary import rfm_cells, totals
@@ -123,6 +125,13 @@ def build_report(
             infos,
             lang,
             reference_days=(config or WorkspaceConfig()).drift.reference_days,
+        ),
+        kpis=kpi_section(
+            Kpis(store, segments).per_segment(),
+            infos,
+            dimensions,
+            {d: _title(d, lang) for d in dimensions},
+            lang,
         ),
     )
 

@@ -53,6 +53,7 @@ from cible.server.routes import (
     experiments,
     exports,
     jobs,
+    kpis,
     segments,
     snapshots,
     status,
@@ -146,6 +147,7 @@ def create_app(path: Path) -> FastAPI:
         snapshots,
         drift,
         experiments,
+        kpis,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
