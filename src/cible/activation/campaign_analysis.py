@@ -127,11 +127,12 @@ class SampleRatio(Result):
 class Return(Result):
     """What one variant earned over the holdout in one segment, and what it cost.
 
-    ``incremental_revenue`` = (mean revenue of the variant - of the holdout, CUPED-adjusted
-    when the pre-period revenue varies) x treated customers; ``incremental_profit`` =
-    margin x that; ``cost`` = the fixed cost's share (by treated customers) +
-    ``per_send`` x messages sent + ``discount_share`` x the discounts per customer beyond the holdout's x treated customers; ``net`` =
-    profit - cost; ``roi`` = net / cost (None without a cost).
+    ``incremental_revenue`` = (mean revenue of the variant - of the holdout,
+    CUPED-adjusted when the pre-period revenue varies) x treated customers;
+    ``incremental_profit`` = margin x that; ``cost`` = the fixed cost's share (by
+    treated customers) + ``per_send`` x messages sent + ``discount_share`` x the
+    discounts per customer beyond the holdout's x treated customers; ``net`` = profit -
+    cost; ``roi`` = net / cost (None without a cost).
     ``profit_per_treated`` (margin x the difference of means, with its standard error)
     and ``cost_per_treated`` (the cost without its fixed part) feed budget allocation.
     """
