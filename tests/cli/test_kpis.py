@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cible import Workspace
 from cible.access.roles import Role
+from cible.cli import output
 from cible.cli.app import app
 from cible.server.app import create_app
 from tests.cli.test_serve import CIBLE, cible, wait_for
@@ -95,7 +96,10 @@ def test_csv_has_one_row_per_segment_and_moment(shop: Path) -> None:
     assert "retention_m0" in triangle[0] and len(triangle) == 12
 
 
-def test_tables_name_each_kpi(shop: Path) -> None:
+def test_tables_name_each_kpi(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The console is made once per process: another test may have narrowed it, and a
+    # narrow table folds its headers.
+    monkeypatch.setattr(output.console, "width", 250)
     shown = _cli(shop, "--segment", "value-gold")
     for label in ("revenue", "conversion", "churn", "NPS", "CSAT", "average CAC", "value-gold"):
         assert label in shown

@@ -354,6 +354,13 @@ def demo(
             "quarter, for drift checks to find."
         ),
     ] = None,
+    campaign: Annotated[
+        bool,
+        typer.Option(
+            help="Add a past win-back campaign with a holdout and a planted effect "
+            "(retailer), for `cible experiments analyse winback`."
+        ),
+    ] = True,
     lang: LangOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -372,6 +379,7 @@ def demo(
             seed=seed,
             replace=force,
             planted_change=planted_change,
+            campaign=campaign,
             progress=bars.task,
         )
     if as_json:
@@ -408,6 +416,8 @@ def demo(
     echo(f"  open {summary['reports'][0]}")
     echo(f"  cible segments list --workspace {workspace}")
     echo(f"  cible rejects --workspace {workspace}")
+    if summary.get("campaign"):
+        echo(f"  cible experiments analyse winback --workspace {workspace}")
 
 
 app.command()(segments_cli.run)

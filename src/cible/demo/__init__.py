@@ -68,6 +68,7 @@ def build_demo(
     end_date: date | None = None,
     replace: bool = False,
     planted_change: str | None = None,
+    campaign: bool = False,
     progress: Callable[[str], Progress] | None = None,
 ) -> dict[str, Any]:
     """Create a demo workspace at ``path`` and return a summary of what was loaded.
@@ -83,6 +84,9 @@ def build_demo(
     planted_change : str, optional
         Retailer only: a planted group whose customers buy half as often in the last
         quarter, for drift checks to find (:mod:`cible.demo.planted_change`).
+    campaign : bool
+        Retailer only: a past win-back campaign with a holdout and a planted effect,
+        for ``cible experiments analyse winback`` (:mod:`cible.demo.campaign`).
     progress : callable, optional
         ``progress(label)`` returns a ``(step, done, total)`` callback per task.
     """
@@ -117,6 +121,20 @@ def build_demo(
             # The retailer's history ends today; CDNOW's ended in mid-1998.
             as_of = None if dataset == "retailer" else CDNOW_AS_OF
             record = ws.run(as_of=as_of, progress=bar("run"))
+            planted = None
+            if campaign and dataset == "retailer":
+                from cible.demo.campaign import plant_campaign
+
+                # Stream 14 of the seed: the files above are what they were before it.
+                planted = plant_campaign(
+                    ws,
+                    source,
+                    np.random.default_rng(seed).spawn(14)[13],
+                    end_date or utc_now().date(),
+                )
+                counts = ws.counts()
+                # Traits and segments see the campaign's orders.
+                record = ws.run(as_of=as_of, progress=bar("run"))
             reports = []
             for lang in ("en", "fr"):
                 report = path / f"report-{lang}.html"
@@ -143,6 +161,7 @@ def build_demo(
             "memberships": record.memberships,
         },
         "reports": reports,
+        "campaign": planted,
         "seconds": time.perf_counter() - started,
     }
 
