@@ -7,7 +7,9 @@ per (campaign, customer) ever assigned: the arm, when it was first assigned, whe
 the customer is eligible now and, when not, why (``no_consent``, ``denied``,
 ``withdrawn``, ``conflict`` with ``conflict_with`` naming the campaign kept), and the
 segment they were targeted through (the first of the campaign's segments they were a
-member of at their first assignment: the analysis is made per segment). A
+member of at their first assignment: the analysis is made per segment), and when they
+first became eligible (``eligible_at``, kept when they later withdraw their consent or
+are taken by another campaign: the analysis follows every customer ever eligible). A
 re-assignment rewrites the rows of the customers it reads and keeps their first
 ``assigned_at``; customers who left the target keep their row, as history.
 """
@@ -35,7 +37,7 @@ CREATE = (
     CREATE TABLE IF NOT EXISTS campaign_assignments (
       campaign_id VARCHAR, customer_id VARCHAR, arm VARCHAR, assigned_at TIMESTAMP,
       eligible BOOLEAN, reason VARCHAR, conflict_with VARCHAR, updated_at TIMESTAMP,
-      segment_id VARCHAR
+      segment_id VARCHAR, eligible_at TIMESTAMP
     )
     """,
     "CREATE INDEX IF NOT EXISTS campaign_assignments_campaign "
@@ -47,6 +49,16 @@ CREATE = (
 UPGRADE = (
     "DROP INDEX IF EXISTS campaign_assignments_campaign",
     "ALTER TABLE campaign_assignments ADD COLUMN IF NOT EXISTS segment_id VARCHAR",
+    CREATE[1],
+)
+
+#: Schema 15: when a customer first became eligible, never overwritten (the analysis
+#: keeps every customer who ever was, whatever their consent later: intention to treat).
+UPGRADE_ELIGIBLE_AT = (
+    "DROP INDEX IF EXISTS campaign_assignments_campaign",
+    "ALTER TABLE campaign_assignments ADD COLUMN IF NOT EXISTS eligible_at TIMESTAMP",
+    "UPDATE campaign_assignments SET eligible_at = assigned_at "
+    "WHERE eligible AND eligible_at IS NULL",
     CREATE[1],
 )
 
@@ -77,11 +89,13 @@ class AssignmentRow:
     conflict_with: str | None
     updated_at: datetime
     segment_id: str | None = None
+    eligible_at: datetime | None = None
 
 
 _CAMPAIGN_COLUMNS = ", ".join(CampaignRow.__dataclass_fields__)
 _ASSIGNMENT_COLUMNS = ", ".join(AssignmentRow.__dataclass_fields__)
 _TS = pa.timestamp("us")
+#: Columns a launch hands over (``eligible_at`` is derived by the store).
 ASSIGNMENT_SCHEMA = pa.schema(
     [
         *((name, pa.string()) for name in ("campaign_id", "customer_id", "arm")),
@@ -171,7 +185,9 @@ def launch(
                 SELECT n.campaign_id, n.customer_id, n.arm,
                        coalesce(o.assigned_at, n.assigned_at) AS assigned_at,
                        n.eligible, n.reason, n.conflict_with, n.updated_at,
-                       coalesce(o.segment_id, n.segment_id) AS segment_id
+                       coalesce(o.segment_id, n.segment_id) AS segment_id,
+                       coalesce(o.eligible_at, CASE WHEN n.eligible THEN n.updated_at END)
+                         AS eligible_at
                 FROM {name} n LEFT JOIN campaign_assignments o
                   ON o.campaign_id = n.campaign_id AND o.customer_id = n.customer_id
                 """

@@ -270,6 +270,13 @@ def _outcomes(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _eligible_at(con: duckdb.DuckDBPyConnection) -> None:
+    # When each campaign customer first became eligible: the analysis keeps them from
+    # then on, whatever their consent later (docs/experiments.md, "Attribution").
+    for statement in campaigns.UPGRADE_ELIGIBLE_AT:
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -285,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "snapshots of traits and memberships; drift checks", _snapshots),
     Migration(13, "campaigns and their assignments to arms", _campaigns),
     Migration(14, "surveys, tickets, acquisition costs; campaign segments", _outcomes),
+    Migration(15, "when each campaign customer first became eligible", _eligible_at),
 )
 
 #: The schema version this release of Cible writes.
