@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cible.activation.campaign_analysis import analyse_statistics
+from cible.activation.campaign_analysis import ALL, analyse_statistics
 from cible.activation.campaign_assignment import assign_arms
 from cible.activation.campaign_definition import parse_campaign
 from cible.activation.campaign_outcomes import arm_statistics, customer_outcomes
@@ -47,8 +47,7 @@ def _null_world(campaigns: int, per_campaign: int, seed: int) -> tuple[pd.DataFr
             "customer_id": ids,
             "segment_id": "s",
             "arm": arms,
-            "eligible": True,
-            "assigned_at": LAUNCH,
+            "eligible_at": LAUNCH,
         }
     )
     rate = rng.gamma(0.5, 0.04, total)
@@ -133,7 +132,7 @@ def test_null_campaigns_reject_five_percent_of_the_time() -> None:
     for campaign_id, found in by_campaign.items():
         analysis = analyse_statistics(_definition(campaign_id), found, margin=0.3, min_per_arm=2)  # type: ignore[arg-type]
         for c in analysis.comparisons:
-            if c.segment == "all":
+            if c.segment == ALL:
                 rejected[c.metric] += c.p_value < 0.05
                 if c.metric == "revenue":
                     rejected["welch"] += (c.unadjusted_p_value or 1.0) < 0.05
@@ -148,7 +147,7 @@ def test_biased_assignment_is_flagged() -> None:
     # leaves 55/45 where 50/50 was planned.
     assignments, orders = _null_world(1, 4_000, seed=3)
     holdout = assignments.index[assignments.arm == "holdout"]
-    assignments.loc[holdout[::5], "eligible"] = False
+    assignments.loc[holdout[::5], "eligible_at"] = pd.NaT
     rows = (
         arm_statistics(
             customer_outcomes(

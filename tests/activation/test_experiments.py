@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.stats import proportion
 
 from cible import Workspace
+from cible.activation.campaign_analysis import ALL
 from cible.experiments import ExperimentError
 from tests.activation.experiment_shop import (
     AS_OF,
@@ -51,8 +52,8 @@ def test_analysis_equals_scipy_and_statsmodels_on_the_same_customers(
     with Workspace.open(path) as ws:
         analysis = ws.experiments.analyse("spring", as_of=AS_OF, window_days=WINDOW, pre_days=90)
     found = {(c.segment, c.metric): c for c in analysis.comparisons}
-    for segment in ("paris", "lyon", "all"):
-        part = reference if segment == "all" else reference[reference.city == segment]
+    for segment in ("paris", "lyon", ALL):
+        part = reference if segment == ALL else reference[reference.city == segment]
         v, h = part[part.arm == "v"], part[part.arm == "holdout"]
         revenue = found[(segment, "revenue")]
         assert (revenue.n_variant, revenue.n_control) == (len(v), len(h))
@@ -102,7 +103,7 @@ def test_known_effect_is_found_where_planted_and_not_elsewhere(
     returns = {(r.segment, r.variant): r for r in analysis.returns}
     assert returns[("paris", "v")].incremental_revenue > 0
     # Sent outside Cible: each treated customer counts as one message.
-    total = returns[("all", "v")]
+    total = returns[(ALL, "v")]
     assert total.sent == total.treated
     assert total.cost == pytest.approx(100 + 0.05 * total.treated)
     assert total.roi == pytest.approx(total.net / total.cost)
@@ -143,3 +144,50 @@ def test_email_events_are_counted_per_arm_once_per_customer(shop: Shop) -> None:
         "Unsubscribed": "unsubscribed",
     }
     assert analysis.engagement == {"v": {names[e]: n for e, n in ENGAGEMENT}}
+
+
+def test_customers_who_withdraw_after_launch_stay_in_the_analysis(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Intention to treat: variant customers who unsubscribe after the e-mail, then a
+    # relaunch (which marks them ineligible for sending), must not leave the comparison.
+    path, _, truth = build_shop(tmp_path_factory.mktemp("withdrawn"))
+    with Workspace.open(path) as ws:
+        before = ws.experiments.analyse("spring", as_of=AS_OF, window_days=WINDOW)
+        quitters = truth.customer_id[truth.arm == "v"].head(300)
+        ledger = path.parent / "withdrawn.csv"
+        pd.DataFrame(
+            {
+                "customer_id": quitters,
+                "channel": "email",
+                "purpose": "marketing",
+                "status": "withdrawn",
+                "recorded_at": (LAUNCH + timedelta(days=2)).isoformat(),
+            }
+        ).to_csv(ledger, index=False)
+        ws.imports.load("consents", ledger)
+        ws.campaigns.launch("spring", now=LAUNCH + timedelta(days=3))
+        assert ws.campaigns.assignments("spring")["excluded"]["withdrawn"] >= 300
+        after = ws.experiments.analyse("spring", as_of=AS_OF, window_days=WINDOW)
+    sizes = lambda a: [(c.segment, c.n_variant, c.n_control) for c in a.comparisons]  # noqa: E731
+    assert sizes(after) == sizes(before)
+    assert not any(r.mismatch for r in after.sample_ratios)
+
+
+def test_a_moment_with_an_offset_is_the_same_instant_in_utc(shop: Shop) -> None:
+    path, _, _ = shop
+    moment = LAUNCH + timedelta(days=5, hours=3)
+    shifted = moment.replace(tzinfo=UTC).astimezone(timezone(timedelta(hours=5)))
+    with Workspace.open(path) as ws:
+        naive = ws.experiments.analyse("spring", as_of=moment, sequential=True)
+        aware = ws.experiments.analyse("spring", as_of=shifted, sequential=True)
+    assert naive.as_dict()["comparisons"] == aware.as_dict()["comparisons"]
+
+
+def test_wrong_settings_are_refused_in_one_sentence(shop: Shop) -> None:
+    path, _, _ = shop
+    with Workspace.open(path) as ws:
+        with pytest.raises(ExperimentError, match="window_days 0"):
+            ws.experiments.analyse("spring", window_days=0)
+        with pytest.raises(ExperimentError, match=r"margin 1\.5"):
+            ws.experiments.analyse("spring", margin=1.5)

@@ -92,7 +92,7 @@ def test_the_same_analysis_through_a_served_workspace(shop: Path, tmp_path: Path
         assert command.returncode == 0, command.stderr
         _same(json.loads(command.stdout)["comparisons"], expected["comparisons"])
         headers = {"Authorization": f"Bearer {(shop / 'cible.serve.token').read_text().strip()}"}
-        missing = httpx.get(f"{url}/api/experiments/nope", headers=headers)
+        missing = httpx.get(f"{url}/api/experiments/campaigns/nope", headers=headers)
         assert missing.status_code == 404
         power = httpx.get(
             f"{url}/api/experiments/power",

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cible import Workspace
+from cible.activation.campaign_analysis import ALL
 from cible.demo import build_demo
 from cible.demo.campaign import HOLDOUT_SHARE
 
@@ -23,7 +24,7 @@ def test_the_planted_lift_is_inside_the_measured_interval(demo: dict[str, object
     with Workspace.open(Path(str(demo["workspace"]))) as ws:
         analysis = ws.experiments.analyse("winback")
         report = Path(str(demo["reports"][0])).read_text()  # type: ignore[index]
-    overall = {c.metric: c for c in analysis.comparisons if c.segment == "all"}
+    overall = {c.metric: c for c in analysis.comparisons if c.segment == ALL}
     revenue = overall["revenue"]
     assert revenue.ci_low <= planted["planted_revenue_per_treated"] <= revenue.ci_high
     assert revenue.p_value < 0.001 and overall["conversion"].difference > 0

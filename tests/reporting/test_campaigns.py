@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cible import Workspace
+from cible.activation.campaign_analysis import ALL
 from cible.reporting.campaigns import campaigns_block
 from tests.activation.experiment_shop import LAUNCH, build_shop, campaign
 
@@ -32,7 +33,7 @@ def test_the_report_shows_each_campaign_against_its_holdout(shop: Path) -> None:
         "<script>x</script>" not in english and "&lt;script&gt;x&lt;/script&gt; spring" in english
     )
     revenue = {
-        f"{'∑' if c.segment == 'all' else c.segment} · {c.variant}": c
+        f"{'∑' if c.segment == ALL else c.segment} · {c.variant}": c
         for c in analysis.comparisons
         if c.metric == "revenue"
     }
@@ -47,7 +48,7 @@ def test_the_pareto_adds_up_each_segments_net_profit(shop: Path) -> None:
         analysis = ws.experiments.analyse("spring")
     block = campaigns_block([(analysis, "spring"), (analysis, "again")], "en")
     nets = {
-        r.segment: 2 * r.net for r in analysis.returns if r.segment != "all"
+        r.segment: 2 * r.net for r in analysis.returns if r.segment != ALL
     }  # the same campaign twice
     assert {b.segment: b.net for b in block.pareto} == pytest.approx(nets)
     assert [b.segment for b in block.pareto] == sorted(nets, key=lambda s: -nets[s])

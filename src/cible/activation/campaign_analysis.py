@@ -70,8 +70,9 @@ from cible.experiments import (
 )
 from cible.experiments.result import Result
 
-#: The segment of the rows that sum every segment.
-ALL = "all"
+#: The segment of the rows that sum every segment (not a valid segment id, so no
+#: segment can be mistaken for it).
+ALL = "*"
 METRICS = ("conversion", "revenue")
 
 
@@ -81,7 +82,7 @@ class Comparison(Result):
 
     ``p_value`` is the one judged: CUPED's for revenue when it applies, else Welch's;
     the score test's for conversion. ``adjusted_p_value`` is Holm's, across the
-    segments and variants of the metric (None on the "all" rows).
+    segments and variants of the metric (None on the all-segments rows, :data:`ALL`).
     """
 
     segment: str
@@ -128,13 +129,17 @@ class Return(Result):
     """What one variant earned over the holdout in one segment, and what it cost.
 
     ``incremental_revenue`` = (mean revenue of the variant - of the holdout,
-    CUPED-adjusted when the pre-period revenue varies) x treated customers;
-    ``incremental_profit`` = margin x that; ``cost`` = the fixed cost's share (by
-    treated customers) + ``per_send`` x messages sent + ``discount_share`` x the
-    discounts per customer beyond the holdout's x treated customers; ``net`` = profit -
-    cost; ``roi`` = net / cost (None without a cost).
-    ``profit_per_treated`` (margin x the difference of means, with its standard error)
-    and ``cost_per_treated`` (the cost without its fixed part) feed budget allocation.
+    CUPED-adjusted when the pre-period revenue varies) x treated customers, revenue
+    being the amounts paid (after discounts); ``extra_discount`` = (discount per
+    customer of the variant - of the holdout) x treated; ``incremental_profit`` =
+    margin x incremental revenue + (margin - ``discount_share``) x extra discount (the
+    margin is on list prices, and ``1 - discount_share`` of a discount is funded by
+    someone else); ``cost`` = the fixed cost's share (by treated customers) +
+    ``per_send`` x messages sent; ``net`` = profit - cost; ``roi`` = net / cost (None
+    without a cost).
+    ``profit_per_treated`` (the incremental profit per treated customer, with the
+    standard error of its revenue part) and ``cost_per_treated`` (the cost without its
+    fixed part) feed budget allocation.
     """
 
     segment: str
@@ -144,6 +149,7 @@ class Return(Result):
     incremental_revenue: float
     incremental_revenue_ci_low: float
     incremental_revenue_ci_high: float
+    extra_discount: float
     incremental_profit: float
     profit_per_treated: float
     profit_per_treated_se: float
@@ -225,6 +231,8 @@ def analyse_statistics(
     )
     stats[ALL] = _sum_segments(stats)
     notes: list[str] = []
+    if not variants:
+        notes.append("Nothing to compare: the campaign has a single variant and no holdout.")
     if control != HOLDOUT:
         notes.append(
             f"No holdout: each variant is compared with {control!r}; no return is measured "
@@ -238,11 +246,16 @@ def analyse_statistics(
             )
     comparisons = _holm(comparisons, alpha)
     if looks is not None:
-        comparisons = _with_sequential(comparisons, looks, control, alpha, sequential_effect)
+        # The mixing scale comes from the pre-period (revenue over a window's length),
+        # not from the outcomes: an always-valid test must not be tuned on its data.
+        customers_all = sum(a["n"] for a in stats[ALL].values())
+        pre_sum = sum(a["sum_x"] for a in stats[ALL].values())
+        scale = pre_sum / customers_all * window_days / pre_days if customers_all else 0.0
+        comparisons = _with_sequential(comparisons, looks, control, alpha, sequential_effect, scale)
     ratios = [
         _sample_ratio(segment, arms, [shares[a] for a in arms], stats[segment])
         for segment in [*segments, ALL]
-        if stats[segment]
+        if stats[segment] and len(arms) > 1
     ]
     for ratio in ratios:
         if ratio.mismatch:
@@ -268,6 +281,13 @@ def analyse_statistics(
                 if found is not None:
                     returns.append(found)
     customers = sum(int(r["n"]) for r in rows)
+    complete = sum(int(r["complete"]) for r in rows)
+    if complete < customers:
+        notes.append(
+            f"{customers - complete} of {customers} customers' windows had not closed by "
+            "the analysis: their purchases so far count, in every arm alike; the effect "
+            "over a whole window may differ."
+        )
     return CampaignAnalysis(
         campaign_id=definition.id,
         as_of=as_of,
@@ -278,7 +298,7 @@ def analyse_statistics(
         alpha=alpha,
         min_per_arm=min_per_arm,
         customers=customers,
-        complete=sum(int(r["complete"]) for r in rows),
+        complete=complete,
         comparisons=tuple(comparisons),
         sample_ratios=tuple(ratios),
         returns=tuple(returns),
@@ -456,6 +476,7 @@ def _with_sequential(
     control: str,
     alpha: float,
     effect: float,
+    scale: float,
 ) -> list[Comparison]:
     per: dict[tuple[Any, str], dict[str, dict[str, float]]] = {}
     for row in looks:
@@ -482,11 +503,11 @@ def _with_sequential(
             pair = (ArmStats(int(v["n"]), v["sum_y"], v["sum_y2"]), _control(k))
             if pair[0].variance > 0 and pair[1].variance > 0:
                 pairs.append(pair)
-        scale = abs(c.control_value) or abs(c.variant_value)
-        if not pairs or scale == 0:
+        size = scale or abs(c.control_value) or abs(c.variant_value)
+        if not pairs or size == 0:
             result.append(c)
             continue
-        test = sequential_test(pairs, mixing_sd=effect * scale, alpha=alpha)
+        test = sequential_test(pairs, mixing_sd=effect * size, alpha=alpha)
         result.append(
             dataclasses.replace(
                 c,
@@ -562,12 +583,18 @@ def _return(
         pass
     treated = v["n"]
     cost_model = definition.cost
-    extra_discount = max(0.0, v["discount"] / v["n"] - c["discount"] / c["n"])
-    variable = cost_model.per_send * sent + cost_model.discount_share * extra_discount * treated
+    # Amounts are paid after discounts and the margin is on list prices (amount +
+    # discount): a customer's gross profit is margin x amount - (1 - margin) x discount,
+    # plus the share of the discount someone else funds (1 - discount_share).
+    extra_discount = v["discount"] / v["n"] - c["discount"] / c["n"]
+    per_treated = margin * difference + (margin - cost_model.discount_share) * extra_discount
+    variable = cost_model.per_send * sent
     cost = cost_model.fixed * (treated / treated_total if treated_total else 0.0) + variable
-    profit = margin * difference * treated
+    profit = per_treated * treated
     net = profit - cost
-    net_low, net_high = margin * low * treated - cost, margin * high * treated - cost
+    shift = (margin - cost_model.discount_share) * extra_discount
+    net_low = (margin * low + shift) * treated - cost
+    net_high = (margin * high + shift) * treated - cost
     return Return(
         segment=segment,
         variant=variant,
@@ -576,8 +603,9 @@ def _return(
         incremental_revenue=difference * treated,
         incremental_revenue_ci_low=low * treated,
         incremental_revenue_ci_high=high * treated,
+        extra_discount=extra_discount * treated,
         incremental_profit=profit,
-        profit_per_treated=margin * difference,
+        profit_per_treated=per_treated,
         profit_per_treated_se=margin * se,
         cost_per_treated=variable / treated,
         cost=cost,

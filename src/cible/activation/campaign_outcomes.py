@@ -2,20 +2,23 @@
 
 Attribution rule (docs/experiments.md, "Attribution"): a customer's outcome is read
 in every arm alike, the holdout included (intention to treat), over the window that
-starts at their assignment (``assigned_at``, the launch that first assigned them):
+starts when they first became eligible (``eligible_at``: the launch that first found
+them consenting and not kept by another campaign):
 
 - *revenue* is the sum of the amounts of their purchases (completed orders, or
   orders without a status: :func:`cible.features.orders.is_purchase`) placed from
-  ``assigned_at`` for ``window_days`` days, and before the moment of the analysis;
+  ``eligible_at`` for ``window_days`` days, and before the moment of the analysis;
 - *conversion* is 1 when that window holds at least one purchase, else 0;
 - *pre-period revenue*, the CUPED covariate, is the same sum over the ``pre_days``
-  before ``assigned_at``.
+  before ``eligible_at``.
 
 An order counts for every campaign whose window holds it: each campaign is compared
 with its own holdout, whose customers the other campaigns reach just as much, so the
-overlap cancels out of each difference. Only customers eligible in the assignment
-count (consent and conflicts were judged before the arm mattered, the same way in
-every arm).
+overlap cancels out of each difference. Only customers who were ever eligible count
+(consent and conflicts were judged before the arm mattered, the same way in every
+arm), and they keep counting after a later withdrawal of consent: an unsubscribe the
+e-mail caused happens in the variant only, and dropping those customers would bias the
+comparison.
 
 :func:`arm_statistics` then reduces the customers of each (campaign, segment, arm) to
 ``n``, the sums and sums of squares of revenue and pre-period revenue, their sum of
@@ -28,8 +31,8 @@ Examples
 >>> import ibis
 >>> assignments = ibis.memtable({
 ...     "campaign_id": ["c", "c"], "customer_id": ["a", "b"], "arm": ["v", "holdout"],
-...     "segment_id": ["s", "s"], "eligible": [True, True],
-...     "assigned_at": [datetime(2025, 3, 1), datetime(2025, 3, 1)]})
+...     "segment_id": ["s", "s"],
+...     "eligible_at": [datetime(2025, 3, 1), datetime(2025, 3, 1)]})
 >>> orders = ibis.memtable({
 ...     "customer_id": ["a", "a", "b"], "amount": [30.0, 20.0, 10.0],
 ...     "ordered_at": [datetime(2025, 3, 2), datetime(2025, 2, 1), datetime(2025, 4, 1)],
@@ -42,7 +45,6 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -88,16 +90,16 @@ def customer_outcomes(
     Returns
     -------
     ibis.Table
-        ``campaign_id``, ``customer_id``, ``segment_id``, ``arm``, ``assigned_at``,
-        ``revenue``, ``converted`` (0/1), ``orders``, ``discount``, ``pre_revenue`` and
-        ``complete`` (1 when the whole window has passed by ``as_of``).
+        ``campaign_id``, ``customer_id``, ``segment_id``, ``arm``, ``started_at`` (the
+        window's start), ``revenue``, ``converted`` (0/1), ``orders``, ``discount``,
+        ``pre_revenue`` and ``complete`` (1 when the whole window has passed by ``as_of``).
     """
     window = ibis.interval(days=window_days)
     before = ibis.interval(days=pre_days)
     moment = ibis.literal(as_of, "timestamp")
-    kept = assignments.filter(assignments.eligible, assignments.assigned_at < moment).select(
-        "campaign_id", "customer_id", "segment_id", "arm", "assigned_at"
-    )
+    kept = assignments.filter(
+        assignments.eligible_at.notnull(), assignments.eligible_at < moment
+    ).select("campaign_id", "customer_id", "segment_id", "arm", assigned_at="eligible_at")
     bought = orders.filter(
         is_purchase(orders), orders.customer_id.notnull(), orders.ordered_at < moment
     ).select(
@@ -127,7 +129,7 @@ def customer_outcomes(
     return totals.mutate(
         converted=(totals.orders > 0).cast("int64"),
         complete=(totals.assigned_at + window <= moment).cast("int64"),
-    )
+    ).rename(started_at="assigned_at")
 
 
 def arm_statistics(outcomes: ir.Table) -> ir.Table:
@@ -151,69 +153,29 @@ def arm_statistics(outcomes: ir.Table) -> ir.Table:
     )
 
 
-def look_statistics(
-    outcomes_orders: ir.Table, looks: Sequence[datetime], *, window_days: int
-) -> ir.Table:
-    """Cumulative statistics of revenue and conversion at each look (for sequential tests).
+def closed_windows(outcomes: ir.Table, *, window_days: int) -> ir.Table:
+    """Statistics of the customers whose window has closed, per day it closed.
 
-    A look counts the customers whose window has closed by then, each with the
-    outcome of their whole window: the quantity tested is the same at every look (the
-    effect on a window's revenue), as the always-valid test requires. A campaign that
-    keeps assigning customers (launched again as its segments grow) gains customers at
-    each look; one launched once has its first look when the window closes.
-
-    Parameters
-    ----------
-    outcomes_orders : ibis.Table
-        From :func:`window_orders`: each customer with each purchase in their window.
-    looks : sequence of datetime
-        The moments of the looks, in time order (for example each day at midnight).
-    window_days : int
-        The attribution window.
+    For the sequential test (:func:`cible.experiments.sequential_test`): a look at a
+    moment counts the customers whose window has closed by then, each with the outcome
+    of their whole window, so that every look measures the same effect. Grouping by the
+    day a window closed keeps this O(customers); the looks add the days up.
 
     Returns
     -------
     ibis.Table
-        ``look``, ``segment_id``, ``arm``, ``n``, ``sum_y``, ``sum_y2``,
-        ``conversions``.
+        ``closed_on`` (the day, UTC, the window closed), ``segment_id``, ``arm``,
+        ``n``, ``sum_y``, ``sum_y2``, ``conversions``.
     """
-    moments = ibis.memtable({"look": list(looks)}, schema={"look": "timestamp"})
-    rows = outcomes_orders.cross_join(moments)
-    rows = rows.filter(rows.assigned_at + ibis.interval(days=window_days) <= rows.look)
-    per_customer = rows.group_by(["look", "segment_id", "arm", "customer_id"]).aggregate(
-        y=rows.amount.sum().fill_null(0.0),
-        bought=rows.amount.count(),
-    )
-    y = per_customer.y
-    return per_customer.group_by(["look", "segment_id", "arm"]).aggregate(
-        n=per_customer.count(),
+    done = outcomes.filter(outcomes.complete == 1)
+    done = done.mutate(closed_on=(done.started_at + ibis.interval(days=window_days)).date())
+    y = done.revenue
+    return done.group_by(["closed_on", "segment_id", "arm"]).aggregate(
+        n=done.count(),
         sum_y=y.sum(),
         sum_y2=(y * y).sum(),
-        conversions=(per_customer.bought > 0).cast("int64").sum(),
+        conversions=done.converted.sum(),
     )
-
-
-def window_orders(
-    assignments: ir.Table, orders: ir.Table, *, as_of: datetime, window_days: int
-) -> ir.Table:
-    """Each eligible customer with each of their purchases in their window (or none)."""
-    window = ibis.interval(days=window_days)
-    moment = ibis.literal(as_of, "timestamp")
-    kept = assignments.filter(assignments.eligible, assignments.assigned_at < moment).select(
-        "customer_id", "segment_id", "arm", "assigned_at"
-    )
-    bought = orders.filter(
-        is_purchase(orders), orders.customer_id.notnull(), orders.ordered_at < moment
-    ).select(buyer_="customer_id", ordered_at="ordered_at", amount=orders.amount.fill_null(0.0))
-    joined = kept.left_join(
-        bought,
-        [
-            kept.customer_id == bought.buyer_,
-            bought.ordered_at >= kept.assigned_at,
-            bought.ordered_at < kept.assigned_at + window,
-        ],
-    )
-    return joined.select("customer_id", "segment_id", "arm", "assigned_at", "ordered_at", "amount")
 
 
 def engagement(
@@ -236,7 +198,7 @@ def engagement(
         events.timestamp < ibis.literal(as_of, "timestamp"),
         properties["campaign_id"].unwrap_as("string") == campaign_id,
     ).select("customer_id", "event")
-    kept = assignments.filter(assignments.eligible).select("customer_id", "arm")
+    kept = assignments.filter(assignments.eligible_at.notnull()).select("customer_id", "arm")
     joined = about.join(kept, "customer_id")
     return joined.group_by(["arm", "event"]).aggregate(customers=joined.customer_id.nunique())
 

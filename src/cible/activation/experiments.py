@@ -30,13 +30,12 @@ from cible.activation.campaign_definition import CampaignDefinition, parse_campa
 from cible.activation.campaign_outcomes import (
     ENGAGEMENT_EVENTS,
     arm_statistics,
+    closed_windows,
     customer_outcomes,
     delivery_counts,
     engagement,
-    look_statistics,
-    window_orders,
 )
-from cible.domain.clock import utc_now
+from cible.domain.clock import as_of_or_now, utc_now
 from cible.domain.experiment_settings import ExperimentsSection
 from cible.experiments import (
     BudgetAllocation,
@@ -116,18 +115,25 @@ class Experiments:
                 f"Campaign {campaign_id!r} has not been launched: there is nothing to analyse "
                 "yet (`cible campaigns launch`)."
             )
-        moment = as_of or utc_now()
-        window = window_days or self._settings.window_days
-        before = pre_days or self._settings.pre_days
+        moment = as_of_or_now(as_of)
+        window = _days("window_days", window_days, self._settings.window_days)
+        before = _days("pre_days", pre_days, self._settings.pre_days)
+        if margin is not None and not 0 < margin <= 1:
+            raise ExperimentError(f"margin {margin}: give a share between 0 (excluded) and 1.")
         assignments = self._assignments(campaign_id)
         orders = self._store.table("orders")
-        outcomes = customer_outcomes(
-            assignments, orders, as_of=moment, window_days=window, pre_days=before
+        outcomes = self._store.hold(
+            "_campaign_outcomes",
+            customer_outcomes(
+                assignments, orders, as_of=moment, window_days=window, pre_days=before
+            ),
         )
         rows = arm_statistics(outcomes).to_pyarrow().to_pylist()
         looks = None
         if sequential:
-            looks = self._looks(assignments, orders, moment, window)
+            looks = _looks(
+                closed_windows(outcomes, window_days=window).to_pyarrow().to_pylist(), moment
+            )
         return analyse_statistics(
             definition,
             rows,
@@ -170,8 +176,8 @@ class Experiments:
             Give it to get the power of that many customers per arm instead.
         power : float, default 0.8
         ratio : float, default 1.0
-            Control customers per variant customer (0.1 for a 10% holdout against a
-            single 90% variant... 0.11).
+            Control customers per variant customer (a 10% holdout against a single 90%
+            variant: 1/9, about 0.11).
         """
         alpha = self._settings.alpha
         if metric == "conversion":
@@ -215,21 +221,29 @@ class Experiments:
         -------
         dict
             ``cells`` (with the campaign and variant measured), ``allocation``
-            (:class:`~cible.experiments.BudgetAllocation` as a dict) and ``assumptions``.
+            (:class:`~cible.experiments.BudgetAllocation` as a dict), ``assumptions``
+            and ``skipped`` (cells left out, and why: nothing spent per customer yet,
+            customers without a segment).
         """
         cells: dict[tuple[str, str], tuple[Cell, str, str]] = {}
+        skipped: list[str] = []
         for campaign_id in campaign_ids:
             analysis = self.analyse(campaign_id, as_of=as_of)
             definition = parse_campaign(self._campaign(campaign_id)["definition"])
+            known = set(definition.segments)
             for ret in analysis.returns:
                 if ret.segment == ALL:
                     continue
+                where = f"{campaign_id!r}, {ret.variant!r} in {ret.segment!r}"
+                if ret.segment not in known:
+                    skipped.append(f"{where}: customers assigned without a segment.")
+                    continue
                 if ret.cost_per_treated <= 0:
-                    raise ExperimentError(
-                        f"Campaign {campaign_id!r}: {ret.variant!r} in {ret.segment!r} costs "
-                        "nothing per treated customer; give the campaign a cost per send "
-                        "(cost.per_send) so the budget has something to buy."
+                    skipped.append(
+                        f"{where}: nothing spent per treated customer yet (no message "
+                        "delivered, or no cost.per_send): the budget has nothing to buy there."
                     )
+                    continue
                 cell = Cell(
                     segment=ret.segment,
                     channel=definition.channel,
@@ -245,8 +259,10 @@ class Experiments:
                     cells[key] = (cell, campaign_id, ret.variant)
         if not cells:
             raise ExperimentError(
-                "No segment has a measured return yet: the campaigns need a holdout and at "
-                "least 2 customers in each arm of a segment."
+                "No segment has a measured return with a cost per treated customer yet: "
+                "the campaigns need a holdout, at least 2 customers in each arm of a "
+                "segment, and messages delivered at a cost per send."
+                + (f" Left out: {' '.join(skipped)}" if skipped else "")
             )
         ordered = sorted(cells.values(), key=lambda c: (c[0].segment, c[0].channel))
         allocation: BudgetAllocation = allocate_budget(
@@ -262,6 +278,7 @@ class Experiments:
             ],
             "allocation": allocation.as_dict(),
             "assumptions": ASSUMPTIONS,
+            "skipped": skipped,
         }
 
     # -- reading ----------------------------------------------------------------------
@@ -297,26 +314,6 @@ class Experiments:
             found.setdefault(str(row["arm"]), {})[short] = int(row["customers"])
         return found
 
-    def _looks(
-        self, assignments: Any, orders: Any, moment: datetime, window: int
-    ) -> builtins.list[dict[str, Any]]:
-        first = assignments.assigned_at.min().to_pyarrow().as_py()
-        if first is None:
-            return []
-        # The first look is the first midnight after the first window closes.
-        closes = first + timedelta(days=window)
-        day = datetime.combine(closes.date(), datetime.min.time()) + timedelta(days=1)
-        looks: list[datetime] = []
-        while day < moment and len(looks) < MAX_LOOKS:
-            looks.append(day)
-            day += timedelta(days=1)
-        looks.append(moment)
-        rows = window_orders(assignments, orders, as_of=moment, window_days=window)
-        result: list[dict[str, Any]] = (
-            look_statistics(rows, looks, window_days=window).to_pyarrow().to_pylist()
-        )
-        return result
-
     def _reachable(self, segment: str, definition: CampaignDefinition) -> int:
         members = self._members(segment).select("customer_id")
         status = consent_status(
@@ -324,6 +321,47 @@ class Experiments:
         )
         granted = status.filter(status.status == "granted")
         return int(members.semi_join(granted, "customer_id").count().to_pyarrow().as_py())
+
+
+def _days(name: str, given: int | None, default: int) -> int:
+    if given is None:
+        return default
+    if not 1 <= given <= 3_650:
+        raise ExperimentError(f"{name} {given}: give a number of days from 1 to 3650.")
+    return given
+
+
+def _looks(
+    closed: builtins.list[dict[str, Any]], moment: datetime
+) -> builtins.list[dict[str, Any]]:
+    """Cumulative statistics at each midnight after the first window closed, and at
+    ``moment``: a look counts the customers whose window closed before it."""
+    if not closed:
+        return []
+    days = sorted({row["closed_on"] for row in closed})
+    moments: builtins.list[datetime] = []
+    day = datetime.combine(days[0], datetime.min.time()) + timedelta(days=1)
+    while day < moment and len(moments) < MAX_LOOKS:
+        moments.append(day)
+        day += timedelta(days=1)
+    moments.append(moment)
+    looks: builtins.list[dict[str, Any]] = []
+    for look in moments:
+        totals: dict[tuple[Any, Any], dict[str, float]] = {}
+        for row in closed:
+            # Windows closed by ``moment`` all count at the last look.
+            if look == moment or row["closed_on"] < look.date():
+                into = totals.setdefault(
+                    (row["segment_id"], row["arm"]),
+                    {"n": 0, "sum_y": 0.0, "sum_y2": 0.0, "conversions": 0},
+                )
+                for key in into:
+                    into[key] += row[key]
+        looks.extend(
+            {"look": look, "segment_id": segment, "arm": arm, **values}
+            for (segment, arm), values in totals.items()
+        )
+    return looks
 
 
 #: What the budget allocation assumes, said with its result (English; the CLI and the
@@ -335,7 +373,10 @@ ASSUMPTIONS = (
     ),
     N_("Segments and channels are independent: treating one does not change another's return."),
     N_("The effect measured holds for the customers treated next (same season and offer)."),
-    N_("Fixed costs are left out: the budget buys messages and discounts."),
+    N_(
+        "Fixed costs are left out: the budget buys messages; discounts are counted in "
+        "each customer's profit."
+    ),
 )
 
 __all__ = ["ASSUMPTIONS", "Experiments"]

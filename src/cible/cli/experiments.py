@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cible.activation.campaign_analysis import ALL
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption, parse_moment
 from cible.cli.output import echo, print_json, print_table
@@ -60,7 +61,9 @@ def analyse(
     ] = None,
     margin: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Gross margin on revenue ([experiments] margin)."),
+        typer.Option(
+            min=0.001, max=1.0, help="Gross margin on list prices ([experiments] margin)."
+        ),
     ] = None,
     sequential: Annotated[
         bool,
@@ -84,7 +87,7 @@ def analyse(
         params = {k: v for k, v in options.items() if v is not None}
         if moment is not None:
             params["as_of"] = moment.isoformat()
-        found = remote.request("GET", f"/api/experiments/{campaign}", params=params)
+        found = remote.request("GET", f"/api/experiments/campaigns/{campaign}", params=params)
     else:
         with open_workspace(workspace, read_only=True) as ws:
             found = ws.experiments.analyse(campaign, as_of=moment, **options).as_dict()
@@ -114,7 +117,7 @@ def _print_analysis(found: dict[str, Any]) -> None:
         digits = 4 if c["metric"] == "conversion" else 2
         rows.append(
             (
-                _("all segments") if c["segment"] == "all" else c["segment"],
+                _("all segments") if c["segment"] == ALL else c["segment"],
                 c["variant"],
                 metric_names[c["metric"]],
                 f"{c['n_variant']:,} / {c['n_control']:,}",
@@ -160,7 +163,7 @@ def _print_analysis(found: dict[str, Any]) -> None:
             ],
             [
                 (
-                    _("all segments") if r["segment"] == "all" else r["segment"],
+                    _("all segments") if r["segment"] == ALL else r["segment"],
                     r["variant"],
                     f"{r['treated']:,}",
                     _number(r["incremental_revenue"]),
@@ -177,7 +180,7 @@ def _print_analysis(found: dict[str, Any]) -> None:
         treated = {
             c["variant"]: c["n_variant"]
             for c in found["comparisons"]
-            if c["segment"] == "all" and c["metric"] == "conversion"
+            if c["segment"] == ALL and c["metric"] == "conversion"
         }
         events = tuple(_EVENTS)
         print_table(
@@ -357,6 +360,8 @@ def budget(
                 profit=_number(scenario["expected_profit"]),
             )
         )
+    for reason in found["skipped"]:
+        echo(_("Left out: {reason}").format(reason=reason))
     echo(_("Assumptions:"))
     for assumption in found["assumptions"]:
         echo(f"- {_(assumption)}")

@@ -208,7 +208,7 @@ ENGLISH: dict[str, str] = {
     "campaign_customers": N_("Customers (variant / control)"),
     "campaign_conversion": N_("Conversion (variant / control)"),
     "campaign_revenue": N_("Revenue per customer (variant / control)"),
-    "campaign_lift": N_("Revenue lift [95% interval]"),
+    "campaign_lift": N_("Revenue lift, adjusted for earlier revenue [interval]"),
     "campaign_p": N_("p (Holm)"),
     "campaign_beat": N_("Probability to beat the control"),
     "campaign_roi": N_("ROI"),

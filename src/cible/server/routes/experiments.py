@@ -82,7 +82,7 @@ async def budget(
     return await state.db.call(allocate)
 
 
-@router.get("/{campaign_id}")
+@router.get("/campaigns/{campaign_id}")
 async def analyse(
     state: State,
     principal: Viewer,
