@@ -52,7 +52,9 @@ _FIELD_NAMES = {
     "country": ("country", "pays"),
 }
 # Bookkeeping columns: always filled by the importer, no use asking.
-_NOT_ASKED = ("customer_id", "created_at", "updated_at")
+# Not asked of a customer: keys and bookkeeping, and the acquisition channel, which
+# marketing records for the CAC (a profile without it is as usable as before).
+_NOT_ASKED = ("customer_id", "created_at", "updated_at", "acquisition_channel")
 _SEPARATOR = "\x1f"
 
 
