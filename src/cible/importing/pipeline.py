@@ -33,8 +33,8 @@ from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
 from cible.importing.merged_ids import redirect_merged_ids
-from cible.importing.suppressed import REASON, reject_suppressed
 from cible.importing.source import inspect_source
+from cible.importing.suppressed import REASON, reject_suppressed
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer

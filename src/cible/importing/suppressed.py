@@ -4,8 +4,9 @@ The suppression list (:mod:`cible.store.privacy`) holds salted digests of the id
 e-mails and phones of customers who were erased or asked never to be contacted or
 held again. Before the checked rows of an import are committed, each of those fields
 is hashed the same way in the database and a row whose digest is listed is rejected
-with the reason ``suppressed``, on that field, like any other reject; the reject keeps
-no value (:meth:`cible.store.store.Store.blank_suppressed_rejects`), so the workspace does not hold the value again.
+with the reason ``suppressed``, on that field, like any other reject. The reject keeps
+no value (:meth:`cible.store.store.Store.blank_suppressed_rejects`): the workspace
+does not hold the value again.
 
 Examples
 --------

@@ -26,7 +26,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -411,4 +410,4 @@ def copy_to_fresh_file(con: duckdb.DuckDBPyConnection) -> Path:
 def swap_files(fresh: Path, database: Path) -> None:
     """Put ``fresh`` in place of ``database`` (closed), atomically; drop its old log."""
     database.with_name(database.name + ".wal").unlink(missing_ok=True)
-    os.replace(fresh, database)
+    fresh.replace(database)
