@@ -531,7 +531,7 @@ class Workspace:
     def privacy(self) -> Privacy:
         """The suppression list (``suppress``, ``unsuppress``, ``suppressions``) and
         ``erase`` of a customer from every table (docs/privacy.md)."""
-        return Privacy(self.store, self.path)
+        return Privacy(self.store, self.path, self.config.quality.phone_region)
 
     # -- access ---------------------------------------------------------------------
 

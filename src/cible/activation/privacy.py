@@ -39,6 +39,7 @@ from typing import Any
 
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
+from cible.quality.normalisation import normalise_phone
 from cible.store.audit_log import NewEntry
 from cible.store.privacy import KINDS, Suppression, digest
 from cible.store.store import Store
@@ -92,11 +93,14 @@ class Privacy:
         The workspace database.
     folder : Path
         The workspace folder: its files are searched for what an erasure leaves.
+    phone_region : str
+        Region assumed for phone numbers written without a country code.
     """
 
-    def __init__(self, store: Store, folder: Path) -> None:
+    def __init__(self, store: Store, folder: Path, phone_region: str = "FR") -> None:
         self._store = store
         self._folder = folder
+        self._phone_region = phone_region
 
     # -- suppression list -------------------------------------------------------------
 
@@ -236,6 +240,8 @@ class Privacy:
         if kind not in KINDS:
             raise CibleError(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
         salt = self._store.privacy_salt()
+        if kind == "phone":  # as the importer stores it, in E.164 form when valid
+            value = normalise_phone(value, self._phone_region) or value
         checked = digest(salt, kind, value)
         if checked == digest(salt, kind, ""):
             raise CibleError(f"The {kind} to suppress is empty: give a value.")

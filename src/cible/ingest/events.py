@@ -49,6 +49,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.ingest.payloads import Alias, Identify, Message, content_message_id
 from cible.ingest.profiles import ProfileUpdate, update_profiles
+from cible.quality.normalisation import normalise_phone
 from cible.store.events import EVENT_SCHEMA, IdentityLink
 from cible.store.privacy import digest
 from cible.store.store import Store
@@ -146,7 +147,7 @@ class Events:
                 known.add(message_id)  # a second copy in the same call is a duplicate
                 fresh.append((message_id, message))
         # Suppressed and erased customers are not held again: their messages are dropped.
-        dropped = suppressed_messages(self._store, fresh)
+        dropped = suppressed_messages(self._store, fresh, self._config.quality.phone_region)
         if dropped:
             stored = [
                 kept and message_id not in dropped
@@ -182,7 +183,9 @@ class Events:
         )
 
 
-def suppressed_messages(store: Store, fresh: list[tuple[str, Message]]) -> set[str]:
+def suppressed_messages(
+    store: Store, fresh: list[tuple[str, Message]], region: str = "FR"
+) -> set[str]:
     """Ids of the messages about a suppressed customer, e-mail or phone.
 
     A message is about a suppressed customer when its ``userId`` is listed, or the
@@ -199,6 +202,9 @@ def suppressed_messages(store: Store, fresh: list[tuple[str, Message]]) -> set[s
             for kind, found in wanted.items():
                 value = message.traits.get(kind)
                 if isinstance(value, str) and value.strip():
+                    # As the importer stores it: a phone in E.164 form when it is valid.
+                    if kind == "phone":
+                        value = normalise_phone(value, region) or value
                     found[message_id] = digest(salt, kind, value)
     listed = {
         kind: store.suppressed_digests(kind, sorted(set(found.values())))

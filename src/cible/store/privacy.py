@@ -336,8 +336,9 @@ def erase(
     )
     run(
         "audit_log",
-        "UPDATE audit_log SET target = ? WHERE target = ?",
-        [erased_label, customer_id],
+        # Targets are written ``kind:id`` (``customer:c1``) or as the bare id.
+        "UPDATE audit_log SET target = ? WHERE target = ? OR suffix(target, ':' || ?)",
+        [erased_label, customer_id, customer_id],
     )
     # Quality reports keep examples of bad values; the customer's go.
     for needle in texts:
