@@ -66,7 +66,9 @@ def make_shop(tmp_path: Path) -> Path:
         ):
             _load(ws, files, kind, text)
         # A bad row of the customer: their e-mail sits in the rejects.
-        _load(ws, files, "customers", f"customer_id,email,birth_date\nerased-1,{EMAIL},not a date\n")
+        _load(
+            ws, files, "customers", f"customer_id,email,birth_date\nerased-1,{EMAIL},not a date\n"
+        )
         # Live events: an anonymous visit, then the identify that links it.
         ws.events.append([Page(anonymousId="cookie-e", messageId="m1", name="Home")])
         ws.events.append(

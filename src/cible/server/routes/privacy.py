@@ -45,7 +45,7 @@ async def erase_customer(
     """Erase a customer from every table; their id, e-mail and phone are then refused."""
     reason = erasure.reason if erasure is not None else ""
     done = await state.db.call(
-        lambda ws: ws.privacy.erase(customer_id, actor=principal, reason=reason)
+        lambda ws: ws.privacy.erase(customer_id, actor=principal.actor, reason=reason)
     )
     return done.as_dict()
 
@@ -64,7 +64,7 @@ async def add_suppression(
     """Put a value on the suppression list; ``added`` is False when it was there."""
     added = await state.db.call(
         lambda ws: ws.privacy.suppress(
-            suppression.kind, suppression.value, suppression.reason, actor=principal
+            suppression.kind, suppression.value, suppression.reason, actor=principal.actor
         )
     )
     return {"kind": suppression.kind, "added": added}
@@ -76,6 +76,6 @@ async def remove_suppression(
 ) -> dict[str, Any]:
     """Take a value off the suppression list; ``removed`` is False when it was not there."""
     removed = await state.db.call(
-        lambda ws: ws.privacy.unsuppress(suppression.kind, suppression.value, actor=principal)
+        lambda ws: ws.privacy.unsuppress(suppression.kind, suppression.value, actor=principal.actor)
     )
     return {"kind": suppression.kind, "removed": removed}
