@@ -7,8 +7,8 @@ Erasure asks for confirmation unless ``--yes``: it cannot be undone.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
@@ -56,7 +56,7 @@ def erase(
     echo(
         _(
             "Erased customer {id}: {rows} rows deleted in {tables} tables; {tombstones} "
-            "values added to the suppression list."
+            "values suppressed."
         ).format(
             id=customer_id,
             rows=done["rows_deleted"],

@@ -161,7 +161,7 @@ def listed(con: duckdb.DuckDBPyConnection, kind: str, digests: Sequence[str]) ->
 
 def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the list is empty (then nothing needs checking)."""
-    return fetch_row(con, "SELECT count(*) FROM (SELECT 1 FROM suppressions LIMIT 1)")[0] == 0
+    return bool(fetch_row(con, "SELECT count(*) FROM (SELECT 1 FROM suppressions LIMIT 1)")[0] == 0)
 
 
 def suppressed_customers(con: duckdb.DuckDBPyConnection, customer_ids: Sequence[str]) -> set[str]:
@@ -273,8 +273,8 @@ def erase(
     """
     done: dict[str, int] = {}
 
-    def run(table: str, sql: str, params: list[object]) -> None:
-        rows = con.execute(sql, params).fetchall()
+    def run(table: str, sql: str, params: Sequence[object]) -> None:
+        rows = con.execute(sql, list(params)).fetchall()
         count = int(rows[0][0]) if rows else 0
         if count:
             done[table] = done.get(table, 0) + count
