@@ -11,7 +11,7 @@ the digests of their id, e-mail and phone (the *tombstone*, reason ``erased``) s
 that they are never held again, writes an audit entry that names them by digest
 only, then rewrites the database file so that the deleted values are no longer in it.
 Files of the workspace folder that still hold the e-mail, the phone or the name (the
-demo's ``source/`` CSVs, ``incoming/``) are listed for the user to clean.
+demo's ``demo-files/`` CSVs, ``incoming/``) are listed for the user to clean.
 See docs/privacy.md.
 
 Examples
