@@ -6,16 +6,17 @@ The suppression list holds digests, never values: the SHA-256 of a workspace sec
 customers, imports and exports are checked in the database.
 
 :func:`erase` deletes a customer from every table that holds them, in the caller's
-transaction; :func:`rewrite_file` then copies the database into a fresh file, because
-DuckDB leaves deleted values in the blocks it frees (a ``CHECKPOINT`` does not clear
-them: tests/store/test_privacy.py shows it).
+transaction; :func:`copy_to_fresh_file` and :func:`swap_files` then put a fresh copy
+of the database in place of the file, because DuckDB leaves deleted values in the
+blocks it frees (a ``CHECKPOINT`` does not clear them: tests/store/test_privacy.py
+shows it).
 
 Examples
 --------
 >>> import duckdb
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE cible_meta (key VARCHAR, value VARCHAR)")
->>> for statement in CREATE:
+>>> for statement in create_statements():
 ...     _ = con.execute(statement)
 >>> salt = workspace_salt(con)
 >>> sql = con.execute(f"SELECT {DIGEST_SQL.format(value='?')}", [salt + "email:a@b.test"])

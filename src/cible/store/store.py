@@ -895,7 +895,11 @@ class Store:
         erased_label: str,
     ) -> dict[str, int]:
         """Delete a customer everywhere, list the tombstone and write the audit entry, in
-        one transaction; returns the rows deleted or rewritten per table."""
+        one transaction; returns the rows deleted or rewritten per table.
+
+        The one change ever made to existing audit entries: the details and targets
+        that name the erased customer are replaced (GDPR art. 17 outranks the log).
+        """
         with transaction(self.connection):
             done = privacy.erase(self.connection, customer_id, contact, erased_label)
             privacy.add(self.connection, tombstone)
