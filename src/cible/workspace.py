@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-15
+16
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from cible.activation.campaign_sends import SendContext
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.experiments import Experiments
+from cible.activation.privacy import Privacy
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
 from cible.domain.clock import utc_now
@@ -525,6 +526,12 @@ class Workspace:
     def models(self) -> Models:
         """Trained models: ``train_churn``, ``churn_card`` and ``clv_evaluation``."""
         return Models(self.store)
+
+    @property
+    def privacy(self) -> Privacy:
+        """The suppression list (``suppress``, ``unsuppress``, ``suppressions``) and
+        ``erase`` of a customer from every table (docs/privacy.md)."""
+        return Privacy(self.store, self.path, self.config.quality.phone_region)
 
     # -- access ---------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ hold at the moment of sending are applied to them —
 - consent (``consent_channel``/``consent_purpose`` set): the customer's current
   consent, from the ledger, must be ``granted``; otherwise the delivery is
   ``skipped`` with the reason ``no_consent``, ``denied`` or ``withdrawn``;
+- suppression: a delivery about a customer on the suppression list (erased, or
+  suppressed by id, e-mail or phone) is ``skipped`` with the reason ``suppressed``;
 - quiet hours (``cap_channel`` set, ``[activation] quiet_hours`` in the workspace's
   time zone): the delivery waits until the quiet period ends (not skipped);
 - frequency caps (``cap_channel`` set, ``[activation.frequency.<channel>]``): at most
@@ -188,8 +190,12 @@ class Deliveries:
             moment, self._config.activation.quiet_hours, self._config.workspace.zone
         )
         counts = self._sent_counts([d for d in due if d.cap_channel], moment, in_flight)
+        suppressed = self._store.suppressed_customers([d.customer_id for d in due if d.customer_id])
         ready: list[DeliveryRow] = []
         for d in due:
+            if d.customer_id and d.customer_id in suppressed:
+                settled.append(Outcome(d.delivery_id, "skipped", moment, error="suppressed"))
+                continue
             if d.consent_channel and d.customer_id:
                 status = consents.get((d.customer_id, d.consent_channel, d.consent_purpose))
                 if status != "granted":

@@ -77,6 +77,10 @@ REASONS: dict[str, dict[str, str]] = {
     "denied": {"en": "consent denied", "fr": "consentement refusé"},
     "withdrawn": {"en": "consent withdrawn", "fr": "consentement retiré"},
     "no_contact": {"en": "no valid contact value", "fr": "pas de coordonnée valide"},
+    "suppressed": {
+        "en": "on the suppression list (erased or suppressed)",
+        "fr": "sur la liste d'opposition (effacé ou exclu)",
+    },
 }
 
 
@@ -189,7 +193,11 @@ class Exports:
         traits = [c for c in members.columns if c == "customer_id" or c not in personal]
         if channel is None:
             table = members.select(*traits).to_pyarrow()
-            return Audience(segment_id, None, _head(table, limit), table.num_rows)
+            reasons = self._suppressed(table, [None] * table.num_rows)
+            kept = table.filter(pa.array([r is None for r in reasons], type=pa.bool_()))
+            left_out = table.num_rows - kept.num_rows
+            excluded = {"suppressed": left_out} if left_out else {}
+            return Audience(segment_id, None, _head(kept, limit), table.num_rows, excluded)
         return self._for_channel(segment_id, channel, members.select(*traits), limit, now)
 
     def ad_audience(
@@ -265,7 +273,9 @@ class Exports:
             self._phone_region,
         )
         reachable = [e is not None or p is not None for e, p in zip(emails, phones, strict=True)]
-        reasons = _reasons(table.column("consent_status_").to_pylist(), reachable)
+        reasons = self._suppressed(
+            table, _reasons(table.column("consent_status_").to_pylist(), reachable)
+        )
         kept = [index for index, reason in enumerate(reasons) if reason is None]
         email_column, phone_column = chosen.columns
         rows = pa.table(
@@ -295,12 +305,18 @@ class Exports:
         )
         names = ["customer_id", *contacts, *[c for c in members.columns if c != "customer_id"]]
         table = joined.select(*names, "consent_status_").order_by("customer_id").to_pyarrow()
-        reasons = self._reasons(channel, table)
+        reasons = self._suppressed(table, self._reasons(channel, table))
         keep = pa.array([reason is None for reason in reasons], type=pa.bool_())
         kept = table.filter(keep).drop(["consent_status_"])
         excluded = Counter(reason for reason in reasons if reason is not None)
         ordered = {key: excluded[key] for key in REASONS if excluded[key]}
         return Audience(segment_id, channel, _head(kept, limit), table.num_rows, ordered)
+
+    def _suppressed(self, table: pa.Table, reasons: list[str | None]) -> list[str | None]:
+        """``reasons`` with ``suppressed`` for the members on the suppression list."""
+        ids = table.column("customer_id").to_pylist()
+        listed = self._store.suppressed_customers(ids)
+        return ["suppressed" if i in listed else r for i, r in zip(ids, reasons, strict=True)]
 
     def _reasons(self, channel: str, table: pa.Table) -> list[str | None]:
         contacts = CONTACT_FIELDS[channel]

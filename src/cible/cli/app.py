@@ -42,6 +42,7 @@ from cible.cli.output import (
     print_table,
     progress_bars,
 )
+from cible.cli.privacy import privacy_app
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
 from cible.cli.snapshots import snapshots_app
 from cible.cli.tags import tags_app
@@ -431,6 +432,7 @@ app.command()(audit_cli.normalise)
 app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tags_app, name="tags")

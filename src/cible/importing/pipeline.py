@@ -34,6 +34,7 @@ from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
 from cible.importing.merged_ids import redirect_merged_ids
 from cible.importing.source import inspect_source
+from cible.importing.suppressed import REASON, reject_suppressed
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer
@@ -204,6 +205,8 @@ def import_file(
         flags = store.fix_checked(contact_fixes(checked, contact_rules or ContactRules()))
     # After the fixes: ids of customers merged by `cible dedupe` point at the survivor.
     flags += redirect_merged_ids(store, table)
+    # Suppressed ids, e-mails and phones (erased customers among them) are not loaded.
+    reject_suppressed(store)
     references = [
         writer.Reference(column, target, registry.table(target).key[0])
         for column, target in table.references.items()
@@ -222,6 +225,7 @@ def import_file(
         flags=flags,
         on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
     )
+    store.blank_suppressed_rejects(record.import_id, REASON)
     tags_set = 0
     tag_column_name = _tag_header(match.ignored) if table.name == "customers" else None
     tag_column = None if tag_column_name is None else staged.columns.get(tag_column_name)

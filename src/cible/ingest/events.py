@@ -49,7 +49,9 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.ingest.payloads import Alias, Identify, Message, content_message_id
 from cible.ingest.profiles import ProfileUpdate, update_profiles
+from cible.quality.normalisation import normalise_phone
 from cible.store.events import EVENT_SCHEMA, IdentityLink
+from cible.store.privacy import digest
 from cible.store.store import Store
 
 
@@ -71,6 +73,9 @@ class IngestResult:
         What the ``identify`` traits did to the profiles (imports, rejected rows).
     triggered : int
         Stored events that start an automation (written to the outbox with them).
+    suppressed : int
+        Messages dropped, not stored: their customer, or the e-mail or phone of their
+        traits, is on the suppression list (erased or suppressed; docs/privacy.md).
     """
 
     accepted: int
@@ -79,6 +84,7 @@ class IngestResult:
     attached: int
     profiles: ProfileUpdate
     triggered: int = 0
+    suppressed: int = 0
 
 
 class Events:
@@ -140,6 +146,14 @@ class Events:
             if new:
                 known.add(message_id)  # a second copy in the same call is a duplicate
                 fresh.append((message_id, message))
+        # Suppressed and erased customers are not held again: their messages are dropped.
+        dropped = suppressed_messages(self._store, fresh, self._config.quality.phone_region)
+        if dropped:
+            stored = [
+                kept and message_id not in dropped
+                for kept, message_id in zip(stored, ids, strict=True)
+            ]
+            fresh = [(message_id, m) for message_id, m in fresh if message_id not in dropped]
         # Profiles first: should the process die before the events are committed, the
         # client's retry finds no duplicate and imports the same traits again, which
         # leaves the profile unchanged.
@@ -165,7 +179,43 @@ class Events:
             attached=attached,
             profiles=profiles,
             triggered=0 if matched is None else matched.num_rows,
+            suppressed=len(dropped),
         )
+
+
+def suppressed_messages(
+    store: Store, fresh: list[tuple[str, Message]], region: str = "FR"
+) -> set[str]:
+    """Ids of the messages about a suppressed customer, e-mail or phone.
+
+    A message is about a suppressed customer when its ``userId`` is listed, or the
+    stored profile of that id has a listed e-mail or phone, or the ``email`` or
+    ``phone`` of its traits (``identify``, with or without ``userId``) is listed.
+    """
+    if not fresh or not store.has_suppressions():
+        return set()
+    salt = store.privacy_salt()
+    users = store.suppressed_customers(sorted({m.user_id for _, m in fresh if m.user_id}))
+    wanted: dict[str, dict[str, str]] = {"email": {}, "phone": {}}
+    for message_id, message in fresh:
+        if isinstance(message, Identify):
+            for kind, found in wanted.items():
+                value = message.traits.get(kind)
+                if isinstance(value, str) and value.strip():
+                    # As the importer stores it: a phone in E.164 form when it is valid.
+                    if kind == "phone":
+                        value = normalise_phone(value, region) or value
+                    found[message_id] = digest(salt, kind, value)
+    listed = {
+        kind: store.suppressed_digests(kind, sorted(set(found.values())))
+        for kind, found in wanted.items()
+    }
+    return {
+        message_id
+        for message_id, message in fresh
+        if (message.user_id and message.user_id in users)
+        or any(wanted[kind].get(message_id) in listed[kind] for kind in wanted)
+    }
 
 
 def _rows(fresh: list[tuple[str, Message]], now: datetime) -> pa.Table:

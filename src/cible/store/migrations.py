@@ -28,6 +28,7 @@ from cible.store import (
     indexes,
     monitoring,
     outbox,
+    privacy,
     snapshots,
     tags,
     templates,
@@ -277,6 +278,13 @@ def _eligible_at(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _privacy(con: duckdb.DuckDBPyConnection) -> None:
+    # The suppression list (salted digests, never values) and its salt, a workspace
+    # secret like the signing secret (docs/privacy.md).
+    for statement in privacy.create_statements():
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -293,6 +301,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "campaigns and their assignments to arms", _campaigns),
     Migration(14, "surveys, tickets, acquisition costs; campaign segments", _outcomes),
     Migration(15, "when each campaign customer first became eligible", _eligible_at),
+    Migration(16, "the suppression list of ids, e-mails and phones", _privacy),
 )
 
 #: The schema version this release of Cible writes.

@@ -49,6 +49,7 @@ from cible.store import (
     monitoring,
     outbox,
     prepared,
+    privacy,
     runs,
     snapshots,
     staging,
@@ -838,3 +839,84 @@ class Store:
     def segment_sample(self, segment_id: str, limit: int) -> list[str]:
         """The first ``limit`` current members of a segment, by customer id."""
         return templates.segment_sample(self.connection, segment_id, limit)
+
+    # Privacy -----------------------------------------------------------------------
+
+    def privacy_salt(self) -> str:
+        """The workspace secret the suppression list's digests are salted with."""
+        return privacy.workspace_salt(self.connection)
+
+    def add_suppressions(self, rows: Sequence[privacy.Suppression]) -> int:
+        """Add digests to the suppression list; returns how many were new."""
+        with transaction(self.connection):
+            return privacy.add(self.connection, rows)
+
+    def remove_suppression(self, kind: str, digest: str) -> list[str]:
+        """Take a digest off the suppression list; returns the reasons it was listed for."""
+        with transaction(self.connection):
+            return privacy.remove(self.connection, kind, digest)
+
+    def suppression_counts(self) -> list[tuple[str, str, int]]:
+        """``(kind, reason, count)`` of the suppression list."""
+        return privacy.counts(self.connection)
+
+    def suppressed_digests(self, kind: str, digests: Sequence[str]) -> set[str]:
+        """Those of ``digests`` of ``kind`` on the suppression list."""
+        return privacy.listed(self.connection, kind, digests)
+
+    def has_suppressions(self) -> bool:
+        """Whether the suppression list holds anything (else nothing needs checking)."""
+        return not privacy.is_empty(self.connection)
+
+    def suppressed_customers(self, customer_ids: Sequence[str]) -> set[str]:
+        """Those of ``customer_ids`` whose id, e-mail or phone is on the suppression list."""
+        return privacy.suppressed_customers(self.connection, customer_ids)
+
+    def blank_suppressed_rejects(self, import_id: int, reason: str) -> None:
+        """Drop the values of an import's rejects given for ``reason``: a suppressed
+        value is not held again, not even in the rejects."""
+        privacy.blank_rejects(self.connection, import_id, reason)
+
+    def customer_contact(self, customer_id: str) -> privacy.Contact | None:
+        """A customer's e-mail, phone and names; None when there is no such profile."""
+        return privacy.contact(self.connection, customer_id)
+
+    def customer_tables(self) -> list[str]:
+        """Tables of the workspace with a ``customer_id`` column."""
+        return privacy.customer_tables(self.connection)
+
+    def erase_customer(
+        self,
+        customer_id: str,
+        *,
+        contact: privacy.Contact | None,
+        tombstone: Sequence[privacy.Suppression],
+        audit: audit_log.NewEntry,
+        erased_label: str,
+    ) -> dict[str, int]:
+        """Delete a customer everywhere, list the tombstone and write the audit entry, in
+        one transaction; returns the rows deleted or rewritten per table.
+
+        The one change ever made to existing audit entries: the details and targets
+        that name the erased customer are replaced (GDPR art. 17 outranks the log).
+        """
+        with transaction(self.connection):
+            done = privacy.erase(self.connection, customer_id, contact, erased_label)
+            privacy.add(self.connection, tombstone)
+            audit_log.insert(self.connection, audit)
+        return done
+
+    def rewrite_file(self) -> None:
+        """Rewrite the database into a fresh file holding only live rows, and reopen it.
+
+        DuckDB keeps deleted values in the blocks it frees, checkpoint or not: after an
+        erasure they would still be in the file. Temporary tables do not survive.
+        """
+        con = self.connection
+        database = privacy.database_path(con)
+        fresh = privacy.copy_to_fresh_file(con)
+        self._backend.disconnect()
+        try:
+            privacy.swap_files(fresh, database)
+        finally:
+            self._backend = connection.connect(database)
