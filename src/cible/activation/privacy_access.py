@@ -304,4 +304,3 @@ def _parsed(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-

@@ -42,6 +42,7 @@ from cible.cli.output import (
     print_table,
     progress_bars,
 )
+from cible.cli.privacy_access import access_app
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
 from cible.cli.snapshots import snapshots_app
 from cible.cli.tags import tags_app
@@ -440,6 +441,7 @@ app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(snapshots_app, name="snapshots")
 app.add_typer(drift_app, name="drift")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(access_app, name="privacy")
 app.command("kpis")(kpis_cli.kpis)
 
 

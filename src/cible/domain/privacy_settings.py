@@ -6,13 +6,12 @@ Examples
 --------
 >>> PrivacySection().prospect_days, PrivacySection().customer_inactive_days
 (1095, 1825)
->>> PrivacySection.model_validate({"prospect_days": 0})
-Traceback (most recent call last):
-...
-pydantic_core._pydantic_core.ValidationError: 1 validation error for PrivacySection
-prospect_days
-  Input should be greater than or equal to 1 [type=greater_than_equal, input_value=0, input_type=int]
-    ...
+>>> import pydantic
+>>> try:
+...     PrivacySection.model_validate({"prospect_days": 0})
+... except pydantic.ValidationError as exc:
+...     print(exc.errors()[0]["msg"])
+Input should be greater than or equal to 1
 """
 
 from __future__ import annotations

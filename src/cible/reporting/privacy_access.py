@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ from cible.locale.messages import LANGS
 from cible.locale.privacy_labels import LABELS
 from cible.reporting.html import environment
 
+#: Consent statuses counted per purpose, widest first.
+STATUSES = ("granted", "denied", "withdrawn")
 #: Formats :func:`render_record` writes.
 RECORD_FORMATS = ("md", "html")
 
@@ -40,7 +43,7 @@ class Section:
 
     title: str
     header: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[Any, ...]]
 
 
 def label(key: str, lang: str, **values: object) -> str:
@@ -64,7 +67,7 @@ def render_access_page(document: dict[str, Any], lang: str) -> str:
     """
     _check(lang)
     served = json.loads(dumps_json(document))
-    return _template("privacy_access.html.j2", lang).render(d=served, lang=lang)
+    return str(_template("privacy_access.html.j2", lang).render(d=served, lang=lang))
 
 
 def render_record(record: dict[str, Any], lang: str, fmt: str = "md") -> str:
@@ -92,7 +95,7 @@ def render_record(record: dict[str, Any], lang: str, fmt: str = "md") -> str:
     sections = record_sections(served, lang)
     if fmt == "html":
         template = _template("privacy_record.html.j2", lang)
-        return template.render(r=served, lang=lang, sections=sections)
+        return str(template.render(r=served, lang=lang, sections=sections))
     return _markdown(served, sections, lang)
 
 
@@ -108,17 +111,14 @@ def record_sections(record: dict[str, Any], lang: str) -> list[Section]:
         for f in d["fields"]
     ]
     purposes = [
-        (p["channel"], p["purpose"], *(str(p[s]) for s in ("granted", "denied", "withdrawn")))
-        + (str(p["records"]),)
+        (p["channel"], p["purpose"], *(str(p[s]) for s in (*STATUSES, "records")))
         for p in record["purposes"]
     ]
     segments = [
         (_local(s["name"], lang) or s["id"], s["id"], s["kind"] or "", _reads(s["reads"]))
         for s in record["segments"]
     ]
-    clusterings = [
-        (c["dimension"] or "", ", ".join(c["features"])) for c in record["clusterings"]
-    ]
+    clusterings = [(c["dimension"] or "", ", ".join(c["features"])) for c in record["clusterings"]]
     activations = [
         (kind, a["id"], a["status"], _reads({k: v for k, v in a.items() if isinstance(v, list)}))
         for kind, key in (("automation", "automations"), ("campaign", "campaigns"))
@@ -126,7 +126,12 @@ def record_sections(record: dict[str, Any], lang: str) -> list[Section]:
     ]
     recipients = record["recipients"]
     hooks = [
-        (h["name"], h["url"], f"{h['channel']}/{h['purpose']}", t("yes" if h["personal_data"] else "no"))
+        (
+            h["name"],
+            h["url"],
+            f"{h['channel']}/{h['purpose']}",
+            t("yes" if h["personal_data"] else "no"),
+        )
         for h in recipients["webhooks"]
     ]
     smtp = recipients["smtp"]
@@ -148,9 +153,7 @@ def record_sections(record: dict[str, Any], lang: str) -> list[Section]:
         Section(t("processing"), (t("segment"), "id", t("kind"), t("reads")), segments),
         Section(t("clusterings"), (t("segment"), t("features")), clusterings),
         Section(t("automations"), (t("kind"), "id", t("status"), t("names")), activations),
-        Section(
-            t("webhooks"), (t("webhooks"), "URL", t("purpose"), t("personal_data")), hooks
-        ),
+        Section(t("webhooks"), (t("webhooks"), "URL", t("purpose"), t("personal_data")), hooks),
         Section(
             t("smtp"),
             ("host", "port", "sender"),
@@ -164,7 +167,9 @@ def _markdown(record: dict[str, Any], sections: list[Section], lang: str) -> str
     lines = [
         f"# {label('record_title', lang)}",
         "",
-        label("record_intro", lang, workspace=record["workspace"], date=_when(record["generated_at"])),
+        label(
+            "record_intro", lang, workspace=record["workspace"], date=_when(record["generated_at"])
+        ),
     ]
     for section in sections:
         lines += ["", f"## {section.title}", ""]
@@ -185,7 +190,7 @@ def _markdown(record: dict[str, Any], sections: list[Section], lang: str) -> str
     return "\n".join(lines) + "\n"
 
 
-def _row(cells: tuple[str, ...]) -> str:
+def _row(cells: tuple[Any, ...]) -> str:
     # A pipe or a line break inside a cell would split the Markdown table.
     safe = (str(c).replace("|", "\\|").replace("\n", " ") for c in cells)
     return "| " + " | ".join(safe) + " |"

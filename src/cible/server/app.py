@@ -54,6 +54,7 @@ from cible.server.routes import (
     exports,
     jobs,
     kpis,
+    privacy_access,
     segments,
     snapshots,
     status,
@@ -148,6 +149,7 @@ def create_app(path: Path) -> FastAPI:
         drift,
         experiments,
         kpis,
+        privacy_access,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
