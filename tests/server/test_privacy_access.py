@@ -102,11 +102,8 @@ def test_cli_and_api_agree(shop: Path, secrets: dict[Role, str]) -> None:
 
 def test_the_cli_writes_pages_and_documents(shop: Path, tmp_path: Path) -> None:
     page = tmp_path / "a.html"
-    result = runner.invoke(
-        app,
-        ["privacy", "export", "a", "--format", "html", "--lang", "en", "--output", str(page)]
-        + ["--workspace", str(shop)],
-    )
+    options = ["--format", "html", "--lang", "en", "--output", str(page), "--workspace", str(shop)]
+    result = runner.invoke(app, ["privacy", "export", "a", *options])
     assert result.exit_code == 0, result.output
     assert "Lyon buyers" in page.read_text(encoding="utf-8")
     record = runner.invoke(
