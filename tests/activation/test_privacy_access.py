@@ -182,3 +182,19 @@ def test_retention_follows_the_privacy_settings(tmp_path: Path) -> None:
     assert {c["customer_id"] for c in found["customers"]} == {"old", "fresh", "lapsed"}
     with pytest.raises(ValueError, match="limit must be between"):
         ws.privacy_access.retention(limit=0)
+
+
+def test_pseudonymising_clears_contacts_of_those_past_retention_only(tmp_path: Path) -> None:
+    shop = build_shop(tmp_path)
+    with Workspace.open(shop) as ws:
+        revenue = ws.table("orders").amount.sum().execute()
+        done = ws.privacy_access.pseudonymise_past_retention(as_of=AS_OF, actor="dpo")
+        people = ws.table("customers").to_pandas().set_index("customer_id")
+        assert done["customers"] == 2
+        for cleared in ("old", "lapsed"):
+            assert people.loc[cleared, ["email", "first_name", "postal_code"]].isna().all()
+            assert people.loc[cleared, "city"] is not None  # not an identifying field
+        assert people.loc["a", "email"] == "ann@example.com"
+        assert ws.table("orders").amount.sum().execute() == revenue
+        entry = ws.audit_log.entries(action="privacy.pseudonymise")[0]
+        assert (entry.actor, entry.detail["customers"]) == ("dpo", 2)

@@ -144,3 +144,22 @@ def test_a_real_server_answers_the_cli_and_http(tmp_path: Path) -> None:
     with Workspace.open(shop) as ws:
         exports = ws.audit_log.entries(action="privacy.export")
     assert {e.target for e in exports} == {"b"} and len(exports) == 2
+
+
+def test_pseudonymising_needs_yes_and_an_admin(tmp_path: Path) -> None:
+    shop = build_shop(tmp_path / "data")
+    refused = runner.invoke(
+        app, ["privacy", "retention", "--pseudonymise", "--workspace", str(shop)]
+    )
+    assert refused.exit_code != 0 and "--yes" in refused.output
+    secrets = _tokens(shop)
+    with Workspace.open(shop) as ws:
+        due = ws.privacy_access.retention()["total"]  # as of now, as the server does
+    with TestClient(create_app(shop)) as client:
+        path = "/api/privacy/retention/pseudonymise"
+        assert client.post(path, headers=_as(secrets, Role.EDITOR)).status_code == 403
+        done = client.post(path, headers=_as(secrets, Role.ADMIN)).json()
+    assert done["customers"] == due >= 2  # old and lapsed at least
+    with Workspace.open(shop) as ws:
+        emails = ws.table("customers").to_pandas().set_index("customer_id").email
+    assert emails.isna().sum() == due and emails.isna()[["old", "lapsed"]].all()

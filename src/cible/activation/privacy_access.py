@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from cible.activation.processing_record import build_record
-from cible.activation.retention import past_retention
+from cible.activation.retention import past_retention, pseudonymise_past_retention
 from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
@@ -201,6 +201,17 @@ class PrivacyAccess:
             as_of=as_of or utc_now(),
             limit=limit,
             offset=offset,
+        )
+
+    def pseudonymise_past_retention(
+        self, *, as_of: datetime | None = None, actor: str = "cli"
+    ) -> dict[str, Any]:
+        """Clear the contact and name fields of every customer past retention, audited.
+
+        See :func:`cible.activation.retention.pseudonymise_past_retention`.
+        """
+        return pseudonymise_past_retention(
+            self._store, self._config.privacy, as_of=as_of or utc_now(), actor=actor
         )
 
     # -- reading ---------------------------------------------------------------------

@@ -31,7 +31,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from cible.domain.clock import utc_now
 from cible.domain.privacy_settings import PrivacySection
+from cible.store import privacy_access
+from cible.store.audit_log import NewEntry
 from cible.store.store import Store
 
 PROSPECT = "prospect"
@@ -88,6 +91,35 @@ def past_retention(
         "offset": offset,
         "customers": [dict(row) for row in page],
     }
+
+
+def pseudonymise_past_retention(
+    store: Store, settings: PrivacySection, *, as_of: datetime, actor: str
+) -> dict[str, Any]:
+    """Clear the contact and name fields of every customer past retention as of ``as_of``.
+
+    Email, phone, first and last names and postal code become NULL
+    (:data:`cible.store.privacy_access.PSEUDONYMISED`); orders, events and the rest
+    stay, so aggregates are unchanged. One transaction, with its audit entry
+    (``privacy.pseudonymise``).
+
+    Returns
+    -------
+    dict
+        ``as_of``, ``customers`` (how many were pseudonymised), ``fields`` (those cleared).
+    """
+    due = _due(store, settings, as_of)
+    ids = [str(i) for i in due.customer_id.to_pyarrow().to_pylist()]
+    entry = NewEntry(
+        utc_now(),
+        actor,
+        "privacy.pseudonymise",
+        "retention",
+        "ok",
+        {"as_of": as_of.isoformat(), "fields": list(privacy_access.PSEUDONYMISED)},
+    )
+    changed = privacy_access.pseudonymise(store.connection, ids, at=utc_now(), entry=entry)
+    return {"as_of": as_of, "customers": changed, "fields": list(privacy_access.PSEUDONYMISED)}
 
 
 def _due(store: Store, settings: PrivacySection, as_of: datetime) -> ir.Table:

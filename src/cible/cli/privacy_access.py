@@ -91,13 +91,38 @@ def record(
 def retention(
     limit: Annotated[int, typer.Option(help="Ids listed at most.", min=1, max=10_000)] = 100,
     offset: Annotated[int, typer.Option(help="Ids skipped first (paging).", min=0)] = 0,
+    pseudonymise: Annotated[
+        bool, typer.Option("--pseudonymise", help="Clear their contact and name fields.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm --pseudonymise.")] = False,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
-    """Customers past the [privacy] retention periods: prospects and inactive customers."""
+    """Customers past the [privacy] retention periods: prospects and inactive customers.
+
+    With --pseudonymise --yes, their e-mail, phone, names and postal code are cleared
+    (orders and events stay, so figures do not change), in one audited transaction.
+    """
     use_lang(lang)
     remote = connect(workspace)
+    if pseudonymise:
+        if not yes:
+            raise typer.BadParameter(
+                _("pseudonymising cannot be undone: add --yes to confirm"), param_hint="--yes"
+            )
+        if remote is not None:
+            done = remote.request("POST", "/api/privacy/retention/pseudonymise")
+        else:
+            with open_workspace(workspace) as ws:
+                done = _served(ws.privacy_access.pseudonymise_past_retention())
+        if as_json:
+            print_json(done)
+        else:
+            echo(
+                _("Pseudonymised {count} customers past retention.").format(count=done["customers"])
+            )
+        return
     params = {"limit": limit, "offset": offset}
     if remote is not None:
         found = remote.request("GET", "/api/privacy/retention", params=params)

@@ -5,7 +5,8 @@
   each export is in the audit log.
 - ``GET /api/privacy/consents/{id}`` (analyst): the consent ledger with sources and dates.
 - ``GET /api/privacy/record`` (admin): the record of processing (art. 30).
-- ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged.
+- ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged;
+  ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields.
 """
 
 from __future__ import annotations
@@ -89,4 +90,14 @@ async def retention(
     """Customers past the retention periods: counts and one page of ids."""
     return _json(
         await state.db.call(lambda ws: ws.privacy_access.retention(limit=limit, offset=offset))
+    )
+
+
+@router.post("/retention/pseudonymise", response_model=None)
+async def pseudonymise(state: State, principal: Admin) -> Response:
+    """Clear the contact and name fields of every customer past retention (audited)."""
+    return _json(
+        await state.db.call(
+            lambda ws: ws.privacy_access.pseudonymise_past_retention(actor=principal.actor)
+        )
     )
