@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -198,3 +199,37 @@ def test_pseudonymising_clears_contacts_of_those_past_retention_only(tmp_path: P
         assert ws.table("orders").amount.sum().execute() == revenue
         entry = ws.audit_log.entries(action="privacy.pseudonymise")[0]
         assert (entry.actor, entry.detail["customers"]) == ("dpo", 2)
+
+
+def test_the_record_names_a_clusterings_traits_and_a_campaigns_segments(tmp_path: Path) -> None:
+    from datetime import date
+
+    from cible.demo import build_demo
+
+    build_demo(tmp_path / "demo", customers=800, seed=3, end_date=date(2026, 6, 30))
+    with Workspace.open(tmp_path / "demo") as ws:
+        ws.run(as_of=datetime(2026, 6, 30))
+        ws.cluster(k=3, random_state=0, n_bootstrap=0, dimension="behaviour")
+        record = ws.privacy_access.record()
+        campaigns = {c.campaign_id: c for c in ws.store.list_campaigns()}
+        card = ws.table("models").filter(lambda t: t.kind == "cluster").card.execute()[0]
+    (clustering,) = record["clusterings"]
+    assert clustering["dimension"] == "behaviour"
+    traits = card["traits"] if isinstance(card, dict) else json.loads(card)["traits"]
+    assert clustering["features"] == traits != []
+    assert {c["id"] for c in record["campaigns"]} == set(campaigns)
+    for found in record["campaigns"]:
+        definition = campaigns[found["id"]].definition
+        assert found["segments"] and all(f'"{s}"' in definition for s in found["segments"])
+
+
+def test_pseudonymising_nobody_changes_nothing_and_is_audited(tmp_path: Path) -> None:
+    # Regression: an empty list of ids made DuckDB's executemany fail (a 500 in the API).
+    shop = build_shop(tmp_path)
+    with Workspace.open(shop) as ws:
+        before = ws.table("customers").to_pandas()
+        done = ws.privacy_access.pseudonymise_past_retention(as_of=datetime(2000, 1, 1))
+        assert done["customers"] == 0
+        after = ws.table("customers").to_pandas()
+        pd.testing.assert_frame_equal(before, after)
+        assert ws.audit_log.entries(action="privacy.pseudonymise")[0].detail["customers"] == 0

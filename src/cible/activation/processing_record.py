@@ -221,8 +221,9 @@ def _clusterings(store: Store) -> list[dict[str, Any]]:
     )
     found = []
     for row in rows:
-        card = json.loads(row["card"]) if row["card"] else {}
-        features = card.get("features", [])
+        raw = row["card"] or "{}"
+        card = raw if isinstance(raw, dict) else json.loads(raw)
+        features = card.get("traits", [])  # what the model was fitted on
         found.append(
             {
                 "model_id": row["model_id"],

@@ -23,6 +23,8 @@ Examples
 >>> con.execute("SELECT customer_id, email, first_name, city FROM customers "
 ...     "ORDER BY 1").fetchall()
 [('c1', None, None, 'Lyon'), ('c2', 'd@e.f', 'Bo', 'Nice')]
+>>> pseudonymise(con, [], at=at, entry=audit_log.NewEntry(at, "cli", "x", "", "ok"))
+0
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def pseudonymise(
     cleared = ", ".join(f"{quote(name)} = NULL" for name in PSEUDONYMISED)
     with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} (customer_id VARCHAR)")
-        con.executemany(f"INSERT INTO {_STAGE} VALUES (?)", [[i] for i in customer_ids])
+        if customer_ids:  # DuckDB refuses an empty executemany
+            con.executemany(f"INSERT INTO {_STAGE} VALUES (?)", [[i] for i in customer_ids])
         changed = int(
             fetch_row(
                 con,
