@@ -118,7 +118,7 @@ def pseudonymise_past_retention(
         "ok",
         {"as_of": as_of.isoformat(), "fields": list(privacy_access.PSEUDONYMISED)},
     )
-    changed = privacy_access.pseudonymise(store.connection, ids, at=utc_now(), entry=entry)
+    changed = privacy_access.pseudonymise(store, ids, at=utc_now(), entry=entry)
     return {"as_of": as_of, "customers": changed, "fields": list(privacy_access.PSEUDONYMISED)}
 
 

@@ -18,12 +18,12 @@ Examples
 ...     "'69001', 'Lyon', NULL), ('c2', 'd@e.f', NULL, 'Bo', NULL, NULL, 'Nice', NULL)")
 >>> _ = con.execute(audit_log.CREATE_TABLE)
 >>> at = datetime(2026, 1, 1)
->>> pseudonymise(con, ["c1"], at=at, entry=audit_log.NewEntry(at, "cli", "x", "", "ok"))
+>>> clear_contacts(con, ["c1"], at=at, entry=audit_log.NewEntry(at, "cli", "x", "", "ok"))
 1
 >>> con.execute("SELECT customer_id, email, first_name, city FROM customers "
 ...     "ORDER BY 1").fetchall()
 [('c1', None, None, 'Lyon'), ('c2', 'd@e.f', 'Bo', 'Nice')]
->>> pseudonymise(con, [], at=at, entry=audit_log.NewEntry(at, "cli", "x", "", "ok"))
+>>> clear_contacts(con, [], at=at, entry=audit_log.NewEntry(at, "cli", "x", "", "ok"))
 0
 """
 
@@ -37,6 +37,7 @@ import duckdb
 
 from cible.store import audit_log
 from cible.store.sql import fetch_row, quote
+from cible.store.store import Store
 from cible.store.transaction import transaction
 
 #: Fields that identify a person directly; what pseudonymisation clears.
@@ -46,6 +47,13 @@ _STAGE = "_pseudonymise_ids"
 
 
 def pseudonymise(
+    store: Store, customer_ids: Sequence[str], *, at: datetime, entry: audit_log.NewEntry
+) -> int:
+    """:func:`clear_contacts` on the workspace database of ``store``."""
+    return clear_contacts(store.connection, customer_ids, at=at, entry=entry)
+
+
+def clear_contacts(
     con: duckdb.DuckDBPyConnection,
     customer_ids: Sequence[str],
     *,
