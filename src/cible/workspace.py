@@ -41,6 +41,7 @@ from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.experiments import Experiments
 from cible.activation.privacy import Privacy
+from cible.activation.privacy_access import PrivacyAccess
 from cible.activation.tags import Tags
 from cible.activation.templates import Templates
 from cible.domain.clock import utc_now
@@ -67,7 +68,7 @@ from cible.segments.kpis import Kpis
 from cible.segments.monitoring import Alert, DriftCheck, Monitoring
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
 from cible.segments.playbook import check_playbook
-from cible.segments.runner import BUILTIN_DIMENSIONS, run_segments
+from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, run_segments
 from cible.segments.snapshots import Snapshots
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
 from cible.store.deliveries import NewDelivery
@@ -539,6 +540,28 @@ class Workspace:
     def tokens(self) -> Tokens:
         """API tokens with roles: ``create`` (secret shown once), ``list``, ``revoke``."""
         return Tokens(self.store)
+
+    @property
+    def privacy_access(self) -> PrivacyAccess:
+        """Rights of access and portability (``export``, ``consents``), the record of
+        processing (``record``) and the customers past retention (``retention``);
+        docs/privacy-access.md."""
+        return PrivacyAccess(
+            self.store,
+            self.registry,
+            self.config,
+            catalog=lambda: {
+                info.id: {
+                    "kind": info.kind,
+                    "dimension": info.dimension,
+                    "name": info.name,
+                    "description": info.description,
+                }
+                for info in self.segments.list()
+            },
+            rules=lambda: [d.to_dict() for d in load_segments(self.store, self.registry)],
+            audit=self.audit_log.record,
+        )
 
     @property
     def audit_log(self) -> AuditLog:

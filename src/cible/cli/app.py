@@ -43,6 +43,7 @@ from cible.cli.output import (
     progress_bars,
 )
 from cible.cli.privacy import privacy_app
+from cible.cli.privacy_access import access_app
 from cible.cli.remote import RemoteJobError, connect, open_workspace, refuse_if_served
 from cible.cli.snapshots import snapshots_app
 from cible.cli.tags import tags_app
@@ -432,6 +433,9 @@ app.command()(audit_cli.normalise)
 app.command()(dedupe_cli.dedupe)
 app.command()(serve_cli.serve)
 app.add_typer(tokens_app, name="tokens")
+# One `cible privacy` group: erasure and suppression (cli/privacy.py), access, the
+# record of processing, retention and consents (cli/privacy_access.py).
+privacy_app.registered_commands.extend(access_app.registered_commands)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")

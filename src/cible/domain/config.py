@@ -32,6 +32,7 @@ from cible.domain.errors import ConfigError
 from cible.domain.experiment_settings import ExperimentsSection
 from cible.domain.monitoring_settings import DriftSection, ScheduleSection
 from cible.domain.playbook import LocalText, PlaybookSection
+from cible.domain.privacy_settings import PrivacySection
 from cible.domain.schema import CANONICAL_TABLES, Category, FieldType, Sensitivity
 
 # No double underscore: Cible names its own working columns ``<field>__reason``.
@@ -476,6 +477,7 @@ class WorkspaceConfig(_Strict):
     schedule: ScheduleSection = ScheduleSection()
     drift: DriftSection = DriftSection()
     experiments: ExperimentsSection = ExperimentsSection()
+    privacy: PrivacySection = PrivacySection()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 

@@ -55,6 +55,7 @@ from cible.server.routes import (
     jobs,
     kpis,
     privacy,
+    privacy_access,
     segments,
     snapshots,
     status,
@@ -150,6 +151,7 @@ def create_app(path: Path) -> FastAPI:
         experiments,
         kpis,
         privacy,
+        privacy_access,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)

@@ -1,0 +1,103 @@
+"""``/api/privacy/...``: a person's data and consents, the record of processing, retention.
+
+- ``GET /api/privacy/customers/{id}`` (admin): everything held about the customer
+  (GDPR art. 15 and 20) as JSON, or with ``?format=html`` as a page in ``?lang=``;
+  each export is in the audit log.
+- ``GET /api/privacy/consents/{id}`` (analyst): the consent ledger with sources and dates.
+- ``GET /api/privacy/record`` (admin): the record of processing (art. 30).
+- ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged;
+  ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import HTMLResponse
+
+from cible.activation.privacy_access import UnknownCustomerError
+from cible.activation.retention import MAX_LIMIT
+from cible.domain.json_values import dumps_json
+from cible.locale import LANGUAGES
+from cible.reporting.privacy_access import render_access_page
+from cible.server.deps import Admin, Analyst, State
+from cible.server.errors import NotFoundError
+
+router = APIRouter(prefix="/privacy", tags=["privacy"])
+
+CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+class Format(StrEnum):
+    """How the customer's data is served."""
+
+    JSON = "json"
+    HTML = "html"
+
+
+Lang = Annotated[str, Query(pattern=f"^({'|'.join(LANGUAGES)})$")]
+
+
+def _json(payload: Any) -> Response:
+    # Strict JSON: dates as ISO 8601, a non-finite trait as null.
+    return Response(dumps_json(payload), media_type="application/json")
+
+
+@router.get("/customers/{customer_id}", response_model=None)
+async def export_customer(
+    state: State,
+    principal: Admin,
+    customer_id: CustomerId,
+    format: Format = Format.JSON,
+    lang: Lang = "en",
+) -> Response:
+    """Everything held about one customer, as JSON or an HTML page."""
+    try:
+        found = await state.db.call(
+            lambda ws: ws.privacy_access.export(customer_id, actor=principal.actor)
+        )
+    except UnknownCustomerError as exc:
+        raise NotFoundError(str(exc)) from None
+    if format is Format.HTML:
+        return HTMLResponse(render_access_page(found, lang))
+    return _json(found)
+
+
+@router.get("/consents/{customer_id}", response_model=None)
+async def customer_consents(state: State, principal: Analyst, customer_id: CustomerId) -> Response:
+    """A customer's consent ledger with sources and dates, and the current state."""
+    try:
+        return _json(await state.db.call(lambda ws: ws.privacy_access.consents(customer_id)))
+    except UnknownCustomerError as exc:
+        raise NotFoundError(str(exc)) from None
+
+
+@router.get("/record", response_model=None)
+async def processing_record(state: State, principal: Admin) -> Response:
+    """The record of processing activities, generated from the workspace."""
+    return _json(await state.db.call(lambda ws: ws.privacy_access.record()))
+
+
+@router.get("/retention", response_model=None)
+async def retention(
+    state: State,
+    principal: Admin,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Customers past the retention periods: counts and one page of ids."""
+    return _json(
+        await state.db.call(lambda ws: ws.privacy_access.retention(limit=limit, offset=offset))
+    )
+
+
+@router.post("/retention/pseudonymise", response_model=None)
+async def pseudonymise(state: State, principal: Admin) -> Response:
+    """Clear the contact and name fields of every customer past retention (audited)."""
+    return _json(
+        await state.db.call(
+            lambda ws: ws.privacy_access.pseudonymise_past_retention(actor=principal.actor)
+        )
+    )
