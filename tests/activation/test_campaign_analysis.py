@@ -79,3 +79,16 @@ def test_notes_say_what_could_not_be_judged() -> None:
     partial = [_row("s", a, 300, 10.0) | {"complete": 100} for a in ("v", "holdout")]
     notes = analyse_statistics(_definition(["s"]), partial, margin=0.3).notes
     assert any("400 of 600 customers' windows had not closed" in n for n in notes)
+
+
+def test_no_lift_is_given_against_a_control_that_spent_nothing() -> None:
+    # CUPED's adjusted control mean is then a small artefact of the pre-period, and a
+    # lift against it read as +100,000% on the demo.
+    control = _row("s", "holdout", 300, 0.0) | {"sum_x": 2_000.0, "sum_x2": 30_000.0}
+    rows = [_row("s", "v", 300, 5.0), control]
+    revenue = next(
+        c
+        for c in analyse_statistics(_definition(["s"]), rows, margin=0.3).comparisons
+        if c.segment == "s" and c.metric == "revenue"
+    )
+    assert revenue.difference > 0 and revenue.relative_lift != revenue.relative_lift  # NaN

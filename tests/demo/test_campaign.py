@@ -27,7 +27,9 @@ def test_the_planted_lift_is_inside_the_measured_interval(demo: dict[str, object
     overall = {c.metric: c for c in analysis.comparisons if c.segment == ALL}
     revenue = overall["revenue"]
     assert revenue.ci_low <= planted["planted_revenue_per_treated"] <= revenue.ci_high
-    assert revenue.p_value < 0.001 and overall["conversion"].difference > 0
+    # The holdout buys on its own (segments as of the launch): at 6,000 customers the
+    # revenue lift is inside the noise, the extra conversions are not.
+    assert overall["conversion"].ci_low > 0 and revenue.difference > 0
     assert revenue.n_variant + revenue.n_control == planted["eligible"]
     share = revenue.n_control / planted["eligible"]
     assert share == pytest.approx(HOLDOUT_SHARE, abs=0.05)

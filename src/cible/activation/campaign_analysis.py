@@ -443,9 +443,11 @@ def _comparison(
             "difference": cuped.difference,
             "ci_low": cuped.ci_low,
             "ci_high": cuped.ci_high,
-            "relative_lift": cuped.relative_lift,
-            "relative_lift_ci_low": cuped.relative_lift_ci_low,
-            "relative_lift_ci_high": cuped.relative_lift_ci_high,
+            # A lift is relative to what the control spent: none when it spent nothing
+            # (CUPED's adjusted control mean is then a small artefact of the pre-period).
+            "relative_lift": cuped.relative_lift if c.mean > 0 else math.nan,
+            "relative_lift_ci_low": cuped.relative_lift_ci_low if c.mean > 0 else math.nan,
+            "relative_lift_ci_high": cuped.relative_lift_ci_high if c.mean > 0 else math.nan,
             "p_value": cuped.p_value,
             "significant": cuped.p_value <= alpha,
             "unadjusted_difference": welch.difference,

@@ -68,11 +68,15 @@ def plant_campaign(
 ) -> dict[str, Any]:
     """Launch ``winback`` at its start, import its planted orders; return the truth.
 
-    The workspace must have been run once (the campaign targets its segments). The
-    caller runs it again so that traits and segments see the added orders.
+    The workspace is run as of the launch (the campaign targets the segments of that
+    moment); the caller runs it again so that traits and segments are current and see
+    the added orders.
     """
     found = definition(end)
     launched_at = datetime.combine(date.fromisoformat(found["start"]), time(9))
+    # Segments as they were at the launch: today's at-risk customers are, by definition,
+    # those who have not bought lately, and would leave the holdout with nothing.
+    ws.run(as_of=launched_at)
     ws.campaigns.add(found, actor="demo", now=launched_at)
     launch = ws.campaigns.launch(DEFINITION_ID, actor="demo", now=launched_at)
     treated = sorted(
