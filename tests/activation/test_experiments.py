@@ -191,3 +191,33 @@ def test_wrong_settings_are_refused_in_one_sentence(shop: Shop) -> None:
             ws.experiments.analyse("spring", window_days=0)
         with pytest.raises(ExperimentError, match=r"margin 1\.5"):
             ws.experiments.analyse("spring", margin=1.5)
+
+
+def test_the_cost_counts_the_messages_delivered_in_each_segment(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from cible.store.deliveries import NewDelivery, Outcome
+
+    path, _, truth = build_shop(tmp_path_factory.mktemp("delivered"))
+    variant = truth[truth.arm == "v"].head(100)
+    with Workspace.open(path) as ws:
+        ws.store.enqueue_deliveries(
+            [
+                NewDelivery(f"campaign:spring:{c}", "email", c, "x@example.com", "{}",
+                            source="campaign:spring:v")
+                for c in variant.customer_id
+            ],
+            at=LAUNCH,
+        )  # fmt: skip
+        rows = ws.store.list_deliveries(limit=1_000)
+        delivered = rows[: len(rows) * 3 // 4]  # the rest stay pending: not sent yet
+        ws.store.record_deliveries([Outcome(r.delivery_id, "delivered", LAUNCH) for r in delivered])
+        analysis = ws.experiments.analyse("spring", as_of=AS_OF, window_days=WINDOW)
+    city = dict(zip(truth.customer_id, truth.city, strict=True))
+    expected = {s: sum(city[r.customer_id] == s for r in delivered) for s in ("paris", "lyon")}
+    returns = {r.segment: r for r in analysis.returns}
+    assert {s: returns[s].sent for s in expected} == expected
+    assert returns[ALL].sent == len(delivered)
+    assert returns["paris"].cost == pytest.approx(
+        100 * returns["paris"].treated / returns[ALL].treated + 0.05 * expected["paris"]
+    )

@@ -201,19 +201,3 @@ def engagement(
     kept = assignments.filter(assignments.eligible_at.notnull()).select("customer_id", "arm")
     joined = about.join(kept, "customer_id")
     return joined.group_by(["arm", "event"]).aggregate(customers=joined.customer_id.nunique())
-
-
-def delivery_counts(deliveries: ir.Table, assignments: ir.Table, campaign_id: str) -> ir.Table:
-    """Deliveries of the campaign per segment, arm and status (``source`` =
-    ``campaign:ID:VARIANT``).
-
-    Returns
-    -------
-    ibis.Table
-        ``segment_id``, ``arm``, ``status``, ``deliveries``.
-    """
-    prefix = f"campaign:{campaign_id}:"
-    sent = deliveries.filter(deliveries.source.startswith(prefix)).select("customer_id", "status")
-    kept = assignments.select("customer_id", "segment_id", "arm")
-    joined = sent.join(kept, "customer_id")
-    return joined.group_by(["segment_id", "arm", "status"]).aggregate(deliveries=joined.count())

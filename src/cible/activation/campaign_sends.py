@@ -279,7 +279,7 @@ def campaign_sends(store: Store, definition: CampaignDefinition) -> dict[str, An
         v.id: {"queued": 0, **dict.fromkeys(DELIVERY_STATUSES, 0), "skipped_reasons": {}}
         for v in definition.variants
     }
-    for variant, status, reason, n in store.campaign_delivery_counts(definition.id):
+    for variant, _segment, status, reason, n in store.campaign_delivery_counts(definition.id):
         found = arms.setdefault(
             variant, {"queued": 0, **dict.fromkeys(DELIVERY_STATUSES, 0), "skipped_reasons": {}}
         )

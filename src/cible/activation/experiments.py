@@ -32,7 +32,6 @@ from cible.activation.campaign_outcomes import (
     arm_statistics,
     closed_windows,
     customer_outcomes,
-    delivery_counts,
     engagement,
 )
 from cible.domain.clock import as_of_or_now, utc_now
@@ -140,7 +139,7 @@ class Experiments:
             margin=margin if margin is not None else self._settings.margin,
             alpha=self._settings.alpha,
             min_per_arm=self._settings.min_per_arm,
-            sent=self._sent(assignments, campaign_id),
+            sent=self._sent(campaign_id),
             looks=looks,
             sequential_effect=self._settings.sequential_effect,
             engagement=self._engagement(assignments, campaign_id, moment),
@@ -287,18 +286,18 @@ class Experiments:
         table = self._store.table("campaign_assignments")
         return table.filter(table.campaign_id == campaign_id)
 
-    def _sent(self, assignments: Any, campaign_id: str) -> dict[tuple[str, str], int] | None:
+    def _sent(self, campaign_id: str) -> dict[tuple[str, str], int] | None:
         """Messages delivered per (segment, variant); None when Cible sent nothing for it
         (a campaign sent by another tool: every treated customer counts as one)."""
-        counts = delivery_counts(self._store.table("deliveries"), assignments, campaign_id)
-        rows = counts.to_pyarrow().to_pylist()
+        rows = self._store.campaign_delivery_counts(campaign_id)
         if not rows:
             return None
-        return {
-            (str(r["segment_id"] or "(none)"), str(r["arm"])): int(r["deliveries"])
-            for r in rows
-            if r["status"] == "delivered"
-        }
+        sent: dict[tuple[str, str], int] = {}
+        for variant, segment, status, _reason, n in rows:
+            if status == "delivered":
+                key = (segment or "(none)", variant)
+                sent[key] = sent.get(key, 0) + n
+        return sent
 
     def _engagement(
         self, assignments: Any, campaign_id: str, moment: datetime

@@ -7,18 +7,17 @@ so the output is the same either way (docs/privacy-access.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
 
+from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, json_text, print_json, print_table, write_file
 from cible.cli.remote import connect, open_workspace
-from cible.domain.json_values import dumps_json
 from cible.reporting.privacy_access import render_access_page, render_record
 
 access_app = typer.Typer(help="Personal data: access, consents, record of processing, retention.")
@@ -27,11 +26,6 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="File to write (default: print)."),
 ]
-
-
-def _served(payload: Any) -> Any:
-    """``payload`` as the API sends it (dates as ISO 8601 text)."""
-    return json.loads(dumps_json(payload))
 
 
 def _deliver(text: str, output: Path | None) -> None:
@@ -61,7 +55,7 @@ def export(
         found = remote.request("GET", f"/api/privacy/customers/{quote(customer_id, safe='')}")
     else:
         with open_workspace(workspace) as ws:
-            found = _served(ws.privacy_access.export(customer_id))
+            found = as_served(ws.privacy_access.export(customer_id))
     text = render_access_page(found, chosen) if fmt == "html" else json_text(found)
     _deliver(text, output)
 
@@ -82,7 +76,7 @@ def record(
         found = remote.request("GET", "/api/privacy/record")
     else:
         with open_workspace(workspace, read_only=True) as ws:
-            found = _served(ws.privacy_access.record())
+            found = as_served(ws.privacy_access.record())
     text = json_text(found) if fmt == "json" else render_record(found, chosen, fmt)
     _deliver(text, output)
 
@@ -115,7 +109,7 @@ def retention(
             done = remote.request("POST", "/api/privacy/retention/pseudonymise")
         else:
             with open_workspace(workspace) as ws:
-                done = _served(ws.privacy_access.pseudonymise_past_retention())
+                done = as_served(ws.privacy_access.pseudonymise_past_retention())
         if as_json:
             print_json(done)
         else:
@@ -128,7 +122,7 @@ def retention(
         found = remote.request("GET", "/api/privacy/retention", params=params)
     else:
         with open_workspace(workspace, read_only=True) as ws:
-            found = _served(ws.privacy_access.retention(limit=limit, offset=offset))
+            found = as_served(ws.privacy_access.retention(limit=limit, offset=offset))
     if as_json:
         print_json(found)
         return
@@ -173,7 +167,7 @@ def consent(
         found = remote.request("GET", f"/api/privacy/consents/{quote(customer_id, safe='')}")
     else:
         with open_workspace(workspace, read_only=True) as ws:
-            found = _served(ws.privacy_access.consents(customer_id))
+            found = as_served(ws.privacy_access.consents(customer_id))
     if as_json:
         print_json(found)
         return

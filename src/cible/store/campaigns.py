@@ -260,21 +260,29 @@ def assignments(
 
 def delivery_counts(
     con: duckdb.DuckDBPyConnection, campaign_id: str
-) -> list[tuple[str, str, str | None, int]]:
-    """``(variant, status, reason, deliveries)`` of the deliveries a campaign queued.
+) -> list[tuple[str, str | None, str, str | None, int]]:
+    """``(variant, segment, status, reason, deliveries)`` of the deliveries a campaign
+    queued.
 
-    They are found by their ``source``, ``campaign:{id}:{variant}``; ``reason`` is the
-    ``last_error`` of skipped deliveries (``no_consent``, ``withdrawn``,
+    They are found by their ``source``, ``campaign:{id}:{variant}``; ``segment`` is the
+    segment the customer was targeted through (None when not assigned); ``reason`` is
+    the ``last_error`` of skipped deliveries (``no_consent``, ``withdrawn``,
     ``frequency_cap``...), None for the other statuses.
     """
     prefix = f"campaign:{campaign_id}:"
     rows = con.execute(
         """
-        SELECT substr(source, length(?) + 1) AS variant, status,
-               CASE WHEN status = 'skipped' THEN last_error END AS reason, count(*)
-        FROM deliveries WHERE starts_with(source, ?)
+        SELECT substr(d.source, length(?) + 1) AS variant, a.segment_id, d.status,
+               CASE WHEN d.status = 'skipped' THEN d.last_error END AS reason, count(*)
+        FROM deliveries d
+        LEFT JOIN campaign_assignments a
+          ON a.campaign_id = ? AND a.customer_id = d.customer_id
+        WHERE starts_with(d.source, ?)
         GROUP BY ALL ORDER BY ALL
         """,
-        [prefix, prefix],
+        [prefix, campaign_id, prefix],
     ).fetchall()
-    return [(str(variant), str(status), reason, int(n)) for variant, status, reason, n in rows]
+    return [
+        (str(variant), segment, str(status), reason, int(n))
+        for variant, segment, status, reason, n in rows
+    ]

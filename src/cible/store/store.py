@@ -639,8 +639,10 @@ class Store:
             self.connection, campaign_id, customer_id=customer_id, limit=limit
         )
 
-    def campaign_delivery_counts(self, campaign_id: str) -> list[tuple[str, str, str | None, int]]:
-        """``(variant, status, skip reason, deliveries)`` of what a campaign queued."""
+    def campaign_delivery_counts(
+        self, campaign_id: str
+    ) -> list[tuple[str, str | None, str, str | None, int]]:
+        """``(variant, segment, status, skip reason, deliveries)`` of what a campaign queued."""
         return campaigns.delivery_counts(self.connection, campaign_id)
 
     # Automations -------------------------------------------------------------------
