@@ -526,7 +526,7 @@ class Workspace:
     @property
     def models(self) -> Models:
         """Trained models: ``train_churn``, ``churn_card`` and ``clv_evaluation``."""
-        return Models(self.store)
+        return Models(self.store, self.config.privacy.blocked_categories())
 
     @property
     def privacy(self) -> Privacy:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cible import Workspace
-from cible.activation.privacy_access import UnknownCustomerError
+from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
 from cible.reporting.privacy_access import render_access_page, render_record
 from tests.activation.privacy_shop import AS_OF, HOSTILE, LEGAL_BASIS, SEGMENT, build_shop
@@ -233,3 +233,28 @@ def test_pseudonymising_nobody_changes_nothing_and_is_audited(tmp_path: Path) ->
         after = ws.table("customers").to_pandas()
         pd.testing.assert_frame_equal(before, after)
         assert ws.audit_log.entries(action="privacy.pseudonymise")[0].detail["customers"] == 0
+
+
+def test_deleting_past_retention_erases_those_customers_everywhere_and_only_them(
+    tmp_path: Path,
+) -> None:
+    shop = build_shop(tmp_path)
+    with Workspace.open(shop) as ws:
+        due = ws.privacy_access.past_retention_ids(as_of=AS_OF)
+        kept = ws.table("customers").count().execute() - len(due)
+        contacts = ws.table("customers").to_pandas().set_index("customer_id").loc[due, "email"]
+        done = ws.privacy.erase_many(due, actor="dpo", reason="retention period over")
+        assert sorted(due) == ["lapsed", "old"]
+        assert (done["customers"], done["skipped"], done["tombstones"]) == (2, 0, 4)
+        for table in ws.privacy.customer_tables():
+            ids = set(ws.table(table).customer_id.to_pyarrow().to_pylist())
+            assert not ids & set(due), table
+        assert ws.table("customers").count().execute() == kept
+        assert ws.privacy_access.retention(as_of=AS_OF)["total"] == 0
+        entries = ws.audit_log.entries(action="privacy.erase")
+        assert len(entries) == 2 and {e.actor for e in entries} == {"dpo"}
+        assert all(e.detail["reason"] == "retention period over" for e in entries)
+    # The file was rewritten: the erased e-mails are no longer in its bytes.
+    data = (shop / "cible.duckdb").read_bytes()
+    for email in contacts.dropna():
+        assert email.encode() not in data

@@ -15,9 +15,9 @@ import pytest
 from cible import Workspace
 from cible.activation.sandbox import MAX_ITERATIONS, MAX_OUTPUT, RenderError
 from cible.activation.template_definition import TemplateDefinitionError
-from cible.activation.templates import TemplateNotFoundError, UnknownCustomerError
+from cible.activation.templates import TemplateNotFoundError
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, UnknownCustomerError
 
 AS_OF = datetime(2025, 2, 1)
 

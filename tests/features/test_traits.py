@@ -269,18 +269,6 @@ def frames() -> dict[str, pd.DataFrame]:
     return found
 
 
-@pytest.fixture(scope="module")
-def tables() -> dict[str, Any]:
-    """The dataset as tables of an in-memory DuckDB, as a workspace would hold them."""
-    con = ibis.duckdb.connect()
-    return {
-        # Through a memtable: this DuckDB release rejects Ibis's cleanup statement when
-        # a pandas frame is passed to create_table directly.
-        name: con.create_table(name, ibis.memtable(frame, schema=SCHEMAS[name]))
-        for name, frame in frames().items()
-    }
-
-
 # -- the pandas reference -------------------------------------------------------------
 
 REF_ALIASES = {"email_link_clicked": "email_clicked", "product_reviewed": "review_written"}

@@ -760,3 +760,56 @@ def test_edge_dates_within_the_calendar_are_accepted():
 def test_a_huge_python_integer_is_described_without_writing_it_out():
     found = error_of(in_all({"trait": "favourite_category", "op": "=", "value": 10**5000}))
     assert found.endswith("got a number of about 5001 digits")
+
+
+# --- product categories that reveal special-category data
+
+FLAGGED = Vocabulary(
+    traits={"top_category": "string", "monetary_value": "float64"},
+    registry=FieldRegistry(
+        WorkspaceConfig.model_validate(
+            {
+                "privacy": {
+                    "special_categories": {
+                        "Pharmacy": {"reveals": "health"},
+                        "halal": {"reveals": "religion", "legal_basis": "explicit consent"},
+                    }
+                }
+            }
+        )
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "condition, path",
+    [
+        ({"trait": "top_category", "op": "=", "value": "pharmacy"}, "where.all[0].value"),
+        (
+            {"trait": "top_category", "op": "in", "value": ["books", " PHARMACY "]},
+            "where.all[0].value",
+        ),
+        (
+            {
+                "event": "Product Viewed",
+                "where": {"property": "category", "op": "=", "value": "Pharmacy"},
+            },
+            "where.all[0].where.value",
+        ),
+    ],
+)
+def test_a_rule_naming_a_flagged_category_is_refused(condition: dict[str, Any], path: str):
+    with pytest.raises(SegmentDefinitionError) as caught:
+        parse_definition(in_all(condition), FLAGGED)
+    message = str(caught.value)
+    assert path in message
+    assert "product category flagged as special-category data (health)" in message
+    assert "[privacy.special_categories]" in message
+
+
+def test_a_flagged_category_with_a_legal_basis_and_other_values_are_accepted():
+    parse_definition(in_all({"trait": "top_category", "op": "=", "value": "Halal"}), FLAGGED)
+    parse_definition(in_all({"trait": "top_category", "op": "=", "value": "books"}), FLAGGED)
+    # Without any flag, the same rule is an ordinary one.
+    unflagged = Vocabulary(traits={"top_category": "string"}, registry=REGISTRY)
+    parse_definition(in_all({"trait": "top_category", "op": "=", "value": "pharmacy"}), unflagged)

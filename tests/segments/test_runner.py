@@ -6,9 +6,11 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cible import Workspace
+from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.segments.definition import SegmentDefinitionError
 from cible.store import runs
@@ -181,3 +183,39 @@ def test_an_aware_as_of_beyond_the_calendar_in_utc_is_refused(shop: Workspace):
     with pytest.raises(CibleError, match=r"^as_of 0001-01-01T00:00:00\+05:00 falls outside years"):
         shop.run(as_of=edge)
     shop.close()
+
+
+def test_a_flagged_product_category_reaches_no_trait_rule_or_record(tmp_path: Path):
+    # A pharmacy purchase reveals health: flagged in [privacy], it must not show as
+    # anyone's top category, nor be named by a rule, and the record lists it.
+    config = WorkspaceConfig.model_validate(
+        {"privacy": {"special_categories": {"Pharmacy": {"reveals": "health"}}}}
+    )
+    files = {
+        "customers": "customer_id,email\nA,a@x.fr\nB,b@x.fr\n",
+        "orders": "order_id,customer_id,ordered_at,amount\n1,A,2024-01-05,90\n2,B,2024-02-01,20\n",
+        "products": "product_id,name,category\nrx,Remède,pharmacy\nbk,Roman,books\n",
+        "order-lines": "order_id,product_id,quantity,unit_price\n1,rx,1,80\n1,bk,1,10\n2,rx,1,20\n",
+    }
+    with Workspace.create(tmp_path / "shop", config=config) as ws:
+        for kind, text in files.items():
+            (tmp_path / f"{kind}.csv").write_text(text)
+            ws.imports.load(kind, tmp_path / f"{kind}.csv")
+        ws.run(as_of=datetime(2024, 6, 1))
+        traits = ws.traits().order_by("customer_id").to_pandas().set_index("customer_id")
+        assert traits.loc["A", "top_category"] == "books"
+        # The pharmacy spend still counts in the total: books are 10 of 90.
+        assert traits.loc["A", "top_category_share"] == pytest.approx(10 / 90)
+        assert traits.loc["A", "category_count"] == 1
+        assert traits.loc["B", "category_count"] == 0
+        assert pd.isna(traits.loc["B", "top_category"])
+        with pytest.raises(SegmentDefinitionError, match="special-category data \\(health\\)"):
+            ws.segments.add(
+                "id: rx\nname: Rx\nwhere: {trait: top_category, op: '=', value: Pharmacy}\n"
+            )
+        special = ws.privacy_access.record()["special_fields"]
+        assert {
+            "table": "products",
+            "field": "category = pharmacy (health)",
+            "legal_basis": None,
+        } in special

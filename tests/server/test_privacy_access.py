@@ -163,3 +163,30 @@ def test_pseudonymising_needs_yes_and_an_admin(tmp_path: Path) -> None:
     with Workspace.open(shop) as ws:
         emails = ws.table("customers").to_pandas().set_index("customer_id").email
     assert emails.isna().sum() == due and emails.isna()[["old", "lapsed"]].all()
+
+
+def test_deleting_past_retention_needs_yes_and_an_admin_and_agrees_with_the_cli(
+    tmp_path: Path,
+) -> None:
+    refused = runner.invoke(
+        app, ["privacy", "retention", "--delete", "--pseudonymise", "--yes", "--workspace", "x"]
+    )
+    assert refused.exit_code != 0 and "not both" in refused.output
+    by_api = build_shop(tmp_path / "api")
+    refused = runner.invoke(app, ["privacy", "retention", "--delete", "--workspace", str(by_api)])
+    assert refused.exit_code != 0 and "--yes" in refused.output
+    secrets = _tokens(by_api)
+    with Workspace.open(by_api) as ws:
+        due = set(ws.privacy_access.past_retention_ids())  # as of now, as the server does
+    with TestClient(create_app(by_api)) as client:
+        path = "/api/privacy/retention/delete"
+        assert client.post(path, headers=_as(secrets, Role.ANALYST)).status_code == 403
+        done = client.post(path, headers=_as(secrets, Role.ADMIN)).json()
+    assert done["customers"] == len(due) >= 2 and done["skipped"] == 0
+    by_cli = _cli(build_shop(tmp_path / "cli"), "retention", "--delete", "--yes", "--json")
+    assert {k: by_cli[k] for k in ("customers", "deleted", "tombstones")} == {
+        k: done[k] for k in ("customers", "deleted", "tombstones")
+    }
+    with Workspace.open(by_api) as ws:
+        left = set(ws.table("customers").customer_id.to_pyarrow().to_pylist())
+    assert not left & due and {"old", "lapsed"} & due == {"old", "lapsed"}

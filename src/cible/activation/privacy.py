@@ -33,12 +33,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cible.domain.clock import utc_now
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, UnknownCustomerError
+from cible.domain.progress import Progress, reporter
 from cible.quality.normalisation import normalise_phone
 from cible.store.audit_log import NewEntry
 from cible.store.privacy import KINDS, Suppression, digest
@@ -185,12 +187,84 @@ class Privacy:
         CibleError
             When no table holds that customer id (nothing to erase; no tombstone).
         """
+        erasure, needles = self._erase_one(customer_id, actor=actor, reason=reason)
+        self._store.rewrite_file()
+        return Erasure(
+            erasure.subject, erasure.deleted, erasure.tombstones, self._files_holding(needles)
+        )
+
+    def erase_many(
+        self,
+        customer_ids: Sequence[str],
+        *,
+        actor: str,
+        reason: str = "",
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Erase several customers (those past retention, say), rewriting the file once.
+
+        Each customer is erased in its own transaction, with its own tombstone and
+        audit entry, exactly as :meth:`erase` does; the database file is rewritten
+        once at the end (the costly part), so the deleted values leave it together.
+        Ids that no table holds any more are skipped and counted.
+
+        Returns
+        -------
+        dict
+            ``customers`` (erased), ``skipped`` (not found), ``deleted`` (table -> rows,
+            summed), ``tombstones`` and ``files_to_clean``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from cible import Workspace
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "c.csv").write_text("customer_id\\na\\nb\\nc\\n")
+        >>> with Workspace.create(folder / "shop") as ws:
+        ...     _ = ws.imports.load("customers", folder / "c.csv")
+        ...     done = ws.privacy.erase_many(["a", "b", "gone"], actor="cli")
+        ...     left = ws.table("customers").customer_id.to_pyarrow().to_pylist()
+        >>> done["customers"], done["skipped"], done["deleted"]["customers"], left
+        (2, 1, 2, ['c'])
+        """
+        report = reporter(progress)
+        deleted: dict[str, int] = {}
+        needles: list[str] = []
+        erased = skipped = tombstones = 0
+        for done, customer_id in enumerate(customer_ids):
+            report("erasing", done, len(customer_ids))
+            try:
+                erasure, found = self._erase_one(customer_id, actor=actor, reason=reason)
+            except UnknownCustomerError:
+                skipped += 1
+                continue
+            erased += 1
+            tombstones += erasure.tombstones
+            needles += found
+            for table, rows in erasure.deleted.items():
+                deleted[table] = deleted.get(table, 0) + rows
+        report("rewriting", len(customer_ids), len(customer_ids) + 1)
+        if erased:
+            self._store.rewrite_file()
+        report("done", len(customer_ids) + 1, len(customer_ids) + 1)
+        return {
+            "customers": erased,
+            "skipped": skipped,
+            "deleted": deleted,
+            "rows_deleted": sum(deleted.values()),
+            "tombstones": tombstones,
+            "files_to_clean": self._files_holding(needles) if needles else [],
+        }
+
+    def _erase_one(self, customer_id: str, *, actor: str, reason: str) -> tuple[Erasure, list[str]]:
+        """Delete one customer in one transaction; the erasure and the values to look for."""
         customer_id = customer_id.strip()
         if not customer_id:
             raise CibleError("Give the id of the customer to erase.")
         contact = self._store.customer_contact(customer_id)
         if contact is None and not self._held_anywhere(customer_id):
-            raise CibleError(
+            raise UnknownCustomerError(
                 f"No customer {customer_id!r} in this workspace: nothing to erase. "
                 "Check the id with `cible customers show`."
             )
@@ -219,11 +293,10 @@ class Privacy:
         deleted = self._store.erase_customer(
             customer_id, contact=contact, tombstone=tombstone, audit=entry, erased_label=label
         )
-        self._store.rewrite_file()
         needles = [value for kind, value in values.items() if kind != "customer_id"]
         if contact is not None and contact.names:
             needles.append(" ".join(contact.names))
-        return Erasure(subject, deleted, len(tombstone), self._files_holding(needles))
+        return Erasure(subject, deleted, len(tombstone)), needles
 
     def customer_tables(self) -> list[str]:
         """Tables of the workspace with a ``customer_id`` column (all erased from)."""

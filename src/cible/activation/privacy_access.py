@@ -34,10 +34,10 @@ from datetime import datetime
 from typing import Any
 
 from cible.activation.processing_record import build_record
-from cible.activation.retention import past_retention, pseudonymise_past_retention
+from cible.activation.retention import due_ids, past_retention, pseudonymise_past_retention
 from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import CibleError
+from cible.domain.errors import UnknownCustomerError
 from cible.domain.registry import FieldRegistry
 from cible.features.consent import current_consents
 from cible.store.runs import TRAITS
@@ -53,10 +53,6 @@ Audit = Callable[[str, str, str, str, dict[str, Any] | None], int]
 
 #: Version of the export document's layout, for programs reading it back.
 EXPORT_FORMAT = 1
-
-
-class UnknownCustomerError(CibleError):
-    """No customer has the id asked for."""
 
 
 class PrivacyAccess:
@@ -213,6 +209,13 @@ class PrivacyAccess:
         return pseudonymise_past_retention(
             self._store, self._config.privacy, as_of=as_of or utc_now(), actor=actor
         )
+
+    def past_retention_ids(self, *, as_of: datetime | None = None) -> list[str]:
+        """Ids of every customer past retention, for ``ws.privacy.erase_many``.
+
+        See :func:`cible.activation.retention.due_ids`.
+        """
+        return due_ids(self._store, self._config.privacy, as_of=as_of or utc_now())
 
     # -- reading ---------------------------------------------------------------------
 

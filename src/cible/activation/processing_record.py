@@ -104,11 +104,20 @@ def build_record(
                 "security": config.email.security,
             },
         },
-        "retention": config.privacy.model_dump(),
+        "retention": config.privacy.model_dump(include={"prospect_days", "customer_inactive_days"}),
         "special_fields": [
             {"table": table.name, "field": field.name, "legal_basis": field.legal_basis}
             for table, field in registry.fields()
             if field.sensitivity is Sensitivity.SPECIAL
+        ]
+        # Product categories that reveal art. 9 data by deduction (a pharmacy: health).
+        + [
+            {
+                "table": "products",
+                "field": f"category = {name} ({flagged.reveals})",
+                "legal_basis": flagged.legal_basis or None,
+            }
+            for name, flagged in sorted(config.privacy.special_categories.items())
         ],
     }
 

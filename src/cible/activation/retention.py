@@ -39,6 +39,8 @@ from cible.store.store import Store
 
 PROSPECT = "prospect"
 INACTIVE = "inactive_customer"
+#: Why customers erased by ``cible privacy retention --delete`` were (audit log).
+RETENTION_REASON = "retention period over"
 #: Largest page of ids one call returns.
 MAX_LIMIT = 10_000
 
@@ -108,8 +110,7 @@ def pseudonymise_past_retention(
     dict
         ``as_of``, ``customers`` (how many were pseudonymised), ``fields`` (those cleared).
     """
-    due = _due(store, settings, as_of)
-    ids = [str(i) for i in due.customer_id.to_pyarrow().to_pylist()]
+    ids = due_ids(store, settings, as_of=as_of)
     entry = NewEntry(
         utc_now(),
         actor,
@@ -120,6 +121,12 @@ def pseudonymise_past_retention(
     )
     changed = privacy_access.pseudonymise(store, ids, at=utc_now(), entry=entry)
     return {"as_of": as_of, "customers": changed, "fields": list(privacy_access.PSEUDONYMISED)}
+
+
+def due_ids(store: Store, settings: PrivacySection, *, as_of: datetime) -> list[str]:
+    """Ids of every customer past retention as of ``as_of`` (to erase them, say)."""
+    due = _due(store, settings, as_of)
+    return [str(i) for i in due.customer_id.to_pyarrow().to_pylist()]
 
 
 def _due(store: Store, settings: PrivacySection, as_of: datetime) -> ir.Table:

@@ -59,7 +59,7 @@ from cible.activation.template_definition import (
     parse_template,
 )
 from cible.domain.clock import utc_now
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, UnknownCustomerError
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
 from cible.locale import LANGUAGES
@@ -74,10 +74,6 @@ MAX_PREVIEW = 50
 
 class TemplateNotFoundError(CibleError):
     """No stored template has the id asked for."""
-
-
-class UnknownCustomerError(CibleError):
-    """No customer has the id a message was asked for."""
 
 
 class TemplateRenderError(RenderError):

@@ -13,10 +13,18 @@ from urllib.parse import quote
 
 import typer
 
+from cible.activation.retention import RETENTION_REASON
 from cible.cli.customers import as_served
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
-from cible.cli.output import echo, json_text, print_json, print_table, write_file
+from cible.cli.output import (
+    echo,
+    json_text,
+    print_json,
+    print_table,
+    progress_bars,
+    write_file,
+)
 from cible.cli.remote import connect, open_workspace
 from cible.reporting.privacy_access import render_access_page, render_record
 
@@ -88,7 +96,10 @@ def retention(
     pseudonymise: Annotated[
         bool, typer.Option("--pseudonymise", help="Clear their contact and name fields.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm --pseudonymise.")] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Erase them from every table, as privacy erase does.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm --pseudonymise or --delete.")] = False,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
@@ -97,14 +108,20 @@ def retention(
 
     With --pseudonymise --yes, their e-mail, phone, names and postal code are cleared
     (orders and events stay, so figures do not change), in one audited transaction.
+    With --delete --yes, each is erased from every table with a tombstone and an audit
+    entry, as `cible privacy erase` does, and the database file is rewritten once.
     """
     use_lang(lang)
     remote = connect(workspace)
+    if pseudonymise and delete:
+        raise typer.BadParameter(
+            _("choose --pseudonymise or --delete, not both"), param_hint="--delete"
+        )
+    if (pseudonymise or delete) and not yes:
+        raise typer.BadParameter(
+            _("this cannot be undone: add --yes to confirm"), param_hint="--yes"
+        )
     if pseudonymise:
-        if not yes:
-            raise typer.BadParameter(
-                _("pseudonymising cannot be undone: add --yes to confirm"), param_hint="--yes"
-            )
         if remote is not None:
             done = remote.request("POST", "/api/privacy/retention/pseudonymise")
         else:
@@ -116,6 +133,31 @@ def retention(
             echo(
                 _("Pseudonymised {count} customers past retention.").format(count=done["customers"])
             )
+        return
+    if delete:
+        if remote is not None:
+            done = remote.request("POST", "/api/privacy/retention/delete")
+        else:
+            with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
+                due = ws.privacy_access.past_retention_ids()
+                done = ws.privacy.erase_many(
+                    due, actor="cli", reason=RETENTION_REASON, progress=bars.task("erase")
+                )
+        if as_json:
+            print_json(done)
+            return
+        echo(
+            _(
+                "Erased {count} customers past retention: {rows} rows deleted; {tombstones} "
+                "values suppressed."
+            ).format(
+                count=done["customers"], rows=done["rows_deleted"], tombstones=done["tombstones"]
+            )
+        )
+        if done["files_to_clean"]:
+            echo(_("These files of the workspace still hold erased customers' data; clean them:"))
+            for name in done["files_to_clean"]:
+                echo(f"  {name}")
         return
     params = {"limit": limit, "offset": offset}
     if remote is not None:

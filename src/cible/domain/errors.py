@@ -17,3 +17,7 @@ class ConfigError(CibleError):
 
 class ImportFileError(CibleError):
     """A file cannot be imported at all (unreadable, wrong kind, strict mode refusal)."""
+
+
+class UnknownCustomerError(CibleError):
+    """No customer has the id asked for (to erase, export, or render a message for)."""

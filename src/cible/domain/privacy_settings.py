@@ -1,6 +1,10 @@
-"""Settings of data retention (GDPR art. 5(1)(e)): how long Cible keeps people it no longer sees.
+"""Settings of ``[privacy]``: retention periods and product categories that reveal art. 9 data.
 
-``[privacy]`` in ``cible.toml`` (docs/privacy-access.md, "Retention"):
+``prospect_days`` and ``customer_inactive_days`` say how long Cible keeps people it no
+longer sees (GDPR art. 5(1)(e); docs/privacy-access.md, "Retention").
+``[privacy.special_categories.NAME]`` flags a product category whose purchase reveals
+special-category data by deduction (a pharmacy, religious food, health products): it
+is then treated as a special field (docs/privacy.md, "Special categories").
 
 Examples
 --------
@@ -12,13 +16,48 @@ Examples
 ... except pydantic.ValidationError as exc:
 ...     print(exc.errors()[0]["msg"])
 Input should be greater than or equal to 1
+>>> section = PrivacySection.model_validate(
+...     {"special_categories": {" Pharmacy ": {"reveals": "health"},
+...                             "Halal": {"reveals": "religion", "legal_basis": "consent"}}})
+>>> sorted(section.special_categories), section.blocked_categories()
+(['halal', 'pharmacy'], frozenset({'pharmacy'}))
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: The kinds of data of GDPR article 9 a product category may reveal.
+Art9Kind = Literal[
+    "health",
+    "religion",
+    "ethnicity",
+    "political_opinion",
+    "sexual_orientation",
+    "trade_union",
+    "genetic",
+    "biometric",
+]
+
+
+class SpecialCategory(BaseModel):
+    """``[privacy.special_categories.NAME]``: what a product category reveals, and on what basis.
+
+    Without a ``legal_basis`` its purchases count in no category trait, and rules may
+    not name it; with one (an explicit consent, say) it is used like any category.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reveals: Art9Kind
+    legal_basis: str = ""
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
 
 
 class PrivacySection(BaseModel):
@@ -31,3 +70,20 @@ class PrivacySection(BaseModel):
     prospect_days: Annotated[int, Field(ge=1, le=36_500)] = 1_095
     #: A customer is past retention this many days after their last order or event.
     customer_inactive_days: Annotated[int, Field(ge=1, le=36_500)] = 1_825
+    #: Product categories (compared without case) that reveal special-category data.
+    special_categories: dict[str, SpecialCategory] = {}
+
+    @field_validator("special_categories")
+    @classmethod
+    def _lower_names(cls, value: dict[str, SpecialCategory]) -> dict[str, SpecialCategory]:
+        named = {}
+        for name, flagged in value.items():
+            key = name.strip().lower()
+            if not key:
+                raise ValueError("a special category needs a name (the product category)")
+            named[key] = flagged
+        return named
+
+    def blocked_categories(self) -> frozenset[str]:
+        """Flagged categories (lower case) without a legal basis: kept out of targeting."""
+        return frozenset(n for n, c in self.special_categories.items() if not c.legal_basis)

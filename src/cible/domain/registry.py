@@ -44,6 +44,13 @@ class FieldRegistry:
         self._tables = dict(CANONICAL_TABLES)
         self._tables["customers"] = CANONICAL_TABLES["customers"].with_fields(custom)
         self.custom_fields: tuple[Field, ...] = custom
+        #: Product categories (lower case) revealing special-category data without a
+        #: legal basis -> the kind of data they reveal: rules may not name them.
+        self.special_categories: dict[str, str] = {
+            name: flagged.reveals
+            for name, flagged in config.privacy.special_categories.items()
+            if not flagged.legal_basis
+        }
 
     def table(self, name: str) -> Table:
         """Return the table called ``name`` (canonical name, with underscores)."""

@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -147,6 +148,30 @@ def category_traits(
         high_tech_share=totals._tech_spend.fill_null(0) / spend,
         early_adopter_share=totals._early / totals._with_date.nullif(0).cast(dt.float64),
     )
+
+
+def without_special_categories(products: Any, blocked: Collection[str]) -> Any:
+    """``products`` with the category of the ``blocked`` ones (lower case) set to NULL.
+
+    A category flagged in ``[privacy.special_categories]`` without a legal basis
+    reveals art. 9 data (a pharmacy reveals health): its lines then count in no
+    category trait, like uncategorised ones, so no rule, clustering, model or template
+    reads it through ``top_category`` or ``high_tech_share``. Their spend still counts
+    in the customer's total.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> products = ibis.memtable({"product_id": ["p1", "p2"], "category": ["Pharmacy", "Books"]})
+    >>> hidden = without_special_categories(products, {"pharmacy"})
+    >>> hidden.order_by("product_id").category.to_pyarrow().to_pylist()
+    [None, 'Books']
+    """
+    if not blocked:
+        return products
+    names = ibis.literal(sorted(blocked), "array<string>")
+    flagged = names.contains(products.category.lower())
+    return products.mutate(category=flagged.ifelse(ibis.null("string"), products.category))
 
 
 def _one_of(value: Any, names: list[str]) -> Any:

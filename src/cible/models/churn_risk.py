@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import ibis.expr.types as ir
@@ -51,8 +52,13 @@ def train_churn(
     horizon_days: int = 90,
     random_state: int = 0,
     progress: Progress | None = None,
+    blocked_categories: Collection[str] = (),
 ) -> tuple[int, ModelCard]:
-    """Train, evaluate out of time, store; returns the model id and its card."""
+    """Train, evaluate out of time, store; returns the model id and its card.
+
+    ``blocked_categories`` are product categories revealing special-category data,
+    kept out of the category traits (see :func:`cible.models.build_snapshots`).
+    """
     report = reporter(progress)
     orders = store.table("orders")
     span = orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max())
@@ -72,6 +78,7 @@ def train_churn(
         horizon_days,
         observation_end=bounds["last"],
         progress=lambda step, done, total: report(step, done, total + 2),
+        blocked_categories=blocked_categories,
     )
     train, test = out_of_time_split(snapshots)
     report("fitting", len(dates), len(dates) + 2)

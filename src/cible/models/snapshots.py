@@ -49,7 +49,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,7 @@ from cible.clv import rfm_summary
 from cible.domain.clock import normalise_as_of
 from cible.domain.progress import Progress, reporter
 from cible.features import TRAITS, compute_traits
+from cible.features.categories import without_special_categories
 from cible.features.orders import is_purchase
 from cible.models.errors import ModelDataError
 
@@ -82,6 +83,7 @@ def build_snapshots(
     *,
     observation_end: datetime | None = None,
     progress: Progress | None = None,
+    blocked_categories: Collection[str] = (),
 ) -> pd.DataFrame:
     """Traits and churn label of every buyer at each date of ``as_of_dates``.
 
@@ -98,6 +100,9 @@ def build_snapshots(
         End of the observed history; default the last order's ``ordered_at``.
     progress : callable, optional
         ``progress("snapshots", done, total)`` as the dates are computed.
+    blocked_categories : collection of str, optional
+        Product categories (lower case) that reveal special-category data: they count
+        in no category trait (:func:`cible.features.categories.without_special_categories`).
 
     Returns
     -------
@@ -128,6 +133,7 @@ def build_snapshots(
         )
     report = reporter(progress)
     sources = {name: tables(name) for name in ("customers", "events", "order_lines", "products")}
+    sources["products"] = without_special_categories(sources["products"], blocked_categories)
     frames = []
     for done, moment in enumerate(moments):
         report("snapshots", done, len(moments))

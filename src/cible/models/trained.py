@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from cible.clv.evaluation import HoldoutEvaluation, evaluate_holdout
@@ -42,10 +43,14 @@ class Models:
     ----------
     store : Store
         The workspace database: its orders and traits, and the stored models.
+    blocked_categories : collection of str, optional
+        Product categories revealing special-category data (``[privacy]``), which
+        the models never see through the category traits.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, blocked_categories: Collection[str] = ()) -> None:
         self._store = store
+        self._blocked = frozenset(blocked_categories)
 
     def train_churn(
         self, *, horizon_days: int = 90, progress: Progress | None = None
@@ -71,7 +76,12 @@ class Models:
             When the workspace has no order, or a history too short to train and test
             out of time.
         """
-        return train_churn(self._store, horizon_days=horizon_days, progress=progress)
+        return train_churn(
+            self._store,
+            horizon_days=horizon_days,
+            progress=progress,
+            blocked_categories=self._blocked,
+        )
 
     def churn_card(self) -> tuple[int, ModelCard] | None:
         """The newest churn model's id and card, or None before any training."""

@@ -40,6 +40,7 @@ from cible.segments.vocabulary import (
     Vocabulary,
     attribute_operand,
     did_you_mean,
+    refuse_special_categories,
     short_repr,
     trait_operand,
 )
@@ -73,7 +74,9 @@ class _Comparison(Node):
         name, op = info.data.get(cls.subject), info.data.get("op")
         if name is None or op is None:
             return value  # the subject or the operator is wrong, and already reported
-        return coerce_value(op, value, cls.operand(name, vocabulary_of(info)))
+        vocabulary = vocabulary_of(info)
+        refuse_special_categories(vocabulary, value)
+        return coerce_value(op, value, cls.operand(name, vocabulary))
 
 
 class TraitCondition(_Comparison):

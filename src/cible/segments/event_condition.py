@@ -19,7 +19,13 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from cible.segments.literals import CountOp, Op, coerce_value, describe
 from cible.segments.node import Node, Text, not_empty
-from cible.segments.vocabulary import Operand, ValueKind, short_repr
+from cible.segments.vocabulary import (
+    Operand,
+    ValueKind,
+    Vocabulary,
+    refuse_special_categories,
+    short_repr,
+)
 
 # Ibis turns a JSON key into a backend path ("a.b" reads a nested key on DuckDB), so
 # only plain identifiers are accepted as property names: they mean the same key
@@ -65,7 +71,12 @@ class PropertyFilter(Node):
     @classmethod
     def _value_fits(cls, value: Any, info: ValidationInfo) -> Any:
         op = info.data.get("op")
-        return value if op is None else coerce_value(op, value)
+        if op is None:
+            return value
+        context = info.context
+        if isinstance(context, Mapping) and isinstance(context.get("vocabulary"), Vocabulary):
+            refuse_special_categories(context["vocabulary"], value)
+        return coerce_value(op, value)
 
 
 class PropertyGroup(Node):

@@ -509,7 +509,11 @@ class Monitoring:
         try:
             # What followed the labelled moment is known up to the moment checked.
             history = build_snapshots(
-                self._store.table, [labelled], horizon, observation_end=now.as_of
+                self._store.table,
+                [labelled],
+                horizon,
+                observation_end=now.as_of,
+                blocked_categories=self._config.privacy.blocked_categories(),
             )
         except ModelDataError as exc:
             return [{"model": "churn", "model_id": model_id, "skipped": str(exc)}]

@@ -40,6 +40,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.features import TRAITS, Trait, compute_traits
+from cible.features.categories import without_special_categories
 from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
 from cible.features.registry import (
     CHURN_TRAITS,
@@ -92,7 +93,9 @@ def raw_traits(
         tables("events"),
         as_of=as_of,
         order_lines=tables("order_lines"),
-        products=tables("products"),
+        products=without_special_categories(
+            tables("products"), config.privacy.blocked_categories()
+        ),
         settings=config.traits,
     )
 

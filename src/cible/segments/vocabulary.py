@@ -165,6 +165,40 @@ def trait_operand(vocabulary: Vocabulary, name: str) -> Operand:
     return Operand(f"trait {name!r}", kind)
 
 
+def refuse_special_categories(vocabulary: Vocabulary, value: object) -> None:
+    """Refuse a value naming a product category flagged as special-category data.
+
+    A rule testing ``top_category`` or an event's ``category`` property against
+    ``pharmacy`` targets people by their health as surely as a ``health`` attribute:
+    a category listed in ``[privacy.special_categories]`` without a legal basis
+    cannot appear in a rule (compared without case and surrounding spaces).
+
+    Examples
+    --------
+    >>> from cible.domain.config import WorkspaceConfig
+    >>> from cible.domain.registry import FieldRegistry
+    >>> config = WorkspaceConfig.model_validate(
+    ...     {"privacy": {"special_categories": {"pharmacy": {"reveals": "health"}}}})
+    >>> vocabulary = Vocabulary({}, FieldRegistry(config))
+    >>> refuse_special_categories(vocabulary, ("books", " Pharmacy"))
+    Traceback (most recent call last):
+    ...
+    ValueError: 'Pharmacy' is a product category flagged as special-category data (health) ...
+    """
+    flagged = vocabulary.registry.special_categories
+    if not flagged:
+        return
+    for item in value if isinstance(value, tuple | list) else (value,):
+        if isinstance(item, str) and item.strip().lower() in flagged:
+            name = item.strip()
+            raise ValueError(
+                f"{name!r} is a product category flagged as special-category data "
+                f"({flagged[name.lower()]}) with no recorded legal basis, so no rule may "
+                "target it; record a legal_basis for it under [privacy.special_categories] "
+                "in cible.toml if the law allows it"
+            )
+
+
 def attribute_operand(vocabulary: Vocabulary, name: str) -> Operand:
     """Resolve a customer attribute; refuse unknown and special-category fields.
 

@@ -6,7 +6,8 @@
 - ``GET /api/privacy/consents/{id}`` (analyst): the consent ledger with sources and dates.
 - ``GET /api/privacy/record`` (admin): the record of processing (art. 30).
 - ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged;
-  ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields.
+  ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields;
+  ``POST /api/privacy/retention/delete`` (admin) erases them from every table.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from cible.activation.privacy_access import UnknownCustomerError
-from cible.activation.retention import MAX_LIMIT
+from cible.activation.retention import MAX_LIMIT, RETENTION_REASON
+from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
 from cible.locale import LANGUAGES
 from cible.reporting.privacy_access import render_access_page
@@ -101,3 +102,14 @@ async def pseudonymise(state: State, principal: Admin) -> Response:
             lambda ws: ws.privacy_access.pseudonymise_past_retention(actor=principal.actor)
         )
     )
+
+
+@router.post("/retention/delete", response_model=None)
+async def delete_past_retention(state: State, principal: Admin) -> Response:
+    """Erase every customer past retention, each with its tombstone and audit entry."""
+
+    def erase(ws: Any) -> dict[str, Any]:
+        due = ws.privacy_access.past_retention_ids()
+        return dict(ws.privacy.erase_many(due, actor=principal.actor, reason=RETENTION_REASON))
+
+    return _json(await state.db.call(erase))

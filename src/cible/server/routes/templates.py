@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cible.activation.templates import MAX_PREVIEW, TemplateNotFoundError, UnknownCustomerError
-from cible.domain.errors import CibleError
+from cible.activation.templates import MAX_PREVIEW, TemplateNotFoundError
+from cible.domain.errors import CibleError, UnknownCustomerError
 from cible.server.deps import Analyst, Editor, State, Viewer
 from cible.server.errors import NotFoundError
 from cible.workspace import Workspace
