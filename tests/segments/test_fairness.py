@@ -14,6 +14,7 @@ from scipy.stats.contingency import association
 
 from cible import Workspace
 from cible.segments.fairness import FairnessError, FairnessReport
+from cible.segments.fairness_stats import cramers_v as cramer
 from cible.segments.fairness_stats import (
     disparate_impact,
     flag,
@@ -21,7 +22,6 @@ from cible.segments.fairness_stats import (
     proxy_accuracy,
     proxy_level,
 )
-from cible.segments.fairness_stats import cramers_v as cramer
 from tests.segments.fairness_shop import PLANTED_CODES, build_shop, config, population
 
 
@@ -130,7 +130,7 @@ def test_random_segments_are_rarely_flagged() -> None:
         for size in rng.integers(10, 1500, size=10):
             chosen = rng.choice(population, size=size, replace=False)
             groups, counts = np.unique(chosen, return_counts=True)
-            tests.append(disparate_impact(dict(zip(groups, counts.tolist())), base))
+            tests.append(disparate_impact(dict(zip(groups, counts.tolist(), strict=True)), base))
         decided = flag(tests)
         flagged_reports += any(decided.flagged)
         flagged_segments += sum(decided.flagged)
@@ -242,7 +242,8 @@ def test_refusals_name_the_reason(
 
 
 def test_a_workspace_without_a_run_is_refused(tmp_path: Path) -> None:
-    with Workspace.create(tmp_path / "empty", config=config()) as ws:
-        with pytest.raises(FairnessError, match="No run yet"):
-            ws.fairness.report("origin")
-
+    with (
+        Workspace.create(tmp_path / "empty", config=config()) as ws,
+        pytest.raises(FairnessError, match="No run yet"),
+    ):
+        ws.fairness.report("origin")

@@ -324,6 +324,7 @@ class Fairness:
             for s in ids:
                 i = names.index(s)
                 inside = [per_segment[s].get(g, 0) for g in eligible]
+                outside = [values[g] - per_segment[s].get(g, 0) for g in eligible]
                 fields, unmeasured = ((), ()) if not decided.flagged[i] else self._inputs(s, infos)
                 segments.append(
                     _segment(
@@ -332,7 +333,7 @@ class Fairness:
                         tests[s],
                         size=sizes.get(s, 0),
                         missing=sizes.get(s, 0) - sum(per_segment[s].values()),
-                        v=cramers_v([inside, [values[g] - n for g, n in zip(eligible, inside)]]),
+                        v=cramers_v([inside, outside]),
                         adjusted=decided.adjusted_p_values[i],
                         below=decided.below_four_fifths[i],
                         flagged=decided.flagged[i],

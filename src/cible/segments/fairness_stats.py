@@ -175,7 +175,8 @@ def _trimmed(table: np.ndarray) -> np.ndarray:
     """``table`` without its empty rows and columns (they carry no information and
     make the expected counts of a chi-square zero)."""
     counts = np.asarray(table, dtype=np.int64)
-    return counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    kept: np.ndarray = counts[counts.sum(axis=1) > 0][:, counts.sum(axis=0) > 0]
+    return kept
 
 
 def cramers_v(table: np.ndarray | Sequence[Sequence[int]]) -> float | None:
