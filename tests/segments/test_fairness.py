@@ -4,6 +4,7 @@ proxy flagged and the fair segment not, the null rate, refusals and the audit lo
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from scipy.stats import chi2_contingency, fisher_exact
 from scipy.stats.contingency import association
 
 from cible import Workspace
+from cible.domain.config import WorkspaceConfig
 from cible.segments.fairness import FairnessError, FairnessReport
 from cible.segments.fairness_stats import cramers_v as cramer
 from cible.segments.fairness_stats import (
@@ -247,3 +249,28 @@ def test_a_workspace_without_a_run_is_refused(tmp_path: Path) -> None:
         pytest.raises(FairnessError, match="No run yet"),
     ):
         ws.fairness.report("origin")
+
+
+def test_a_personal_field_a_boolean_and_an_empty_segment(tmp_path: Path) -> None:
+    rows = [f"c{i},{'female' if i % 3 else 'male'},{str(i % 2 == 1).lower()}" for i in range(300)]
+    (tmp_path / "c.csv").write_text("customer_id,gender,disabled\n" + "\n".join(rows) + "\n")
+    settings = WorkspaceConfig.model_validate(
+        {"attributes": {"disabled": {"type": "boolean", "sensitivity": "special"}}}
+    )
+    nobody = {"trait": "frequency", "op": ">=", "value": 100}
+    with Workspace.create(tmp_path / "shop", config=settings) as ws:
+        ws.imports.load("customers", tmp_path / "c.csv")
+        ws.segments.add({"id": "nobody", "name": "Nobody", "where": nobody})
+        ws.run(as_of=datetime(2025, 1, 1))
+        gender = ws.fairness.report("gender")
+        disabled = ws.fairness.report("disabled")
+    assert [(g.group, g.customers) for g in gender.groups] == [("female", 200), ("male", 100)]
+    assert [(g.group, g.customers) for g in disabled.groups] == [("false", 150), ("true", 150)]
+    # Everyone is a prospect: a ratio of 1 and nothing to predict from membership.
+    lifecycle = _dimension(gender, "lifecycle")
+    assert lifecycle.segments[0].disparate_impact == 1.0 and lifecycle.balanced_accuracy is None
+    # A segment outside any dimension, without members: audited alone, no ratio.
+    alone = gender.dimensions[-1]
+    assert alone.dimension is None and alone.segments[0].segment_id == "nobody"
+    assert alone.segments[0].size == 0 and alone.segments[0].disparate_impact is None
+    assert not gender.flagged_segments and not disabled.flagged_segments
