@@ -64,6 +64,7 @@ from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.customers import Customers
+from cible.segments.fairness import Fairness
 from cible.segments.kpis import Kpis
 from cible.segments.monitoring import Alert, DriftCheck, Monitoring
 from cible.segments.personas import NUMERIC_TRAITS, PersonaCard, Personas
@@ -533,6 +534,12 @@ class Workspace:
         """The suppression list (``suppress``, ``unsuppress``, ``suppressions``) and
         ``erase`` of a customer from every table (docs/privacy.md)."""
         return Privacy(self.store, self.path, self.config.quality.phone_region)
+
+    @property
+    def fairness(self) -> Fairness:
+        """The fairness report of a protected attribute held for audit only: ``report``
+        (group shares, disparate impact, proxies; each one audited); docs/fairness.md."""
+        return Fairness(self.store, self.registry, self.config, audit=self.audit_log.record)
 
     # -- access ---------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ from cible.server.routes import (
     drift,
     experiments,
     exports,
+    fairness,
     jobs,
     kpis,
     privacy,
@@ -152,6 +153,7 @@ def create_app(path: Path) -> FastAPI:
         kpis,
         privacy,
         privacy_access,
+        fairness,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
