@@ -466,10 +466,17 @@ class Store:
         digest: str,
         created_at: datetime,
         audit: audit_log.NewEntry,
+        unmask: bool = False,
     ) -> int:
         """Store a token's digest and its audit entry in one transaction; return its id."""
         return tokens.create(
-            self.connection, name=name, role=role, digest=digest, created_at=created_at, audit=audit
+            self.connection,
+            name=name,
+            role=role,
+            digest=digest,
+            created_at=created_at,
+            audit=audit,
+            unmask=unmask,
         )
 
     def revoke_token(
