@@ -72,6 +72,7 @@ from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, run_segments
 from cible.segments.snapshots import Snapshots
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
+from cible.store.backend import encryption_key
 from cible.store.deliveries import NewDelivery
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
@@ -133,10 +134,13 @@ class Workspace:
             raise WorkspaceError(f"{folder} already holds a Cible workspace.")
         if folder.exists() and not folder.is_dir():
             raise WorkspaceError(f"{folder} is a file, not a folder.")
-        folder.mkdir(parents=True, exist_ok=True)
         settings = config or WorkspaceConfig.model_validate(
             {"workspace": {"name": folder.resolve().name}}
         )
+        if settings.workspace.encrypted:
+            # Refused before anything is written: no half-made workspace without its key.
+            encryption_key(folder / DATABASE_FILE)
+        folder.mkdir(parents=True, exist_ok=True)
         body = tomli_w.dumps(settings.model_dump(mode="json", by_alias=True, exclude_none=True))
         (folder / CONFIG_FILE).write_text(_HEADER + body, encoding="utf-8")
         return cls.open(folder)
@@ -164,8 +168,9 @@ class Workspace:
             )
         config = load_config(config_path)
         database = folder / DATABASE_FILE
+        encrypted = config.workspace.encrypted
         if read_only:
-            store = Store.open(database, read_only=True)
+            store = Store.open(database, read_only=True, encrypted=encrypted)
             try:
                 version = store.schema_version()
             except WorkspaceError as exc:
@@ -175,8 +180,8 @@ class Workspace:
                 return cls(folder, config, store)
             store.close()
             cls.open(folder).close()
-            return cls(folder, config, Store.open(database, read_only=True))
-        workspace = cls(folder, config, Store.open(database))
+            return cls(folder, config, Store.open(database, read_only=True, encrypted=encrypted))
+        workspace = cls(folder, config, Store.open(database, encrypted=encrypted))
         try:
             workspace.store.migrate(workspace.registry)
         except WorkspaceError as exc:

@@ -51,3 +51,25 @@ def test_unknown_role_is_one_sentence(tmp_path: Path):
     assert (
         "Unknown role 'root': use one of viewer, analyst, editor, admin, ingest." in result.output
     )
+
+
+def test_create_with_the_unmask_grant(tmp_path: Path):
+    folder = tmp_path / "ws"
+    Workspace.create(folder).close()
+    for name, extra in (("crm", ["--unmask"]), ("bi", [])):
+        created = runner.invoke(
+            app, ["tokens", "create", name, "--role", "analyst", *extra, "-w", str(folder)]
+        )
+        assert created.exit_code == 0, created.output
+        assert ("reads e-mails and phones in clear" in created.output) is bool(extra)
+    listed = runner.invoke(app, ["tokens", "list", "--json", "-w", str(folder)])
+    assert {t["name"]: t["unmask"] for t in json.loads(listed.output)} == {"crm": True, "bi": False}
+    table = runner.invoke(app, ["tokens", "list", "-w", str(folder)], env={"COLUMNS": "200"})
+    lines = table.output.splitlines()
+    crm = next(line for line in lines if " crm " in line)
+    bi = next(line for line in lines if " bi " in line)
+    assert "clear" in crm and "masked" in bi
+    refused = runner.invoke(
+        app, ["tokens", "create", "site", "--role", "ingest", "--unmask", "-w", str(folder)]
+    )
+    assert refused.exit_code == 1 and "cannot be granted unmasked contacts" in refused.output

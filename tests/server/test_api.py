@@ -135,7 +135,9 @@ def test_customer_shows_profile_traits_memberships_and_current_consents(served: 
     client = served.client
     assert client.get("/api/customers/b", headers=served.as_(Role.VIEWER)).status_code == 403
     found = client.get("/api/customers/b", headers=served.as_(Role.ANALYST)).json()
-    assert found["profile"]["email"] == "b@example.com"
+    assert found["profile"]["email"] == "***@example.com"  # masked below the unmask grant
+    clear = client.get("/api/customers/b", headers=served.as_(Role.EDITOR)).json()
+    assert clear["profile"]["email"] == "b@example.com"
     assert found["traits"]["monetary_value"] == 20.0
     current = {m["segment_id"] for m in found["memberships"] if m["current"]}
     assert "lifecycle-new" in current
@@ -146,7 +148,9 @@ def test_customer_shows_profile_traits_memberships_and_current_consents(served: 
 
 def test_export_keeps_consented_members_neutralises_formulas_and_is_audited(served: Served):
     client, analyst = served.client, served.as_(Role.ANALYST)
-    csv = client.get("/api/exports/lifecycle-new?channel=email&format=csv", headers=analyst)
+    # A channel export holds e-mails in clear: an editor's (or a token with --unmask).
+    editor = served.as_(Role.EDITOR)
+    csv = client.get("/api/exports/lifecycle-new?channel=email&format=csv", headers=editor)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.splitlines()
     assert lines[0].startswith("customer_id,email")
@@ -158,7 +162,7 @@ def test_export_keeps_consented_members_neutralises_formulas_and_is_audited(serv
     table = pq.read_table(io.BytesIO(parquet.content))
     assert table.column("customer_id").to_pylist() == ["a", "b", "c"]
     assert "email" not in table.column_names  # analysis exports hold no contact field
-    jsonl = client.get("/api/exports/lifecycle-new?channel=email&format=jsonl", headers=analyst)
+    jsonl = client.get("/api/exports/lifecycle-new?channel=email&format=jsonl", headers=editor)
     assert len(jsonl.text.splitlines()) == 2
     assert (
         client.get("/api/exports/lifecycle-new", headers=served.as_(Role.VIEWER)).status_code == 403
@@ -171,7 +175,7 @@ def test_export_keeps_consented_members_neutralises_formulas_and_is_audited(serv
     email_csv = next(
         e for e in exports if e["detail"].get("format") == "csv" and e["outcome"] == "ok"
     )
-    assert email_csv["actor"] == "analyst"
+    assert email_csv["actor"] == "editor" and email_csv["detail"]["contacts"] == "clear"
     assert (email_csv["detail"]["exported"], email_csv["detail"]["excluded"]) == (
         2,
         {"withdrawn": 1},

@@ -43,7 +43,7 @@ def test_an_import_is_a_job_reading_a_file_handed_over(served: Served):
     assert (job["result"]["read"], job["result"]["inserted"]) == (2, 2)
     assert job["done"] == job["total"] > 0
     assert ends(served, "import.finish", job["job_id"]) == ["ok"]
-    customer = served.client.get("/api/customers/d", headers=served.as_(Role.ANALYST))
+    customer = served.client.get("/api/customers/d", headers=served.as_(Role.EDITOR))
     assert customer.status_code == 200 and customer.json()["profile"]["email"] == "d@example.com"
     assert not (served.folder / INCOMING / body["path"]).exists()  # the copy is gone
 

@@ -58,11 +58,15 @@ class Principal:
         What it may do.
     token_id : int, optional
         The stored token it authenticated with (None for the local user).
+    unmask : bool
+        The token's grant to read e-mails and phones in clear below the editor role
+        (see :mod:`cible.access.masking`).
     """
 
     actor: str
     role: Role
     token_id: int | None = None
+    unmask: bool = False
 
     def may(self, required: Role) -> bool:
         """Whether this principal may do what needs ``required``."""

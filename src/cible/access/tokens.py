@@ -21,6 +21,15 @@ Examples
 ...     after = ws.tokens.authenticate(secret)
 >>> secret.startswith("cible_"), who.actor, who.role.value, after
 (True, 'dashboard', 'viewer', None)
+
+An analyst's token that may read e-mails and phones in clear
+(:mod:`cible.access.masking`):
+
+>>> with Workspace.create(Path(tempfile.mkdtemp()) / "shop") as ws:
+...     secret, created = ws.tokens.create("crm-sync", "analyst", unmask=True)
+...     who = ws.tokens.authenticate(secret)
+>>> created.unmask, who.unmask
+(True, True)
 """
 
 from __future__ import annotations
@@ -76,6 +85,8 @@ class TokenInfo:
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    #: The grant to read e-mails and phones in clear below the editor role.
+    unmask: bool = False
 
     @property
     def live(self) -> bool:
@@ -90,12 +101,15 @@ class TokenInfo:
             "role": self.role.value,
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
+            "unmask": self.unmask,
         }
 
     @classmethod
     def of(cls, row: TokenRow) -> TokenInfo:
         """The public part of a stored row."""
-        return cls(row.token_id, row.name, Role(row.role), row.created_at, row.revoked_at)
+        return cls(
+            row.token_id, row.name, Role(row.role), row.created_at, row.revoked_at, row.unmask
+        )
 
 
 #: What :meth:`Tokens.create` returns beside the secret.
@@ -119,14 +133,14 @@ class Keyring:
     --------
     >>> ring = Keyring([], extra=[("cible_local", LOCAL_USER)])
     >>> ring.authenticate("cible_local"), ring.authenticate("cible_other")
-    (Principal(actor='cli', role=<Role.ADMIN: 'admin'>, token_id=None), None)
+    (Principal(actor='cli', role=<Role.ADMIN: 'admin'>, token_id=None, unmask=False), None)
     """
 
     def __init__(
         self, rows: Iterable[TokenRow], extra: Iterable[tuple[str, Principal]] = ()
     ) -> None:
         keys = [
-            (row.digest, Principal(row.name, Role(row.role), row.token_id))
+            (row.digest, Principal(row.name, Role(row.role), row.token_id, row.unmask))
             for row in rows
             if row.revoked_at is None
         ]
@@ -163,7 +177,12 @@ class Tokens:
         self._store = store
 
     def create(
-        self, name: str, role: Role | str, *, actor: Principal = LOCAL_USER
+        self,
+        name: str,
+        role: Role | str,
+        *,
+        unmask: bool = False,
+        actor: Principal = LOCAL_USER,
     ) -> tuple[str, CreatedToken]:
         """Create a token; return its secret (shown this once, never stored) and its record.
 
@@ -175,6 +194,9 @@ class Tokens:
         role : Role or str
             ``viewer``, ``analyst``, ``editor``, ``admin``, or ``ingest`` for a write
             key that may only post events.
+        unmask : bool
+            Let a viewer or analyst read e-mails and phones in clear (editors and
+            admins always do); refused for an ingest key, which reads nothing.
         actor : Principal
             Who creates it, for the audit log (default: the local user, ``cli``).
         """
@@ -186,21 +208,35 @@ class Tokens:
                     "starting with a letter or digit."
                 )
             chosen = role if isinstance(role, Role) else Role.parse(role)
+            if unmask and chosen is Role.INGEST:
+                raise CibleError(
+                    "An ingest key only posts events and reads nothing: it cannot be "
+                    "granted unmasked contacts."
+                )
         except CibleError as exc:
             # A refused change is a change attempt: it is in the audit log too.
-            detail = {"name": str(name)[:100], "role": str(role)[:20], "error": str(exc)}
+            detail = {
+                "name": str(name)[:100],
+                "role": str(role)[:20],
+                "unmask": bool(unmask),
+                "error": str(exc),
+            }
             self._store.append_audit(
                 NewEntry(now, actor.actor, "token.create", "", "failed", detail)
             )
             raise
         secret = new_secret()
-        audit = NewEntry(
-            now, actor.actor, "token.create", "", "ok", {"name": name, "role": chosen.value}
-        )
+        detail = {"name": name, "role": chosen.value, "unmask": bool(unmask)}
+        audit = NewEntry(now, actor.actor, "token.create", "", "ok", detail)
         token_id = self._store.create_token(
-            name=name, role=chosen.value, digest=digest(secret), created_at=now, audit=audit
+            name=name,
+            role=chosen.value,
+            digest=digest(secret),
+            created_at=now,
+            audit=audit,
+            unmask=bool(unmask),
         )
-        return secret, TokenInfo(token_id, name, chosen, now, None)
+        return secret, TokenInfo(token_id, name, chosen, now, None, bool(unmask))
 
     def list(self) -> list[TokenInfo]:
         """Every token, revoked ones included, oldest first."""

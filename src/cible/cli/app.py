@@ -50,6 +50,7 @@ from cible.cli.snapshots import snapshots_app
 from cible.cli.tags import tags_app
 from cible.cli.templates import templates_app
 from cible.cli.tokens import tokens_app
+from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
@@ -103,6 +104,13 @@ def _everywhere(lang: LangOption = None) -> None:
 @app.command()
 def init(
     path: Annotated[Path | None, typer.Argument(help="Folder to create.")] = None,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Encrypt the database at rest with the key in CIBLE_ENCRYPTION_KEY.",
+        ),
+    ] = False,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
@@ -110,7 +118,9 @@ def init(
     """Create a workspace: a folder with cible.toml and one DuckDB file."""
     use_lang(lang)
     target = path or workspace
-    with Workspace.create(target) as ws:
+    settings = {"name": target.resolve().name, "encrypted": encrypt}
+    config = WorkspaceConfig.model_validate({"workspace": settings})
+    with Workspace.create(target, config=config) as ws:
         info = {"workspace": str(ws.path), "schema_version": ws.schema_version}
     if as_json:
         print_json(info)

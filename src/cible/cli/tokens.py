@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cible.access.roles import Role
+from cible.access.masking import sees_contacts
+from cible.access.roles import Principal, Role
 from cible.cli.i18n import _, use_lang
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import echo, print_json, print_table
@@ -27,6 +28,14 @@ _ROLES = ", ".join(role.value for role in Role)
 def create(
     name: Annotated[str, typer.Argument(help="Who will use it; the audit log shows this name.")],
     role: Annotated[str, typer.Option(help=f"One of: {_ROLES}.")] = Role.VIEWER.value,
+    unmask: Annotated[
+        bool,
+        typer.Option(
+            "--unmask",
+            help="Let a viewer or analyst read e-mails and phones in clear "
+            "(editors and admins always do).",
+        ),
+    ] = False,
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
@@ -35,10 +44,12 @@ def create(
     use_lang(lang)
     remote = connect(workspace)
     if remote is not None:
-        created = remote.request("POST", "/api/tokens", json={"name": name, "role": role})
+        created = remote.request(
+            "POST", "/api/tokens", json={"name": name, "role": role, "unmask": unmask}
+        )
     else:
         with open_workspace(workspace) as ws:
-            secret, info = ws.tokens.create(name, role)
+            secret, info = ws.tokens.create(name, role, unmask=unmask)
         created = {**info.as_dict(), "token": secret}
     if as_json:
         print_json(created)
@@ -48,6 +59,8 @@ def create(
             "Created token {id} {name!r} with role {role}. Copy it now; it is not shown again:"
         ).format(id=created["token_id"], name=created["name"], role=created["role"])
     )
+    if created.get("unmask"):
+        echo(_("It reads e-mails and phones in clear."))
     echo(created["token"])
 
 
@@ -71,12 +84,13 @@ def list_(
         return
     print_table(
         _("Tokens"),
-        [_("id"), _("name"), _("role"), _("created"), _("revoked")],
+        [_("id"), _("name"), _("role"), _("contacts"), _("created"), _("revoked")],
         [
             (
                 t["token_id"],
                 t["name"],
                 t["role"],
+                _contacts(t),
                 _moment(t["created_at"]),
                 _moment(t["revoked_at"]),
             )
@@ -104,6 +118,15 @@ def revoke(
         print_json(revoked)
         return
     echo(_("Revoked token {id} {name!r}.").format(id=revoked["token_id"], name=revoked["name"]))
+
+
+def _contacts(token: dict[str, Any]) -> str:
+    """How the token reads e-mails and phones (cible.access.masking)."""
+    role = Role(token["role"])
+    if role is Role.INGEST:
+        return ""
+    holder = Principal(token["name"], role, unmask=bool(token.get("unmask")))
+    return _("clear") if sees_contacts(holder) else _("masked")
 
 
 def _moment(value: Any) -> str:

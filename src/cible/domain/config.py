@@ -88,6 +88,9 @@ class WorkspaceSection(_Strict):
     default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     timezone: str | None = None
+    #: The database encrypted at rest with the key in ``CIBLE_ENCRYPTION_KEY``
+    #: (docs/privacy.md, "Encryption at rest"); set once, by ``cible init --encrypt``.
+    encrypted: bool = False
 
     @property
     def zone(self) -> str:

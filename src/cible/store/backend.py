@@ -1,11 +1,23 @@
-"""Opening the workspace's DuckDB file through Ibis.
+"""Opening the workspace's DuckDB file through Ibis, encrypted or not.
 
 The connection is set to UTC so that timestamps with an offset are converted to UTC
 on import and timestamps without one are read as UTC, whatever the machine's zone.
+
+An encrypted workspace (``[workspace] encrypted = true``) is a DuckDB file encrypted
+with AES-256-GCM under the key in the environment variable ``CIBLE_ENCRYPTION_KEY``
+(DuckDB >= 1.4): Ibis opens an in-memory database, the file is attached to it with
+``ATTACH ... (ENCRYPTION_KEY ...)`` under the name ``cible`` and made the default
+one, so every query and write reads it as before. Its write-ahead log and the
+temporary files DuckDB spills are encrypted too. DuckDB encrypts with OpenSSL from
+its ``httpfs`` extension; without it, only reading is secure, and writing is
+refused unless ``CIBLE_ENCRYPTION_ALLOW_MBEDTLS=1`` accepts DuckDB's built-in
+mbedtls, whose random nonces DuckDB does not consider secure (tests, offline
+trials; docs/privacy.md).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +28,48 @@ from cible.domain.errors import WorkspaceError
 
 DATABASE_FILE = "cible.duckdb"
 
+#: The environment variable holding an encrypted workspace's key.
+KEY_VARIABLE = "CIBLE_ENCRYPTION_KEY"
 
-def connect(database: Path, *, read_only: bool = False) -> Any:
-    """Return an Ibis DuckDB backend on ``database``.
+#: Set to 1 to write encrypted files with DuckDB's built-in mbedtls when its httpfs
+#: extension (OpenSSL) cannot be loaded: not secure, for tests and offline trials.
+MBEDTLS_VARIABLE = "CIBLE_ENCRYPTION_ALLOW_MBEDTLS"
+
+#: The name an encrypted workspace's file is attached under.
+ATTACHED = "cible"
+
+
+def encryption_key(database: Path) -> str:
+    """The key of the encrypted ``database``, from ``CIBLE_ENCRYPTION_KEY``.
 
     Raises
     ------
     WorkspaceError
-        When another process holds the file or the file is not a DuckDB database.
+        When the variable is unset or empty, in one sentence.
+    """
+    key = os.environ.get(KEY_VARIABLE, "")
+    if not key:
+        raise WorkspaceError(
+            f"The workspace database {database} is encrypted: set {KEY_VARIABLE} to its key."
+        )
+    return key
+
+
+def connect(database: Path, *, read_only: bool = False, encrypted: bool = False) -> Any:
+    """Return an Ibis DuckDB backend on ``database``, encrypted with the key in
+    ``CIBLE_ENCRYPTION_KEY`` when ``encrypted`` (see the module).
+
+    Raises
+    ------
+    WorkspaceError
+        When another process holds the file, the file is not a DuckDB database, or
+        (encrypted) the key is missing or wrong or cannot be written with securely.
     """
     try:
-        backend = ibis.duckdb.connect(str(database), read_only=read_only)
+        if encrypted:
+            backend = _attach_encrypted(database, read_only=read_only)
+        else:
+            backend = ibis.duckdb.connect(str(database), read_only=read_only)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -36,8 +79,11 @@ def connect(database: Path, *, read_only: bool = False) -> Any:
             ) from exc
         raise WorkspaceError(f"Cannot open {database}: {message.splitlines()[0]}") from exc
     except duckdb.Error as exc:
+        message = str(exc)
+        if "encrypt" in message.lower():
+            raise WorkspaceError(_encryption_problem(database, message, encrypted)) from None
         raise WorkspaceError(
-            f"{database} is not a readable Cible database: {str(exc).splitlines()[0]}"
+            f"{database} is not a readable Cible database: {message.splitlines()[0]}"
         ) from exc
     backend.raw_sql("SET TimeZone = 'UTC'")
     # Tables are keyed, their row order means nothing; dropping it lets DuckDB write
@@ -47,6 +93,62 @@ def connect(database: Path, *, read_only: bool = False) -> Any:
     # the indexes of migration 10, say), in the middle of Cible's output and its JSON.
     backend.raw_sql("SET enable_progress_bar = false")
     return backend
+
+
+def _attach_encrypted(database: Path, *, read_only: bool) -> Any:
+    key = encryption_key(database)
+    backend = ibis.duckdb.connect()
+    con = raw(backend)
+    try:
+        con.execute("LOAD httpfs")
+    except duckdb.Error:
+        # Without OpenSSL, DuckDB reads securely but refuses to write; see the module.
+        if os.environ.get(MBEDTLS_VARIABLE) == "1":
+            con.execute("SET force_mbedtls_unsafe = 'true'")
+        elif not read_only:
+            backend.disconnect()
+            raise WorkspaceError(
+                f"Writing the encrypted workspace database {database} needs DuckDB's httpfs "
+                "extension (OpenSSL): run `INSTALL httpfs` once in DuckDB on a machine with "
+                "network access, then try again."
+            ) from None
+    # Spilled intermediate results would otherwise be written in clear, and in the
+    # current folder: they go beside the file, as for a plain workspace.
+    con.execute("SET temp_file_encryption = true")
+    con.execute(f"SET temp_directory = {_literal(str(database) + '.tmp')}")
+    options = f"ENCRYPTION_KEY {_literal(key)}" + (", READ_ONLY" if read_only else "")
+    try:
+        con.execute(f"ATTACH {_literal(str(database))} AS {ATTACHED} ({options})")
+    except BaseException:
+        backend.disconnect()
+        raise
+    con.execute(f"USE {ATTACHED}")
+    return backend
+
+
+def attach_options(encrypted: bool) -> str:
+    """What ``ATTACH`` needs for a new file of this workspace: the key when encrypted
+    (a copy of an encrypted database stays encrypted), else nothing."""
+    if not encrypted:
+        return ""
+    return f" (ENCRYPTION_KEY {_literal(os.environ.get(KEY_VARIABLE, ''))})"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SQL string literal (ATTACH options take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _encryption_problem(database: Path, message: str, encrypted: bool) -> str:
+    """One sentence for DuckDB's encryption errors, without its trace."""
+    if not encrypted:
+        return (
+            f"The workspace database {database} is encrypted but cible.toml does not say "
+            f"so: set `encrypted = true` under [workspace] and {KEY_VARIABLE} to its key."
+        )
+    if "wrong" in message.lower():
+        return f"{KEY_VARIABLE} is not the key of the encrypted workspace database {database}."
+    return f"Cannot open the encrypted workspace database {database}: {message.splitlines()[0]}"
 
 
 def raw(backend: Any) -> duckdb.DuckDBPyConnection:

@@ -285,6 +285,12 @@ def _privacy(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+def _unmask(con: duckdb.DuckDBPyConnection) -> None:
+    # The grant a token may carry to read e-mails and phones in clear below the
+    # editor role (cible.access.masking); existing tokens keep seeing them masked.
+    con.execute(tokens.UPGRADE_UNMASK)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -302,6 +308,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "surveys, tickets, acquisition costs; campaign segments", _outcomes),
     Migration(15, "when each campaign customer first became eligible", _eligible_at),
     Migration(16, "the suppression list of ids, e-mails and phones", _privacy),
+    Migration(17, "the grant of API tokens to read contact values unmasked", _unmask),
 )
 
 #: The schema version this release of Cible writes.

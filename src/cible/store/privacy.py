@@ -373,12 +373,13 @@ def database_path(con: duckdb.DuckDBPyConnection) -> Path:
     return Path(str(row[0]))
 
 
-def copy_to_fresh_file(con: duckdb.DuckDBPyConnection) -> Path:
+def copy_to_fresh_file(con: duckdb.DuckDBPyConnection, options: str = "") -> Path:
     """Copy the database into a new file beside it; returns the new file's path.
 
     ``COPY FROM DATABASE`` writes live rows only, so the values of deleted rows are
     not in the copy. It copies tables, sequences (with their current values) and
-    indexes.
+    indexes. ``options`` are the new file's ``ATTACH`` options: an encrypted
+    workspace's key, so that its copy is encrypted too (:mod:`cible.store.backend`).
     """
     source = database_path(con)
     fresh = source.with_name(source.name + ".fresh")
@@ -386,7 +387,7 @@ def copy_to_fresh_file(con: duckdb.DuckDBPyConnection) -> Path:
         leftover.unlink(missing_ok=True)
     name = str(fetch_row(con, "SELECT current_database()")[0])
     indexes = "SELECT index_name, sql FROM duckdb_indexes() WHERE database_name = ?"
-    con.execute("ATTACH ? AS cible_fresh", [str(fresh)])
+    con.execute(f"ATTACH ? AS cible_fresh{options}", [str(fresh)])
     try:
         con.execute(f"COPY FROM DATABASE {quote(name)} TO cible_fresh")
         # Indexes are copied; should one not be (older DuckDB), it is built again.

@@ -78,19 +78,23 @@ class Store:
         The Ibis connection, as :meth:`open` makes it.
     """
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, encrypted: bool = False) -> None:
         self._backend = backend
+        self._encrypted = encrypted
 
     @classmethod
-    def open(cls, database: Path, *, read_only: bool = False) -> Store:
-        """Open ``database`` (created when missing unless ``read_only``), in UTC.
+    def open(cls, database: Path, *, read_only: bool = False, encrypted: bool = False) -> Store:
+        """Open ``database`` (created when missing unless ``read_only``), in UTC;
+        ``encrypted`` with the key in ``CIBLE_ENCRYPTION_KEY`` (:mod:`cible.store.backend`).
 
         Raises
         ------
         WorkspaceError
-            When another process holds the file or it is not a DuckDB database.
+            When another process holds the file, it is not a DuckDB database, or its
+            key is missing or wrong.
         """
-        return cls(connection.connect(database, read_only=read_only))
+        backend = connection.connect(database, read_only=read_only, encrypted=encrypted)
+        return cls(backend, encrypted=encrypted)
 
     def close(self) -> None:
         """Close the connection; the Store cannot be used afterwards."""
@@ -466,10 +470,17 @@ class Store:
         digest: str,
         created_at: datetime,
         audit: audit_log.NewEntry,
+        unmask: bool = False,
     ) -> int:
         """Store a token's digest and its audit entry in one transaction; return its id."""
         return tokens.create(
-            self.connection, name=name, role=role, digest=digest, created_at=created_at, audit=audit
+            self.connection,
+            name=name,
+            role=role,
+            digest=digest,
+            created_at=created_at,
+            audit=audit,
+            unmask=unmask,
         )
 
     def revoke_token(
@@ -916,9 +927,9 @@ class Store:
         """
         con = self.connection
         database = privacy.database_path(con)
-        fresh = privacy.copy_to_fresh_file(con)
+        fresh = privacy.copy_to_fresh_file(con, connection.attach_options(self._encrypted))
         self._backend.disconnect()
         try:
             privacy.swap_files(fresh, database)
         finally:
-            self._backend = connection.connect(database)
+            self._backend = connection.connect(database, encrypted=self._encrypted)

@@ -1,6 +1,7 @@
 """API tokens kept in the workspace: names, roles and SHA-256 digests, never secrets.
 
-The ``api_tokens`` table (schema version 7) holds one row per token ever created;
+The ``api_tokens`` table (schema version 7; the ``unmask`` grant since 17) holds one
+row per token ever created;
 revoking sets ``revoked_at`` and keeps the row, so the audit log's references to a
 token stay readable. Every change is written with its audit log entry in the same
 transaction: a token cannot change without a trace.
@@ -12,13 +13,14 @@ Examples
 >>> from cible.store import audit_log
 >>> con = duckdb.connect()
 >>> _ = con.execute(CREATE_TABLE)
+>>> _ = con.execute(UPGRADE_UNMASK)
 >>> _ = con.execute(audit_log.CREATE_TABLE)
 >>> at = datetime(2025, 1, 2)
 >>> note = audit_log.NewEntry(at, "cli", "token.create", "", "ok")
 >>> create(con, name="ci", role="viewer", digest="ab" * 32, created_at=at, audit=note)
 1
->>> [(t.token_id, t.name, t.revoked_at) for t in list_tokens(con)]
-[(1, 'ci', None)]
+>>> [(t.token_id, t.name, t.unmask, t.revoked_at) for t in list_tokens(con)]
+[(1, 'ci', False, None)]
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 )
 """
 
+#: Schema 17: the grant to read e-mails and phones in clear below the editor role
+#: (cible.access.masking); tokens created before it have none.
+UPGRADE_UNMASK = "ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS unmask BOOLEAN DEFAULT false"
+
 
 @dataclass(frozen=True)
 class TokenRow:
@@ -50,6 +56,7 @@ class TokenRow:
     digest: str
     created_at: datetime
     revoked_at: datetime | None
+    unmask: bool = False
 
 
 def create(
@@ -60,13 +67,15 @@ def create(
     digest: str,
     created_at: datetime,
     audit: audit_log.NewEntry,
+    unmask: bool = False,
 ) -> int:
     """Store a token and its audit entry (target ``token:<id>``) at once; return its id."""
     with transaction(con):
         token_id = int(fetch_row(con, "SELECT coalesce(max(token_id), 0) + 1 FROM api_tokens")[0])
         con.execute(
-            "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
-            [token_id, name, role, digest, created_at],
+            "INSERT INTO api_tokens (token_id, name, role, digest, created_at, unmask) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [token_id, name, role, digest, created_at, unmask],
         )
         audit_log.insert(con, replace(audit, target=f"token:{token_id}"))
     return token_id
@@ -102,7 +111,7 @@ def list_tokens(con: duckdb.DuckDBPyConnection, *, live_only: bool = False) -> l
     """Every token (or the live ones), oldest first."""
     where = "WHERE revoked_at IS NULL" if live_only else ""
     rows = con.execute(
-        "SELECT token_id, name, role, digest, created_at, revoked_at "
+        "SELECT token_id, name, role, digest, created_at, revoked_at, unmask "
         f"FROM api_tokens {where} ORDER BY token_id"
     ).fetchall()
-    return [TokenRow(int(i), n, r, d, c, rev) for i, n, r, d, c, rev in rows]
+    return [TokenRow(int(i), n, r, d, c, rev, bool(u)) for i, n, r, d, c, rev, u in rows]

@@ -1,7 +1,8 @@
 """``GET /api/customers/{id}``: one customer's profile, traits, memberships, consents.
 
 Analysts and above: a profile holds personal data (contact, address), which a
-dashboard's viewer token has no need to read.
+dashboard's viewer token has no need to read. E-mails and phones are masked for an
+analyst without the ``unmask`` grant (:mod:`cible.access.masking`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from cible.access.masking import mask_contacts
 from cible.segments.customers import CustomerNotFoundError
 from cible.server.deps import Analyst, State
 from cible.server.errors import NotFoundError
@@ -25,6 +27,7 @@ async def get_customer(
 ) -> dict[str, Any]:
     """Profile, traits of the latest run, memberships with history, current consents."""
     try:
-        return await state.db.call(lambda ws: ws.customers.profile(customer_id))
+        found = await state.db.call(lambda ws: ws.customers.profile(customer_id))
     except CustomerNotFoundError as exc:
         raise NotFoundError(str(exc)) from None
+    return mask_contacts(found, principal)

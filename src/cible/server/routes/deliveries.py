@@ -3,6 +3,10 @@
 Analysts and above read them (a delivery names a customer and holds the message
 sent); editors retry a failed one, which the audit log records. A retry wakes the
 delivery worker: the delivery goes out at once, with its idempotency key unchanged.
+
+The customer's e-mail and phone are masked wherever a delivery quotes them (its
+target, its message, its errors) for an analyst without the ``unmask`` grant
+(:mod:`cible.access.masking`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from cible.access.masking import customer_masks, redact
 from cible.activation.deliveries import STATUSES, DeliveryNotFoundError, delivery_dict
 from cible.server.deps import Analyst, Editor, State
 from cible.server.errors import NotFoundError
+from cible.workspace import Workspace
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
@@ -31,22 +37,30 @@ async def list_deliveries(
     offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> list[dict[str, Any]]:
     """Deliveries, newest first, matching every filter given (without their message)."""
-    rows = await state.db.call(
-        lambda ws: ws.deliveries.list(
+
+    def read(ws: Workspace) -> list[dict[str, Any]]:
+        rows = ws.deliveries.list(
             status=status, customer=customer, kind=kind, limit=limit, offset=offset
         )
-    )
-    return [delivery_dict(row, payload=False) for row in rows]
+        masks = customer_masks(ws.table("customers"), (r.customer_id for r in rows), principal)
+        return redact([delivery_dict(row, payload=False) for row in rows], masks)
+
+    return await state.db.call(read)
 
 
 @router.get("/{delivery_id}")
 async def get_delivery(state: State, principal: Analyst, delivery_id: DeliveryId) -> dict[str, Any]:
     """A delivery, its message, and every attempt: when, how it ended, why."""
+
+    def read(ws: Workspace) -> dict[str, Any]:
+        log = ws.deliveries.log(delivery_id)
+        masks = customer_masks(ws.table("customers"), [log.delivery.customer_id], principal)
+        return redact(log.as_dict(), masks)
+
     try:
-        log = await state.db.call(lambda ws: ws.deliveries.log(delivery_id))
+        return await state.db.call(read)
     except DeliveryNotFoundError as exc:
         raise NotFoundError(str(exc)) from None
-    return log.as_dict()
 
 
 @router.post("/{delivery_id}/retry")

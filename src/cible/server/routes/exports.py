@@ -5,7 +5,16 @@ whose marketing consent for it is granted and who have a valid contact value; wi
 ad platform (``platform=google-ads`` or ``meta``), the members consenting to ``ads`` as
 hashed e-mails and phones under the platform's column names; with neither, an
 analysis export with no contact field. CSV cells a spreadsheet would run as a
-formula are neutralised. Every export, refused or not, is in the audit log.
+formula are neutralised. Every export, refused or not, is in the audit log, with
+``contacts`` in its detail saying what the file held: ``clear`` e-mails or phones,
+``hashed`` ones (ad platforms) or ``none``.
+
+A channel export whose file carries e-mails or phones (``email``, ``sms``, ``phone``)
+needs a principal who reads them in clear (:mod:`cible.access.masking`): an editor, an
+admin, or a viewer or analyst whose token has the ``unmask`` grant. Masked addresses
+would be useless to the tool the file is for, and a file leaves the audit trail's
+reach once downloaded, so the export is refused (403) rather than masked
+(docs/privacy.md, "Masking by role").
 """
 
 from __future__ import annotations
@@ -14,9 +23,11 @@ import io
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from cible.access.masking import CONTACT_FIELDS, sees_contacts
 from cible.activation.ad_platforms import AdPlatform
+from cible.activation.export import CONTACT_FIELDS as CHANNEL_FIELDS
 from cible.activation.export import PURPOSE
 from cible.activation.formats import ExportFormat, write
 from cible.domain.errors import CibleError
@@ -69,6 +80,17 @@ async def export(
     detail = {"channel": chosen, "purpose": str(purpose.value), "format": format.value}
     if platform is not None:
         detail |= {"channel": "ads", "platform": str(platform.value)}
+    clear = platform is None and bool(CONTACT_FIELDS & set(CHANNEL_FIELDS.get(chosen or "", ())))
+    detail["contacts"] = "hashed" if platform is not None else "clear" if clear else "none"
+    if clear and not sees_contacts(principal):
+        reason = (
+            f"A {chosen} export holds e-mails or phones in clear: it needs an editor, an "
+            "admin, or a token created with --unmask."
+        )
+        await state.audit(
+            principal, "export", f"segment:{segment_id}", "refused", {**detail, "reason": reason}
+        )
+        raise HTTPException(403, detail=reason)
 
     def build(ws: Workspace) -> tuple[bytes, dict[str, object]]:
         if purpose.value != PURPOSE:

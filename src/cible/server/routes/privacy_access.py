@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
+from cible.access.masking import mask_contacts
 from cible.activation.retention import MAX_LIMIT, RETENTION_REASON
 from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
@@ -61,6 +62,8 @@ async def export_customer(
         )
     except UnknownCustomerError as exc:
         raise NotFoundError(str(exc)) from None
+    # Admins only today, so in clear; masked like every answer should the role change.
+    found = mask_contacts(found, principal)
     if format is Format.HTML:
         return HTMLResponse(render_access_page(found, lang))
     return _json(found)

@@ -1,8 +1,10 @@
 """Message templates: list, read, save, delete, preview (``/api/templates``).
 
 Everyone may read a template; previews render customers' personal data, so they need
-an analyst; only editors and admins save or delete one (it is what customers will
-receive). Every change, failed ones included, is in the audit log.
+an analyst (who reads the previewed customers' e-mails and phones masked without the
+``unmask`` grant, :mod:`cible.access.masking`); only editors and admins save or
+delete one (it is what customers will receive). Every change, failed ones included,
+is in the audit log.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cible.access.masking import customer_masks, redact
 from cible.activation.templates import MAX_PREVIEW, TemplateNotFoundError
 from cible.domain.errors import CibleError, UnknownCustomerError
 from cible.server.deps import Analyst, Editor, State, Viewer
@@ -128,8 +131,9 @@ async def preview(
     """The template rendered for a customer, a segment's first members or nobody, in both
     languages (or ``lang``): subject, HTML and text, as they would be sent."""
     asked = request or PreviewRequest()
-    return await state.db.call(
-        lambda ws: _found(
+
+    def render(ws: Workspace) -> dict[str, Any]:
+        found = _found(
             lambda: ws.templates.preview(
                 template_id,
                 customer_id=asked.customer_id,
@@ -138,4 +142,8 @@ async def preview(
                 limit=asked.limit,
             )
         )
-    )
+        # A message may quote the customer's address: masked below the grant.
+        ids = [p["customer_id"] for p in found["previews"]]
+        return redact(found, customer_masks(ws.table("customers"), ids, principal))
+
+    return await state.db.call(render)

@@ -24,6 +24,11 @@ class TokenCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="Shown as the actor.")
     role: Role
+    unmask: bool = Field(
+        default=False,
+        description="Let a viewer or analyst read e-mails and phones in clear "
+        "(editors and admins always do).",
+    )
 
 
 @router.get("")
@@ -37,7 +42,7 @@ async def list_tokens(state: State, principal: Admin) -> list[dict[str, Any]]:
 async def create_token(state: State, principal: Admin, token: TokenCreate) -> dict[str, Any]:
     """Create a token; its secret is in this answer only."""
     secret, created = await state.db.call(
-        lambda ws: ws.tokens.create(token.name, token.role, actor=principal)
+        lambda ws: ws.tokens.create(token.name, token.role, unmask=token.unmask, actor=principal)
     )
     await state.reload_keyring()
     return {**created.as_dict(), "token": secret}
