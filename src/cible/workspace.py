@@ -40,6 +40,7 @@ from cible.activation.campaign_sends import SendContext
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.experiments import Experiments
+from cible.activation.objection import Objection
 from cible.activation.privacy import Privacy
 from cible.activation.privacy_access import PrivacyAccess
 from cible.activation.tags import Tags
@@ -533,6 +534,17 @@ class Workspace:
         """The suppression list (``suppress``, ``unsuppress``, ``suppressions``) and
         ``erase`` of a customer from every table (docs/privacy.md)."""
         return Privacy(self.store, self.path, self.config.quality.phone_region)
+
+    @property
+    def objection(self) -> Objection:
+        """Objection to profiling (GDPR art. 21): ``object``, ``unobject``, ``objects``,
+        ``objecting``; docs/privacy.md."""
+        return Objection(
+            self.store,
+            self.registry,
+            self.config,
+            refresh=lambda ids, at, source: self.segments.refresh(ids, as_of=at, source=source).exited,
+        )
 
     # -- access ---------------------------------------------------------------------
 
