@@ -539,12 +539,11 @@ class Workspace:
     def objection(self) -> Objection:
         """Objection to profiling (GDPR art. 21): ``object``, ``unobject``, ``objects``,
         ``objecting``; docs/privacy.md."""
-        return Objection(
-            self.store,
-            self.registry,
-            self.config,
-            refresh=lambda ids, at, source: self.segments.refresh(ids, as_of=at, source=source).exited,
-        )
+
+        def refresh(ids: list[str], at: datetime, source: str) -> int:
+            return self.segments.refresh(ids, as_of=at, source=source).exited
+
+        return Objection(self.store, self.registry, self.config, refresh=refresh)
 
     # -- access ---------------------------------------------------------------------
 

@@ -23,7 +23,11 @@ def shop(tmp_path: Path) -> Path:
     shop = make_shop(tmp_path)
     with Workspace.open(shop) as ws:
         ws.segments.add(
-            {"id": "buyers", "name": "Buyers", "where": {"trait": "frequency", "op": ">=", "value": 1}}
+            {
+                "id": "buyers",
+                "name": "Buyers",
+                "where": {"trait": "frequency", "op": ">=", "value": 1},
+            }
         )
         ws.run()
     return shop

@@ -51,7 +51,6 @@ from cible.importing.imports import Imports
 from cible.store.audit_log import NewEntry
 from cible.store.store import Store
 
-
 #: The smallest step of a stored timestamp.
 _JUST_AFTER = timedelta(microseconds=1)
 

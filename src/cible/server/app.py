@@ -54,6 +54,7 @@ from cible.server.routes import (
     exports,
     jobs,
     kpis,
+    objection,
     privacy,
     privacy_access,
     segments,
@@ -152,6 +153,7 @@ def create_app(path: Path) -> FastAPI:
         kpis,
         privacy,
         privacy_access,
+        objection,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
