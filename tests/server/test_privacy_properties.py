@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from cible.access.roles import Role
@@ -40,8 +40,11 @@ CHANNELS = ("email", "sms")
 PURPOSES = ("marketing", "profiling")
 _PREFIXES = (f"p{i}" for i in itertools.count())
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=12,
     deadline=None,
+    # Each example runs the workspace: shrinking would take many minutes; the drawn
+    # base is printed instead (note).
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -163,6 +166,7 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
     served: Served, write_key: str, base: Base
 ) -> None:
     prefix = next(_PREFIXES)
+    note(f"{prefix}: {base!r}")
     ids = [f"{prefix}-{i}" for i in range(len(base.people))]
     emails = [f"{prefix}.{i}@example.com" for i in range(len(base.people))]
     now = utc_now()
@@ -182,6 +186,8 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
         for r in base.ledger
     )
     for kind, text in (("customers", customers), ("orders", orders), ("consents", ledger)):
+        if text.count("\n") == 1:
+            continue  # nothing drawn: an empty file is refused, as it should be
         job = _import(served, kind, text, f"{prefix}-{kind}.csv")
         assert job["state"] == "succeeded" and job["result"]["rejected"] == 0, job
     admin = served.as_(Role.ADMIN)
@@ -225,7 +231,8 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
 
     # An objection recorded through the API ends every membership at once, and a live
     # event that puts another customer in a segment does not bring the objector back.
-    stays = [i for i in range(len(base.people)) if not objects(i)]
+    # Both not suppressed: the events of a suppressed customer are refused at ingestion.
+    stays = [i for i in range(len(base.people)) if not objects(i) and i not in base.suppressed]
     if len(stays) < 2:
         return
     late, control = stays[0], stays[1]

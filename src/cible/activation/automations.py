@@ -405,7 +405,7 @@ class Automations:
         # no run starts, and their waiting runs end, each logged with the reason.
         objecting = self.objecting(customers, moment)
         if objecting:
-            starts, due, waiting = _set_aside(starts, due, waiting, objecting, moment, decided)
+            starts = _set_aside(starts, due, waiting, objecting, moment, decided)
             runs.extend(r for r in (*due, *waiting) if r.customer_id in objecting)
             due = [r for r in due if r.customer_id not in objecting]
             waiting = [r for r in waiting if r.customer_id not in objecting]
@@ -671,11 +671,11 @@ def _set_aside(
     objecting: set[str],
     moment: datetime,
     decided: Decided,
-) -> tuple[builtins.list[tuple[Loaded, str, str]], Sequence[RunRow], Sequence[RunRow]]:
+) -> builtins.list[tuple[Loaded, str, str]]:
     """Log the starts skipped and end the runs of customers who object to profiling.
 
-    Returns the starts that remain and the runs unchanged; the runs of objectors are
-    ended in place (status ``objection``), for the caller to store.
+    Returns the starts that remain; the runs of objectors are ended in place (status
+    ``objection``), for the caller to store.
     """
     kept = []
     for automation, customer, trigger in starts:
@@ -710,7 +710,7 @@ def _set_aside(
                 f"{OBJECTION}: the customer objects to profiling; the run ends",
             )
         )
-    return kept, due, waiting
+    return kept
 
 
 def _no_templates(

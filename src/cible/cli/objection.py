@@ -35,9 +35,10 @@ def _change(
     if remote is not None:
         path = f"/api/privacy/objections/{quote(customer_id, safe='')}"
         body = {"source": source, "proof": proof}
-        if objects:
-            return remote.request("POST", path, json=body)
-        return remote.request("POST", f"{path}/withdraw", json=body)
+        done: dict[str, Any] = remote.request(
+            "POST", path if objects else f"{path}/withdraw", json=body
+        )
+        return done
     with open_workspace(workspace) as ws:
         change = ws.objection.object if objects else ws.objection.unobject
         return change(customer_id, source=source, proof=proof, actor="cli").as_dict()
