@@ -94,6 +94,8 @@ def bases(draw: st.DrawFn) -> Base:
                 st.integers(1, 5),
             ),
             max_size=12,
+            # An exact repeat in one file is a duplicate key, rejected by the import.
+            unique=True,
         )
     )
     with_email = [i for i, p in enumerate(people) if p.email]
