@@ -40,6 +40,7 @@ from cible.activation.campaign_sends import SendContext
 from cible.activation.campaigns import Campaigns
 from cible.activation.deliveries import Deliveries
 from cible.activation.experiments import Experiments
+from cible.activation.objection import Objection
 from cible.activation.privacy import Privacy
 from cible.activation.privacy_access import PrivacyAccess
 from cible.activation.tags import Tags
@@ -545,6 +546,16 @@ class Workspace:
         """The fairness report of a protected attribute held for audit only: ``report``
         (group shares, disparate impact, proxies; each one audited); docs/fairness.md."""
         return Fairness(self.store, self.registry, self.config, audit=self.audit_log.record)
+
+    @property
+    def objection(self) -> Objection:
+        """Objection to profiling (GDPR art. 21): ``object``, ``unobject``, ``objects``,
+        ``objecting``; docs/privacy.md."""
+
+        def refresh(ids: list[str], at: datetime, source: str) -> int:
+            return self.segments.refresh(ids, as_of=at, source=source).exited
+
+        return Objection(self.store, self.registry, self.config, refresh=refresh)
 
     # -- access ---------------------------------------------------------------------
 

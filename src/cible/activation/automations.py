@@ -81,6 +81,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Sensitivity
+from cible.features.objection import objecting_customers
 from cible.features.registry import TRAIT_GROUPS
 from cible.store.automations import AutomationRow, LogRow, RunHistory, RunRow
 from cible.store.outbox import OutboxRow
@@ -398,12 +399,21 @@ class Automations:
             | {r.customer_id for r in due}
             | {r.customer_id for r in waiting}
         )
+        decided = Decided()
+        runs: list[RunRow] = []
+        # A customer who objects to profiling is subject to no automated decision:
+        # no run starts, and their waiting runs end, each logged with the reason.
+        objecting = self.objecting(customers, moment)
+        if objecting:
+            starts = _set_aside(starts, due, waiting, objecting, moment, decided)
+            runs.extend(r for r in (*due, *waiting) if r.customer_id in objecting)
+            due = [r for r in due if r.customer_id not in objecting]
+            waiting = [r for r in waiting if r.customer_id not in objecting]
+            customers = [c for c in customers if c not in objecting]
         facts = self._facts(customers) if customers else Facts({}, {}, {})
         pairs = sorted({(a.row.automation_id, c) for a, c, _ in starts})
         history = self._store.automation_histories(pairs)
         context = self._context()
-        decided = Decided()
-        runs: list[RunRow] = []
         started = 0
         for automation, customer, trigger in starts:
             key = (automation.row.automation_id, customer)
@@ -455,6 +465,15 @@ class Automations:
         if tagged and self._on_tagged is not None:
             self._on_tagged(list(tagged))
         return Pass(len(rows), started, len(due), len(decided.deliveries), tagged)
+
+    def objecting(self, customers: Sequence[str], moment: datetime) -> set[str]:
+        """Those of ``customers`` who object to profiling at ``moment``."""
+        if not customers:
+            return set()
+        ledger = self._store.table("consents")
+        mine = ledger.filter(ledger.customer_id.isin(sorted(set(customers))))
+        found = objecting_customers(mine, moment).to_pyarrow().column(0).to_pylist()
+        return {str(c) for c in found}
 
     def _dated(
         self, active: Sequence[Loaded], moment: datetime
@@ -639,6 +658,59 @@ def _advanced(
             )
         )
         return failed
+
+
+#: The reason logged when an automation leaves a customer alone for their objection.
+OBJECTION = "objection"
+
+
+def _set_aside(
+    starts: builtins.list[tuple[Loaded, str, str]],
+    due: Sequence[RunRow],
+    waiting: Sequence[RunRow],
+    objecting: set[str],
+    moment: datetime,
+    decided: Decided,
+) -> builtins.list[tuple[Loaded, str, str]]:
+    """Log the starts skipped and end the runs of customers who object to profiling.
+
+    Returns the starts that remain; the runs of objectors are ended in place (status
+    ``objection``), for the caller to store.
+    """
+    kept = []
+    for automation, customer, trigger in starts:
+        if customer not in objecting:
+            kept.append((automation, customer, trigger))
+            continue
+        decided.log.append(
+            LogRow(
+                None,
+                automation.row.automation_id,
+                customer,
+                moment,
+                "trigger",
+                "start",
+                "skipped",
+                f"{OBJECTION}: the customer objects to profiling ({trigger})",
+            )
+        )
+    for run in (*due, *waiting):
+        if run.customer_id not in objecting:
+            continue
+        run.status, run.resume_at, run.updated_at, run.ended_at = OBJECTION, None, moment, moment
+        decided.log.append(
+            LogRow(
+                run.run_id,
+                run.automation_id,
+                run.customer_id,
+                moment,
+                "run",
+                "end",
+                "skipped",
+                f"{OBJECTION}: the customer objects to profiling; the run ends",
+            )
+        )
+    return kept
 
 
 def _no_templates(

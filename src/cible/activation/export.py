@@ -53,6 +53,7 @@ from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CHANNELS, Sensitivity
 from cible.features.consent import consent_status
+from cible.features.objection import objecting_customers
 from cible.quality.normalisation import normalise_email, normalise_phone
 from cible.store.files import atomic_file
 from cible.store.store import Store
@@ -80,6 +81,10 @@ REASONS: dict[str, dict[str, str]] = {
     "suppressed": {
         "en": "on the suppression list (erased or suppressed)",
         "fr": "sur la liste d'opposition (effacé ou exclu)",
+    },
+    "objection": {
+        "en": "objects to profiling (since the latest run)",
+        "fr": "opposé au profilage (depuis la dernière exécution)",
     },
 }
 
@@ -193,10 +198,10 @@ class Exports:
         traits = [c for c in members.columns if c == "customer_id" or c not in personal]
         if channel is None:
             table = members.select(*traits).to_pyarrow()
-            reasons = self._suppressed(table, [None] * table.num_rows)
+            reasons = self._suppressed(table, [None] * table.num_rows, now)
             kept = table.filter(pa.array([r is None for r in reasons], type=pa.bool_()))
-            left_out = table.num_rows - kept.num_rows
-            excluded = {"suppressed": left_out} if left_out else {}
+            counted = Counter(reason for reason in reasons if reason is not None)
+            excluded = {key: counted[key] for key in REASONS if counted[key]}
             return Audience(segment_id, None, _head(kept, limit), table.num_rows, excluded)
         return self._for_channel(segment_id, channel, members.select(*traits), limit, now)
 
@@ -274,7 +279,7 @@ class Exports:
         )
         reachable = [e is not None or p is not None for e, p in zip(emails, phones, strict=True)]
         reasons = self._suppressed(
-            table, _reasons(table.column("consent_status_").to_pylist(), reachable)
+            table, _reasons(table.column("consent_status_").to_pylist(), reachable), now
         )
         kept = [index for index, reason in enumerate(reasons) if reason is None]
         email_column, phone_column = chosen.columns
@@ -305,18 +310,32 @@ class Exports:
         )
         names = ["customer_id", *contacts, *[c for c in members.columns if c != "customer_id"]]
         table = joined.select(*names, "consent_status_").order_by("customer_id").to_pyarrow()
-        reasons = self._suppressed(table, self._reasons(channel, table))
+        reasons = self._suppressed(table, self._reasons(channel, table), now)
         keep = pa.array([reason is None for reason in reasons], type=pa.bool_())
         kept = table.filter(keep).drop(["consent_status_"])
         excluded = Counter(reason for reason in reasons if reason is not None)
         ordered = {key: excluded[key] for key in REASONS if excluded[key]}
         return Audience(segment_id, channel, _head(kept, limit), table.num_rows, ordered)
 
-    def _suppressed(self, table: pa.Table, reasons: list[str | None]) -> list[str | None]:
-        """``reasons`` with ``suppressed`` for the members on the suppression list."""
+    def _suppressed(
+        self, table: pa.Table, reasons: list[str | None], now: datetime | None
+    ) -> list[str | None]:
+        """``reasons`` with ``suppressed`` for the members on the suppression list, and
+        ``objection`` for those who object to profiling as of ``now``.
+
+        Members come from the latest run, which already leaves objectors out; an
+        objection recorded since counts here at once.
+        """
         ids = table.column("customer_id").to_pylist()
         listed = self._store.suppressed_customers(ids)
-        return ["suppressed" if i in listed else r for i, r in zip(ids, reasons, strict=True)]
+        # The whole ledger, not the members' ids: a list of thousands of literals is
+        # tested row by row, and the objectors are few.
+        found = objecting_customers(self._store.table("consents"), as_of_or_now(now))
+        objecting = set(found.to_pyarrow().column(0).to_pylist()) if ids else set()
+        return [
+            "suppressed" if i in listed else "objection" if i in objecting else r
+            for i, r in zip(ids, reasons, strict=True)
+        ]
 
     def _reasons(self, channel: str, table: pa.Table) -> list[str | None]:
         contacts = CONTACT_FIELDS[channel]

@@ -32,6 +32,7 @@ from cible.cli.drift import drift_app
 from cible.cli.experiments import experiments_app
 from cible.cli.fairness import fairness_app
 from cible.cli.i18n import _, use_lang
+from cible.cli.objection import objection_app
 from cible.cli.options import JsonOption, LangOption, WorkspaceOption
 from cible.cli.output import (
     echo,
@@ -448,6 +449,7 @@ app.add_typer(tokens_app, name="tokens")
 # record of processing, retention and consents (cli/privacy_access.py).
 privacy_app.registered_commands.extend(access_app.registered_commands)
 privacy_app.registered_commands.extend(fairness_app.registered_commands)
+privacy_app.registered_commands.extend(objection_app.registered_commands)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(templates_app, name="templates")
 app.add_typer(customers_app, name="customers")

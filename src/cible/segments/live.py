@@ -53,6 +53,7 @@ from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
+from cible.features.objection import objecting_customers, unprofiled, without_objectors
 from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
 from cible.features.rfm import RFM_COLUMNS
 from cible.segments.cluster_members import load_cluster_segments
@@ -61,6 +62,7 @@ from cible.segments.definition import SegmentDefinition
 from cible.segments.dependencies import evaluation_order
 from cible.segments.runner import (
     ALL_TRAITS,
+    PROFILING_TRAITS,
     builtin_members,
     exclusive_members,
     load_segments,
@@ -299,9 +301,18 @@ def _evaluate(
     ).select("customer_id", *LIFECYCLE_COLUMNS)
     population = store.table("_live_population")
     joined = raw.left_join(stages, "customer_id").left_join(population, "customer_id")
+    # An objection recorded since the latest run counts at once: the customer's
+    # scores are dropped and every automated membership exits with this refresh.
+    objectors = hold("_live_objectors", objecting_customers(restricted("consents"), as_of))
     traits = hold(
         "_live_traits",
-        joined.select("customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}),
+        unprofiled(
+            joined.select(
+                "customer_id", **{t.name: joined[t.name].cast(t.dtype) for t in ALL_TRAITS}
+            ),
+            objectors,
+            PROFILING_TRAITS,
+        ),
     )
     history = store.table("_live_history")
     clusters = history.filter(
@@ -318,7 +329,7 @@ def _evaluate(
             return evaluated[segment_id]
         return builtin.filter(builtin.segment_id == segment_id).select("customer_id")
 
-    base = traits.join(restricted("customers"), "customer_id")
+    base = without_objectors(traits, objectors).join(restricted("customers"), "customer_id")
     by_id = {d.id: d for d in definitions}
     for segment_id in evaluation_order(definitions):
         members = compile_members(
@@ -333,7 +344,11 @@ def _evaluate(
         evaluated[segment_id] = hold(f"_live_segment_{len(evaluated)}", members)
     pieces = [builtin, *(rule_members(by_id[i], m) for i, m in evaluated.items())]
     contested = {d.dimension for d in definitions if d.dimension is not None}
-    hold("_live_members", exclusive_members(ibis.union(*pieces), contested))
+    # Cluster memberships come from the history: an objector leaves them here.
+    hold(
+        "_live_members",
+        without_objectors(exclusive_members(ibis.union(*pieces), contested), objectors),
+    )
 
 
 def customer_page(customers: ir.Table, *, after: str | None, limit: int) -> list[str]:

@@ -42,6 +42,7 @@ from cible.domain.registry import FieldRegistry
 from cible.features import TRAITS, Trait, compute_traits
 from cible.features.categories import without_special_categories
 from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
+from cible.features.objection import objecting_customers, unprofiled, without_objectors
 from cible.features.registry import (
     CHURN_TRAITS,
     DERIVED_TRAITS,
@@ -70,6 +71,11 @@ ALL_TRAITS: tuple[Trait, ...] = tuple(t for group in TRAIT_GROUPS.values() for t
 BUILTIN_DIMENSIONS = ("rfm", "lifecycle", "value", "churn_risk", "typology")
 #: A run as of this close to now measures the present: its transitions reach automations.
 CURRENT_RUN = timedelta(days=1)
+#: Traits that profile a customer (scores, ranks, tiers, bands, typologies): NULL for a
+#: customer who objects to profiling (:mod:`cible.features.objection`).
+PROFILING_TRAITS: tuple[str, ...] = tuple(
+    t.name for t in DERIVED_TRAITS + TYPOLOGY_TRAITS + VALUE_TRAITS + CHURN_TRAITS
+)
 
 
 def vocabulary(
@@ -217,6 +223,8 @@ def evaluate(
     steps = 4 + len(definitions)
 
     report("traits", 0, steps)
+    # Customers who object to profiling get no score and join no segment (art. 21).
+    objectors = store.hold("_objectors", objecting_customers(store.table("consents"), moment))
     raw_table = store.hold("_raw_traits", raw_traits(store.table, config, moment))
     # RFM ranks and lifecycle read a narrow copy of the held traits, then join back.
     scores = store.hold("_scores", rfm_lifecycle(raw_table, store.table("orders"), config, moment))
@@ -226,10 +234,16 @@ def evaluate(
     value_scores, note = score_value(inputs, as_of=moment)
     value = store.hold("_value", value_scores)
     churn = store.hold("_churn", churn_scores(store, _scored(raw_table, scores)))
-    traits = store.hold("_traits", _full_traits(raw_table, scores, value, churn, config))
+    traits = store.hold(
+        "_traits",
+        unprofiled(
+            _full_traits(raw_table, scores, value, churn, config), objectors, PROFILING_TRAITS
+        ),
+    )
+    profiled = without_objectors(traits, objectors)
 
     report("built-in dimensions", 2, steps)
-    clusters = store.hold("_cluster_members", assign_clusters(store, traits))
+    clusters = store.hold("_cluster_members", assign_clusters(store, profiled))
     # Cluster segments are evaluated before the rules, which may name them.
     builtin = ibis.union(
         builtin_members(traits),
@@ -243,7 +257,7 @@ def evaluate(
     evaluated = store_rule_members(
         store,
         definitions,
-        base=traits.join(store.table("customers"), "customer_id"),
+        base=profiled.join(store.table("customers"), "customer_id"),
         as_of=moment,
         builtin=builtin,
         progress=lambda done, segment_id: report(f"segment {segment_id}", done + 3, steps),
@@ -257,7 +271,9 @@ def evaluate(
         as_of=moment,
         started_at=started,
         traits="_traits",
-        members=exclusive_members(ibis.union(*pieces), contested),
+        # Built-in segments read the masked traits and rules the objectors' absence
+        # from ``base``; removing them once more here keeps that true of any piece.
+        members=without_objectors(exclusive_members(ibis.union(*pieces), contested), objectors),
         segments=len(definitions)
         + len(load_cluster_segments(store))
         + sum(len(load_builtin(d).segments) for d in BUILTIN_DIMENSIONS),

@@ -55,6 +55,7 @@ from cible.server.routes import (
     fairness,
     jobs,
     kpis,
+    objection,
     privacy,
     privacy_access,
     segments,
@@ -154,6 +155,7 @@ def create_app(path: Path) -> FastAPI:
         privacy,
         privacy_access,
         fairness,
+        objection,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
