@@ -23,7 +23,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 
-test: lint
+# The web UI's browser tests drive Debian's Chromium (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 docs: $(STAMP)
@@ -34,8 +39,9 @@ docs: $(STAMP)
 # Messages printed for people: extract the English ones marked with _() or N_(), then
 # add the new ones to the French catalog (translate the entries left empty).
 messages: $(STAMP)
-	$(BIN)/pybabel -q extract -k N_ --add-location=file --sort-by-file -w 100 \
-		-o $(VENV)/cible.pot src/cible/cli src/cible/locale src/cible/activation/experiments.py
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --add-location=file --sort-by-file -w 100 \
+		-o $(VENV)/cible.pot src/cible/cli src/cible/locale src/cible/activation/experiments.py \
+		src/cible/server/web
 	$(BIN)/pybabel -q update -i $(VENV)/cible.pot -d src/cible/locale -D cible -l fr \
 		-w 100 --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
+
 from cible.domain.errors import CibleError
 from cible.features.consent import current_consents
 from cible.store import runs
@@ -101,3 +103,70 @@ class Customers:
             "memberships": [{**m, "current": m["exited_at"] is None} for m in memberships],
             "consents": consents,
         }
+
+    def search(
+        self, text: str, *, limit: int = 20, partial_contacts: bool = True
+    ) -> list[dict[str, Any]]:
+        """Customers whose id is ``text``, or whose e-mail or name contains it.
+
+        Case is ignored; the customer whose id is exactly ``text`` comes first, then the
+        others by id. Each row has ``customer_id``, ``first_name``, ``last_name``,
+        ``email``, ``phone`` and ``city``. With ``partial_contacts=False`` (for a reader
+        who sees contacts masked) an e-mail matches only whole.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from cible import Workspace
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "c.csv").write_text(
+        ...     "customer_id,first_name,last_name,email\\n"
+        ...     "c1,Anne,Martin,ann@example.com\\nc2,Marc,Annet,marc@example.org\\n")
+        >>> with Workspace.create(folder / "shop") as ws:
+        ...     _ = ws.imports.load("customers", folder / "c.csv")
+        ...     [c["customer_id"] for c in ws.customers.search("ANN")]
+        ['c1', 'c2']
+        """
+        needle = text.strip()
+        if not needle:
+            return []
+        customers = self._store.table("customers")
+        lowered = ibis.literal(needle.lower(), "string")
+        full_name = customers.first_name.fill_null("") + " " + customers.last_name.fill_null("")
+        exact = customers.customer_id == ibis.literal(needle, "string")
+        email = customers.email.lower()
+        by_email = email.contains(lowered) if partial_contacts else email == lowered
+        found = customers.filter(
+            exact | by_email.fill_null(False) | full_name.lower().contains(lowered)
+        )
+        ordered = found.order_by([ibis.desc(exact), found.customer_id]).limit(limit)
+        columns = ("customer_id", "first_name", "last_name", "email", "phone", "city")
+        rows: list[dict[str, Any]] = ordered.select(*columns).to_pyarrow().to_pylist()
+        return rows
+
+    def timeline(self, customer_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The customer's latest orders and events, newest first.
+
+        Each item has ``at``, ``kind`` (``order`` or ``event``), ``name`` (the order id,
+        or the event's name or type) and, for an order, ``amount`` and ``status``.
+        """
+        orders = self._store.table("orders")
+        events = self._store.table("events")
+        bought = orders.filter(orders.customer_id == customer_id).select(
+            at=orders.ordered_at.cast("timestamp"),
+            kind=ibis.literal("order", "string"),
+            name=orders.order_id.cast("string"),
+            amount=orders.amount.cast("float64"),
+            status=orders.status.cast("string"),
+        )
+        did = events.filter(events.customer_id == customer_id).select(
+            at=events.timestamp.cast("timestamp"),
+            kind=ibis.literal("event", "string"),
+            name=events.event.fill_null(events.type).cast("string"),
+            amount=ibis.null("float64"),
+            status=ibis.null("string"),
+        )
+        both = bought.union(did).order_by([ibis.desc("at"), "kind", "name"]).limit(limit)
+        rows: list[dict[str, Any]] = both.to_pyarrow().to_pylist()
+        return rows

@@ -34,7 +34,7 @@ from fastapi import FastAPI
 from cible import __version__
 from cible.access.roles import LOCAL_USER, Role
 from cible.access.tokens import new_secret
-from cible.server import served
+from cible.server import served, web
 from cible.server.automation import AutomationWorker
 from cible.server.batcher import Batcher
 from cible.server.database import Database
@@ -159,6 +159,8 @@ def create_app(path: Path) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(unsubscribe.router)
+    # Last: the pages answer paths the API and ingestion do not.
+    web.install(app)
     return app
 
 

@@ -1,0 +1,15 @@
+// Draws every chart of the page from its Vega-Lite spec (a JSON script beside it),
+// with the vendored vega-embed: no network, no editor links.
+"use strict";
+function drawCharts(root) {
+  if (typeof vegaEmbed !== "function") return;
+  root.querySelectorAll("div.vega[data-spec]").forEach(function (target) {
+    var source = document.getElementById(target.dataset.spec);
+    if (!source || target.dataset.drawn) return;
+    target.dataset.drawn = "1";
+    vegaEmbed(target, JSON.parse(source.textContent), { actions: false, renderer: "svg" })
+      .catch(function (error) { target.textContent = String(error); });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });

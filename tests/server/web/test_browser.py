@@ -1,0 +1,109 @@
+"""The web UI in a real browser against a real `cible serve`: sign in, read, switch
+language, filter, refuse a viewer's post, show a script as text, fetch nothing remote."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from cible.access.roles import Role
+from tests.server.processes import serving
+from tests.server.web.browser import chromium, offline, screenshot
+from tests.server.web.shop import HOSTILE_ID, make_shop
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[Role, str]]]:
+    folder = tmp_path_factory.mktemp("browser")
+    shop, secrets = make_shop(folder)
+    with serving(shop, folder / "serve.log") as url:
+        yield url, secrets
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as opened:
+        yield opened
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
+    context = browser.new_context(locale="en-GB")
+    opened = context.new_page()
+    leaks: list[str] = []
+    dialogs: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:  # a script in a name would open one
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    opened.on("dialog", refuse)
+    offline(opened, leaks)
+    yield opened, leaks, dialogs
+    context.close()
+
+
+def _sign_in(page: Page, url: str, secret: str) -> None:
+    page.goto(f"{url}/overview")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    page.get_by_label("API token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/overview$"))
+
+
+def test_an_editor_reads_the_overview_segments_and_a_customer_in_both_languages(
+    site: tuple[str, dict[Role, str]], page: tuple[Page, list[str], list[str]]
+) -> None:
+    url, secrets = site
+    tab, leaks, dialogs = page
+    _sign_in(tab, url, secrets[Role.EDITOR])
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Overview")
+    # The charts are drawn by the vendored vega-embed, as SVG.
+    expect(tab.locator("div.vega svg").first).to_be_visible()
+    screenshot(tab, "overview-en")
+
+    tab.get_by_role("link", name="FR").click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Vue d’ensemble")
+    screenshot(tab, "overview-fr")
+
+    tab.get_by_role("link", name="Segments").click()
+    tab.wait_for_load_state()  # htmx starts once the page has loaded
+    rows = tab.locator("#segment-rows tr")
+    every = rows.count()
+    tab.get_by_label("Dimension").select_option("rfm")
+    expect(rows).not_to_have_count(every)  # htmx swapped the table in place
+    assert all("rfm" in text for text in rows.locator("td:nth-child(2)").all_inner_texts())
+    screenshot(tab, "segments-fr")
+    rows.first.get_by_role("link").click()
+    expect(tab.get_by_role("heading", name="Membres")).to_be_visible()
+    screenshot(tab, "segment-fr")
+
+    tab.goto(f"{url}/customers?q={HOSTILE_ID}&lang=en")
+    tab.get_by_role("link", name=HOSTILE_ID, exact=True).click()
+    heading = tab.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("alert(1)")  # the script is text, not run
+    screenshot(tab, "customer-en")
+    assert dialogs == []
+    assert leaks == []
+
+
+def test_a_viewer_sees_no_edit_control_and_a_direct_post_is_refused(
+    site: tuple[str, dict[Role, str]], page: tuple[Page, list[str], list[str]]
+) -> None:
+    url, secrets = site
+    tab, leaks, _dialogs = page
+    _sign_in(tab, url, secrets[Role.VIEWER])
+    expect(tab.get_by_role("button", name="Run segments now")).to_have_count(0)
+    expect(tab.get_by_role("link", name="Customers")).to_have_count(0)
+    token = tab.locator('input[name="csrf_token"]').first.get_attribute("value")
+    refused = tab.request.post(f"{url}/runs", form={"csrf_token": token or ""})
+    assert refused.status == 403
+    screenshot(tab, "overview-viewer")
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab).to_have_url(re.compile(r"/sign-in$"))
+    assert leaks == []
