@@ -15,8 +15,19 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from cible.server.web.vendor import Asset, checksum
+
 CHROMIUM = Path(os.environ.get("CIBLE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: axe-core, the accessibility checker, vendored for the tests from the npm registry
+#: (``fetch(VENDOR, (AXE,))`` of :mod:`cible.server.web.vendor` fetches it again).
+AXE = Asset(
+    "axe-core",
+    "4.10.2",
+    "package/axe.min.js",
+    "b511cd9dec01c76f4b2ad1723b66b6db37d4c2eb4ed199076e1829d9ee7b75e3",
+)
+VENDOR = Path(__file__).parent / "vendor"
 #: Where the test run saves a screenshot of each page it visits.
 SCREENSHOTS = Path(os.environ.get("CIBLE_SCREENSHOTS", "build/screenshots"))
 
@@ -55,3 +66,18 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def accessibility_problems(page: Page) -> list[dict[str, object]]:
+    """axe-core's serious and critical violations on the page (WCAG 2.1 A and AA)."""
+    script = VENDOR / AXE.file
+    assert checksum(script) == AXE.sha256, "the vendored axe-core is not the pinned one"
+    page.add_script_tag(path=str(script))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: "tag",
+               values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})).violations
+           .filter(v => v.impact === "serious" || v.impact === "critical")
+           .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
+    )
+    return list(found)

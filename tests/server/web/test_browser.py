@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 
 from cible.access.roles import Role
 from tests.server.processes import serving
-from tests.server.web.browser import chromium, offline, screenshot
+from tests.server.web.browser import accessibility_problems, chromium, offline, screenshot
 from tests.server.web.shop import HOSTILE_ID, make_shop
 
 pytestmark = pytest.mark.slow
@@ -51,8 +51,8 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
 def _sign_in(page: Page, url: str, secret: str) -> None:
     page.goto(f"{url}/overview")
     expect(page).to_have_url(re.compile(r"/sign-in\?next="))
-    page.get_by_label("API token").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("#token").fill(secret)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/overview$"))
 
 
@@ -107,3 +107,38 @@ def test_a_viewer_sees_no_edit_control_and_a_direct_post_is_refused(
     tab.get_by_role("button", name="Sign out").click()
     expect(tab).to_have_url(re.compile(r"/sign-in$"))
     assert leaks == []
+
+
+PAGES = [
+    ("overview", "/overview"),
+    ("segments", "/segments"),
+    ("segment", "/segments/lifecycle-lapsed"),
+    ("customers", "/customers?q=a"),
+    ("customer", "/customers/a"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_no_page_has_a_serious_accessibility_violation(
+    site: tuple[str, dict[Role, str]], page: tuple[Page, list[str], list[str]], lang: str
+) -> None:
+    url, secrets = site
+    tab, leaks, _dialogs = page
+    tab.goto(f"{url}/sign-in?lang={lang}")
+    assert accessibility_problems(tab) == [], "sign-in"
+    _sign_in(tab, url, secrets[Role.ANALYST])
+    for name, path in PAGES:
+        joiner = "&" if "?" in path else "?"
+        tab.goto(f"{url}{path}{joiner}lang={lang}")
+        tab.wait_for_load_state("networkidle")
+        assert accessibility_problems(tab) == [], name
+        screenshot(tab, f"{name}-{lang}-analyst")
+    assert leaks == []
+
+
+def test_the_accessibility_check_does_find_a_violation(
+    page: tuple[Page, list[str], list[str]],
+) -> None:
+    tab, _leaks, _dialogs = page
+    tab.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')
+    assert [p["id"] for p in accessibility_problems(tab)] == ["label"]

@@ -82,11 +82,11 @@ def checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fetch(folder: Path = FOLDER) -> list[Path]:
-    """Fetch every asset with ``npm pack`` into ``folder``; refuse a changed checksum."""
+def fetch(folder: Path = FOLDER, assets: tuple[Asset, ...] = VENDORED) -> list[Path]:
+    """Fetch ``assets`` with ``npm pack`` into ``folder``; refuse a changed checksum."""
     written = []
     with tempfile.TemporaryDirectory() as scratch:
-        for asset in VENDORED:
+        for asset in assets:
             spec = f"{asset.package}@{asset.version}"
             subprocess.run(
                 ["npm", "pack", spec, "--silent", "--pack-destination", scratch], check=True
