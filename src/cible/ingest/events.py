@@ -114,6 +114,20 @@ class Events:
         # Given by the workspace: which new events start an automation (stored with them).
         self._triggers = triggers
 
+    def names(self, limit: int = 100) -> list[str]:
+        """Names of the ``track`` events held, most frequent first (for pickers).
+
+        Written as a segment's event condition compares them: lower case, spaces as
+        underscores (:func:`cible.segments.event_condition.normalise_event_name`).
+        """
+        events = self._store.table("events")
+        named = events.filter(events.event.notnull()).mutate(
+            name=events.event.lower().replace(" ", "_")
+        )
+        counted = named.group_by("name").aggregate(n=named.count())
+        top = counted.order_by([counted.n.desc(), counted.name]).limit(limit)
+        return [str(n) for n in top.name.to_pyarrow().to_pylist()]
+
     def append(
         self, messages: Sequence[Message], *, received_at: datetime | None = None
     ) -> IngestResult:

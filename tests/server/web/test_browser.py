@@ -3,18 +3,29 @@ language, filter, refuse a viewer's post, show a script as text, fetch nothing r
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from cible.access.roles import Role
-from tests.server.processes import serving
+from tests.server.processes import CIBLE, serving
 from tests.server.web.browser import accessibility_problems, chromium, offline, screenshot
 from tests.server.web.shop import HOSTILE_ID, make_shop
 
 pytestmark = pytest.mark.slow
+
+
+#: The workspace folder of each served URL (the CLI is pointed at it).
+_FOLDERS: dict[str, str] = {}
+
+
+def site_folder(url: str) -> str:
+    return _FOLDERS[url]
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[R
     folder = tmp_path_factory.mktemp("browser")
     shop, secrets = make_shop(folder)
     with serving(shop, folder / "serve.log") as url:
+        _FOLDERS[url] = str(shop)
         yield url, secrets
 
 
@@ -142,3 +154,57 @@ def test_the_accessibility_check_does_find_a_violation(
     tab, _leaks, _dialogs = page
     tab.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')
     assert [p["id"] for p in accessibility_problems(tab)] == ["label"]
+
+
+def test_an_editor_builds_an_event_count_segment_publishes_it_and_exports_it_for_email(
+    site: tuple[str, dict[Role, str]],
+    page: tuple[Page, list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    url, secrets = site
+    tab, leaks, _dialogs = page
+    _sign_in(tab, url, secrets[Role.EDITOR])
+    tab.goto(f"{url}/segments/new")
+    tab.get_by_label("Id").fill("browsers")
+    tab.get_by_label("Name in English").fill("Browsers")
+    tab.locator("[name='n.0.type']").select_option("event")  # htmx re-renders it
+    event = tab.locator("[name='n.0.event']")
+    expect(event).to_be_visible()
+    event.fill("product_viewed")
+    tab.locator("[name='n.0.count_op']").select_option(">=")
+    tab.locator("[name='n.0.count']").fill("1")
+    tab.get_by_role("button", name="Preview").click()
+    shown = tab.locator("#preview-size")
+    expect(shown).to_be_visible()
+    screenshot(tab, "builder-en")
+    definition = tmp_path / "browsers.json"
+    definition.write_text(
+        json.dumps(
+            {
+                "id": "browsers",
+                "name": "Browsers",
+                "where": {"all": [{"event": "product_viewed", "count": {"op": ">=", "value": 1}}]},
+            }
+        )
+    )
+    # The CLI goes through the served workspace: the same count.
+    cli = subprocess.run(
+        [*CIBLE, "segments", "preview", str(definition), "--json", "--workspace", site_folder(url)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(shown.inner_text()) == json.loads(cli.stdout)["size"]
+
+    tab.get_by_role("button", name="Publish").click()
+    expect(tab).to_have_url(re.compile(r"/segments/browsers$"))
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("Browsers")
+    tab.get_by_label("Export for").select_option("email")
+    with tab.expect_download() as download:
+        tab.get_by_role("button", name="Export members").click()
+    saved = tmp_path / "browsers.csv"
+    download.value.save_as(saved)
+    header = saved.read_text().splitlines()[0]
+    assert "email" in header
+    screenshot(tab, "segment-published")
+    assert leaks == []

@@ -16,23 +16,32 @@ without the grant (:mod:`cible.access.masking`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as PlainResponse
 
-from cible.access.masking import mask_contacts, sees_contacts
+from cible.access.masking import CONTACT_FIELDS, mask_contacts, sees_contacts
 from cible.access.roles import Principal, Role
+from cible.activation.export import CONTACT_FIELDS as CHANNEL_FIELDS
+from cible.activation.export import PURPOSE
+from cible.domain.errors import CibleError
 from cible.domain.json_values import dumps_json
+from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
 from cible.locale import N_
 from cible.reporting.charts import revenue_shares, size_trend
 from cible.reporting.overview import build_overview
 from cible.segments.customers import CustomerNotFoundError
+from cible.segments.literals import CountOp, Op
+from cible.segments.runner import ALL_TRAITS
+from cible.segments.vocabulary import dtype_kind
 from cible.server.deps import ANONYMOUS, server_state
+from cible.server.routes import exports
+from cible.server.web.builder import apply_action, error_path, parse_tree, where
 from cible.server.web.rendering import LANG_COOKIE, choose_lang, render
 from cible.server.web.sessions import (
     CSRF_FIELD,
@@ -296,6 +305,126 @@ async def start_run(
     return RedirectResponse(f"/overview?job={job.job_id}", status_code=303)
 
 
+# -- segment builder ---------------------------------------------------------------------
+
+
+def _choices(ws: Workspace) -> dict[str, Any]:
+    """What the builder offers: traits and attributes with their descriptions, event
+    names seen, tags, dimensions, channels and purposes."""
+    customers = ws.registry.table("customers")
+    return {
+        "traits": [t for t in ALL_TRAITS if dtype_kind(t.dtype) is not None],
+        "attributes": [
+            f
+            for f in customers.fields
+            if f.usable_for_targeting and f.name != "customer_id" and f.type.value != "json"
+        ],
+        "events": ws.events.names(),
+        "tags": [t.name for t in ws.tags.list()],
+        "dimensions": sorted({i.dimension for i in ws.segments.list() if i.dimension}),
+        "channels": CHANNELS,
+        "purposes": PURPOSES,
+        "statuses": CONSENT_STATUSES,
+        "ops": get_args(Op),
+        "count_ops": get_args(CountOp),
+    }
+
+
+def _definition(form: Mapping[str, Any], tree: dict[str, Any]) -> dict[str, Any]:
+    traits = {t.name: t.dtype for t in ALL_TRAITS}
+    found: dict[str, Any] = {
+        "id": str(form.get("id") or "").strip(),
+        "name": {
+            "en": str(form.get("name_en") or "").strip(),
+            "fr": str(form.get("name_fr") or "").strip(),
+        },
+        "where": where(tree, traits),
+    }
+    found["name"] = {k: v for k, v in found["name"].items() if v} or found["id"]
+    if form.get("dimension"):
+        found["dimension"] = str(form["dimension"]).strip()
+    return found
+
+
+def _build(ws: Workspace, form: Mapping[str, Any], action: str, publish: bool) -> dict[str, Any]:
+    """Preview (and, when asked by an editor, save) what the form defines."""
+    tree = apply_action(parse_tree(form), action)
+    definition = _definition(form, tree)
+    state: dict[str, Any] = {"tree": tree, "form": dict(form), "definition": definition}
+    state["error"] = state["error_at"] = state["preview"] = state["saved"] = None
+    try:
+        if publish:
+            saved, _new = ws.segments.add(definition)
+            state["saved"] = saved.id
+        else:
+            # A preview needs no id yet; the saved definition will.
+            state["preview"] = ws.segments.preview(
+                {**definition, "id": definition["id"] or "preview"}
+            )
+    except CibleError as error:
+        message = str(error)
+        state["error"] = message
+        state["error_at"] = error_path(message, tree)
+    return state
+
+
+@router.get("/segments/new")
+async def new_segment(request: Request, who: Reader) -> HTMLResponse:
+    """The segment builder, with one empty condition."""
+
+    def start(ws: Workspace) -> dict[str, Any]:
+        tree = apply_action(parse_tree({}), "add:n")
+        return {
+            "choices": _choices(ws),
+            "tree": tree,
+            "form": {},
+            "error": None,
+            "error_at": None,
+            "preview": None,
+            "saved": None,
+        }
+
+    data = await server_state(request).db.call(start)
+    return page(request, who, "builder.html.j2", **data)
+
+
+@router.post("/segments/new", response_model=None)
+async def build_segment(
+    request: Request, who: Annotated[Visitor, Depends(requiring(Role.ANALYST))]
+) -> Response:
+    """Recompute the builder after a change: the preview, or a message by the condition;
+    ``action=publish`` saves the segment (editors)."""
+    form = dict((await request.form()).items())
+    action = str(form.pop("action", "") or "")
+    publish = action == "publish"
+    if publish and not who.may(Role.EDITOR):
+        target = f"{request.method} {request.url.path}"
+        detail = {"status": 403, "role": who.principal.role.value, "required": "editor"}
+        await server_state(request).audit(who.principal, "auth", target, "refused", detail)
+        raise HTTPException(403, detail="Publishing a segment needs the editor role.")
+
+    def work(ws: Workspace) -> dict[str, Any]:
+        built = _build(ws, form, action, publish)
+        if built["saved"]:
+            ws.audit_log.record(
+                who.principal.actor,
+                "segment.put",
+                f"segment:{built['saved']}",
+                "ok",
+                {"from": "web"},
+            )
+        return {**built, "choices": _choices(ws)}
+
+    data = await server_state(request).db.call(work)
+    if data["saved"]:
+        target = f"/segments/{quote(data['saved'], safe='')}"
+        if request.headers.get("hx-request") == "true":
+            return PlainResponse(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    partial = request.headers.get("hx-request") == "true"
+    return page(request, who, "_builder.html.j2" if partial else "builder.html.j2", **data)
+
+
 # -- segments ----------------------------------------------------------------------------
 
 
@@ -403,7 +532,35 @@ async def segment(
         response.status_code = 404
         return response
     trend = size_trend([data], who.lang) if data["trend"] else None
-    return page(request, who, "segment.html.j2", data=data, trend_spec=trend)
+    # Channels whose file carries contacts in clear need the right to see them.
+    channels = [
+        c
+        for c in CHANNELS
+        if sees_contacts(who.principal) or not CONTACT_FIELDS & set(CHANNEL_FIELDS.get(c, ()))
+    ]
+    return page(request, who, "segment.html.j2", data=data, trend_spec=trend, channels=channels)
+
+
+@router.get("/segments/{segment_id}/export", response_model=None)
+async def export_members(
+    request: Request,
+    who: Reader,
+    segment_id: str,
+    channel: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    """The members as CSV: for a channel, only those with consent (exactly the API's
+    export, rights and audit included); without one, for analysis (no contact)."""
+    if channel and channel not in CHANNELS:
+        raise HTTPException(422, detail=f"Unknown channel {channel!r}.")
+    return await exports.export(
+        state=server_state(request),
+        principal=who.principal,
+        segment_id=segment_id,
+        channel=exports.Channel(channel) if channel else None,
+        purpose=exports.Purpose(PURPOSE),
+        format=exports.Format.CSV,
+        platform=None,
+    )
 
 
 # -- customers ---------------------------------------------------------------------------
