@@ -28,13 +28,11 @@ that the expected recipients are exactly known.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,7 +101,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sending]:
                 activation={"allow_hosts": ["127.0.0.1"], "public_url": "http://127.0.0.1:9"},
                 email={"host": "127.0.0.1", "port": mailbox.port, "sender": "Shop <s@example.com>"},
                 webhooks={
-                    HOOK: webhook(f"{receiver.url}/hooks", channel=HOOK_CHANNEL, purpose="marketing")
+                    HOOK: webhook(
+                        f"{receiver.url}/hooks", channel=HOOK_CHANNEL, purpose="marketing"
+                    )
                 },
             )
             with Workspace.open(shop) as ws:
@@ -178,8 +178,13 @@ class Example:
 
 def _segment(served: Sending, prefix: str) -> None:
     """The segment of an example's customers (id ``prefix``): its city."""
-    everyone = {"name": "Everyone", "where": {"attribute": "city", "op": "=", "value": prefix.upper()}}
-    put = served.client.put(f"/api/segments/{prefix}", json=everyone, headers=served.as_(Role.EDITOR))
+    everyone = {
+        "name": "Everyone",
+        "where": {"attribute": "city", "op": "=", "value": prefix.upper()},
+    }
+    put = served.client.put(
+        f"/api/segments/{prefix}", json=everyone, headers=served.as_(Role.EDITOR)
+    )
     assert put.is_success, put.text
 
 
@@ -306,7 +311,9 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
     # those whose e-mail marketing consent was granted then.
     members = [i for i in range(n) if not example.objects(i)]
     eligible = [i for i in members if _latest(base.ledger, i, "marketing", "email") == "granted"]
-    arms = dict(zip(members, assign_arms(campaign, [example.ids[i] for i in members], ARMS), strict=True))
+    arms = dict(
+        zip(members, assign_arms(campaign, [example.ids[i] for i in members], ARMS), strict=True)
+    )
     assert launched.json()["eligible"] == len(eligible)
 
     # Between the launch and the send: new consent records, objections.
@@ -337,8 +344,11 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
         return found if pending == 0 else {}
 
     outcome = _eventually(settled, "the campaign's deliveries settled")
+    # The worker checks the suppression list, then objection, then consent.
     reasons: dict[int, str | None] = {
-        i: "objection" if i in late.objecting else example.skip_reason(i, "email", ledger)
+        i: "objection"
+        if i in late.objecting and i not in base.suppressed
+        else example.skip_reason(i, "email", ledger)
         for i in treated
         if base.emails[i] != "blank"
     }
@@ -354,7 +364,11 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
         assert message["X-Cible-Variant"] == arms[i]
     # Every other delivery says why it was not sent.
     for i, reason in reasons.items():
-        (row,) = [d for d in _deliveries(served, example.ids[i]) if d["source"].startswith(f"campaign:{campaign}:")]
+        (row,) = [
+            d
+            for d in _deliveries(served, example.ids[i])
+            if d["source"].startswith(f"campaign:{campaign}:")
+        ]
         if reason is not None:
             assert (row["status"], row["last_error"]) == ("skipped", reason), example.ids[i]
         else:
@@ -384,7 +398,10 @@ def test_automations_deliver_only_under_consent_and_objectors_start_none(
                 {"webhook": {"name": HOOK, "event": "welcome"}},
             ],
         },
-        tagged: {"trigger": {"tag": tag}, "steps": [{"webhook": {"name": HOOK, "event": "tagged"}}]},
+        tagged: {
+            "trigger": {"tag": tag},
+            "steps": [{"webhook": {"name": HOOK, "event": "tagged"}}],
+        },
     }
     for name, definition in automations.items():
         put = served.client.put(f"/api/automations/{name}", json=definition, headers=editor)
@@ -424,9 +441,7 @@ def test_automations_deliver_only_under_consent_and_objectors_start_none(
     objectors = [i for i in range(n) if example.objects(i)]
     for i in objectors:
         # The tag was set on them too: the tagged automation says why it did not start.
-        skips = _eventually(
-            lambda i=i: log(tagged, i), f"the objection of {example.ids[i]} logged"
-        )
+        skips = _eventually(lambda i=i: log(tagged, i), f"the objection of {example.ids[i]} logged")
         assert [(r["action"], r["outcome"]) for r in skips] == [("start", "skipped")]
         assert skips[0]["detail"].startswith("objection"), skips
         assert log(welcome, i) == [] and _deliveries(served, example.ids[i]) == []
@@ -465,3 +480,46 @@ def test_automations_deliver_only_under_consent_and_objectors_start_none(
         if base.emails[i] == "blank":
             steps = [(r["action"], r["outcome"], r["detail"]) for r in log(welcome, i)]
             assert ("email", "skipped", "no e-mail address") in steps
+
+
+def test_a_customer_who_objects_after_the_launch_gets_no_campaign_email(served: Sending) -> None:
+    prefix = next(_PREFIXES)
+    # Two customers, both consenting, both in the only variant (no holdout).
+    base = Base(
+        ["valid", "valid"],
+        [Record(i, "email", "marketing", "granted", 1) for i in range(2)],
+        set(),
+        set(),
+    )
+    example = _load(served, base, prefix)
+    _segment(served, prefix)
+    _run(served)
+    campaign = f"{prefix}-spring"
+    today = utc_now().date()
+    definition = {
+        "segments": [prefix],
+        "channel": "email",
+        "variants": [{"id": "a", "share": 1, "template": "hello"}],
+        "start": (today - timedelta(days=1)).isoformat(),
+        "end": (today + timedelta(days=30)).isoformat(),
+    }
+    editor = served.as_(Role.EDITOR)
+    assert served.client.put(
+        f"/api/campaigns/{campaign}", json=definition, headers=editor
+    ).is_success
+    launched = served.client.post(f"/api/campaigns/{campaign}/launch", headers=editor)
+    assert launched.json()["eligible"] == 2, launched.text
+    objected = served.client.post(
+        f"/api/privacy/objections/{example.ids[1]}", headers=served.as_(Role.ADMIN)
+    )
+    assert objected.status_code == 201, objected.text
+    sent = served.client.post(f"/api/campaigns/{campaign}/send", headers=editor)
+    assert sent.status_code == 200, sent.text
+
+    def settled() -> dict[str, Any]:
+        found = served.client.get(f"/api/campaigns/{campaign}/sends", headers=editor).json()
+        return found if found["arms"]["a"]["pending"] == 0 else {}
+
+    outcome = _eventually(settled, "the campaign's deliveries settled")
+    assert set(_mailed(served, example, **{"X-Cible-Campaign": campaign})) == {example.addresses[0]}
+    assert outcome["arms"]["a"]["skipped_reasons"] == {"objection": 1}
