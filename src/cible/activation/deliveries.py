@@ -9,6 +9,11 @@ hold at the moment of sending are applied to them —
   ``skipped`` with the reason ``no_consent``, ``denied`` or ``withdrawn``;
 - suppression: a delivery about a customer on the suppression list (erased, or
   suppressed by id, e-mail or phone) is ``skipped`` with the reason ``suppressed``;
+- objection to profiling (:mod:`cible.features.objection`): every delivery about a
+  customer comes from an automated decision (an automation, or a campaign that
+  targeted a segment), so one about a customer who objects now is ``skipped`` with
+  the reason ``objection``, even if queued before the objection (a campaign launched
+  before it, say);
 - quiet hours (``cap_channel`` set, ``[activation] quiet_hours`` in the workspace's
   time zone): the delivery waits until the quiet period ends (not skipped);
 - frequency caps (``cap_channel`` set, ``[activation.frequency.<channel>]``): at most
@@ -56,6 +61,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.features.consent import current_consents
+from cible.features.objection import objecting_customers
 from cible.importing.imports import Imports
 from cible.store.deliveries import AttemptRow, DeliveryRow, Outcome
 from cible.store.store import Store
@@ -66,6 +72,8 @@ __all__ = ["Deliveries", "DeliveryLog", "Sent", "quiet_until"]
 CLAIM_LIMIT = 1_000
 #: Statuses a delivery can have.
 STATUSES = ("pending", "delivered", "failed", "skipped")
+#: The reason a delivery about a customer who objects to profiling is skipped.
+OBJECTION = "objection"
 #: The purpose an unsubscribe withdraws.
 UNSUBSCRIBE_PURPOSE = "marketing"
 
@@ -190,11 +198,16 @@ class Deliveries:
             moment, self._config.activation.quiet_hours, self._config.workspace.zone
         )
         counts = self._sent_counts([d for d in due if d.cap_channel], moment, in_flight)
-        suppressed = self._store.suppressed_customers([d.customer_id for d in due if d.customer_id])
+        about = [d.customer_id for d in due if d.customer_id]
+        suppressed = self._store.suppressed_customers(about)
+        objecting = objectors(self._store, about)
         ready: list[DeliveryRow] = []
         for d in due:
             if d.customer_id and d.customer_id in suppressed:
                 settled.append(Outcome(d.delivery_id, "skipped", moment, error="suppressed"))
+                continue
+            if d.customer_id and d.customer_id in objecting:
+                settled.append(Outcome(d.delivery_id, "skipped", moment, error=OBJECTION))
                 continue
             if d.consent_channel and d.customer_id:
                 status = consents.get((d.customer_id, d.consent_channel, d.consent_purpose))
@@ -227,18 +240,22 @@ class Deliveries:
     def recheck(
         self, deliveries: Sequence[DeliveryRow], *, now: datetime | None = None
     ) -> list[DeliveryRow]:
-        """Those of ``deliveries`` whose customer still consents; the others are recorded
-        ``skipped`` with the reason.
+        """Those of ``deliveries`` whose customer still consents and does not object; the
+        others are recorded ``skipped`` with the reason.
 
         The worker calls it for a delivery that waited since its claim (slow receivers,
         a backlog): consent is read again right before sending, so an unsubscribe
-        made meanwhile is honoured.
+        or an objection made meanwhile is honoured.
         """
         moment = utc_now() if now is None else now
         checked = [d for d in deliveries if d.consent_channel and d.customer_id]
         consents = consent_states(self._store, [str(d.customer_id) for d in checked])
+        objecting = objectors(self._store, [d.customer_id for d in deliveries if d.customer_id])
         kept, settled = [], []
         for d in deliveries:
+            if d.customer_id and d.customer_id in objecting:
+                settled.append(Outcome(d.delivery_id, "skipped", moment, error=OBJECTION))
+                continue
             if d.consent_channel and d.customer_id:
                 status = consents.get((d.customer_id, d.consent_channel, d.consent_purpose))
                 if status != "granted":
@@ -415,6 +432,17 @@ class Deliveries:
             )
             counts |= {(customer, channel): n for customer, n in found.items()}
         return counts
+
+
+def objectors(store: Store, customer_ids: Sequence[str | None]) -> set[str]:
+    """Those of ``customer_ids`` who object to profiling now (every record counts, as
+    for :func:`consent_states`)."""
+    wanted = sorted({str(c) for c in customer_ids if c})
+    if not wanted:
+        return set()
+    ledger = store.table("consents")
+    mine = ledger.filter(ledger.customer_id.isin(wanted))
+    return {str(c) for c in objecting_customers(mine).to_pyarrow().column(0).to_pylist()}
 
 
 def consent_states(
