@@ -493,8 +493,15 @@ def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any]
         {"as_of": row.as_of, "size": row.size}
         for row in (ws.kpis.per_segment(segment=segment_id) if ws.store.has_run() else [])
     ]
+    persona = None
+    if total:
+        try:
+            persona = ws.persona(segment_id).as_dict()
+        except CibleError:  # too few members to compare, say: the page goes without
+            persona = None
     return {
         **info.as_dict(),
+        "persona": persona,
         "definition": stored.to_dict() if stored else None,
         "trend": trend,
         "members": members,
