@@ -9,7 +9,8 @@
 - ``GET /api/privacy/record`` (admin): the record of processing (art. 30).
 - ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged;
   ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields;
-  ``POST /api/privacy/retention/delete`` (admin) erases them from every table.
+  ``POST /api/privacy/retention/delete`` (admin) erases them from every table, as a
+  job (202; follow ``GET /api/jobs/{id}``, whose result has the counts).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from cible.access.masking import customer_masks, mask_contacts, mask_free_text, 
 from cible.activation.retention import MAX_LIMIT, RETENTION_REASON
 from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
+from cible.domain.progress import Progress
 from cible.locale import LANGUAGES
 from cible.reporting.privacy_access import render_access_page
 from cible.server.deps import Admin, Analyst, State
 from cible.server.errors import NotFoundError
+from cible.server.routes.jobs import accepted, start_job
 from cible.workspace import Workspace
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
@@ -122,12 +125,21 @@ async def pseudonymise(state: State, principal: Admin) -> Response:
     )
 
 
-@router.post("/retention/delete", response_model=None)
-async def delete_past_retention(state: State, principal: Admin) -> Response:
-    """Erase every customer past retention, each with its tombstone and audit entry."""
+@router.post("/retention/delete", status_code=202)
+async def delete_past_retention(
+    state: State, principal: Admin, response: Response
+) -> dict[str, Any]:
+    """Erase every customer past retention, each with its tombstone and audit entry,
+    as a job: follow its progress at the URL returned; its result has the counts."""
 
-    def erase(ws: Any) -> dict[str, Any]:
+    def erase(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        progress("finding customers past retention", 0, 1)
         due = ws.privacy_access.past_retention_ids()
-        return dict(ws.privacy.erase_many(due, actor=principal.actor, reason=RETENTION_REASON))
+        return dict(
+            ws.privacy.erase_many(
+                due, actor=principal.actor, reason=RETENTION_REASON, progress=progress
+            )
+        )
 
-    return _json(await state.db.call(erase))
+    job = start_job(state, principal, response, "retention", erase)
+    return await accepted(state, principal, job, {"erase": "past retention"})
