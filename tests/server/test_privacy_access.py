@@ -148,8 +148,7 @@ def test_a_real_server_answers_the_cli_and_http(tmp_path: Path) -> None:
         )
         # Erasing past retention is a job in the server, which the CLI follows.
         erased = subprocess.run(
-            [*CIBLE, "privacy", "retention", "--delete", "--yes", "--json"]
-            + ["--workspace", str(shop)],
+            [*CIBLE, "privacy", "retention", "--delete", "--yes", "--json", "--workspace", shop],
             capture_output=True,
             text=True,
             timeout=120,
