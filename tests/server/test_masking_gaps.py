@@ -6,6 +6,7 @@ address, and the free text of consent records, read by an analyst without the
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
