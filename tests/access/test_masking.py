@@ -132,6 +132,8 @@ def test_a_delivery_target_is_masked_by_its_kind() -> None:
             "form of 2024-05-01, order 12345, 49.90 EUR",
             "form of 2024-05-01, order 12345, 49.90 EUR",
         ),
+        ("ip 192.168.1.10 at 2024-05-01T10:22:33Z", "ip 192.168.1.10 at 2024-05-01T10:22:33Z"),
+        ("https://shop.example/consent?id=42", "https://shop.example/consent?id=42"),
         ("", ""),
     ],
 )
