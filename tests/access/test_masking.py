@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from cible.access.masking import (
     mask_contacts,
     mask_email,
+    mask_free_text,
     mask_phone,
+    mask_text,
     redact,
     sees_contacts,
+    target_masks,
 )
 from cible.access.roles import LOCAL_USER, Principal, Role
 
@@ -96,3 +99,57 @@ def test_mask_contacts_walks_nested_answers_and_leaves_the_input_alone() -> None
 def test_redact_masks_a_longer_value_whole() -> None:
     masks = {"+33612345678": "+33 6 ** ** ** 78", "+3361234567": "+33 6 ** ** ** 67"}
     assert redact(["call +33612345678"], masks) == ["call +33 6 ** ** ** 78"]
+
+
+ANALYST = Principal("bi", Role.ANALYST)
+
+
+def test_a_delivery_target_is_masked_by_its_kind() -> None:
+    targets = [
+        ("email", "old.address@example.com"),
+        ("sms", "+33612345678"),
+        ("webhook", "crm"),  # an endpoint's name, no one's contact
+        ("notify", "team@shop.example"),  # the team's own address
+        ("email", None),
+    ]
+    assert target_masks(targets, ANALYST) == {
+        "old.address@example.com": "o***@example.com",
+        "+33612345678": "+33 6 ** ** ** 78",
+    }
+    assert target_masks(targets, Principal("crm", Role.ANALYST, unmask=True)) == {}
+    assert target_masks(targets, LOCAL_USER) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("from ann.lee@example.com.", "from a***@example.com."),
+        ("a+b@mail.example.org, c@x.fr", "a***@mail.example.org, ***@x.fr"),
+        ("tel 06 12 34 56 78 (home)", "tel ** ** ** ** 78 (home)"),
+        ("tel +33 6 12 34 56 78", "tel +33 6 ** ** ** 78"),
+        # Dates, order numbers and amounts are not phones.
+        (
+            "form of 2024-05-01, order 12345, 49.90 EUR",
+            "form of 2024-05-01, order 12345, 49.90 EUR",
+        ),
+        ("ip 192.168.1.10 at 2024-05-01T10:22:33Z", "ip 192.168.1.10 at 2024-05-01T10:22:33Z"),
+        ("https://shop.example/consent?id=42", "https://shop.example/consent?id=42"),
+        ("", ""),
+    ],
+)
+def test_contacts_in_free_text_are_found_and_masked(text: str, masked: str) -> None:
+    assert mask_text(text, "FR") == masked
+
+
+def test_free_text_is_masked_in_the_fields_named_only() -> None:
+    rows = {"ledger": [{"proof": "by x.y@example.com", "channel": "x.y@example.com"}]}
+    assert mask_free_text(rows, {"proof"}, ANALYST, "FR") == {
+        "ledger": [{"proof": "by x***@example.com", "channel": "x.y@example.com"}]
+    }
+    assert mask_free_text(rows, {"proof"}, Principal("dpo", Role.EDITOR)) is rows
+
+
+@given(st.emails())
+def test_no_email_survives_free_text_masking(email: str) -> None:
+    masked = mask_text(f"confirmed by {email} on the form", "FR")
+    assert email not in masked

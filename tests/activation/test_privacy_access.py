@@ -258,3 +258,51 @@ def test_deleting_past_retention_erases_those_customers_everywhere_and_only_them
     data = (shop / "cible.duckdb").read_bytes()
     for email in contacts.dropna():
         assert email.encode() not in data
+
+
+def test_an_error_part_way_through_deleting_still_rewrites_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customers erased before a failure are committed: their values must leave the
+    file's freed blocks even though the work stops, and the error still reaches the caller."""
+    shop = build_shop(tmp_path)
+    with Workspace.open(shop) as ws:
+        emails = ws.table("customers").to_pandas().set_index("customer_id").email
+        erase_customer = ws.store.erase_customer
+
+        def fails_on_lapsed(customer_id: str, **kwargs: object) -> dict[str, int]:
+            if customer_id == "lapsed":
+                raise RuntimeError("disk full")
+            return erase_customer(customer_id, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ws.store, "erase_customer", fails_on_lapsed)
+        rewrites: list[bool] = []
+        rewrite_file = ws.store.rewrite_file
+        monkeypatch.setattr(
+            ws.store, "rewrite_file", lambda: rewrites.append(True) or rewrite_file()
+        )
+        with pytest.raises(RuntimeError, match="disk full"):
+            ws.privacy.erase_many(["old", "lapsed"], actor="dpo")
+        left = set(ws.table("customers").customer_id.to_pyarrow().to_pylist())
+        assert "old" not in left and "lapsed" in left
+        assert rewrites == [True]
+    data = (shop / "cible.duckdb").read_bytes()
+    assert emails["old"].encode() not in data
+    assert emails["lapsed"].encode() in data
+
+
+def test_a_failure_before_any_erasure_leaves_the_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = build_shop(tmp_path)
+    with Workspace.open(shop) as ws:
+
+        def fails(customer_id: str, **kwargs: object) -> dict[str, int]:
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(ws.store, "erase_customer", fails)
+        rewrites: list[bool] = []
+        monkeypatch.setattr(ws.store, "rewrite_file", lambda: rewrites.append(True))
+        with pytest.raises(RuntimeError, match="disk full"):
+            ws.privacy.erase_many(["old"], actor="dpo")
+        assert rewrites == []

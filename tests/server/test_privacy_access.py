@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,16 @@ def secrets(shop: Path) -> dict[Role, str]:
 def client(shop: Path) -> Iterator[TestClient]:
     with TestClient(create_app(shop)) as served:
         yield served
+
+
+def _follow(client: TestClient, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        job: dict[str, Any] = client.get(url, headers=headers).json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
 
 
 def _as(secrets: dict[Role, str], role: Role) -> dict[str, str]:
@@ -135,6 +146,16 @@ def test_a_real_server_answers_the_cli_and_http(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
+        # Erasing past retention is a job in the server, which the CLI follows.
+        erased = subprocess.run(
+            [*CIBLE, "privacy", "retention", "--delete", "--yes", "--json", "--workspace", shop],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["customers"] >= 2
     assert answer.status_code == 200
     assert through.returncode == 0, through.stderr
     cli, http = _stable(json.loads(through.stdout)), _stable(answer.json())
@@ -143,7 +164,9 @@ def test_a_real_server_answers_the_cli_and_http(tmp_path: Path) -> None:
     assert cli == http and ids[0] == ids[1] == [2]
     with Workspace.open(shop) as ws:
         exports = ws.audit_log.entries(action="privacy.export")
+        ended = ws.audit_log.entries(action="retention.finish")
     assert {e.target for e in exports} == {"b"} and len(exports) == 2
+    assert [e.outcome for e in ended] == ["ok"]
 
 
 def test_pseudonymising_needs_yes_and_an_admin(tmp_path: Path) -> None:
@@ -181,7 +204,18 @@ def test_deleting_past_retention_needs_yes_and_an_admin_and_agrees_with_the_cli(
     with TestClient(create_app(by_api)) as client:
         path = "/api/privacy/retention/delete"
         assert client.post(path, headers=_as(secrets, Role.ANALYST)).status_code == 403
-        done = client.post(path, headers=_as(secrets, Role.ADMIN)).json()
+        started = client.post(path, headers=_as(secrets, Role.ADMIN))
+        # A job: accepted at once, its progress and result at the URL returned.
+        assert started.status_code == 202
+        assert started.headers["location"] == started.json()["url"]
+        job = _follow(client, started.json()["url"], _as(secrets, Role.ADMIN))
+        audit = client.get(
+            "/api/audit", params={"action": "retention.finish"}, headers=_as(secrets, Role.ADMIN)
+        ).json()["entries"]
+    assert job["state"] == "succeeded", job
+    assert job["step"] == "done" and job["done"] == job["total"] == len(due) + 1
+    assert [e["outcome"] for e in audit] == ["ok"]
+    done = job["result"]
     assert done["customers"] == len(due) >= 2 and done["skipped"] == 0
     by_cli = _cli(build_shop(tmp_path / "cli"), "retention", "--delete", "--yes", "--json")
     assert {k: by_cli[k] for k in ("customers", "deleted", "tombstones")} == {

@@ -7,17 +7,27 @@ which encrypts the same way (AES-256-GCM) with nonces DuckDB does not trust.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import ibis
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from cible import Workspace
 from cible.cli.app import app
-from cible.domain.config import WorkspaceConfig
+from cible.demo.duplicates import known_duplicates
+from cible.domain.config import DedupeSection, WorkspaceConfig
 from cible.domain.errors import WorkspaceError
+from cible.quality import splink_model
+from cible.quality.matching import find_duplicates
 from cible.store.backend import KEY_VARIABLE, MBEDTLS_VARIABLE
+from cible.store.scratch import SPILL_FOLDER, scratch_database
 
 CUSTOMERS = (
     "customer_id,email,phone,first_name,last_name\n"
@@ -126,3 +136,76 @@ def test_cible_init_encrypt_needs_the_key_first(
     monkeypatch.delenv(KEY_VARIABLE)
     with pytest.raises(WorkspaceError, match="set CIBLE_ENCRYPTION_KEY"):
         Workspace.open(tmp_path / "shop")
+
+
+def test_a_rewrite_keeps_the_key_the_file_was_opened_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """A server runs for weeks: its environment's key may change, or go, before an
+    erasure rewrites the file. The copy is written, and reopened, under the key the
+    workspace was opened with."""
+    shop = _shop(tmp_path / "data", encrypted=True)
+    with Workspace.open(shop) as ws:
+        assert ws.store.encrypted
+        monkeypatch.setenv(KEY_VARIABLE, "another key")
+        ws.privacy.erase("a", actor="test")
+        monkeypatch.delenv(KEY_VARIABLE)
+        ws.privacy.erase("b", actor="test")
+        assert ws.counts()["customers"] == 0
+    assert _clear_values(shop) == set()
+    monkeypatch.setenv(KEY_VARIABLE, "another key")
+    with pytest.raises(WorkspaceError, match="is not the key"):
+        Workspace.open(shop)
+    monkeypatch.setenv(KEY_VARIABLE, key)
+    with Workspace.open(shop) as ws:
+        assert ws.counts()["orders"] == 0
+
+
+def _spilled(encrypted: bool, folder: Path, monkeypatch: pytest.MonkeyPatch) -> set[bytes]:
+    """The contact values found in what a scratch database spills to disk, while it
+    holds more than its memory allows."""
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    settings = {"memory_limit": "40MB", "threads": "1"}
+    with scratch_database(encrypted=encrypted, config=settings) as con:
+        con.execute(
+            "CREATE TABLE profiles AS SELECT 'zoe.quintard' || i::VARCHAR || '@example.com' "
+            "|| repeat('x', 40) AS email FROM range(1500000) r(i)"
+        )
+        files = [p for p in (folder / SPILL_FOLDER).rglob("*") if p.is_file()]
+        assert files, "nothing spilled: the test proves nothing"
+        return {value for value in SECRETS if any(value in p.read_bytes() for p in files)}
+
+
+def test_the_scratch_database_spills_encrypted_for_an_encrypted_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Splink's scratch database holds the profiles being matched; past its memory,
+    # DuckDB writes them to the temporary folder: in clear for a plain workspace...
+    assert _spilled(False, tmp_path / "plain", monkeypatch) == {b"zoe.quintard"}
+    # ...and encrypted for an encrypted one.
+    assert _spilled(True, tmp_path / "encrypted", monkeypatch) == set()
+
+
+@pytest.mark.slow
+def test_deduplication_matches_in_an_encrypted_scratch_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[bool] = []
+
+    @contextmanager
+    def spy(*, encrypted: bool = False, **kwargs: Any) -> Iterator[Any]:
+        asked.append(encrypted)
+        with scratch_database(encrypted=encrypted, **kwargs) as con:
+            yield con
+
+    monkeypatch.setattr(splink_model, "scratch_database", spy)
+    profiles = ibis.memtable(known_duplicates(400, seed=2).profiles.replace({"": None}))
+    encrypted = find_duplicates(profiles, DedupeSection(), encrypted=True)
+    # Training and scoring all ran in an encrypted scratch database...
+    assert encrypted.model_trained and len(asked) >= 2 and all(asked)
+    # ...and found the same duplicates as in a plain one.
+    runs = len(asked)
+    plain = find_duplicates(profiles, DedupeSection())
+    assert asked[runs:] == [False] * runs
+    pd.testing.assert_frame_equal(encrypted.members, plain.members)

@@ -32,7 +32,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import phonenumbers
@@ -174,6 +175,32 @@ def contact_masks(values: Iterable[tuple[str, str | None]], principal: Principal
     return {value: mask_value(field, value) for field, value in values if value}
 
 
+#: The contact field a delivery's target holds, by the delivery's kind: an e-mail's
+#: address, a text message's number. A webhook's target is an endpoint's name, a team
+#: notice's the team's own address: neither is a customer's contact.
+TARGET_FIELDS = {"email": "email", "sms": "phone"}
+
+
+def target_masks(targets: Iterable[tuple[str, str | None]], principal: Principal) -> dict[str, str]:
+    """Each ``(kind, target)`` of a delivery to the target's masked form, for
+    :func:`redact`; empty when ``principal`` sees contacts.
+
+    A delivery keeps the address it was sent to: once the customer's e-mail changes,
+    the profile no longer holds it, so the delivery's own target must be masked by
+    its kind, whatever ``customers`` says now.
+
+    Examples
+    --------
+    >>> target_masks([("email", "old@example.com"), ("webhook", "crm")],
+    ...              Principal("bi", Role.ANALYST))
+    {'old@example.com': 'o***@example.com'}
+    """
+    return contact_masks(
+        ((TARGET_FIELDS[kind], target) for kind, target in targets if kind in TARGET_FIELDS),
+        principal,
+    )
+
+
 def customer_masks(
     customers: ir.Table, customer_ids: Iterable[str | None], principal: Principal
 ) -> dict[str, str]:
@@ -221,4 +248,58 @@ def _redacted(data: Any, ordered: list[tuple[str, str]]) -> Any:
         return {key: _redacted(value, ordered) for key, value in data.items()}
     if isinstance(data, list | tuple):
         return [_redacted(item, ordered) for item in data]
+    return data
+
+
+#: An e-mail address inside free text (a consent's proof, say).
+_EMAIL_IN_TEXT = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_text(text: str, region: str | None = None) -> str:
+    """``text`` with every e-mail address and phone number found in it masked.
+
+    For free text typed by people (a consent's ``proof`` or ``source``), which may
+    quote any address, not only the customer's current one. Phones are found by
+    :mod:`phonenumbers` as written in ``region`` (``"FR"``), or international
+    (``+33...``) only when None.
+
+    Examples
+    --------
+    >>> mask_text("opt-in by ann@example.com, call +33 6 12 34 56 78", "FR")
+    'opt-in by a***@example.com, call +33 6 ** ** ** 78'
+    >>> mask_text("form 2024-05-01, page 12")
+    'form 2024-05-01, page 12'
+    """
+    masked = _EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), text)
+    pieces, last = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(masked, region or "ZZ"):
+        pieces += [masked[last : match.start], mask_phone(match.raw_string)]
+        last = match.end
+    return "".join(pieces) + masked[last:]
+
+
+def mask_free_text(
+    data: T, fields: Collection[str], principal: Principal, region: str | None = None
+) -> T:
+    """``data`` with the strings of ``fields`` (at any depth) passed through
+    :func:`mask_text`, unless ``principal`` sees contacts (then ``data`` itself).
+
+    Examples
+    --------
+    >>> rows = [{"status": "granted", "proof": "signed by ann@example.com"}]
+    >>> mask_free_text(rows, {"proof"}, Principal("bi", Role.ANALYST))
+    [{'status': 'granted', 'proof': 'signed by a***@example.com'}]
+    """
+    if sees_contacts(principal):
+        return data
+    return _free_text(data, frozenset(fields), region)  # type: ignore[no-any-return]
+
+
+def _free_text(data: Any, fields: frozenset[str], region: str | None, field: str = "") -> Any:
+    if isinstance(data, Mapping):
+        return {key: _free_text(value, fields, region, str(key)) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_free_text(item, fields, region, field) for item in data]
+    if field in fields and isinstance(data, str):
+        return mask_text(data, region)
     return data

@@ -79,6 +79,7 @@ from cible.activation.sandbox import check_text
 from cible.domain.clock import local_date, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
+from cible.domain.privacy_settings import special_category_problem
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Sensitivity
 from cible.features.objection import objecting_customers
@@ -149,7 +150,9 @@ class Automations:
     # -- definitions ----------------------------------------------------------------
 
     def validate(self, source: str | Mapping[str, Any]) -> AutomationDefinition:
-        """Parse ``source`` and check the names it uses exist in the workspace.
+        """Parse ``source`` and check the names it uses exist in the workspace, and
+        that its event trigger names no product category flagged as special-category
+        data (nor a fragment of one, with ``contains``, ``starts_with``...).
 
         Raises
         ------
@@ -174,6 +177,14 @@ class Automations:
             )
         if isinstance(trigger, TagTrigger):
             need(trigger.tag in tags, "trigger.tag", "tag", trigger.tag, tags)
+        if isinstance(trigger, EventTrigger):
+            # An event trigger on a flagged product category targets people by what
+            # it reveals (health, religion), as a segment rule would: refused alike.
+            flagged = self._registry.special_categories
+            for i, test in enumerate(trigger.event.where):
+                problem = special_category_problem(flagged, test.value, test.op)
+                if problem is not None:
+                    raise AutomationError(f"trigger.event.where[{i}].value: {problem}")
         if isinstance(trigger, DateTrigger):
             dates = self._date_fields()
             need(trigger.date in dates, "trigger.date", "date field", trigger.date, dates)
@@ -314,7 +325,9 @@ class Automations:
 
         Waits are passed over (said), branches read the customer's current segments
         and tags, messages are rendered and the consent they would be checked against
-        is shown.
+        is shown. A delivery's step says its ``target`` (the address or endpoint it
+        would go to) and its ``payload``: both quote the customer's contact values,
+        which the server masks for the roles that may not read them.
         """
         loaded = self._find(automation_id)
         facts = self._facts([customer_id])
@@ -348,6 +361,8 @@ class Automations:
                     "action": delivery.kind,
                     "outcome": "would send" if consent in (None, "granted") else "would skip",
                     "detail": f"{delivery.target}; consent: {consent or 'not needed'}",
+                    # Said apart so that the server masks it by the delivery's kind.
+                    "target": delivery.target,
                     "payload": json.loads(delivery.payload),
                 }
             )

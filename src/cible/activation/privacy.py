@@ -206,7 +206,9 @@ class Privacy:
         Each customer is erased in its own transaction, with its own tombstone and
         audit entry, exactly as :meth:`erase` does; the database file is rewritten
         once at the end (the costly part), so the deleted values leave it together.
-        Ids that no table holds any more are skipped and counted.
+        Ids that no table holds any more are skipped and counted. When another error
+        stops the work part-way, the file is still rewritten for the customers already
+        erased, then the error is raised.
 
         Returns
         -------
@@ -232,21 +234,26 @@ class Privacy:
         deleted: dict[str, int] = {}
         needles: list[str] = []
         erased = skipped = tombstones = 0
-        for done, customer_id in enumerate(customer_ids):
-            report("erasing", done, len(customer_ids))
-            try:
-                erasure, found = self._erase_one(customer_id, actor=actor, reason=reason)
-            except UnknownCustomerError:
-                skipped += 1
-                continue
-            erased += 1
-            tombstones += erasure.tombstones
-            needles += found
-            for table, rows in erasure.deleted.items():
-                deleted[table] = deleted.get(table, 0) + rows
-        report("rewriting", len(customer_ids), len(customer_ids) + 1)
-        if erased:
-            self._store.rewrite_file()
+        try:
+            for done, customer_id in enumerate(customer_ids):
+                report("erasing", done, len(customer_ids))
+                try:
+                    erasure, found = self._erase_one(customer_id, actor=actor, reason=reason)
+                except UnknownCustomerError:
+                    skipped += 1
+                    continue
+                erased += 1
+                tombstones += erasure.tombstones
+                needles += found
+                for table, rows in erasure.deleted.items():
+                    deleted[table] = deleted.get(table, 0) + rows
+        finally:
+            # The customers erased so far are committed, but their values stay in the
+            # blocks DuckDB freed until the file is rewritten: rewrite it even when a
+            # later customer fails, then let that error go on.
+            report("rewriting", len(customer_ids), len(customer_ids) + 1)
+            if erased:
+                self._store.rewrite_file()
         report("done", len(customer_ids) + 1, len(customer_ids) + 1)
         return {
             "customers": erased,

@@ -136,7 +136,9 @@ def retention(
         return
     if delete:
         if remote is not None:
-            done = remote.request("POST", "/api/privacy/retention/delete")
+            # A job in the server, followed with the same bar as here.
+            with progress_bars(not as_json) as bars:
+                done = remote.job("/api/privacy/retention/delete", progress=bars.task("erase"))
         else:
             with open_workspace(workspace) as ws, progress_bars(not as_json) as bars:
                 due = ws.privacy_access.past_retention_ids()

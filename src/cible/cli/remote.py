@@ -3,11 +3,11 @@
 While ``cible serve`` owns a workspace (:mod:`cible.server.served`), DuckDB lets no
 other process write it. ``status``, ``segments list``, ``segments preview``,
 ``customers show`` and ``tokens ...`` then ask the server over HTTP and print the same
-thing; ``import``, ``run``, ``cluster`` and ``dedupe`` become jobs in the server
-(:meth:`Remote.job`), followed with a progress bar; every other command refuses in one
-sentence naming the server (:func:`open_workspace`). The token comes from
-``CIBLE_TOKEN``, else from the admin token the server wrote for the local user in
-``cible.serve.token`` (readable by the owner only).
+thing; ``import``, ``run``, ``cluster``, ``dedupe`` and ``privacy retention --delete``
+become jobs in the server (:meth:`Remote.job`), followed with a progress bar; every
+other command refuses in one sentence naming the server (:func:`open_workspace`).
+The token comes from ``CIBLE_TOKEN``, else from the admin token the server wrote for
+the local user in ``cible.serve.token`` (readable by the owner only).
 """
 
 from __future__ import annotations

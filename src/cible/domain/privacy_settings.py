@@ -25,6 +25,7 @@ Input should be greater than or equal to 1
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -87,3 +88,69 @@ class PrivacySection(BaseModel):
     def blocked_categories(self) -> frozenset[str]:
         """Flagged categories (lower case) without a legal basis: kept out of targeting."""
         return frozenset(n for n, c in self.special_categories.items() if not c.legal_basis)
+
+
+#: String operators that match a part of a value, and how each matches a fragment
+#: against a category's name: a fragment of a flagged category's name (``pharm``)
+#: selects that category's events as surely as its whole name does.
+PARTIAL_OPS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda name, fragment: fragment in name,
+    "not_contains": lambda name, fragment: fragment in name,
+    "starts_with": lambda name, fragment: name.startswith(fragment),
+    "ends_with": lambda name, fragment: name.endswith(fragment),
+}
+
+
+def special_category_problem(
+    flagged: Mapping[str, str], value: object, op: str = "="
+) -> str | None:
+    """Why ``value`` may not appear in a rule with operator ``op``, or None.
+
+    ``flagged`` maps each product category (lower case) flagged as special-category
+    data without a legal basis to what it reveals (``FieldRegistry.special_categories``).
+    A value (or any value of a list) naming one, compared without case and
+    surrounding spaces, is refused whatever the operator; with a partial operator
+    (:data:`PARTIAL_OPS`), a fragment is refused when it matches a part of a flagged
+    name where the operator looks (``contains "pharm"``, ``starts_with "phar"``,
+    ``ends_with "macy"``). Rules over segments and automation triggers share it.
+
+    Examples
+    --------
+    >>> flagged = {"pharmacy": "health"}
+    >>> special_category_problem(flagged, ["books", " Pharmacy"])[:60]
+    "'Pharmacy' is a product category flagged as special-category"
+    >>> special_category_problem(flagged, "pharm", "contains")[:45]
+    "'pharm' (contains) matches part of 'pharmacy'"
+    >>> special_category_problem(flagged, "pharm"), special_category_problem(flagged, "macy",
+    ...                                                                      "starts_with")
+    (None, None)
+    """
+    if not flagged:
+        return None
+    partial = PARTIAL_OPS.get(op)
+    for item in value if isinstance(value, tuple | list) else (value,):
+        if not isinstance(item, str):
+            continue
+        given = item.strip()
+        key = given.lower()
+        if key in flagged:
+            return (
+                f"{given!r} is a product category flagged as special-category data "
+                f"({flagged[key]}) {_NO_BASIS}"
+            )
+        if partial is None or not key:
+            # An empty fragment matches every value alike: it singles out no category.
+            continue
+        for name, reveals in sorted(flagged.items()):
+            if partial(name, key):
+                return (
+                    f"{given!r} ({op}) matches part of {name!r}, a product category flagged "
+                    f"as special-category data ({reveals}) {_NO_BASIS}"
+                )
+    return None
+
+
+_NO_BASIS = (
+    "with no recorded legal basis, so no rule may target it; record a legal_basis for it "
+    "under [privacy.special_categories] in cible.toml if the law allows it"
+)

@@ -145,6 +145,7 @@ def find_duplicates(
     *,
     phone_region: str = "FR",
     seed: int = 0,
+    encrypted: bool = False,
     progress: Progress | None = None,
 ) -> Matches:
     """Group the profiles of ``customers`` (an Ibis table) that are one person.
@@ -157,6 +158,8 @@ def find_duplicates(
         Region of phone numbers written without a country code.
     seed : int
         Seed of the model's random pairs.
+    encrypted : bool
+        The workspace is encrypted: the model's scratch files are encrypted too.
     progress : callable, optional
         ``progress(step, done, total)``.
     """
@@ -171,7 +174,7 @@ def find_duplicates(
     scored = _shared_key_pairs(keys)
     trained = int(scored["email"].sum()) >= MIN_TRAINING_PAIRS
     if trained:
-        matcher = ProfileMatcher(seed=seed).fit(keys)
+        matcher = ProfileMatcher(seed=seed, encrypted=encrypted).fit(keys)
         report("scoring pairs", 3, STEPS)
         scored = matcher.predict_pairs(keys, settings.min_match_weight)
     report("grouping", 4, STEPS)

@@ -134,6 +134,7 @@ def dedupe(
         store.table("customers"),
         config.dedupe,
         phone_region=config.quality.phone_region,
+        encrypted=config.workspace.encrypted,
         progress=report,
     )
     try:

@@ -93,6 +93,9 @@ class ProfileMatcher:
         Random pairs drawn to estimate how often fields agree by chance.
     seed : int
         Seed of that draw: the same profiles always give the same model.
+    encrypted : bool
+        The workspace is encrypted: what Splink's database spills to disk while it
+        works (the profiles) is encrypted too (:mod:`cible.store.scratch`).
 
     Attributes
     ----------
@@ -109,9 +112,10 @@ class ProfileMatcher:
     1000000.0
     """
 
-    def __init__(self, *, u_pairs: float = 5e6, seed: int = 0) -> None:
+    def __init__(self, *, u_pairs: float = 5e6, seed: int = 0, encrypted: bool = False) -> None:
         self.u_pairs = u_pairs
         self.seed = seed
+        self.encrypted = encrypted
 
     def fit(self, profiles: pa.Table) -> ProfileMatcher:
         """Estimate the model on ``profiles`` (columns :data:`PROFILE_COLUMNS`).
@@ -122,7 +126,7 @@ class ProfileMatcher:
             When no two profiles share an e-mail address: there is nothing to learn from.
         """
         _check_columns(profiles)
-        with _linker(profiles, _settings()) as linker:
+        with _linker(profiles, _settings(), encrypted=self.encrypted) as linker:
             training = linker.training
             training.estimate_probability_two_random_records_match(
                 [block_on("email"), block_on("phone")], recall=0.8
@@ -167,7 +171,7 @@ class ProfileMatcher:
         }
         frames = []
         for settings, threshold in ((model, min_match_weight), (contacts, None)):
-            with _linker(profiles, settings) as linker:
+            with _linker(profiles, settings, encrypted=self.encrypted) as linker:
                 scored = linker.inference.predict(
                     threshold_match_weight=threshold, warning_mode="never"
                 )
@@ -306,9 +310,11 @@ def _settings() -> SettingsCreator:
 
 
 @contextmanager
-def _linker(profiles: pa.Table, settings: SettingsCreator | dict[str, Any]) -> Iterator[Linker]:
+def _linker(
+    profiles: pa.Table, settings: SettingsCreator | dict[str, Any], *, encrypted: bool
+) -> Iterator[Linker]:
     """A Splink linker on a private in-memory DuckDB, closed on exit."""
-    with scratch_database() as con:
+    with scratch_database(encrypted=encrypted) as con:
         yield from _linker_on(DuckDBAPI(con), profiles, settings)
 
 

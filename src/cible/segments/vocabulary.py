@@ -26,6 +26,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cible.domain.privacy_settings import special_category_problem
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 
@@ -165,13 +166,16 @@ def trait_operand(vocabulary: Vocabulary, name: str) -> Operand:
     return Operand(f"trait {name!r}", kind)
 
 
-def refuse_special_categories(vocabulary: Vocabulary, value: object) -> None:
+def refuse_special_categories(vocabulary: Vocabulary, value: object, op: str = "=") -> None:
     """Refuse a value naming a product category flagged as special-category data.
 
     A rule testing ``top_category`` or an event's ``category`` property against
     ``pharmacy`` targets people by their health as surely as a ``health`` attribute:
     a category listed in ``[privacy.special_categories]`` without a legal basis
-    cannot appear in a rule (compared without case and surrounding spaces).
+    cannot appear in a rule (compared without case and surrounding spaces), nor,
+    with a string operator matching a part of a value (``contains``, ``starts_with``,
+    ``ends_with``), a fragment of its name
+    (:func:`cible.domain.privacy_settings.special_category_problem`).
 
     Examples
     --------
@@ -185,18 +189,9 @@ def refuse_special_categories(vocabulary: Vocabulary, value: object) -> None:
     ...
     ValueError: 'Pharmacy' is a product category flagged as special-category data (health) ...
     """
-    flagged = vocabulary.registry.special_categories
-    if not flagged:
-        return
-    for item in value if isinstance(value, tuple | list) else (value,):
-        if isinstance(item, str) and item.strip().lower() in flagged:
-            name = item.strip()
-            raise ValueError(
-                f"{name!r} is a product category flagged as special-category data "
-                f"({flagged[name.lower()]}) with no recorded legal basis, so no rule may "
-                "target it; record a legal_basis for it under [privacy.special_categories] "
-                "in cible.toml if the law allows it"
-            )
+    problem = special_category_problem(vocabulary.registry.special_categories, value, op)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def attribute_operand(vocabulary: Vocabulary, name: str) -> Operand:

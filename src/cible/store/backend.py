@@ -55,9 +55,11 @@ def encryption_key(database: Path) -> str:
     return key
 
 
-def connect(database: Path, *, read_only: bool = False, encrypted: bool = False) -> Any:
-    """Return an Ibis DuckDB backend on ``database``, encrypted with the key in
-    ``CIBLE_ENCRYPTION_KEY`` when ``encrypted`` (see the module).
+def connect(
+    database: Path, *, read_only: bool = False, encrypted: bool = False, key: str | None = None
+) -> Any:
+    """Return an Ibis DuckDB backend on ``database``, encrypted with ``key`` when given,
+    else with the key in ``CIBLE_ENCRYPTION_KEY`` when ``encrypted`` (see the module).
 
     Raises
     ------
@@ -66,8 +68,8 @@ def connect(database: Path, *, read_only: bool = False, encrypted: bool = False)
         (encrypted) the key is missing or wrong or cannot be written with securely.
     """
     try:
-        if encrypted:
-            backend = _attach_encrypted(database, read_only=read_only)
+        if encrypted or key is not None:
+            backend = _attach_encrypted(database, key or encryption_key(database), read_only)
         else:
             backend = ibis.duckdb.connect(str(database), read_only=read_only)
     except duckdb.IOException as exc:
@@ -81,7 +83,9 @@ def connect(database: Path, *, read_only: bool = False, encrypted: bool = False)
     except duckdb.Error as exc:
         message = str(exc)
         if "encrypt" in message.lower():
-            raise WorkspaceError(_encryption_problem(database, message, encrypted)) from None
+            raise WorkspaceError(
+                _encryption_problem(database, message, encrypted or key is not None)
+            ) from None
         raise WorkspaceError(
             f"{database} is not a readable Cible database: {message.splitlines()[0]}"
         ) from exc
@@ -95,23 +99,14 @@ def connect(database: Path, *, read_only: bool = False, encrypted: bool = False)
     return backend
 
 
-def _attach_encrypted(database: Path, *, read_only: bool) -> Any:
-    key = encryption_key(database)
+def _attach_encrypted(database: Path, key: str, read_only: bool) -> Any:
     backend = ibis.duckdb.connect()
     con = raw(backend)
     try:
-        con.execute("LOAD httpfs")
-    except duckdb.Error:
-        # Without OpenSSL, DuckDB reads securely but refuses to write; see the module.
-        if os.environ.get(MBEDTLS_VARIABLE) == "1":
-            con.execute("SET force_mbedtls_unsafe = 'true'")
-        elif not read_only:
-            backend.disconnect()
-            raise WorkspaceError(
-                f"Writing the encrypted workspace database {database} needs DuckDB's httpfs "
-                "extension (OpenSSL): run `INSTALL httpfs` once in DuckDB on a machine with "
-                "network access, then try again."
-            ) from None
+        load_crypto(con, f"the encrypted workspace database {database}", read_only=read_only)
+    except WorkspaceError:
+        backend.disconnect()
+        raise
     # Spilled intermediate results would otherwise be written in clear, and in the
     # current folder: they go beside the file, as for a plain workspace.
     con.execute("SET temp_file_encryption = true")
@@ -126,12 +121,47 @@ def _attach_encrypted(database: Path, *, read_only: bool) -> Any:
     return backend
 
 
-def attach_options(encrypted: bool) -> str:
-    """What ``ATTACH`` needs for a new file of this workspace: the key when encrypted
-    (a copy of an encrypted database stays encrypted), else nothing."""
-    if not encrypted:
+def load_crypto(con: duckdb.DuckDBPyConnection, what: str, *, read_only: bool = False) -> None:
+    """Give ``con`` a cryptography DuckDB writes encrypted files with: OpenSSL from the
+    ``httpfs`` extension, else DuckDB's mbedtls when ``CIBLE_ENCRYPTION_ALLOW_MBEDTLS=1``
+    (see the module). ``what`` names what is written, for the error.
+
+    Raises
+    ------
+    WorkspaceError
+        When neither is at hand and ``con`` must write, in one sentence.
+    """
+    try:
+        con.execute("LOAD httpfs")
+    except duckdb.Error:
+        # Without OpenSSL, DuckDB reads securely but refuses to write; see the module.
+        if os.environ.get(MBEDTLS_VARIABLE) == "1":
+            con.execute("SET force_mbedtls_unsafe = 'true'")
+        elif not read_only:
+            raise WorkspaceError(
+                f"Writing {what} needs DuckDB's httpfs extension (OpenSSL): run "
+                "`INSTALL httpfs` once in DuckDB on a machine with network access, then try "
+                "again."
+            ) from None
+
+
+def attach_options(key: str | None) -> str:
+    """What ``ATTACH`` needs for a new file of this workspace: ``key``, the key the
+    workspace was opened with, when it is encrypted (a copy of an encrypted database
+    stays encrypted, under the same key), else nothing.
+
+    The key is the one kept since the file was opened, not read again from the
+    environment: a long-running server whose ``CIBLE_ENCRYPTION_KEY`` has since
+    changed (or gone) would otherwise write the copy under another key, or none.
+
+    Examples
+    --------
+    >>> attach_options(None), attach_options("k'ey")
+    ('', " (ENCRYPTION_KEY 'k''ey')")
+    """
+    if key is None:
         return ""
-    return f" (ENCRYPTION_KEY {_literal(os.environ.get(KEY_VARIABLE, ''))})"
+    return f" (ENCRYPTION_KEY {_literal(key)})"
 
 
 def _literal(text: str) -> str:

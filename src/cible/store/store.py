@@ -78,9 +78,11 @@ class Store:
         The Ibis connection, as :meth:`open` makes it.
     """
 
-    def __init__(self, backend: Backend, *, encrypted: bool = False) -> None:
+    def __init__(self, backend: Backend, *, key: str | None = None) -> None:
         self._backend = backend
-        self._encrypted = encrypted
+        # The key the file was opened with (None: not encrypted), kept for the files
+        # it is rewritten into and reopened from: the environment may change meanwhile.
+        self._key = key
 
     @classmethod
     def open(cls, database: Path, *, read_only: bool = False, encrypted: bool = False) -> Store:
@@ -93,8 +95,14 @@ class Store:
             When another process holds the file, it is not a DuckDB database, or its
             key is missing or wrong.
         """
-        backend = connection.connect(database, read_only=read_only, encrypted=encrypted)
-        return cls(backend, encrypted=encrypted)
+        key = connection.encryption_key(database) if encrypted else None
+        backend = connection.connect(database, read_only=read_only, key=key)
+        return cls(backend, key=key)
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the database file is encrypted (``[workspace] encrypted``)."""
+        return self._key is not None
 
     def close(self) -> None:
         """Close the connection; the Store cannot be used afterwards."""
@@ -927,9 +935,9 @@ class Store:
         """
         con = self.connection
         database = privacy.database_path(con)
-        fresh = privacy.copy_to_fresh_file(con, connection.attach_options(self._encrypted))
+        fresh = privacy.copy_to_fresh_file(con, connection.attach_options(self._key))
         self._backend.disconnect()
         try:
             privacy.swap_files(fresh, database)
         finally:
-            self._backend = connection.connect(database, encrypted=self._encrypted)
+            self._backend = connection.connect(database, key=self._key)

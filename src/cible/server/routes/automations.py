@@ -1,7 +1,8 @@
 """Automations: ``/api/automations`` — definitions, pause and resume, runs, log, dry run.
 
 Everyone may read; editors and admins add, change, pause, resume and delete
-automations. Every change is in the audit log.
+automations. Every change is in the audit log. A dry run's messages and targets are
+masked for the roles that may not read contacts (:mod:`cible.access.masking`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
+from cible.access.masking import customer_masks, redact, target_masks
 from cible.activation.automation_definition import AutomationError
 from cible.domain.errors import CibleError
 from cible.server.deps import Analyst, Editor, State, Viewer
@@ -180,14 +182,22 @@ async def dry_run(
     automation_id: AutomationId,
     customer_id: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
-    """Every step the automation would take for one customer now, writing nothing."""
+    """Every step the automation would take for one customer now, writing nothing.
+
+    The rendered messages, their ``to`` and the targets quote the customer's e-mail
+    and phone: they are masked for a principal without the ``unmask`` grant.
+    """
 
     def run(ws: Workspace) -> dict[str, Any]:
         _get(ws, automation_id)
+        steps = ws.automations.dry_run(automation_id, customer_id)
+        masks = customer_masks(ws.table("customers"), [customer_id], principal)
+        targets = ((s["action"], s["target"]) for s in steps if s["step"] == "delivery")
+        masks.update(target_masks(targets, principal))
         return {
             "automation": automation_id,
             "customer_id": customer_id,
-            "steps": ws.automations.dry_run(automation_id, customer_id),
+            "steps": redact(steps, masks),
         }
 
     return await state.db.call(run)

@@ -6,7 +6,9 @@ delivery worker: the delivery goes out at once, with its idempotency key unchang
 
 The customer's e-mail and phone are masked wherever a delivery quotes them (its
 target, its message, its errors) for an analyst without the ``unmask`` grant
-(:mod:`cible.access.masking`).
+(:mod:`cible.access.masking`): the values the profile holds now, and the delivery's
+own target by its kind, so that an address the customer has since changed is masked
+too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from cible.access.masking import customer_masks, redact
+from cible.access.masking import customer_masks, redact, target_masks
 from cible.activation.deliveries import STATUSES, DeliveryNotFoundError, delivery_dict
 from cible.server.deps import Analyst, Editor, State
 from cible.server.errors import NotFoundError
@@ -43,6 +45,7 @@ async def list_deliveries(
             status=status, customer=customer, kind=kind, limit=limit, offset=offset
         )
         masks = customer_masks(ws.table("customers"), (r.customer_id for r in rows), principal)
+        masks.update(target_masks(((r.kind, r.target) for r in rows), principal))
         return redact([delivery_dict(row, payload=False) for row in rows], masks)
 
     return await state.db.call(read)
@@ -54,7 +57,9 @@ async def get_delivery(state: State, principal: Analyst, delivery_id: DeliveryId
 
     def read(ws: Workspace) -> dict[str, Any]:
         log = ws.deliveries.log(delivery_id)
-        masks = customer_masks(ws.table("customers"), [log.delivery.customer_id], principal)
+        found = log.delivery
+        masks = customer_masks(ws.table("customers"), [found.customer_id], principal)
+        masks.update(target_masks([(found.kind, found.target)], principal))
         return redact(log.as_dict(), masks)
 
     try:

@@ -3,11 +3,14 @@
 - ``GET /api/privacy/customers/{id}`` (admin): everything held about the customer
   (GDPR art. 15 and 20) as JSON, or with ``?format=html`` as a page in ``?lang=``;
   each export is in the audit log.
-- ``GET /api/privacy/consents/{id}`` (analyst): the consent ledger with sources and dates.
+- ``GET /api/privacy/consents/{id}`` (analyst): the consent ledger with sources and dates;
+  the e-mails and phones quoted in a record's free-text ``source`` and ``proof`` are
+  masked for a principal without the ``unmask`` grant (:mod:`cible.access.masking`).
 - ``GET /api/privacy/record`` (admin): the record of processing (art. 30).
 - ``GET /api/privacy/retention`` (admin): customers past the ``[privacy]`` periods, paged;
   ``POST /api/privacy/retention/pseudonymise`` (admin) clears their contact fields;
-  ``POST /api/privacy/retention/delete`` (admin) erases them from every table.
+  ``POST /api/privacy/retention/delete`` (admin) erases them from every table, as a
+  job (202; follow ``GET /api/jobs/{id}``, whose result has the counts).
 """
 
 from __future__ import annotations
@@ -18,18 +21,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from cible.access.masking import mask_contacts
+from cible.access.masking import customer_masks, mask_contacts, mask_free_text, redact
 from cible.activation.retention import MAX_LIMIT, RETENTION_REASON
 from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
+from cible.domain.progress import Progress
 from cible.locale import LANGUAGES
 from cible.reporting.privacy_access import render_access_page
 from cible.server.deps import Admin, Analyst, State
 from cible.server.errors import NotFoundError
+from cible.server.routes.jobs import accepted, start_job
+from cible.workspace import Workspace
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+
+#: The consent records' fields of free text, where contacts are masked.
+FREE_TEXT = frozenset({"source", "proof"})
 
 
 class Format(StrEnum):
@@ -72,8 +81,17 @@ async def export_customer(
 @router.get("/consents/{customer_id}", response_model=None)
 async def customer_consents(state: State, principal: Analyst, customer_id: CustomerId) -> Response:
     """A customer's consent ledger with sources and dates, and the current state."""
+
+    def read(ws: Workspace) -> dict[str, Any]:
+        found = ws.privacy_access.consents(customer_id)
+        # Proofs and sources are typed by people: they may quote the customer's
+        # contacts, now or former ones, or anyone else's.
+        masks = customer_masks(ws.table("customers"), [customer_id], principal)
+        region = ws.config.quality.phone_region
+        return mask_free_text(redact(found, masks), FREE_TEXT, principal, region)
+
     try:
-        return _json(await state.db.call(lambda ws: ws.privacy_access.consents(customer_id)))
+        return _json(await state.db.call(read))
     except UnknownCustomerError as exc:
         raise NotFoundError(str(exc)) from None
 
@@ -107,12 +125,21 @@ async def pseudonymise(state: State, principal: Admin) -> Response:
     )
 
 
-@router.post("/retention/delete", response_model=None)
-async def delete_past_retention(state: State, principal: Admin) -> Response:
-    """Erase every customer past retention, each with its tombstone and audit entry."""
+@router.post("/retention/delete", status_code=202)
+async def delete_past_retention(
+    state: State, principal: Admin, response: Response
+) -> dict[str, Any]:
+    """Erase every customer past retention, each with its tombstone and audit entry,
+    as a job: follow its progress at the URL returned; its result has the counts."""
 
-    def erase(ws: Any) -> dict[str, Any]:
+    def erase(ws: Workspace, progress: Progress) -> dict[str, Any]:
+        progress("finding customers past retention", 0, 1)
         due = ws.privacy_access.past_retention_ids()
-        return dict(ws.privacy.erase_many(due, actor=principal.actor, reason=RETENTION_REASON))
+        return dict(
+            ws.privacy.erase_many(
+                due, actor=principal.actor, reason=RETENTION_REASON, progress=progress
+            )
+        )
 
-    return _json(await state.db.call(erase))
+    job = start_job(state, principal, response, "retention", erase)
+    return await accepted(state, principal, job, {"erase": "past retention"})
