@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,9 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
-    context = browser.new_context(locale="en-GB")
+@contextmanager
+def _tab(browser: Browser, bypass_csp: bool) -> Iterator[tuple[Page, list[str], list[str]]]:
+    context = browser.new_context(locale="en-GB", bypass_csp=bypass_csp)
     opened = context.new_page()
     leaks: list[str] = []
     dialogs: list[str] = []
@@ -56,8 +57,24 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
 
     opened.on("dialog", refuse)
     offline(opened, leaks)
-    yield opened, leaks, dialogs
-    context.close()
+    try:
+        yield opened, leaks, dialogs
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A tab under the pages' Content-Security-Policy."""
+    with _tab(browser, bypass_csp=False) as opened:
+        yield opened
+
+
+@pytest.fixture
+def audited(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A tab that may inject axe-core (an inline script the policy refuses)."""
+    with _tab(browser, bypass_csp=True) as opened:
+        yield opened
 
 
 def _sign_in(page: Page, url: str, secret: str) -> None:
@@ -132,10 +149,10 @@ PAGES = [
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_no_page_has_a_serious_accessibility_violation(
-    site: tuple[str, dict[Role, str]], page: tuple[Page, list[str], list[str]], lang: str
+    site: tuple[str, dict[Role, str]], audited: tuple[Page, list[str], list[str]], lang: str
 ) -> None:
     url, secrets = site
-    tab, leaks, _dialogs = page
+    tab, leaks, _dialogs = audited
     tab.goto(f"{url}/sign-in?lang={lang}")
     assert accessibility_problems(tab) == [], "sign-in"
     _sign_in(tab, url, secrets[Role.ANALYST])
@@ -149,9 +166,9 @@ def test_no_page_has_a_serious_accessibility_violation(
 
 
 def test_the_accessibility_check_does_find_a_violation(
-    page: tuple[Page, list[str], list[str]],
+    audited: tuple[Page, list[str], list[str]],
 ) -> None:
-    tab, _leaks, _dialogs = page
+    tab, _leaks, _dialogs = audited
     tab.set_content('<html lang="en"><title>t</title><main><input type="text"></main></html>')
     assert [p["id"] for p in accessibility_problems(tab)] == ["label"]
 

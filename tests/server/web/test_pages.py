@@ -230,3 +230,11 @@ def test_the_segment_list_filters_for_htmx_with_the_table_alone(
     assert data["segments"] and {s["dimension"] for s in data["segments"]} == {"rfm"}
     assert rows.text.count("<tr>") == len(data["segments"])
     assert json.loads(json.dumps(data))  # strict JSON
+
+
+def test_pages_forbid_framing_and_foreign_scripts(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    policy = client.get("/sign-in").headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert "https:" not in policy
