@@ -11,8 +11,8 @@ import pytest
 from cible import Workspace
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
-from cible.activation.objection import UnknownCustomerError
 from cible.domain.clock import utc_now
+from cible.domain.errors import UnknownCustomerError
 from cible.segments.runner import PROFILING_TRAITS
 from cible.store.runs import TRAITS
 from tests.activation.conftest import make_shop
