@@ -137,3 +137,34 @@ def test_before_any_run_clustering_is_refused(tmp_path: Path):
         pytest.raises(CibleError, match="No run yet"),
     ):
         empty.cluster()
+
+
+def _small_shop(folder: Path) -> Path:
+    """60 customers with 1 to 5 orders each in 2024, every one consenting to e-mail."""
+    customers = ["customer_id,email"] + [f"c{i},c{i}@x.test" for i in range(60)]
+    orders = ["order_id,customer_id,ordered_at,amount"]
+    for i in range(60):
+        for k in range(1 + i % 5):
+            day = f"2024-{1 + (k * 2 + i) % 12:02d}-{1 + i % 27:02d}"
+            orders.append(f"{len(orders)},c{i},{day},{10 + i * 3 + k}")
+    (folder / "c.csv").write_text("\n".join(customers) + "\n")
+    (folder / "o.csv").write_text("\n".join(orders) + "\n")
+    with Workspace.create(folder / "shop") as ws:
+        ws.imports.load("customers", folder / "c.csv")
+        ws.imports.load("orders", folder / "o.csv")
+        ws.run(as_of=datetime(2025, 1, 1))
+    return folder / "shop"
+
+
+def test_objectors_are_neither_fitted_nor_put_back_in_a_cluster(tmp_path: Path):
+    with Workspace.open(_small_shop(tmp_path)) as ws:
+        ws.objection.object("c3")
+        result = ws.cluster(dimension="beh", k=3, random_state=0, n_bootstrap=0)
+        members = _members(ws, "beh")
+        # Every other customer of the run is assigned; the objector is not.
+        assert "c3" not in members and len(members) == 59
+        assert sum(result.summary["sizes"]) == 59
+        # Nor does the next run assign them with the stored model.
+        ws.run(as_of=datetime(2025, 1, 1))
+        members = _members(ws, "beh")
+        assert "c3" not in members and len(members) == 59
