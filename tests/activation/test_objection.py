@@ -186,3 +186,11 @@ def test_exports_count_objectors_recorded_since_the_run(shop: Path) -> None:
         analysis = ws.exports.audience("buyers")
         assert "a" not in analysis.table.column("customer_id").to_pylist()
         assert analysis.excluded == {"objection": 1}
+
+
+def test_an_unknown_customer_is_the_one_domain_error() -> None:
+    from cible.activation import objection
+    from cible.domain import errors
+
+    # One class: the routes' 404 and every caller catch the same error.
+    assert objection.UnknownCustomerError is errors.UnknownCustomerError

@@ -247,3 +247,24 @@ def test_a_run_or_snapshot_dated_before_an_objection_still_applies_it(shop: Work
     shop.objection.unobject("A")
     shop.run(as_of=datetime(2024, 8, 1))
     assert "big-spenders" in _open_segments(shop, "A")
+
+
+def test_objectors_get_no_churn_score_computed(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cible.segments import runner
+
+    scored: list[list[str]] = []
+
+    def spy(store, traits):  # type: ignore[no-untyped-def]
+        found = real(store, traits)
+        scored.append(sorted(found["customer_id"].tolist()))
+        return found
+
+    real = runner.churn_scores
+    monkeypatch.setattr(runner, "churn_scores", spy)
+    shop.objection.object("B")
+    shop.run(as_of=datetime(2024, 7, 1))
+    assert scored == [["A", "C", "P"]]
+    traits = shop.store.table(runs.TRAITS)
+    assert sorted(traits.customer_id.to_pyarrow().to_pylist()) == ["A", "B", "C", "P"]
