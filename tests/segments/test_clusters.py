@@ -39,15 +39,20 @@ def _model_id(ws: Workspace, dimension: str) -> int:
     return next(s.model_id for s in load_cluster_segments(ws.store) if s.dimension == dimension)
 
 
-def test_a_clustering_is_a_dimension_of_cluster_segments_with_every_customer(ws: Workspace):
+def test_a_clustering_is_a_dimension_of_cluster_segments_with_every_profiled_customer(
+    ws: Workspace,
+):
     result = ws.cluster(k=3, random_state=0, n_bootstrap=0, dimension="behaviour")
     assert result.segments == ["behaviour-1", "behaviour-2", "behaviour-3"]
     listed = [s for s in ws.segments.list() if s.dimension == "behaviour"]
     assert [s.id for s in listed] == result.segments
     assert {s.kind for s in listed} == {"cluster"}
-    customers = ws.traits().count().execute()
+    # Every customer of the run but those who object to profiling (the demo has some).
+    objecting = set(ws.objection.objecting())
+    assert objecting
+    customers = ws.traits().count().execute() - len(objecting)
     members = _members(ws, "behaviour")
-    assert len(members) == customers
+    assert len(members) == customers and not objecting & set(members)
     assert sum(s.size for s in listed) == customers
     # Cluster 0 is the largest, and the names say what sets each apart.
     assert listed[0].size == max(s.size for s in listed)
@@ -62,7 +67,10 @@ def test_a_run_assigns_everyone_again_with_the_stored_model(ws: Workspace):
     # The same traits (the run's as_of is the demo's) give the same clusters: nothing moves.
     model_id = _model_id(ws, "behaviour")
     _, segmenter = load_segmenter(ws.store, model_id)
-    expected = segmenter.predict(ws.traits().to_pandas())
+    # Those who object to profiling (the demo has some) are assigned to no cluster.
+    objecting = set(ws.objection.objecting())
+    traits = ws.traits().to_pandas()
+    expected = segmenter.predict(traits[~traits.customer_id.isin(objecting)])
     assert after == {
         c: f"behaviour-{k + 1}"
         for c, k in zip(expected["customer_id"], expected["cluster"], strict=True)
