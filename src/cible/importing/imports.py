@@ -154,7 +154,8 @@ class Imports:
         return result
 
     def _objecting(self) -> set[str]:
-        """Who objects to profiling now (the ledger's ``profiling`` records are few)."""
+        """Who objects to profiling now: one pass over the ledger's ``profiling``
+        records, before and after a consents file, to refresh only those it changed."""
         found = objecting_customers(self._store.table("consents"), utc_now())
         return {str(i) for i in found.to_pyarrow().column(0).to_pylist()}
 

@@ -284,10 +284,10 @@ def _evaluate(
 ) -> None:
     """Hold ``_live_traits`` and ``_live_members`` from the ``_live_*`` tables.
 
-    Reads nothing but the tables :func:`_restrict` held, ``_live_objectors`` (and the
-    small ``products``),
-    and ``as_of`` only through the traits' and segments' own expressions, so that its
-    steps can be recorded once and replayed for other customers and moments.
+    Reads nothing but the tables :func:`_restrict` held, ``_live_objectors`` and the
+    small ``products``, and ``as_of`` only through the traits' and segments' own
+    expressions, so that its steps can be recorded once and replayed for other
+    customers and moments.
     """
     per_customer = {*_PER_CUSTOMER, "order_lines"}
 
