@@ -226,7 +226,13 @@ class Workspace:
     @property
     def imports(self) -> Imports:
         """Data files: ``load`` one into a table, the import ``log``, each import's ``rejects``."""
-        return Imports(self.store, self.registry, self.config, set_tags=self.tags.import_cells)
+        return Imports(
+            self.store,
+            self.registry,
+            self.config,
+            set_tags=self.tags.import_cells,
+            on_objection=self._apply_objections,
+        )
 
     @property
     def events(self) -> Events:
@@ -395,6 +401,14 @@ class Workspace:
             campaign=self.campaigns.get,
             members=self.segments.members,
         )
+
+    def _apply_objections(self, customer_ids: list[str]) -> None:
+        """Re-evaluate customers an imported consents file made object to profiling.
+
+        Always, whatever ``[live] refresh`` says, as ``ws.objection.object`` does: an
+        objection ends the customer's automated memberships at once (art. 21).
+        """
+        self.segments.refresh(customer_ids, source="objection")
 
     def _refresh_live(self, customer_ids: list[str]) -> None:
         """Re-evaluate customers whose tags changed, when ``[live] refresh`` is on."""

@@ -11,8 +11,9 @@ import pytest
 from cible import Workspace
 from cible.activation.automation_engine import Rendered
 from cible.activation.automations import Automations
-from cible.activation.objection import UnknownCustomerError
 from cible.domain.clock import utc_now
+from cible.domain.errors import UnknownCustomerError
+from cible.importing.imports import Imports
 from cible.segments.runner import PROFILING_TRAITS
 from cible.store.runs import TRAITS
 from tests.activation.conftest import make_shop
@@ -121,7 +122,9 @@ def test_a_live_event_applies_an_objection_recorded_in_the_ledger(shop: Path) ->
     with Workspace.open(shop) as ws:
         path = Path(ws.path) / "objection.csv"
         path.write_text("customer_id,channel,purpose,status\nd,email,profiling,withdrawn\n")
-        ws.imports.load("consents", path)  # no refresh: only the ledger changes
+        # A writer of the ledger that refreshes nobody (the workspace's importer does,
+        # tests/importing/test_imports.py): only the ledger changes.
+        Imports(ws.store, ws.registry, ws.config).load("consents", path)
         assert "buyers" in _segments(ws, "d")
         ws.segments.refresh(["d"])
         assert _segments(ws, "d") == set()
@@ -173,10 +176,21 @@ def test_exports_count_objectors_recorded_since_the_run(shop: Path) -> None:
     with Workspace.open(shop) as ws:
         path = Path(ws.path) / "objection.csv"
         path.write_text("customer_id,channel,purpose,status\na,sms,profiling,withdrawn\n")
-        ws.imports.load("consents", path)
+        # Written without the refresh the workspace's importer does: the export is the
+        # last guard, whoever wrote the ledger.
+        Imports(ws.store, ws.registry, ws.config).load("consents", path)
+        assert "buyers" in _segments(ws, "a")
         found = ws.exports.audience("buyers", "email")
         assert found.table.column("customer_id").to_pylist() == ["d"]
         assert found.excluded == {"no_consent": 1, "withdrawn": 1, "objection": 1}
         analysis = ws.exports.audience("buyers")
         assert "a" not in analysis.table.column("customer_id").to_pylist()
         assert analysis.excluded == {"objection": 1}
+
+
+def test_an_unknown_customer_is_the_one_domain_error() -> None:
+    from cible.activation import objection
+    from cible.domain import errors
+
+    # One class: the routes' 404 and every caller catch the same error.
+    assert objection.UnknownCustomerError is errors.UnknownCustomerError

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from cible import Workspace
 from cible.cli.app import app
 from tests.segments.fairness_shop import build_shop
 
@@ -61,3 +63,33 @@ def test_a_field_that_is_not_protected_is_refused(shop: Path) -> None:
     assert "'city' has sensitivity 'none'" in result.output
     unknown = runner.invoke(app, ["privacy", "fairness", "religion", "-w", str(shop)])
     assert "Unknown attribute 'religion'" in unknown.output
+
+
+def test_customers_who_object_are_reported_as_not_profiled(shop: Path, tmp_path: Path) -> None:
+    assert "not profiled" not in _run(shop, "origin", "--dimension", "loyalty")
+    copy = tmp_path / "shop"
+    shutil.copytree(shop, copy)
+    path = tmp_path / "objections.csv"
+    path.write_text(
+        "customer_id,channel,purpose,status\nc00000,email,profiling,withdrawn\n"
+        "c00001,sms,profiling,denied\n"
+    )
+    with Workspace.open(copy) as ws:
+        ws.imports.load("consents", path)
+    english = _run(copy, "origin", "--dimension", "loyalty")
+    assert "2,998 customers" in english
+    assert (
+        "2 customers who object to profiling are not profiled: they are in no automated "
+        "segment and are left out of the base and of every rate." in english
+    )
+    page = tmp_path / "fairness.html"
+    found = json.loads(
+        _run(
+            copy, "origin", "--dimension", "loyalty", "--json", "--html", str(page), "--lang", "fr"
+        )
+    )
+    assert found["not_profiled"] == 2 and found["customers"] == 2998
+    html = page.read_text(encoding="utf-8")
+    assert "2 clients opposés au profilage ne sont pas profilés" in html
+    french = _run(copy, "origin", "--dimension", "loyalty", "--lang", "fr")
+    assert "2 clients opposés au profilage ne sont pas profilés : ils ne sont dans aucun" in french

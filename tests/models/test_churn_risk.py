@@ -24,6 +24,10 @@ def test_train_store_and_score(tmp_path: Path):
         assert ws.models.churn_card()[0] == model_id
         ws.run()
         traits = ws.traits().to_pandas()
+        objecting = traits.customer_id.isin(ws.objection.objecting())
+    # Customers who object to profiling (the demo has some) get no churn risk.
+    assert objecting.any() and traits.loc[objecting, "churn_risk"].isna().all()
+    traits = traits[~objecting]
     buyers = traits[traits["frequency"] > 0]
     assert buyers["churn_risk"].between(0, 1).all()
     assert traits.loc[traits["frequency"] == 0, "churn_risk"].isna().all()

@@ -39,15 +39,20 @@ def _model_id(ws: Workspace, dimension: str) -> int:
     return next(s.model_id for s in load_cluster_segments(ws.store) if s.dimension == dimension)
 
 
-def test_a_clustering_is_a_dimension_of_cluster_segments_with_every_customer(ws: Workspace):
+def test_a_clustering_is_a_dimension_of_cluster_segments_with_every_profiled_customer(
+    ws: Workspace,
+):
     result = ws.cluster(k=3, random_state=0, n_bootstrap=0, dimension="behaviour")
     assert result.segments == ["behaviour-1", "behaviour-2", "behaviour-3"]
     listed = [s for s in ws.segments.list() if s.dimension == "behaviour"]
     assert [s.id for s in listed] == result.segments
     assert {s.kind for s in listed} == {"cluster"}
-    customers = ws.traits().count().execute()
+    # Every customer of the run but those who object to profiling (the demo has some).
+    objecting = set(ws.objection.objecting())
+    assert objecting
+    customers = ws.traits().count().execute() - len(objecting)
     members = _members(ws, "behaviour")
-    assert len(members) == customers
+    assert len(members) == customers and not objecting & set(members)
     assert sum(s.size for s in listed) == customers
     # Cluster 0 is the largest, and the names say what sets each apart.
     assert listed[0].size == max(s.size for s in listed)
@@ -62,7 +67,10 @@ def test_a_run_assigns_everyone_again_with_the_stored_model(ws: Workspace):
     # The same traits (the run's as_of is the demo's) give the same clusters: nothing moves.
     model_id = _model_id(ws, "behaviour")
     _, segmenter = load_segmenter(ws.store, model_id)
-    expected = segmenter.predict(ws.traits().to_pandas())
+    # Those who object to profiling (the demo has some) are assigned to no cluster.
+    objecting = set(ws.objection.objecting())
+    traits = ws.traits().to_pandas()
+    expected = segmenter.predict(traits[~traits.customer_id.isin(objecting)])
     assert after == {
         c: f"behaviour-{k + 1}"
         for c, k in zip(expected["customer_id"], expected["cluster"], strict=True)
@@ -137,3 +145,34 @@ def test_before_any_run_clustering_is_refused(tmp_path: Path):
         pytest.raises(CibleError, match="No run yet"),
     ):
         empty.cluster()
+
+
+def _small_shop(folder: Path) -> Path:
+    """60 customers with 1 to 5 orders each in 2024, every one consenting to e-mail."""
+    customers = ["customer_id,email"] + [f"c{i},c{i}@x.test" for i in range(60)]
+    orders = ["order_id,customer_id,ordered_at,amount"]
+    for i in range(60):
+        for k in range(1 + i % 5):
+            day = f"2024-{1 + (k * 2 + i) % 12:02d}-{1 + i % 27:02d}"
+            orders.append(f"{len(orders)},c{i},{day},{10 + i * 3 + k}")
+    (folder / "c.csv").write_text("\n".join(customers) + "\n")
+    (folder / "o.csv").write_text("\n".join(orders) + "\n")
+    with Workspace.create(folder / "shop") as ws:
+        ws.imports.load("customers", folder / "c.csv")
+        ws.imports.load("orders", folder / "o.csv")
+        ws.run(as_of=datetime(2025, 1, 1))
+    return folder / "shop"
+
+
+def test_objectors_are_neither_fitted_nor_put_back_in_a_cluster(tmp_path: Path):
+    with Workspace.open(_small_shop(tmp_path)) as ws:
+        ws.objection.object("c3")
+        result = ws.cluster(dimension="beh", k=3, random_state=0, n_bootstrap=0)
+        members = _members(ws, "beh")
+        # Every other customer of the run is assigned; the objector is not.
+        assert "c3" not in members and len(members) == 59
+        assert sum(result.summary["sizes"]) == 59
+        # Nor does the next run assign them with the stored model.
+        ws.run(as_of=datetime(2025, 1, 1))
+        members = _members(ws, "beh")
+        assert "c3" not in members and len(members) == 59

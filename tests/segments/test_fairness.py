@@ -4,6 +4,7 @@ proxy flagged and the fair segment not, the null rate, refusals and the audit lo
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from cible.segments.fairness_stats import (
     independence_p_value,
     proxy_accuracy,
     proxy_level,
+)
+from tests.segments.fairness_shop import (
+    CUSTOMERS as CUSTOMERS_IN_RUN,
 )
 from tests.segments.fairness_shop import PLANTED_CODES, build_shop, config, population
 
@@ -274,3 +278,52 @@ def test_a_personal_field_a_boolean_and_an_empty_segment(tmp_path: Path) -> None
     assert alone.dimension is None and alone.segments[0].segment_id == "nobody"
     assert alone.segments[0].size == 0 and alone.segments[0].disparate_impact is None
     assert not gender.flagged_segments and not disabled.flagged_segments
+
+
+# -- customers who object to profiling ----------------------------------------------
+
+
+def _with_objectors(shop: Path, folder: Path, count: int) -> tuple[Path, list[str]]:
+    """A copy of ``shop`` where ``count`` customers of group ``a`` object to profiling,
+    through an imported consents file (which ends their memberships at once)."""
+    copy = folder / "shop"
+    shutil.copytree(shop, copy)
+    customers, _ = population()
+    chosen = customers.loc[customers.origin == "a", "customer_id"].head(count).tolist()
+    path = folder / "objections.csv"
+    path.write_text(
+        "customer_id,channel,purpose,status\n"
+        + "".join(f"{c},email,profiling,withdrawn\n" for c in chosen)
+    )
+    with Workspace.open(copy) as ws:
+        assert ws.imports.load("consents", path).loaded == count
+    return copy, chosen
+
+
+def test_objectors_are_left_out_of_the_base_and_counted_as_not_profiled(
+    shop: Path, tmp_path: Path
+) -> None:
+    copy, chosen = _with_objectors(shop, tmp_path, 40)
+    with Workspace.open(copy) as ws:
+        found = ws.fairness.report("origin", dimension="loyalty")
+        customers = ws.table("customers").select("customer_id", "origin").to_pandas()
+        members = set(ws.segments.members("loyal").customer_id.to_pyarrow().to_pylist())
+    assert found.not_profiled == 40 and found.as_dict()["not_profiled"] == 40
+    assert found.customers == CUSTOMERS_IN_RUN - 40
+    # The reference: rates over the customers who can be members, with pandas.
+    base = customers[~customers.customer_id.isin(chosen) & (customers.origin != "")]
+    base = base.assign(member=base.customer_id.isin(members))
+    expected = base.groupby("origin").member.agg(["size", "sum"])
+    assert {g.group: g.customers for g in found.groups} == expected["size"].to_dict()
+    loyal = _segment(found, "loyal")
+    for rate in loyal.groups:
+        assert rate.base == expected.loc[rate.group, "size"]
+        assert rate.members == expected.loc[rate.group, "sum"]
+        assert rate.selection_rate == pytest.approx(
+            expected.loc[rate.group, "sum"] / expected.loc[rate.group, "size"]
+        )
+    assert not set(chosen) & members
+
+
+def test_a_report_without_objectors_counts_none_as_not_profiled(report: FairnessReport) -> None:
+    assert report.not_profiled == 0

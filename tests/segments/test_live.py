@@ -351,3 +351,19 @@ def test_a_traits_table_from_an_older_release_gains_the_new_traits(shop: Workspa
     assert traits.loc["L", "orders_90d"] >= 0 and traits.orders_90d.isna().sum() > 0
     indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
     assert "customer_traits_customer_id_idx" in indexes
+
+
+def test_a_refresh_dated_before_an_objection_still_applies_it(shop: Workspace, tmp_path: Path):
+    # The objection is dated after the refresh's moment (NOW) but before today.
+    assert any(c == "A" for _, c in _open(shop))
+    path = tmp_path / "objection.csv"
+    path.write_text(
+        "customer_id,channel,purpose,status,recorded_at\nA,email,profiling,withdrawn,2025-01-01\n"
+    )
+    shop.imports.load("consents", path)
+    shop.segments.refresh(["A", "C"], as_of=NOW)
+    assert not any(c == "A" for _, c in _open(shop))
+    assert any(c == "C" for _, c in _open(shop))
+    # Refreshes replay recorded steps: the next one, for the others, reads it too.
+    shop.segments.refresh(["A", "B"], as_of=NOW + timedelta(days=1))
+    assert not any(c == "A" for _, c in _open(shop))

@@ -219,3 +219,52 @@ def test_a_flagged_product_category_reaches_no_trait_rule_or_record(tmp_path: Pa
             "field": "category = pharmacy (health)",
             "legal_basis": None,
         } in special
+
+
+def _open_segments(ws: Workspace, customer: str) -> set[str]:
+    history = ws.table("segment_memberships")
+    rows = history.filter(history.customer_id == customer, history.exited_at.isnull())
+    return set(rows.segment_id.to_pyarrow().to_pylist())
+
+
+def test_a_run_or_snapshot_dated_before_an_objection_still_applies_it(shop: Workspace):
+    # The data describe 2024, the objection is recorded today: it governs every
+    # processing done from today on, a replay of a past moment included.
+    shop.run(as_of=datetime(2024, 7, 1))
+    assert "big-spenders" in _open_segments(shop, "A")
+    shop.objection.object("A")
+    assert _open_segments(shop, "A") == set()
+    shop.run(as_of=datetime(2024, 8, 1))
+    assert _open_segments(shop, "A") == set()
+    assert "B" in _members(shop, "buyers")
+    traits = shop.store.table(runs.TRAITS)
+    row = traits.filter(traits.customer_id == "A").to_pyarrow().to_pylist()[0]
+    assert row["rfm_segment"] is None and row["monetary_value"] == 1000
+    snapshot = shop.snapshots.take(as_of=datetime(2024, 4, 1))
+    members = shop.snapshots.members(snapshot.snapshot_id).to_pyarrow().to_pylist()
+    assert members and "A" not in {r["customer_id"] for r in members}
+    # A withdrawn objection lets the next run, dated in the past too, profile them again.
+    shop.objection.unobject("A")
+    shop.run(as_of=datetime(2024, 8, 1))
+    assert "big-spenders" in _open_segments(shop, "A")
+
+
+def test_objectors_get_no_churn_score_computed(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cible.segments import runner
+
+    scored: list[list[str]] = []
+
+    def spy(store, traits):  # type: ignore[no-untyped-def]
+        found = real(store, traits)
+        scored.append(sorted(found["customer_id"].tolist()))
+        return found
+
+    real = runner.churn_scores
+    monkeypatch.setattr(runner, "churn_scores", spy)
+    shop.objection.object("B")
+    shop.run(as_of=datetime(2024, 7, 1))
+    assert scored == [["A", "C", "P"]]
+    traits = shop.store.table(runs.TRAITS)
+    assert sorted(traits.customer_id.to_pyarrow().to_pylist()) == ["A", "B", "C", "P"]

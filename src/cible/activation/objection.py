@@ -43,7 +43,7 @@ import ibis
 
 from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, UnknownCustomerError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import CHANNELS
 from cible.features.objection import PROFILING, objecting_customers
@@ -53,10 +53,6 @@ from cible.store.store import Store
 
 #: The smallest step of a stored timestamp.
 _JUST_AFTER = timedelta(microseconds=1)
-
-
-class UnknownCustomerError(CibleError):
-    """The customer an objection names is not in the workspace."""
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,13 @@ def _print(found: dict[str, Any]) -> None:
             missing=number(found["missing"]),
         )
     )
+    if found.get("not_profiled"):
+        echo(
+            _(
+                "{count} customers who object to profiling are not profiled: they are in no "
+                "automated segment and are left out of the base and of every rate."
+            ).format(count=number(found["not_profiled"]))
+        )
     print_table(
         _("Groups in the base"),
         [_("group"), _("customers"), _("share"), ""],

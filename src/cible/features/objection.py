@@ -12,8 +12,14 @@ later ``granted`` record (on any channel) lifts it.
 
 Every automated decision reads this one function: rule, built-in and cluster
 segments in a run (:mod:`cible.segments.runner`) and in a live refresh
-(:mod:`cible.segments.live`), value and churn scores, automations and channel
-exports.
+(:mod:`cible.segments.live`), value and churn scores, clustering, segment previews,
+fairness reports, automations and channel exports.
+
+An objection governs the processing done now, whatever date the data describes: a
+run, a snapshot or a live refresh as of a past moment (a replay, a backtest) reads
+objections as of :func:`objection_moment`, the later of that moment and now, so a
+customer who objects today is never profiled again by a run dated before the
+objection.
 
 Examples
 --------
@@ -41,12 +47,39 @@ from typing import Any
 
 import ibis
 
+from cible.domain.clock import utc_now
 from cible.features.consent import RECORDED_AT, strictness
 
 #: The ledger's purpose an objection is recorded under.
 PROFILING = "profiling"
 #: Latest ``profiling`` statuses that mean the customer objects.
 OBJECTING = ("denied", "withdrawn")
+
+
+def objection_moment(as_of: datetime | None = None) -> datetime:
+    """The moment objections are read at for processing about ``as_of``: the later of
+    ``as_of`` and now.
+
+    Data may be evaluated as of a past moment, but the profiling happens now, and an
+    objection recorded since applies to it (GDPR art. 21: the customer objects to
+    being profiled from now on, not to how they were profiled in the past). A moment
+    in the future is kept as it is, so records dated up to it count.
+
+    Parameters
+    ----------
+    as_of : datetime, optional
+        Naive UTC moment the data is evaluated at; ``None``: now.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> objection_moment(datetime(2020, 1, 1)) > datetime(2024, 1, 1)
+    True
+    >>> objection_moment(datetime(9000, 1, 1))
+    datetime.datetime(9000, 1, 1, 0, 0)
+    """
+    now = utc_now()
+    return now if as_of is None or as_of < now else as_of
 
 
 def objecting_customers(consents: Any, as_of: datetime | None = None) -> Any:

@@ -15,13 +15,16 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import ibis.expr.types as ir
 
+from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
+from cible.features.objection import objecting_customers
 from cible.importing.pipeline import ImportOptions, ImportResult, TagSetter, import_file
 from cible.importing.validation import ParseOptions
 from cible.quality.quality import contact_rules
@@ -39,6 +42,11 @@ class Imports:
         Tables and fields, custom attributes included.
     config : WorkspaceConfig
         ``[import]`` defaults and mappings, and the contact rules of ``[quality]``.
+    set_tags : callable, optional
+        Sets the tags of a customers file's ``tags`` column.
+    on_objection : callable, optional
+        Called with the ids of the customers a consents import made object to
+        profiling (sorted), once the rows are stored.
     """
 
     def __init__(
@@ -48,12 +56,16 @@ class Imports:
         config: WorkspaceConfig,
         *,
         set_tags: TagSetter | None = None,
+        on_objection: Callable[[list[str]], object] | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
         self._config = config
         # Given by the workspace: a customers file's `tags` column is set as tags.
         self._set_tags = set_tags
+        # Given by the workspace: re-evaluates at once the customers a consents file
+        # makes object to profiling, as `ws.objection.object` does.
+        self._on_objection = on_objection
 
     def load(
         self,
@@ -70,6 +82,11 @@ class Imports:
         shown_as: str | Path | None = None,
     ) -> ImportResult:
         """Import a CSV, Parquet or JSON lines file into table ``kind``.
+
+        A consents file that makes customers object to profiling (a ``profiling``
+        record ``denied`` or ``withdrawn``) re-evaluates them at once when the
+        workspace gave ``on_objection``: their automated memberships exit now, with
+        source ``objection`` in the outbox, not at the next run (docs/privacy.md).
 
         Parameters
         ----------
@@ -109,7 +126,9 @@ class Imports:
             strict=strict,
         )
         settings = self._config.import_
-        return import_file(
+        watch = self._on_objection is not None and table.name == "consents"
+        before = self._objecting() if watch else set()
+        result = import_file(
             self._store,
             self._registry,
             kind,
@@ -128,6 +147,17 @@ class Imports:
             shown_as=None if shown_as is None else Path(shown_as),
             set_tags=self._set_tags,
         )
+        if watch and result.loaded and self._on_objection is not None:
+            started = sorted(self._objecting() - before)
+            if started:
+                self._on_objection(started)
+        return result
+
+    def _objecting(self) -> set[str]:
+        """Who objects to profiling now: one pass over the ledger's ``profiling``
+        records, before and after a consents file, to refresh only those it changed."""
+        found = objecting_customers(self._store.table("consents"), utc_now())
+        return {str(i) for i in found.to_pyarrow().column(0).to_pylist()}
 
     def log(self) -> ir.Table:
         """The import log, newest first."""

@@ -23,6 +23,10 @@ LABELS = {
         "spreads across the segments of the run of {date}: {customers} customers, {missing} "
         "without a value (left out of every rate)."
     ),
+    "not_profiled": N_(
+        "{count} customers who object to profiling are not profiled: they are in no "
+        "automated segment and are left out of the base and of every rate."
+    ),
     "rule": N_(
         "A segment is flagged when its disparate-impact ratio (the lowest selection rate over "
         "the highest, among groups of at least {min} customers) is below {threshold}, the "

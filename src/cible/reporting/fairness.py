@@ -108,7 +108,13 @@ def render_fairness_page(report: dict[str, Any], lang: str) -> str:
     template = env.get_template("fairness.html.j2")
     return str(
         template.render(
-            r=served, lang=lang, colors=colors, charts=charts, date=served["as_of"][:10]
+            r=served,
+            lang=lang,
+            colors=colors,
+            charts=charts,
+            date=served["as_of"][:10],
+            # Reports saved before the count existed have none.
+            not_profiled=int(served.get("not_profiled") or 0),
         )
     )
 

@@ -32,6 +32,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
+from cible.features.objection import objecting_customers, objection_moment, without_objectors
 from cible.segments.builtin import load_builtin
 from cible.segments.cluster_members import load_cluster_segments
 from cible.segments.clusters import cluster_to_rule
@@ -120,7 +121,7 @@ class Segments:
         (:func:`cible.segments.compiler.compile_members`), over the latest run's traits
         and the customers' profiles, as of that run's moment, with ``in_segment``
         conditions answered by the current memberships: what the next run would give
-        if nothing else changed.
+        if nothing else changed. Customers who object to profiling are never members.
 
         Returns
         -------
@@ -166,9 +167,12 @@ class Segments:
         as_of = latest[0]["as_of"]
         traits = store.table(runs.TRAITS)
         current = self._current()
+        # An objector would never be a member (a run leaves them out): as of now, as
+        # a run started now would read objections.
+        objectors = objecting_customers(store.table("consents"), objection_moment(as_of))
         members = compile_members(
             definition,
-            base=traits.join(store.table("customers"), "customer_id"),
+            base=without_objectors(traits, objectors).join(store.table("customers"), "customer_id"),
             events=store.table("events"),
             consents=store.table("consents"),
             tags=store.table("customer_tags"),

@@ -38,6 +38,7 @@ from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
 from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
+from cible.features.objection import objecting_customers, objection_moment, without_objectors
 from cible.models.clustering import ClusterSegmenter, TraitContrast, to_definition
 from cible.models.errors import ModelDataError
 from cible.segments.builtin import load_builtin
@@ -130,7 +131,10 @@ def fit_clustering(
     report("reading traits", 0, 4)
     # DuckDB returns rows in no set order; the sample and resamples are drawn by
     # position, so a fixed order is what makes `random_state` reproduce the result.
-    frame = store.table(runs.TRAITS).order_by("customer_id").to_pandas()
+    traits = store.table(runs.TRAITS)
+    # Objectors (as of now) are neither fitted on nor saved as members: art. 21.
+    objectors = objecting_customers(store.table("consents"), objection_moment())
+    frame = without_objectors(traits, objectors).order_by("customer_id").to_pandas()
     segmenter = ClusterSegmenter(
         method=method,
         k=k,

@@ -57,6 +57,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import CibleError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType, Sensitivity
+from cible.features.objection import objecting_customers, objection_moment, without_objectors
 from cible.models.churn_risk import latest_card
 from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import SegmentInfo, Segments
@@ -191,6 +192,8 @@ class FairnessReport:
     threshold: float
     alpha: float
     dimensions: tuple[DimensionFairness, ...]
+    #: Customers of the latest run who object to profiling, left out of the base.
+    not_profiled: int = 0
 
     @property
     def flagged_segments(self) -> tuple[str, ...]:
@@ -292,7 +295,12 @@ class Fairness:
         if min_group_size < 1:
             raise FairnessError(f"min_group_size must be at least 1 (got {min_group_size}).")
         as_of = self._latest_run()
-        base = self._base(attribute)
+        # Objections as of now, as a run started now reads them (docs/privacy.md).
+        objectors = self._store.hold(
+            "_fairness_objectors",
+            objecting_customers(self._store.table("consents"), objection_moment(as_of)),
+        )
+        base = self._base(attribute, objectors)
         counts = _counts(base.group_by("group").aggregate(customers=base.count()))
         values = {g: n for g, n in counts.items() if g is not None}
         self._check_groups(attribute, values)
@@ -358,6 +366,7 @@ class Fairness:
             threshold=FOUR_FIFTHS,
             alpha=ALPHA,
             dimensions=tuple(dimensions),
+            not_profiled=self._not_profiled(objectors),
         )
         if self._audit is not None:
             detail = {
@@ -416,13 +425,21 @@ class Fairness:
         as_of: datetime = latest[0]["as_of"]
         return as_of
 
-    def _base(self, attribute: str) -> ir.Table:
-        """Every customer of the latest run with the attribute as text (NULL: missing)."""
+    def _base(self, attribute: str, objectors: ir.Table) -> ir.Table:
+        """Every customer of the latest run with the attribute as text (NULL: missing),
+        but those who object to profiling: they can be in no automated segment, so
+        counting them would lower every selection rate."""
         customers = self._store.table("customers")
         value = customers[attribute].cast("string")
         group = ibis.cases((value.strip() == "", ibis.null("string")), else_=value)
-        traits = self._store.table(TRAITS).select("customer_id")
+        traits = without_objectors(self._store.table(TRAITS).select("customer_id"), objectors)
         return traits.join(customers.select("customer_id", group=group), "customer_id")
+
+    def _not_profiled(self, objectors: ir.Table) -> int:
+        """Customers of the latest run who object to profiling (left out of the base)."""
+        traits = self._store.table(TRAITS).select("customer_id")
+        found = traits.semi_join(objectors, "customer_id").count().to_pyarrow().as_py()
+        return int(found or 0)
 
     def _memberships(self) -> ir.Table:
         history = self._store.table("segment_memberships")

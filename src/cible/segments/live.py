@@ -53,7 +53,12 @@ from cible.domain.clock import normalise_as_of, utc_now
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
-from cible.features.objection import objecting_customers, unprofiled, without_objectors
+from cible.features.objection import (
+    objecting_customers,
+    objection_moment,
+    unprofiled,
+    without_objectors,
+)
 from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
 from cible.features.rfm import RFM_COLUMNS
 from cible.segments.cluster_members import load_cluster_segments
@@ -176,6 +181,9 @@ def evaluate_customers(
     the same: compiling them costs more than running them.
     """
     held = _restrict(store, ids)
+    # Objections are read as of now when ``as_of`` is past (they govern the processing
+    # done now): held outside the recorded steps, which see only ``as_of``.
+    store.hold("_live_objectors", objecting_customers(held["consents"], objection_moment(as_of)))
     key = (
         config.model_dump_json(),
         tuple(tuple(row.values()) for row in _stored_segments(store)),
@@ -276,9 +284,10 @@ def _evaluate(
 ) -> None:
     """Hold ``_live_traits`` and ``_live_members`` from the ``_live_*`` tables.
 
-    Reads nothing but the tables :func:`_restrict` held (and the small ``products``),
-    and ``as_of`` only through the traits' and segments' own expressions, so that its
-    steps can be recorded once and replayed for other customers and moments.
+    Reads nothing but the tables :func:`_restrict` held, ``_live_objectors`` and the
+    small ``products``, and ``as_of`` only through the traits' and segments' own
+    expressions, so that its steps can be recorded once and replayed for other
+    customers and moments.
     """
     per_customer = {*_PER_CUSTOMER, "order_lines"}
 
@@ -303,7 +312,7 @@ def _evaluate(
     joined = raw.left_join(stages, "customer_id").left_join(population, "customer_id")
     # An objection recorded since the latest run counts at once: the customer's
     # scores are dropped and every automated membership exits with this refresh.
-    objectors = hold("_live_objectors", objecting_customers(restricted("consents"), as_of))
+    objectors = store.table("_live_objectors")
     traits = hold(
         "_live_traits",
         unprofiled(

@@ -42,7 +42,12 @@ from cible.domain.registry import FieldRegistry
 from cible.features import TRAITS, Trait, compute_traits
 from cible.features.categories import without_special_categories
 from cible.features.lifecycle import LIFECYCLE_COLUMNS, add_lifecycle
-from cible.features.objection import objecting_customers, unprofiled, without_objectors
+from cible.features.objection import (
+    objecting_customers,
+    objection_moment,
+    unprofiled,
+    without_objectors,
+)
 from cible.features.registry import (
     CHURN_TRAITS,
     DERIVED_TRAITS,
@@ -224,7 +229,11 @@ def evaluate(
 
     report("traits", 0, steps)
     # Customers who object to profiling get no score and join no segment (art. 21).
-    objectors = store.hold("_objectors", objecting_customers(store.table("consents"), moment))
+    # The objection is read as of now when the data's moment is past: it governs the
+    # processing done now, a replay or backtest included.
+    objectors = store.hold(
+        "_objectors", objecting_customers(store.table("consents"), objection_moment(moment))
+    )
     raw_table = store.hold("_raw_traits", raw_traits(store.table, config, moment))
     # RFM ranks and lifecycle read a narrow copy of the held traits, then join back.
     scores = store.hold("_scores", rfm_lifecycle(raw_table, store.table("orders"), config, moment))
@@ -233,7 +242,12 @@ def evaluate(
     inputs = value_inputs(store.table("orders"), moment).to_pandas()
     value_scores, note = score_value(inputs, as_of=moment)
     value = store.hold("_value", value_scores)
-    churn = store.hold("_churn", churn_scores(store, _scored(raw_table, scores)))
+    # Churn risk is scored customer by customer: objectors are not scored at all.
+    # (Value scores come from a model fitted on every buyer: those of objectors are
+    # masked below, so the other customers' scores do not depend on who objects.)
+    churn = store.hold(
+        "_churn", churn_scores(store, without_objectors(_scored(raw_table, scores), objectors))
+    )
     traits = store.hold(
         "_traits",
         unprofiled(

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from cible.activation.objection import UnknownCustomerError
+from cible.domain.errors import UnknownCustomerError
 from cible.server.deps import Admin, State
 from cible.server.errors import NotFoundError
 
