@@ -29,7 +29,7 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=25
 
 docs: $(STAMP)
 	$(BIN)/python -m cible.cli.reference cli > docs/cli.md

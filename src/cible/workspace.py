@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-16
+17
 """
 
 from __future__ import annotations
