@@ -1,8 +1,9 @@
 """The web UI of ``cible serve``: pages for marketers, in French and English.
 
-:func:`install` adds the pages (:mod:`cible.server.web.pages`), the static files
-(``/static``: the stylesheet and the vendored scripts of
-:mod:`cible.server.web.vendor`) and the web sessions to the app. See docs/web.md.
+:func:`install` adds the pages, the static files (``/static``: the stylesheet and the
+vendored scripts of :mod:`cible.server.web.vendor`) and the web sessions to the app.
+Each area of the UI is one module with its router, listed in :data:`AREAS`. See
+docs/web.md.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from cible.server.web.pages import NotSignedInError, router, sign_in_redirect
+from cible.server.web import (
+    builder_pages,
+    customer_pages,
+    overview,
+    segment_pages,
+    sign_in,
+)
+from cible.server.web.access import NotSignedInError, sign_in_redirect
 from cible.server.web.sessions import Sessions
 
 STATIC = Path(__file__).parent / "static"
+
+#: The UI's areas, in the order their routes match (``/segments/new`` before
+#: ``/segments/{id}``).
+AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages)
 
 
 def install(app: FastAPI) -> None:
@@ -29,4 +41,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(NotSignedInError, to_sign_in)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(router)
+    for area in AREAS:
+        app.include_router(area.router)
