@@ -43,8 +43,9 @@ def test_admins_suppress_and_erase_through_the_api(served: Served) -> None:
         "by_kind": {"customer_id": 1, "email": 2},
         "by_reason": {"complaint": 1, "erased": 2},
     }
+    # Erased: no customer of that id any more, so 404 like every unknown customer.
     again = served.client.post("/api/privacy/erase/b", headers=admin)
-    assert again.status_code == 400 and "nothing to erase" in again.json()["detail"]
+    assert again.status_code == 404 and "nothing to erase" in again.json()["detail"]
     customer = served.client.get("/api/customers/b", headers=admin)
     assert customer.status_code == 404
 

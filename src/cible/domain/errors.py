@@ -20,4 +20,5 @@ class ImportFileError(CibleError):
 
 
 class UnknownCustomerError(CibleError):
-    """No customer has the id asked for (to erase, export, or render a message for)."""
+    """No customer has the id asked for (a profile, an erasure, an export, an objection,
+    a message to render); the HTTP API answers 404."""

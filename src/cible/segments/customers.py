@@ -27,14 +27,10 @@ from typing import Any
 
 import ibis
 
-from cible.domain.errors import CibleError
+from cible.domain.errors import UnknownCustomerError
 from cible.features.consent import current_consents
 from cible.store import runs
 from cible.store.store import Store
-
-
-class CustomerNotFoundError(CibleError):
-    """No customer has the id asked for."""
 
 
 class Customers:
@@ -67,14 +63,14 @@ class Customers:
 
         Raises
         ------
-        CustomerNotFoundError
+        UnknownCustomerError
             When no customer has that id.
         """
         store = self._store
         customers = store.table("customers")
         profile = customers.filter(customers.customer_id == customer_id).to_pyarrow().to_pylist()
         if not profile:
-            raise CustomerNotFoundError(f"No customer {customer_id!r}.")
+            raise UnknownCustomerError(f"No customer {customer_id!r}.")
         traits: dict[str, Any] | None = None
         if store.has_run():  # the traits table comes with a run
             table = store.table(runs.TRAITS)

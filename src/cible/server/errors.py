@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cible.access.tokens import TokenNotFoundError
-from cible.domain.errors import CibleError, WorkspaceError
+from cible.domain.errors import CibleError, UnknownCustomerError, WorkspaceError
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class NotFoundError(CibleError):
 
 def status_of(exc: CibleError) -> int:
     """The HTTP status a Cible error is answered with."""
-    if isinstance(exc, NotFoundError | TokenNotFoundError):
+    if isinstance(exc, NotFoundError | TokenNotFoundError | UnknownCustomerError):
         return 404
     if isinstance(exc, WorkspaceError):
         return 409

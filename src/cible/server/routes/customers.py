@@ -12,9 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from cible.access.masking import mask_contacts
-from cible.segments.customers import CustomerNotFoundError
 from cible.server.deps import Analyst, State
-from cible.server.errors import NotFoundError
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -26,8 +24,5 @@ async def get_customer(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     """Profile, traits of the latest run, memberships with history, current consents."""
-    try:
-        found = await state.db.call(lambda ws: ws.customers.profile(customer_id))
-    except CustomerNotFoundError as exc:
-        raise NotFoundError(str(exc)) from None
+    found = await state.db.call(lambda ws: ws.customers.profile(customer_id))
     return mask_contacts(found, principal)

@@ -16,9 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from cible.domain.errors import UnknownCustomerError
 from cible.server.deps import Admin, State
-from cible.server.errors import NotFoundError
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
@@ -50,14 +48,11 @@ async def add_objection(
 ) -> dict[str, Any]:
     """Record that the customer objects to profiling; their segments end at once."""
     body = request or ObjectionCreate()
-    try:
-        done = await state.db.call(
-            lambda ws: ws.objection.object(
-                customer_id, source=body.source, proof=body.proof, actor=principal.actor
-            )
+    done = await state.db.call(
+        lambda ws: ws.objection.object(
+            customer_id, source=body.source, proof=body.proof, actor=principal.actor
         )
-    except UnknownCustomerError as exc:
-        raise NotFoundError(str(exc)) from None
+    )
     return done.as_dict()
 
 
@@ -70,12 +65,9 @@ async def withdraw_objection(
 ) -> dict[str, Any]:
     """Record that the customer withdraws their objection; the next run profiles them."""
     body = request or ObjectionCreate()
-    try:
-        done = await state.db.call(
-            lambda ws: ws.objection.unobject(
-                customer_id, source=body.source, proof=body.proof, actor=principal.actor
-            )
+    done = await state.db.call(
+        lambda ws: ws.objection.unobject(
+            customer_id, source=body.source, proof=body.proof, actor=principal.actor
         )
-    except UnknownCustomerError as exc:
-        raise NotFoundError(str(exc)) from None
+    )
     return done.as_dict()

@@ -23,13 +23,11 @@ from fastapi.responses import HTMLResponse
 
 from cible.access.masking import customer_masks, mask_contacts, mask_free_text, redact
 from cible.activation.retention import MAX_LIMIT, RETENTION_REASON
-from cible.domain.errors import UnknownCustomerError
 from cible.domain.json_values import dumps_json
 from cible.domain.progress import Progress
 from cible.locale import LANGUAGES
 from cible.reporting.privacy_access import render_access_page
 from cible.server.deps import Admin, Analyst, State
-from cible.server.errors import NotFoundError
 from cible.server.routes.jobs import accepted, start_job
 from cible.workspace import Workspace
 
@@ -65,12 +63,9 @@ async def export_customer(
     lang: Lang = "en",
 ) -> Response:
     """Everything held about one customer, as JSON or an HTML page."""
-    try:
-        found = await state.db.call(
-            lambda ws: ws.privacy_access.export(customer_id, actor=principal.actor)
-        )
-    except UnknownCustomerError as exc:
-        raise NotFoundError(str(exc)) from None
+    found = await state.db.call(
+        lambda ws: ws.privacy_access.export(customer_id, actor=principal.actor)
+    )
     # Admins only today, so in clear; masked like every answer should the role change.
     found = mask_contacts(found, principal)
     if format is Format.HTML:
@@ -90,10 +85,7 @@ async def customer_consents(state: State, principal: Analyst, customer_id: Custo
         region = ws.config.quality.phone_region
         return mask_free_text(redact(found, masks), FREE_TEXT, principal, region)
 
-    try:
-        return _json(await state.db.call(read))
-    except UnknownCustomerError as exc:
-        raise NotFoundError(str(exc)) from None
+    return _json(await state.db.call(read))
 
 
 @router.get("/record", response_model=None)

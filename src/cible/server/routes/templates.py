@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cible.access.masking import customer_masks, redact
 from cible.activation.templates import MAX_PREVIEW, TemplateNotFoundError
-from cible.domain.errors import CibleError, UnknownCustomerError
+from cible.domain.errors import CibleError
 from cible.server.deps import Analyst, Editor, State, Viewer
 from cible.server.errors import NotFoundError
 from cible.workspace import Workspace
@@ -61,10 +61,11 @@ class PreviewRequest(BaseModel):
 
 
 def _found(work: Any) -> Any:
-    """Run ``work``, answering 404 for an unknown template or customer."""
+    """Run ``work``, answering 404 for an unknown template (and, through the
+    handlers of :mod:`cible.server.errors`, for an unknown customer)."""
     try:
         return work()
-    except (TemplateNotFoundError, UnknownCustomerError) as exc:
+    except TemplateNotFoundError as exc:
         raise NotFoundError(str(exc)) from None
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.responses import Response as PlainResponse
 
 from cible.access.masking import mask_contacts, sees_contacts
-from cible.segments.customers import CustomerNotFoundError
+from cible.domain.errors import UnknownCustomerError
 from cible.server.deps import server_state
 from cible.server.web.access import (
     Reader,
@@ -52,7 +52,7 @@ def _search(ws: Workspace, text: str, who: Visitor) -> list[dict[str, Any]]:
 def _customer(ws: Workspace, customer_id: str) -> dict[str, Any] | None:
     try:
         profile = ws.customers.profile(customer_id)
-    except CustomerNotFoundError:
+    except UnknownCustomerError:
         return None
     names = {info.id: info for info in ws.segments.list()}
     for stay in profile["memberships"]:
