@@ -22,7 +22,6 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
@@ -30,14 +29,18 @@ from hypothesis import strategies as st
 
 from cible.access.roles import Role
 from cible.domain.clock import utc_now
-from cible.domain.schema import CONSENT_STATUSES, CONSENT_STRICTNESS
-from cible.server.served import hand_over
 from tests.server.conftest import Served
+from tests.server.consent_ledgers import (
+    CHANNELS,
+    Record,
+    import_file,
+    latest,
+    ledgers,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
-CHANNELS = ("email", "sms")
-PURPOSES = ("marketing", "profiling")
 _PREFIXES = (f"p{i}" for i in itertools.count())
 SETTINGS = settings(
     max_examples=12,
@@ -54,15 +57,6 @@ class Person:
     email: bool
     phone: bool
     orders: int
-
-
-@dataclass(frozen=True)
-class Record:
-    who: int
-    channel: str
-    purpose: str
-    status: str
-    days_ago: int
 
 
 @dataclass(frozen=True)
@@ -83,62 +77,11 @@ def bases(draw: st.DrawFn) -> Base:
         )
     )
     who = st.integers(0, len(people) - 1)
-    ledger = draw(
-        st.lists(
-            st.builds(
-                Record,
-                who,
-                st.sampled_from(CHANNELS),
-                st.sampled_from(PURPOSES),
-                st.sampled_from(CONSENT_STATUSES),
-                st.integers(1, 5),
-            ),
-            max_size=12,
-            # An exact repeat in one file is a duplicate key, rejected by the import.
-            unique=True,
-        )
-    )
+    ledger = draw(ledgers(who, max_size=12))
     with_email = [i for i, p in enumerate(people) if p.email]
     suppressed = draw(st.sets(st.sampled_from(with_email))) if with_email else set()
     objecting = draw(st.sets(who, max_size=2))
     return Base(people, ledger, suppressed, objecting)
-
-
-def _latest(ledger: list[Record], who: int, purpose: str, channel: str | None) -> str | None:
-    """The latest status (strictest on a tie) of ``who`` for a purpose (and channel)."""
-    own = [
-        r for r in ledger if r.who == who and r.purpose == purpose and channel in (None, r.channel)
-    ]
-    if not own:
-        return None
-    newest = min(r.days_ago for r in own)
-    return max((r.status for r in own if r.days_ago == newest), key=CONSENT_STRICTNESS.index)
-
-
-def _follow(served: Served, started: Any) -> dict[str, Any]:
-    assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 120
-    while True:
-        job: dict[str, Any] = served.client.get(
-            started.json()["url"], headers=served.as_(Role.ANALYST)
-        ).json()
-        if job["state"] in ("succeeded", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-
-
-def _import(served: Served, kind: str, text: str, name: str) -> dict[str, Any]:
-    path = served.folder.parent / name
-    path.write_text(text)
-    body = {"kind": kind, "path": hand_over(served.folder, path)}
-    started = served.client.post("/api/imports", json=body, headers=served.as_(Role.EDITOR))
-    return _follow(served, started)
-
-
-def _run(served: Served) -> None:
-    started = served.client.post("/api/runs", headers=served.as_(Role.ANALYST))
-    assert _follow(served, started)["state"] == "succeeded"
 
 
 def _current_segments(served: Served, customer: str) -> set[str]:
@@ -194,7 +137,7 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
     for kind, text in (("customers", customers), ("orders", orders), ("consents", ledger)):
         if text.count("\n") == 1:
             continue  # nothing drawn: an empty file is refused, as it should be
-        job = _import(served, kind, text, f"{prefix}-{kind}.csv")
+        job = import_file(served, kind, text, f"{prefix}-{kind}.csv")
         assert job["state"] == "succeeded" and job["result"]["rejected"] == 0, job
     admin = served.as_(Role.ADMIN)
     for i in base.suppressed:
@@ -213,10 +156,10 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
     assert served.client.put(f"/api/segments/{prefix}", json=everyone, headers=editor).is_success
     seen = f"{prefix}-viewers"
     assert served.client.put(f"/api/segments/{seen}", json=viewers, headers=editor).is_success
-    _run(served)
+    run(served)
 
     def objects(i: int) -> bool:
-        return i in base.objecting or _latest(base.ledger, i, "profiling", None) in (
+        return i in base.objecting or latest(base.ledger, i, "profiling", None) in (
             "denied",
             "withdrawn",
         )
@@ -226,7 +169,7 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
         expected = {
             ids[i]
             for i, p in enumerate(base.people)
-            if _latest(base.ledger, i, "marketing", channel) == "granted"
+            if latest(base.ledger, i, "marketing", channel) == "granted"
             and (p.email if channel == "email" else p.phone)
             and i not in base.suppressed
             and not objects(i)
@@ -264,7 +207,7 @@ def test_exports_hold_only_consenting_customers_and_objectors_join_no_segment(
         assert time.monotonic() < deadline, "the live refresh never came"
         time.sleep(0.05)
     assert _current_segments(served, ids[late]) == set()
-    _run(served)
+    run(served)
     assert _current_segments(served, ids[late]) == set()
     assert seen in _current_segments(served, ids[control])
 
@@ -280,7 +223,7 @@ def test_a_suppressed_email_is_refused_at_import_and_at_ingestion(
     admin = served.as_(Role.ADMIN)
     body = {"kind": "email", "value": forms[case], "reason": "requested"}
     assert served.client.post("/api/privacy/suppressions", json=body, headers=admin).is_success
-    job = _import(
+    job = import_file(
         served,
         "customers",
         f"customer_id,email\n{prefix}-new,{forms[sent]}\n{prefix}-kept,{prefix}@example.com\n",

@@ -49,7 +49,13 @@ from cible.domain.schema import CONSENT_STATUSES
 from cible.server.app import create_app
 from tests.activation.receivers import SECRET, SECRET_ENV, Mailbox, Receiver, configure, webhook
 from tests.server.conftest import Served, make_workspace
-from tests.server.test_privacy_properties import CHANNELS, PURPOSES, Record, _import, _latest, _run
+from tests.server.consent_ledgers import (
+    Record,
+    import_file,
+    latest,
+    ledgers,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -132,21 +138,7 @@ class Base:
 def bases(draw: st.DrawFn) -> Base:
     emails = draw(st.lists(st.sampled_from(EMAILS), min_size=1, max_size=7))
     who = st.integers(0, len(emails) - 1)
-    ledger = draw(
-        st.lists(
-            st.builds(
-                Record,
-                who,
-                st.sampled_from(CHANNELS),
-                st.sampled_from(PURPOSES),
-                st.sampled_from(CONSENT_STATUSES),
-                st.integers(1, 5),
-            ),
-            max_size=16,
-            # An exact repeat in one file is a duplicate key, rejected by the import.
-            unique=True,
-        )
-    )
+    ledger = draw(ledgers(who, max_size=16))
     valid = [i for i, e in enumerate(emails) if e == "valid"]
     suppressed = draw(st.sets(st.sampled_from(valid))) if valid else set()
     objecting = draw(st.sets(who, max_size=2))
@@ -165,14 +157,14 @@ class Example:
     def objects(self, i: int, ledger: list[Record] | None = None) -> bool:
         """Whether customer ``i`` objects to profiling (recorded through the API, or the
         latest ``profiling`` record on any channel refuses)."""
-        latest = _latest(self.base.ledger if ledger is None else ledger, i, "profiling", None)
-        return i in self.base.objecting or latest in ("denied", "withdrawn")
+        last = latest(self.base.ledger if ledger is None else ledger, i, "profiling", None)
+        return i in self.base.objecting or last in ("denied", "withdrawn")
 
     def skip_reason(self, i: int, channel: str, ledger: list[Record] | None = None) -> str | None:
         """Why a delivery to customer ``i`` on ``channel`` is skipped; None if it goes."""
         if i in self.base.suppressed:
             return "suppressed"
-        status = _latest(self.base.ledger if ledger is None else ledger, i, "marketing", channel)
+        status = latest(self.base.ledger if ledger is None else ledger, i, "marketing", channel)
         return None if status == "granted" else status or "no_consent"
 
 
@@ -210,7 +202,7 @@ def _load(served: Sending, base: Base, prefix: str) -> Example:
     for kind, text in (("customers", customers), ("consents", ledger)):
         if text.count("\n") == 1:
             continue  # nothing drawn: an empty file is refused, as it should be
-        job = _import(served, kind, text, f"{prefix}-{kind}.csv")
+        job = import_file(served, kind, text, f"{prefix}-{kind}.csv")
         assert job["state"] == "succeeded" and job["result"]["rejected"] == 0, job
     admin = served.as_(Role.ADMIN)
     for i in base.suppressed:
@@ -290,7 +282,7 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
     note(f"{prefix}: {base!r}, then {late!r}")
     example = _load(served, base, prefix)
     _segment(served, prefix)
-    _run(served)
+    run(served)
     campaign = f"{prefix}-spring"
     today = utc_now().date()
     definition = {
@@ -310,7 +302,7 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
     # Members at the launch: everyone of the segment who does not object; eligible:
     # those whose e-mail marketing consent was granted then.
     members = [i for i in range(n) if not example.objects(i)]
-    eligible = [i for i in members if _latest(base.ledger, i, "marketing", "email") == "granted"]
+    eligible = [i for i in members if latest(base.ledger, i, "marketing", "email") == "granted"]
     arms = dict(
         zip(members, assign_arms(campaign, [example.ids[i] for i in members], ARMS), strict=True)
     )
@@ -322,7 +314,7 @@ def test_a_campaign_mails_exactly_the_consenting_variant_customers(
         text = "customer_id,channel,purpose,status,recorded_at,source\n" + "".join(
             f"{example.ids[i]},email,marketing,{s},{stamp},late\n" for i, s in late.consents.items()
         )
-        job = _import(served, "consents", text, f"{prefix}-late.csv")
+        job = import_file(served, "consents", text, f"{prefix}-late.csv")
         assert job["state"] == "succeeded" and job["result"]["rejected"] == 0, job
     for i in late.objecting:
         objected = served.client.post(
@@ -407,9 +399,9 @@ def test_automations_deliver_only_under_consent_and_objectors_start_none(
     for name, definition in automations.items():
         put = served.client.put(f"/api/automations/{name}", json=definition, headers=editor)
         assert put.status_code == 201, put.text
-    _run(served)
+    run(served)
     example = _load(served, base, prefix)
-    _run(served)  # everyone of the segment enters it: the welcome starts
+    run(served)  # everyone of the segment enters it: the welcome starts
     body = {"customer_ids": example.ids}
     assert served.client.post(f"/api/tags/{tag}/customers", json=body, headers=editor).is_success
 
@@ -497,7 +489,7 @@ def test_a_customer_who_objects_after_the_launch_gets_no_campaign_email(served: 
     )
     example = _load(served, base, prefix)
     _segment(served, prefix)
-    _run(served)
+    run(served)
     campaign = f"{prefix}-spring"
     today = utc_now().date()
     definition = {
