@@ -28,11 +28,11 @@ FRENCH = (
 ).encode()
 #: Two profiles of one person (same e-mail), and someone else.
 TWINS = (
-    "customer_id,email,first_name,last_name\n"
-    "T1,twin@example.com,Jeanne,Martin\n"
-    "T2,twin@example.com,Jeanne,Martin\n"
-    "T3,other@example.com,Paul,Durand\n"
-).encode()
+    b"customer_id,email,first_name,last_name\n"
+    b"T1,twin@example.com,Jeanne,Martin\n"
+    b"T2,twin@example.com,Jeanne,Martin\n"
+    b"T3,other@example.com,Paul,Durand\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,9 @@ def _incoming(shop: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def _upload(client: TestClient, content: bytes, kind: str = "customers", name: str = "x.csv") -> Any:
+def _upload(
+    client: TestClient, content: bytes, kind: str = "customers", name: str = "x.csv"
+) -> Any:
     token = csrf_of(client.get("/data/upload").text)
     return client.post(
         "/data/upload",
@@ -156,7 +158,7 @@ def test_a_french_file_is_previewed_as_the_cli_reads_it_and_imported_with_its_re
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(
     client: TestClient, shop: tuple[Path, dict[Role, str]]
 ) -> None:
-    folder, secrets = shop
+    _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data")
     bad = b"customer_id;email;phone\nM1;m1@example.com;+33612345678\nM2;pas-un-mail;0612\n"
     job = _wait(client, _import(client, bad, {}, "contacts.csv").headers["location"])
@@ -164,13 +166,15 @@ def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_an
 
     sign_in(client, secrets[Role.ANALYST], "/data")
     listed = client.get("/data.json").json()
-    assert any(i["import_id"] == import_id and i["file"] == "contacts.csv" for i in listed["imports"])
+    assert any(
+        i["import_id"] == import_id and i["file"] == "contacts.csv" for i in listed["imports"]
+    )
     page = client.get("/data")
     assert f"/data/imports/{import_id}/rejects" in page.text
     french = client.get(f"/data/imports/{import_id}/rejects?lang=fr")
     assert french.status_code == 200 and '<html lang="fr">' in french.text
     rows = client.get(f"/data/imports/{import_id}/rejects.json").json()["rejects"]
-    assert rows and all("pas-un-mail" != r["value"] for r in rows)  # masked for an analyst
+    assert rows and all(r["value"] != "pas-un-mail" for r in rows)  # masked for an analyst
     assert "pas-un-mail" not in french.text
     assert client.get("/data/imports/999999/rejects").status_code == 404
 
@@ -233,7 +237,7 @@ def test_cancel_deletes_the_upload(client: TestClient, shop: tuple[Path, dict[Ro
 def test_duplicates_are_proposed_by_a_job_merged_and_undone(
     client: TestClient, shop: tuple[Path, dict[Role, str]]
 ) -> None:
-    folder, secrets = shop
+    _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data/duplicates")
     job = _wait(client, _import(client, TWINS, {}, "twins.csv").headers["location"])
     assert job["result"]["loaded"] == 3
@@ -263,7 +267,9 @@ def test_duplicates_are_proposed_by_a_job_merged_and_undone(
     sign_in(client, secrets[Role.ANALYST], "/data/duplicates")
     analyst = client.get("/data/duplicates")
     assert "Undo" not in analyst.text and "Find duplicates" not in analyst.text
-    refused = client.post(f"/data/merges/{merge_id}/undo", data={"csrf_token": csrf_of(analyst.text)})
+    refused = client.post(
+        f"/data/merges/{merge_id}/undo", data={"csrf_token": csrf_of(analyst.text)}
+    )
     assert refused.status_code == 403
 
     sign_in(client, secrets[Role.EDITOR], "/data/duplicates")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -57,7 +56,9 @@ def test_an_editor_uploads_a_french_csv_and_sees_its_rejects(site: tuple[str, st
         tab.get_by_role("button", name="Upload").click()
         expect(tab.get_by_role("heading", level=1)).to_have_text("Preview of clients.csv")
         expect(tab.get_by_label("Courriel")).to_have_value("email")
-        expect(tab.get_by_text("Choose a column for each required field: customer_id.")).to_be_visible()
+        expect(
+            tab.get_by_text("Choose a column for each required field: customer_id.")
+        ).to_be_visible()
         tab.wait_for_load_state()  # htmx starts once the page has loaded
         tab.get_by_label("Identifiant client").select_option("customer_id")
         # htmx previews the new mapping: nothing required is missing any more.
