@@ -26,6 +26,7 @@ from cible.domain.progress import Progress
 from cible.domain.registry import FieldRegistry
 from cible.features.objection import objecting_customers
 from cible.importing.pipeline import ImportOptions, ImportResult, TagSetter, import_file
+from cible.importing.preview import PREVIEW_ROWS, Preview, preview_file
 from cible.importing.validation import ParseOptions
 from cible.quality.quality import contact_rules
 from cible.store.store import Store
@@ -152,6 +153,46 @@ class Imports:
             if started:
                 self._on_objection(started)
         return result
+
+    def preview(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        mapping: dict[str, str] | None = None,
+        rows: int = PREVIEW_ROWS,
+        shown_as: str | Path | None = None,
+    ) -> Preview:
+        """What :meth:`load` would read from ``path`` and which columns it would use.
+
+        The same detection and matching as :meth:`load` (``[import]`` settings
+        included); the file is read into the import's temporary tables only.
+
+        Parameters
+        ----------
+        kind : str
+            As for :meth:`load`.
+        path : str or Path
+            The file.
+        mapping : dict, optional
+            Field -> column of the file, on top of ``[import.mappings]``.
+        rows : int
+            Rows of the file to return.
+        shown_as : str or Path, optional
+            The file's name in messages.
+        """
+        table = self._registry.table_for_kind(kind)
+        settings = self._config.import_
+        return preview_file(
+            self._store,
+            self._registry,
+            kind,
+            Path(path),
+            mapping={**settings.mappings.get(table.name, {}), **(mapping or {})},
+            decimal=settings.decimal,
+            rows=rows,
+            shown_as=None if shown_as is None else Path(shown_as),
+        )
 
     def _objecting(self) -> set[str]:
         """Who objects to profiling now: one pass over the ledger's ``profiling``

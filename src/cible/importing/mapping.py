@@ -66,6 +66,40 @@ def resolve_columns(
         Unknown field or column in ``mapping``, or a required field not found.
     """
     where = f"{path}: " if path else ""
+    fields = match_columns(columns, table, mapping, path=path)
+    used = set(fields.values())
+    missing = missing_fields(fields, table, generated)
+    if missing:
+        raise ImportFileError(
+            f"{where}no column for required field(s) {', '.join(missing)} of {table.name} "
+            f"(columns found: {', '.join(columns)}); map one with --map {missing[0]}=COLUMN."
+        )
+    return ColumnMatch(fields, [c for c in columns if c not in used])
+
+
+def missing_fields(
+    fields: dict[str, str], table: Table, generated: frozenset[str] = frozenset()
+) -> list[str]:
+    """Required fields of ``table`` (``a or b`` for a one-of group) without a column."""
+    missing = [
+        f.name for f in table.fields if f.required and f.name not in fields.keys() | generated
+    ]
+    missing += [" or ".join(group) for group in table.one_of if not fields.keys() & set(group)]
+    return missing
+
+
+def match_columns(
+    columns: list[str], table: Table, mapping: dict[str, str], *, path: Path | None = None
+) -> dict[str, str]:
+    """Field -> column of ``columns`` for ``table``: ``mapping`` first, then names and
+    aliases; required fields may stay without a column (:func:`resolve_columns` checks).
+
+    Raises
+    ------
+    ImportFileError
+        Unknown field or column in ``mapping``, or two columns that could both be a field.
+    """
+    where = f"{path}: " if path else ""
     by_normal: dict[str, str] = {}
     clashes: dict[str, list[str]] = {}
     for column in columns:
@@ -101,19 +135,7 @@ def resolve_columns(
                 fields[name] = by_normal[key]
                 taken.add(by_normal[key])
                 break
-    used = set(fields.values())
-    missing = [
-        f.name for f in table.fields if f.required and f.name not in fields.keys() | generated
-    ]
-    for group in table.one_of:
-        if not fields.keys() & set(group):
-            missing.append(" or ".join(group))
-    if missing:
-        raise ImportFileError(
-            f"{where}no column for required field(s) {', '.join(missing)} of {table.name} "
-            f"(columns found: {', '.join(columns)}); map one with --map {missing[0]}=COLUMN."
-        )
-    return ColumnMatch(fields, [c for c in columns if c not in used])
+    return fields
 
 
 def informative(match: ColumnMatch, table: Table) -> bool:

@@ -42,7 +42,7 @@ from cible.store.staging import MALFORMED, STAGE, FileFormat, Staged
 from cible.store.store import Store
 
 #: Required fields derived from the row when a file lacks them.
-_GENERATED = {
+GENERATED = {
     "events": frozenset({"message_id"}),
     "order_lines": frozenset({"line_number"}),
 }
@@ -172,7 +172,7 @@ def import_file(
             table,
             {**config_mapping, **options.mapping},
             path=shown,
-            generated=_GENERATED.get(table.name, frozenset()),
+            generated=GENERATED.get(table.name, frozenset()),
         )
     except ImportFileError:
         check_kind(staged.columns, table, registry.tables(), shown)
@@ -193,7 +193,7 @@ def import_file(
     parse = replace(
         config_parse,
         date_format=date_format,
-        decimal=_resolve_decimal(text, table, mapping, decimal),
+        decimal=resolve_decimal(text, table, mapping, decimal),
     )
     # Parsing is held before reasons are derived from it, so that each parsing
     # expression runs once: Ibis would otherwise inline it into every reason.
@@ -320,7 +320,9 @@ def _json_array(fmt: FileFormat, staged: Staged, path: Path) -> bool:
     return start.startswith(b"[") or start.split(b"\n", 1)[0].strip() == b"{"
 
 
-def _resolve_decimal(text: Any, table: Any, mapping: dict[str, str], decimal: str) -> str:
+def resolve_decimal(text: Any, table: Any, mapping: dict[str, str], decimal: str) -> str:
+    """The decimal mark of the staged ``text``: ``decimal`` unless ``auto``, then the one
+    the mapped number and amount columns use most (``.`` when there is none)."""
     if decimal != "auto":
         return decimal
     numeric = [

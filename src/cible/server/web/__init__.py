@@ -17,9 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from cible.server.web import (
     builder_pages,
     customer_pages,
+    data_jobs,
+    data_pages,
+    duplicate_pages,
     overview,
     segment_pages,
     sign_in,
+    upload_pages,
 )
 from cible.server.web.access import NotSignedInError, sign_in_redirect
 from cible.server.web.sessions import Sessions
@@ -28,7 +32,17 @@ STATIC = Path(__file__).parent / "static"
 
 #: The UI's areas, in the order their routes match (``/segments/new`` before
 #: ``/segments/{id}``).
-AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages)
+AREAS = (
+    sign_in,
+    overview,
+    builder_pages,
+    segment_pages,
+    customer_pages,
+    data_pages,
+    data_jobs,
+    upload_pages,
+    duplicate_pages,
+)
 
 
 def install(app: FastAPI) -> None:

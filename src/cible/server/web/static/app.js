@@ -13,3 +13,12 @@ function drawCharts(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
 document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
+// A file over the upload limit is refused before it is sent, with the form's sentence.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.dataset.maxBytes) return;
+  var file = input.files && input.files[0];
+  var tooLarge = file && file.size > Number(input.dataset.maxBytes);
+  input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+  if (tooLarge) input.reportValidity();
+});
