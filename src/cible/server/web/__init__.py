@@ -15,8 +15,10 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from cible.server.web import (
+    admin_pages,
     builder_pages,
     customer_pages,
+    draft_pages,
     overview,
     segment_pages,
     sign_in,
@@ -28,7 +30,15 @@ STATIC = Path(__file__).parent / "static"
 
 #: The UI's areas, in the order their routes match (``/segments/new`` before
 #: ``/segments/{id}``).
-AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages)
+AREAS = (
+    sign_in,
+    overview,
+    builder_pages,
+    draft_pages,
+    segment_pages,
+    customer_pages,
+    admin_pages,
+)
 
 
 def install(app: FastAPI) -> None:
