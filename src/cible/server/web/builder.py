@@ -80,11 +80,7 @@ def draft_fields(form: Mapping[str, Any]) -> dict[str, str]:
     >>> draft_fields({"csrf_token": "t", "action": "draft", "id": "vip", "n.0.op": ">="})
     {'id': 'vip', 'n.0.op': '>='}
     """
-    return {
-        key: str(value)
-        for key, value in form.items()
-        if key in IDENTITY or _FIELD.match(key)
-    }
+    return {key: str(value) for key, value in form.items() if key in IDENTITY or _FIELD.match(key)}
 
 
 def apply_action(tree: dict[str, Any], action: str) -> dict[str, Any]:

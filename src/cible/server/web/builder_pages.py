@@ -17,8 +17,8 @@ from fastapi.responses import Response as PlainResponse
 from cible.access.roles import Role
 from cible.domain.errors import CibleError
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
-from cible.segments.literals import CountOp, Op
 from cible.segments.drafts import DraftNotFoundError
+from cible.segments.literals import CountOp, Op
 from cible.segments.runner import ALL_TRAITS
 from cible.segments.vocabulary import dtype_kind
 from cible.server.deps import server_state

@@ -75,7 +75,11 @@ def forget_published(ws: Workspace, form: Mapping[str, Any], who: Visitor) -> No
     chosen = draft_id(form)
     if chosen is not None and ws.drafts.remove(chosen):
         ws.audit_log.record(
-            who.principal.actor, "segment_draft.delete", f"draft:{chosen}", "ok", {"published": True}
+            who.principal.actor,
+            "segment_draft.delete",
+            f"draft:{chosen}",
+            "ok",
+            {"published": True},
         )
 
 
