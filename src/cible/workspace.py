@@ -14,7 +14,7 @@ Examples
 0
 >>> with Workspace.open(path) as ws:
 ...     ws.schema_version
-17
+18
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from cible.segments.builtin import typology_inputs
 from cible.segments.catalog import Segments
 from cible.segments.clusters import DEFAULT_DIMENSION, Clustering, fit_clustering
 from cible.segments.customers import Customers
+from cible.segments.drafts import Drafts
 from cible.segments.fairness import Fairness
 from cible.segments.kpis import Kpis
 from cible.segments.monitoring import Alert, DriftCheck, Monitoring
@@ -318,6 +319,12 @@ class Workspace:
     def segments(self) -> Segments:
         """Built-in and rule segments: ``add``, ``validate``, ``list``, ``get``, ``members``."""
         return Segments(self.store, self.registry, self.config)
+
+    @property
+    def drafts(self) -> Drafts:
+        """Segments saved half-built from the builder: ``save``, ``get``, ``list``,
+        ``remove``; no run computes them."""
+        return Drafts(self.store)
 
     @property
     def kpis(self) -> Kpis:

@@ -20,6 +20,20 @@ def test_entries_are_newest_first_filtered_and_paged(workspace: Workspace):
     assert len({e.entry_id for e in log.entries()}) == 5
 
 
+def test_entries_filter_by_actor_and_outcome_together(workspace: Workspace):
+    log = workspace.audit_log
+    log.record("ana", "auth", "GET /admin/audit", "refused")
+    log.record("ana", "export", "segment:vip", "ok")
+    log.record("bob", "auth", "GET /admin/tokens", "refused")
+    assert [e.target for e in log.entries(actor="ana")] == ["segment:vip", "GET /admin/audit"]
+    assert [e.actor for e in log.entries(outcome="refused")] == ["bob", "ana"]
+    found = log.entries(actor="ana", action="auth", outcome="refused")
+    assert [e.target for e in found] == ["GET /admin/audit"]
+    assert log.entries(actor="nobody") == []
+    with pytest.raises(CibleError, match="Unknown outcome"):
+        log.entries(outcome="maybe")
+
+
 def test_bad_outcome_and_limits_are_one_sentence(workspace: Workspace):
     with pytest.raises(CibleError, match="Unknown outcome"):
         workspace.audit_log.record("a", "x", "", "maybe")

@@ -129,11 +129,22 @@ class AuditLog:
         return result
 
     def entries(
-        self, limit: int = 100, offset: int = 0, action: str | None = None
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        action: str | None = None,
+        *,
+        actor: str | None = None,
+        outcome: str | None = None,
     ) -> list[AuditEntry]:
-        """Entries newest first; only ``action`` when given; ``limit`` (1-1000) from ``offset``."""
+        """Entries newest first; only those of ``action``, ``actor`` and ``outcome`` when
+        given; ``limit`` (1-1000) from ``offset``."""
         if not 1 <= limit <= MAX_LIMIT:
             raise CibleError(f"limit {limit}: give a number from 1 to {MAX_LIMIT}.")
         if offset < 0:
             raise CibleError(f"offset {offset}: give 0 or a positive number.")
-        return self._store.audit_entries(limit=limit, offset=offset, action=action)
+        if outcome is not None and outcome not in OUTCOMES:
+            raise CibleError(f"Unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}.")
+        return self._store.audit_entries(
+            limit=limit, offset=offset, action=action, actor=actor, outcome=outcome
+        )

@@ -151,6 +151,10 @@ class Jobs:
         """Job ``job_id``, or None."""
         return self._jobs.get(job_id)
 
+    def all(self) -> list[Job]:
+        """Every job since the server started, the latest first."""
+        return sorted(self._jobs.values(), key=lambda job: job.job_id, reverse=True)
+
     def active(self) -> list[Job]:
         """Jobs queued or running, oldest first."""
         return [job for job in self._jobs.values() if not job.finished]

@@ -89,14 +89,24 @@ def append(con: duckdb.DuckDBPyConnection, entry: NewEntry) -> int:
 
 
 def entries(
-    con: duckdb.DuckDBPyConnection, *, limit: int, offset: int = 0, action: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    limit: int,
+    offset: int = 0,
+    action: str | None = None,
+    actor: str | None = None,
+    outcome: str | None = None,
 ) -> list[Entry]:
-    """Entries newest first, ``action`` only when given, ``limit`` from ``offset``."""
-    where, params = ("WHERE action = ?", [action]) if action is not None else ("", [])
+    """Entries newest first, only those of ``action``, ``actor`` and ``outcome`` when
+    given, ``limit`` from ``offset``."""
+    chosen = {"action": action, "actor": actor, "outcome": outcome}
+    kept = {column: value for column, value in chosen.items() if value is not None}
+    # The column names are this function's own; only the values come from outside.
+    where = ("WHERE " + " AND ".join(f"{column} = ?" for column in kept)) if kept else ""
     rows = con.execute(
         "SELECT entry_id, recorded_at, actor, action, target, outcome, CAST(detail AS VARCHAR) "
         f"FROM audit_log {where} ORDER BY entry_id DESC LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        [*kept.values(), limit, offset],
     ).fetchall()
     return [
         Entry(int(i), at, actor, act, target, outcome, json.loads(detail) if detail else {})

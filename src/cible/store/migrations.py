@@ -25,6 +25,7 @@ from cible.store import (
     campaigns,
     ddl,
     deliveries,
+    drafts,
     indexes,
     monitoring,
     outbox,
@@ -291,6 +292,13 @@ def _unmask(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(tokens.UPGRADE_UNMASK)
 
 
+def _drafts(con: duckdb.DuckDBPyConnection) -> None:
+    # Segments saved from the builder as drafts, to finish later: not segments, so no
+    # run reads them (docs/web.md).
+    for statement in drafts.CREATE:
+        con.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables, import log and import issues", _initial_schema),
     Migration(2, "stale row count; segment definitions, runs, membership history", _segments),
@@ -309,6 +317,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(15, "when each campaign customer first became eligible", _eligible_at),
     Migration(16, "the suppression list of ids, e-mails and phones", _privacy),
     Migration(17, "the grant of API tokens to read contact values unmasked", _unmask),
+    Migration(18, "segment drafts saved from the builder", _drafts),
 )
 
 #: The schema version this release of Cible writes.

@@ -42,6 +42,7 @@ from cible.store import (
     campaigns,
     clusters,
     deliveries,
+    drafts,
     events,
     merges,
     migrations,
@@ -367,6 +368,22 @@ class Store:
         """Remove a segment (its memberships close at the next run); False when unknown."""
         return runs.delete_segment(self.connection, segment_id)
 
+    def save_draft(self, draft: drafts.NewDraft, *, draft_id: int | None = None) -> int:
+        """Save a segment draft in place of ``draft_id`` (new when None or gone); its id."""
+        return drafts.save(self.connection, draft, draft_id=draft_id)
+
+    def draft(self, draft_id: int) -> drafts.DraftRow | None:
+        """Segment draft ``draft_id``, or None."""
+        return drafts.get(self.connection, draft_id)
+
+    def list_drafts(self) -> list[drafts.DraftRow]:
+        """Every segment draft, the latest saved first."""
+        return drafts.list_drafts(self.connection)
+
+    def delete_draft(self, draft_id: int) -> bool:
+        """Remove a segment draft; whether it existed."""
+        return drafts.delete(self.connection, draft_id)
+
     # Models ------------------------------------------------------------------------
 
     def save_model(self, *, kind: str, card: str, blob: bytes, now: datetime) -> int:
@@ -506,10 +523,24 @@ class Store:
         return audit_log.append(self.connection, entry)
 
     def audit_entries(
-        self, *, limit: int, offset: int = 0, action: str | None = None
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        action: str | None = None,
+        actor: str | None = None,
+        outcome: str | None = None,
     ) -> list[audit_log.Entry]:
-        """Audit log entries, newest first (only ``action`` when given)."""
-        return audit_log.entries(self.connection, limit=limit, offset=offset, action=action)
+        """Audit log entries, newest first (only ``action``, ``actor``, ``outcome`` when
+        given)."""
+        return audit_log.entries(
+            self.connection,
+            limit=limit,
+            offset=offset,
+            action=action,
+            actor=actor,
+            outcome=outcome,
+        )
 
     # Live events and identities ---------------------------------------------------
 

@@ -225,3 +225,33 @@ def test_an_editor_builds_an_event_count_segment_publishes_it_and_exports_it_for
     assert "email" in header
     screenshot(tab, "segment-published")
     assert leaks == []
+
+
+ADMIN_PAGES = [
+    ("jobs", "/admin/jobs"),
+    ("audit", "/admin/audit"),
+    ("tokens", "/admin/tokens"),
+    ("segments-drafts", "/segments"),
+]
+
+
+def test_an_admin_saves_a_draft_continues_it_and_the_admin_pages_pass_axe(
+    site: tuple[str, dict[Role, str]], audited: tuple[Page, list[str], list[str]]
+) -> None:
+    url, secrets = site
+    tab, leaks, _dialogs = audited
+    _sign_in(tab, url, secrets[Role.ADMIN])
+    tab.goto(f"{url}/segments/new")
+    tab.wait_for_load_state("networkidle")
+    tab.get_by_label("Id").fill("half-done")
+    tab.get_by_role("button", name="Save as draft").click()  # htmx posts the button's value
+    expect(tab.get_by_role("status")).to_contain_text("Draft saved")
+    tab.goto(f"{url}/segments")
+    tab.get_by_role("link", name="Continue half-done").click()
+    expect(tab.get_by_label("Id")).to_have_value("half-done")
+    for name, path in ADMIN_PAGES:
+        tab.goto(f"{url}{path}")
+        tab.wait_for_load_state("networkidle")
+        assert accessibility_problems(tab) == [], name
+        screenshot(tab, f"admin-{name}")
+    assert leaks == []

@@ -15,10 +15,12 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from cible.server.web import (
+    admin_pages,
     builder_pages,
     customer_pages,
     data_jobs,
     data_pages,
+    draft_pages,
     duplicate_pages,
     overview,
     segment_pages,
@@ -36,12 +38,14 @@ AREAS = (
     sign_in,
     overview,
     builder_pages,
+    draft_pages,
     segment_pages,
     customer_pages,
     data_pages,
     data_jobs,
     upload_pages,
     duplicate_pages,
+    admin_pages,
 )
 
 

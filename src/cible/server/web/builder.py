@@ -35,6 +35,9 @@ from typing import Any
 KINDS = ("trait", "attribute", "event", "tag", "consent", "group")
 _INDEX = re.compile(r"^(?P<parent>.+)\.(?P<index>\d+)\.type$")
 _NUMERIC = ("int", "float", "decimal")
+#: The form's fields beside the tree: what the segment is called and where it goes.
+IDENTITY = ("id", "name_en", "name_fr", "dimension")
+_FIELD = re.compile(r"^n(?:\.\d{1,4})*\.[a-z_]{1,20}$")
 
 
 def parse_tree(form: Mapping[str, Any], path: str = "n") -> dict[str, Any]:
@@ -66,6 +69,18 @@ def parse_tree(form: Mapping[str, Any], path: str = "n") -> dict[str, Any]:
         )
         node["children"] = [parse_tree(form, f"{path}.{i}") for i in indexes]
     return _renumbered(node) if path == "n" else node
+
+
+def draft_fields(form: Mapping[str, Any]) -> dict[str, str]:
+    """The fields of a posted form that hold the builder's state: the segment's id,
+    names and dimension, and the tree's ``n...`` fields (no token, no button).
+
+    Examples
+    --------
+    >>> draft_fields({"csrf_token": "t", "action": "draft", "id": "vip", "n.0.op": ">="})
+    {'id': 'vip', 'n.0.op': '>='}
+    """
+    return {key: str(value) for key, value in form.items() if key in IDENTITY or _FIELD.match(key)}
 
 
 def apply_action(tree: dict[str, Any], action: str) -> dict[str, Any]:

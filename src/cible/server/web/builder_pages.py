@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any, get_args
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as PlainResponse
 
 from cible.access.roles import Role
 from cible.domain.errors import CibleError
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
+from cible.segments.drafts import DraftNotFoundError
 from cible.segments.literals import CountOp, Op
 from cible.segments.runner import ALL_TRAITS
 from cible.segments.vocabulary import dtype_kind
@@ -29,6 +30,7 @@ from cible.server.web.access import (
     requiring,
 )
 from cible.server.web.builder import apply_action, error_path, parse_tree, where
+from cible.server.web.draft_pages import forget_published, reopened, save_draft
 from cible.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -78,6 +80,7 @@ def _build(ws: Workspace, form: Mapping[str, Any], action: str, publish: bool) -
     definition = _definition(form, tree)
     state: dict[str, Any] = {"tree": tree, "form": dict(form), "definition": definition}
     state["error"] = state["error_at"] = state["preview"] = state["saved"] = None
+    state["draft_saved"] = None
     try:
         if publish:
             saved, _new = ws.segments.add(definition)
@@ -95,10 +98,16 @@ def _build(ws: Workspace, form: Mapping[str, Any], action: str, publish: bool) -
 
 
 @router.get("/segments/new")
-async def new_segment(request: Request, who: Reader) -> HTMLResponse:
-    """The segment builder, with one empty condition."""
+async def new_segment(
+    request: Request,
+    who: Reader,
+    draft: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> HTMLResponse:
+    """The segment builder, with one empty condition, or as draft ``draft`` was left."""
 
     def start(ws: Workspace) -> dict[str, Any]:
+        if draft is not None:
+            return {**_build(ws, reopened(ws, draft), "", False), "choices": _choices(ws)}
         tree = apply_action(parse_tree({}), "add:n")
         return {
             "choices": _choices(ws),
@@ -108,9 +117,15 @@ async def new_segment(request: Request, who: Reader) -> HTMLResponse:
             "error_at": None,
             "preview": None,
             "saved": None,
+            "draft_saved": None,
         }
 
-    data = await server_state(request).db.call(start)
+    try:
+        data = await server_state(request).db.call(start)
+    except DraftNotFoundError:
+        response = page(request, who, "not_found.html.j2", what=f"draft {draft}")
+        response.status_code = 404
+        return response
     return page(request, who, "builder.html.j2", **data)
 
 
@@ -119,7 +134,8 @@ async def build_segment(
     request: Request, who: Annotated[Visitor, Depends(requiring(Role.ANALYST))]
 ) -> Response:
     """Recompute the builder after a change: the preview, or a message by the condition;
-    ``action=publish`` saves the segment (editors)."""
+    ``action=publish`` saves the segment (editors), ``action=draft`` keeps the form as a
+    draft (analysts)."""
     form = dict((await request.form()).items())
     action = str(form.pop("action", "") or "")
     publish = action == "publish"
@@ -128,7 +144,11 @@ async def build_segment(
 
     def work(ws: Workspace) -> dict[str, Any]:
         built = _build(ws, form, action, publish)
+        if action == "draft":
+            built["draft_saved"] = save_draft(ws, form, who).draft_id
+            built["form"]["draft"] = str(built["draft_saved"])
         if built["saved"]:
+            forget_published(ws, form, who)
             ws.audit_log.record(
                 who.principal.actor,
                 "segment.put",

@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -78,6 +78,10 @@ def environment(lang: str) -> Environment:
     )
     env.filters["day"] = lambda value: (
         MISSING if value is None else format_date(_as_date(value), "medium", locale=locale)
+    )
+    # Moments are naive UTC throughout Cible: written as they are, the page says UTC.
+    env.filters["moment"] = lambda value: (
+        MISSING if value is None else format_datetime(value, "medium", locale=locale)
     )
     env.globals["lang"] = lang
     env.globals["languages"] = LANGUAGES

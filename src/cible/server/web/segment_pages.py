@@ -20,9 +20,11 @@ from cible.server.web.access import (
     Reader,
     SearchText,
     Signed,
+    Visitor,
     page,
     twin,
 )
+from cible.server.web.draft_pages import drafts_for
 from cible.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -48,20 +50,27 @@ def _segments(ws: Workspace, text: str, dimension: str) -> dict[str, Any]:
     return {"segments": kept, "dimensions": dimensions, "q": text, "dimension": dimension}
 
 
+def _listed(ws: Workspace, who: Visitor, text: str, dimension: str) -> dict[str, Any]:
+    """The segments found, and the drafts for those who may build."""
+    return {**_segments(ws, text, dimension), "drafts": drafts_for(ws, who)}
+
+
 @router.get("/segments.json")
 async def segments_json(
     request: Request, who: Signed, q: SearchText = "", dimension: SearchText = ""
 ) -> PlainResponse:
     """The segment list's data."""
-    return twin(await server_state(request).db.call(lambda ws: _segments(ws, q, dimension)), who)
+    data = await server_state(request).db.call(lambda ws: _listed(ws, who, q, dimension))
+    return twin(data, who)
 
 
 @router.get("/segments")
 async def segments(
     request: Request, who: Signed, q: SearchText = "", dimension: SearchText = ""
 ) -> HTMLResponse:
-    """Every segment, searchable and filtered by dimension (the table alone for htmx)."""
-    data = await server_state(request).db.call(lambda ws: _segments(ws, q, dimension))
+    """Every segment, searchable and filtered by dimension (the table alone for htmx);
+    the drafts below."""
+    data = await server_state(request).db.call(lambda ws: _listed(ws, who, q, dimension))
     partial = request.headers.get("hx-request") == "true"
     return page(request, who, "_segment_rows.html.j2" if partial else "segments.html.j2", data=data)
 
