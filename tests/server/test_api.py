@@ -54,6 +54,10 @@ def test_a_viewer_cannot_change_a_segment_and_the_refusal_is_in_the_audit_log(se
     ]
     assert ("viewer", "PUT /api/segments/viewer-try", "editor") in refused
     assert ("viewer", "DELETE /api/segments/rfm-champions", "editor") in refused
+    # The API filters by actor and outcome too, as the web's audit page does.
+    filtered = audit(served, action="auth", actor="viewer", outcome="refused")
+    assert filtered and {(e["actor"], e["outcome"]) for e in filtered} == {("viewer", "refused")}
+    assert {e["target"] for e in filtered} >= {"PUT /api/segments/viewer-try"}
 
 
 def test_an_ingest_key_reads_nothing_and_an_analyst_cannot_read_the_audit_log(served: Served):
