@@ -18,6 +18,7 @@ from cible.server.web import (
     builder_pages,
     customer_pages,
     overview,
+    persona_pages,
     segment_pages,
     sign_in,
 )
@@ -28,7 +29,7 @@ STATIC = Path(__file__).parent / "static"
 
 #: The UI's areas, in the order their routes match (``/segments/new`` before
 #: ``/segments/{id}``).
-AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages)
+AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages, persona_pages)
 
 
 def install(app: FastAPI) -> None:
