@@ -21,6 +21,7 @@ from cible.server.web import (
     persona_pages,
     segment_pages,
     sign_in,
+    tag_pages,
 )
 from cible.server.web.access import NotSignedInError, sign_in_redirect
 from cible.server.web.sessions import Sessions
@@ -29,7 +30,7 @@ STATIC = Path(__file__).parent / "static"
 
 #: The UI's areas, in the order their routes match (``/segments/new`` before
 #: ``/segments/{id}``).
-AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages, persona_pages)
+AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages, persona_pages, tag_pages)
 
 
 def install(app: FastAPI) -> None:
