@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from cible.server.web import (
+    automation_pages,
     builder_pages,
     customer_pages,
     overview,
@@ -30,7 +31,16 @@ STATIC = Path(__file__).parent / "static"
 
 #: The UI's areas, in the order their routes match (``/segments/new`` before
 #: ``/segments/{id}``).
-AREAS = (sign_in, overview, builder_pages, segment_pages, customer_pages, persona_pages, tag_pages)
+AREAS = (
+    sign_in,
+    overview,
+    builder_pages,
+    segment_pages,
+    customer_pages,
+    persona_pages,
+    tag_pages,
+    automation_pages,
+)
 
 
 def install(app: FastAPI) -> None:

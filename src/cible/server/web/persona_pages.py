@@ -48,8 +48,7 @@ def _personas(ws: Workspace, dimension: str) -> dict[str, Any]:
     infos = {info.id: info for info in ws.segments.list()}
     segments, models = _stored(ws)
     cluster_rules = {
-        s.id: (models.get(s.model_id, {}).get("rules") or {}).get(str(s.cluster))
-        for s in segments
+        s.id: (models.get(s.model_id, {}).get("rules") or {}).get(str(s.cluster)) for s in segments
     }
     found = []
     for card in cards:
@@ -89,9 +88,7 @@ def _stored(ws: Workspace) -> tuple[list[ClusterSegment], dict[int, dict[str, An
         return segments, {}
     models = ws.table("models")
     rows = models.filter(models.model_id.isin(wanted)).select("model_id", "card").execute()
-    return segments, {
-        int(m): _card(c) for m, c in zip(rows.model_id, rows.card, strict=True)
-    }
+    return segments, {int(m): _card(c) for m, c in zip(rows.model_id, rows.card, strict=True)}
 
 
 def _clusters(ws: Workspace) -> dict[str, Any]:

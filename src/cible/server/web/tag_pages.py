@@ -83,7 +83,9 @@ async def create_tag(request: Request, who: Editor) -> Response:
         await api.put_tag(server_state(request), who.principal, name, body)
     except (CibleError, ValidationError) as error:
         data = await server_state(request).db.call(_list)
-        return refused(page(request, who, "tags.html.j2", data=data, error=sentence(error), form=form))
+        return refused(
+            page(request, who, "tags.html.j2", data=data, error=sentence(error), form=form)
+        )
     return see_other(f"/tags/{quote(name, safe='')}")
 
 

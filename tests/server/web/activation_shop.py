@@ -1,0 +1,57 @@
+"""The web tests' shop with what the activation pages show: a clustering, tags, and an
+automation that has run.
+
+Building it takes seconds; it is built once per test process and copied for each
+module that asks, so that a module's changes never reach another.
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import cache
+from pathlib import Path
+from tempfile import mkdtemp
+
+from cible import Workspace
+from cible.access.roles import Role
+from tests.server.web.shop import make_shop
+
+#: An automation on the shop's tag ``vip``: it waits, branches, calls the CRM webhook.
+AUTOMATION = {
+    "id": "welcome-vip",
+    "name": {"en": "Welcome VIPs", "fr": "Accueil des VIP"},
+    "trigger": {"tag": "vip", "on": "added"},
+    "steps": [
+        {"webhook": {"name": "crm"}},
+        {
+            "branch": {
+                "if": {"in_segment": "lyon-buyers"},
+                "then": [{"add_tag": "greeted"}],
+                "else": [{"wait": {"days": 2}}],
+            }
+        },
+    ],
+}
+
+
+@cache
+def _built() -> tuple[Path, dict[Role, str]]:
+    folder = Path(mkdtemp(prefix="cible-activation-"))
+    shop, secrets = make_shop(folder)
+    with Workspace.open(shop) as ws:
+        ws.cluster(k=2, random_state=0, n_bootstrap=3, dimension="behaviour")
+        ws.tags.define("greeted", description="Welcomed by the automation")
+        ws.automations.add(AUTOMATION, actor="test")
+        ws.tags.apply("vip", ["x"], actor="test")
+        ws.automations.process()
+    return shop, secrets
+
+
+def activation_shop(folder: Path) -> tuple[Path, dict[Role, str]]:
+    """A copy, under ``folder``, of the shop with a clustering ``behaviour`` (two
+    clusters), tags ``vip`` and ``greeted``, and the automation :data:`AUTOMATION`
+    that has run once for customer ``x``; and a token per role."""
+    shop, secrets = _built()
+    copy = folder / "shop"
+    shutil.copytree(shop, copy)
+    return copy, secrets
