@@ -8,13 +8,19 @@ module that asks, so that a module's changes never reach another.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from tempfile import mkdtemp
+from typing import Any
+
+from fastapi.testclient import TestClient
 
 from cible import Workspace
 from cible.access.roles import Role
-from tests.server.web.shop import make_shop
+from cible.server.app import create_app
+from tests.server.web.shop import make_shop, sign_in
 
 #: An automation on the shop's tag ``vip``: it waits, branches, calls the CRM webhook.
 AUTOMATION = {
@@ -55,3 +61,28 @@ def activation_shop(folder: Path) -> tuple[Path, dict[Role, str]]:
     copy = folder / "shop"
     shutil.copytree(shop, copy)
     return copy, secrets
+
+
+@contextmanager
+def signed_in(shop: tuple[Path, dict[Role, str]], role: Role) -> Iterator[TestClient]:
+    """An in-process client of the served shop, signed in with ``role``'s token."""
+    with TestClient(create_app(shop[0])) as client:
+        sign_in(client, shop[1][role])
+        yield client
+
+
+def audited(client: TestClient, shop: tuple[Path, dict[Role, str]], action: str) -> list[Any]:
+    """The audit log's entries of ``action`` ("tag.save", "auth"), newest first."""
+    admin = {"Authorization": f"Bearer {shop[1][Role.ADMIN]}"}
+    answer = client.get("/api/audit", params={"action": action}, headers=admin)
+    found: list[Any] = answer.json()["entries"]
+    return found
+
+
+def refusals(client: TestClient, shop: tuple[Path, dict[Role, str]], target: str) -> list[Any]:
+    """The audit log's details of the refused requests to ``target`` ("POST /tags")."""
+    return [
+        e["detail"]
+        for e in audited(client, shop, "auth")
+        if e["target"] == target and e["outcome"] == "refused"
+    ]
