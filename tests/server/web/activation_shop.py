@@ -22,12 +22,13 @@ from cible.access.roles import Role
 from cible.server.app import create_app
 from tests.server.web.shop import make_shop, sign_in
 
-#: An automation on the shop's tag ``vip``: it waits, branches, calls the CRM webhook.
+#: An automation on the shop's tag ``vip``: it e-mails, calls the CRM webhook, branches.
 AUTOMATION = {
     "id": "welcome-vip",
     "name": {"en": "Welcome VIPs", "fr": "Accueil des VIP"},
     "trigger": {"tag": "vip", "on": "added"},
     "steps": [
+        {"email": {"template": "welcome"}},
         {"webhook": {"name": "crm"}},
         {
             "branch": {
@@ -40,6 +41,15 @@ AUTOMATION = {
 }
 
 
+#: The template the automation sends.
+TEMPLATE = {
+    "id": "welcome",
+    "name": {"en": "Welcome", "fr": "Bienvenue"},
+    "subject": {"en": "Welcome, {{ customer.first_name }}"},
+    "html": {"en": "<p>Welcome</p>"},
+}
+
+
 @cache
 def _built() -> tuple[Path, dict[Role, str]]:
     folder = Path(mkdtemp(prefix="cible-activation-"))
@@ -47,6 +57,7 @@ def _built() -> tuple[Path, dict[Role, str]]:
     with Workspace.open(shop) as ws:
         ws.cluster(k=2, random_state=0, n_bootstrap=3, dimension="behaviour")
         ws.tags.define("greeted", description="Welcomed by the automation")
+        ws.templates.add(TEMPLATE, actor="test")
         ws.automations.add(AUTOMATION, actor="test")
         ws.tags.apply("vip", ["x"], actor="test")
         ws.automations.process()
@@ -55,7 +66,7 @@ def _built() -> tuple[Path, dict[Role, str]]:
 
 def activation_shop(folder: Path) -> tuple[Path, dict[Role, str]]:
     """A copy, under ``folder``, of the shop with a clustering ``behaviour`` (two
-    clusters), tags ``vip`` and ``greeted``, and the automation :data:`AUTOMATION`
+    clusters), tags ``vip`` and ``greeted``, the template ``welcome``, and the automation :data:`AUTOMATION`
     that has run once for customer ``x``; and a token per role."""
     shop, secrets = _built()
     copy = folder / "shop"

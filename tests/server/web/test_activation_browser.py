@@ -94,5 +94,6 @@ def test_the_editor_swaps_the_trigger_fields_and_shows_a_message_beside_the_step
     tab.get_by_label("Customer id").fill("a")
     tab.get_by_role("button", name="Try it now").click()
     expect(tab.locator("#dry-run")).to_contain_text("crm; consent: withdrawn")
+    expect(tab.locator("#dry-run")).not_to_contain_text("ann@example.com")  # masked
     screenshot(tab, "automation-dry-run")
     assert leaks == []

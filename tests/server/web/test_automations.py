@@ -52,16 +52,17 @@ def test_the_list_and_an_automations_page_say_what_it_does_and_how_it_ran(shop: 
     ]
     assert "When tag vip is added to a customer" in listing
     for words in (
+        "Send the e-mail template welcome",
         "Call the webhook crm",
         "If the customer is in segment lyon-buyers",
         "Add tag greeted",
-        "Wait 2.0 days",
+        "Wait 2 days",
     ):
         assert words in page
     assert data["definition"]["steps"] == AUTOMATION["steps"]
     assert [r["customer_id"] for r in data["latest_runs"]] == ["x"]
     assert data["log"] == api_log.json()
-    assert "steps[1].branch.else[0]" in page and "Dry run" not in page  # viewers: no dry run
+    assert "steps[2].branch.else[0]" in page and "Dry run" not in page  # viewers: no dry run
     assert 'action="/automations/welcome-vip/pause"' not in page
 
 
@@ -160,6 +161,7 @@ def test_editing_fills_the_form_and_changing_the_kind_swaps_the_trigger_fields(
     with signed_in(shop, Role.ANALYST) as client:
         page = client.get("/automations/welcome-vip/edit").text
         assert '<option value="vip" selected>' in page and "in_segment: lyon-buyers" in page
+        assert "Templates: welcome." in page and "Webhooks: crm." in page
         token = csrf_of(page)
         swapped = client.post(
             "/automations/new",
@@ -200,7 +202,11 @@ def test_a_dry_run_is_for_analysts_with_contacts_masked_as_the_api_masks_them(
         clear = client.post(
             "/automations/welcome-vip/dry-run.json", data={"customer_id": "a", "csrf_token": token}
         ).json()
+        shown = client.post(
+            "/automations/welcome-vip/dry-run", data={"customer_id": "a", "csrf_token": token}
+        )
     assert "ann@example.com" in str(clear)
+    assert "ann@example.com; consent: withdrawn" in shown.text
     with signed_in(shop, Role.VIEWER) as client:
         token = csrf_of(client.get("/automations").text)
         refused = client.post(

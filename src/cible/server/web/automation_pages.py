@@ -77,7 +77,7 @@ def _choices(ws: Workspace) -> dict[str, Any]:
     return {
         "segments": [i.id for i in ws.segments.list()],
         "tags": [t.name for t in ws.tags.list()],
-        "templates": [t.id for t in ws.templates.list()],
+        "templates": [t.definition.id for t in ws.templates.list()],
         "webhooks": sorted(ws.config.webhooks),
         "kinds": TRIGGER_KINDS,
         "event_types": ("track", "page", "screen", "identify", "group"),

@@ -10,6 +10,7 @@ fitted or resampled on a GET.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -123,7 +124,7 @@ def _clusters(ws: Workspace) -> dict[str, Any]:
             {
                 "dimension": dimension,
                 "model_id": own[0].model_id,
-                "created_at": card.get("created_at"),
+                "created_at": _moment(card.get("created_at")),
                 "method": card.get("method"),
                 "k": card.get("k", len(own)),
                 "customers": card.get("customers"),
@@ -135,6 +136,11 @@ def _clusters(ws: Workspace) -> dict[str, Any]:
             }
         )
     return {"clusterings": clusterings}
+
+
+def _moment(text: Any) -> datetime | None:
+    """The card's ISO moment, for the page's date."""
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
 
 
 def _card(stored: Any) -> dict[str, Any]:
