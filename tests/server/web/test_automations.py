@@ -162,6 +162,9 @@ def test_editing_fills_the_form_and_changing_the_kind_swaps_the_trigger_fields(
         page = client.get("/automations/welcome-vip/edit").text
         assert '<option value="vip" selected>' in page and "in_segment: lyon-buyers" in page
         assert "Templates: welcome." in page and "Webhooks: crm." in page
+        twin = client.get("/automations/welcome-vip/edit.json").json()
+        assert twin["form"]["trigger_tag"] == "vip" and twin["choices"]["templates"] == ["welcome"]
+        assert client.get("/automations/new.json").json()["form"]["trigger_kind"] == "segment"
         token = csrf_of(page)
         swapped = client.post(
             "/automations/new",

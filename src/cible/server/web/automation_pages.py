@@ -122,16 +122,34 @@ def _editor_page(request: Request, who: Visitor, data: dict[str, Any]) -> HTMLRe
     return refused(response) if (data["errors"] or data["error"]) and not partial else response
 
 
+def _start(ws: Workspace, form: dict[str, str]) -> dict[str, Any]:
+    """The editor before any check: the form's fields and the names it may use."""
+    return {"form": form, "errors": {}, "error": None, "valid": None, "saved": None,
+            "choices": _choices(ws)}  # fmt: skip
+
+
+def _blank(ws: Workspace) -> dict[str, Any]:
+    return _start(ws, {"trigger_kind": "segment", "reentry": "always"})
+
+
+def _filled(ws: Workspace, automation_id: str) -> dict[str, Any] | None:
+    try:
+        stored = ws.automations.get(automation_id)
+    except AutomationError:
+        return None
+    return _start(ws, form_of(stored["definition"]))
+
+
+@router.get("/automations/new.json")
+async def new_automation_json(request: Request, who: Reader) -> PlainResponse:
+    """The empty editor's data: its fields and the names a definition may use."""
+    return twin(await server_state(request).db.call(_blank), who)
+
+
 @router.get("/automations/new")
 async def new_automation(request: Request, who: Reader) -> HTMLResponse:
     """The editor, empty (analysts check a definition, editors save it)."""
-
-    def start(ws: Workspace) -> dict[str, Any]:
-        form = {"trigger_kind": "segment", "reentry": "always"}
-        return {"form": form, "errors": {}, "error": None, "valid": None, "saved": None,
-                "choices": _choices(ws)}  # fmt: skip
-
-    return _editor_page(request, who, await server_state(request).db.call(start))
+    return _editor_page(request, who, await server_state(request).db.call(_blank))
 
 
 @router.post("/automations/new", response_model=None)
@@ -151,19 +169,19 @@ async def edit_automation(request: Request, who: Analyst) -> Response:
     return _editor_page(request, who, data)
 
 
+@router.get("/automations/{automation_id}/edit.json")
+async def edit_form_json(request: Request, who: Reader, automation_id: str) -> PlainResponse:
+    """The editor's data for a stored automation."""
+    data = await server_state(request).db.call(lambda ws: _filled(ws, automation_id))
+    if data is None:
+        raise HTTPException(404, detail=f"No automation {automation_id!r}.")
+    return twin(data, who)
+
+
 @router.get("/automations/{automation_id}/edit")
 async def edit_form(request: Request, who: Reader, automation_id: str) -> HTMLResponse:
     """The editor, filled with a stored automation."""
-
-    def start(ws: Workspace) -> dict[str, Any] | None:
-        try:
-            stored = ws.automations.get(automation_id)
-        except AutomationError:
-            return None
-        return {"form": form_of(stored["definition"]), "errors": {}, "error": None,
-                "valid": None, "saved": None, "choices": _choices(ws)}  # fmt: skip
-
-    data = await server_state(request).db.call(start)
+    data = await server_state(request).db.call(lambda ws: _filled(ws, automation_id))
     if data is None:
         return _not_found(request, who, automation_id)
     return _editor_page(request, who, data)
