@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cible.server.web import (
     admin_pages,
+    automation_pages,
     builder_pages,
     customer_pages,
     data_jobs,
@@ -23,8 +24,10 @@ from cible.server.web import (
     draft_pages,
     duplicate_pages,
     overview,
+    persona_pages,
     segment_pages,
     sign_in,
+    tag_pages,
     upload_pages,
 )
 from cible.server.web.access import NotSignedInError, sign_in_redirect
@@ -45,6 +48,9 @@ AREAS = (
     data_jobs,
     upload_pages,
     duplicate_pages,
+    persona_pages,
+    tag_pages,
+    automation_pages,
     admin_pages,
 )
 
