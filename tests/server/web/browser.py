@@ -8,12 +8,13 @@ a page must work offline.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Route, expect, sync_playwright
 
 from cible.server.web.vendor import Asset, checksum
 
@@ -81,3 +82,34 @@ def accessibility_problems(page: Page) -> list[dict[str, object]]:
                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
     )
     return list(found)
+
+
+@contextmanager
+def open_tab(browser: Browser, bypass_csp: bool) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A tab (English locale) whose requests away from 127.0.0.1 are refused and listed
+    in ``leaks``, and whose dialogs are dismissed and listed; ``bypass_csp`` lets the
+    axe check inject its script."""
+    context = browser.new_context(locale="en-GB", bypass_csp=bypass_csp)
+    opened = context.new_page()
+    leaks: list[str] = []
+    dialogs: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:  # a script in a name would open one
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    opened.on("dialog", refuse)
+    offline(opened, leaks)
+    try:
+        yield opened, leaks, dialogs
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, url: str, secret: str) -> None:
+    """Sign in on the page the overview redirects to, with an API token."""
+    page.goto(f"{url}/overview")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    page.locator("#token").fill(secret)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/overview$"))

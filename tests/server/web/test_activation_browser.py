@@ -12,8 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from cible.access.roles import Role
 from tests.server.processes import serving
 from tests.server.web.activation_shop import activation_shop
-from tests.server.web.browser import accessibility_problems, chromium, screenshot
-from tests.server.web.test_browser import _sign_in, _tab
+from tests.server.web.browser import accessibility_problems, chromium, open_tab, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +44,14 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def audited(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
     """A tab that may inject axe-core (an inline script the policy refuses)."""
-    with _tab(browser, bypass_csp=True) as opened:
+    with open_tab(browser, bypass_csp=True) as opened:
         yield opened
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
     """A tab under the pages' Content-Security-Policy."""
-    with _tab(browser, bypass_csp=False) as opened:
+    with open_tab(browser, bypass_csp=False) as opened:
         yield opened
 
 
@@ -62,7 +61,7 @@ def test_no_activation_page_has_a_serious_accessibility_violation(
 ) -> None:
     url, secrets = site
     tab, leaks, dialogs = audited
-    _sign_in(tab, url, secrets[Role.EDITOR])  # editors see every form
+    sign_in(tab, url, secrets[Role.EDITOR])  # editors see every form
     for name, path in PAGES:
         tab.goto(f"{url}{path}?lang={lang}")
         tab.wait_for_load_state("networkidle")
@@ -77,7 +76,7 @@ def test_the_editor_swaps_the_trigger_fields_and_shows_a_message_beside_the_step
 ) -> None:
     url, secrets = site
     tab, leaks, _dialogs = page
-    _sign_in(tab, url, secrets[Role.ANALYST])
+    sign_in(tab, url, secrets[Role.ANALYST])
     tab.goto(f"{url}/automations/new")
     tab.wait_for_load_state()  # htmx starts once the page has loaded
     tab.get_by_label("Id").fill("fair-visitors")

@@ -7,15 +7,20 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from cible.access.roles import Role
 from tests.server.processes import CIBLE, serving
-from tests.server.web.browser import accessibility_problems, chromium, offline, screenshot
+from tests.server.web.browser import (
+    accessibility_problems,
+    chromium,
+    open_tab,
+    screenshot,
+    sign_in,
+)
 from tests.server.web.shop import HOSTILE_ID, make_shop
 
 pytestmark = pytest.mark.slow
@@ -44,45 +49,18 @@ def browser() -> Iterator[Browser]:
         yield opened
 
 
-@contextmanager
-def _tab(browser: Browser, bypass_csp: bool) -> Iterator[tuple[Page, list[str], list[str]]]:
-    context = browser.new_context(locale="en-GB", bypass_csp=bypass_csp)
-    opened = context.new_page()
-    leaks: list[str] = []
-    dialogs: list[str] = []
-
-    def refuse(dialog: Dialog) -> None:  # a script in a name would open one
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    opened.on("dialog", refuse)
-    offline(opened, leaks)
-    try:
-        yield opened, leaks, dialogs
-    finally:
-        context.close()
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
     """A tab under the pages' Content-Security-Policy."""
-    with _tab(browser, bypass_csp=False) as opened:
+    with open_tab(browser, bypass_csp=False) as opened:
         yield opened
 
 
 @pytest.fixture
 def audited(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
     """A tab that may inject axe-core (an inline script the policy refuses)."""
-    with _tab(browser, bypass_csp=True) as opened:
+    with open_tab(browser, bypass_csp=True) as opened:
         yield opened
-
-
-def _sign_in(page: Page, url: str, secret: str) -> None:
-    page.goto(f"{url}/overview")
-    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
-    page.locator("#token").fill(secret)
-    page.locator("form[action='/sign-in'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/overview$"))
 
 
 def test_an_editor_reads_the_overview_segments_and_a_customer_in_both_languages(
@@ -90,7 +68,7 @@ def test_an_editor_reads_the_overview_segments_and_a_customer_in_both_languages(
 ) -> None:
     url, secrets = site
     tab, leaks, dialogs = page
-    _sign_in(tab, url, secrets[Role.EDITOR])
+    sign_in(tab, url, secrets[Role.EDITOR])
     expect(tab.get_by_role("heading", level=1)).to_have_text("Overview")
     # The charts are drawn by the vendored vega-embed, as SVG.
     expect(tab.locator("div.vega svg").first).to_be_visible()
@@ -126,7 +104,7 @@ def test_a_viewer_sees_no_edit_control_and_a_direct_post_is_refused(
 ) -> None:
     url, secrets = site
     tab, leaks, _dialogs = page
-    _sign_in(tab, url, secrets[Role.VIEWER])
+    sign_in(tab, url, secrets[Role.VIEWER])
     expect(tab.get_by_role("button", name="Run segments now")).to_have_count(0)
     expect(tab.get_by_role("link", name="Customers")).to_have_count(0)
     token = tab.locator('input[name="csrf_token"]').first.get_attribute("value")
@@ -155,7 +133,7 @@ def test_no_page_has_a_serious_accessibility_violation(
     tab, leaks, _dialogs = audited
     tab.goto(f"{url}/sign-in?lang={lang}")
     assert accessibility_problems(tab) == [], "sign-in"
-    _sign_in(tab, url, secrets[Role.ANALYST])
+    sign_in(tab, url, secrets[Role.ANALYST])
     for name, path in PAGES:
         joiner = "&" if "?" in path else "?"
         tab.goto(f"{url}{path}{joiner}lang={lang}")
@@ -180,7 +158,7 @@ def test_an_editor_builds_an_event_count_segment_publishes_it_and_exports_it_for
 ) -> None:
     url, secrets = site
     tab, leaks, _dialogs = page
-    _sign_in(tab, url, secrets[Role.EDITOR])
+    sign_in(tab, url, secrets[Role.EDITOR])
     tab.goto(f"{url}/segments/new")
     tab.get_by_label("Id").fill("browsers")
     tab.get_by_label("Name in English").fill("Browsers")
@@ -240,7 +218,7 @@ def test_an_admin_saves_a_draft_continues_it_and_the_admin_pages_pass_axe(
 ) -> None:
     url, secrets = site
     tab, leaks, _dialogs = audited
-    _sign_in(tab, url, secrets[Role.ADMIN])
+    sign_in(tab, url, secrets[Role.ADMIN])
     tab.goto(f"{url}/segments/new")
     tab.wait_for_load_state("networkidle")
     tab.get_by_label("Id").fill("half-done")
