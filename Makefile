@@ -28,8 +28,10 @@ CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Whole files to a worker: a module's served workspace or shop is built once, not once
+# per worker that gets some of its tests.
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -n 2 --durations=25
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 docs: $(STAMP)
 	$(BIN)/python -m cible.cli.reference cli > docs/cli.md
