@@ -8,26 +8,47 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from cible.locale import default_lang, gettext, translations
 from cible.segments.runner import ALL_TRAITS
 
 ROOT = Path(__file__).resolve().parents[1]
-# Where code marks messages with _() or N_(); the Makefile's `messages` target reads the same.
-SOURCES = ("src/cible/cli", "src/cible/locale")
+# Where code and templates mark messages with _() or N_(); the Makefile's `messages`
+# target reads the same, with the same babel.cfg.
+SOURCES = (
+    "src/cible/cli",
+    "src/cible/locale",
+    "src/cible/activation/experiments.py",
+    "src/cible/server/web",
+)
 PO = ROOT / "src/cible/locale/fr/LC_MESSAGES/cible.po"
 
 
 def extracted() -> dict[str, str]:
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
     found = {}
-    for folder in SOURCES:
+    for source in SOURCES:
+        path = ROOT / source
+        if path.is_file():  # one module: its own messages only
+            with path.open("rb") as module:
+                for line, message, _comments, _context in extract("python", module, keywords):
+                    found.setdefault(_singular(message), f"{source}:{line}")
+            continue
         for filename, line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+            path, method_map=method_map, options_map=options_map, keywords=keywords
         ):
-            found.setdefault(message, f"{folder}/{filename}:{line}")
+            found.setdefault(_singular(message), f"{source}/{filename}:{line}")
     return found
+
+
+def _singular(message: str | tuple[str, ...]) -> str:
+    """The catalog's key of a message (the singular of a plural one)."""
+    return message if isinstance(message, str) else message[0]
 
 
 def catalog():
