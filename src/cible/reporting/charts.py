@@ -133,8 +133,9 @@ def funnel(stages: Sequence[SegmentRow], lang: str) -> dict[str, Any]:
         for s in stages
     ]
     widest = max((s.size for s in stages), default=0) or 1
-    # The widest bar takes 70% of the width: the rest holds the labels on the right.
-    domain = [-widest / 1.4, widest / 1.4]
+    # Vega centres each bar on half the widest; that one takes 64% of the width, so that
+    # the labels on the right clear every bar.
+    domain = [widest / 2 - widest / 1.28, widest / 2 + widest / 1.28]
     base = alt.Chart(_data(rows)).encode(
         y=alt.Y("segment:N", title=None, sort=[s.name for s in stages])
     )
