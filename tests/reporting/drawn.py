@@ -45,6 +45,12 @@ def drawn_specs() -> Iterator[list[dict[str, Any]]]:
         yield specs
 
 
+def values(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a spec, or of the layer that holds them."""
+    holders = [spec, *spec.get("layer", [])]
+    return next(list(h["data"]["values"]) for h in holders if "values" in h.get("data", {}))
+
+
 def assert_offline(page: str) -> None:
     """The page runs no script and references nothing outside itself, fonts included."""
     assert "<script" not in page.lower()

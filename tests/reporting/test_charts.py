@@ -20,15 +20,10 @@ from tests.reporting.drawn import (
     drawn_specs,
     section,
     table,
+    values,
 )
 
 LANGS = ("en", "fr")
-
-
-def _values(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of a spec, or of the layer that holds them."""
-    holders = [spec, *spec.get("layer", [])]
-    return next(list(h["data"]["values"]) for h in holders if "data" in h)
 
 
 def _described(specs: list[dict[str, Any]], description: str) -> list[dict[str, Any]]:
@@ -63,7 +58,7 @@ def test_segment_shares_are_the_tables_percentages(shop_report: ShopReport, lang
     assert customers != "Customers" or lang == "en"
     for spec, block in zip(shares, blocks, strict=True):
         rows = table(block)
-        drawn = _values(spec)
+        drawn = values(spec)
         assert [percent(v["share"]) for v in drawn if v["measure"] == customers] == [
             r[2] for r in rows
         ]
@@ -78,7 +73,7 @@ def test_the_funnel_draws_the_lifecycle_tables_sizes(shop_report: ShopReport, la
     number = environment(lang).filters["number"]
     (funnel,) = _described(specs, text("funnel", lang))
     rows = table(section(page, '<section id="dimension-lifecycle"'))
-    assert [number(v["size"]) for v in _values(funnel)] == [r[1] for r in rows]
+    assert [number(v["size"]) for v in values(funnel)] == [r[1] for r in rows]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -94,9 +89,9 @@ def test_kpi_lines_end_on_the_tables_latest_figures(shop_report: ShopReport, lan
     parts = re.split(r'<h3 id="kpis-', kpis)[1:]
     for part, size, revenue in zip(parts, trends[::2], trends[1::2], strict=True):
         rows = table(part)
-        latest = max(v["as_of"] for v in _values(size))
-        sizes = {v["segment"]: v["size"] for v in _values(size) if v["as_of"] == latest}
-        revenues = {v["segment"]: v["revenue"] for v in _values(revenue) if v["as_of"] == latest}
+        latest = max(v["as_of"] for v in values(size))
+        sizes = {v["segment"]: v["size"] for v in values(size) if v["as_of"] == latest}
+        revenues = {v["segment"]: v["revenue"] for v in values(revenue) if v["as_of"] == latest}
         assert {r[0]: r[1] for r in rows} == {k: env.filters["number"](v) for k, v in sizes.items()}
         assert {r[0]: r[3] for r in rows} == {
             k: env.filters["money"](v, "EUR") for k, v in revenues.items()
@@ -107,7 +102,7 @@ def test_kpi_lines_end_on_the_tables_latest_figures(shop_report: ShopReport, lan
 def test_the_quality_trend_ends_on_the_printed_score(shop_report: ShopReport, lang: str) -> None:
     page, specs = shop_report.pages[lang], shop_report.specs[lang]
     (trend,) = _described(specs, text("quality_score", lang))
-    scores = [v["score"] for v in _values(trend)]
+    scores = [v["score"] for v in values(trend)]
     printed = re.search(r'<div class="kpi"><b>([^ <]+)', section(page, '<section id="quality"'))
     assert printed is not None and len(scores) == 2
     assert environment(lang).filters["number"](scores[-1], 1) == printed.group(1)
@@ -120,7 +115,7 @@ def test_portfolio_bars_are_the_tables_shares(shop_report: ShopReport, lang: str
     portfolio = section(page, '<section id="portfolio"')
     coverage = _described(specs, text("coverage_title", lang) + " · " + text("uncovered", lang))
     rows = table(portfolio[portfolio.index('<table id="coverage"') :])
-    assert [(v["label"], percent(v["share"])) for v in _values(coverage[0])] == [
+    assert [(v["label"], percent(v["share"])) for v in values(coverage[0])] == [
         (r[0], r[3]) for r in rows
     ]
     tops = [
@@ -129,7 +124,7 @@ def test_portfolio_bars_are_the_tables_shares(shop_report: ShopReport, lang: str
     tables = portfolio.split('<table class="pareto">')[1:]
     assert len(tops) == len(tables) > 0
     for spec, part in zip(tops, tables, strict=True):
-        assert [(v["label"], percent(v["share"])) for v in _values(spec)] == [
+        assert [(v["label"], percent(v["share"])) for v in values(spec)] == [
             (r[0], r[2]) for r in table(part)
         ]
 
@@ -142,7 +137,7 @@ def test_holdout_page_charts_are_its_table(lang: str) -> None:
         page = render_holdout(rows, curve, title="CDNOW", lang=lang)
     assert charts_only(page) == len(specs) == 2
     assert_offline(page)
-    cumulative, bars = (_values(s) for s in specs)
+    cumulative, bars = (values(s) for s in specs)
     actual, expected = text("actual", lang), text("expected", lang)
     assert [v["purchases"] for v in cumulative if v["series"] == actual] == [0.0, 5.0, 7.0]
     assert [v["purchases"] for v in bars if v["series"] == expected] == [0.25, 0.75]
@@ -201,7 +196,7 @@ def test_fairness_bars_are_the_group_shares(lang: str) -> None:
         page = render_fairness_page(report, lang)
     assert charts_only(page) == len(specs) == 1
     assert_offline(page)
-    drawn = [(v["row"], v["group"], v["share"]) for v in _values(specs[0])]
+    drawn = [(v["row"], v["group"], v["share"]) for v in values(specs[0])]
     whole = gettext(lang, "Whole base")
     assert drawn == [
         (whole, "a", 0.6),

@@ -222,7 +222,7 @@ def lift_forest(rows: Sequence[CampaignRow], name: str, lang: str) -> dict[str, 
     if not points:
         return None
     colour = alt.condition("datum.significant", alt.value(_GAIN), alt.value(_GREY))
-    base = alt.Chart(_data(points)).encode(
+    base = alt.Chart().encode(
         y=alt.Y("label:N", title=None, sort=[str(p["label"]) for p in points])
     )
     axis = alt.Axis(format="+.0%")
@@ -240,9 +240,13 @@ def lift_forest(rows: Sequence[CampaignRow], name: str, lang: str) -> dict[str, 
             alt.Tooltip("high:Q", format="+.1%"),
         ],
     )
-    zero = alt.Chart().mark_rule(color="#495057").encode(x=alt.datum(0))
+    zero = alt.Chart(_data([{}])).mark_rule(color="#495057").encode(x=alt.datum(0))
     chart = alt.layer(
-        zero, interval, dot, description=text("campaign_forest", lang, name=name)
+        zero,
+        interval,
+        dot,
+        data=_data(points),
+        description=text("campaign_forest", lang, name=name),
     ).properties(width=WIDTH - 200, height={"step": 24})
     return _plain(chart)
 
