@@ -3,6 +3,7 @@ figures the page prints, in both languages, with nothing fetched."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from cible.locale import gettext
 from cible.locale.messages import text
+from cible.reporting import charts, vega
 from cible.reporting.fairness import render_fairness_page
 from cible.reporting.holdout import render_holdout
 from cible.reporting.html import environment
@@ -205,3 +207,16 @@ def test_fairness_bars_are_the_group_shares(lang: str) -> None:
         ("</text><b>S ⚑", "b", 0.8),
     ]
     assert "</text><b>S" not in page and "&lt;/text&gt;&lt;b&gt;S ⚑" in page
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_control_character_or_a_non_finite_figure_draws(lang: str) -> None:
+    # vl-convert aborts the process on a character XML forbids: it must never get one.
+    spec = charts.share_bars([("a\x1bb\x00", math.nan, "#000"), ("c\ud800", math.inf, "#111")], "d")
+    drawn = vega.svg(spec, lang)
+    assert "a\ufffdb\ufffd" in drawn and "nan" not in drawn.lower()
+
+
+def test_a_spec_naming_a_data_url_fails_instead_of_fetching() -> None:
+    with pytest.raises(ValueError, match="not allowed"):
+        vega.svg({"data": {"url": "https://example.com/a.csv"}, "mark": "point"}, "en")
