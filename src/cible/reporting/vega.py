@@ -13,8 +13,10 @@ Examples
 ...         "mark": "bar", "encoding": {"x": {"field": "b", "type": "quantitative"},
 ...                                      "y": {"field": "a", "type": "nominal"}}}
 >>> drawn = svg(spec, "fr")
->>> drawn.startswith('<svg class="chart" role="img" aria-label="Sizes"'), "1,5" in drawn
+>>> drawn.startswith('<svg class="chart" role="img"'), 'aria-label="Sizes"' in drawn
 (True, True)
+>>> "1,5" in drawn, "http" in drawn
+(True, False)
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from cible.reporting.charts import WIDTH
 
 #: d3 locales of the axes' numbers and dates, per report language.
 _LOCALES: dict[str, Any] = {"en": "en-GB", "fr": "fr-FR"}
+#: The namespace declarations and Vega's own class of the opening tag.
+_DROPPED = re.compile(r' (?:xmlns(?::\w+)?|class)="[^"]*"')
 #: Characters XML forbids; vl-convert aborts the whole process on one in a label.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -54,9 +58,12 @@ def svg(spec: dict[str, Any], lang: str) -> Markup:
         time_format_locale=_LOCALES[lang],
     )
     label = html.escape(str(plain.get("description", "")), quote=True)
-    # Vega names the SVG namespace first; the role makes the chart one image to a reader.
-    opening = f'<svg class="chart" role="img" aria-label="{label}" '
-    return Markup(drawn.replace("<svg ", opening, 1))
+    # Inline in HTML, an <svg> is in the SVG namespace without naming it: dropping the
+    # declarations leaves no URL in the page. The role makes the chart one image; the
+    # class replaces Vega's "marks", which no page styles.
+    opening, rest = drawn.split(">", 1)
+    opening = _DROPPED.sub("", opening).replace("<svg", '<svg class="chart" role="img"', 1)
+    return Markup(f'{opening} aria-label="{label}">{rest}')
 
 
 def _xml_safe(value: Any) -> Any:
