@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from cible import Workspace
 from cible.activation.campaign_analysis import ALL
+from cible.locale.messages import text
 from cible.reporting.campaigns import campaigns_block
 from tests.activation.experiment_shop import LAUNCH, build_shop, campaign
+from tests.reporting.drawn import assert_offline, drawn_specs, values
 
 
 @pytest.fixture(scope="module")
@@ -23,24 +24,40 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_report_shows_each_campaign_against_its_holdout(shop: Path) -> None:
+    pages, specs = {}, {}
     with Workspace.open(shop) as ws:
         analysis = ws.experiments.analyse("spring")
-        english, french = ws.report("en"), ws.report("fr")
+        for lang in ("en", "fr"):
+            with drawn_specs() as drawn:
+                pages[lang] = ws.report(lang)
+            specs[lang] = drawn
+    english, french = pages["en"], pages["fr"]
     assert 'id="campaign-spring"' in english
     assert "Campaigns against their holdout" in english
     assert "Campagnes face à leur groupe témoin" in french
     assert (
         "<script>x</script>" not in english and "&lt;script&gt;x&lt;/script&gt; spring" in english
     )
-    revenue = {
-        f"{'∑' if c.segment == ALL else c.segment} · {c.variant}": c
-        for c in analysis.comparisons
-        if c.metric == "revenue"
-    }
-    drawn = dict(re.findall(r'<g data-label="([^"]+)" data-lift="([-0-9.e]+)"', english))
-    assert drawn.keys() == revenue.keys()
-    for label, lift in drawn.items():
-        assert float(lift) == pytest.approx(revenue[label].relative_lift, abs=1e-4)
+    for lang in ("en", "fr"):
+        assert_offline(pages[lang])
+        everything = text("campaign_all", lang)
+        revenue = {
+            f"{everything if c.segment == ALL else c.segment} · {c.variant}": c
+            for c in analysis.comparisons
+            if c.metric == "revenue" and c.relative_lift_ci_low is not None
+        }
+        opening = text("campaign_forest", lang, name="\0").split("\0")[0]
+        (forest,) = [s for s in specs[lang] if str(s.get("description")).startswith(opening)]
+        drawn = {p["label"]: p for p in values(forest)}
+        assert drawn.keys() == revenue.keys()
+        for label, point in drawn.items():
+            assert point["lift"] == pytest.approx(revenue[label].relative_lift)
+            assert point["low"] == pytest.approx(revenue[label].relative_lift_ci_low)
+        (pareto,) = [
+            s for s in specs[lang] if s.get("description") == text("campaigns_pareto", lang)
+        ]
+        nets = {r.segment: r.net for r in analysis.returns if r.segment != ALL}
+        assert {v["segment"]: v["net"] for v in values(pareto)} == pytest.approx(nets)
 
 
 def test_the_pareto_adds_up_each_segments_net_profit(shop: Path) -> None:

@@ -82,7 +82,7 @@ def test_partial_renders_in_both_languages(lang: str, phrases: list[str]):
     page = _render(quality_block_from(STORED, [88.0, 93.0, 91.25], lang))
     for phrase in phrases:
         assert phrase in page
-    assert "<polyline" in page  # the trend line
+    assert '<svg class="chart"' in page  # the trend line
     assert "C1: a@@b.fr" in page and "C10: w" not in page  # three examples at most
     assert str(escape(MESSAGES["quality_formula_changed"][lang])) not in page
 
@@ -92,7 +92,7 @@ def test_partial_for_a_first_audit_without_problem():
     page = _render(block)
     assert MESSAGES["quality_first"]["en"] in page
     assert MESSAGES["quality_none"]["en"] in page
-    assert "<polyline" not in page
+    assert '<svg class="chart"' not in page
 
 
 def test_every_quality_message_is_bilingual():
@@ -139,4 +139,4 @@ def test_an_audit_stored_before_the_new_formula_still_renders(tmp_path: Path):
     assert new.problems[0].weight == 0.6
     page = _render(new)
     assert str(escape(MESSAGES["quality_formula_changed"]["en"])) in page
-    assert "<polyline" in page
+    assert '<svg class="chart"' in page

@@ -2,8 +2,9 @@
 
 :func:`render_fairness_page` shows ``ws.fairness.report(...).as_dict()`` in its served
 JSON form (dates as ISO text), so a page built from the API's answer and one built
-locally are the same. Each dimension gets a chart of stacked bars, drawn as inline
-SVG like the rest of the report: the share of each attribute group among the
+locally are the same. Each dimension gets a chart of stacked bars
+(:func:`cible.reporting.charts.group_shares`, drawn as inline SVG like the rest of the
+report): the share of each attribute group among the
 members of each segment, under the same bar for the whole base, so that a segment
 whose colours differ from the base's stands out. The page is autoescaped: a hostile
 segment name prints as text.
@@ -23,13 +24,13 @@ True
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from cible.domain.json_values import dumps_json
 from cible.locale import gettext
 from cible.locale.fairness_labels import LABELS
 from cible.locale.messages import LANGS
+from cible.reporting import charts
 from cible.reporting.html import environment
 
 #: Colours of the attribute's groups, in the base's order (colour-blind safe, Okabe-Ito).
@@ -43,32 +44,6 @@ PALETTE = (
     "#f0e442",
     "#000000",
 )
-#: Geometry of a chart, in SVG units.
-BAR_HEIGHT = 18
-BAR_GAP = 8
-LABEL_WIDTH = 190
-BAR_WIDTH = 460
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One group's part of one bar."""
-
-    x: float
-    width: float
-    color: str
-    group: str
-    share: float
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One segment (or the whole base) as a row of pieces."""
-
-    label: str
-    y: float
-    flagged: bool
-    pieces: tuple[Piece, ...]
 
 
 def label(key: str, lang: str, **values: object) -> str:
@@ -94,7 +69,7 @@ def render_fairness_page(report: dict[str, Any], lang: str) -> str:
         raise ValueError(f"language {lang!r} is not one of {', '.join(LANGS)}")
     served = json.loads(dumps_json(report))
     colors = {g["group"]: PALETTE[i % len(PALETTE)] for i, g in enumerate(served["groups"])}
-    charts = [chart(d, served["groups"], colors, lang) for d in served["dimensions"]]
+    specs = [chart(d, served["groups"], colors, lang) for d in served["dimensions"]]
     env = environment(lang)
 
     def t(key: str, **values: object) -> str:
@@ -111,7 +86,7 @@ def render_fairness_page(report: dict[str, Any], lang: str) -> str:
             r=served,
             lang=lang,
             colors=colors,
-            charts=charts,
+            specs=specs,
             date=served["as_of"][:10],
             # Reports saved before the count existed have none.
             not_profiled=int(served.get("not_profiled") or 0),
@@ -121,16 +96,16 @@ def render_fairness_page(report: dict[str, Any], lang: str) -> str:
 
 def chart(
     dimension: dict[str, Any], groups: list[dict[str, Any]], colors: dict[str, str], lang: str
-) -> list[Bar]:
-    """Stacked bars of one dimension: the whole base first, then each segment.
+) -> dict[str, Any]:
+    """The Vega-Lite spec of one dimension's stacked bars: the whole base, then each segment.
 
     Examples
     --------
-    >>> bars = chart({"segments": [{"segment_id": "s", "name": {}, "flagged": True,
+    >>> spec = chart({"segments": [{"segment_id": "s", "name": {}, "flagged": True,
     ...     "groups": [{"group": "a", "share_in_segment": 0.25}]}]},
     ...     [{"group": "a", "share": 0.5}], {"a": "#000"}, "en")
-    >>> [(b.label, [p.width for p in b.pieces]) for b in bars]
-    [('Whole base', [230.0]), ('s', [115.0])]
+    >>> [(row["row"], row["share"]) for row in spec["data"]["values"]]
+    [('Whole base', 0.5), ('s ⚑', 0.25)]
     """
     rows = [(label("whole_base", lang), False, [(g["group"], g["share"]) for g in groups])]
     for segment in dimension["segments"]:
@@ -138,13 +113,4 @@ def chart(
         title = texts.get(lang) or next(iter(texts.values()), segment["segment_id"])
         shares = [(g["group"], g["share_in_segment"]) for g in segment["groups"]]
         rows.append((title, bool(segment["flagged"]), shares))
-    bars = []
-    for i, (title, flagged, shares) in enumerate(rows):
-        x = float(LABEL_WIDTH)
-        pieces = []
-        for group, share in shares:
-            width = BAR_WIDTH * (share or 0.0)
-            pieces.append(Piece(x, width, colors.get(group, "#868e96"), group, share or 0.0))
-            x += width
-        bars.append(Bar(title, i * (BAR_HEIGHT + BAR_GAP), flagged, tuple(pieces)))
-    return bars
+    return charts.group_shares(rows, colors, label("chart", lang), label("group", lang))

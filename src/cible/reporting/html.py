@@ -1,8 +1,9 @@
 """Rendering a :class:`~cible.reporting.model.Report` as one self-contained HTML page.
 
-Charts are inline SVG drawn by the template: the page needs no script, no font and no
-network, so it opens offline and prints as it shows. Numbers and dates follow the
-reader's language through Babel.
+Charts are the Vega-Lite specs of :mod:`~cible.reporting.charts` (the web pages' own),
+which the templates pick and :func:`~cible.reporting.vega.svg` draws as inline SVG: the
+page needs no script, no font and no network, so it opens offline and prints as it
+shows. Numbers and dates follow the reader's language through Babel.
 
 Examples
 --------
@@ -24,6 +25,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from cible.locale.messages import LANGS, text
+from cible.reporting import charts, vega
 from cible.reporting.model import Report
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
@@ -81,8 +83,17 @@ def environment(lang: str) -> Environment:
     def t(key: str, **values: Any) -> str:
         return text(key, lang, **values)
 
+    def chart(spec: dict[str, Any] | None) -> str:
+        return "" if spec is None else vega.svg(spec, lang)
+
     env.filters.update(number=number, money=money, percent=percent, round=_geometry)
-    env.globals.update(t=t, format_date=lambda d: format_date(d, "long", locale=locale))
+    env.globals.update(
+        t=t,
+        format_date=lambda d: format_date(d, "long", locale=locale),
+        charts=charts,
+        chart=chart,
+        lang=lang,
+    )
     return env
 
 
@@ -98,5 +109,4 @@ def render_report(report: Report) -> str:
         raise ValueError(f"language {report.lang!r} is not one of {', '.join(LANGS)}")
     template = environment(report.lang).get_template("report.html.j2")
     max_revenue = max((cell.revenue for cell in report.rfm_grid), default=0.0) or 1.0
-    max_funnel = max((row.size for row in report.funnel), default=0) or 1
-    return template.render(r=report, max_revenue=max_revenue, max_funnel=max_funnel)
+    return template.render(r=report, max_revenue=max_revenue)

@@ -1,41 +1,21 @@
-"""The report's "KPIs per segment" section: the latest period's KPIs and two small charts.
+"""The report's "KPIs per segment" section: the latest period's KPIs and two charts.
 
-Per dimension, a table of each segment's KPIs at the latest moment (now) and two
-inline-SVG line charts, size and revenue per segment over the moments kept (each
-kept snapshot and now). Coordinates are computed here, so the template only writes
-numbers; names and texts are escaped by the template like everything else.
-
-Examples
---------
->>> chart = line_chart([[1.0, 3.0], [2.0, 2.0]], 2)
->>> chart.lines[0], chart.top
-('40.0,72.0 440.0,8.0', 3.0)
+Per dimension, a table of each segment's KPIs at the latest moment (now) and the
+series of two line charts, size and revenue per segment over the moments kept (each
+kept snapshot and now), in the shape the web's trend charts take
+(:func:`cible.reporting.charts.metric_trend`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cible.locale import gettext
 from cible.locale.kpi_labels import LABELS
 from cible.segments.catalog import SegmentInfo
 from cible.segments.kpis import KpiRow
-
-#: Chart geometry in SVG user units: plot area from LEFT to WIDTH-RIGHT, TOP to BOTTOM.
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 480, 130, 40, 40, 8, 104
-
-
-@dataclass(frozen=True)
-class LineChart:
-    """Polylines in SVG units, one per series, with the axis top value."""
-
-    #: ``"x,y x,y ..."`` per series.
-    lines: list[str]
-    #: The last point of each series, for a dot and its label.
-    ends: list[tuple[float, float]]
-    top: float
 
 
 @dataclass(frozen=True)
@@ -56,11 +36,9 @@ class KpiBlock:
     period_start: datetime
     as_of: datetime
     segments: list[KpiSegment]
-    moments: list[datetime]
-    #: Name and colour of each chart line, in the charts' order.
-    legend: list[tuple[str, str]]
-    size_chart: LineChart
-    revenue_chart: LineChart
+    #: Per segment, in the charts' order: ``id``, ``name`` (``{lang: name}``), ``color``
+    #: and ``trend``, its ``size`` and ``revenue`` at each moment it has a row for.
+    series: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -69,25 +47,6 @@ class KpiSection:
 
     labels: dict[str, str]
     blocks: list[KpiBlock]
-
-
-def line_chart(series: list[list[float]], points: int) -> LineChart:
-    """Scale series of ``points`` values each into the chart's plot area (0 at the bottom)."""
-    # A corrupt amount can make a revenue infinite or NaN: it draws at 0, off the scale.
-    series = [[v if math.isfinite(v) else 0.0 for v in values] for values in series]
-    top = max((value for values in series for value in values), default=0.0) or 1.0
-    step = (WIDTH - LEFT - RIGHT) / max(points - 1, 1)
-
-    def at(index: int, value: float) -> tuple[float, float]:
-        x = LEFT + index * step if points > 1 else (WIDTH) / 2
-        return round(x, 1), round(BOTTOM - (BOTTOM - TOP) * value / top, 1)
-
-    lines, ends = [], []
-    for values in series:
-        coords = [at(i, v) for i, v in enumerate(values)]
-        lines.append(" ".join(f"{x},{y}" for x, y in coords))
-        ends.append(coords[-1])
-    return LineChart(lines=lines, ends=ends, top=top)
 
 
 def kpi_section(
@@ -118,8 +77,6 @@ def kpi_section(
             for s, (name, color) in zip(segments, legend, strict=True)
             if (s, latest) in cells
         ]
-        here = [m for m in moments if any((s, m) in cells for s in segments)]
-
         blocks.append(
             KpiBlock(
                 dimension=dimension,
@@ -127,25 +84,24 @@ def kpi_section(
                 period_start=shown[0].row.period_start if shown else latest,
                 as_of=latest,
                 segments=shown,
-                moments=here,
-                legend=legend,
-                size_chart=_series(cells, segments, here, "size"),
-                revenue_chart=_series(cells, segments, here, "revenue"),
+                series=[
+                    {
+                        "id": s,
+                        "name": {lang: name},
+                        "color": color,
+                        "trend": [
+                            {
+                                "as_of": m,
+                                "size": cells[(s, m)].size,
+                                "revenue": cells[(s, m)].revenue,
+                            }
+                            for m in moments
+                            if (s, m) in cells
+                        ],
+                    }
+                    for s, (name, color) in zip(segments, legend, strict=True)
+                ],
             )
         )
     labels = {key: gettext(lang, message) for key, message in LABELS.items()}
     return KpiSection(labels=labels, blocks=blocks)
-
-
-def _series(
-    cells: dict[tuple[str, datetime], KpiRow],
-    segments: list[str],
-    moments: list[datetime],
-    field: str,
-) -> LineChart:
-    """One line per segment of ``field`` over ``moments`` (0 where it had no members)."""
-    values = [
-        [float(getattr(cells[(s, m)], field)) if (s, m) in cells else 0.0 for m in moments]
-        for s in segments
-    ]
-    return line_chart(values, len(moments))
