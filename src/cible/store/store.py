@@ -282,6 +282,18 @@ class Store:
             snapshot=snapshot,
         )
 
+    def save_figures(self, run_id: int, figures: ir.Table) -> None:
+        """Keep ``figures`` (one row per segment: ``segment_id``, size, revenue, shares)
+        as those of run ``run_id``, for :meth:`stored_figures`."""
+        self.hold("_segment_figures", figures)
+        runs.save_figures(self.connection, run_id, "_segment_figures")
+        self.connection.execute('DROP TABLE "_segment_figures"')
+
+    def stored_figures(self) -> dict[str, dict[str, Any]]:
+        """The figures the latest run kept, by segment id (see :meth:`save_figures`);
+        empty when it kept none. A clustering saved since drops its dimension's."""
+        return runs.stored_figures(self.connection)
+
     def commit_snapshot(
         self,
         *,
