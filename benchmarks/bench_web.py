@@ -119,8 +119,8 @@ def prepare(folder: Path, customers: int, orders: int, events: int) -> tuple[Pat
 def _first(ws: Workspace, sql: str) -> str | None:
     """The first value ``sql`` finds in the workspace, as text; None when there is none."""
     with contextlib.suppress(Exception):  # a table another version of Cible lacks
-        row = ws.store.connection.execute(sql).fetchone()
-        return None if row is None or row[0] is None else str(row[0])
+        rows = ws.store.connection.execute(sql).fetchall()
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
     return None
 
 

@@ -171,23 +171,29 @@ class Personas:
 
     def cards(self, segment_ids: Iterable[str]) -> list[PersonaCard]:
         """Cards of several segments, reading the base once; empty segments raise."""
-        return self._cards({info.id: info for info in self._segments.list()}, list(segment_ids))
+        wanted = list(segment_ids)
+        known = {entry.id for entry in self._segments.catalogue()}
+        # Only the wanted segments' figures: listing every segment's costs far more.
+        infos = {sid: self._segments.get(sid) for sid in dict.fromkeys(wanted) if sid in known}
+        return self._cards(infos, wanted, known)
 
     def for_dimensions(self, dimensions: Iterable[str]) -> list[PersonaCard]:
         """Cards of every segment with members in ``dimensions``, in catalogue order."""
         chosen = set(dimensions)
         infos = {info.id: info for info in self._segments.list()}
         wanted = [i.id for i in infos.values() if i.dimension in chosen and i.size > 0]
-        return self._cards(infos, wanted) if wanted else []
+        return self._cards(infos, wanted, set(infos)) if wanted else []
 
-    def _cards(self, infos: dict[str, SegmentInfo], wanted: list[str]) -> list[PersonaCard]:
+    def _cards(
+        self, infos: dict[str, SegmentInfo], wanted: list[str], known: set[str]
+    ) -> list[PersonaCard]:
         log = self._store.table("runs")
         latest = log.order_by(log.run_id.desc()).limit(1).to_pyarrow().to_pylist()
         if not latest:
             raise CibleError("No run yet: run `cible run` first.")
         for segment_id in wanted:
             if segment_id not in infos:
-                raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(infos))}.")
+                raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(known))}.")
             if infos[segment_id].size == 0:
                 raise CibleError(
                     f"Segment {segment_id!r} has no member in the latest run: no persona."

@@ -67,9 +67,9 @@ async def segments(
 
 
 def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any] | None:
-    found = {info.id: info for info in ws.segments.list()}
-    info = found.get(segment_id)
-    if info is None:
+    try:
+        info = ws.segments.get(segment_id)
+    except CibleError:
         return None
     stored = ws.segments.definition(segment_id)
     members: list[dict[str, Any]] = []
@@ -91,7 +91,7 @@ def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any]
         )
     trend = [
         {"as_of": row.as_of, "size": row.size}
-        for row in (ws.kpis.per_segment(segment=segment_id) if ws.store.has_run() else [])
+        for row in (ws.kpis.sizes(segment=segment_id) if ws.store.has_run() else [])
     ]
     persona = None
     if total:
