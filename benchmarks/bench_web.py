@@ -127,9 +127,7 @@ def _first(ws: Workspace, sql: str) -> str | None:
 def parameters(ws: Workspace) -> dict[str, str | None]:
     """A real value for each path parameter the pages may have."""
     # A rule segment where there is one, else the largest segment.
-    segment = _first(
-        ws, "SELECT min(segment_id) FROM segments WHERE kind = 'rule'"
-    ) or _first(
+    segment = _first(ws, "SELECT min(segment_id) FROM segments WHERE kind = 'rule'") or _first(
         ws,
         "SELECT segment_id FROM segment_memberships WHERE exited_at IS NULL "
         "GROUP BY segment_id ORDER BY count(*) DESC LIMIT 1",

@@ -74,7 +74,13 @@ def test_the_figures_a_run_keeps_are_those_of_its_memberships(tmp_path: Path) ->
         assert (big.size, big.revenue, big.customer_share) == (2, 1700.0, 0.5)
         assert big.avg_order_value == pytest.approx(1700 / 3)
         # A segment added after the run has no member until the next one.
-        ws.segments.add({"id": "small", "name": "Small", "where": {"trait": "monetary_value", "op": "<", "value": 50}})
+        ws.segments.add(
+            {
+                "id": "small",
+                "name": "Small",
+                "where": {"trait": "monetary_value", "op": "<", "value": 50},
+            }
+        )
         assert ws.segments.get("small").size == 0
         ws.run(as_of=datetime(2025, 2, 1))
         assert ws.segments.get("small").size == 2  # a (30) and d (none)

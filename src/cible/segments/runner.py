@@ -64,8 +64,8 @@ from cible.segments.cluster_members import assign_clusters, load_cluster_segment
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, SegmentDefinitionError, parse_definition
 from cible.segments.dependencies import evaluation_order
-from cible.segments.vocabulary import Vocabulary
 from cible.segments.summary import segment_figures
+from cible.segments.vocabulary import Vocabulary
 from cible.store.runs import TRAITS as TRAITS_TABLE
 from cible.store.runs import RunRecord
 from cible.store.snapshots import SnapshotRow

@@ -182,9 +182,7 @@ def stored_figures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The figures of the latest run by segment id; empty when that run stored none."""
     if not _has_figures(con):
         return {}
-    cursor = con.execute(
-        f"SELECT * FROM {FIGURES} WHERE run_id = (SELECT max(run_id) FROM runs)"
-    )
+    cursor = con.execute(f"SELECT * FROM {FIGURES} WHERE run_id = (SELECT max(run_id) FROM runs)")
     columns = [c[0] for c in cursor.description or ()]
     return {row[1]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
 
