@@ -29,6 +29,8 @@ With a workspace, ``ws.persona("typology-loyal")`` returns the card of that segm
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -160,14 +162,34 @@ class Personas:
         self._config = config
 
     def card(self, segment_id: str) -> PersonaCard:
-        """The card of one segment.
+        """The card of one segment, kept for the latest run once drawn.
+
+        Drawing a card takes seconds on a large base: the first one drawn after a run
+        is kept (:mod:`cible.store.persona_cards`) and shown until the next run, a
+        clustering of its dimension, or a change of ``[personas]``, ``[playbook]`` or
+        the time zone.
 
         Raises
         ------
         CibleError
             When there is no run, no such segment, or the segment has no member.
         """
-        return self.cards([segment_id])[0]
+        key = self._settings_key()
+        kept = self._store.kept_card(segment_id, key) if self._store.has_run() else None
+        if kept is not None:
+            return card_from_dict(json.loads(kept))
+        card = self.cards([segment_id])[0]
+        self._store.keep_card(segment_id, key, json.dumps(card.as_dict(), default=str))
+        return card
+
+    def _settings_key(self) -> str:
+        """What a card depends on besides the run: names, playbook and clock."""
+        settings = {
+            "personas": self._config.personas.model_dump(mode="json"),
+            "playbook": self._config.playbook.model_dump(mode="json"),
+            "zone": self._config.workspace.zone,
+        }
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
     def cards(self, segment_ids: Iterable[str]) -> list[PersonaCard]:
         """Cards of several segments, reading the base once; empty segments raise."""
@@ -322,6 +344,26 @@ class Personas:
         current = history.filter(history.exited_at.isnull()).semi_join(members, "customer_id")
         counts = current.group_by("segment_id").aggregate(n=current.customer_id.nunique())
         return {r["segment_id"]: r["n"] / size for r in counts.to_pyarrow().to_pylist()}
+
+
+def card_from_dict(data: dict[str, Any]) -> PersonaCard:
+    """The card :meth:`PersonaCard.as_dict` gave, back (after a trip through JSON)."""
+
+    def share(value: dict[str, Any] | None) -> Share | None:
+        return None if value is None else Share(**value)
+
+    return PersonaCard(
+        **{
+            **data,
+            "traits": [TraitDifference(**t) for t in data["traits"]],
+            "sales_channel": share(data["sales_channel"]),
+            "contact_channel": share(data["contact_channel"]),
+            "preferred_weekday": share(data["preferred_weekday"]),
+            "preferred_hour": share(data["preferred_hour"]),
+            "top_categories": [Share(**c) for c in data["top_categories"]],
+            "actions": [(rule, action) for rule, action in data["actions"]],
+        }
+    )
 
 
 def _shares(joined: Any, column: str, size: int, top: int) -> list[Share]:

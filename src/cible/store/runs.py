@@ -18,8 +18,8 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
-from cible.store import indexes, outbox, snapshots
-from cible.store.sql import fetch_row, quote, widen
+from cible.store import indexes, outbox, persona_cards, snapshots
+from cible.store.sql import fetch_row, literal, quote, widen
 from cible.store.transaction import transaction
 
 TRAITS = "customer_traits"
@@ -193,17 +193,16 @@ def _has_figures(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _forget_figures(con: duckdb.DuckDBPyConnection, dimension: str) -> None:
-    """Drop the stored figures of ``dimension``'s segments, old and new: their members
-    change without a run (they are computed from the memberships until the next one)."""
+    """Drop the stored figures and kept persona cards of ``dimension``'s segments, old
+    and new: their members change without a run (figures are computed from the
+    memberships until the next one, cards drawn again)."""
+    changed = (
+        f"SELECT segment_id FROM segment_memberships WHERE dimension = {literal(dimension)} "
+        f"UNION SELECT segment_id FROM {MEMBERS}"
+    )
     if _has_figures(con):
-        con.execute(
-            f"""
-            DELETE FROM {FIGURES} WHERE segment_id IN (
-              SELECT segment_id FROM segment_memberships WHERE dimension = ?
-              UNION SELECT segment_id FROM {MEMBERS})
-            """,
-            [dimension],
-        )
+        con.execute(f"DELETE FROM {FIGURES} WHERE segment_id IN ({changed})")
+    persona_cards.forget_cards(con, changed)
 
 
 def reassign_dimension(con: duckdb.DuckDBPyConnection, dimension: str) -> int:
