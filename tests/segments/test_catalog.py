@@ -70,6 +70,13 @@ def test_the_figures_a_run_keeps_are_those_of_its_memberships(tmp_path: Path) ->
             assert info.revenue == pytest.approx(row.get("revenue", 0.0))
             assert info.customer_share == pytest.approx(row.get("customer_share", 0.0))
             assert info.revenue_share == pytest.approx(row.get("revenue_share", 0.0))
+        # Pages of members, by id, as ``members`` gives them.
+        assert ws.segments.member_count("big") == 2
+        page = ws.segments.member_page("big", ["monetary_value"], limit=1, offset=1)
+        assert page == [{"customer_id": "c", "monetary_value": 1000.0}]
+        every = ws.segments.members("big").select("customer_id", "frequency").to_pyarrow()
+        assert ws.segments.member_page("big", ["frequency"], limit=5) == every.to_pylist()
+        assert ws.segments.member_page("big", ["frequency"], limit=5, offset=2) == []
         big = ws.segments.get("big")
         assert (big.size, big.revenue, big.customer_share) == (2, 1700.0, 0.5)
         assert big.avg_order_value == pytest.approx(1700 / 3)

@@ -344,6 +344,41 @@ class Segments:
         traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
 
+    def member_count(self, segment_id: str) -> int:
+        """How many current members a segment has (its memberships alone are read)."""
+        self.entry(segment_id)
+        current = self._current()
+        return int(current.filter(current.segment_id == segment_id).count().execute())
+
+    def member_page(
+        self, segment_id: str, columns: Iterable[str], *, limit: int, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """One page of :meth:`members` (by customer id), with ``columns`` of its traits.
+
+        The page's ids are picked from the memberships first, then their traits read
+        through the customer index: :meth:`members` would join every member's traits
+        before sorting (about 0.1 s for 100,000 members, against 0.02 s).
+        """
+        if not self._store.has_run():
+            raise CibleError("No run yet: run `cible run` first.")
+        self.entry(segment_id)
+        current = self._current()
+        ids = (
+            current.filter(current.segment_id == segment_id)
+            .select("customer_id")
+            .order_by("customer_id")
+            .limit(limit, offset=offset)
+            .customer_id.to_pyarrow()
+            .to_pylist()
+        )
+        if not ids:
+            return []
+        traits = self._store.table(runs.TRAITS)
+        wanted = ["customer_id", *(c for c in columns if c != "customer_id")]
+        page = traits.filter(traits.customer_id.isin(ids)).select(*wanted)
+        rows: list[dict[str, Any]] = page.order_by("customer_id").to_pyarrow().to_pylist()
+        return rows
+
     def migration(self, dimension: str, start: datetime, end: datetime) -> Migration:
         """Where ``dimension``'s customers went between ``start`` and ``end``: the matrix
         of counts and shares, each segment's inflow, outflow, churn and median time in

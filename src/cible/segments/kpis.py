@@ -196,8 +196,8 @@ class Kpis:
         sizes are the latest run's figures (:meth:`cible.segments.catalog.Segments.list`);
         a segment without members at a moment has no row for it.
         """
-        if segment is not None:
-            self._segments.entry(segment)
+        # Raises for an unknown segment before any query.
+        one = None if segment is None else self._segments.get(segment)
         moments = self._moments(None, None, "month")
         kept = [m.moment_id for m in moments if m.moment_id != NOW]
         sizes: dict[tuple[int, str], int] = {}
@@ -210,7 +210,7 @@ class Kpis:
             for row in counts.to_pyarrow().to_pylist():
                 sizes[(row["snapshot_id"], row["segment_id"])] = row["size"]
         if len(kept) < len(moments):
-            infos = self._segments.list() if segment is None else [self._segments.get(segment)]
+            infos = self._segments.list() if one is None else [one]
             sizes.update({(NOW, info.id): info.size for info in infos if info.size})
         at = {m.moment_id: m.as_of for m in moments}
         rows = [SizeRow(at[moment], sid, size) for (moment, sid), size in sizes.items()]

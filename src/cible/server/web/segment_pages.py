@@ -75,19 +75,12 @@ def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any]
     members: list[dict[str, Any]] = []
     total = 0
     if ws.store.has_run():
-        table = ws.segments.members(segment_id)
-        total = int(table.count().execute())
-        columns = [
-            c
-            for c in ("customer_id", "monetary_value", "frequency", "recency_days")
-            if c in table.columns
-        ]
-        members = (
-            table.select(*columns)
-            .order_by("customer_id")
-            .limit(MEMBERS_PAGE, offset=(page_number - 1) * MEMBERS_PAGE)
-            .to_pyarrow()
-            .to_pylist()
+        total = ws.segments.member_count(segment_id)
+        members = ws.segments.member_page(
+            segment_id,
+            [c for c in ("monetary_value", "frequency", "recency_days") if c in ws.traits().columns],
+            limit=MEMBERS_PAGE,
+            offset=(page_number - 1) * MEMBERS_PAGE,
         )
     trend = [
         {"as_of": row.as_of, "size": row.size}
