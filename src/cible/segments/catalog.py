@@ -46,6 +46,8 @@ from cible.segments.summary import segment_figures
 from cible.store import runs
 from cible.store.store import Store
 
+#: Rows of members, as :meth:`Segments.member_page` gives them.
+MemberRows = list[dict[str, Any]]
 #: Customers shown in a preview.
 PREVIEW_SAMPLE = 20
 
@@ -352,8 +354,9 @@ class Segments:
 
     def member_page(
         self, segment_id: str, columns: Iterable[str], *, limit: int, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """One page of :meth:`members` (by customer id), with ``columns`` of its traits.
+    ) -> MemberRows:
+        """One page of :meth:`members` (by customer id), with ``columns`` of its traits
+        (those the traits table lacks left out).
 
         The page's ids are picked from the memberships first, then their traits read
         through the customer index: :meth:`members` would join every member's traits
@@ -374,10 +377,9 @@ class Segments:
         if not ids:
             return []
         traits = self._store.table(runs.TRAITS)
-        wanted = ["customer_id", *(c for c in columns if c != "customer_id")]
-        page = traits.filter(traits.customer_id.isin(ids)).select(*wanted)
-        rows: list[dict[str, Any]] = page.order_by("customer_id").to_pyarrow().to_pylist()
-        return rows
+        wanted = ["customer_id", *(c for c in columns if c in traits.columns)]
+        page = traits.filter(traits.customer_id.isin(ids)).select(*dict.fromkeys(wanted))
+        return _rows(page.order_by("customer_id"))
 
     def migration(self, dimension: str, start: datetime, end: datetime) -> Migration:
         """Where ``dimension``'s customers went between ``start`` and ``end``: the matrix
@@ -436,6 +438,11 @@ class Segments:
             rows = segment_figures(traits, members.select("segment_id", "customer_id"))
             figures.update({row["segment_id"]: row for row in rows.to_pyarrow().to_pylist()})
         return figures
+
+
+def _rows(table: ir.Table) -> MemberRows:
+    rows: MemberRows = table.to_pyarrow().to_pylist()
+    return rows
 
 
 def _source(source: str | Path | dict[str, Any]) -> str | dict[str, Any]:

@@ -78,11 +78,7 @@ def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any]
         total = ws.segments.member_count(segment_id)
         members = ws.segments.member_page(
             segment_id,
-            [
-                c
-                for c in ("monetary_value", "frequency", "recency_days")
-                if c in ws.traits().columns
-            ],
+            ("monetary_value", "frequency", "recency_days"),
             limit=MEMBERS_PAGE,
             offset=(page_number - 1) * MEMBERS_PAGE,
         )
