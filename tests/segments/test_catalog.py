@@ -77,6 +77,8 @@ def test_the_figures_a_run_keeps_are_those_of_its_memberships(tmp_path: Path) ->
         every = ws.segments.members("big").select("customer_id", "frequency").to_pyarrow()
         assert ws.segments.member_page("big", ["frequency"], limit=5) == every.to_pylist()
         assert ws.segments.member_page("big", ["frequency"], limit=5, offset=2) == []
+        assert ws.segments.member_count("nope") == 0
+        assert ws.segments.member_page("nope", [], limit=5) == []
         big = ws.segments.get("big")
         assert (big.size, big.revenue, big.customer_share) == (2, 1700.0, 0.5)
         assert big.avg_order_value == pytest.approx(1700 / 3)

@@ -347,8 +347,8 @@ class Segments:
         return ids.join(traits, "customer_id").order_by("customer_id")
 
     def member_count(self, segment_id: str) -> int:
-        """How many current members a segment has (its memberships alone are read)."""
-        self.entry(segment_id)
+        """How many current members a segment has (its memberships alone are read; an
+        unknown segment has none)."""
         current = self._current()
         return int(current.filter(current.segment_id == segment_id).count().execute())
 
@@ -356,7 +356,7 @@ class Segments:
         self, segment_id: str, columns: Iterable[str], *, limit: int, offset: int = 0
     ) -> MemberRows:
         """One page of :meth:`members` (by customer id), with ``columns`` of its traits
-        (those the traits table lacks left out).
+        (those the traits table lacks left out); an unknown segment has none.
 
         The page's ids are picked from the memberships first, then their traits read
         through the customer index: :meth:`members` would join every member's traits
@@ -364,7 +364,6 @@ class Segments:
         """
         if not self._store.has_run():
             raise CibleError("No run yet: run `cible run` first.")
-        self.entry(segment_id)
         current = self._current()
         ids = (
             current.filter(current.segment_id == segment_id)
