@@ -25,7 +25,7 @@ server (every five minutes, it re-evaluates every customer) is switched off, so 
 does not land in the middle of a measurement. The token is revoked at the end.
 
 Run: ``.venv/bin/python benchmarks/bench_web.py --folder /tmp/bench-1m`` (the first
-time: generation, import and a run, about half an hour on 2 cores), or
+time: generation, import and a run, about 15 minutes on 2 cores), or
 ``.venv/bin/python benchmarks/bench_web.py --workspace DIR``. DuckDB's progress bar is
 switched off: stdout holds the JSON summary.
 """

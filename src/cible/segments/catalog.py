@@ -360,7 +360,7 @@ class Segments:
 
         The page's ids are picked from the memberships first, then their traits read
         through the customer index: :meth:`members` would join every member's traits
-        before sorting (about 0.1 s for 100,000 members, against 0.02 s).
+        before sorting (0.17 s for 86,218 members of 1,000,000 customers, against 0.07 s).
         """
         if not self._store.has_run():
             raise CibleError("No run yet: run `cible run` first.")
