@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation bench-web docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-webhooks: $(STAMP)
 # webhook each; and single page views to their webhook (docs/performance.md).
 bench-activation: $(STAMP)
 	$(BIN)/python benchmarks/bench_activation.py
+
+# Server time of every web page on 1,000,000 customers (generates, imports and runs
+# the shop the first time, about 15 minutes; kept in bench-data/web).
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/bench_web.py --folder bench-data/web
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -376,7 +376,7 @@ class Workspace:
             render=render,
             unsubscribe=self.deliveries.unsubscribe_link,
             templates=lambda: [t.definition.id for t in templates.list()],
-            segments=lambda: [s.id for s in self.segments.list()],
+            segments=lambda: [s.id for s in self.segments.catalogue()],
             on_tagged=self._refresh_live,
         )
 
@@ -388,7 +388,7 @@ class Workspace:
         return Campaigns(
             self.store,
             members=self.segments.members,
-            segments=lambda: [s.id for s in self.segments.list()],
+            segments=lambda: [s.id for s in self.segments.catalogue()],
             templates=lambda: [t.definition.id for t in self.templates.list()],
             sending=lambda: SendContext(
                 render=self.templates.render_for,
@@ -601,7 +601,7 @@ class Workspace:
                     "name": info.name,
                     "description": info.description,
                 }
-                for info in self.segments.list()
+                for info in self.segments.catalogue()
             },
             rules=lambda: [d.to_dict() for d in load_segments(self.store, self.registry)],
             audit=self.audit_log.record,

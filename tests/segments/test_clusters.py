@@ -176,3 +176,16 @@ def test_objectors_are_neither_fitted_nor_put_back_in_a_cluster(tmp_path: Path):
         ws.run(as_of=datetime(2025, 1, 1))
         members = _members(ws, "beh")
         assert "c3" not in members and len(members) == 59
+
+
+def test_figures_follow_a_clustering_saved_after_a_run(ws: Workspace):
+    ws.cluster(k=3, random_state=0, n_bootstrap=0, dimension="later")
+    ws.run(as_of=datetime(2026, 6, 30, 12))
+    assert {"later-1", "later-2", "later-3"} <= set(ws.store.stored_figures())
+    # Saved between runs, the new clusters' figures are those of their members, not
+    # the ones the run kept for the clusters of the same ids.
+    ws.cluster(k=2, random_state=1, n_bootstrap=0, dimension="later")
+    listed = {s.id: s.size for s in ws.segments.list() if s.dimension == "later"}
+    members = _members(ws, "later")
+    assert listed == {sid: list(members.values()).count(sid) for sid in listed}
+    assert ws.segments.get("later-1").size == listed["later-1"]

@@ -309,3 +309,19 @@ def test_answers_off_their_scale_are_left_out() -> None:
         1,
         1,
     )
+
+
+def test_sizes_are_the_sizes_of_the_kpis_without_the_other_figures(shop: tuple[Path, Any]) -> None:
+    path, _ = shop
+    with Workspace.open(path, read_only=True) as ws:
+        every = ws.kpis.per_segment()
+        sizes = ws.kpis.sizes()
+        one = ws.kpis.sizes(segment="lifecycle-loyal")
+        with pytest.raises(CibleError, match="No segment 'nope'"):
+            ws.kpis.sizes(segment="nope")
+    expected = sorted((r.as_of, r.segment_id, r.size) for r in every if r.size)
+    assert [(r.as_of, r.segment_id, r.size) for r in sizes] == expected
+    assert len({r.as_of for r in sizes}) == len(SNAPSHOTS) + 1
+    assert [(r.as_of, r.size) for r in one] == [
+        (a, n) for a, sid, n in expected if sid == "lifecycle-loyal"
+    ]

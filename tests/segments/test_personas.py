@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,3 +251,36 @@ def test_purchase_hours_are_on_the_workspace_clock(tmp_path: Path):
     assert (
         card.time_text["en"] == "Mostly on Mondays; busiest hour 00:00-01:00 (Europe/Paris time)."
     )
+
+
+def test_a_card_drawn_is_kept_until_the_next_run_or_other_settings(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    copy = tmp_path / "shop"
+    shutil.copytree(shop, copy)
+    drawn: list[list[str]] = []
+    drawing = personas.Personas.cards
+
+    def counted(self: personas.Personas, segment_ids: list[str]) -> list[Any]:
+        drawn.append(list(segment_ids))
+        return drawing(self, segment_ids)
+
+    monkeypatch.setattr(personas.Personas, "cards", counted)
+    with Workspace.open(copy) as ws:
+        first = ws.persona("discounters")
+        # The same card, back from the store with its nested parts, not drawn again.
+        assert ws.persona("discounters") == first and len(drawn) == 1
+        assert personas.card_from_dict(first.as_dict()) == first
+        # Another name chosen in the settings: drawn again, with it.
+        ws.config.personas.names["discounters"] = ws.config.personas.names["techies"]
+        assert ws.persona("discounters").name == {"en": "Gadget lovers", "fr": "Fous de gadgets"}
+        assert len(drawn) == 2
+        # A new run: drawn again.
+        ws.run(as_of=AS_OF)
+        ws.persona("discounters")
+        assert len(drawn) == 3
+    # A read-only workspace draws cards and keeps none.
+    with Workspace.open(copy, read_only=True) as ws:
+        assert ws.persona("techies").name_source == "chosen"
+        assert ws.persona("techies").name_source == "chosen"
+    assert drawn[-2:] == [["techies"], ["techies"]]

@@ -20,7 +20,10 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import functools
+import json
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import altair as alt
@@ -40,7 +43,31 @@ WIDTH = 640
 _GAIN, _LOSS, _GREY, _BLUE, _ORANGE = "#2b8a3e", "#c92a2a", "#868e96", "#1c7ed6", "#e8590c"
 _UNCOVERED = "#e03131"
 
+#: Specs kept by :func:`_kept`, the oldest dropped first beyond this many.
+KEPT_SPECS = 128
 
+Build = Callable[[Sequence[dict[str, Any]], str], dict[str, Any]]
+
+
+def _kept(build: Build) -> Build:
+    """``build``, its specs kept by their inputs: a page draws the same charts until the
+    next run, and Altair takes about 12 ms a chart (the overview has a dozen)."""
+    specs: dict[str, dict[str, Any]] = {}
+
+    @functools.wraps(build)
+    def kept(segments: Sequence[dict[str, Any]], lang: str) -> dict[str, Any]:
+        key = json.dumps([list(segments), lang], default=str, sort_keys=True)
+        if key not in specs:
+            if len(specs) >= KEPT_SPECS:
+                specs.pop(next(iter(specs)))
+            specs[key] = build(segments, lang)
+        # A copy: the caller may change its spec.
+        return copy.deepcopy(specs[key])
+
+    return kept
+
+
+@_kept
 def size_trend(segments: Sequence[dict[str, Any]], lang: str) -> dict[str, Any]:
     """A line per segment: its size at each moment of its ``trend``, in its colour."""
     return metric_trend(segments, lang, "size", gettext(lang, "Customers"))
@@ -83,6 +110,7 @@ def metric_trend(
     return _plain(chart)
 
 
+@_kept
 def revenue_shares(segments: Sequence[dict[str, Any]], lang: str) -> dict[str, Any]:
     """One bar per segment: its share of customers beside its share of revenue."""
     rows = [

@@ -51,7 +51,7 @@ def build_overview(store: Store, segments: Segments, kpis: Kpis) -> dict[str, An
     trend: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if has_run:
         whole = totals(store.table(runs.TRAITS)).to_pyarrow().to_pylist()[0]
-        for row in kpis.per_segment():
+        for row in kpis.sizes():
             trend[row.segment_id].append({"as_of": row.as_of, "size": row.size})
     audits = store.audit_history(limit=1)
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -46,8 +46,42 @@ from cible.segments.summary import segment_figures
 from cible.store import runs
 from cible.store.store import Store
 
+#: Rows of members, as :meth:`Segments.member_page` gives them.
+MemberRows = list[dict[str, Any]]
 #: Customers shown in a preview.
 PREVIEW_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class SegmentEntry:
+    """A segment as the catalogue knows it, without figures."""
+
+    id: str
+    kind: str
+    dimension: str | None
+    name: dict[str, str]
+    description: dict[str, str]
+    color: str
+
+    def label(self, lang: str = "en") -> str:
+        """Name in ``lang``, else in the other language."""
+        return self.name.get(lang) or next(iter(self.name.values()), self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dictionary for ``--json``."""
+        return dict(self.__dict__)
+
+    def with_figures(self, row: dict[str, Any]) -> SegmentInfo:
+        """The segment with the figures of ``row`` (zeros for those it lacks)."""
+        return SegmentInfo(
+            **self.__dict__,
+            size=int(row.get("size") or 0),
+            customer_share=float(row.get("customer_share") or 0.0),
+            revenue=float(row.get("revenue") or 0.0),
+            revenue_share=float(row.get("revenue_share") or 0.0),
+            avg_order_value=row.get("avg_order_value"),
+            mean_recency_days=row.get("mean_recency_days"),
+        )
 
 
 @dataclass(frozen=True)
@@ -245,67 +279,106 @@ class Segments:
         """Delete a stored rule segment; its memberships end at the next run."""
         return self._store.delete_segment(segment_id)
 
-    def list(self) -> list[SegmentInfo]:
-        """Every segment with its figures in the latest run (zeros before any run).
-
-        Built-in segments come first, then rule segments, then cluster segments.
-        """
-        figures: dict[str, dict[str, Any]] = {}
-        if self._store.has_run():
-            members = self._current().select("segment_id", "customer_id")
-            traits = self._store.table(runs.TRAITS)
-            for row in segment_figures(traits, members).to_pyarrow().to_pylist():
-                figures[row["segment_id"]] = row
-        infos = []
-        for dimension in BUILTIN_DIMENSIONS:
-            for seg in load_builtin(dimension).segments:
-                infos.append(
-                    self._info(
-                        seg.id, "builtin", dimension, seg.name, seg.description, seg.color, figures
-                    )
-                )
+    def catalogue(self) -> list[SegmentEntry]:
+        """Every segment's id, kind, dimension, names and colour, without figures (cheap:
+        no membership is read). Built-in segments come first, then rule segments, then
+        cluster segments."""
+        entries = [
+            SegmentEntry(seg.id, "builtin", dimension, seg.name, seg.description, seg.color)
+            for dimension in BUILTIN_DIMENSIONS
+            for seg in load_builtin(dimension).segments
+        ]
         for definition in load_segments(self._store, self._registry):
-            infos.append(
-                self._info(
+            entries.append(
+                SegmentEntry(
                     definition.id,
                     "rule",
                     definition.dimension,
                     _texts(definition.name),
                     _texts(definition.description),
                     definition.color or "#495057",
-                    figures,
                 )
             )
         for cluster in load_cluster_segments(self._store):
-            infos.append(
-                self._info(
+            entries.append(
+                SegmentEntry(
                     cluster.id,
                     "cluster",
                     cluster.dimension,
                     cluster.name,
                     cluster.description,
                     cluster.color,
-                    figures,
                 )
             )
-        return infos
+        return entries
+
+    def list(self) -> list[SegmentInfo]:
+        """Every segment with its figures in the latest run (zeros before any run).
+
+        Built-in segments come first, then rule segments, then cluster segments. The
+        figures are those the latest run kept; segments it did not evaluate (a
+        clustering saved since, say) are computed from their current members.
+        """
+        entries = self.catalogue()
+        figures = self._figures({entry.id for entry in entries})
+        return [entry.with_figures(figures.get(entry.id, {})) for entry in entries]
 
     def get(self, segment_id: str) -> SegmentInfo:
         """One segment; ``CibleError`` naming the known ids when it does not exist."""
-        found = {info.id: info for info in self.list()}
+        entry = self.entry(segment_id)
+        return entry.with_figures(self._figures({segment_id}).get(segment_id, {}))
+
+    def entry(self, segment_id: str) -> SegmentEntry:
+        """One segment without its figures; ``CibleError`` naming the known ids when it
+        does not exist."""
+        found = {entry.id: entry for entry in self.catalogue()}
         if segment_id not in found:
             raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(found))}.")
         return found[segment_id]
 
     def members(self, segment_id: str) -> ir.Table:
         """Current members of a segment with their traits (an Ibis table)."""
-        self.get(segment_id)
+        self.entry(segment_id)
         if not self._store.has_run():
             raise CibleError("No run yet: run `cible run` first.")
         current = self._current()
         ids = current.filter(current.segment_id == segment_id).select("customer_id", "entered_at")
         traits = self._store.table(runs.TRAITS)
         return ids.join(traits, "customer_id").order_by("customer_id")
+
+    def member_count(self, segment_id: str) -> int:
+        """How many current members a segment has (its memberships alone are read; an
+        unknown segment has none)."""
+        current = self._current()
+        return int(current.filter(current.segment_id == segment_id).count().execute())
+
+    def member_page(
+        self, segment_id: str, columns: Iterable[str], *, limit: int, offset: int = 0
+    ) -> MemberRows:
+        """One page of :meth:`members` (by customer id), with ``columns`` of its traits
+        (those the traits table lacks left out); an unknown segment has none.
+
+        The page's ids are picked from the memberships first, then their traits read
+        through the customer index: :meth:`members` would join every member's traits
+        before sorting (0.17 s for 86,218 members of 1,000,000 customers, against 0.07 s).
+        """
+        if not self._store.has_run():
+            raise CibleError("No run yet: run `cible run` first.")
+        current = self._current()
+        ids = (
+            current.filter(current.segment_id == segment_id)
+            .select("customer_id")
+            .order_by("customer_id")
+            .limit(limit, offset=offset)
+            .customer_id.to_pyarrow()
+            .to_pylist()
+        )
+        if not ids:
+            return []
+        traits = self._store.table(runs.TRAITS)
+        wanted = ["customer_id", *(c for c in columns if c in traits.columns)]
+        page = traits.filter(traits.customer_id.isin(ids)).select(*dict.fromkeys(wanted))
+        return _rows(page.order_by("customer_id"))
 
     def migration(self, dimension: str, start: datetime, end: datetime) -> Migration:
         """Where ``dimension``'s customers went between ``start`` and ``end``: the matrix
@@ -349,31 +422,26 @@ class Segments:
         history = self._store.table("segment_memberships")
         return history.filter(history.exited_at.isnull())
 
-    @staticmethod
-    def _info(
-        segment_id: str,
-        kind: str,
-        dimension: str | None,
-        name: dict[str, str],
-        description: dict[str, str],
-        color: str,
-        figures: dict[str, dict[str, Any]],
-    ) -> SegmentInfo:
-        row = figures.get(segment_id, {})
-        return SegmentInfo(
-            id=segment_id,
-            kind=kind,
-            dimension=dimension,
-            name=name,
-            description=description,
-            color=color,
-            size=int(row.get("size") or 0),
-            customer_share=float(row.get("customer_share") or 0.0),
-            revenue=float(row.get("revenue") or 0.0),
-            revenue_share=float(row.get("revenue_share") or 0.0),
-            avg_order_value=row.get("avg_order_value"),
-            mean_recency_days=row.get("mean_recency_days"),
-        )
+    def _figures(self, wanted: set[str]) -> dict[str, dict[str, Any]]:
+        """The figures of the ``wanted`` segments by id: those the latest run kept, the
+        others computed from their current members (none before a run)."""
+        if not self._store.has_run():
+            return {}
+        stored = self._store.stored_figures()
+        figures = {sid: row for sid, row in stored.items() if sid in wanted}
+        missing = sorted(wanted - stored.keys())
+        if missing:
+            current = self._current()
+            members = current.filter(current.segment_id.isin(missing))
+            traits = self._store.table(runs.TRAITS)
+            rows = segment_figures(traits, members.select("segment_id", "customer_id"))
+            figures.update({row["segment_id"]: row for row in rows.to_pyarrow().to_pylist()})
+        return figures
+
+
+def _rows(table: ir.Table) -> MemberRows:
+    rows: MemberRows = table.to_pyarrow().to_pylist()
+    return rows
 
 
 def _source(source: str | Path | dict[str, Any]) -> str | dict[str, Any]:

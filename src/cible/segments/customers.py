@@ -163,6 +163,11 @@ class Customers:
             amount=ibis.null("float64"),
             status=ibis.null("string"),
         )
-        both = bought.union(did).order_by([ibis.desc("at"), "kind", "name"]).limit(limit)
-        rows: list[dict[str, Any]] = both.to_pyarrow().to_pylist()
+        # Sorted here, not in DuckDB: its top-N pushes a filter on the time into the
+        # scans, which then read every row group instead of the customer's few (0.4 s
+        # against 0.02 s on 5,000,000 events).
+        found = bought.union(did).to_pyarrow()
+        order = [("at", "descending", "at_end"), ("kind", "ascending", "at_end")]
+        order.append(("name", "ascending", "at_end"))
+        rows: list[dict[str, Any]] = found.sort_by(order).slice(0, limit).to_pylist()
         return rows

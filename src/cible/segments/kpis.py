@@ -95,6 +95,15 @@ class KpiRow:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SizeRow:
+    """A segment's size at a moment (a kept snapshot, or now: the latest run)."""
+
+    as_of: datetime
+    segment_id: str
+    size: int
+
+
 class Kpis:
     """``ws.kpis``: KPIs per segment over time, cohort retention, revenue Pareto."""
 
@@ -179,6 +188,34 @@ class Kpis:
         rows.sort(key=lambda r: (r.as_of, r.dimension or "", r.segment_id))
         return rows
 
+    def sizes(self, *, segment: str | None = None) -> list[SizeRow]:
+        """Each segment's size at every moment :meth:`per_segment` knows, oldest first.
+
+        The ``size`` of :meth:`per_segment` alone, without the order, e-mail and value
+        facts it computes for every other KPI: a trend on a page needs no more. Now's
+        sizes are the latest run's figures (:meth:`cible.segments.catalog.Segments.list`);
+        a segment without members at a moment has no row for it.
+        """
+        # Raises for an unknown segment before any query.
+        one = None if segment is None else self._segments.get(segment)
+        moments = self._moments(None, None, "month")
+        kept = [m.moment_id for m in moments if m.moment_id != NOW]
+        sizes: dict[tuple[int, str], int] = {}
+        if kept:
+            members = self._store.table(SNAPSHOT_MEMBERS)
+            members = members.filter(members.snapshot_id.isin(kept))
+            if segment is not None:
+                members = members.filter(members.segment_id == segment)
+            counts = members.group_by("snapshot_id", "segment_id").aggregate(size=members.count())
+            for row in counts.to_pyarrow().to_pylist():
+                sizes[(row["snapshot_id"], row["segment_id"])] = row["size"]
+        if len(kept) < len(moments):
+            infos = self._segments.list() if one is None else [one]
+            sizes.update({(NOW, info.id): info.size for info in infos if info.size})
+        at = {m.moment_id: m.as_of for m in moments}
+        rows = [SizeRow(at[moment], sid, size) for (moment, sid), size in sizes.items()]
+        return sorted(rows, key=lambda r: (r.as_of, r.segment_id))
+
     def cohorts(self, segment_id: str, *, months: int = 12) -> list[Cohort]:
         """Retention by first-purchase month of the segment's current members.
 
@@ -187,7 +224,7 @@ class Kpis:
         """
         if months < 1:
             raise CibleError(f"months must be at least 1, got {months}.")
-        self._segments.get(segment_id)
+        self._segments.entry(segment_id)
         as_of = self._now()
         current = self._current()
         members = current.filter(current.segment_id == segment_id).select("customer_id")
@@ -206,9 +243,9 @@ class Kpis:
     def _check_filters(self, dimension: str | None, segment: str | None) -> None:
         if dimension is None and segment is None:
             return
-        infos = self._segments.list()
+        infos = self._segments.catalogue()
         if segment is not None:
-            self._segments.get(segment)
+            self._segments.entry(segment)
         known = sorted({i.dimension for i in infos if i.dimension})
         if dimension is not None and dimension not in known:
             raise CibleError(f"No dimension {dimension!r}; known: {', '.join(known)}.")

@@ -29,6 +29,8 @@ With a workspace, ``ws.persona("typology-loyal")`` returns the card of that segm
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -160,34 +162,60 @@ class Personas:
         self._config = config
 
     def card(self, segment_id: str) -> PersonaCard:
-        """The card of one segment.
+        """The card of one segment, kept for the latest run once drawn.
+
+        Drawing a card takes seconds on a large base: the first one drawn after a run
+        is kept (:mod:`cible.store.persona_cards`) and shown until the next run, a
+        clustering of its dimension, or a change of ``[personas]``, ``[playbook]`` or
+        the time zone.
 
         Raises
         ------
         CibleError
             When there is no run, no such segment, or the segment has no member.
         """
-        return self.cards([segment_id])[0]
+        key = self._settings_key()
+        kept = self._store.kept_card(segment_id, key) if self._store.has_run() else None
+        if kept is not None:
+            return card_from_dict(json.loads(kept))
+        card = self.cards([segment_id])[0]
+        self._store.keep_card(segment_id, key, json.dumps(card.as_dict(), default=str))
+        return card
+
+    def _settings_key(self) -> str:
+        """What a card depends on besides the run: names, playbook and clock."""
+        settings = {
+            "personas": self._config.personas.model_dump(mode="json"),
+            "playbook": self._config.playbook.model_dump(mode="json"),
+            "zone": self._config.workspace.zone,
+        }
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
     def cards(self, segment_ids: Iterable[str]) -> list[PersonaCard]:
         """Cards of several segments, reading the base once; empty segments raise."""
-        return self._cards({info.id: info for info in self._segments.list()}, list(segment_ids))
+        wanted = list(segment_ids)
+        known = {entry.id for entry in self._segments.catalogue()}
+        # Only the wanted segments' figures: listing every segment's costs far more.
+        infos = {sid: self._segments.get(sid) for sid in dict.fromkeys(wanted) if sid in known}
+        return self._cards(infos, wanted, known)
 
     def for_dimensions(self, dimensions: Iterable[str]) -> list[PersonaCard]:
         """Cards of every segment with members in ``dimensions``, in catalogue order."""
         chosen = set(dimensions)
         infos = {info.id: info for info in self._segments.list()}
         wanted = [i.id for i in infos.values() if i.dimension in chosen and i.size > 0]
-        return self._cards(infos, wanted) if wanted else []
+        return self._cards(infos, wanted, set(infos)) if wanted else []
 
-    def _cards(self, infos: dict[str, SegmentInfo], wanted: list[str]) -> list[PersonaCard]:
+    def _cards(
+        self, infos: dict[str, SegmentInfo], wanted: list[str], known: set[str]
+    ) -> list[PersonaCard]:
         log = self._store.table("runs")
         latest = log.order_by(log.run_id.desc()).limit(1).to_pyarrow().to_pylist()
         if not latest:
             raise CibleError("No run yet: run `cible run` first.")
         for segment_id in wanted:
             if segment_id not in infos:
-                raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(infos))}.")
+                raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(known))}.")
             if infos[segment_id].size == 0:
                 raise CibleError(
                     f"Segment {segment_id!r} has no member in the latest run: no persona."
@@ -316,6 +344,26 @@ class Personas:
         current = history.filter(history.exited_at.isnull()).semi_join(members, "customer_id")
         counts = current.group_by("segment_id").aggregate(n=current.customer_id.nunique())
         return {r["segment_id"]: r["n"] / size for r in counts.to_pyarrow().to_pylist()}
+
+
+def card_from_dict(data: dict[str, Any]) -> PersonaCard:
+    """The card :meth:`PersonaCard.as_dict` gave, back (after a trip through JSON)."""
+
+    def share(value: dict[str, Any] | None) -> Share | None:
+        return None if value is None else Share(**value)
+
+    return PersonaCard(
+        **{
+            **data,
+            "traits": [TraitDifference(**t) for t in data["traits"]],
+            "sales_channel": share(data["sales_channel"]),
+            "contact_channel": share(data["contact_channel"]),
+            "preferred_weekday": share(data["preferred_weekday"]),
+            "preferred_hour": share(data["preferred_hour"]),
+            "top_categories": [Share(**c) for c in data["top_categories"]],
+            "actions": [(rule, action) for rule, action in data["actions"]],
+        }
+    )
 
 
 def _shares(joined: Any, column: str, size: int, top: int) -> list[Share]:

@@ -64,7 +64,9 @@ from cible.segments.cluster_members import assign_clusters, load_cluster_segment
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, SegmentDefinitionError, parse_definition
 from cible.segments.dependencies import evaluation_order
+from cible.segments.summary import segment_figures
 from cible.segments.vocabulary import Vocabulary
+from cible.store.runs import TRAITS as TRAITS_TABLE
 from cible.store.runs import RunRecord
 from cible.store.snapshots import SnapshotRow
 from cible.store.store import Store
@@ -324,8 +326,23 @@ def run_segments(
         outbox_source="run" if current else None,
         snapshot=snapshot,
     )
+    keep_figures(store, registry, record.run_id)
     report("done", 1, 1)
     return record
+
+
+def keep_figures(store: Store, registry: FieldRegistry, run_id: int) -> None:
+    """Store every segment's figures at run ``run_id`` (a row even for an empty one),
+    so that listings read them instead of computing them again (see
+    :meth:`cible.segments.catalog.Segments.list`)."""
+    ids = [seg.id for d in BUILTIN_DIMENSIONS for seg in load_builtin(d).segments]
+    ids += [d.id for d in load_segments(store, registry)]
+    ids += [c.id for c in load_cluster_segments(store)]
+    history = store.table("segment_memberships")
+    current = history.filter(history.exited_at.isnull()).select("segment_id", "customer_id")
+    figures = segment_figures(store.table(TRAITS_TABLE), current)
+    every = ibis.memtable({"segment_id": sorted(set(ids))}, schema={"segment_id": "string"})
+    store.save_figures(run_id, every.left_join(figures, "segment_id").drop("segment_id_right"))
 
 
 def snapshot_segments(

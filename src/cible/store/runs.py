@@ -18,12 +18,16 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
-from cible.store import indexes, outbox, snapshots
-from cible.store.sql import fetch_row, quote, widen
+from cible.store import indexes, outbox, persona_cards, snapshots
+from cible.store.sql import fetch_row, literal, quote, widen
 from cible.store.transaction import transaction
 
 TRAITS = "customer_traits"
 MEMBERS = "_members"
+#: Each segment's figures (size, revenue, shares) at the latest run, so that pages
+#: read them instead of joining every membership with the traits (about 2 s on
+#: 1,000,000 customers). Created by the first run that writes it.
+FIGURES = "segment_figures"
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,41 @@ def _run_transitions(
     con.execute(f"DROP TABLE {MOVES}")
 
 
+def save_figures(con: duckdb.DuckDBPyConnection, run_id: int, held: str) -> None:
+    """Make the figures held in temporary table ``held`` those of run ``run_id``."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {FIGURES} AS SELECT ?::BIGINT AS run_id, * FROM {quote(held)}",
+        [run_id],
+    )
+
+
+def stored_figures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """The figures of the latest run by segment id; empty when that run stored none."""
+    if not _has_figures(con):
+        return {}
+    cursor = con.execute(f"SELECT * FROM {FIGURES} WHERE run_id = (SELECT max(run_id) FROM runs)")
+    columns = [c[0] for c in cursor.description or ()]
+    return {row[1]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+
+
+def _has_figures(con: duckdb.DuckDBPyConnection) -> bool:
+    found = fetch_row(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FIGURES])
+    return bool(found[0])
+
+
+def _forget_figures(con: duckdb.DuckDBPyConnection, dimension: str) -> None:
+    """Drop the stored figures and kept persona cards of ``dimension``'s segments, old
+    and new: their members change without a run (figures are computed from the
+    memberships until the next one, cards drawn again)."""
+    changed = (
+        f"SELECT segment_id FROM segment_memberships WHERE dimension = {literal(dimension)} "
+        f"UNION SELECT segment_id FROM {MEMBERS}"
+    )
+    if _has_figures(con):
+        con.execute(f"DELETE FROM {FIGURES} WHERE segment_id IN ({changed})")
+    persona_cards.forget_cards(con, changed)
+
+
 def reassign_dimension(con: duckdb.DuckDBPyConnection, dimension: str) -> int:
     """Make ``_members`` the open memberships of ``dimension`` at the latest run.
 
@@ -175,6 +214,7 @@ def reassign_dimension(con: duckdb.DuckDBPyConnection, dimension: str) -> int:
     Returns the number of members.
     """
     run_id, as_of = fetch_row(con, "SELECT run_id, as_of FROM runs ORDER BY run_id DESC LIMIT 1")
+    _forget_figures(con, dimension)
     _update_history(con, run_id=run_id, as_of=as_of, dimension=dimension)
     return int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0])
 

@@ -49,6 +49,7 @@ from cible.store import (
     models,
     monitoring,
     outbox,
+    persona_cards,
     prepared,
     privacy,
     runs,
@@ -282,6 +283,27 @@ class Store:
             outbox_source=outbox_source,
             snapshot=snapshot,
         )
+
+    def save_figures(self, run_id: int, figures: ir.Table) -> None:
+        """Keep ``figures`` (one row per segment: ``segment_id``, size, revenue, shares)
+        as those of run ``run_id``, for :meth:`stored_figures`."""
+        self.hold("_segment_figures", figures)
+        runs.save_figures(self.connection, run_id, "_segment_figures")
+        self.connection.execute('DROP TABLE "_segment_figures"')
+
+    def stored_figures(self) -> dict[str, dict[str, Any]]:
+        """The figures the latest run kept, by segment id (see :meth:`save_figures`);
+        empty when it kept none. A clustering saved since drops its dimension's."""
+        return runs.stored_figures(self.connection)
+
+    def kept_card(self, segment_id: str, key: str) -> str | None:
+        """The persona card (JSON) kept for ``segment_id`` at the latest run with
+        settings ``key``, if any (see :mod:`cible.store.persona_cards`)."""
+        return persona_cards.kept_card(self.connection, segment_id, key)
+
+    def keep_card(self, segment_id: str, key: str, card: str) -> None:
+        """Keep the persona card (JSON) of ``segment_id`` for the latest run."""
+        persona_cards.keep_card(self.connection, segment_id, key, card)
 
     def commit_snapshot(
         self,

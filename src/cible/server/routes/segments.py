@@ -42,10 +42,10 @@ MAX_PAGE = 1000
 
 
 def _info(ws: Workspace, segment_id: str) -> SegmentInfo:
-    found = {info.id: info for info in ws.segments.list()}
-    if segment_id not in found:
-        raise NotFoundError(f"No segment {segment_id!r}.")
-    return found[segment_id]
+    try:
+        return ws.segments.get(segment_id)
+    except CibleError:
+        raise NotFoundError(f"No segment {segment_id!r}.") from None
 
 
 @router.get("")

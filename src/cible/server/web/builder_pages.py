@@ -49,7 +49,7 @@ def _choices(ws: Workspace) -> dict[str, Any]:
         ],
         "events": ws.events.names(),
         "tags": [t.name for t in ws.tags.list()],
-        "dimensions": sorted({i.dimension for i in ws.segments.list() if i.dimension}),
+        "dimensions": sorted({i.dimension for i in ws.segments.catalogue() if i.dimension}),
         "channels": CHANNELS,
         "purposes": PURPOSES,
         "statuses": CONSENT_STATUSES,

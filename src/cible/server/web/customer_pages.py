@@ -54,7 +54,7 @@ def _customer(ws: Workspace, customer_id: str) -> dict[str, Any] | None:
         profile = ws.customers.profile(customer_id)
     except UnknownCustomerError:
         return None
-    names = {info.id: info for info in ws.segments.list()}
+    names = {info.id: info for info in ws.segments.catalogue()}
     for stay in profile["memberships"]:
         info = names.get(stay["segment_id"])
         stay["name"] = info.name if info else {}

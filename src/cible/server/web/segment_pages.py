@@ -76,31 +76,24 @@ async def segments(
 
 
 def _segment(ws: Workspace, segment_id: str, page_number: int) -> dict[str, Any] | None:
-    found = {info.id: info for info in ws.segments.list()}
-    info = found.get(segment_id)
-    if info is None:
+    try:
+        info = ws.segments.get(segment_id)
+    except CibleError:
         return None
     stored = ws.segments.definition(segment_id)
     members: list[dict[str, Any]] = []
     total = 0
     if ws.store.has_run():
-        table = ws.segments.members(segment_id)
-        total = int(table.count().execute())
-        columns = [
-            c
-            for c in ("customer_id", "monetary_value", "frequency", "recency_days")
-            if c in table.columns
-        ]
-        members = (
-            table.select(*columns)
-            .order_by("customer_id")
-            .limit(MEMBERS_PAGE, offset=(page_number - 1) * MEMBERS_PAGE)
-            .to_pyarrow()
-            .to_pylist()
+        total = ws.segments.member_count(segment_id)
+        members = ws.segments.member_page(
+            segment_id,
+            ("monetary_value", "frequency", "recency_days"),
+            limit=MEMBERS_PAGE,
+            offset=(page_number - 1) * MEMBERS_PAGE,
         )
     trend = [
         {"as_of": row.as_of, "size": row.size}
-        for row in (ws.kpis.per_segment(segment=segment_id) if ws.store.has_run() else [])
+        for row in (ws.kpis.sizes(segment=segment_id) if ws.store.has_run() else [])
     ]
     persona = None
     if total:
