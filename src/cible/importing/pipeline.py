@@ -58,7 +58,8 @@ class ImportOptions:
     Parameters
     ----------
     mapping : dict
-        Field -> file column, on top of the mapping in ``cible.toml``.
+        Field -> file column, on top of the mapping in ``cible.toml``; a field mapped
+        to ``None`` or ``""`` takes no column.
     date_format : str, optional
         strftime layout of dates.
     decimal : str, optional
@@ -69,7 +70,7 @@ class ImportOptions:
         Refuse the whole file on any rejected row.
     """
 
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str | None] = field(default_factory=dict)
     date_format: str | None = None
     decimal: str | None = None
     delimiter: str | None = None

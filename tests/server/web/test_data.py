@@ -3,6 +3,7 @@ duplicates with merge and undo; rights, CSRF, masking and the audit log."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,7 +83,17 @@ def _wait(client: TestClient, location: str) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} did not end")
 
 
-def _import(client: TestClient, content: bytes, mapping: dict[str, str], name: str) -> Any:
+def _selected(html: str) -> list[str]:
+    """The field each column's select of a preview page has selected ("" for none)."""
+    selects = re.findall(r'<select id="field-\d+" name="field">(.*?)</select>', html, re.S)
+    return [next(iter(re.findall(r'<option value="([^"]*)" selected>', s)), "") for s in selects]
+
+
+def _import(
+    client: TestClient, content: bytes, mapping: dict[str, str] | None, name: str
+) -> Any:
+    """Upload and import ``content``: each column read as ``mapping`` says ("not imported"
+    when it does not name the column), or as the preview proposed when ``mapping`` is None."""
     uploaded = _upload(client, content, name=name)
     assert uploaded.status_code == 303, uploaded.text
     preview = client.get(uploaded.headers["location"])
@@ -90,14 +101,10 @@ def _import(client: TestClient, content: bytes, mapping: dict[str, str], name: s
     upload_name = uploaded.headers["location"].split("/")[-1].split("?")[0]
     header = content.decode().splitlines()[0]
     columns = header.split(";" if ";" in header else ",")
+    fields = _selected(preview.text) if mapping is None else [mapping.get(c, "") for c in columns]
     return client.post(
         f"/data/uploads/{upload_name}/import",
-        data={
-            "csrf_token": token,
-            "kind": "customers",
-            "column": columns,
-            "field": [mapping.get(c, "") for c in columns],
-        },
+        data={"csrf_token": token, "kind": "customers", "column": columns, "field": fields},
         follow_redirects=False,
     )
 
@@ -155,13 +162,36 @@ def test_a_french_file_is_previewed_as_the_cli_reads_it_and_imported_with_its_re
     assert {"import.upload", "import.start", "import.finish"} <= actions
 
 
+def test_a_column_chosen_as_not_imported_is_left_out_even_when_its_name_is_a_field(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    content = b"customer_id,Courriel,phone\nNI1,ann@example.com,+33612345678\n"
+    location = _upload(client, content, name="left-out.csv").headers["location"]
+    name = location.split("/")[-1].split("?")[0]
+    columns = ["customer_id", "Courriel", "phone"]
+    chosen = [("column", c) for c in columns] + [("field", f) for f in ("customer_id", "", "")]
+    seen = client.get(f"/data/uploads/{name}", params=[("kind", "customers"), *chosen])
+    assert '<option value="customer_id" selected>' in seen.text
+    assert '<option value="email" selected>' not in seen.text
+    assert '<option value="phone" selected>' not in seen.text
+    started = _import(client, content, {"customer_id": "customer_id"}, "left-out.csv")
+    assert _wait(client, started.headers["location"])["state"] == "succeeded"
+    with Workspace.open(folder) as ws:
+        customers = ws.table("customers")
+        stored = customers.filter(customers.customer_id == "NI1").to_pyarrow().to_pylist()
+    assert [(r["email"], r["phone"]) for r in stored] == [(None, None)]
+    client.post(f"/data/uploads/{name}/cancel", data={"csrf_token": csrf_of(seen.text)})
+
+
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(
     client: TestClient, shop: tuple[Path, dict[Role, str]]
 ) -> None:
     _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data")
     bad = b"customer_id;email;phone\nM1;m1@example.com;+33612345678\nM2;pas-un-mail;0612\n"
-    job = _wait(client, _import(client, bad, {}, "contacts.csv").headers["location"])
+    job = _wait(client, _import(client, bad, None, "contacts.csv").headers["location"])
     import_id = job["result"]["import_id"]
 
     sign_in(client, secrets[Role.ANALYST], "/data")
@@ -239,7 +269,7 @@ def test_duplicates_are_proposed_by_a_job_merged_and_undone(
 ) -> None:
     _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data/duplicates")
-    job = _wait(client, _import(client, TWINS, {}, "twins.csv").headers["location"])
+    job = _wait(client, _import(client, TWINS, None, "twins.csv").headers["location"])
     assert job["result"]["loaded"] == 3
 
     page = client.get("/data/duplicates")
