@@ -7,16 +7,19 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import Field
 
 from cible import Workspace
 from cible.access.roles import Role
 from cible.server.app import create_app
+from cible.server.routes.jobs import ImportCreate
 from cible.server.served import INCOMING
-from cible.server.web import uploads
+from cible.server.web import upload_pages, uploads
+from cible.store.staging import MAX_NAME_CHARS
 from tests.server.web.shop import csrf_of, sign_in
 
 #: A French export: two of its four rows are bad (a date that does not exist, no id).
@@ -183,6 +186,28 @@ def test_a_column_chosen_as_not_imported_is_left_out_even_when_its_name_is_a_fie
         stored = customers.filter(customers.customer_id == "NI1").to_pyarrow().to_pylist()
     assert [(r["email"], r["phone"]) for r in stored] == [(None, None)]
     client.post(f"/data/uploads/{name}/cancel", data={"csrf_token": csrf_of(seen.text)})
+
+
+def test_a_column_name_as_long_as_staging_reads_is_imported_and_a_refusal_is_shown(
+    client: TestClient, shop: tuple[Path, dict[Role, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    long = "Adresse électronique " + "x" * (MAX_NAME_CHARS - 21)
+    content = f"customer_id,{long}\nLC1,lc1@example.com\n".encode()
+    started = _import(client, content, {"customer_id": "customer_id", long: "email"}, "long.csv")
+    assert started.status_code == 303, started.text
+    assert _wait(client, started.headers["location"])["result"]["loaded"] == 1
+
+    class Stricter(ImportCreate):  # whatever the API refuses is said on the preview page
+        mapping: dict[str, Annotated[str, Field(max_length=10)] | None]
+
+    monkeypatch.setattr(upload_pages, "ImportCreate", Stricter)
+    refused = _import(client, content, {"customer_id": "customer_id", long: "email"}, "long.csv")
+    assert refused.status_code == 422
+    assert "The import cannot start: " in refused.text
+    assert "mapping.email: String should have at most 10 characters" in refused.text
+    assert f"<th scope=\"col\">{long}</th>" in refused.text  # the preview, to choose again
 
 
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from cible.access.roles import Role
 from cible.domain.errors import CibleError
@@ -159,6 +160,15 @@ def _preview_page(
     return response
 
 
+def _refused(refusal: ValidationError) -> str:
+    """The import's options refused as ``POST /api/imports`` would, in one sentence."""
+    reasons = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'][:2])}: {error['msg']}"
+        for error in refusal.errors()
+    )
+    return f"The import cannot start: {reasons}."
+
+
 async def _gone(request: Request, who: Visitor, name: str) -> HTMLResponse | None:
     """The page saying an upload is no longer there (imported or cancelled), or None."""
     try:
@@ -209,7 +219,10 @@ async def start(request: Request, who: Editor, name: UploadName) -> HTMLResponse
         return _preview_page(request, who, name, kind, found, None, 422)
     # Exactly what the preview showed: every field without a column is left out.
     mapping = {**dict.fromkeys(found["fields"]), **found["mapping"]}
-    file = ImportCreate(kind=kind, path=name, shown_as=shown_name(name), mapping=mapping)
+    try:
+        file = ImportCreate(kind=kind, path=name, shown_as=shown_name(name), mapping=mapping)
+    except ValidationError as refusal:
+        return _preview_page(request, who, name, kind, found, _refused(refusal), 422)
     started = await start_import(server_state(request), who.principal, Response(), file)
     return RedirectResponse(f"/data/jobs/{started['job']['job_id']}", status_code=303)
 
