@@ -3,6 +3,7 @@ duplicates with merge and undo; rights, CSRF, masking and the audit log."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -274,6 +275,47 @@ def test_uploads_refused_leave_no_file(
     assert cut.status_code == 413 and _incoming(folder) == []
     empty = _upload(client, b"", name="empty.csv")
     assert empty.status_code == 422 and _incoming(folder) == []
+
+
+def test_an_upload_cut_off_before_its_closing_boundary_is_refused_and_deleted(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    token = csrf_of(client.get("/data/upload").text)
+    fields = "".join(
+        f'--cut\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in (("csrf_token", token), ("kind", "customers"))
+    )
+    head = 'Content-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n'
+    body = f"{fields}--cut\r\n{head}customer_id,email\nC1,a@b.fr\nC2,b@".encode()
+    cut = client.post(
+        "/data/upload",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=cut"},
+        follow_redirects=False,
+    )
+    assert cut.status_code == 400 and "cut off or malformed" in cut.text
+    assert _incoming(folder) == []
+
+
+def test_an_upload_removes_the_copies_left_over_a_day(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    forgotten = _upload(client, TWINS, name="forgotten.csv").headers["location"]
+    name = forgotten.split("/")[-1].split("?")[0]
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(folder / INCOMING / name, (day_ago, day_ago))
+    recent = _upload(client, TWINS, name="recent.csv").headers["location"]
+    kept = recent.split("/")[-1].split("?")[0]
+    assert _incoming(folder) == [kept]
+    assert client.get(forgotten).status_code == 404
+    # And when the server starts.
+    os.utime(folder / INCOMING / kept, (day_ago, day_ago))
+    with TestClient(create_app(folder)):
+        assert _incoming(folder) == []
 
 
 def test_cancel_deletes_the_upload(client: TestClient, shop: tuple[Path, dict[Role, str]]) -> None:
