@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -73,7 +73,7 @@ class Imports:
         kind: str,
         path: str | Path,
         *,
-        mapping: dict[str, str | None] | None = None,
+        mapping: Mapping[str, str | None] | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
         delimiter: str | None = None,
@@ -161,7 +161,7 @@ class Imports:
         kind: str,
         path: str | Path,
         *,
-        mapping: dict[str, str | None] | None = None,
+        mapping: Mapping[str, str | None] | None = None,
         rows: int = PREVIEW_ROWS,
         shown_as: str | Path | None = None,
     ) -> Preview:

@@ -159,7 +159,7 @@ def remove_stale_incoming(
         for entry in entries:
             with contextlib.suppress(FileNotFoundError):  # imported or cancelled meanwhile
                 if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < oldest:
-                    os.unlink(entry.path)
+                    Path(entry.path).unlink()
                     removed.append(entry.name)
     return sorted(removed)
 

@@ -93,9 +93,7 @@ def _selected(html: str) -> list[str]:
     return [next(iter(re.findall(r'<option value="([^"]*)" selected>', s)), "") for s in selects]
 
 
-def _import(
-    client: TestClient, content: bytes, mapping: dict[str, str] | None, name: str
-) -> Any:
+def _import(client: TestClient, content: bytes, mapping: dict[str, str] | None, name: str) -> Any:
     """Upload and import ``content``: each column read as ``mapping`` says ("not imported"
     when it does not name the column), or as the preview proposed when ``mapping`` is None."""
     uploaded = _upload(client, content, name=name)
@@ -208,7 +206,7 @@ def test_a_column_name_as_long_as_staging_reads_is_imported_and_a_refusal_is_sho
     assert refused.status_code == 422
     assert "The import cannot start: " in refused.text
     assert "mapping.email: String should have at most 10 characters" in refused.text
-    assert f"<th scope=\"col\">{long}</th>" in refused.text  # the preview, to choose again
+    assert f'<th scope="col">{long}</th>' in refused.text  # the preview, to choose again
 
 
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(

@@ -81,7 +81,7 @@ class ImportCreate(BaseModel):
         default_factory=dict,
         max_length=500,
         description=(
-            "Field -> column of the file; a field mapped to null or \"\" is not imported, "
+            'Field -> column of the file; a field mapped to null or "" is not imported, '
             "even from a column bearing its name."
         ),
     )
