@@ -140,7 +140,7 @@ def import_file(
     _check_options(store, options, date_format)
     report("reading", 0, len(_STEPS) - 1)
     delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
-    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
+    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter, shown_as=shown)
     try:
         staged = store.stage_file(
             source.readable_path,

@@ -117,7 +117,7 @@ def preview_file(
     """
     shown = path if shown_as is None else shown_as
     table = registry.table_for_kind(kind)
-    source = inspect_source(path)
+    source = inspect_source(path, shown_as=shown)
     try:
         staged = store.stage_file(
             source.readable_path,

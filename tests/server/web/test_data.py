@@ -316,6 +316,20 @@ def test_an_upload_removes_the_copies_left_over_a_day(
         assert _incoming(folder) == []
 
 
+def test_a_binary_file_is_refused_by_the_name_the_user_gave_it(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    location = _upload(client, bytes(range(256)) * 50, name="photo.csv").headers["location"]
+    preview = client.get(location)
+    assert preview.status_code == 422
+    assert "photo.csv looks like a binary file" in preview.text
+    assert str(folder) not in preview.text and INCOMING not in preview.text
+    name = location.split("/")[-1].split("?")[0]
+    client.post(f"/data/uploads/{name}/cancel", data={"csrf_token": csrf_of(preview.text)})
+
+
 def test_cancel_deletes_the_upload(client: TestClient, shop: tuple[Path, dict[Role, str]]) -> None:
     folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data/upload")
