@@ -19,7 +19,7 @@ from cible.access.roles import Role
 from cible.server.app import create_app
 from cible.server.routes.jobs import ImportCreate
 from cible.server.served import INCOMING
-from cible.server.web import upload_pages, uploads
+from cible.server.web import duplicates, upload_pages, uploads
 from cible.store.staging import MAX_NAME_CHARS
 from tests.server.web.shop import csrf_of, sign_in
 
@@ -207,6 +207,8 @@ def test_a_column_name_as_long_as_staging_reads_is_imported_and_a_refusal_is_sho
     assert "The import cannot start: " in refused.text
     assert "mapping.email: String should have at most 10 characters" in refused.text
     assert f'<th scope="col">{long}</th>' in refused.text  # the preview, to choose again
+    cancel = refused.url.path.replace("/import", "/cancel")
+    client.post(cancel, data={"csrf_token": csrf_of(refused.text)})
 
 
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(
@@ -408,3 +410,33 @@ def test_an_audit_started_from_the_page_shows_its_score_and_top_problems(
         quality["problems"][0]
     )
     assert "Fixes that gain the most points" in client.get("/data").text
+
+
+def test_the_duplicates_page_shows_only_a_dedupe_job_and_its_pager_keeps_it(
+    client: TestClient, shop: tuple[Path, dict[Role, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/duplicates")
+    pairs = (
+        b"customer_id,email,first_name,last_name\n"
+        b"P1,pair1@example.com,Lise,Roux\nP2,pair1@example.com,Lise,Roux\n"
+        b"P3,pair2@example.com,Marc,Petit\nP4,pair2@example.com,Marc,Petit\n"
+    )
+    imported = _import(client, pairs, None, "pairs.csv").headers["location"]
+    page = client.get("/data")
+    audit = str(client.post("/data/audit", data={"csrf_token": csrf_of(page.text)}).url)
+    for other in (imported, audit):
+        job_id = _wait(client, other)["job_id"]
+        shown = client.get(f"/data/duplicates?job={job_id}")
+        assert shown.status_code == 404 and "Duplicates found" not in shown.text
+    assert client.get("/data/duplicates?job=999999").status_code == 404
+
+    page = client.get("/data/duplicates")
+    merged = client.post("/data/duplicates/merge", data={"csrf_token": csrf_of(page.text)})
+    job_id = _wait(client, str(merged.url))["job_id"]
+    monkeypatch.setattr(duplicates, "MERGES_PAGE", 1)
+    shown = client.get(f"/data/duplicates?job={job_id}")
+    assert shown.status_code == 200 and "Duplicates found" in shown.text
+    assert f'href="?page=2&amp;job={job_id}"' in shown.text
+    later = client.get(f"/data/duplicates?page=2&job={job_id}").text
+    assert f'href="?page=1&amp;job={job_id}"' in later and "Duplicates found" in later
