@@ -361,6 +361,18 @@ def test_binary_and_fake_parquet_are_refused(workspace: Workspace, tmp_path: Pat
         workspace.imports.load("orders", tmp_path / "x.parquet")
 
 
+def test_a_field_mapped_to_nothing_is_not_imported_even_from_its_own_column(
+    workspace: Workspace, write: WriteFile
+):
+    path = write("c.csv", "customer_id,Courriel,phone\nC1,ann@example.com,+33612345678\n")
+    seen = workspace.imports.preview("customers", path, mapping={"email": None, "phone": ""})
+    assert seen.mapping == {"customer_id": "customer_id"}
+    result = workspace.imports.load("customers", path, mapping={"email": None, "phone": ""})
+    assert result.loaded == 1 and result.ignored_columns == ["Courriel", "phone"]
+    stored = rows(workspace, "customers", "customer_id")[0]
+    assert (stored["email"], stored["phone"]) == (None, None)
+
+
 def test_unknown_map_target_or_column(workspace: Workspace, write: WriteFile):
     path = write("o.csv", "order_id,customer_id,ordered_at,amount\nO1,C1,2024-01-01,1\n")
     with pytest.raises(ImportFileError, match="not a field of orders"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cible.domain.errors import ImportFileError
@@ -91,3 +93,23 @@ def test_ascii_given_rejects_the_lines_that_are_not(write: WriteFile):
         (2, "not valid ascii text (byte 0xc3 at column 6)")
     ]
     source.cleanup()
+
+
+def test_refusals_name_the_file_as_shown_not_its_path(tmp_path: Path):
+    copy = tmp_path / "incoming" / "0123456789abcdef-clients.csv"
+    copy.parent.mkdir()
+    shown = Path("clients.csv")
+    cases = [
+        (bytes(range(256)) * 50, {}, "clients.csv looks like a binary file"),
+        (b"\n", {}, "clients.csv is empty"),
+        (b"a,b\n", {"encoding": "rot13"}, "Unknown encoding 'rot13' for clients.csv"),
+        (b"\xff\xfea", {"encoding": "utf-16-be"}, "clients.csv is not valid utf-16"),
+    ]
+    for content, options, message in cases:
+        copy.write_bytes(content)
+        with pytest.raises(ImportFileError) as refused:
+            inspect_source(copy, shown_as=shown, **options)
+        assert str(refused.value).startswith(message) and str(tmp_path) not in str(refused.value)
+    copy.unlink()
+    with pytest.raises(ImportFileError, match=r"^clients.csv: no such file"):
+        inspect_source(copy, shown_as=shown)

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from cible import Workspace
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, DraftChangedError
 from cible.segments.drafts import MAX_FIELDS, MAX_VALUE, DraftNotFoundError
 
 FORM = {"n.type": "group", "n.0.type": "trait", "n.0.field": "frequency", "n.0.op": ">="}
@@ -35,6 +35,17 @@ def test_a_draft_is_kept_as_left_and_saved_in_place(workspace: Workspace):
     assert workspace.drafts.remove(draft.draft_id) and not workspace.drafts.remove(draft.draft_id)
     with pytest.raises(DraftNotFoundError, match="published or deleted"):
         workspace.drafts.get(draft.draft_id)
+
+
+def test_a_draft_saved_by_someone_else_since_it_was_read_is_not_replaced(workspace: Workspace):
+    read = workspace.drafts.save(FORM, author="ana", segment_id="loyal")
+    theirs = workspace.drafts.save(FORM, author="bob", draft_id=read.draft_id)
+    with pytest.raises(DraftChangedError):
+        workspace.drafts.save(FORM, author="ana", draft_id=read.draft_id, saved_at=read.saved_at)
+    with pytest.raises(DraftChangedError):
+        workspace.drafts.remove(read.draft_id, saved_at=read.saved_at)
+    assert workspace.drafts.get(read.draft_id).author == "bob"
+    assert workspace.drafts.remove(read.draft_id, saved_at=theirs.saved_at)
 
 
 def test_a_draft_is_not_a_segment_and_no_run_computes_it(workspace: Workspace):

@@ -1,4 +1,5 @@
-"""The served file: found while its process lives, stale once it is gone; the token file is 0600."""
+"""The served file: found while its process lives, stale once it is gone; the token file is
+0600; files left in incoming/ over a day are removed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from cible.server.served import (
+    INCOMING,
     SERVED_FILE,
     Served,
     find_server,
@@ -16,6 +18,7 @@ from cible.server.served import (
     read_local_token,
     read_served,
     remove_served,
+    remove_stale_incoming,
     write_local_token,
     write_served,
 )
@@ -54,3 +57,16 @@ def test_local_token_file_is_readable_by_its_owner_only(tmp_path: Path):
     mode = stat.S_IMODE((tmp_path / "cible.serve.token").stat().st_mode)
     assert mode == 0o600
     assert read_local_token(tmp_path) == "cible_secret"
+
+
+def test_files_left_in_incoming_over_a_day_are_removed_and_others_kept(tmp_path: Path):
+    assert remove_stale_incoming(tmp_path) == []  # no incoming folder yet
+    incoming = tmp_path / INCOMING
+    incoming.mkdir()
+    for name, hours in (("old.csv", 25), ("fresh.csv", 23)):
+        (incoming / name).write_text("customer_id\nC1\n")
+        moment = 1_700_000_000 - hours * 3600
+        os.utime(incoming / name, (moment, moment))
+    (incoming / "folder").mkdir()
+    assert remove_stale_incoming(tmp_path, now=1_700_000_000) == ["old.csv"]
+    assert sorted(p.name for p in incoming.iterdir()) == ["folder", "fresh.csv"]

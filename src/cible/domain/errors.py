@@ -22,3 +22,8 @@ class ImportFileError(CibleError):
 class UnknownCustomerError(CibleError):
     """No customer has the id asked for (a profile, an erasure, an export, an objection,
     a message to render); the HTTP API answers 404."""
+
+
+class DraftChangedError(CibleError):
+    """A segment draft was saved again or deleted since the form replacing or deleting it
+    was opened: the change is refused rather than overwrite someone else's work."""

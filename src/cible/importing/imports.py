@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -73,7 +73,7 @@ class Imports:
         kind: str,
         path: str | Path,
         *,
-        mapping: dict[str, str] | None = None,
+        mapping: Mapping[str, str | None] | None = None,
         date_format: str | None = None,
         decimal: str | None = None,
         delimiter: str | None = None,
@@ -97,7 +97,9 @@ class Imports:
         path : str or Path
             The file.
         mapping : dict, optional
-            Field -> column of the file, on top of ``[import.mappings]``.
+            Field -> column of the file, on top of ``[import.mappings]``; a field
+            mapped to ``None`` or ``""`` is not imported, even from a column bearing
+            its name.
         date_format : str, optional
             strftime layout of dates (default: ISO 8601 and dd/mm/yyyy forms).
         decimal : str, optional
@@ -159,7 +161,7 @@ class Imports:
         kind: str,
         path: str | Path,
         *,
-        mapping: dict[str, str] | None = None,
+        mapping: Mapping[str, str | None] | None = None,
         rows: int = PREVIEW_ROWS,
         shown_as: str | Path | None = None,
     ) -> Preview:
@@ -175,7 +177,9 @@ class Imports:
         path : str or Path
             The file.
         mapping : dict, optional
-            Field -> column of the file, on top of ``[import.mappings]``.
+            Field -> column of the file, on top of ``[import.mappings]``; a field
+            mapped to ``None`` or ``""`` is not imported, even from a column bearing
+            its name.
         rows : int
             Rows of the file to return.
         shown_as : str or Path, optional

@@ -3,7 +3,8 @@
 A field is matched by an explicit mapping (``--map amount=Montant`` or
 ``[import.mappings.orders]`` in ``cible.toml``) or else by its own name, ignoring
 case, spaces, dashes and accents-free punctuation (``Customer ID`` matches
-``customer_id``).
+``customer_id``). A field mapped to ``None`` (or ``""``) takes no column, even one
+bearing its name: the web preview's "not imported" choice.
 
 Examples
 --------
@@ -11,13 +12,15 @@ Examples
 >>> resolve_columns(["Order ID", "customer_id", "ordered_at", "Montant"], ORDERS,
 ...                 {"amount": "Montant"}).fields["order_id"]
 'Order ID'
+>>> match_columns(["order_id", "customer_id", "amount"], ORDERS, {"amount": None})
+{'order_id': 'order_id', 'customer_id': 'customer_id'}
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +54,7 @@ def normalise(name: str) -> str:
 def resolve_columns(
     columns: list[str],
     table: Table,
-    mapping: dict[str, str],
+    mapping: Mapping[str, str | None],
     *,
     path: Path | None = None,
     generated: frozenset[str] = frozenset(),
@@ -89,10 +92,17 @@ def missing_fields(
 
 
 def match_columns(
-    columns: list[str], table: Table, mapping: dict[str, str], *, path: Path | None = None
+    columns: list[str],
+    table: Table,
+    mapping: Mapping[str, str | None],
+    *,
+    path: Path | None = None,
 ) -> dict[str, str]:
     """Field -> column of ``columns`` for ``table``: ``mapping`` first, then names and
     aliases; required fields may stay without a column (:func:`resolve_columns` checks).
+
+    A field that ``mapping`` maps to ``None`` or ``""`` is left out: no column is
+    matched to it by name.
 
     Raises
     ------
@@ -107,12 +117,16 @@ def match_columns(
         clashes.setdefault(key, []).append(column)
         by_normal.setdefault(key, column)
     fields: dict[str, str] = {}
+    left_out: set[str] = set()
     for target, source in mapping.items():
         if target not in table.names:
             raise ImportFileError(
                 f"{where}--map names {target!r}, which is not a field of {table.name} "
                 f"(fields: {', '.join(table.names)})."
             )
+        if not source:
+            left_out.add(target)
+            continue
         found = source if source in columns else by_normal.get(normalise(source))
         if found is None:
             raise ImportFileError(
@@ -122,7 +136,7 @@ def match_columns(
         fields[target] = found
     taken = set(fields.values())
     for name in table.names:
-        if name in fields:
+        if name in fields or name in left_out:
             continue
         for key in (normalise(name), *COLUMN_ALIASES.get(name, ())):
             if key in by_normal and by_normal[key] not in taken:

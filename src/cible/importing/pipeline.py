@@ -58,7 +58,8 @@ class ImportOptions:
     Parameters
     ----------
     mapping : dict
-        Field -> file column, on top of the mapping in ``cible.toml``.
+        Field -> file column, on top of the mapping in ``cible.toml``; a field mapped
+        to ``None`` or ``""`` takes no column.
     date_format : str, optional
         strftime layout of dates.
     decimal : str, optional
@@ -69,7 +70,7 @@ class ImportOptions:
         Refuse the whole file on any rejected row.
     """
 
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str | None] = field(default_factory=dict)
     date_format: str | None = None
     decimal: str | None = None
     delimiter: str | None = None
@@ -139,7 +140,7 @@ def import_file(
     _check_options(store, options, date_format)
     report("reading", 0, len(_STEPS) - 1)
     delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
-    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter)
+    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter, shown_as=shown)
     try:
         staged = store.stage_file(
             source.readable_path,

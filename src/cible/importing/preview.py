@@ -90,7 +90,7 @@ def preview_file(
     kind: str,
     path: Path,
     *,
-    mapping: dict[str, str],
+    mapping: dict[str, str | None],
     decimal: str,
     rows: int = PREVIEW_ROWS,
     shown_as: Path | None = None,
@@ -100,7 +100,8 @@ def preview_file(
     Parameters
     ----------
     mapping : dict
-        Field -> column, the explicit mapping (``cible.toml``'s, then the user's).
+        Field -> column, the explicit mapping (``cible.toml``'s, then the user's); a
+        field mapped to ``None`` or ``""`` takes no column.
     decimal : str
         ``auto``, ``.`` or ``,`` (``auto`` decides from the mapped number columns).
     rows : int
@@ -116,7 +117,7 @@ def preview_file(
     """
     shown = path if shown_as is None else shown_as
     table = registry.table_for_kind(kind)
-    source = inspect_source(path)
+    source = inspect_source(path, shown_as=shown)
     try:
         staged = store.stage_file(
             source.readable_path,

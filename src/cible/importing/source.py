@@ -90,7 +90,11 @@ class Source:
 
 
 def inspect_source(
-    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    shown_as: Path | None = None,
 ) -> Source:
     """Decide how to read ``path``.
 
@@ -102,38 +106,42 @@ def inspect_source(
         Force a text encoding instead of detecting it.
     delimiter : str, optional
         Force a CSV separator instead of detecting it.
+    shown_as : Path, optional
+        The file's name in messages (default ``path``): a served workspace reads a copy
+        whose own path is no business of the user's.
 
     Raises
     ------
     ImportFileError
         When the file is missing, empty, a folder, or not text/Parquet.
     """
+    shown = path if shown_as is None else shown_as
     if not path.exists():
-        raise ImportFileError(f"{path}: no such file.")
+        raise ImportFileError(f"{shown}: no such file.")
     if path.is_dir():
         raise ImportFileError(
-            f"{path} is a folder; give the path of a CSV, Parquet or JSON lines file."
+            f"{shown} is a folder; give the path of a CSV, Parquet or JSON lines file."
         )
     with path.open("rb") as handle:
         head = handle.read(_CHUNK)
     if not head.removeprefix(codecs.BOM_UTF8).strip():
-        raise ImportFileError(f"{path} is empty.")
-    fmt = _detect_format(path, head)
+        raise ImportFileError(f"{shown} is empty.")
+    fmt = _detect_format(path, head, shown)
     if fmt is FileFormat.PARQUET:
         return Source(path, path, fmt, "binary")
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if not utf16 and _binary(head):
         raise ImportFileError(
-            f"{path} looks like a binary file, not CSV, Parquet or JSON lines text."
+            f"{shown} looks like a binary file, not CSV, Parquet or JSON lines text."
         )
     if encoding is not None:
-        _check_encoding(path, encoding)
+        _check_encoding(encoding, shown)
     found = encoding or ("utf-16" if utf16 else "")
     json = fmt is FileFormat.JSONL
     if found and not _line_safe(found):
         # Lines of UTF-16 and the like do not end at single bytes: transcode the whole
         # file first (strictly), then check the lines of the UTF-8 copy.
-        copy = _transcode(path, found)
+        copy = _transcode(path, found, shown)
         try:
             readable, rejected = _defused(copy, "utf-8", fmt, lines.survey(copy, json=json))
         except BaseException:
@@ -147,14 +155,14 @@ def inspect_source(
         if _is_utf8(found) and not checked.utf8 and not checked.multibyte:
             # Only an --encoding given by the user gets here: detection says cp1252.
             raise ImportFileError(
-                f"{path} is not valid UTF-8 text; leave --encoding out to detect it, or "
+                f"{shown} is not valid UTF-8 text; leave --encoding out to detect it, or "
                 "give the right one (e.g. cp1252)."
             )
         readable, rejected = _defused(path, found, fmt, checked)
     if fmt is FileFormat.CSV and rejected and rejected[0].line == 1:
         if readable is not path:
             readable.unlink(missing_ok=True)
-        raise ImportFileError(f"{path}: the header (line 1) was not read: {rejected[0].reason}.")
+        raise ImportFileError(f"{shown}: the header (line 1) was not read: {rejected[0].reason}.")
     sep = None
     if fmt is FileFormat.CSV:
         sep = delimiter or _detect_delimiter(head.decode(_decoding(found), errors="replace"))
@@ -177,12 +185,12 @@ def _binary(head: bytes) -> bool:
     return 2 * sum(1 for line in filled if _CONTROL.search(line)) > len(filled)
 
 
-def _detect_format(path: Path, head: bytes) -> FileFormat:
+def _detect_format(path: Path, head: bytes, shown: Path) -> FileFormat:
     if head.startswith(b"PAR1"):
         return FileFormat.PARQUET
     by_extension = _EXTENSIONS.get(path.suffix.lower())
     if by_extension is FileFormat.PARQUET:
-        raise ImportFileError(f"{path} has a Parquet extension but is not a Parquet file.")
+        raise ImportFileError(f"{shown} has a Parquet extension but is not a Parquet file.")
     if by_extension is not None:
         return by_extension
     stripped = head.lstrip(codecs.BOM_UTF8).lstrip()
@@ -200,12 +208,12 @@ def _detect_encoding(head: bytes, checked: lines.Survey) -> str:
     return "cp1252" if checked.cp1252 else "latin-1"
 
 
-def _check_encoding(path: Path, encoding: str) -> None:
+def _check_encoding(encoding: str, shown: Path) -> None:
     try:
         # Decoding refuses codecs that are not text encodings (rot13, hex, base64).
         b"a".decode(encoding, errors="replace")
     except (LookupError, UnicodeError) as exc:
-        raise ImportFileError(f"Unknown encoding {encoding!r} for {path}.") from exc
+        raise ImportFileError(f"Unknown encoding {encoding!r} for {shown}.") from exc
 
 
 def _line_safe(encoding: str) -> bool:
@@ -241,8 +249,9 @@ def _defused(
     return target, rejected
 
 
-def _transcode(path: Path, encoding: str) -> Path:
-    """Write a UTF-8 copy of ``path`` next to the system's temporary files."""
+def _transcode(path: Path, encoding: str, shown: Path) -> Path:
+    """Write a UTF-8 copy of ``path`` next to the system's temporary files (``shown``:
+    its name in messages)."""
     handle, name = tempfile.mkstemp(prefix="cible-import-", suffix=path.suffix or ".txt")
     target = Path(name)
     try:
@@ -257,7 +266,7 @@ def _transcode(path: Path, encoding: str) -> Path:
         # within a buffer, not the file: it is left out.
         target.unlink(missing_ok=True)
         raise ImportFileError(
-            f"{path} is not valid {encoding} text; give the right encoding with --encoding."
+            f"{shown} is not valid {encoding} text; give the right encoding with --encoding."
         ) from exc
     return target
 

@@ -99,14 +99,24 @@ class Drafts:
         name: Mapping[str, str] | None = None,
         dimension: str = "",
         draft_id: int | None = None,
+        saved_at: datetime | None = None,
     ) -> Draft:
-        """Keep ``form`` (field -> text) as draft ``draft_id``, or as a new draft.
+        """Keep ``form`` (field -> text) as draft ``draft_id``, or as a new draft (also
+        when draft ``draft_id`` is gone: ids are never reused).
 
         Nothing in it is checked against the segment language: a draft may be
         unfinished. Only its size is bounded.
 
+        Parameters
+        ----------
+        saved_at : datetime, optional
+            When the draft replaced was saved, as its editor read it: the draft is
+            replaced only if nobody saved it since.
+
         Raises
         ------
+        DraftChangedError
+            When ``saved_at`` is given and draft ``draft_id`` was saved since.
         CibleError
             When the form has more than :data:`MAX_FIELDS` fields, or a field name or
             value is too long or not text.
@@ -122,7 +132,7 @@ class Drafts:
             author=author,
             saved_at=utc_now(),
         )
-        saved = self._store.save_draft(row, draft_id=draft_id)
+        saved = self._store.save_draft(row, draft_id=draft_id, saved_at=saved_at)
         return self.get(saved)
 
     def get(self, draft_id: int) -> Draft:
@@ -142,9 +152,15 @@ class Drafts:
         """Every draft, the latest saved first."""
         return [Draft.of(row) for row in self._store.list_drafts()]
 
-    def remove(self, draft_id: int) -> bool:
-        """Delete draft ``draft_id``; whether it existed."""
-        return self._store.delete_draft(draft_id)
+    def remove(self, draft_id: int, *, saved_at: datetime | None = None) -> bool:
+        """Delete draft ``draft_id``; whether it existed.
+
+        Raises
+        ------
+        DraftChangedError
+            When ``saved_at`` is given and the draft was saved at another moment.
+        """
+        return self._store.delete_draft(draft_id, saved_at=saved_at)
 
 
 def _checked(form: Mapping[str, str]) -> dict[str, str]:

@@ -96,6 +96,10 @@ def create_app(path: Path) -> FastAPI:
             except Exception:  # a stored segment gone invalid, say: refreshes will say it
                 _log.exception("Preparing live refreshes failed; the first one will try again")
             served.write_local_token(folder, state.local_secret)
+            # Uploads never imported nor cancelled hold personal data: a day at most.
+            stale = served.remove_stale_incoming(folder)
+            if stale:
+                _log.info("Removed %d file(s) left over a day in incoming/", len(stale))
             try:
                 # Time passing moves customers too (within_days, recency): the sweep
                 # re-evaluates everyone every [live] sweep_interval_seconds.

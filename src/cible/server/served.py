@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import stat
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -120,6 +121,9 @@ def remove_local_token(folder: Path) -> None:
 
 #: Files handed to a served workspace for import: the only ones the server reads.
 INCOMING = "incoming"
+#: Seconds a file may wait in ``incoming/`` unread (an upload never imported nor
+#: cancelled) before it is removed: it may hold personal data (docs/privacy.md).
+INCOMING_MAX_AGE_S = 24 * 3600
 
 
 def hand_over(folder: Path, file: Path) -> str:
@@ -136,6 +140,28 @@ def hand_over(folder: Path, file: Path) -> str:
     except OSError as exc:
         raise CibleError(f"{file}: cannot be read ({exc.strerror or exc}).") from None
     return name
+
+
+def remove_stale_incoming(
+    folder: Path, *, max_age_s: float = INCOMING_MAX_AGE_S, now: float | None = None
+) -> list[str]:
+    """Delete the files of the workspace's incoming folder last written over
+    ``max_age_s`` seconds before ``now`` (default: the current time); their names.
+
+    Called when the server starts and when a page uploads a file: a copy handed over is
+    read within seconds, so one a day old was forgotten (an upload left on its preview).
+    Links and folders are left alone: the server never writes them there.
+    """
+    incoming = folder / INCOMING
+    oldest = (time.time() if now is None else now) - max_age_s
+    removed = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(incoming) as entries:
+        for entry in entries:
+            with contextlib.suppress(FileNotFoundError):  # imported or cancelled meanwhile
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < oldest:
+                    Path(entry.path).unlink()
+                    removed.append(entry.name)
+    return sorted(removed)
 
 
 def incoming_file(folder: Path, name: str) -> Path:

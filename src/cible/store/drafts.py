@@ -5,11 +5,17 @@ per draft with the builder's flat form fields as JSON (``form``), the id, names 
 dimension it gives (for listing), who saved it and when. Saving a draft again
 replaces its row; publishing or deleting it removes the row.
 
+Draft ids are never reused: the last one given is kept in ``cible_meta``
+(``last_draft_id``), so a page left open on a deleted draft cannot reach a newer one.
+A caller passing the ``saved_at`` it read replaces or deletes the draft only if nobody
+saved it since (:class:`~cible.domain.errors.DraftChangedError` otherwise).
+
 Examples
 --------
 >>> import duckdb
 >>> from datetime import datetime
 >>> con = duckdb.connect()
+>>> _ = con.execute("CREATE TABLE cible_meta (key VARCHAR, value VARCHAR)")
 >>> for statement in CREATE:
 ...     _ = con.execute(statement)
 >>> draft = NewDraft("vip", "VIP", "", "value", {"n.type": "group"}, "ana", datetime(2026, 1, 2))
@@ -17,8 +23,12 @@ Examples
 1
 >>> save(con, draft, draft_id=1), [(d.draft_id, d.segment_id, d.form) for d in list_drafts(con)]
 (1, [(1, 'vip', {'n.type': 'group'})])
->>> delete(con, 1), get(con, 1)
-(True, None)
+>>> delete(con, 1), get(con, 1), save(con, draft)
+(True, None, 2)
+>>> save(con, draft, draft_id=2, saved_at=datetime(2025, 1, 1))  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+cible.domain.errors.DraftChangedError: This draft was changed since you opened it (...).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from typing import NamedTuple
 
 import duckdb
 
+from cible.domain.errors import DraftChangedError
 from cible.store.sql import fetch_row
 from cible.store.transaction import transaction
 
@@ -41,6 +52,8 @@ CREATE = (
     """,
 )
 
+#: The ``cible_meta`` key of the last draft id given.
+_LAST = "last_draft_id"
 _COLUMNS = "segment_id, name_en, name_fr, dimension, CAST(form AS VARCHAR), author, saved_at"
 
 
@@ -69,15 +82,28 @@ class DraftRow(NamedTuple):
     saved_at: datetime
 
 
-def save(con: duckdb.DuckDBPyConnection, draft: NewDraft, *, draft_id: int | None = None) -> int:
+def save(
+    con: duckdb.DuckDBPyConnection,
+    draft: NewDraft,
+    *,
+    draft_id: int | None = None,
+    saved_at: datetime | None = None,
+) -> int:
     """Store ``draft`` in place of draft ``draft_id`` (a new one when None or gone);
-    return its id."""
+    return its id.
+
+    Raises
+    ------
+    DraftChangedError
+        When ``saved_at`` is given and draft ``draft_id`` was saved at another moment.
+    """
     with transaction(con):
-        if draft_id is not None and get(con, draft_id) is not None:
-            con.execute("DELETE FROM segment_drafts WHERE draft_id = ?", [draft_id])
+        found = None if draft_id is None else _unchanged(con, draft_id, saved_at)
+        if found is not None:
+            con.execute("DELETE FROM segment_drafts WHERE draft_id = ?", [found.draft_id])
+            draft_id = found.draft_id
         else:
-            found = fetch_row(con, "SELECT coalesce(max(draft_id), 0) + 1 FROM segment_drafts")
-            draft_id = int(found[0])
+            draft_id = _new_id(con)
         con.execute(
             "INSERT INTO segment_drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -92,6 +118,34 @@ def save(con: duckdb.DuckDBPyConnection, draft: NewDraft, *, draft_id: int | Non
             ],
         )
     return draft_id
+
+
+def _unchanged(
+    con: duckdb.DuckDBPyConnection, draft_id: int, saved_at: datetime | None
+) -> DraftRow | None:
+    """Draft ``draft_id`` (None when gone), checked to be as saved at ``saved_at``."""
+    found = get(con, draft_id)
+    if found is not None and saved_at is not None and found.saved_at != saved_at:
+        raise DraftChangedError(
+            f"This draft was changed since you opened it (saved at {found.saved_at})."
+        )
+    return found
+
+
+def _new_id(con: duckdb.DuckDBPyConnection) -> int:
+    """An id no draft ever had: above the last given and any stored; recorded."""
+    found = fetch_row(
+        con,
+        "SELECT greatest("
+        "  (SELECT coalesce(max(draft_id), 0) FROM segment_drafts),"
+        "  (SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM cible_meta WHERE key = ?)"
+        ") + 1",
+        [_LAST],
+    )
+    chosen = int(found[0])
+    con.execute("DELETE FROM cible_meta WHERE key = ?", [_LAST])
+    con.execute("INSERT INTO cible_meta VALUES (?, ?)", [_LAST, str(chosen)])
+    return chosen
 
 
 def get(con: duckdb.DuckDBPyConnection, draft_id: int) -> DraftRow | None:
@@ -110,10 +164,21 @@ def list_drafts(con: duckdb.DuckDBPyConnection) -> list[DraftRow]:
     return [_row(row) for row in rows]
 
 
-def delete(con: duckdb.DuckDBPyConnection, draft_id: int) -> bool:
-    """Remove draft ``draft_id``; whether it existed."""
-    rows = con.execute("DELETE FROM segment_drafts WHERE draft_id = ?", [draft_id]).fetchall()
-    return bool(rows[0][0])
+def delete(
+    con: duckdb.DuckDBPyConnection, draft_id: int, *, saved_at: datetime | None = None
+) -> bool:
+    """Remove draft ``draft_id``; whether it existed.
+
+    Raises
+    ------
+    DraftChangedError
+        When ``saved_at`` is given and the draft was saved at another moment.
+    """
+    with transaction(con):
+        if _unchanged(con, draft_id, saved_at) is None:
+            return False
+        con.execute("DELETE FROM segment_drafts WHERE draft_id = ?", [draft_id])
+    return True
 
 
 def _row(row: tuple[object, ...]) -> DraftRow:

@@ -390,9 +390,16 @@ class Store:
         """Remove a segment (its memberships close at the next run); False when unknown."""
         return runs.delete_segment(self.connection, segment_id)
 
-    def save_draft(self, draft: drafts.NewDraft, *, draft_id: int | None = None) -> int:
-        """Save a segment draft in place of ``draft_id`` (new when None or gone); its id."""
-        return drafts.save(self.connection, draft, draft_id=draft_id)
+    def save_draft(
+        self,
+        draft: drafts.NewDraft,
+        *,
+        draft_id: int | None = None,
+        saved_at: datetime | None = None,
+    ) -> int:
+        """Save a segment draft in place of ``draft_id`` (new when None or gone), if it
+        is still as saved at ``saved_at`` (when given); its id."""
+        return drafts.save(self.connection, draft, draft_id=draft_id, saved_at=saved_at)
 
     def draft(self, draft_id: int) -> drafts.DraftRow | None:
         """Segment draft ``draft_id``, or None."""
@@ -402,9 +409,10 @@ class Store:
         """Every segment draft, the latest saved first."""
         return drafts.list_drafts(self.connection)
 
-    def delete_draft(self, draft_id: int) -> bool:
-        """Remove a segment draft; whether it existed."""
-        return drafts.delete(self.connection, draft_id)
+    def delete_draft(self, draft_id: int, *, saved_at: datetime | None = None) -> bool:
+        """Remove a segment draft, if still as saved at ``saved_at`` (when given);
+        whether it existed."""
+        return drafts.delete(self.connection, draft_id, saved_at=saved_at)
 
     # Models ------------------------------------------------------------------------
 

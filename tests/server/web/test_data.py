@@ -3,19 +3,24 @@ duplicates with merge and undo; rights, CSRF, masking and the audit log."""
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import Field
 
 from cible import Workspace
 from cible.access.roles import Role
 from cible.server.app import create_app
+from cible.server.routes.jobs import ImportCreate
 from cible.server.served import INCOMING
-from cible.server.web import uploads
+from cible.server.web import duplicates, upload_pages, uploads
+from cible.store.staging import MAX_NAME_CHARS
 from tests.server.web.shop import csrf_of, sign_in
 
 #: A French export: two of its four rows are bad (a date that does not exist, no id).
@@ -82,7 +87,15 @@ def _wait(client: TestClient, location: str) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} did not end")
 
 
-def _import(client: TestClient, content: bytes, mapping: dict[str, str], name: str) -> Any:
+def _selected(html: str) -> list[str]:
+    """The field each column's select of a preview page has selected ("" for none)."""
+    selects = re.findall(r'<select id="field-\d+" name="field">(.*?)</select>', html, re.S)
+    return [next(iter(re.findall(r'<option value="([^"]*)" selected>', s)), "") for s in selects]
+
+
+def _import(client: TestClient, content: bytes, mapping: dict[str, str] | None, name: str) -> Any:
+    """Upload and import ``content``: each column read as ``mapping`` says ("not imported"
+    when it does not name the column), or as the preview proposed when ``mapping`` is None."""
     uploaded = _upload(client, content, name=name)
     assert uploaded.status_code == 303, uploaded.text
     preview = client.get(uploaded.headers["location"])
@@ -90,14 +103,10 @@ def _import(client: TestClient, content: bytes, mapping: dict[str, str], name: s
     upload_name = uploaded.headers["location"].split("/")[-1].split("?")[0]
     header = content.decode().splitlines()[0]
     columns = header.split(";" if ";" in header else ",")
+    fields = _selected(preview.text) if mapping is None else [mapping.get(c, "") for c in columns]
     return client.post(
         f"/data/uploads/{upload_name}/import",
-        data={
-            "csrf_token": token,
-            "kind": "customers",
-            "column": columns,
-            "field": [mapping.get(c, "") for c in columns],
-        },
+        data={"csrf_token": token, "kind": "customers", "column": columns, "field": fields},
         follow_redirects=False,
     )
 
@@ -155,13 +164,60 @@ def test_a_french_file_is_previewed_as_the_cli_reads_it_and_imported_with_its_re
     assert {"import.upload", "import.start", "import.finish"} <= actions
 
 
+def test_a_column_chosen_as_not_imported_is_left_out_even_when_its_name_is_a_field(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    content = b"customer_id,Courriel,phone\nNI1,ann@example.com,+33612345678\n"
+    location = _upload(client, content, name="left-out.csv").headers["location"]
+    name = location.split("/")[-1].split("?")[0]
+    columns = ["customer_id", "Courriel", "phone"]
+    chosen = [("column", c) for c in columns] + [("field", f) for f in ("customer_id", "", "")]
+    seen = client.get(f"/data/uploads/{name}", params=[("kind", "customers"), *chosen])
+    assert '<option value="customer_id" selected>' in seen.text
+    assert '<option value="email" selected>' not in seen.text
+    assert '<option value="phone" selected>' not in seen.text
+    started = _import(client, content, {"customer_id": "customer_id"}, "left-out.csv")
+    assert _wait(client, started.headers["location"])["state"] == "succeeded"
+    with Workspace.open(folder) as ws:
+        customers = ws.table("customers")
+        stored = customers.filter(customers.customer_id == "NI1").to_pyarrow().to_pylist()
+    assert [(r["email"], r["phone"]) for r in stored] == [(None, None)]
+    client.post(f"/data/uploads/{name}/cancel", data={"csrf_token": csrf_of(seen.text)})
+
+
+def test_a_column_name_as_long_as_staging_reads_is_imported_and_a_refusal_is_shown(
+    client: TestClient, shop: tuple[Path, dict[Role, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    long = "Adresse électronique " + "x" * (MAX_NAME_CHARS - 21)
+    content = f"customer_id,{long}\nLC1,lc1@example.com\n".encode()
+    started = _import(client, content, {"customer_id": "customer_id", long: "email"}, "long.csv")
+    assert started.status_code == 303, started.text
+    assert _wait(client, started.headers["location"])["result"]["loaded"] == 1
+
+    class Stricter(ImportCreate):  # whatever the API refuses is said on the preview page
+        mapping: dict[str, Annotated[str, Field(max_length=10)] | None]
+
+    monkeypatch.setattr(upload_pages, "ImportCreate", Stricter)
+    refused = _import(client, content, {"customer_id": "customer_id", long: "email"}, "long.csv")
+    assert refused.status_code == 422
+    assert "The import cannot start: " in refused.text
+    assert "mapping.email: String should have at most 10 characters" in refused.text
+    assert f'<th scope="col">{long}</th>' in refused.text  # the preview, to choose again
+    cancel = refused.url.path.replace("/import", "/cancel")
+    client.post(cancel, data={"csrf_token": csrf_of(refused.text)})
+
+
 def test_the_data_page_lists_imports_with_links_to_rejects_and_masks_them_for_analysts(
     client: TestClient, shop: tuple[Path, dict[Role, str]]
 ) -> None:
     _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data")
     bad = b"customer_id;email;phone\nM1;m1@example.com;+33612345678\nM2;pas-un-mail;0612\n"
-    job = _wait(client, _import(client, bad, {}, "contacts.csv").headers["location"])
+    job = _wait(client, _import(client, bad, None, "contacts.csv").headers["location"])
     import_id = job["result"]["import_id"]
 
     sign_in(client, secrets[Role.ANALYST], "/data")
@@ -221,6 +277,61 @@ def test_uploads_refused_leave_no_file(
     assert empty.status_code == 422 and _incoming(folder) == []
 
 
+def test_an_upload_cut_off_before_its_closing_boundary_is_refused_and_deleted(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    token = csrf_of(client.get("/data/upload").text)
+    fields = "".join(
+        f'--cut\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in (("csrf_token", token), ("kind", "customers"))
+    )
+    head = 'Content-Disposition: form-data; name="file"; filename="cut.csv"\r\n\r\n'
+    body = f"{fields}--cut\r\n{head}customer_id,email\nC1,a@b.fr\nC2,b@".encode()
+    cut = client.post(
+        "/data/upload",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=cut"},
+        follow_redirects=False,
+    )
+    assert cut.status_code == 400 and "cut off or malformed" in cut.text
+    assert _incoming(folder) == []
+
+
+def test_an_upload_removes_the_copies_left_over_a_day(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    forgotten = _upload(client, TWINS, name="forgotten.csv").headers["location"]
+    name = forgotten.split("/")[-1].split("?")[0]
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(folder / INCOMING / name, (day_ago, day_ago))
+    recent = _upload(client, TWINS, name="recent.csv").headers["location"]
+    kept = recent.split("/")[-1].split("?")[0]
+    assert _incoming(folder) == [kept]
+    assert client.get(forgotten).status_code == 404
+    # And when the server starts.
+    os.utime(folder / INCOMING / kept, (day_ago, day_ago))
+    with TestClient(create_app(folder)):
+        assert _incoming(folder) == []
+
+
+def test_a_binary_file_is_refused_by_the_name_the_user_gave_it(
+    client: TestClient, shop: tuple[Path, dict[Role, str]]
+) -> None:
+    folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/upload")
+    location = _upload(client, bytes(range(256)) * 50, name="photo.csv").headers["location"]
+    preview = client.get(location)
+    assert preview.status_code == 422
+    assert "photo.csv looks like a binary file" in preview.text
+    assert str(folder) not in preview.text and INCOMING not in preview.text
+    name = location.split("/")[-1].split("?")[0]
+    client.post(f"/data/uploads/{name}/cancel", data={"csrf_token": csrf_of(preview.text)})
+
+
 def test_cancel_deletes_the_upload(client: TestClient, shop: tuple[Path, dict[Role, str]]) -> None:
     folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data/upload")
@@ -239,7 +350,7 @@ def test_duplicates_are_proposed_by_a_job_merged_and_undone(
 ) -> None:
     _folder, secrets = shop
     sign_in(client, secrets[Role.EDITOR], "/data/duplicates")
-    job = _wait(client, _import(client, TWINS, {}, "twins.csv").headers["location"])
+    job = _wait(client, _import(client, TWINS, None, "twins.csv").headers["location"])
     assert job["result"]["loaded"] == 3
 
     page = client.get("/data/duplicates")
@@ -299,3 +410,33 @@ def test_an_audit_started_from_the_page_shows_its_score_and_top_problems(
         quality["problems"][0]
     )
     assert "Fixes that gain the most points" in client.get("/data").text
+
+
+def test_the_duplicates_page_shows_only_a_dedupe_job_and_its_pager_keeps_it(
+    client: TestClient, shop: tuple[Path, dict[Role, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _folder, secrets = shop
+    sign_in(client, secrets[Role.EDITOR], "/data/duplicates")
+    pairs = (
+        b"customer_id,email,first_name,last_name\n"
+        b"P1,pair1@example.com,Lise,Roux\nP2,pair1@example.com,Lise,Roux\n"
+        b"P3,pair2@example.com,Marc,Petit\nP4,pair2@example.com,Marc,Petit\n"
+    )
+    imported = _import(client, pairs, None, "pairs.csv").headers["location"]
+    page = client.get("/data")
+    audit = str(client.post("/data/audit", data={"csrf_token": csrf_of(page.text)}).url)
+    for other in (imported, audit):
+        job_id = _wait(client, other)["job_id"]
+        shown = client.get(f"/data/duplicates?job={job_id}")
+        assert shown.status_code == 404 and "Duplicates found" not in shown.text
+    assert client.get("/data/duplicates?job=999999").status_code == 404
+
+    page = client.get("/data/duplicates")
+    merged = client.post("/data/duplicates/merge", data={"csrf_token": csrf_of(page.text)})
+    job_id = _wait(client, str(merged.url))["job_id"]
+    monkeypatch.setattr(duplicates, "MERGES_PAGE", 1)
+    shown = client.get(f"/data/duplicates?job={job_id}")
+    assert shown.status_code == 200 and "Duplicates found" in shown.text
+    assert f'href="?page=2&amp;job={job_id}"' in shown.text
+    later = client.get(f"/data/duplicates?page=2&job={job_id}").text
+    assert f'href="?page=1&amp;job={job_id}"' in later and "Duplicates found" in later

@@ -25,6 +25,7 @@ from cible.server.deps import Analyst, Editor, ServerState, State
 from cible.server.errors import NotFoundError
 from cible.server.jobs import Job, JobFailedError, Work
 from cible.server.served import incoming_file
+from cible.store.staging import MAX_NAME_CHARS
 from cible.workspace import Workspace
 
 router = APIRouter(tags=["jobs"])
@@ -75,8 +76,15 @@ class ImportCreate(BaseModel):
     )
     mapping: dict[
         Annotated[str, Field(min_length=1, max_length=200)],
-        Annotated[str, Field(min_length=1, max_length=200)],
-    ] = Field(default_factory=dict, max_length=500, description="Field -> column of the file.")
+        Annotated[str, Field(max_length=MAX_NAME_CHARS)] | None,
+    ] = Field(
+        default_factory=dict,
+        max_length=500,
+        description=(
+            'Field -> column of the file; a field mapped to null or "" is not imported, '
+            "even from a column bearing its name."
+        ),
+    )
     date_format: str | None = Field(default=None, min_length=1, max_length=200)
     decimal: str | None = Field(default=None, min_length=1, max_length=10)
     delimiter: str | None = Field(default=None, min_length=1, max_length=10)

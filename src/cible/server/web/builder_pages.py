@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.responses import Response as PlainResponse
 
 from cible.access.roles import Role
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, DraftChangedError
 from cible.domain.schema import CHANNELS, CONSENT_STATUSES, PURPOSES
 from cible.segments.drafts import DraftNotFoundError
 from cible.segments.literals import CountOp, Op
@@ -30,7 +30,14 @@ from cible.server.web.access import (
     requiring,
 )
 from cible.server.web.builder import apply_action, error_path, parse_tree, where
-from cible.server.web.draft_pages import forget_published, reopened, save_draft
+from cible.server.web.draft_pages import (
+    DRAFT_FIELD,
+    SAVED_AT_FIELD,
+    continued,
+    forget_published,
+    reopened,
+    save_draft,
+)
 from cible.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -81,6 +88,7 @@ def _build(ws: Workspace, form: Mapping[str, Any], action: str, publish: bool) -
     state: dict[str, Any] = {"tree": tree, "form": dict(form), "definition": definition}
     state["error"] = state["error_at"] = state["preview"] = state["saved"] = None
     state["draft_saved"] = None
+    state["draft_changed"] = False
     try:
         if publish:
             saved, _new = ws.segments.add(definition)
@@ -95,6 +103,25 @@ def _build(ws: Workspace, form: Mapping[str, Any], action: str, publish: bool) -
         state["error"] = message
         state["error_at"] = error_path(message, tree)
     return state
+
+
+def _keep_draft(
+    ws: Workspace, form: Mapping[str, Any], who: Visitor, built: dict[str, Any]
+) -> None:
+    """Save the form as a draft; a refusal is said in the builder as its other errors."""
+    try:
+        draft = save_draft(ws, form, who)
+    except DraftChangedError:
+        # Not replaced: the page no longer continues that draft, so saving again keeps
+        # this version as a new draft and loses nobody's work.
+        built["draft_changed"] = True
+        for field in (DRAFT_FIELD, SAVED_AT_FIELD):
+            built["form"].pop(field, None)
+    except CibleError as error:  # too large a form, say
+        built["error"], built["error_at"] = str(error), None
+    else:
+        built["draft_saved"] = draft.draft_id
+        built["form"].update(continued(draft))
 
 
 @router.get("/segments/new")
@@ -118,6 +145,7 @@ async def new_segment(
             "preview": None,
             "saved": None,
             "draft_saved": None,
+            "draft_changed": False,
         }
 
     try:
@@ -145,8 +173,7 @@ async def build_segment(
     def work(ws: Workspace) -> dict[str, Any]:
         built = _build(ws, form, action, publish)
         if action == "draft":
-            built["draft_saved"] = save_draft(ws, form, who).draft_id
-            built["form"]["draft"] = str(built["draft_saved"])
+            _keep_draft(ws, form, who, built)
         if built["saved"]:
             forget_published(ws, form, who)
             ws.audit_log.record(

@@ -42,11 +42,13 @@ def job_view(ws: Workspace, job: Job, principal: Principal) -> dict[str, Any]:
     return mask_contacts(view, principal)
 
 
-async def find_job(request: Request, who: Visitor, job_id: int) -> dict[str, Any] | None:
-    """Data job ``job_id`` as shown to ``who``, or None (unknown, or not a data job)."""
+async def find_job(
+    request: Request, who: Visitor, job_id: int, kinds: tuple[str, ...] = DATA_JOBS
+) -> dict[str, Any] | None:
+    """Data job ``job_id`` as shown to ``who``, or None (unknown, or not of ``kinds``)."""
     state = server_state(request)
     job = state.jobs.get(job_id)
-    if job is None or job.kind not in DATA_JOBS:
+    if job is None or job.kind not in kinds:
         return None
     return await state.db.call(lambda ws: job_view(ws, job, who.principal))
 

@@ -43,9 +43,14 @@ async def duplicates(
     number: PageNumber = 1,
     job: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
-    """The merges done with their undo, and a dedupe job's proposals when one is given."""
+    """The merges done with their undo, and a dedupe job's proposals when one is given
+    (404 for any other job: an import's or an audit's result is no list of duplicates)."""
+    shown = None if job is None else await find_job(request, who, job, kinds=("dedupe",))
+    if job is not None and shown is None:
+        response = page(request, who, "not_found.html.j2", what=f"dedupe job {job}")
+        response.status_code = 404
+        return response
     found = await server_state(request).db.call(lambda ws: merges_page(ws, number))
-    shown = None if job is None else await find_job(request, who, job)
     return page(request, who, "data_duplicates.html.j2", data=found, job=shown, error=None)
 
 

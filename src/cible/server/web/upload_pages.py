@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from cible.access.roles import Role
 from cible.domain.errors import CibleError
 from cible.domain.schema import IMPORT_KINDS
+from cible.importing.preview import Preview
 from cible.server.deps import server_state
 from cible.server.routes.jobs import ImportCreate, start_import
 from cible.server.served import incoming_file
@@ -38,6 +40,7 @@ from cible.server.web.uploads import (
     receive_upload,
     shown_name,
 )
+from cible.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,7 +103,7 @@ async def upload(request: Request, who: Signed) -> HTMLResponse | RedirectRespon
 
 
 def _mapping(columns: list[str], fields: list[str]) -> dict[str, str]:
-    """Field -> column from the form's select per column (empty: left to the import)."""
+    """Field -> column from the form's select per column (empty: not imported)."""
     chosen: dict[str, str] = {}
     for column, field in zip(columns, fields, strict=False):
         if not field:
@@ -113,13 +116,23 @@ def _mapping(columns: list[str], fields: list[str]) -> dict[str, str]:
 
 
 async def _preview(
-    request: Request, who: Visitor, name: str, kind: str, mapping: dict[str, str]
+    request: Request, who: Visitor, name: str, kind: str, chosen: dict[str, str] | None
 ) -> dict[str, Any]:
+    """The preview of ``chosen`` (None: as the import would match the columns itself).
+
+    The form lists every column of the file, so a field none was chosen for is left out
+    (mapped to None) rather than matched again by name: "not imported" is obeyed.
+    """
     state = server_state(request)
     path = incoming_file(state.db.path, name)
-    found = await state.db.call(
-        lambda ws: ws.imports.preview(kind, path, mapping=mapping, shown_as=shown_name(name))
-    )
+
+    def read(ws: Workspace) -> Preview:
+        mapping: dict[str, str | None] = {}
+        if chosen is not None:
+            mapping = {**dict.fromkeys(ws.registry.table_for_kind(kind).names), **chosen}
+        return ws.imports.preview(kind, path, mapping=mapping, shown_as=shown_name(name))
+
+    found = await state.db.call(read)
     return found.as_dict()
 
 
@@ -147,6 +160,15 @@ def _preview_page(
     return response
 
 
+def _refused(refusal: ValidationError) -> str:
+    """The import's options refused as ``POST /api/imports`` would, in one sentence."""
+    reasons = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'][:2])}: {error['msg']}"
+        for error in refusal.errors()
+    )
+    return f"The import cannot start: {reasons}."
+
+
 async def _gone(request: Request, who: Visitor, name: str) -> HTMLResponse | None:
     """The page saying an upload is no longer there (imported or cancelled), or None."""
     try:
@@ -169,9 +191,10 @@ async def preview(request: Request, who: EditorReader, name: UploadName) -> HTML
         return gone
     kind = request.query_params.get("kind", "")
     params = request.query_params
+    columns = params.getlist("column")
     try:
-        mapping = _mapping(params.getlist("column"), params.getlist("field"))
-        found = await _preview(request, who, name, kind, mapping)
+        chosen = _mapping(columns, params.getlist("field")) if columns else None
+        found = await _preview(request, who, name, kind, chosen)
     except CibleError as refusal:
         return _preview_page(request, who, name, kind, None, str(refusal), 422)
     return _preview_page(request, who, name, kind, found, None)
@@ -187,14 +210,19 @@ async def start(request: Request, who: Editor, name: UploadName) -> HTMLResponse
     kind = str(form.get("kind", ""))
     columns = [str(c) for c in form.getlist("column")]
     try:
-        mapping = _mapping(columns, [str(f) for f in form.getlist("field")])
-        found = await _preview(request, who, name, kind, mapping)
+        chosen = _mapping(columns, [str(f) for f in form.getlist("field")]) if columns else None
+        found = await _preview(request, who, name, kind, chosen)
     except CibleError as refusal:
         return _preview_page(request, who, name, kind, None, str(refusal), 422)
     if found["missing"]:
         # The page says which required fields still need a column.
         return _preview_page(request, who, name, kind, found, None, 422)
-    file = ImportCreate(kind=kind, path=name, shown_as=shown_name(name), mapping=found["mapping"])
+    # Exactly what the preview showed: every field without a column is left out.
+    mapping = {**dict.fromkeys(found["fields"]), **found["mapping"]}
+    try:
+        file = ImportCreate(kind=kind, path=name, shown_as=shown_name(name), mapping=mapping)
+    except ValidationError as refusal:
+        return _preview_page(request, who, name, kind, found, _refused(refusal), 422)
     started = await start_import(server_state(request), who.principal, Response(), file)
     return RedirectResponse(f"/data/jobs/{started['job']['job_id']}", status_code=303)
 

@@ -5,7 +5,9 @@ The web UI hands files to imports the way the command line does
 the only folder the server imports from, deleted once the import has read it (or the
 upload is cancelled). The request body is parsed as it arrives and written straight
 to that copy, never held whole in memory nor spooled elsewhere; a body larger than
-:data:`MAX_UPLOAD_BYTES` is refused before it is read, from its declared length.
+:data:`MAX_UPLOAD_BYTES` is refused before it is read, from its declared length, and
+one cut off before its closing boundary is refused. Each upload first removes the
+copies left in ``incoming/`` over a day (:func:`cible.server.served.remove_stale_incoming`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from cible.domain.errors import CibleError
-from cible.server.served import INCOMING
+from cible.server.served import INCOMING, remove_stale_incoming
 
 if TYPE_CHECKING:  # a type only: defined for type checkers
     from python_multipart.multipart import MultipartCallbacks
@@ -103,6 +105,7 @@ async def receive_upload(request: Request, folder: Path, *, limit: int | None = 
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise UploadError(400, "Send the file from the upload form (multipart/form-data).")
+    await run_in_threadpool(remove_stale_incoming, folder)
     receiver = _Receiver(folder / INCOMING, limit)
     try:
         parser = MultipartParser(boundary, receiver.callbacks())
@@ -110,6 +113,8 @@ async def receive_upload(request: Request, folder: Path, *, limit: int | None = 
             parser.write(chunk)
             await receiver.flush()
         parser.finalize()
+        if not receiver.ended:  # the parser takes a body without its closing boundary
+            raise FormParserError("no closing boundary")
         await receiver.flush()
     except FormParserError as exc:
         receiver.abandon()
@@ -144,9 +149,12 @@ class _Receiver:
         self._header = [b"", b""]
         self._disposition = b""
         self._value = bytearray()
+        #: Whether the closing boundary was read: the body came whole.
+        self.ended = False
 
     def callbacks(self) -> MultipartCallbacks:
         return {
+            "on_end": self._end,
             "on_part_begin": self._part_begin,
             "on_part_data": self._part_data,
             "on_part_end": self._part_end,
@@ -155,6 +163,9 @@ class _Receiver:
             "on_header_end": self._header_end,
             "on_headers_finished": self._headers_finished,
         }
+
+    def _end(self) -> None:
+        self.ended = True
 
     def _part_begin(self) -> None:
         self._disposition, self._in_file, self._value = b"", False, bytearray()
