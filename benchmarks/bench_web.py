@@ -15,7 +15,7 @@ with ``.json``) and, where one exists, the matching ``/api/`` route, which is th
 obvious alternative for a program.
 
 Requests run in-process (``fastapi.testclient.TestClient`` on ``create_app``, no
-network), signed in through the sign-in form as an editor whose token may see contacts
+network), signed in through the sign-in form as an admin whose token may see contacts
 (``unmask``), the API called with the same token. Each URL is requested once to warm
 up, then ``--repeat`` times: the median and the 95th percentile (nearest rank) of the
 wall time of those requests are reported, in milliseconds, with the time of the first
@@ -140,7 +140,15 @@ def parameters(ws: Workspace) -> dict[str, str | None]:
         f"WHERE exited_at IS NULL AND segment_id = '{segment}'",
     )
     tags = ws.tags.list()
+    # An upload waiting for its preview: a small customers file in ``incoming/``, named
+    # as the upload form names the copies it keeps.
+    upload = "0123456789abcdef-bench-clients.csv"
+    (ws.path / "incoming").mkdir(exist_ok=True)
+    (ws.path / "incoming" / upload).write_text(
+        "Identifiant client;Courriel;Prénom\nB1;b1@example.com;Anne\nB2;pas-un-mail;Luc\n"
+    )
     return {
+        "upload": upload,
         "segment_id": segment,
         "customer_id": member,
         "name": tags[0].name if tags else None,
@@ -163,6 +171,9 @@ def _fill(template: str, values: dict[str, str | None]) -> str | None:
         missing = missing or found is None
         return found or ""
 
+    # The uploads' ``{name}`` is an upload's, not a tag's.
+    if template.startswith("/data/uploads/"):
+        template = template.replace("{name}", "{upload}")
     filled = re.sub(r"\{(\w+)\}", value, template)
     return None if missing else filled
 
@@ -226,7 +237,7 @@ def measure(path: Path, repeat: int, progress: Callable[[str], None]) -> dict[st
     """Time every page of the workspace at ``path`` (see the module's description)."""
     with Workspace.open(path) as ws:
         values = parameters(ws)
-        secret, token = ws.tokens.create("bench-web", Role.EDITOR, unmask=True)
+        secret, token = ws.tokens.create("bench-web", Role.ADMIN, unmask=True)
         customers = int(ws.table("customers").count().execute())
     api_headers = {"Authorization": f"Bearer {secret}"}
     rows: list[dict[str, Any]] = []

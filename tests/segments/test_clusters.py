@@ -189,3 +189,9 @@ def test_figures_follow_a_clustering_saved_after_a_run(ws: Workspace):
     members = _members(ws, "later")
     assert listed == {sid: list(members.values()).count(sid) for sid in listed}
     assert ws.segments.get("later-1").size == listed["later-1"]
+    # Computed once, then kept with the run's figures until the next run: listings
+    # stop recomputing them (the later-3 of the first clustering is gone).
+    kept = ws.store.stored_figures()
+    assert {sid: kept[sid]["size"] for sid in listed} == listed
+    assert "later-3" not in kept
+    assert ws.segments.list() == ws.segments.list()

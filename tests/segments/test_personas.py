@@ -259,13 +259,13 @@ def test_a_card_drawn_is_kept_until_the_next_run_or_other_settings(
     copy = tmp_path / "shop"
     shutil.copytree(shop, copy)
     drawn: list[list[str]] = []
-    drawing = personas.Personas.cards
+    drawing = personas.Personas._cards
 
-    def counted(self: personas.Personas, segment_ids: list[str]) -> list[Any]:
-        drawn.append(list(segment_ids))
-        return drawing(self, segment_ids)
+    def counted(self: personas.Personas, infos: Any, wanted: list[str], known: Any) -> list[Any]:
+        drawn.append(list(wanted))
+        return drawing(self, infos, wanted, known)
 
-    monkeypatch.setattr(personas.Personas, "cards", counted)
+    monkeypatch.setattr(personas.Personas, "_cards", counted)
     with Workspace.open(copy) as ws:
         first = ws.persona("discounters")
         # The same card, back from the store with its nested parts, not drawn again.
@@ -279,6 +279,14 @@ def test_a_card_drawn_is_kept_until_the_next_run_or_other_settings(
         ws.run(as_of=AS_OF)
         ws.persona("discounters")
         assert len(drawn) == 3
+        # A dimension's cards (the personas page): the kept one read, the others drawn
+        # together once and kept, so the page draws nothing the second time.
+        finder = personas.Personas(ws.store, ws.segments, ws.config)
+        dimension = ws.segments.get("discounters").dimension
+        cards = finder.for_dimensions([dimension])
+        assert "discounters" not in drawn[-1] and len(drawn) == 4
+        assert finder.for_dimensions([dimension]) == cards and len(drawn) == 4
+        assert next(c for c in cards if c.segment_id == "discounters") == ws.persona("discounters")
     # A read-only workspace draws cards and keeps none.
     with Workspace.open(copy, read_only=True) as ws:
         assert ws.persona("techies").name_source == "chosen"

@@ -435,7 +435,12 @@ class Segments:
             members = current.filter(current.segment_id.isin(missing))
             traits = self._store.table(runs.TRAITS)
             rows = segment_figures(traits, members.select("segment_id", "customer_id"))
-            figures.update({row["segment_id"]: row for row in rows.to_pyarrow().to_pylist()})
+            computed = rows.to_pyarrow()
+            figures.update({row["segment_id"]: row for row in computed.to_pylist()})
+            # Kept until the next run, as the run's own: a clustering saved after a run
+            # is computed once, not on every listing (seconds on a large base).
+            if computed.num_rows:
+                self._store.add_figures(computed)
         return figures
 
 

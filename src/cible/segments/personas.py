@@ -174,13 +174,7 @@ class Personas:
         CibleError
             When there is no run, no such segment, or the segment has no member.
         """
-        key = self._settings_key()
-        kept = self._store.kept_card(segment_id, key) if self._store.has_run() else None
-        if kept is not None:
-            return card_from_dict(json.loads(kept))
-        card = self.cards([segment_id])[0]
-        self._store.keep_card(segment_id, key, json.dumps(card.as_dict(), default=str))
-        return card
+        return self.cards([segment_id])[0]
 
     def _settings_key(self) -> str:
         """What a card depends on besides the run: names, playbook and clock."""
@@ -192,19 +186,40 @@ class Personas:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
     def cards(self, segment_ids: Iterable[str]) -> list[PersonaCard]:
-        """Cards of several segments, reading the base once; empty segments raise."""
+        """Cards of several segments, kept ones read, the others drawn reading the base
+        once (and kept); empty segments raise."""
         wanted = list(segment_ids)
         known = {entry.id for entry in self._segments.catalogue()}
         # Only the wanted segments' figures: listing every segment's costs far more.
         infos = {sid: self._segments.get(sid) for sid in dict.fromkeys(wanted) if sid in known}
-        return self._cards(infos, wanted, known)
+        return self._kept_or_drawn(infos, wanted, known)
 
     def for_dimensions(self, dimensions: Iterable[str]) -> list[PersonaCard]:
         """Cards of every segment with members in ``dimensions``, in catalogue order."""
         chosen = set(dimensions)
         infos = {info.id: info for info in self._segments.list()}
         wanted = [i.id for i in infos.values() if i.dimension in chosen and i.size > 0]
-        return self._cards(infos, wanted, set(infos)) if wanted else []
+        return self._kept_or_drawn(infos, wanted, set(infos)) if wanted else []
+
+    def _kept_or_drawn(
+        self, infos: dict[str, SegmentInfo], wanted: list[str], known: set[str]
+    ) -> list[PersonaCard]:
+        for segment_id in wanted:  # a card kept for a segment removed since is not shown
+            if segment_id not in infos:
+                raise CibleError(f"No segment {segment_id!r}; known: {', '.join(sorted(known))}.")
+        key = self._settings_key()
+        has_run = self._store.has_run()
+        kept = {sid: self._store.kept_card(sid, key) if has_run else None for sid in wanted}
+        missing = [sid for sid in dict.fromkeys(wanted) if kept[sid] is None]
+        drawn = (
+            dict(zip(missing, self._cards(infos, missing, known), strict=True)) if missing else {}
+        )
+        for segment_id, card in drawn.items():
+            self._store.keep_card(segment_id, key, json.dumps(card.as_dict(), default=str))
+        return [
+            drawn[sid] if sid in drawn else card_from_dict(json.loads(str(kept[sid])))
+            for sid in wanted
+        ]
 
     def _cards(
         self, infos: dict[str, SegmentInfo], wanted: list[str], known: set[str]

@@ -178,6 +178,20 @@ def save_figures(con: duckdb.DuckDBPyConnection, run_id: int, held: str) -> None
     )
 
 
+def add_figures(con: duckdb.DuckDBPyConnection, held: str) -> None:
+    """Add the figures held in ``held`` (segments saved since the latest run, a
+    clustering say) to that run's; nothing when that run kept none, or read-only."""
+    if fetch_row(con, "SELECT current_setting('access_mode')")[0] == "read_only":
+        return
+    if not _has_figures(con):
+        return
+    con.execute(
+        f"INSERT INTO {FIGURES} BY NAME SELECT (SELECT max(run_id) FROM runs) AS run_id, * "
+        f"FROM {quote(held)} WHERE segment_id NOT IN (SELECT segment_id FROM {FIGURES} "
+        "WHERE run_id = (SELECT max(run_id) FROM runs))"
+    )
+
+
 def stored_figures(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The figures of the latest run by segment id; empty when that run stored none."""
     if not _has_figures(con):

@@ -291,6 +291,15 @@ class Store:
         runs.save_figures(self.connection, run_id, "_segment_figures")
         self.connection.execute('DROP TABLE "_segment_figures"')
 
+    def add_figures(self, figures: pa.Table) -> None:
+        """Keep ``figures`` of segments saved since the latest run with that run's, so
+        that listings stop computing them (a read-only workspace keeps nothing)."""
+        if fetch_row(self.connection, "SELECT current_setting('access_mode')")[0] == "read_only":
+            return
+        self.hold("_segment_figures", figures)
+        runs.add_figures(self.connection, "_segment_figures")
+        self.connection.execute('DROP TABLE "_segment_figures"')
+
     def stored_figures(self) -> dict[str, dict[str, Any]]:
         """The figures the latest run kept, by segment id (see :meth:`save_figures`);
         empty when it kept none. A clustering saved since drops its dimension's."""

@@ -75,7 +75,7 @@ async def automations(request: Request, who: Signed) -> HTMLResponse:
 def _choices(ws: Workspace) -> dict[str, Any]:
     """The names a definition may use: segments, tags, templates, webhooks."""
     return {
-        "segments": [i.id for i in ws.segments.list()],
+        "segments": [entry.id for entry in ws.segments.catalogue()],
         "tags": [t.name for t in ws.tags.list()],
         "templates": [t.definition.id for t in ws.templates.list()],
         "webhooks": sorted(ws.config.webhooks),
