@@ -79,6 +79,7 @@ QUERIES = {
     "/customers": ["q={customer_id}", "q=c12345@"],
     "/segments": ["", "q=value"],
     "/segments/{segment_id}": ["", "page=20"],
+    "/data/uploads/{name}": ["kind=customers"],
 }
 #: Not pages: redirects, and the export, a download of every member (timed apart).
 DOWNLOADS = {"/segments/{segment_id}/export"}
@@ -87,6 +88,7 @@ DOWNLOADS = {"/segments/{segment_id}/export"}
 def prepare(folder: Path, customers: int, orders: int, events: int) -> tuple[Path, dict[str, Any]]:
     """The generated shop's workspace, imported and run once (reused when unchanged)."""
     recipe = inspect.getsource(bench_run.generate) + inspect.getsource(bench_run.load)
+    recipe += inspect.getsource(furnish)
     recipe += repr((customers, orders, events, bench_run.AS_OF, bench_run.SEGMENTS))
     digest = hashlib.sha256(recipe.encode()).hexdigest()
     stamp = folder / "prepared-web.json"
@@ -102,6 +104,7 @@ def prepare(folder: Path, customers: int, orders: int, events: int) -> tuple[Pat
             started = time.perf_counter()
             ws.run(as_of=bench_run.AS_OF)
             ran = time.perf_counter() - started
+            furnish(ws)
         built = {
             "digest": digest,
             "sizes": {"customers": customers, "orders": orders, "events": events},
@@ -113,6 +116,34 @@ def prepare(folder: Path, customers: int, orders: int, events: int) -> tuple[Pat
     built = json.loads(stamp.read_text())
     del built["digest"]
     return folder / "ws", built
+
+
+def furnish(ws: Workspace) -> None:
+    """What the other pages show: a clustering saved after the run (as a marketer
+    would), a tag on 2,000 customers, a template and an automation using them."""
+    ids = ws.table("customers").customer_id.to_pyarrow().to_pylist()[:2000]
+    ws.tags.define("vip", description="Very important")
+    ws.tags.define("greeted", description="Welcomed")
+    ws.templates.add(
+        {
+            "id": "welcome",
+            "name": {"en": "Welcome", "fr": "Bienvenue"},
+            "subject": {"en": "Welcome"},
+            "html": {"en": "<p>Welcome</p>"},
+        },
+        actor="bench",
+    )
+    ws.automations.add(
+        {
+            "id": "welcome-vip",
+            "name": {"en": "Welcome VIPs", "fr": "Accueil des VIP"},
+            "trigger": {"tag": "vip", "on": "added"},
+            "steps": [{"email": {"template": "welcome"}}, {"add_tag": "greeted"}],
+        },
+        actor="bench",
+    )
+    ws.tags.apply("vip", ids, actor="bench")
+    ws.cluster(random_state=0, n_bootstrap=3, k=5, dimension="behaviour")
 
 
 # -- path parameters -------------------------------------------------------------------

@@ -122,6 +122,10 @@ PAGES = [
     ("segment", "/segments/lifecycle-lapsed"),
     ("customers", "/customers?q=a"),
     ("customer", "/customers/a"),
+    ("builder", "/segments/new"),
+    ("data", "/data"),
+    ("duplicates", "/data/duplicates"),
+    ("jobs", "/admin/jobs"),
 ]
 
 

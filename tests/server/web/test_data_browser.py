@@ -49,6 +49,7 @@ def test_an_editor_uploads_a_french_csv_and_sees_its_rejects(site: tuple[str, st
         tab.locator("form[action='/sign-in'] button[type=submit]").click()
         expect(tab).to_have_url(re.compile(r"/data/upload$"))
 
+        assert accessibility_problems(tab) == [], "upload"
         tab.get_by_label("Kind of file").select_option("customers")
         tab.get_by_label("File", exact=True).set_input_files(
             {"name": "clients.csv", "mimeType": "text/csv", "buffer": FRENCH}
@@ -64,6 +65,7 @@ def test_an_editor_uploads_a_french_csv_and_sees_its_rejects(site: tuple[str, st
         # htmx previews the new mapping: nothing required is missing any more.
         expect(tab.get_by_text("Choose a column for each required field")).to_have_count(0)
         tab.get_by_label("Date d'inscription").select_option("created_at")
+        assert accessibility_problems(tab) == [], "preview"
         screenshot(tab, "data-preview-en")
         tab.get_by_role("button", name="Import", exact=True).click()
 
