@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from cible.access.roles import Role
 from tests.server.processes import serving
 from tests.server.web.activation_shop import activation_shop
-from tests.server.web.browser import accessibility_problems, chromium, open_tab, screenshot, sign_in
+from tests.server.web.browser import accessibility_problems, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -33,26 +33,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[R
     shop, secrets = activation_shop(folder)
     with serving(shop, folder / "serve.log") as url:
         yield url, secrets
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as opened:
-        yield opened
-
-
-@pytest.fixture
-def audited(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
-    """A tab that may inject axe-core (an inline script the policy refuses)."""
-    with open_tab(browser, bypass_csp=True) as opened:
-        yield opened
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
-    """A tab under the pages' Content-Security-Policy."""
-    with open_tab(browser, bypass_csp=False) as opened:
-        yield opened
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

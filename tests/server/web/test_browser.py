@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from cible.access.roles import Role
 from tests.server.processes import CIBLE, serving
 from tests.server.web.browser import (
     accessibility_problems,
-    chromium,
-    open_tab,
     screenshot,
     sign_in,
 )
@@ -41,26 +39,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[R
     with serving(shop, folder / "serve.log") as url:
         _FOLDERS[url] = str(shop)
         yield url, secrets
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as opened:
-        yield opened
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
-    """A tab under the pages' Content-Security-Policy."""
-    with open_tab(browser, bypass_csp=False) as opened:
-        yield opened
-
-
-@pytest.fixture
-def audited(browser: Browser) -> Iterator[tuple[Page, list[str], list[str]]]:
-    """A tab that may inject axe-core (an inline script the policy refuses)."""
-    with open_tab(browser, bypass_csp=True) as opened:
-        yield opened
 
 
 def test_an_editor_reads_the_overview_segments_and_a_customer_in_both_languages(

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from cible.access.roles import Role
-from cible.server.app import create_app
-from tests.server.web.shop import csrf_of, make_shop, sign_in
+from tests.server.web.shop import csrf_of, sign_in
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Role, str]]:
-    return make_shop(tmp_path_factory.mktemp("drafts"))
-
-
-@pytest.fixture
-def client(shop: tuple[Path, dict[Role, str]]) -> Iterator[TestClient]:
-    with TestClient(create_app(shop[0])) as opened:
-        yield opened
 
 
 def _form(csrf: str, **fields: str) -> dict[str, str]:

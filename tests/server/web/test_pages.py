@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,9 @@ from cible.access.roles import Role
 from cible.server.app import create_app
 from cible.server.web.sessions import SESSION_COOKIE
 from tests.activation.privacy_shop import HOSTILE
-from tests.server.web.shop import HOSTILE_ID, csrf_of, make_shop, sign_in
+from tests.server.web.shop import HOSTILE_ID, csrf_of, sign_in
 
 PAGES = ["/overview", "/segments", "/segments/rfm-champions", "/customers?q=a", "/customers/a"]
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[Role, str]]:
-    return make_shop(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture
-def client(shop: tuple[Path, dict[Role, str]]) -> Iterator[TestClient]:
-    with TestClient(create_app(shop[0])) as opened:
-        yield opened
 
 
 def test_a_page_without_a_session_sends_to_sign_in_and_back(
