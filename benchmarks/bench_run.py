@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from cible import Workspace
-from cible.domain.config import LifecycleSection, TraitsSection
+from cible.domain.config import LifecycleSection, TraitsSection, WorkspaceConfig
 from cible.domain.schema import SALES_CHANNELS
 from cible.features import TRAITS
 from cible.features.events import BROWSING_EVENTS, BROWSING_TYPES, EVENT_SPELLINGS
@@ -191,8 +191,14 @@ def _sql_list(values: tuple[str | None, ...]) -> str:
     return "([" + ", ".join("NULL" if v is None else f"'{v}'" for v in values) + "]::VARCHAR[])"
 
 
-def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str, Any]:
-    """Write the six Parquet files with DuckDB; every value is a hash of a row number."""
+def generate(
+    folder: Path, customers: int, orders: int, events: int, *, memory_limit: str | None = None
+) -> dict[str, Any]:
+    """Write the six Parquet files with DuckDB; every value is a hash of a row number.
+
+    ``memory_limit`` caps DuckDB's memory (spilling into ``folder``), as for the
+    workspace: at 100,000,000 orders the default, 80% of the machine, is not wanted.
+    """
     start = time.perf_counter()
     span = DAYS * 86_400
     # Prospects are the customers whose number ends in 4 or 9; an order's buyer ``k``
@@ -202,7 +208,8 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
     regular = int(buyers * 0.7)
     occasional = buyers - regular
     p_occasional = min(0.5, 1.2 * occasional / orders)
-    con = duckdb.connect()
+    limits = {} if memory_limit is None else {"memory_limit": memory_limit}
+    con = duckdb.connect(config={**limits, "temp_directory": str(folder / "generate.tmp")})
     con.execute("SET enable_progress_bar = false")
     # u(i, s): uniform in [0, 1) for row i and stream s. One hashed integer per draw:
     # DuckDB combines the hashes of several arguments linearly, which would correlate
@@ -383,11 +390,15 @@ def generate(folder: Path, customers: int, orders: int, events: int) -> dict[str
 # -- Cible -----------------------------------------------------------------------------
 
 
-def load(folder: Path) -> dict[str, Any]:
-    """Import every file into a new workspace and add the rule segments."""
+def load(folder: Path, memory_limit: str | None = None) -> dict[str, Any]:
+    """Import every file into a new workspace and add the rule segments; the workspace
+    holds DuckDB to ``memory_limit`` (``[engine]``) when given."""
     timings: dict[str, float] = {}
     rows: dict[str, dict[str, int]] = {}
-    with Workspace.create(folder / "ws") as ws:
+    config = WorkspaceConfig.model_validate(
+        {"workspace": {"name": "bench"}, "engine": {"memory_limit": memory_limit}}
+    )
+    with Workspace.create(folder / "ws", config=config) as ws:
         _quiet(ws)
         for kind in FILES:
             start = time.perf_counter()
@@ -521,6 +532,10 @@ def pandas_traits(folder: Path, as_of: datetime) -> pd.DataFrame:
         per_status = orders[orders["status"] == status].groupby("customer_id").size()
         t[trait] = per_status.reindex(t.index, fill_value=0).astype("int64")
     t["return_rate"] = t["returns"] / (t["frequency"] + t["returns"]).replace(0, np.nan)
+    recent = purchases[purchases["ordered_at"] >= as_of - pd.Timedelta(days=90)]
+    per_recent = recent.groupby("customer_id")["amount"].agg(["size", "sum"])
+    t["orders_90d"] = per_recent["size"].reindex(t.index, fill_value=0).astype("int64")
+    t["revenue_90d"] = per_recent["sum"].reindex(t.index, fill_value=0.0).round(4)
     # Columns in alphabetical order: idxmax breaks ties towards the first name.
     t["top_channel"] = channels.idxmax(axis=1).where(channels.max(axis=1) > 0)
     for channel in SALES_CHANNELS:

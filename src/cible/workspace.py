@@ -74,7 +74,7 @@ from cible.segments.playbook import check_playbook
 from cible.segments.runner import BUILTIN_DIMENSIONS, load_segments, run_segments
 from cible.segments.snapshots import Snapshots
 from cible.store.backend import DATABASE_FILE as DATABASE_FILE
-from cible.store.backend import encryption_key
+from cible.store.backend import Limits, encryption_key
 from cible.store.deliveries import NewDelivery
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
@@ -171,8 +171,9 @@ class Workspace:
         config = load_config(config_path)
         database = folder / DATABASE_FILE
         encrypted = config.workspace.encrypted
+        limits = Limits(config.engine.memory_limit, config.engine.threads)
         if read_only:
-            store = Store.open(database, read_only=True, encrypted=encrypted)
+            store = Store.open(database, read_only=True, encrypted=encrypted, limits=limits)
             try:
                 version = store.schema_version()
             except WorkspaceError as exc:
@@ -182,8 +183,12 @@ class Workspace:
                 return cls(folder, config, store)
             store.close()
             cls.open(folder).close()
-            return cls(folder, config, Store.open(database, read_only=True, encrypted=encrypted))
-        workspace = cls(folder, config, Store.open(database, encrypted=encrypted))
+            return cls(
+                folder,
+                config,
+                Store.open(database, read_only=True, encrypted=encrypted, limits=limits),
+            )
+        workspace = cls(folder, config, Store.open(database, encrypted=encrypted, limits=limits))
         try:
             workspace.store.migrate(workspace.registry)
         except WorkspaceError as exc:

@@ -424,6 +424,42 @@ class LiveSection(_Strict):
     sweep_page_seconds: Annotated[float, Field(gt=0, le=600)] = 1.0
 
 
+class EngineSection(_Strict):
+    """``[engine]``: how much of the machine the embedded DuckDB may take.
+
+    ``memory_limit`` caps DuckDB's memory (a size such as ``"6GB"`` or ``"512MiB"``;
+    unset, DuckDB takes 80% of the machine's): above it, joins, group-bys and sorts
+    spill to ``cible.duckdb.tmp`` beside the database, so a run over more data than
+    memory holds finishes, slower, instead of failing. Python's own memory (models,
+    pages of a report) comes on top. ``threads`` caps the cores DuckDB uses (unset: all).
+
+    Examples
+    --------
+    >>> EngineSection(memory_limit="6 GB").memory_limit
+    '6GB'
+    >>> try:
+    ...     EngineSection(memory_limit="six")
+    ... except ValueError as error:
+    ...     print(error.errors()[0]["msg"])
+    Value error, 'six' is not a size: write a number and a unit, such as "6GB" or "512MiB"
+    """
+
+    memory_limit: str | None = None
+    threads: Annotated[int, Field(ge=1, le=1_024)] | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        compact = value.replace(" ", "")
+        if not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", compact):
+            raise ValueError(
+                f'{value!r} is not a size: write a number and a unit, such as "6GB" or "512MiB"'
+            )
+        return compact
+
+
 class AttributeDeclaration(_Strict):
     """``[attributes.NAME]``: a custom customer attribute."""
 
@@ -473,6 +509,7 @@ class WorkspaceConfig(_Strict):
     dedupe: DedupeSection = DedupeSection()
     ingest: IngestSection = IngestSection()
     live: LiveSection = LiveSection()
+    engine: EngineSection = EngineSection()
     tags: TagsSection = TagsSection()
     activation: ActivationSection = ActivationSection()
     email: EmailSection = EmailSection()

@@ -18,6 +18,7 @@ trials; docs/privacy.md).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,16 @@ def encryption_key(database: Path) -> str:
 
 
 def connect(
-    database: Path, *, read_only: bool = False, encrypted: bool = False, key: str | None = None
+    database: Path,
+    *,
+    read_only: bool = False,
+    encrypted: bool = False,
+    key: str | None = None,
+    limits: Limits | None = None,
 ) -> Any:
     """Return an Ibis DuckDB backend on ``database``, encrypted with ``key`` when given,
-    else with the key in ``CIBLE_ENCRYPTION_KEY`` when ``encrypted`` (see the module).
+    else with the key in ``CIBLE_ENCRYPTION_KEY`` when ``encrypted`` (see the module),
+    held to ``limits`` (``[engine]`` of ``cible.toml``).
 
     Raises
     ------
@@ -96,7 +103,33 @@ def connect(
     # DuckDB draws its own bar on the terminal for queries over two seconds (building
     # the indexes of migration 10, say), in the middle of Cible's output and its JSON.
     backend.raw_sql("SET enable_progress_bar = false")
+    if limits is not None:
+        limits.apply(raw(backend))
     return backend
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much memory and how many cores DuckDB may take (``[engine]``); None: its
+    defaults (80% of the memory, every core).
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> Limits(memory_limit="1GiB", threads=1).apply(con)
+    >>> con.sql("SELECT current_setting('threads')").fetchall()
+    [(1,)]
+    """
+
+    memory_limit: str | None = None
+    threads: int | None = None
+
+    def apply(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Set the limits on ``con``; beyond the memory limit DuckDB spills to disk."""
+        if self.memory_limit is not None:
+            con.execute(f"SET memory_limit = {_literal(self.memory_limit)}")
+        if self.threads is not None:
+            con.execute(f"SET threads = {int(self.threads)}")
 
 
 def _attach_encrypted(database: Path, key: str, read_only: bool) -> Any:

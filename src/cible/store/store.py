@@ -80,16 +80,32 @@ class Store:
         The Ibis connection, as :meth:`open` makes it.
     """
 
-    def __init__(self, backend: Backend, *, key: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        key: str | None = None,
+        limits: connection.Limits | None = None,
+    ) -> None:
         self._backend = backend
+        # Kept for the connection a file rewrite reopens.
+        self._limits = limits
         # The key the file was opened with (None: not encrypted), kept for the files
         # it is rewritten into and reopened from: the environment may change meanwhile.
         self._key = key
 
     @classmethod
-    def open(cls, database: Path, *, read_only: bool = False, encrypted: bool = False) -> Store:
+    def open(
+        cls,
+        database: Path,
+        *,
+        read_only: bool = False,
+        encrypted: bool = False,
+        limits: connection.Limits | None = None,
+    ) -> Store:
         """Open ``database`` (created when missing unless ``read_only``), in UTC;
-        ``encrypted`` with the key in ``CIBLE_ENCRYPTION_KEY`` (:mod:`cible.store.backend`).
+        ``encrypted`` with the key in ``CIBLE_ENCRYPTION_KEY`` (:mod:`cible.store.backend`);
+        DuckDB held to ``limits`` (memory, threads).
 
         Raises
         ------
@@ -98,8 +114,8 @@ class Store:
             key is missing or wrong.
         """
         key = connection.encryption_key(database) if encrypted else None
-        backend = connection.connect(database, read_only=read_only, key=key)
-        return cls(backend, key=key)
+        backend = connection.connect(database, read_only=read_only, key=key, limits=limits)
+        return cls(backend, key=key, limits=limits)
 
     @property
     def encrypted(self) -> bool:
@@ -1010,4 +1026,4 @@ class Store:
         try:
             privacy.swap_files(fresh, database)
         finally:
-            self._backend = connection.connect(database, key=self._key)
+            self._backend = connection.connect(database, key=self._key, limits=self._limits)
