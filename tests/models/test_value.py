@@ -13,7 +13,8 @@ from cible import Workspace
 from cible.clv import BetaGeoModel, rfm_summary
 from cible.clv.simulation import simulate_beta_geo, simulate_gamma_gamma
 from cible.demo import CDNOW_AS_OF, build_demo
-from cible.models.value import TIERS, score_value, value_inputs
+from cible.models.value import TIERS, hold_value_scores, score_value, value_inputs
+from cible.store import store as store_module
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,60 @@ def test_a_sample_with_too_few_repeat_buyers_fits_the_spend_on_all_of_them():
 
     assert "fitted on a sample of 60" in sampled
     assert spend_fit(sampled) == spend_fit(whole)
+
+
+def _simulated_buyers(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ages = rng.uniform(30, 720, n).round() + 0.5
+    data = simulate_beta_geo(n, r=0.25, alpha=4.0, a=0.8, b=2.5, T=ages, seed=rng)
+    data["recency"] = data["recency"].round()
+    data["mean_repeat_value"] = simulate_gamma_gamma(
+        data["repeat_purchases"], p=6, q=4, v=15, seed=rng
+    )
+    inputs = data.rename_axis("customer_id").reset_index()
+    # Ids in shuffled order, with prefixes, so that sorting them matters.
+    inputs["customer_id"] = [f"{'ab'[i % 2]}{i:05d}" for i in rng.permutation(n)]
+    return inputs
+
+
+def test_held_scores_page_by_page_equal_the_in_memory_scores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Seven pages of 1,000 buyers, a model fitted on a sample of 2,500 of 6,500: the
+    # run's paged scoring must draw the same sample and give every buyer the same
+    # scores and tier as scoring the whole frame at once.
+    monkeypatch.setattr(store_module, "PAGE_ROWS", 1_000)
+    inputs = _simulated_buyers(6_500, seed=11)
+    as_of = datetime(2024, 1, 1)
+    expected, expected_note = score_value(inputs, as_of=as_of, fit_buyers=2_500)
+    with Workspace.create(tmp_path / "ws") as ws:
+        ws.store.hold("_inputs", inputs.sample(frac=1, random_state=1))
+        held, note = hold_value_scores(
+            ws.store, ws.store.table("_inputs"), as_of=as_of, fit_buyers=2_500
+        )
+        ours = held.to_pandas()
+    assert note == expected_note and "sample of 2,500" in note
+    ours = ours.set_index("customer_id").sort_index()
+    expected = expected.set_index("customer_id").sort_index()
+    assert ours.index.equals(expected.index)
+    for column in ("probability_alive", "expected_orders_90d", "clv_12m"):
+        np.testing.assert_array_equal(ours[column].to_numpy(), expected[column].to_numpy())
+    # The database keeps microseconds, as it did when the run held the whole frame.
+    pd.testing.assert_series_equal(
+        ours["expected_next_order_at"].astype("datetime64[us]"),
+        expected["expected_next_order_at"].astype("datetime64[us]"),
+    )
+    assert ours["value_tier"].tolist() == expected["value_tier"].tolist()
+    assert set(ours["value_tier"]) == {"platinum", "gold", "silver", "bronze"}
+
+
+def test_held_scores_stay_empty_and_say_why_with_too_few_buyers(tmp_path: Path):
+    inputs = _simulated_buyers(15, seed=2)
+    with Workspace.create(tmp_path / "ws") as ws:
+        ws.store.hold("_inputs", inputs)
+        held, note = hold_value_scores(
+            ws.store, ws.store.table("_inputs"), as_of=datetime(2024, 1, 1)
+        )
+        ours = held.to_pandas()
+    assert note.startswith("lifetime value skipped: 15 buyers")
+    assert len(ours) == 15 and ours["clv_12m"].isna().all() and ours["value_tier"].isna().all()

@@ -258,7 +258,7 @@ def test_objectors_get_no_churn_score_computed(
 
     def spy(store, traits):  # type: ignore[no-untyped-def]
         found = real(store, traits)
-        scored.append(sorted(found["customer_id"].tolist()))
+        scored.append(sorted(found.customer_id.to_pyarrow().to_pylist()))
         return found
 
     real = runner.churn_scores

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
+import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -97,23 +99,34 @@ def latest_card(store: Store) -> tuple[int, ModelCard] | None:
     return None if found is None else (found[0], ModelCard.from_json(found[1]))
 
 
-def churn_scores(store: Store, traits: ir.Table) -> pd.DataFrame:
-    """``customer_id``, ``churn_risk`` and ``churn_risk_band`` of ``traits``' customers.
+def churn_scores(store: Store, traits: ir.Table, name: str = "_churn") -> ir.Table:
+    """``customer_id``, ``churn_risk`` and ``churn_risk_band`` of ``traits``' customers,
+    held as temporary table ``name``.
 
-    Scored by the newest stored churn model; NaN and no band without one.
+    Scored by the newest stored churn model, page after page
+    (:meth:`~cible.store.store.Store.hold_pages`), so that memory does not grow with
+    the number of customers; NULL risk and no band without a model.
     """
     found = store.latest_model(KIND)
     if found is None:
-        frame: pd.DataFrame = traits.select("customer_id").to_pandas()
-        frame["churn_risk"] = float("nan")
-        frame["churn_risk_band"] = None
-        return frame
+        return store.hold(
+            name,
+            traits.select(
+                "customer_id",
+                churn_risk=ibis.null(dt.float64),
+                churn_risk_band=ibis.null(dt.string),
+            ),
+        )
     model = ChurnModel.loads(found[2])
-    risk = model.predict_proba(traits.to_pandas())
-    return pd.DataFrame(
-        {
-            "customer_id": risk.index.to_numpy(),
-            "churn_risk": risk.to_numpy(),
-            "churn_risk_band": risk_bands(risk).astype(object).to_numpy(),
-        }
-    )
+
+    def score(page: pd.DataFrame) -> pd.DataFrame:
+        risk = model.predict_proba(page)
+        return pd.DataFrame(
+            {
+                "customer_id": risk.index.to_numpy(dtype=object),
+                "churn_risk": risk.to_numpy(dtype=float),
+                "churn_risk_band": risk_bands(risk).astype(object).to_numpy(),
+            }
+        )
+
+    return store.hold_pages(name, traits, score)

@@ -38,15 +38,19 @@ True
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from cible.clv import BetaGeoModel, GammaGammaModel, ModelError
 from cible.features.orders import is_purchase
+from cible.store.store import Store
 
 _DAY = 86_400.0
 #: Value tiers by share of buyers, highest first.
@@ -98,7 +102,8 @@ def score_value(
     """Fit the models on ``inputs`` (a sample of ``fit_buyers`` at most) and score every row.
 
     Returns the scores and a note that says what was fitted, or why the value traits
-    were left empty.
+    were left empty. :func:`hold_value_scores` does the same in the database, page by
+    page, for a run.
     """
     # Rows come from the database in no fixed order; sorting makes the fits, and so
     # the tiers, identical between runs on the same data.
@@ -106,18 +111,112 @@ def score_value(
     empty = pd.DataFrame({"customer_id": inputs["customer_id"]})
     for column in VALUE_COLUMNS:
         empty[column] = None
-    repeat = inputs[(inputs["repeat_purchases"] > 0) & (inputs["mean_repeat_value"] > 0)]
-    if len(inputs) < _MIN_BUYERS or len(repeat) < _MIN_BUYERS:
-        return empty, (
-            f"lifetime value skipped: {len(inputs)} buyers, {len(repeat)} repeat buyers "
+    repeat = inputs[_repeat_spenders(inputs)]
+    data = inputs.set_index("customer_id")
+    fitted = data if len(data) <= fit_buyers else data.take(sample_positions(len(data), fit_buyers))
+    models, note = _fit(fitted, lambda: repeat.set_index("customer_id"), len(inputs), len(repeat))
+    if models is None:
+        return empty, note
+    scores = _score(models, data, as_of)
+    scores["value_tier"] = _tiers(scores["clv_12m"])
+    return scores, note
+
+
+def hold_value_scores(
+    store: Store,
+    inputs: ir.Table,
+    *,
+    as_of: datetime,
+    fit_buyers: int = FIT_BUYERS,
+    name: str = "_value",
+) -> tuple[ir.Table, str]:
+    """:func:`score_value` of ``inputs`` (:func:`value_inputs`), held as table ``name``.
+
+    Only the fitting sample comes to Python whole: the same rows :func:`score_value`
+    draws (positions in the id order, same seed), so both give the same scores. Every
+    buyer is then scored a page at a time (:meth:`~cible.store.store.Store.hold_pages`)
+    and the tiers ranked in the database: memory does not grow with the base.
+    """
+    numbered = store.hold(
+        f"{name}_inputs",
+        inputs.mutate(_position=ibis.row_number().over(order_by="customer_id")),
+    )
+    buyers = int(numbered.count().to_pyarrow().as_py())
+    spenders = numbered.filter(_repeat_spenders(numbered))
+    n_spenders = int(spenders.count().to_pyarrow().as_py())
+    if buyers <= fit_buyers:
+        fitted = numbered.order_by("_position").to_pandas()
+    else:
+        positions = sample_positions(buyers, fit_buyers)
+        wanted = ibis.memtable({"_position": positions}, schema={"_position": "int64"})
+        found = numbered.semi_join(wanted, "_position").to_pandas()
+        # In the sample's own order, as pandas draws it: the fit then adds its terms in
+        # the same order and finds the same parameters to the last bit.
+        fitted = found.set_index("_position").loc[positions].reset_index()
+    models, note = _fit(
+        fitted.drop(columns="_position").set_index("customer_id"),
+        lambda: (
+            spenders.order_by("customer_id").drop("_position").to_pandas().set_index("customer_id")
+        ),
+        buyers,
+        n_spenders,
+    )
+    if models is None:
+        scored = store.hold(
+            f"{name}_scores",
+            inputs.select(
+                "customer_id",
+                probability_alive=ibis.null(dt.float64),
+                expected_orders_90d=ibis.null(dt.float64),
+                clv_12m=ibis.null(dt.float64),
+                expected_next_order_at=ibis.null(dt.timestamp),
+            ),
+        )
+    else:
+        scored = store.hold_pages(
+            f"{name}_scores",
+            numbered.drop("_position"),
+            lambda page: _score(models, page.set_index("customer_id"), as_of),
+        )
+    return store.hold(name, _tier_column(scored, empty=models is None)), note
+
+
+def sample_positions(size: int, count: int) -> np.ndarray:
+    """The positions :meth:`pandas.DataFrame.sample` draws for ``count`` rows of ``size``
+    with ``random_state=0``: fixed, so that a run is the same on the same data.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": range(10)})
+    >>> list(frame.take(sample_positions(10, 3)).x) == list(frame.sample(3, random_state=0).x)
+    True
+    """
+    return np.random.RandomState(0).choice(size, size=count, replace=False).astype(np.intp)
+
+
+def _repeat_spenders(inputs: Any) -> Any:
+    """Buyers who came back and spent: those the spend model is fitted on."""
+    return (inputs["repeat_purchases"] > 0) & (inputs["mean_repeat_value"] > 0)
+
+
+def _fit(
+    fitted: pd.DataFrame,
+    every_spender: Callable[[], pd.DataFrame],
+    buyers: int,
+    spenders: int,
+) -> tuple[tuple[BetaGeoModel, GammaGammaModel] | None, str]:
+    """BG/NBD and Gamma-Gamma fitted on the sample ``fitted`` (indexed by customer), or
+    None and why not; ``every_spender`` reads all repeat spenders when the sample holds
+    too few to fit the spend, ``buyers`` and ``spenders`` count the whole base."""
+    if buyers < _MIN_BUYERS or spenders < _MIN_BUYERS:
+        return None, (
+            f"lifetime value skipped: {buyers} buyers, {spenders} repeat buyers "
             f"(at least {_MIN_BUYERS} of each are needed)"
         )
-    data = inputs.set_index("customer_id")
-    fitted = data if len(data) <= fit_buyers else data.sample(fit_buyers, random_state=0)
-    spenders = fitted[(fitted["repeat_purchases"] > 0) & (fitted["mean_repeat_value"] > 0)]
-    if len(spenders) < _MIN_BUYERS:
+    sample_spenders = fitted[_repeat_spenders(fitted)]
+    if len(sample_spenders) < _MIN_BUYERS:
         # A sample of a base with few repeat buyers may hold too few to fit the spend.
-        spenders = repeat
+        sample_spenders = every_spender()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -125,10 +224,24 @@ def score_value(
                 fitted["repeat_purchases"], fitted["recency"], fitted["T"]
             )
             spend = GammaGammaModel().fit(
-                spenders["repeat_purchases"].to_numpy(), spenders["mean_repeat_value"].to_numpy()
+                sample_spenders["repeat_purchases"].to_numpy(),
+                sample_spenders["mean_repeat_value"].to_numpy(),
             )
     except ModelError as exc:
-        return empty, f"lifetime value skipped: {exc}"
+        return None, f"lifetime value skipped: {exc}"
+    sampled = f" (fitted on a sample of {len(fitted):,})" if len(fitted) < buyers else ""
+    note = (
+        f"lifetime value: BG/NBD {_params(purchases.params_)}, "
+        f"Gamma-Gamma {_params(spend.params_)} on {buyers:,} buyers{sampled}"
+    )
+    return (purchases, spend), note
+
+
+def _score(
+    models: tuple[BetaGeoModel, GammaGammaModel], data: pd.DataFrame, as_of: datetime
+) -> pd.DataFrame:
+    """Every value trait but the tier of the buyers of ``data`` (indexed by customer)."""
+    purchases, spend = models
     repeats, recency, age = data["repeat_purchases"], data["recency"], data["T"]
     expected = purchases.expected_purchases(90, repeats, recency, age).to_numpy()
     alive = purchases.expected_probability_alive(repeats, recency, age).to_numpy()
@@ -151,13 +264,20 @@ def score_value(
     )
     gap_days = np.where(expected > 90 / 3650, 90 / np.maximum(expected, 1e-12), np.nan)
     scores["expected_next_order_at"] = pd.Timestamp(as_of) + pd.to_timedelta(gap_days, unit="D")
-    scores["value_tier"] = _tiers(scores["clv_12m"])
-    sampled = f" (fitted on a sample of {len(fitted):,})" if len(fitted) < len(data) else ""
-    note = (
-        f"lifetime value: BG/NBD {_params(purchases.params_)}, "
-        f"Gamma-Gamma {_params(spend.params_)} on {len(inputs):,} buyers{sampled}"
-    )
-    return scores, note
+    return scores
+
+
+def _tier_column(scored: ir.Table, *, empty: bool) -> ir.Table:
+    """``scored`` with ``value_tier``, ranked as :func:`_tiers` ranks (NULL when ``empty``)."""
+    if empty:
+        return scored.mutate(value_tier=ibis.null(dt.string))
+    clv = scored.clv_12m
+    # pandas' rank(ascending=False, method="min"), from 1, over every row (a missing
+    # value counts in the total and ends bronze).
+    total = int(scored.count().to_pyarrow().as_py())
+    share = (ibis.rank().over(order_by=ibis.desc(clv, nulls_first=False)) + 1) / total
+    branches = [(clv.notnull() & (share <= cut), ibis.literal(tier)) for tier, cut in TIERS]
+    return scored.mutate(value_tier=ibis.cases(*branches, else_=ibis.literal("bronze")))
 
 
 def _params(params: dict[str, float]) -> str:

@@ -64,8 +64,9 @@ def load_segmenter(store: Store, model_id: int) -> tuple[dict[str, Any], Cluster
     return json.loads(card), ClusterSegmenter.loads(blob)
 
 
-def assign_clusters(store: Store, traits: ir.Table) -> pd.DataFrame:
-    """``segment_id, dimension, customer_id`` of every stored clustering for ``traits``.
+def assign_clusters(store: Store, traits: ir.Table, name: str = "_cluster_members") -> ir.Table:
+    """``segment_id, dimension, customer_id`` of every stored clustering for ``traits``,
+    held as temporary table ``name``.
 
     Parameters
     ----------
@@ -73,25 +74,38 @@ def assign_clusters(store: Store, traits: ir.Table) -> pd.DataFrame:
         The workspace database, which holds the models.
     traits : ibis.Table
         One row per customer with the traits the models were fitted on.
+    name : str
+        The temporary table. Customers are assigned a page at a time
+        (:meth:`~cible.store.store.Store.hold_pages`): memory does not grow with them.
     """
     segments = load_cluster_segments(store)
-    pieces = [pd.DataFrame({"segment_id": [], "dimension": [], "customer_id": []}, dtype=str)]
-    if not segments:
-        return pieces[0]
-    frame = traits.to_pandas()
-    for model_id in sorted({s.model_id for s in segments}):
-        _, segmenter = load_segmenter(store, model_id)
-        own = {s.cluster: s for s in segments if s.model_id == model_id}
-        assigned = segmenter.predict(frame)
-        ids = assigned["cluster"].map({c: s.id for c, s in own.items()})
-        kept = ids.notna()
-        pieces.append(
-            pd.DataFrame(
-                {
-                    "segment_id": ids[kept].astype(str),
-                    "dimension": next(iter(own.values())).dimension,
-                    "customer_id": assigned.loc[kept, "customer_id"].astype(str),
-                }
-            )
+    models = [
+        (
+            load_segmenter(store, model_id)[1],
+            {s.cluster: s for s in segments if s.model_id == model_id},
         )
-    return pd.concat(pieces, ignore_index=True)
+        for model_id in sorted({s.model_id for s in segments})
+    ]
+
+    def assign(page: pd.DataFrame) -> pd.DataFrame:
+        pieces = [pd.DataFrame({"segment_id": [], "dimension": [], "customer_id": []}, dtype=str)]
+        for segmenter, own in models:
+            if page.empty:
+                break
+            assigned = segmenter.predict(page)
+            ids = assigned["cluster"].map({c: s.id for c, s in own.items()})
+            kept = ids.notna()
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "segment_id": ids[kept].astype(str),
+                        "dimension": next(iter(own.values())).dimension,
+                        "customer_id": assigned.loc[kept, "customer_id"].astype(str),
+                    }
+                )
+            )
+        return pd.concat(pieces, ignore_index=True)
+
+    if not models:
+        return store.hold(name, assign(pd.DataFrame()))
+    return store.hold_pages(name, traits, assign)

@@ -58,7 +58,7 @@ from cible.features.registry import (
 from cible.features.rfm import RFM_COLUMNS, add_rfm
 from cible.features.typology import add_typology
 from cible.models.churn_risk import churn_scores
-from cible.models.value import score_value, value_inputs
+from cible.models.value import hold_value_scores, value_inputs
 from cible.segments.builtin import load_builtin, rfm_rules, typology_inputs
 from cible.segments.cluster_members import assign_clusters, load_cluster_segments
 from cible.segments.compiler import compile_members
@@ -241,15 +241,14 @@ def evaluate(
     scores = store.hold("_scores", rfm_lifecycle(raw_table, store.table("orders"), config, moment))
 
     report("lifetime value and churn risk", 1, steps)
-    inputs = value_inputs(store.table("orders"), moment).to_pandas()
-    value_scores, note = score_value(inputs, as_of=moment)
-    value = store.hold("_value", value_scores)
+    # Models fit on a sample in Python and score page by page: memory stays bounded.
+    value, note = hold_value_scores(
+        store, value_inputs(store.table("orders"), moment), as_of=moment
+    )
     # Churn risk is scored customer by customer: objectors are not scored at all.
     # (Value scores come from a model fitted on every buyer: those of objectors are
     # masked below, so the other customers' scores do not depend on who objects.)
-    churn = store.hold(
-        "_churn", churn_scores(store, without_objectors(_scored(raw_table, scores), objectors))
-    )
+    churn = churn_scores(store, without_objectors(_scored(raw_table, scores), objectors))
     traits = store.hold(
         "_traits",
         unprofiled(
@@ -259,7 +258,7 @@ def evaluate(
     profiled = without_objectors(traits, objectors)
 
     report("built-in dimensions", 2, steps)
-    clusters = store.hold("_cluster_members", assign_clusters(store, profiled))
+    clusters = assign_clusters(store, profiled)
     # Cluster segments are evaluated before the rules, which may name them.
     builtin = ibis.union(
         builtin_members(traits),

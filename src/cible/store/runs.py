@@ -53,6 +53,39 @@ def stage_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
         con.unregister("_python_frame")
 
 
+#: The row number a paged table is read by (:func:`stage_pages`).
+PAGE_ROW = "_page_row"
+
+
+def stage_pages(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> int:
+    """Hold the rows of ``expr`` as temporary table ``name``, numbered from 0 in
+    :data:`PAGE_ROW`, and return how many there are.
+
+    Rows are numbered as they are inserted, so that each page read back by its
+    numbers lies in a few row groups and DuckDB skips the others.
+    """
+    stage_expression(con, expr, "_page_source")
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS "
+            f"SELECT row_number() OVER () - 1 AS {PAGE_ROW}, * FROM _page_source"
+        )
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("DROP TABLE _page_source")
+    return int(fetch_row(con, f"SELECT count(*) FROM {quote(name)}")[0])
+
+
+def append_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    """Add the rows of a pandas or Arrow table to temporary table ``name``."""
+    con.register("_python_frame", frame)
+    try:
+        con.execute(f"INSERT INTO {quote(name)} BY NAME FROM _python_frame")
+    finally:
+        con.unregister("_python_frame")
+
+
 def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> None:
     """Hold the rows of Ibis expression ``expr`` as temporary table ``name``.
 
