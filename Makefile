@@ -28,9 +28,14 @@ CHROMIUM ?= /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# tests/backends runs the pipeline on PySpark, which needs Java (Debian's OpenJDK).
+JAVA ?= /usr/bin/java
+$(JAVA):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+
 # Whole files to a worker: a module's served workspace or shop is built once, not once
-# per worker that gets some of its tests.
-test: lint $(CHROMIUM)
+# per worker that gets some of its tests (and tests/backends starts one Spark session).
+test: lint $(CHROMIUM) $(JAVA)
 	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 docs: $(STAMP)

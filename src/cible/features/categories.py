@@ -105,8 +105,10 @@ def category_traits(
     )
     if dated:
         age_days = epoch_days(bought.ordered_at) - epoch_days(bought.launched_at)
-        early = (age_days <= settings.new_product_days).cast(dt.int64).fill_null(0)
-        with_date = bought.launched_at.notnull().cast(dt.int64)
+        # A case rather than a cast of the boolean: PostgreSQL casts booleans to
+        # int4 only, not to bigint. An unknown age (no launch date) is not early.
+        early = ibis.cases((age_days <= settings.new_product_days, 1), else_=0)
+        with_date = ibis.cases((bought.launched_at.notnull(), 1), else_=0)
     else:
         early = with_date = ibis.literal(0, dt.int64)
     spent = bought.select(
@@ -125,11 +127,20 @@ def category_traits(
         early=spent.early.sum(),
         with_date=spent.with_date.sum(),
     )
+    # The leading category is numbered inside each customer's few rows, known ones
+    # first: PostgreSQL has no FIRST aggregate to pick it in the group-by below.
+    leader = ibis.row_number().over(
+        group_by=per_category.customer_id,
+        order_by=[
+            per_category.category.isnull(),
+            per_category.spend.desc(),
+            per_category.category.asc(),
+        ],
+    )
+    per_category = per_category.mutate(_leader=leader == 0)
     known = per_category.category.notnull()
     totals = per_category.group_by("customer_id").aggregate(
-        top_category=per_category.category.first(
-            order_by=[per_category.spend.desc(), per_category.category.asc()]
-        ),
+        top_category=per_category.category.max(where=per_category._leader),
         _top_spend=per_category.spend.max(where=known),
         _spend=per_category.spend.sum(),
         _tech_spend=per_category.spend.sum(

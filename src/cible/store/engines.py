@@ -1,0 +1,390 @@
+"""Connecting to the engines Cible's expressions run on: DuckDB, PostgreSQL, Spark.
+
+Traits, scores and segments are Ibis expressions, so one expression runs on every
+backend Ibis supports (DESIGN.md section 2). :func:`connect_engine` turns an
+address into an Ibis backend whose clock is UTC, like the workspace's own DuckDB
+(:mod:`cible.store.backend`):
+
+- ``duckdb`` (an in-memory database) or ``duckdb:///path/to/file.duckdb``;
+- ``postgres://user:password@host:port/database`` (or ``postgresql://``), with an
+  optional schema as a second path segment (``.../database/schema``) and libpq
+  settings as query parameters (``?sslmode=require``);
+- ``spark`` (local mode on every core), ``spark://local[N]`` (local mode on ``N``
+  cores) or a Spark master URL (``spark://host:7077``, ``yarn``, ``k8s://...``).
+
+:func:`load_table` copies a pyarrow or pandas table into a backend under a name.
+
+Two Ibis 12 backends get a correction here, where the engine is known, so that the
+expressions above ``store/`` stay the same for every engine:
+
+- PostgreSQL: Ibis reads a JSON value as text with ``json_extract_path_text(value,
+  VARIADIC ARRAY[]::TEXT[])``, which sqlglot 30.16 and later rewrite into the invalid
+  ``value ->> VARIADIC ARRAY[]::TEXT[]``; the call is kept as written. Its clean-up
+  of literal tables (``DROP TABLE IF EXISTS`` without the table's name, from the
+  same sqlglot) is written out here too.
+- Spark: Ibis reads ``properties['key']`` with ``get_json_object``, which returns a
+  string value without its quotes, so that its own JSON unwrapping (``.str``,
+  ``unwrap_as``) fails on every string value and a value cast to text differs from
+  the other engines. The key is read as JSON text instead (Spark 4's variant type:
+  ``to_json(try_variant_get(try_parse_json(value), path))``), strings quoted as on
+  DuckDB and PostgreSQL.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> engine = connect_engine("duckdb")
+>>> orders = load_table(engine, "orders", pa.table({"order_id": ["o1", "o2"]}))
+>>> orders.count().execute()
+2
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from cible.domain.errors import WorkspaceError
+from cible.store.backend import connect as connect_duckdb
+from cible.store.sql import quote
+
+#: URL schemes of PostgreSQL servers.
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+#: Spark master URL schemes besides ``spark`` (``local`` without a scheme, too).
+SPARK_MASTERS = ("yarn", "k8s", "mesos", "local")
+#: Shuffle partitions per core of a local session: Spark's default of 200 spreads a
+#: few thousand rows over 200 tasks, each costing more to schedule than to compute.
+_LOCAL_PARTITIONS_PER_CORE = 2
+_APP_NAME = "cible"
+_PORT = 5432
+_MICROSECONDS = 1_000_000.0
+
+
+def connect_engine(url: str, *, spark_settings: Mapping[str, str] | None = None) -> Any:
+    """Return an Ibis backend on the engine ``url`` names, with its clock in UTC.
+
+    Parameters
+    ----------
+    url : str
+        ``duckdb`` or ``duckdb:///path``; ``postgres://...`` or ``postgresql://...``;
+        ``spark``, ``spark://local[N]`` or a Spark master URL (see the module).
+    spark_settings : mapping of str to str, optional
+        Spark settings for a new session (``spark.sql.warehouse.dir``...), on top of
+        Cible's and those of ``spark-defaults.conf``.
+
+    Returns
+    -------
+    ibis.BaseBackend
+        A DuckDB, PostgreSQL or PySpark backend. A Spark session already active in
+        this process is reused (Spark holds one per process) and set to UTC.
+
+    Raises
+    ------
+    WorkspaceError
+        In one sentence, when the scheme is unknown, PostgreSQL cannot be reached or
+        refuses the login, or pyspark or Java is missing.
+
+    Examples
+    --------
+    >>> connect_engine("duckdb").name
+    'duckdb'
+    >>> connect_engine("mysql://localhost/shop")
+    Traceback (most recent call last):
+    ...
+    cible.domain.errors.WorkspaceError: Unknown engine 'mysql://localhost/shop': use duckdb, duckdb:///path, postgres://..., spark or spark://local[N].
+    """  # noqa: E501
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "duckdb":
+        return _duckdb(url)
+    if scheme in POSTGRES_SCHEMES:
+        return _postgres(url)
+    if scheme == "spark" or scheme in SPARK_MASTERS or scheme.startswith("local["):
+        return _spark(url, spark_settings or {})
+    raise WorkspaceError(
+        f"Unknown engine {url!r}: use duckdb, duckdb:///path, postgres://..., spark "
+        "or spark://local[N]."
+    )
+
+
+def load_table(
+    backend: Any, name: str, data: pa.Table | pd.DataFrame, *, schema: Any = None
+) -> Any:
+    """Write ``data`` into ``backend`` as table ``name``, replacing any table of that name.
+
+    Parameters
+    ----------
+    backend : ibis.BaseBackend
+        A backend from :func:`connect_engine`.
+    name : str
+        The table's name, in the backend's current database (or schema).
+    data : pyarrow.Table or pandas.DataFrame
+        The rows.
+    schema : ibis.Schema or mapping, optional
+        The columns and their types, when they are not the data's own: a JSON column
+        comes out of Arrow as text and is declared ``json`` here (Spark, without a
+        JSON type, keeps it as text, which Cible's JSON expressions read alike).
+
+    Returns
+    -------
+    ibis.Table
+        The stored table.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> engine = connect_engine("duckdb")
+    >>> rows = pa.table({"customer_id": ["a", "b"], "properties": ['{"x": 1}', None]})
+    >>> events = load_table(
+    ...     engine, "events", rows, schema={"customer_id": "string", "properties": "json"}
+    ... )
+    >>> events.schema()["properties"].is_json()
+    True
+    >>> events.properties["x"].unwrap_as("int64").sum().execute()
+    1
+    """
+    if isinstance(data, pd.DataFrame):
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    types = ibis.schema(schema) if schema is not None else ibis.Schema.from_pyarrow(data.schema)
+    loader = _LOADERS.get(backend.name)
+    if loader is None:
+        raise WorkspaceError(f"Cible cannot load tables into a {backend.name} engine.")
+    loader(backend, name, data.select(list(types.names)), types)
+    return backend.table(name)
+
+
+# Engines ---------------------------------------------------------------------------
+
+
+def _duckdb(url: str) -> Any:
+    # duckdb:///tmp/x.duckdb is an absolute path, duckdb://x.duckdb a relative one.
+    path = url.split("://", 1)[1] if "://" in url else ""
+    return connect_duckdb(Path(path or ":memory:"))
+
+
+def _postgres(url: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise WorkspaceError(
+            "PostgreSQL needs the psycopg package: pip install 'cible[postgres]'."
+        ) from None
+    parts = urlsplit(url)
+    try:
+        return _compatible_postgres()._from_url(parts, **dict(parse_qsl(parts.query)))
+    except psycopg.OperationalError as exc:
+        # libpq says 'connection to server at "h", port p failed: REASON', then hints.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+        raise WorkspaceError(
+            f"Cannot connect to PostgreSQL at {parts.hostname or 'localhost'}:"
+            f"{parts.port or _PORT}: {reason}."
+        ) from None
+
+
+def _spark(url: str, settings: Mapping[str, str]) -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise WorkspaceError(
+            "Spark needs the pyspark package: pip install 'cible[spark]'."
+        ) from None
+    session = SparkSession.getActiveSession()
+    if session is None:
+        _require_java()
+        master = spark_master(url)
+        builder = SparkSession.builder.master(master).appName(_APP_NAME)
+        for key, value in {**spark_session_settings(master), **settings}.items():
+            builder = builder.config(key, value)
+        if master.startswith("local"):
+            # Python functions Ibis registers (JSON unwrapping) run in workers started
+            # on this machine; PySpark starts them with $PYSPARK_PYTHON, else the
+            # first python3 on the PATH, which may lack pandas and pyarrow.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        session = builder.getOrCreate()
+    # Ibis sets the session's time zone to UTC as it connects: timestamps are then
+    # read and written as UTC whatever the machine's zone.
+    return _compatible_spark().connect(session)
+
+
+def spark_master(url: str) -> str:
+    """The Spark master of an engine address.
+
+    Examples
+    --------
+    >>> spark_master("spark"), spark_master("spark://local[2]"), spark_master("yarn")
+    ('local[*]', 'local[2]', 'yarn')
+    >>> spark_master("spark://10.0.0.5:7077")
+    'spark://10.0.0.5:7077'
+    """
+    if url.lower() == "spark":
+        return "local[*]"
+    if url.lower().startswith("spark://local"):
+        return url[len("spark://") :]
+    return url
+
+
+def spark_session_settings(master: str) -> dict[str, str]:
+    """Cible's settings of a new Spark session on ``master``: UTC, no web UI and, in
+    local mode, the driver on the loopback and few shuffle partitions.
+
+    Examples
+    --------
+    >>> settings = spark_session_settings("local[2]")
+    >>> settings["spark.sql.session.timeZone"], settings["spark.sql.shuffle.partitions"]
+    ('UTC', '4')
+    >>> "spark.driver.bindAddress" in spark_session_settings("spark://10.0.0.5:7077")
+    False
+    """
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if master.startswith("local"):
+        # local, local[N], local[*] and local[N, retries]: the cores come first.
+        inside = master[len("local[") : -1] if master.startswith("local[") else "1"
+        first = inside.split(",")[0].strip()
+        cores = (os.cpu_count() or 1) if first in ("*", "") else int(first)
+        settings |= {
+            # A local session is reached from this machine only.
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.host": "127.0.0.1",
+            "spark.sql.shuffle.partitions": str(cores * _LOCAL_PARTITIONS_PER_CORE),
+            "spark.default.parallelism": str(cores),
+        }
+    return settings
+
+
+def _require_java() -> None:
+    home = os.environ.get("JAVA_HOME")
+    found = Path(home, "bin", "java").exists() if home else shutil.which("java") is not None
+    if not found:
+        raise WorkspaceError(
+            "Spark needs Java 17 or later: install it (apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+
+
+# Loading ---------------------------------------------------------------------------
+
+
+def _load_duckdb(backend: Any, name: str, arrow: pa.Table, types: Any) -> None:
+    # Ibis's own replacement (create_table(overwrite=True)) drops the old table with
+    # a statement recent sqlglot writes without the table's name.
+    con = backend.con
+    staged = f"_load_{name}"
+    con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    backend.create_table(name, schema=types)
+    con.register(staged, arrow)
+    try:
+        con.execute(f"INSERT INTO {quote(name)} SELECT * FROM {quote(staged)}")
+    finally:
+        con.unregister(staged)
+
+
+def _load_postgres(backend: Any, name: str, arrow: pa.Table, types: Any) -> None:
+    con = backend.con
+    columns = ", ".join(quote(column) for column in types.names)
+    with con.transaction(), con.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    backend.create_table(name, schema=types)
+    # COPY streams every row in one statement, where INSERTs cost a round trip each.
+    statement = f"COPY {quote(name)} ({columns}) FROM STDIN"
+    with con.transaction(), con.cursor() as cursor, cursor.copy(statement) as copy:
+        for batch in arrow.to_batches(max_chunksize=10_000):
+            for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                copy.write_row(row)
+
+
+def _load_spark(backend: Any, name: str, arrow: pa.Table, types: Any) -> None:
+    from ibis.backends.pyspark.datatypes import PySparkSchema
+
+    # Straight from Arrow: through pandas 3, a missing string arrives as "NaN".
+    frame = backend._session.createDataFrame(arrow, schema=PySparkSchema.from_ibis(types))
+    frame.write.saveAsTable(name, mode="overwrite")
+
+
+_LOADERS: dict[str, Callable[[Any, str, pa.Table, Any], None]] = {
+    "duckdb": _load_duckdb,
+    "postgres": _load_postgres,
+    "pyspark": _load_spark,
+}
+
+
+# Corrected Ibis backends (see the module) -------------------------------------------
+
+
+def _compatible_postgres() -> Any:
+    return _postgres_class()()
+
+
+def _compatible_spark() -> Any:
+    return _spark_class()()
+
+
+@cache
+def _postgres_class() -> type:
+    import sqlglot.expressions as sge
+    from ibis.backends.postgres import Backend
+    from ibis.backends.sql.compilers.postgres import PostgresCompiler
+
+    class Compiler(PostgresCompiler):  # type: ignore[misc]
+        def json_extract_path_text(self, op: Any, arg: Any, *rest: Any) -> Any:
+            binary = "b" * op.arg.dtype.binary
+            # An anonymous call: sqlglot writes it as is, never as an operator.
+            function = self.f.anon[f"json{binary}_extract_path_text"]
+            return function(arg, *rest, sge.Var(this="VARIADIC ARRAY[]::TEXT[]"))
+
+    class Postgres(Backend):  # type: ignore[misc]
+        compiler = Compiler()
+
+        def _make_memtable_finalizer(self, name: str) -> Callable[[], None]:
+            statement = f"DROP TABLE IF EXISTS {quote(name)}"
+
+            def finalizer(con: Any = self.con) -> None:
+                if not con.closed:
+                    with con.cursor() as cursor:
+                        cursor.execute(statement)
+
+            return finalizer
+
+    return Postgres
+
+
+@cache
+def _spark_class() -> type:
+    import ibis.expr.datatypes as dt
+    import sqlglot.expressions as sge
+    from ibis.backends.pyspark import Backend
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+    class Compiler(PySparkCompiler):  # type: ignore[misc]
+        def visit_JSONGetItem(self, op: Any, *, arg: Any, index: Any) -> Any:  # noqa: N802
+            layout = "$[%s]" if op.index.dtype.is_integer() else "$['%s']"
+            value = self.f.try_variant_get(
+                self.f.try_parse_json(arg), self.f.format_string(layout, index)
+            )
+            return self.f.to_json(value)
+
+        def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:  # noqa: N802
+            # unix_timestamp drops the fraction of a second; DuckDB and PostgreSQL,
+            # whose epoch every duration in features/ is computed from, keep it.
+            utc = self.cast(arg, dt.Timestamp(timezone="UTC"))
+            return self.f.unix_micros(utc) / sge.convert(_MICROSECONDS)
+
+    class Spark(Backend):  # type: ignore[misc]
+        compiler = Compiler()
+
+    if getattr(ibis.options, "pyspark", None) is None:
+        # Ibis registers a backend's options (ibis.options.pyspark) as it loads it.
+        Spark.register_options()
+    return Spark

@@ -1,0 +1,1 @@
+"""The analytic pipeline on DuckDB, PostgreSQL and Spark, compared row for row."""
