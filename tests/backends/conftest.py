@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.backends.engines import POSTGRES, SPARK, unavailable
-from tests.backends.pipeline import Results, definitions, load_shop, model_scores, run_pipeline
-from tests.backends.shop import Shop, build_shop
 
 from cible.domain.errors import WorkspaceError
 from cible.store.engines import connect_engine
+from tests.backends.engines import POSTGRES, SPARK, unavailable
+from tests.backends.pipeline import Results, definitions, load_shop, model_scores, run_pipeline
+from tests.backends.shop import Shop, build_shop
 
 
 @pytest.fixture(scope="session")

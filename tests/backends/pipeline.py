@@ -17,7 +17,6 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from tests.backends.shop import AS_OF, Shop
 
 from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
@@ -39,6 +38,7 @@ from cible.segments.runner import (
 )
 from cible.segments.runner import vocabulary as run_vocabulary
 from cible.store.engines import load_table
+from tests.backends.shop import AS_OF, Shop
 
 CONFIG = WorkspaceConfig()
 TAGS = {"vip", "newsletter"}

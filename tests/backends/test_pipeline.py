@@ -14,12 +14,12 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pytest
-from tests.backends.pipeline import DEFINITIONS, Results
 
 from cible.features.lifecycle import LIFECYCLE_COLUMNS
 from cible.features.registry import TRAITS, TYPOLOGY_TRAITS
 from cible.features.rfm import RFM_COLUMNS
 from cible.store.engines import load_table
+from tests.backends.pipeline import DEFINITIONS, Results
 
 ENGINES = ("postgres", "pyspark")
 RELATIVE = 1e-9
