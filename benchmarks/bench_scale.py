@@ -133,8 +133,15 @@ def measure_size(args: argparse.Namespace, millions: float) -> dict[str, Any]:
     orders = int(millions * MILLION)
     sizes = (orders // 10, orders, orders * 2)
     folder = args.folder / f"{millions:g}M"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    stamp = folder / "generated.json"
+    if args.reuse and stamp.exists():
+        # Files of an earlier attempt at this size (kept with --keep): a new workspace.
+        shutil.rmtree(folder / "ws", ignore_errors=True)
+        generated = json.loads(stamp.read_text())
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        generated = {}
     result: dict[str, Any] = {
         "orders": orders,
         "customers": sizes[0],
@@ -142,7 +149,9 @@ def measure_size(args: argparse.Namespace, millions: float) -> dict[str, Any]:
         "memory_limit": args.memory_limit,
     }
     try:
-        generated = bench_run._in_child(_generate, folder, *sizes, args.memory_limit)
+        if not generated:
+            generated = bench_run._in_child(_generate, folder, *sizes, args.memory_limit)
+            stamp.write_text(json.dumps(generated))
         result["generate_s"] = round(generated["generate_s"], 1)
         result["parquet_gb"] = _disk_gb(folder)
         loaded = bench_run._in_child(bench_run.load, folder, args.memory_limit)
@@ -189,7 +198,8 @@ def main() -> None:
     parser.add_argument("--live", default="", help="sizes with live probes")
     parser.add_argument("--probes", type=int, default=50)
     parser.add_argument("--folder", type=Path, default=Path("bench-data/scale"))
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    parser.add_argument("--reuse", action="store_true", help="reuse files kept by --keep")
     args = parser.parse_args()
     args.live = {float(s) for s in args.live.split(",") if s}
     args.folder.mkdir(parents=True, exist_ok=True)

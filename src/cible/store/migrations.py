@@ -209,6 +209,10 @@ def _outbox(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(outbox.CREATE_TABLE)
 
 
+#: The schema version from which the customer indexes exist.
+INDEXED_SINCE = 10
+
+
 def _customer_indexes(con: duckdb.DuckDBPyConnection) -> None:
     # Live refreshes read a few customers' rows: indexes instead of table scans.
     indexes.create_indexes(con)
@@ -309,7 +313,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "API tokens with roles and the append-only audit log", _access),
     Migration(8, "live events: deduplication window and anonymous identities", _live_events),
     Migration(9, "the outbox of segment transitions refreshed live", _outbox),
-    Migration(10, "indexes on customer ids for live refreshes", _customer_indexes),
+    Migration(INDEXED_SINCE, "indexes on customer ids for live refreshes", _customer_indexes),
     Migration(11, "tags, automations, templates, deliveries; tags in the outbox", _activation),
     Migration(12, "snapshots of traits and memberships; drift checks", _snapshots),
     Migration(13, "campaigns and their assignments to arms", _campaigns),
@@ -387,6 +391,10 @@ def migrate(
                 "INSERT INTO cible_meta VALUES ('schema_version', ?)", [str(migration.version)]
             )
         applied.append(migration.version)
+    if current_version(con) >= INDEXED_SINCE:
+        # An index dropped for a bulk write is built after its commit: a crash in
+        # between leaves it missing, so an open builds what is missing.
+        indexes.create_indexes(con)
     customers = registry.table("customers")
     for field in registry.custom_fields:
         con.execute(ddl.add_column(customers, field))

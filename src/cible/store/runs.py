@@ -144,8 +144,11 @@ def commit_run(
     with transaction(con):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
-        # Replacing the table dropped its index; live refreshes need it back.
-        indexes.create_indexes(con, [TRAITS])
+        # A first run enters every membership at once (50,000,000 for 10,000,000
+        # customers): the history's index is built after the commit, not key by key.
+        first = run_id == 1 and not fetch_row(con, "SELECT count(*) FROM segment_memberships")[0]
+        new_rows = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0]) if first else 0
+        rebuild = indexes.drop_for_bulk_write(con, "segment_memberships", rows=new_rows)
         entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
         if outbox_source is not None:
             _run_transitions(con, run_id=run_id, at=as_of, source=outbox_source)
@@ -177,6 +180,9 @@ def commit_run(
                 run_id=run_id,
                 in_transaction=True,
             )
+    # Replacing the table dropped its index; live refreshes need it back. Built after
+    # the commit, on the stored rows, in parallel (see indexes.drop_for_bulk_write).
+    indexes.create_indexes(con, [TRAITS, *rebuild])
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 

@@ -112,6 +112,7 @@ def commit_import(
     # Optional key columns (a ledger's source) may be empty, as in judge_rows.
     needed = [k for k in table.key if k in mapped and table.field(k).required]
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in needed) or "true"
+    rebuild: list[str] = []
     with transaction(con):
         import_id = _next_import_id(con)
         on_step("recording issues")
@@ -133,8 +134,8 @@ def commit_import(
             _record_flags(con, import_id, file, flags or [], texts)
             flagged = _record_references(con, import_id, file, references)
             on_step("merging")
-            with indexes.suspended(con, table.name, rows=valid):
-                inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
+            rebuild = indexes.drop_for_bulk_write(con, table.name, rows=valid)
+            inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
             status, loaded = "loaded", valid
         con.execute(
             "INSERT INTO imports (import_id, kind, file, file_sha256, started_at, finished_at, "
@@ -159,6 +160,8 @@ def commit_import(
                 stale,
             ],
         )
+    # Built on the committed rows, in parallel (see indexes.drop_for_bulk_write).
+    indexes.create_indexes(con, rebuild)
     return ImportRecord(
         import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
