@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation bench-web docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation bench-web bench-scale bench-spark docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,15 @@ bench-activation: $(STAMP)
 # the shop the first time, about 15 minutes; kept in bench-data/web).
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py --folder bench-data/web
+
+# Import, run and live updates at 1M, 3M, 10M and 100M orders, DuckDB held to 6 GB
+# (about two hours and 70 GB of free disk; docs/performance.md, "Scale").
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py --sizes 1,3,10,100 --live 100 --folder bench-data/scale
+
+# The run's traits on Spark local[1] and local[2] beside DuckDB (needs Java).
+bench-spark: $(STAMP) $(JAVA)
+	$(BIN)/python benchmarks/bench_spark.py --folder bench-data/spark
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache
