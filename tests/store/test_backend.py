@@ -48,3 +48,10 @@ def test_a_size_without_unit_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="memory_limit") as caught:
         load_config(path)
     assert "6GB" in str(caught.value)
+
+
+def test_a_memory_limit_too_small_to_open_is_refused_with_its_minimum(tmp_path: Path) -> None:
+    path = tmp_path / "cible.toml"
+    path.write_text('[engine]\nmemory_limit = "10KB"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="at least 128MiB"):
+        load_config(path)

@@ -117,3 +117,28 @@ def test_a_large_write_builds_the_index_after_its_commit_and_an_open_heals_a_cra
     monkeypatch.setattr(indexes, "create_indexes", real)
     with Workspace.open(tmp_path / "shop") as ws:
         assert "orders_customer_id_idx" in _indexes(ws.store.connection)
+
+
+def test_an_index_that_cannot_be_built_after_the_commit_leaves_the_import_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    # DuckDB builds an ART in memory: under a tight memory limit it may fail after the
+    # data are committed. The import is done all the same; the next open builds it.
+    monkeypatch.setattr(indexes, "REBUILD_BEYOND", 2)
+    real = indexes.create_indexes
+
+    def out_of_memory(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> list[str]:
+        raise duckdb.OutOfMemoryException("could not allocate block")
+
+    orders = tmp_path / "orders.csv"
+    rows = [f"o{i},c{i % 3},2024-01-0{1 + i % 9},{10 + i}" for i in range(20)]
+    orders.write_text("order_id,customer_id,ordered_at,amount\n" + "\n".join(rows) + "\n")
+    with Workspace.create(tmp_path / "shop") as ws:
+        monkeypatch.setattr(indexes, "create_indexes", out_of_memory)
+        result = ws.imports.load("orders", orders)
+        assert result.loaded == 20
+        assert "orders_customer_id_idx" not in _indexes(ws.store.connection)
+        assert "memory_limit" in caplog.text
+    monkeypatch.setattr(indexes, "create_indexes", real)
+    with Workspace.open(tmp_path / "shop") as ws:
+        assert "orders_customer_id_idx" in _indexes(ws.store.connection)

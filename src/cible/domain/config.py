@@ -424,6 +424,15 @@ class LiveSection(_Strict):
     sweep_page_seconds: Annotated[float, Field(gt=0, le=600)] = 1.0
 
 
+#: Bytes in each unit of ``[engine] memory_limit``.
+_UNITS = {
+    **{unit: 1000**n for n, unit in enumerate(("KB", "MB", "GB", "TB"), start=1)},
+    **{unit: 1024**n for n, unit in enumerate(("KiB", "MiB", "GiB", "TiB"), start=1)},
+}
+#: The least memory a workspace opens in (its catalogue, a few pages).
+_MIN_MEMORY = 128 * 1024**2
+
+
 class EngineSection(_Strict):
     """``[engine]``: how much of the machine the embedded DuckDB may take.
 
@@ -453,7 +462,12 @@ class EngineSection(_Strict):
         if value is None:
             return None
         compact = value.replace(" ", "")
-        if not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", compact):
+        found = re.fullmatch(r"(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", compact)
+        if found and float(found[1]) * _UNITS[found[2]] < _MIN_MEMORY:
+            raise ValueError(
+                f"{value!r} is too little for DuckDB to open the workspace: give at least 128MiB"
+            )
+        if not found:
             raise ValueError(
                 f'{value!r} is not a size: write a number and a unit, such as "6GB" or "512MiB"'
             )

@@ -24,6 +24,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from cible.domain.clock import utc_now
 from cible.domain.errors import CibleError
@@ -99,6 +100,12 @@ def latest_card(store: Store) -> tuple[int, ModelCard] | None:
     return None if found is None else (found[0], ModelCard.from_json(found[1]))
 
 
+#: The columns of :func:`churn_scores`.
+SCORES = pa.schema(
+    [("customer_id", pa.string()), ("churn_risk", pa.float64()), ("churn_risk_band", pa.string())]
+)
+
+
 def churn_scores(store: Store, traits: ir.Table, name: str = "_churn") -> ir.Table:
     """``customer_id``, ``churn_risk`` and ``churn_risk_band`` of ``traits``' customers,
     held as temporary table ``name``.
@@ -129,4 +136,4 @@ def churn_scores(store: Store, traits: ir.Table, name: str = "_churn") -> ir.Tab
             }
         )
 
-    return store.hold_pages(name, traits, score)
+    return store.hold_pages(name, traits, score, SCORES)

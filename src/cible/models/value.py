@@ -47,6 +47,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cible.clv import BetaGeoModel, GammaGammaModel, ModelError
 from cible.features.orders import is_purchase
@@ -177,8 +178,24 @@ def hold_value_scores(
             f"{name}_scores",
             numbered.drop("_position"),
             lambda page: _score(models, page.set_index("customer_id"), as_of),
+            SCORES,
         )
-    return store.hold(name, _tier_column(scored, empty=models is None)), note
+    held = store.hold(name, _tier_column(scored, empty=models is None))
+    # Two copies of every buyer's row less on a connection a server keeps open.
+    store.drop_held(f"{name}_inputs", f"{name}_scores")
+    return held, note
+
+
+#: The columns :func:`_score` gives each page.
+SCORES = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("probability_alive", pa.float64()),
+        ("expected_orders_90d", pa.float64()),
+        ("clv_12m", pa.float64()),
+        ("expected_next_order_at", pa.timestamp("ns")),
+    ]
+)
 
 
 def sample_positions(size: int, count: int) -> np.ndarray:

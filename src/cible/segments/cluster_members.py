@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from cible.models.clustering import ClusterSegmenter
 from cible.store.clusters import CLUSTER_KIND
@@ -64,6 +65,12 @@ def load_segmenter(store: Store, model_id: int) -> tuple[dict[str, Any], Cluster
     return json.loads(card), ClusterSegmenter.loads(blob)
 
 
+#: The columns of :func:`assign_clusters`.
+MEMBERS = pa.schema(
+    [("segment_id", pa.string()), ("dimension", pa.string()), ("customer_id", pa.string())]
+)
+
+
 def assign_clusters(store: Store, traits: ir.Table, name: str = "_cluster_members") -> ir.Table:
     """``segment_id, dimension, customer_id`` of every stored clustering for ``traits``,
     held as temporary table ``name``.
@@ -107,5 +114,5 @@ def assign_clusters(store: Store, traits: ir.Table, name: str = "_cluster_member
         return pd.concat(pieces, ignore_index=True)
 
     if not models:
-        return store.hold(name, assign(pd.DataFrame()))
-    return store.hold_pages(name, traits, assign)
+        return store.hold(name, MEMBERS.empty_table())
+    return store.hold_pages(name, traits, assign, MEMBERS)

@@ -104,7 +104,14 @@ def connect(
     # the indexes of migration 10, say), in the middle of Cible's output and its JSON.
     backend.raw_sql("SET enable_progress_bar = false")
     if limits is not None:
-        limits.apply(raw(backend))
+        try:
+            limits.apply(raw(backend))
+        except duckdb.Error as exc:
+            backend.disconnect()
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise WorkspaceError(
+                f"DuckDB refused the [engine] settings of cible.toml for {database}: {detail}"
+            ) from None
     return backend
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -204,6 +205,12 @@ def _spark(url: str, settings: Mapping[str, str]) -> Any:
         builder = SparkSession.builder.master(master).appName(_APP_NAME)
         for key, value in {**spark_session_settings(master), **settings}.items():
             builder = builder.config(key, value)
+        if master.startswith("local") and "spark.sql.warehouse.dir" not in settings:
+            # Tables would otherwise go to ./spark-warehouse and outlive the session's
+            # in-memory catalogue: the next process could not write one of that name.
+            builder = builder.config(
+                "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cible-spark-")
+            )
         if master.startswith("local"):
             # Python functions Ibis registers (JSON unwrapping) run in workers started
             # on this machine; PySpark starts them with $PYSPARK_PYTHON, else the
@@ -369,6 +376,10 @@ def _spark_class() -> type:
 
     class Compiler(PySparkCompiler):  # type: ignore[misc]
         def visit_JSONGetItem(self, op: Any, *, arg: Any, index: Any) -> Any:  # noqa: N802
+            key = getattr(op.index, "value", None)
+            if isinstance(key, str) and ("'" in key or "]" in key):
+                # Spark's variant paths cannot quote these: refused, not misread.
+                raise WorkspaceError(f"Spark cannot read the JSON key {key!r} (a quote or ']').")
             layout = "$[%s]" if op.index.dtype.is_integer() else "$['%s']"
             value = self.f.try_variant_get(
                 self.f.try_parse_json(arg), self.f.format_string(layout, index)

@@ -27,12 +27,15 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import duckdb
 
 from cible.store.sql import quote
+
+_log = logging.getLogger(__name__)
 
 #: ``(table, column)`` pairs read by customer (or order) during a live refresh.
 CUSTOMER_INDEXES: tuple[tuple[str, str], ...] = (
@@ -97,6 +100,26 @@ def drop_for_bulk_write(con: duckdb.DuckDBPyConnection, table: str, rows: int) -
     for name in dropped:
         con.execute(f"DROP INDEX {quote(name)}")
     return [table] if dropped else []
+
+
+def build_missing(con: duckdb.DuckDBPyConnection, tables: Iterable[str] | None = None) -> None:
+    """:func:`create_indexes`, after a commit or on open, without failing what is done.
+
+    The data are already committed: an index that cannot be built (DuckDB builds an
+    ART in memory, and a tight ``[engine] memory_limit`` may not hold it) only makes
+    live refreshes scan the table, so it is logged, not raised, and the next writable
+    open tries again.
+    """
+    try:
+        create_indexes(con, tables)
+    except duckdb.Error as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _log.warning(
+            "A customer index could not be built (%s); live refreshes scan the table "
+            "until the next open builds it. If memory ran out, raise [engine] "
+            "memory_limit in cible.toml.",
+            detail,
+        )
 
 
 @contextmanager

@@ -394,7 +394,7 @@ def migrate(
     if current_version(con) >= INDEXED_SINCE:
         # An index dropped for a bulk write is built after its commit: a crash in
         # between leaves it missing, so an open builds what is missing.
-        indexes.create_indexes(con)
+        indexes.build_missing(con)
     customers = registry.table("customers")
     for field in registry.custom_fields:
         con.execute(ddl.add_column(customers, field))

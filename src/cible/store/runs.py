@@ -182,7 +182,7 @@ def commit_run(
             )
     # Replacing the table dropped its index; live refreshes need it back. Built after
     # the commit, on the stored rows, in parallel (see indexes.drop_for_bulk_write).
-    indexes.create_indexes(con, [TRAITS, *rebuild])
+    indexes.build_missing(con, [TRAITS, *rebuild])
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 

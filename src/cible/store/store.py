@@ -158,7 +158,8 @@ class Store:
         self,
         name: str,
         rows: ir.Table,
-        score: Callable[[pd.DataFrame], pd.DataFrame | pa.Table],
+        score: Callable[[pd.DataFrame], pd.DataFrame],
+        schema: pa.Schema,
         *,
         page: int | None = None,
     ) -> ir.Table:
@@ -167,29 +168,35 @@ class Store:
         What models compute in Python (lifetime value, churn risk, clusters) is scored
         this way: one page of input and one of output are in Python at once, whatever
         the number of customers. ``score`` receives a pandas frame of ``rows``' columns
-        (an empty one when ``rows`` is empty: it gives the result its columns) and
-        returns the rows to keep, with the same columns from page to page. ``page``
-        defaults to :data:`PAGE_ROWS`.
+        and returns the rows to keep, with the columns of ``schema``: the table is made
+        with those types before the first page, so a column that one page leaves empty
+        (no churn band among prospects) cannot be typed from it. ``page`` defaults to
+        :data:`PAGE_ROWS`. Temporary tables left by a failure are replaced next time.
         """
         page = page or PAGE_ROWS
         source = f"{name}_pages"
         con = self.connection
+        runs.stage_frame(con, name, schema.empty_table())
         total = runs.stage_pages(con, rows, source)
         numbered = self.table(source)
         number = numbered[runs.PAGE_ROW]
         try:
-            for start in range(0, max(total, 1), page):
+            for start in range(0, total, page):
                 chosen = numbered.filter(number >= start, number < start + page)
                 # Read through Ibis, so that a page has the pandas types the whole
                 # table would have (nullable integers, timestamps) for the models.
                 scored = score(chosen.order_by(number).drop(runs.PAGE_ROW).to_pandas())
-                if start == 0:
-                    runs.stage_frame(con, name, scored)
-                else:
-                    runs.append_frame(con, name, scored)
+                runs.append_frame(
+                    con, name, pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+                )
         finally:
             con.execute(f"DROP TABLE IF EXISTS {quote(source)}")
         return self.table(name)
+
+    def drop_held(self, *names: str) -> None:
+        """Drop temporary tables held by :meth:`hold` once nothing reads them."""
+        for name in names:
+            self.connection.execute(f"DROP TABLE IF EXISTS temp.{quote(name)}")
 
     def record(self, build: Callable[[datetime, Hold], None]) -> prepared.Plan | None:
         """Run ``build`` at the two sentinel moments and return its plan, if it has one.

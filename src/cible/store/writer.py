@@ -161,7 +161,7 @@ def commit_import(
             ],
         )
     # Built on the committed rows, in parallel (see indexes.drop_for_bulk_write).
-    indexes.create_indexes(con, rebuild)
+    indexes.build_missing(con, rebuild)
     return ImportRecord(
         import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
