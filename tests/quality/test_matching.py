@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -13,7 +16,8 @@ import pytest
 from cible import Workspace
 from cible.demo.corruptions import KINDS, SEVERAL
 from cible.demo.duplicates import DuplicateSet, _one_mailbox_per_person, known_duplicates
-from cible.domain.config import DedupeSection
+from cible.domain.config import DedupeSection, EngineSection
+from cible.quality import splink_model
 from cible.quality.matching import (
     EMAIL,
     PHONE,
@@ -24,6 +28,7 @@ from cible.quality.matching import (
     match_keys,
     matching_fields,
 )
+from cible.store.scratch import scratch_database
 
 
 def pairs_of_groups(merges: pd.DataFrame) -> set[tuple[str, str]]:
@@ -298,3 +303,24 @@ def test_a_kind_is_not_given_more_than_its_share_of_bare_copies():
     share = pd.Series(both).groupby(single["kind"].to_numpy()).mean()
     anyone = ["typo", "transposition", "swapped names", "hyphenated name", "moved"]
     assert share["other e-mail"] <= 1.5 * share[anyone].mean()
+
+
+def test_the_model_s_scratch_database_holds_the_engine_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Regression: Splink's database took DuckDB's defaults (80% of the memory, every
+    # core) whatever [engine] said.
+    seen: list[tuple[str, int]] = []
+
+    @contextmanager
+    def spy(**kwargs: Any) -> Iterator[Any]:
+        with scratch_database(**kwargs) as con:
+            setting = "SELECT current_setting('memory_limit'), current_setting('threads')"
+            seen.append(con.sql(setting).fetchall()[0])
+            yield con
+
+    monkeypatch.setattr(splink_model, "scratch_database", spy)
+    profiles = ibis.memtable(known_duplicates(400, seed=2).profiles.replace({"": None}))
+    engine = EngineSection(memory_limit="300MiB", threads=1)
+    assert find_duplicates(profiles, DedupeSection(), engine=engine).model_trained
+    assert seen and set(seen) == {("300.0 MiB", 1)}

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from cible.domain.config import DedupeSection
+from cible.domain.config import DedupeSection, EngineSection
 from cible.domain.progress import Progress, reporter
 from cible.quality.normalisation import normalise_column, normalise_phone
 from cible.quality.splink_model import ProfileMatcher
@@ -146,6 +146,7 @@ def find_duplicates(
     phone_region: str = "FR",
     seed: int = 0,
     encrypted: bool = False,
+    engine: EngineSection | None = None,
     progress: Progress | None = None,
 ) -> Matches:
     """Group the profiles of ``customers`` (an Ibis table) that are one person.
@@ -160,6 +161,8 @@ def find_duplicates(
         Seed of the model's random pairs.
     encrypted : bool
         The workspace is encrypted: the model's scratch files are encrypted too.
+    engine : EngineSection, optional
+        The workspace's ``[engine]`` limits, held by the model's scratch database too.
     progress : callable, optional
         ``progress(step, done, total)``.
     """
@@ -174,7 +177,13 @@ def find_duplicates(
     scored = _shared_key_pairs(keys)
     trained = int(scored["email"].sum()) >= MIN_TRAINING_PAIRS
     if trained:
-        matcher = ProfileMatcher(seed=seed, encrypted=encrypted).fit(keys)
+        limits = engine or EngineSection()
+        matcher = ProfileMatcher(
+            seed=seed,
+            encrypted=encrypted,
+            memory_limit=limits.memory_limit,
+            threads=limits.threads,
+        ).fit(keys)
         report("scoring pairs", 3, STEPS)
         scored = matcher.predict_pairs(keys, settings.min_match_weight)
     report("grouping", 4, STEPS)

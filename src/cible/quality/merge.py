@@ -135,6 +135,7 @@ def dedupe(
         config.dedupe,
         phone_region=config.quality.phone_region,
         encrypted=config.workspace.encrypted,
+        engine=config.engine,
         progress=report,
     )
     try:

@@ -96,6 +96,9 @@ class ProfileMatcher:
     encrypted : bool
         The workspace is encrypted: what Splink's database spills to disk while it
         works (the profiles) is encrypted too (:mod:`cible.store.scratch`).
+    memory_limit, threads : optional
+        The workspace's ``[engine]`` limits, held by Splink's database too: matching
+        a large base spills beyond ``memory_limit`` instead of taking the machine.
 
     Attributes
     ----------
@@ -112,10 +115,24 @@ class ProfileMatcher:
     1000000.0
     """
 
-    def __init__(self, *, u_pairs: float = 5e6, seed: int = 0, encrypted: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        u_pairs: float = 5e6,
+        seed: int = 0,
+        encrypted: bool = False,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.u_pairs = u_pairs
         self.seed = seed
         self.encrypted = encrypted
+        self.memory_limit = memory_limit
+        self.threads = threads
+
+    def _scratch(self) -> dict[str, Any]:
+        limits = {"memory_limit": self.memory_limit, "threads": self.threads}
+        return {"encrypted": self.encrypted, "config": {k: str(v) for k, v in limits.items() if v}}
 
     def fit(self, profiles: pa.Table) -> ProfileMatcher:
         """Estimate the model on ``profiles`` (columns :data:`PROFILE_COLUMNS`).
@@ -126,7 +143,7 @@ class ProfileMatcher:
             When no two profiles share an e-mail address: there is nothing to learn from.
         """
         _check_columns(profiles)
-        with _linker(profiles, _settings(), encrypted=self.encrypted) as linker:
+        with _linker(profiles, _settings(), **self._scratch()) as linker:
             training = linker.training
             training.estimate_probability_two_random_records_match(
                 [block_on("email"), block_on("phone")], recall=0.8
@@ -171,7 +188,7 @@ class ProfileMatcher:
         }
         frames = []
         for settings, threshold in ((model, min_match_weight), (contacts, None)):
-            with _linker(profiles, settings, encrypted=self.encrypted) as linker:
+            with _linker(profiles, settings, **self._scratch()) as linker:
                 scored = linker.inference.predict(
                     threshold_match_weight=threshold, warning_mode="never"
                 )
@@ -311,10 +328,14 @@ def _settings() -> SettingsCreator:
 
 @contextmanager
 def _linker(
-    profiles: pa.Table, settings: SettingsCreator | dict[str, Any], *, encrypted: bool
+    profiles: pa.Table,
+    settings: SettingsCreator | dict[str, Any],
+    *,
+    encrypted: bool,
+    config: dict[str, str],
 ) -> Iterator[Linker]:
     """A Splink linker on a private in-memory DuckDB, closed on exit."""
-    with scratch_database(encrypted=encrypted) as con:
+    with scratch_database(encrypted=encrypted, config=config) as con:
         yield from _linker_on(DuckDBAPI(con), profiles, settings)
 
 
