@@ -10,8 +10,9 @@ from the kernel (``ru_maxrss``: DuckDB's memory included, it lives in the proces
 
 Then, up to ``--pandas-up-to`` millions of orders, the obvious alternative: pandas
 computing the same traits, RFM, lifecycle and rule members (``bench_run.run_pandas``,
-checked against Cible's traits for every customer). Above it pandas is not run: at
-10M orders it already peaks at 12.5 GiB, and it holds everything in memory.
+checked against Cible's traits for every customer). Above it pandas' traits are
+tried once under ``--pandas-cap`` of address space (default 20 GiB of the machine's
+24): where the rows do not fit, the time until pandas ran out of memory is recorded.
 
 At the sizes named by ``--live``, real-time updates on top: a ``cible serve`` process
 on 127.0.0.1 serves the run workspace, with one more rule segment (``live-viewers``,
@@ -32,6 +33,7 @@ import argparse
 import asyncio
 import json
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -114,6 +116,27 @@ def live(folder: Path, probes: int) -> dict[str, Any]:
     }
 
 
+def pandas_capped(folder: Path, cap_gib: float) -> dict[str, Any]:
+    """pandas' traits with at most ``cap_gib`` of address space: its time, or its failure."""
+    cap = int(cap_gib * 1024**3)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    start = time.perf_counter()
+    try:
+        bench_run.pandas_traits(folder, bench_run.AS_OF)
+    except MemoryError as error:  # pyarrow's ArrowMemoryError is one too
+        return {
+            "cap_gib": cap_gib,
+            "failed_after_s": round(time.perf_counter() - start, 1),
+            "error": f"{type(error).__name__}: {str(error)[:200]}",
+            "peak_rss_mb": bench_run._peak_rss_mb(),
+        }
+    return {
+        "cap_gib": cap_gib,
+        "traits_s": round(time.perf_counter() - start, 1),
+        "peak_rss_mb": bench_run._peak_rss_mb(),
+    }
+
+
 def _server_peak_mb(pid: int) -> float:
     """The peak resident memory of a running process (``VmHWM``), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -170,10 +193,14 @@ def measure_size(args: argparse.Namespace, millions: float) -> dict[str, Any]:
             result["pandas_same_work_s"] = round(min(pandas["seconds"]), 1)
             result["pandas_peak_rss_mb"] = pandas["peak_rss_mb"]
             result["pandas_check"] = bench_run._in_child(bench_run.compare, folder)
-        else:
-            result["pandas"] = f"not run above {args.pandas_up_to:g}M orders"
         if millions in args.live:
             result["live"] = bench_run._in_child(live, folder, args.probes)
+        if millions > args.pandas_up_to and args.pandas_cap:
+            try:
+                capped = bench_run._in_child(pandas_capped, folder, args.pandas_cap)
+            except Exception as error:  # the child died (an allocator that aborts)
+                capped = {"cap_gib": args.pandas_cap, "died": f"{type(error).__name__}: {error}"}
+            result["pandas_capped"] = capped
     # A failed size (memory, disk) is a result: recorded, and the next size runs.
     except Exception as error:
         result["failed"] = f"{type(error).__name__}: {error}"
@@ -195,6 +222,9 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="6GB")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--pandas-up-to", type=float, default=10)
+    parser.add_argument(
+        "--pandas-cap", type=float, default=20, help="GiB for pandas above --pandas-up-to; 0: none"
+    )
     parser.add_argument("--live", default="", help="sizes with live probes")
     parser.add_argument("--probes", type=int, default=50)
     parser.add_argument("--folder", type=Path, default=Path("bench-data/scale"))
