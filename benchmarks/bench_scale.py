@@ -23,8 +23,10 @@ customer outside it and reads the customer until the membership shows
 Results are appended to ``--folder``/results.jsonl, one line per size, as soon as a
 size is done; the shop of each size is deleted afterwards unless ``--keep``.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py --sizes 1,3,10,100 --live 100``
-(about two hours on 2 cores, 60 GB of free disk at 100M orders).
+Run: ``.venv/bin/python benchmarks/bench_scale.py --sizes 1,3,10,30 --live 30`` (about
+an hour on 2 cores, 25 GB of free disk). At 100M orders the import of the events does
+not finish yet: it needs more than 48 GB of temporary disk (docs/performance.md,
+"Scale").
 """
 
 from __future__ import annotations
