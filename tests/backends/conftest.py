@@ -15,8 +15,6 @@ them in CI (``CI=true``), where every engine must run.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import pytest
 
 from cible.domain.errors import WorkspaceError
 from cible.store.engines import connect_engine
-from tests.backends.engines import POSTGRES, SPARK, unavailable
+from tests.backends.engines import SPARK, postgres_schema, unavailable
 from tests.backends.pipeline import Results, definitions, load_shop, model_scores, run_pipeline
 from tests.backends.shop import Shop, build_shop
 
@@ -42,20 +40,8 @@ def duckdb_engine() -> Any:
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Any]:
-    try:
-        admin = connect_engine(POSTGRES)
-    except WorkspaceError as exc:
-        unavailable("PostgreSQL", exc)
-    # A schema per process: two test runs (or xdist workers) never share tables.
-    schema = f"cible_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin.con.execute(f'CREATE SCHEMA "{schema}"')
-    engine = connect_engine(f"{POSTGRES.rstrip('/')}/{schema}")
-    try:
+    with postgres_schema("cible_test") as engine:
         yield engine
-    finally:
-        engine.disconnect()
-        admin.con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.disconnect()
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import pytest
+
+from cible.domain.errors import WorkspaceError
+from cible.store.engines import connect_engine
 
 #: The PostgreSQL server the tests use (trust authentication, database ``test``).
 POSTGRES = os.environ.get("CIBLE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
@@ -20,3 +26,23 @@ def unavailable(engine: str, reason: object) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[Any]:
+    """A PostgreSQL engine in a schema of its own (``prefix``, the process, a random
+    part), dropped at the end, so that two test runs or xdist workers never share
+    tables; :func:`unavailable` when the server cannot be reached."""
+    try:
+        admin = connect_engine(POSTGRES)
+    except WorkspaceError as exc:
+        unavailable("PostgreSQL", exc)
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin.con.execute(f'CREATE SCHEMA "{schema}"')
+    engine = connect_engine(f"{POSTGRES.rstrip('/')}/{schema}")
+    try:
+        yield engine
+    finally:
+        engine.disconnect()
+        admin.con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.disconnect()

@@ -24,9 +24,11 @@ from cible.cli.app import app
 from cible.demo.duplicates import known_duplicates
 from cible.domain.config import DedupeSection, WorkspaceConfig
 from cible.domain.errors import WorkspaceError
+from cible.importing import pipeline
 from cible.quality import splink_model
 from cible.quality.matching import find_duplicates
 from cible.store.backend import KEY_VARIABLE, MBEDTLS_VARIABLE
+from cible.store.import_tables import CATALOG
 from cible.store.scratch import SPILL_FOLDER, scratch_database
 
 CUSTOMERS = (
@@ -209,3 +211,26 @@ def test_deduplication_matches_in_an_encrypted_scratch_database(
     plain = find_duplicates(profiles, DedupeSection())
     assert asked[runs:] == [False] * runs
     pd.testing.assert_frame_equal(encrypted.members, plain.members)
+
+
+def test_an_import_holds_its_rows_encrypted_for_an_encrypted_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "HOLD_ON_DISK_BEYOND", 0)  # every file counts as large
+    (tmp_path / "customers.csv").write_text(CUSTOMERS)
+    config = WorkspaceConfig.model_validate({"workspace": {"name": "shop", "encrypted": True}})
+    seen: list[tuple[str, bool]] = []
+    with Workspace.create(tmp_path / "shop", config=config) as ws:
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step == "merging":
+                seen.extend(
+                    ws.store.connection.execute(
+                        "SELECT database_name, encrypted FROM duckdb_databases() "
+                        "WHERE database_name = ?",
+                        [CATALOG],
+                    ).fetchall()
+                )
+
+        assert ws.imports.load("customers", tmp_path / "customers.csv", progress=progress).loaded
+    assert seen == [(CATALOG, True)]

@@ -7,7 +7,6 @@ addresses, the errors a user reads, and the tables :func:`load_table` writes.
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from cible.domain.errors import WorkspaceError
 from cible.store import engines
 from cible.store.engines import connect_engine, load_table, spark_session_settings
-from tests.backends.engines import POSTGRES, unavailable
+from tests.backends.engines import POSTGRES, postgres_schema
 
 ROWS = pa.table(
     {
@@ -72,19 +71,8 @@ def test_loading_into_an_engine_cible_does_not_know_is_refused() -> None:
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Any]:
     """An engine in a schema of its own, dropped afterwards."""
-    try:
-        admin = connect_engine(POSTGRES)
-    except WorkspaceError as exc:
-        unavailable("PostgreSQL", exc)
-    schema = f"cible_engines_{uuid.uuid4().hex[:12]}"
-    admin.con.execute(f'CREATE SCHEMA "{schema}"')
-    engine = connect_engine(f"{POSTGRES.rstrip('/')}/{schema}")
-    try:
+    with postgres_schema("cible_engines") as engine:
         yield engine
-    finally:
-        engine.disconnect()
-        admin.con.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.disconnect()
 
 
 def test_an_unreachable_postgres_is_one_sentence() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from cible.importing.suppressed import REASON, reject_suppressed
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
 from cible.store import writer
+from cible.store.import_tables import HOLD_ON_DISK_BEYOND
 from cible.store.staging import MALFORMED, STAGE, FileFormat, Staged
 from cible.store.store import Store
 
@@ -132,134 +134,144 @@ def import_file(
     ImportFileError
         Wrong file, wrong kind, unmappable columns, or a refusal in strict mode.
     """
-    report = reporter(progress)
-    shown = path if shown_as is None else shown_as
-    table = registry.table_for_kind(kind)
-    started = utc_now()
-    date_format = config_parse.date_format if options.date_format is None else options.date_format
-    _check_options(store, options, date_format)
-    report("reading", 0, len(_STEPS) - 1)
-    delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
-    source = inspect_source(path, encoding=options.encoding, delimiter=delimiter, shown_as=shown)
-    try:
-        staged = store.stage_file(
-            source.readable_path,
-            source.format,
+    with ExitStack() as held:
+        report = reporter(progress)
+        shown = path if shown_as is None else shown_as
+        table = registry.table_for_kind(kind)
+        started = utc_now()
+        date_format = (
+            config_parse.date_format if options.date_format is None else options.date_format
+        )
+        _check_options(store, options, date_format)
+        report("reading", 0, len(_STEPS) - 1)
+        delimiter = {"tab": "\t", "\\t": "\t"}.get(options.delimiter or "", options.delimiter)
+        source = inspect_source(
+            path, encoding=options.encoding, delimiter=delimiter, shown_as=shown
+        )
+        try:
+            staged = store.stage_file(
+                source.readable_path,
+                source.format,
+                delimiter=source.delimiter,
+                shown_as=shown,
+                rejected_lines=source.rejected_lines,
+            )
+        finally:
+            source.cleanup()
+        if staged.rows > HOLD_ON_DISK_BEYOND:
+            # Held twice (parsed, judged), a large file's rows go to a compressed file.
+            held.enter_context(store.import_rows())
+        if staged.rows + staged.malformed == 0:
+            raise ImportFileError(f"{shown} holds a header but no rows.")
+        if _json_array(source.format, staged, shown):
+            raise ImportFileError(
+                f"{shown} is not JSON lines: give one JSON object per line, not an array or an "
+                "indented document."
+            )
+        if not staged.columns:
+            # Every line rejected before any key was seen: nothing to map, say why.
+            first = store.table(MALFORMED).order_by("line").limit(1).execute()
+            if first.empty:  # lines such as "{}": valid objects without a single key
+                raise ImportFileError(f"{shown}: no line holds a field; give each object its keys.")
+            raise ImportFileError(
+                f"{shown}: every line was rejected; line {int(first['line'].iloc[0])}: "
+                f"{first['reason'].iloc[0]}."
+            )
+        try:
+            match = resolve_columns(
+                list(staged.columns),
+                table,
+                {**config_mapping, **options.mapping},
+                path=shown,
+                generated=GENERATED.get(table.name, frozenset()),
+            )
+        except ImportFileError:
+            check_kind(staged.columns, table, registry.tables(), shown)
+            raise
+        if not informative(match, table):
+            check_kind(staged.columns, table, registry.tables(), shown)
+        mapping = {name: staged.columns[column] for name, column in match.fields.items()}
+        staged_columns = set(staged.columns.values())
+        report("checking", 1, len(_STEPS) - 1)
+        text = store.table(STAGE)
+        if table.name == "events" and "message_id" not in mapping:
+            text, mapping = _with_content_ids(text, mapping)
+        if table.name == "order_lines" and "line_number" not in mapping:
+            text, mapping = _with_line_numbers(text, mapping)
+        # Parquet and JSON write numbers with a dot whatever the locale of their author.
+        decimal = (
+            options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
+        )
+        # The plausible ranges come from cible.toml as they are.
+        parse = replace(
+            config_parse,
+            date_format=date_format,
+            decimal=resolve_decimal(text, table, mapping, decimal),
+        )
+        # Parsing is held before reasons are derived from it, so that each parsing
+        # expression runs once: Ibis would otherwise inline it into every reason.
+        parsed = store.hold(writer.PARSED, parse_rows(text, table, mapping, parse))
+        checked = store.hold(writer.CHECKED, judge_rows(parsed, table, parse))
+        flags: list[str] = []
+        if table.name == "customers":
+            # Only customers: orders and events carry no contact field to normalise.
+            flags = store.fix_checked(contact_fixes(checked, contact_rules or ContactRules()))
+        # After the fixes: ids of customers merged by `cible dedupe` point at the survivor.
+        flags += redirect_merged_ids(store, table)
+        # Suppressed ids, e-mails and phones (erased customers among them) are not loaded.
+        reject_suppressed(store)
+        references = [
+            writer.Reference(column, target, registry.table(target).key[0])
+            for column, target in table.references.items()
+            if column in mapping
+        ]
+        record = store.commit_import(
+            table=table,
+            mapped=list(mapping),
+            texts={name: column for name, column in mapping.items() if column in staged_columns},
+            file=str(path.resolve() if shown_as is None else shown_as),
+            file_sha256=_sha256(path),
+            kind=table.name,
+            references=references,
+            strict=options.strict,
+            started_at=started,
+            flags=flags,
+            on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
+        )
+        store.blank_suppressed_rejects(record.import_id, REASON)
+        tags_set = 0
+        tag_column_name = _tag_header(match.ignored) if table.name == "customers" else None
+        tag_column = None if tag_column_name is None else staged.columns.get(tag_column_name)
+        if (
+            set_tags is not None
+            and tag_column is not None
+            and "customer_id" in mapping
+            and record.status != "refused"
+        ):
+            # Only the rows the import accepted: a rejected row's tags are not set either.
+            accepted = store.table(writer.CHECKED)
+            accepted = accepted.filter(~accepted._rejected).select("_line")
+            cells = text.join(accepted, "_line").select(
+                customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column]
+            )
+            rows = cells.filter(cells.tags.notnull(), cells.customer_id != "").to_pyarrow()
+            tags_set = set_tags(
+                list(zip(*(rows.column(c).to_pylist() for c in rows.column_names), strict=True))
+            )
+        report("done", len(_STEPS) - 1, len(_STEPS) - 1)
+        result = ImportResult(
+            **asdict(record),
+            kind=table.name,
+            file=str(path.resolve() if shown_as is None else shown_as),
+            columns=match.fields,
+            ignored_columns=[c for c in match.ignored if set_tags is None or c != tag_column_name],
+            encoding=source.encoding,
             delimiter=source.delimiter,
-            shown_as=shown,
-            rejected_lines=source.rejected_lines,
+            tags_set=tags_set,
         )
-    finally:
-        source.cleanup()
-    if staged.rows + staged.malformed == 0:
-        raise ImportFileError(f"{shown} holds a header but no rows.")
-    if _json_array(source.format, staged, shown):
-        raise ImportFileError(
-            f"{shown} is not JSON lines: give one JSON object per line, not an array or an "
-            "indented document."
-        )
-    if not staged.columns:
-        # Every line rejected before any key was seen: nothing to map, say why.
-        first = store.table(MALFORMED).order_by("line").limit(1).execute()
-        if first.empty:  # lines such as "{}": valid objects without a single key
-            raise ImportFileError(f"{shown}: no line holds a field; give each object its keys.")
-        raise ImportFileError(
-            f"{shown}: every line was rejected; line {int(first['line'].iloc[0])}: "
-            f"{first['reason'].iloc[0]}."
-        )
-    try:
-        match = resolve_columns(
-            list(staged.columns),
-            table,
-            {**config_mapping, **options.mapping},
-            path=shown,
-            generated=GENERATED.get(table.name, frozenset()),
-        )
-    except ImportFileError:
-        check_kind(staged.columns, table, registry.tables(), shown)
-        raise
-    if not informative(match, table):
-        check_kind(staged.columns, table, registry.tables(), shown)
-    mapping = {name: staged.columns[column] for name, column in match.fields.items()}
-    staged_columns = set(staged.columns.values())
-    report("checking", 1, len(_STEPS) - 1)
-    text = store.table(STAGE)
-    if table.name == "events" and "message_id" not in mapping:
-        text, mapping = _with_content_ids(text, mapping)
-    if table.name == "order_lines" and "line_number" not in mapping:
-        text, mapping = _with_line_numbers(text, mapping)
-    # Parquet and JSON write numbers with a dot whatever the locale of their author.
-    decimal = options.decimal or config_parse.decimal if source.format is FileFormat.CSV else "."
-    # The plausible ranges come from cible.toml as they are.
-    parse = replace(
-        config_parse,
-        date_format=date_format,
-        decimal=resolve_decimal(text, table, mapping, decimal),
-    )
-    # Parsing is held before reasons are derived from it, so that each parsing
-    # expression runs once: Ibis would otherwise inline it into every reason.
-    parsed = store.hold(writer.PARSED, parse_rows(text, table, mapping, parse))
-    checked = store.hold(writer.CHECKED, judge_rows(parsed, table, parse))
-    flags: list[str] = []
-    if table.name == "customers":
-        # Only customers: orders and events carry no contact field to normalise.
-        flags = store.fix_checked(contact_fixes(checked, contact_rules or ContactRules()))
-    # After the fixes: ids of customers merged by `cible dedupe` point at the survivor.
-    flags += redirect_merged_ids(store, table)
-    # Suppressed ids, e-mails and phones (erased customers among them) are not loaded.
-    reject_suppressed(store)
-    references = [
-        writer.Reference(column, target, registry.table(target).key[0])
-        for column, target in table.references.items()
-        if column in mapping
-    ]
-    record = store.commit_import(
-        table=table,
-        mapped=list(mapping),
-        texts={name: column for name, column in mapping.items() if column in staged_columns},
-        file=str(path.resolve() if shown_as is None else shown_as),
-        file_sha256=_sha256(path),
-        kind=table.name,
-        references=references,
-        strict=options.strict,
-        started_at=started,
-        flags=flags,
-        on_step=lambda step: report(step, _STEPS.index(step), len(_STEPS) - 1),
-    )
-    store.blank_suppressed_rejects(record.import_id, REASON)
-    tags_set = 0
-    tag_column_name = _tag_header(match.ignored) if table.name == "customers" else None
-    tag_column = None if tag_column_name is None else staged.columns.get(tag_column_name)
-    if (
-        set_tags is not None
-        and tag_column is not None
-        and "customer_id" in mapping
-        and record.status != "refused"
-    ):
-        # Only the rows the import accepted: a rejected row's tags are not set either.
-        accepted = store.table(writer.CHECKED)
-        accepted = accepted.filter(~accepted._rejected).select("_line")
-        cells = text.join(accepted, "_line").select(
-            customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column]
-        )
-        rows = cells.filter(cells.tags.notnull(), cells.customer_id != "").to_pyarrow()
-        tags_set = set_tags(
-            list(zip(*(rows.column(c).to_pylist() for c in rows.column_names), strict=True))
-        )
-    report("done", len(_STEPS) - 1, len(_STEPS) - 1)
-    result = ImportResult(
-        **asdict(record),
-        kind=table.name,
-        file=str(path.resolve() if shown_as is None else shown_as),
-        columns=match.fields,
-        ignored_columns=[c for c in match.ignored if set_tags is None or c != tag_column_name],
-        encoding=source.encoding,
-        delimiter=source.delimiter,
-        tags_set=tags_set,
-    )
-    if record.status == "refused":
-        raise StrictRefusalError(result)
-    return result
+        if record.status == "refused":
+            raise StrictRefusalError(result)
+        return result
 
 
 #: ``set_tags([(customer_id, cell), ...])``: sets the tags of each cell; returns how many.

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from cible.domain.schema import Table
+from cible.store.import_tables import table_clause
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
 from cible.store.writer import CHECKED, flag_column
@@ -37,12 +38,17 @@ class ValueFix:
     frame: pa.Table
 
 
-def fix_checked(con: duckdb.DuckDBPyConnection, fixes: list[ValueFix]) -> list[str]:
-    """Apply ``fixes`` to the checked rows of an import; return the flagged columns."""
+def fix_checked(
+    con: duckdb.DuckDBPyConnection, fixes: list[ValueFix], *, into: str | None = None
+) -> list[str]:
+    """Apply ``fixes`` to the checked rows of an import; return the flagged columns.
+
+    ``into`` is the schema the import holds its rows in (:mod:`.import_tables`).
+    """
     if not fixes:
         return []
     select = _fixed_select(con, CHECKED, fixes)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {select}")
+    con.execute(f"CREATE OR REPLACE {table_clause(con, CHECKED, into)} AS {select}")
     return [fix.column for fix in fixes]
 
 

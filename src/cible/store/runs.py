@@ -18,7 +18,7 @@ import duckdb
 import ibis
 import ibis.expr.operations as ops
 
-from cible.store import indexes, outbox, persona_cards, snapshots
+from cible.store import import_tables, indexes, outbox, persona_cards, snapshots
 from cible.store.sql import fetch_row, literal, quote, widen
 from cible.store.transaction import transaction
 
@@ -44,11 +44,15 @@ class RunRecord:
     notes: str = ""
 
 
-def stage_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
-    """Hold a pandas or Arrow table computed in Python as temporary table ``name``."""
+def stage_frame(
+    con: duckdb.DuckDBPyConnection, name: str, frame: Any, *, into: str | None = None
+) -> None:
+    """Hold a pandas or Arrow table computed in Python as temporary table ``name``
+    (with ``into``, a table of that schema, see :mod:`.import_tables`)."""
+    target = import_tables.table_clause(con, name, into)
     con.register("_python_frame", frame)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS FROM _python_frame")
+        con.execute(f"CREATE OR REPLACE {target} AS FROM _python_frame")
     finally:
         con.unregister("_python_frame")
 
@@ -86,20 +90,22 @@ def append_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
         con.unregister("_python_frame")
 
 
-def stage_expression(con: duckdb.DuckDBPyConnection, expr: Any, name: str) -> None:
-    """Hold the rows of Ibis expression ``expr`` as temporary table ``name``.
+def stage_expression(
+    con: duckdb.DuckDBPyConnection, expr: Any, name: str, *, into: str | None = None
+) -> None:
+    """Hold the rows of Ibis expression ``expr`` as temporary table ``name`` (with
+    ``into``, a table of that schema, see :mod:`.import_tables`).
 
     SQL text names the literal tables (``ibis.memtable``) an expression reads, such
     as the long ``in`` lists of a segment, without holding their rows: they are
     registered on the connection for the statement, then dropped.
     """
+    target = import_tables.table_clause(con, name, into)
     literal_tables = {op.name: op for op in expr.op().find(ops.InMemoryTable)}
     for table_name, op in literal_tables.items():
         con.register(table_name, op.data.to_pyarrow(op.schema))
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}"
-        )
+        con.execute(f"CREATE OR REPLACE {target} AS {ibis.to_sql(expr, dialect='duckdb')}")
     finally:
         for table_name in literal_tables:
             con.unregister(table_name)

@@ -44,6 +44,7 @@ from cible.store import (
     deliveries,
     drafts,
     events,
+    import_tables,
     merges,
     migrations,
     models,
@@ -96,6 +97,9 @@ class Store:
         # The key the file was opened with (None: not encrypted), kept for the files
         # it is rewritten into and reopened from: the environment may change meanwhile.
         self._key = key
+        # Where held rows go: None for temporary tables; an import's file while one
+        # holds its rows (see import_rows).
+        self._hold_into: str | None = None
 
     @classmethod
     def open(
@@ -149,10 +153,25 @@ class Store:
         as a segment's long lists, included); a pandas or Arrow frame is copied in.
         """
         if isinstance(rows, ir.Table):
-            runs.stage_expression(self.connection, rows, name)
+            runs.stage_expression(self.connection, rows, name, into=self._hold_into)
         else:
-            runs.stage_frame(self.connection, name, rows)
+            runs.stage_frame(self.connection, name, rows, into=self._hold_into)
         return self.table(name)
+
+    @contextmanager
+    def import_rows(self) -> Iterator[None]:
+        """Hold rows in the import's own file while the block runs, not in memory.
+
+        Temporary tables spill to disk uncompressed; an import holds a whole file
+        twice (parsed, then judged), so it holds them in a database file beside the
+        workspace, compressed, deleted when the block ends (:mod:`.import_tables`).
+        """
+        with import_tables.attached(self.connection, self._key) as into:
+            previous, self._hold_into = self._hold_into, into
+            try:
+                yield
+            finally:
+                self._hold_into = previous
 
     def hold_pages(
         self,
@@ -265,7 +284,7 @@ class Store:
 
     def fix_checked(self, fixes: list[ValueFix]) -> list[str]:
         """Apply contact fixes to an import's checked rows; return the flagged columns."""
-        return fix_checked(self.connection, fixes)
+        return fix_checked(self.connection, fixes, into=self._hold_into)
 
     def fix_table(self, table: Table, fixes: list[ValueFix]) -> dict[str, int]:
         """Apply contact fixes to a stored table; return the rows changed per column."""
