@@ -233,4 +233,6 @@ def test_an_import_holds_its_rows_encrypted_for_an_encrypted_workspace(
                 )
 
         assert ws.imports.load("customers", tmp_path / "customers.csv", progress=progress).loaded
+        # The workspace's own database is the default again.
+        assert ws.table("customers").count().execute() == 2
     assert seen == [(CATALOG, True)]

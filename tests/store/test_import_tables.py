@@ -9,6 +9,7 @@ import pytest
 from cible import Workspace
 from cible.domain.errors import ImportFileError
 from cible.importing import pipeline
+from cible.store import writer
 from cible.store.import_tables import CATALOG, scratch_path
 
 CUSTOMERS = "customer_id;email\nC1;a@b.fr\nC2;c@d.fr\n;x@y.fr\n"
@@ -90,3 +91,34 @@ def test_a_small_file_is_held_in_memory(tmp_path: Path) -> None:
 
         ws.imports.load("customers", tmp_path / "c.csv", progress=progress)
     assert seen["held"] == {"_parsed": "temp", "_checked": "temp"}
+
+
+@pytest.mark.usefixtures("on_disk")
+def test_a_failure_inside_the_commit_leaves_nothing_attached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "c.csv").write_text(CUSTOMERS)
+    with Workspace.create(tmp_path / "ws") as ws:
+        database = tmp_path / "ws" / "cible.duckdb"
+
+        def fail(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the disk filled up")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(writer, "_merge", fail)
+            with pytest.raises(RuntimeError, match="the disk filled up"):
+                ws.imports.load("customers", tmp_path / "c.csv")
+        assert not scratch_path(database).exists()
+        assert ws.table("customers").count().execute() == 0
+        assert ws.imports.load("customers", tmp_path / "c.csv").inserted == 2
+
+
+def test_a_writable_open_deletes_a_file_a_crash_left(tmp_path: Path) -> None:
+    with Workspace.create(tmp_path / "ws"):
+        pass
+    left = scratch_path(tmp_path / "ws" / "cible.duckdb")
+    left.write_bytes(b"rows of an import killed half way")
+    with Workspace.open(tmp_path / "ws", read_only=True):
+        assert left.exists()  # a read-only open writes and deletes nothing
+    with Workspace.open(tmp_path / "ws"):
+        assert not left.exists()

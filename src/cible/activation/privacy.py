@@ -49,8 +49,9 @@ from cible.store.store import Store
 #: Why a value is on the suppression list when :meth:`Privacy.erase` put it there.
 ERASED = "erased"
 
-# Files of the workspace that are Cible's own (the database, its log, settings).
-_OWN_SUFFIXES = (".duckdb", ".duckdb.wal", ".toml")
+# Files of the workspace that are Cible's own (the database, its log, settings, what
+# an import holds while it runs: see cible.store.import_tables).
+_OWN_SUFFIXES = (".duckdb", ".duckdb.wal", ".duckdb.import", ".toml")
 
 
 @dataclass(frozen=True)

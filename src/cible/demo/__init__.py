@@ -182,7 +182,8 @@ def _check_target(path: Path, replace: bool) -> None:
             "workspaces, so choose another folder."
         )
     # Remove what a demo wrote, and only that: anything else in the folder stays.
-    for name in (CONFIG_FILE, DATABASE_FILE, DATABASE_FILE + ".wal", SOURCE_FOLDER, TRUTH_FOLDER):
+    written = (DATABASE_FILE + ".wal", DATABASE_FILE + ".import", SOURCE_FOLDER, TRUTH_FOLDER)
+    for name in (CONFIG_FILE, DATABASE_FILE, *written):
         entry = path / name
         if entry.is_dir():
             shutil.rmtree(entry)

@@ -29,7 +29,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -59,8 +59,10 @@ def attached(con: duckdb.DuckDBPyConnection, key: str | None) -> Iterator[str]:
 
     While attached, unqualified names find its tables after the workspace's own (and
     after temporary tables: a table held there is dropped from ``temp`` first, see
-    :func:`cible.store.runs.stage_expression`). ``key`` encrypts it as the workspace
-    is. An in-memory workspace holds them in temporary tables as before.
+    :func:`table_clause`). ``key`` encrypts it as the workspace is. An in-memory
+    workspace holds them in temporary tables as before. Whatever happens in the
+    block, the file is detached and deleted, and the block's own error is the one
+    raised.
     """
     database, path = fetch_row(
         con,
@@ -71,25 +73,44 @@ def attached(con: duckdb.DuckDBPyConnection, key: str | None) -> Iterator[str]:
         yield TEMPORARY
         return
     scratch = scratch_path(Path(path))
-    _remove(scratch)
+    search_path = str(fetch_row(con, "SELECT current_setting('search_path')")[0])
+    # One an earlier import could not detach (a server stays up after a failure).
+    con.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+    remove_leftover(Path(path))
     # Its rows live for one import and a crash loses nothing the workspace keeps.
     options = ["RECOVERY_MODE no_wal_writes"]
     if key is not None:
         options.append(f"ENCRYPTION_KEY {literal(key)}")
     con.execute(f"ATTACH {literal(str(scratch))} AS {CATALOG} ({', '.join(options)})")
-    search_path = str(fetch_row(con, "SELECT current_setting('search_path')")[0])
-    con.execute(f"SET search_path = {literal(f'{database}.main,{CATALOG}.main')}")
     try:
+        con.execute(f"SET search_path = {literal(f'{quote(database)}.main,{CATALOG}.main')}")
         yield f"{CATALOG}.main"
     finally:
+        _detach(con, search_path)
+        remove_leftover(Path(path))
+
+
+def _detach(con: duckdb.DuckDBPyConnection, search_path: str) -> None:
+    """Undo :func:`attached`, each step on its own: after a failed import the
+    connection may refuse some, and the import's error is the one to report."""
+    with suppress(duckdb.Error):
         con.execute(f"SET search_path = {literal(search_path)}")
+    with suppress(duckdb.Error):
         for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [CATALOG]
         ).fetchall():
             # Dropped first: detaching then checkpoints an empty file.
             con.execute(f"DROP TABLE {CATALOG}.main.{quote(name)}")
-        con.execute(f"DETACH {CATALOG}")
-        _remove(scratch)
+    with suppress(duckdb.Error):
+        con.execute(f"DETACH DATABASE IF EXISTS {CATALOG}")
+
+
+def remove_leftover(database: Path) -> None:
+    """Delete the import file of ``database`` left by a crash (a writable open calls
+    it: DuckDB's lock on the workspace means no import is running)."""
+    scratch = scratch_path(database)
+    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def table_clause(con: duckdb.DuckDBPyConnection, name: str, into: str | None) -> str:
@@ -104,8 +125,3 @@ def table_clause(con: duckdb.DuckDBPyConnection, name: str, into: str | None) ->
     if into != TEMPORARY:
         con.execute(f"DROP TABLE IF EXISTS {TEMPORARY}.{quote(name)}")
     return f"TABLE {into}.{quote(name)}"
-
-
-def _remove(scratch: Path) -> None:
-    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
-        leftover.unlink(missing_ok=True)

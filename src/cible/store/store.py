@@ -122,6 +122,9 @@ class Store:
         """
         key = connection.encryption_key(database) if encrypted else None
         backend = connection.connect(database, read_only=read_only, key=key, limits=limits)
+        if not read_only:
+            # Opened writable, the file is ours: no import of another process is under way.
+            import_tables.remove_leftover(database)
         return cls(backend, key=key, limits=limits)
 
     @property
