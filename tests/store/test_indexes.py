@@ -142,3 +142,48 @@ def test_an_index_that_cannot_be_built_after_the_commit_leaves_the_import_done(
     monkeypatch.setattr(indexes, "create_indexes", real)
     with Workspace.open(tmp_path / "shop") as ws:
         assert "orders_customer_id_idx" in _indexes(ws.store.connection)
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    try:  # DuckDB refuses a transaction within a transaction.
+        con.execute("BEGIN TRANSACTION")
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        return True
+    return False
+
+
+def test_a_large_write_drops_the_index_before_its_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Dropped inside the transaction, the index would still take every new row one key
+    # at a time at commit (over 10 minutes for 200,000,000 events): DuckDB appends a
+    # transaction's rows to the indexes the table had when it began.
+    monkeypatch.setattr(indexes, "REBUILD_BEYOND", 2)
+    drops: list[tuple[str, list[str], bool]] = []
+    real = indexes.drop_customer_indexes
+
+    def spy(con: duckdb.DuckDBPyConnection, table: str, rows: int) -> list[str]:
+        inside = _in_transaction(con)
+        dropped = real(con, table, rows)
+        drops.append((table, dropped, inside))
+        return dropped
+
+    monkeypatch.setattr(indexes, "drop_customer_indexes", spy)
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,email\n" + "".join(f"c{i},c{i}@x.fr\n" for i in range(9)))
+    orders = tmp_path / "orders.csv"
+    rows = [f"o{i},c{i % 3},2024-01-0{1 + i % 9},{10 + i}" for i in range(20)]
+    orders.write_text("order_id,customer_id,ordered_at,amount\n" + "\n".join(rows) + "\n")
+    with Workspace.create(tmp_path / "shop") as ws:
+        ws.imports.load("customers", customers)
+        ws.imports.load("orders", orders)
+        ws.run(as_of=datetime(2024, 2, 1))
+        con = ws.store.connection
+        assert ("orders", ["orders_customer_id_idx"], False) in drops
+        first_run = ("segment_memberships", ["segment_memberships_customer_id_idx"], False)
+        assert first_run in drops
+        assert not [d for d in drops if d[2]]
+        assert {"orders_customer_id_idx", "segment_memberships_customer_id_idx"} <= set(
+            _indexes(con)
+        )

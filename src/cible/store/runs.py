@@ -147,14 +147,19 @@ def commit_run(
     transaction, for automations. With ``snapshot``, the run's traits and memberships
     are also kept as a snapshot (:mod:`cible.store.snapshots`), in the same transaction.
     """
-    with transaction(con):
+    # A first run enters every membership at once (50,000,000 for 10,000,000
+    # customers): the history's index goes before the transaction and is built after
+    # its commit, not key by key.
+    first = fetch_row(
+        con, "SELECT NOT EXISTS (FROM runs) AND NOT EXISTS (FROM segment_memberships)"
+    )[0]
+    new_rows = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0]) if first else 0
+    with (
+        indexes.dropped_for_bulk_write(con, "segment_memberships", rows=new_rows),
+        transaction(con),
+    ):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
-        # A first run enters every membership at once (50,000,000 for 10,000,000
-        # customers): the history's index is built after the commit, not key by key.
-        first = run_id == 1 and not fetch_row(con, "SELECT count(*) FROM segment_memberships")[0]
-        new_rows = int(fetch_row(con, f"SELECT count(*) FROM {MEMBERS}")[0]) if first else 0
-        rebuild = indexes.drop_for_bulk_write(con, "segment_memberships", rows=new_rows)
         entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
         if outbox_source is not None:
             _run_transitions(con, run_id=run_id, at=as_of, source=outbox_source)
@@ -187,8 +192,8 @@ def commit_run(
                 in_transaction=True,
             )
     # Replacing the table dropped its index; live refreshes need it back. Built after
-    # the commit, on the stored rows, in parallel (see indexes.drop_for_bulk_write).
-    indexes.build_missing(con, [TRAITS, *rebuild])
+    # the commit, on the stored rows, in parallel (see indexes.dropped_for_bulk_write).
+    indexes.build_missing(con, [TRAITS])
     return RunRecord(run_id, as_of, customers, segments, memberships, entered, exited, notes)
 
 

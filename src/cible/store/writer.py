@@ -112,19 +112,20 @@ def commit_import(
     # Optional key columns (a ledger's source) may be empty, as in judge_rows.
     needed = [k for k in table.key if k in mapped and table.field(k).required]
     key_sql = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in needed) or "true"
-    rebuild: list[str] = []
-    with transaction(con):
+    counts = fetch_row(
+        con,
+        "SELECT count(*) FILTER (WHERE _rejected), count(*) FILTER (WHERE NOT _rejected) "
+        "FROM _checked",
+    )
+    malformed = int(fetch_row(con, f"SELECT count(*) FROM {MALFORMED}")[0])
+    rejected, valid = int(counts[0]) + malformed, int(counts[1])
+    read = valid + rejected
+    writes = 0 if strict and rejected else valid
+    # The index goes before the transaction and comes back after its commit.
+    with indexes.dropped_for_bulk_write(con, table.name, rows=writes), transaction(con):
         import_id = _next_import_id(con)
         on_step("recording issues")
         _record_issues(con, import_id, file, table, mapped, texts, key_sql)
-        counts = fetch_row(
-            con,
-            "SELECT count(*) FILTER (WHERE _rejected), count(*) FILTER (WHERE NOT _rejected) "
-            "FROM _checked",
-        )
-        malformed = int(fetch_row(con, f"SELECT count(*) FROM {MALFORMED}")[0])
-        rejected, valid = int(counts[0]) + malformed, int(counts[1])
-        read = valid + rejected
         if strict and rejected:
             # The whole file is refused: every row read counts as rejected, so that
             # read = loaded + rejected still holds; only faulty rows get an issue.
@@ -134,7 +135,6 @@ def commit_import(
             _record_flags(con, import_id, file, flags or [], texts)
             flagged = _record_references(con, import_id, file, references)
             on_step("merging")
-            rebuild = indexes.drop_for_bulk_write(con, table.name, rows=valid)
             inserted, updated, unchanged, stale = _merge(con, table, mapped, now)
             status, loaded = "loaded", valid
         con.execute(
@@ -160,8 +160,6 @@ def commit_import(
                 stale,
             ],
         )
-    # Built on the committed rows, in parallel (see indexes.drop_for_bulk_write).
-    indexes.build_missing(con, rebuild)
     return ImportRecord(
         import_id, status, read, loaded, inserted, updated, unchanged, stale, rejected, flagged
     )
