@@ -82,8 +82,11 @@ bench-web: $(STAMP)
 
 # Import, run and live updates at 1M, 3M, 10M and 100M orders, DuckDB held to 6 GB
 # (about two hours and 70 GB of free disk; docs/performance.md, "Scale").
+# 100M orders: make bench-scale SIZES=100 LIVE= (80 GB of free disk, docs/performance.md).
+SIZES ?= 1,3,10,30
+LIVE ?= 30
 bench-scale: $(STAMP)
-	$(BIN)/python benchmarks/bench_scale.py --sizes 1,3,10,30 --live 30 --folder bench-data/scale
+	$(BIN)/python benchmarks/bench_scale.py --sizes $(SIZES) --live "$(LIVE)" --folder bench-data/scale
 
 # The run's traits on Spark local[1] and local[2] beside DuckDB (needs Java).
 bench-spark: $(STAMP) $(JAVA)
