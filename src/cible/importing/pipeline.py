@@ -34,7 +34,7 @@ from cible.domain.registry import FieldRegistry
 from cible.domain.schema import FieldType
 from cible.importing.mapping import check_kind, informative, resolve_columns
 from cible.importing.merged_ids import redirect_merged_ids
-from cible.importing.source import inspect_source
+from cible.importing.source import inspect_source, stage_source
 from cible.importing.suppressed import REASON, reject_suppressed
 from cible.importing.validation import ParseOptions, decimal_evidence, judge_rows, parse_rows
 from cible.quality.contacts import ContactRules, contact_fixes
@@ -148,16 +148,7 @@ def import_file(
         source = inspect_source(
             path, encoding=options.encoding, delimiter=delimiter, shown_as=shown
         )
-        try:
-            staged = store.stage_file(
-                source.readable_path,
-                source.format,
-                delimiter=source.delimiter,
-                shown_as=shown,
-                rejected_lines=source.rejected_lines,
-            )
-        finally:
-            source.cleanup()
+        staged = stage_source(store, source, shown)
         if staged.rows > HOLD_ON_DISK_BEYOND:
             # Held twice (parsed, judged), a large file's rows go to a compressed file.
             held.enter_context(store.import_rows())

@@ -29,7 +29,7 @@ from cible.domain.errors import ImportFileError
 from cible.domain.registry import FieldRegistry
 from cible.importing.mapping import match_columns, missing_fields
 from cible.importing.pipeline import GENERATED, resolve_decimal
-from cible.importing.source import inspect_source
+from cible.importing.source import inspect_source, stage_source
 from cible.store.staging import STAGE, FileFormat
 from cible.store.store import Store
 
@@ -118,16 +118,7 @@ def preview_file(
     shown = path if shown_as is None else shown_as
     table = registry.table_for_kind(kind)
     source = inspect_source(path, shown_as=shown)
-    try:
-        staged = store.stage_file(
-            source.readable_path,
-            source.format,
-            delimiter=source.delimiter,
-            shown_as=shown,
-            rejected_lines=source.rejected_lines,
-        )
-    finally:
-        source.cleanup()
+    staged = stage_source(store, source, shown)
     if not staged.columns or staged.rows + staged.malformed == 0:
         raise ImportFileError(f"{shown} holds no row with fields to import.")
     columns = list(staged.columns)

@@ -30,10 +30,14 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cible.domain.errors import ImportFileError
 from cible.importing import lines
-from cible.store.staging import FileFormat, LineRejection, widen_csv_field_limit
+from cible.store.staging import FileFormat, LineRejection, Staged, widen_csv_field_limit
+
+if TYPE_CHECKING:
+    from cible.store.store import Store
 
 _CHUNK = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
@@ -167,6 +171,21 @@ def inspect_source(
     if fmt is FileFormat.CSV:
         sep = delimiter or _detect_delimiter(head.decode(_decoding(found), errors="replace"))
     return Source(path, readable, fmt, found, sep, tuple(rejected))
+
+
+def stage_source(store: Store, source: Source, shown: Path) -> Staged:
+    """Read ``source`` into ``store``'s staging tables (see :meth:`Store.stage_file`),
+    then delete its readable copy, whatever happened."""
+    try:
+        return store.stage_file(
+            source.readable_path,
+            source.format,
+            delimiter=source.delimiter,
+            shown_as=shown,
+            rejected_lines=source.rejected_lines,
+        )
+    finally:
+        source.cleanup()
 
 
 def _binary(head: bytes) -> bool:
