@@ -1,4 +1,5 @@
-"""The database thread: background work (the sweep) gives way to requests."""
+"""The database thread: background work (the sweep) gives way to requests; after
+DuckDB's fatal error the workspace is opened again."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from cible import Workspace
 from cible.server.database import Database
+from tests.store.test_store import invalidate
 
 
 def test_background_work_waits_for_the_foreground(tmp_path: Path):
@@ -33,3 +38,39 @@ def test_background_work_waits_for_the_foreground(tmp_path: Path):
 
     asyncio.run(main())
     assert order == ["request 1", "request 2", "sweep page"]
+
+
+def test_a_fatal_error_opens_the_workspace_again_with_what_was_committed(tmp_path: Path):
+    Workspace.create(tmp_path / "shop").close()
+
+    def commit_then_fail(ws: Workspace) -> None:
+        ws.store.connection.execute("CREATE TABLE kept (x INTEGER)")
+        ws.store.connection.execute("INSERT INTO kept VALUES (1)")
+        invalidate(ws.store)
+        ws.store.connection.execute("SELECT 1")  # what the failing work saw next
+
+    async def main() -> tuple[int, list[tuple[int]], int]:
+        async with Database.open(tmp_path / "shop") as db:
+            with pytest.raises(duckdb.FatalException, match="invalidated"):
+                await db.call(commit_then_fail)
+            kept = await db.call(lambda ws: ws.store.connection.sql("FROM kept").fetchall())
+            customers = await db.call(lambda ws: ws.counts()["customers"])
+            return db.reopened, kept, customers
+
+    assert asyncio.run(main()) == (1, [(1,)], 0)
+
+
+def test_an_ordinary_error_keeps_the_workspace_open(tmp_path: Path):
+    Workspace.create(tmp_path / "shop").close()
+
+    def fail(ws: Workspace) -> None:
+        raise ValueError("a request's own error")
+
+    async def main() -> int:
+        async with Database.open(tmp_path / "shop") as db:
+            with pytest.raises(ValueError, match="own error"):
+                await db.call(fail)
+            await db.call(lambda ws: ws.counts())
+            return db.reopened
+
+    assert asyncio.run(main()) == 0

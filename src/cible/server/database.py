@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ from typing import TypeVar
 from cible.workspace import Workspace
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 #: Background work starts once no other work was asked for during this many seconds...
 IDLE_SECONDS = 0.02
@@ -57,6 +60,8 @@ class Database:
         self._last_foreground = 0.0
         self._idle = asyncio.Event()
         self._idle.set()
+        #: How many times DuckDB's fatal error made the workspace open again.
+        self.reopened = 0
 
     @classmethod
     @asynccontextmanager
@@ -86,21 +91,48 @@ class Database:
         asked for during :data:`IDLE_SECONDS`, or for :data:`MAX_DEFERRAL_SECONDS` at
         most: requests and live refreshes then wait for one background piece at
         most, not for a queue of them. Exceptions raised by ``work`` propagate to the
-        caller unchanged.
+        caller unchanged; when DuckDB invalidated the database (a fatal error, such
+        as running out of memory while a commit writes), the workspace is opened
+        again before the error is raised, and later calls work on it.
         """
         loop = asyncio.get_running_loop()
         if background:
             await self._wait_until_idle()
-            return await loop.run_in_executor(self._executor, work, self._workspace)
+            return await loop.run_in_executor(self._executor, self._run, work)
         self._foreground += 1
         self._idle.clear()
         try:
-            return await loop.run_in_executor(self._executor, work, self._workspace)
+            return await loop.run_in_executor(self._executor, self._run, work)
         finally:
             self._foreground -= 1
             self._last_foreground = time.monotonic()
             if not self._foreground:
                 self._idle.set()
+
+    def _run(self, work: Callable[[Workspace], T]) -> T:
+        # On the database thread. After DuckDB's fatal error every later statement
+        # fails: the work's error is answered, and the workspace opened again, so
+        # that the server goes on with what was committed before the error.
+        try:
+            return work(self._workspace)
+        except Exception:
+            if self._workspace.store.invalidated():
+                self._reopen()
+            raise
+
+    def _reopen(self) -> None:
+        path = self._workspace.path
+        _log.error("DuckDB invalidated the workspace after a fatal error: opening it again")
+        with contextlib.suppress(Exception):
+            self._workspace.close()
+        try:
+            self._workspace = Workspace.open(path)
+        except Exception:
+            # The next failing call tries again; until then every call fails.
+            _log.exception("Opening the workspace again failed")
+        else:
+            self.reopened += 1
+            _log.warning("Workspace opened again; work committed before the error is kept")
 
     async def _wait_until_idle(self) -> None:
         deadline = time.monotonic() + MAX_DEFERRAL_SECONDS

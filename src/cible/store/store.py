@@ -136,6 +136,19 @@ class Store:
         """Close the connection; the Store cannot be used afterwards."""
         self._backend.disconnect()
 
+    def invalidated(self) -> bool:
+        """Whether DuckDB refuses every statement after a fatal error.
+
+        A fatal error (out of memory while a commit writes, a failed checkpoint)
+        leaves DuckDB's database unusable for the rest of the process; what was
+        committed before it is safe on disk and back on the next open.
+        """
+        try:
+            self.connection.execute("SELECT 1").fetchall()
+        except duckdb.FatalException:
+            return True
+        return False
+
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection, for ``store/`` modules and tests only."""
