@@ -212,6 +212,26 @@ def test_many_customers_are_read_by_a_join_with_the_same_result(
     assert listed == joined and ("lyon-gamers", "L") in joined
 
 
+def test_tables_beyond_the_index_budget_give_the_same_result(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from cible.store import indexes
+
+    shutil.copytree(template, tmp_path / "shop")
+    with Workspace.open(tmp_path / "shop") as ws:
+        ids = ws.table("customers").customer_id.to_pyarrow().to_pylist()
+        indexed = _members_of(ws, ids[:3])
+    # No memory for any index: the next open drops them; look-ups read zone maps.
+    monkeypatch.setattr(indexes, "INDEX_SHARE", 0.0)
+    with Workspace.open(tmp_path / "shop") as ws:
+        left = ws.store.connection.sql(
+            "SELECT count(*) FROM duckdb_indexes() JOIN duckdb_tables() USING (table_name) "
+            "WHERE estimated_size > 0"
+        ).fetchall()
+        assert left == [(0,)]  # (an empty table's index costs nothing: it stays)
+        assert _members_of(ws, ids[:3]) == indexed and indexed
+
+
 def _members_of(ws: Workspace, ids: list[str]) -> set[tuple[str, str]]:
     _, members = evaluate_customers(ws.store, ws.registry, ws.config, ids, NOW)
     rows = members.select("segment_id", "customer_id").to_pyarrow().to_pylist()

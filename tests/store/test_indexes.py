@@ -187,3 +187,28 @@ def test_a_large_write_drops_the_index_before_its_transaction(
         assert {"orders_customer_id_idx", "segment_memberships_customer_id_idx"} <= set(
             _indexes(con)
         )
+
+
+def test_indexes_fill_half_the_memory_limit_smallest_table_first():
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '256MB'")  # a budget of 128 MB: 2,560,000 rows
+    con.execute("CREATE TABLE customers AS SELECT 'c' || range AS customer_id FROM range(1000)")
+    con.execute("CREATE TABLE orders AS SELECT 'c1' AS customer_id FROM range(2000000)")
+    con.execute("CREATE TABLE events AS SELECT 'c1' AS customer_id FROM range(1000000)")
+    assert indexes.within_budget(con) == {"customers", "events"}
+    assert sorted(create_indexes(con)) == ["customers_customer_id_idx", "events_customer_id_idx"]
+    # The events outgrow the orders: their index goes, and the orders take its place.
+    con.execute("INSERT INTO events SELECT 'c2' FROM range(2000000)")
+    assert create_indexes(con) == ["orders_customer_id_idx"]
+    assert _indexes(con) == {"customers_customer_id_idx", "orders_customer_id_idx"}
+
+
+def test_an_import_writes_a_table_sorted_by_customer(tmp_path: Path):
+    rows = ["order_id,customer_id,ordered_at,amount"] + [
+        f"o{i},c{9 - i % 10},2024-01-0{1 + i % 9},10" for i in range(50)
+    ]
+    (tmp_path / "orders.csv").write_text("\n".join(rows) + "\n")
+    with Workspace.create(tmp_path / "shop") as ws:
+        ws.imports.load("orders", tmp_path / "orders.csv")
+        stored = ws.store.connection.sql("SELECT customer_id FROM orders").fetchall()
+    assert [r[0] for r in stored] == sorted(r[0] for r in stored)

@@ -433,6 +433,19 @@ _UNITS = {
 _MIN_MEMORY = 128 * 1024**2
 
 
+def size_bytes(text: str) -> int | None:
+    """The bytes of a size such as ``"6GB"``, ``"5.5 GiB"`` (DuckDB's way of
+    showing its memory limit) or ``"512MiB"``; None when ``text`` is not one.
+
+    Examples
+    --------
+    >>> size_bytes("5.5 GiB"), size_bytes("6GB"), size_bytes("six")
+    (5905580032, 6000000000, None)
+    """
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.replace(" ", ""))
+    return None if found is None else int(float(found[1]) * _UNITS[found[2]])
+
+
 class EngineSection(_Strict):
     """``[engine]``: how much of the machine the embedded DuckDB may take.
 
@@ -461,17 +474,16 @@ class EngineSection(_Strict):
     def _size(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        compact = value.replace(" ", "")
-        found = re.fullmatch(r"(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", compact)
-        if found and float(found[1]) * _UNITS[found[2]] < _MIN_MEMORY:
-            raise ValueError(
-                f"{value!r} is too little for DuckDB to open the workspace: give at least 128MiB"
-            )
-        if not found:
+        size = size_bytes(value)
+        if size is None:
             raise ValueError(
                 f'{value!r} is not a size: write a number and a unit, such as "6GB" or "512MiB"'
             )
-        return compact
+        if size < _MIN_MEMORY:
+            raise ValueError(
+                f"{value!r} is too little for DuckDB to open the workspace: give at least 128MiB"
+            )
+        return value.replace(" ", "")
 
 
 class AttributeDeclaration(_Strict):

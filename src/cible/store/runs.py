@@ -159,7 +159,12 @@ def commit_run(
         transaction(con),
     ):
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
-        con.execute(f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS FROM {quote(traits_table)}")
+        # Sorted by customer, as imports are: a table beyond the indexes' memory
+        # budget is read by its zone maps (see indexes).
+        con.execute(
+            f"CREATE OR REPLACE TABLE {quote(TRAITS)} AS "
+            f"FROM {quote(traits_table)} ORDER BY customer_id"
+        )
         entered, exited = _update_history(con, run_id=run_id, as_of=as_of)
         if outbox_source is not None:
             _run_transitions(con, run_id=run_id, at=as_of, source=outbox_source)
@@ -322,6 +327,7 @@ def _update_history(
               SELECT 1 FROM segment_memberships m
               WHERE m.exited_at IS NULL AND m.segment_id = n.segment_id
                 AND m.customer_id = n.customer_id)
+            ORDER BY n.customer_id
             """,
             [run_id, as_of],
         )[0]
