@@ -2,7 +2,8 @@
 
 The steps are those of :func:`cible.segments.runner.evaluate`, called on the tables
 of one engine: raw traits, RFM and lifecycle, typologies, the built-in memberships
-and rule segments. As in a run, each step's result is held in a table of the engine
+and rule segments; then the reports' expressions on those results (segment figures,
+revenue, Pareto, overlaps, cohorts, KPI facts, the membership history at a moment). As in a run, each step's result is held in a table of the engine
 (:func:`cible.store.engines.load_table`, where a run uses ``Store.hold``) for the
 next steps to read. Value and churn scores are fitted in Python in a run; here they
 are computed once, from the reference engine's rows, and handed to every engine.
@@ -11,6 +12,7 @@ are computed once, from the reference engine's rows, and handed to every engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import ibis
@@ -25,9 +27,14 @@ from cible.features.typology import add_typology
 from cible.models.bands import risk_bands
 from cible.models.value import score_value, value_inputs
 from cible.segments.builtin import typology_inputs
+from cible.segments.cohorts import cohort_activity
 from cible.segments.compiler import compile_members
 from cible.segments.definition import SegmentDefinition, parse_definition
 from cible.segments.dependencies import evaluation_order
+from cible.segments.kpi_facts import email_facts, order_facts
+from cible.segments.migration import snapshot
+from cible.segments.portfolio import overlap, pareto_segments
+from cible.segments.revenue_pareto import segment_revenue
 from cible.segments.runner import (
     _full_traits,
     builtin_members,
@@ -37,6 +44,7 @@ from cible.segments.runner import (
     rule_members,
 )
 from cible.segments.runner import vocabulary as run_vocabulary
+from cible.segments.summary import segment_figures
 from cible.store.engines import load_table
 from tests.backends.shop import AS_OF, Shop
 
@@ -255,7 +263,93 @@ def run_pipeline(
         lambda: hold("segments", _segments(tables, held["traits"], held["builtin"], rules)),
     )
     results.run("memberships", lambda: _memberships(held["builtin"], held["segments"], rules))
+    run_reports(engine, tables, results, held)
     return results
+
+
+#: The moment the membership history is read at, between entries and exits.
+HISTORY_AT = AS_OF - timedelta(days=7)
+#: KPI moments: the run's and a month before, each with its period and the one before.
+MOMENTS = pa.table(
+    {
+        "moment_id": pa.array([1, 2], pa.int64()),
+        "as_of": [AS_OF, AS_OF - timedelta(days=30)],
+        "period_start": [AS_OF - timedelta(days=90), AS_OF - timedelta(days=120)],
+        "previous_start": [AS_OF - timedelta(days=180), AS_OF - timedelta(days=210)],
+    }
+)
+
+
+def membership_history(memberships: pa.Table) -> pa.Table:
+    """A history of two runs built from the memberships: every membership entered
+    30 or 10 days before ``AS_OF``, every third one exited 5 days before it, so that
+    read at :data:`HISTORY_AT` some are open, some not yet entered, some exited."""
+    rows = memberships.select(["segment_id", "dimension", "customer_id"]).to_pylist()
+    for i, row in enumerate(rows):
+        row["entered_at"] = AS_OF - timedelta(days=30 if i % 2 else 10)
+        row["exited_at"] = AS_OF - timedelta(days=5) if i % 3 == 0 else None
+    return pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("segment_id", pa.string()),
+                ("dimension", pa.string()),
+                ("customer_id", pa.string()),
+                ("entered_at", pa.timestamp("us")),
+                ("exited_at", pa.timestamp("us")),
+            ]
+        ),
+    )
+
+
+def run_reports(
+    engine: Any, tables: dict[str, Any], results: Results, held: dict[str, Any]
+) -> None:
+    """The reports' expressions on ``engine``: segment figures and revenue, the Pareto
+    view, overlaps between dimensions, cohorts, KPI facts and the membership history
+    read at a moment (:mod:`cible.segments`), each from the traits and memberships
+    this engine computed."""
+    members: dict[str, Any] = {}
+
+    def memberships() -> Any:
+        if "table" not in members:
+            members["table"] = load_table(engine, "_memberships", results["memberships"])
+        return members["table"]
+
+    results.run("figures", lambda: segment_figures(held["traits"], memberships()).to_pyarrow())
+    results.run(
+        "revenue", lambda: segment_revenue(held["traits"], memberships(), "value").to_pyarrow()
+    )
+    results.run("pareto", lambda: pareto_segments(held["traits"], memberships(), 0.2).to_pyarrow())
+    results.run("overlap", lambda: overlap(memberships(), "rfm", "lifecycle").to_pyarrow())
+    results.run(
+        "cohorts",
+        lambda: cohort_activity(
+            tables["orders"], tables["customers"].select("customer_id"), AS_OF
+        ).to_pyarrow(),
+    )
+
+    def facts() -> pa.Table:
+        moments = load_table(engine, "_moments", MOMENTS)
+        by_orders = order_facts(tables["orders"], moments).to_pyarrow()
+        by_mail = email_facts(tables["events"], moments).to_pyarrow()
+        # One row per moment and customer in each: told apart by their source.
+        return pa.concat_tables(
+            [
+                by_orders.append_column("_source", pa.array(["orders"] * by_orders.num_rows)),
+                by_mail.select(by_orders.column_names).append_column(
+                    "_source", pa.array(["mail"] * by_mail.num_rows)
+                ),
+            ]
+        )
+
+    results.run("kpi_facts", facts)
+
+    def history() -> pa.Table:
+        stored = load_table(engine, "_history", membership_history(results["memberships"]))
+        return snapshot(stored, "rfm", HISTORY_AT).to_pyarrow()
+
+    results.run("history", history)
 
 
 def _memberships(builtin: Any, segments: Any, rules: list[SegmentDefinition]) -> pa.Table:

@@ -162,6 +162,51 @@ def test_rule_segments_are_not_trivial(reference: Results) -> None:
     assert not trivial, f"segments with nobody or everybody: {trivial}"
 
 
+# Reports and the membership history ----------------------------------------------------
+
+#: Each report step, its key columns and the columns compared.
+REPORTS = {
+    "figures": (
+        ["segment_id"],
+        [
+            "size",
+            "revenue",
+            "mean_recency_days",
+            "customer_share",
+            "revenue_share",
+            "avg_order_value",
+        ],
+    ),
+    "revenue": (["segment_id"], ["size", "revenue"]),
+    "pareto": (["segment_id", "dimension"], ["top_customers", "share_of_top", "top_density"]),
+    "overlap": (["segment_x", "segment_y"], ["customers", "jaccard"]),
+    "cohorts": (["cohort", "offset"], ["active"]),
+    "kpi_facts": (
+        ["moment_id", "customer_id", "_source"],
+        ["orders", "revenue", "orders_before", "delivered", "opened", "clicked"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("step", "column"), [(step, c) for step, (_, columns) in REPORTS.items() for c in columns]
+)
+def test_report(step: str, column: str, reference: Results, results: Results) -> None:
+    same_column(reference[step], results[step], column, REPORTS[step][0])
+
+
+@pytest.mark.parametrize("step", list(REPORTS))
+def test_reports_are_not_empty(step: str, reference: Results) -> None:
+    assert reference[step].num_rows > 1
+
+
+def test_membership_history_at_a_moment(reference: Results, results: Results) -> None:
+    expected = members(reference["history"], "segment_id", "customer_id")
+    # Some memberships were open at the moment, others exited or not yet entered.
+    assert 0 < len(expected) < reference["memberships"].num_rows
+    assert members(results["history"], "segment_id", "customer_id") == expected
+
+
 # JSON properties, as the engines store them ------------------------------------------
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from cible.domain.errors import WorkspaceError
+from cible.segments.portfolio import overlap
 from cible.store import engines
 from cible.store.engines import connect_engine, load_table, spark_session_settings
 from tests.backends.engines import POSTGRES, postgres_schema
@@ -107,6 +108,32 @@ def test_postgres_reads_json_strings(postgres: Any) -> None:
     paths = table.select("customer_id", path=table.properties["path"].str)
     found = {row["customer_id"]: row["path"] for row in paths.to_pyarrow().to_pylist()}
     assert found == {"a": "/promo", "b": None, None: None}
+
+
+def test_postgres_divides_counts_exactly(postgres: Any) -> None:
+    """Counts over counts of joined subqueries (the overlap of two dimensions): sqlglot
+    left them uncast, and PostgreSQL divided integers as integers (1 / 3 = 0)."""
+    rows = pa.table(
+        {
+            "segment_id": ["gold", "gold", "new", "new"],
+            "dimension": ["value", "value", "lifecycle", "lifecycle"],
+            "customer_id": ["a", "b", "b", "c"],
+        }
+    )
+    found = overlap(load_table(postgres, "members", rows), "value", "lifecycle")
+    assert found.to_pyarrow().to_pylist() == [
+        {"segment_x": "gold", "segment_y": "new", "customers": 1, "jaccard": 1 / 3}
+    ]
+
+
+def test_postgres_float_literals_come_back_as_floats(postgres: Any) -> None:
+    """A float literal is a NUMERIC in PostgreSQL: Arrow refused its Decimal."""
+    table = load_table(postgres, "groups", pa.table({"n": [1]}))
+    found = table.select(
+        zero=ibis.literal(0.0, "float64"), nan=ibis.literal(float("nan")), half=table.n / 2
+    )
+    row = found.to_pyarrow().to_pylist()[0]
+    assert row["zero"] == 0.0 and row["nan"] != row["nan"] and row["half"] == 0.5
 
 
 def test_postgres_literal_tables_are_dropped_cleanly(postgres: Any) -> None:

@@ -23,7 +23,9 @@ def totals(traits: Any) -> Any:
     """One row: customers, buyers and revenue of the whole base."""
     return traits.aggregate(
         customers=traits.count(),
-        buyers=(traits.frequency.fill_null(0) > 0).cast(dt.int64).sum().fill_null(0),
+        # A count with a condition, not a sum of booleans cast to integers: PostgreSQL
+        # has no cast from boolean to bigint.
+        buyers=traits.count(where=traits.frequency.fill_null(0) > 0),
         revenue=traits.monetary_value.sum().fill_null(0.0),
     )
 

@@ -340,11 +340,32 @@ def _compatible_spark() -> Any:
 
 @cache
 def _postgres_class() -> type:
+    import ibis.expr.datatypes as dt
     import sqlglot.expressions as sge
     from ibis.backends.postgres import Backend
     from ibis.backends.sql.compilers.postgres import PostgresCompiler
 
     class Compiler(PostgresCompiler):  # type: ignore[misc]
+        def visit_Divide(self, op: Any, *, left: Any, right: Any) -> Any:  # noqa: N802
+            # Ibis divides exactly; PostgreSQL divides integers by integers into an
+            # integer (1 / 3 = 0). sqlglot casts the left side to a float only when
+            # it cannot tell the operands' types, not for a column of a subquery it
+            # has typed as an integer (a count divided by a count: 0.0 everywhere).
+            if op.left.dtype.is_integer() and op.right.dtype.is_integer():
+                left = self.cast(left, dt.float64)
+            return sge.Div(this=sge.Paren(this=left), expression=sge.Paren(this=right))
+
+        def visit_NonNullLiteral(self, op: Any, *, value: Any, dtype: Any) -> Any:  # noqa: N802
+            # A float written as is (0.0) is a NUMERIC in PostgreSQL, which comes back
+            # as a Decimal that Arrow refuses in a float column: typed as a double.
+            found = super().visit_NonNullLiteral(op, value=value, dtype=dtype)
+            if found is None and dtype.is_floating():
+                # None: the default form, which writes NaN and infinities as casts.
+                found = self.visit_DefaultLiteral(op, value=value, dtype=dtype)
+                if not isinstance(found, sge.Cast):
+                    found = self.cast(found, dtype)
+            return found
+
         def json_extract_path_text(self, op: Any, arg: Any, *rest: Any) -> Any:
             binary = "b" * op.arg.dtype.binary
             # An anonymous call: sqlglot writes it as is, never as an operator.
