@@ -3,7 +3,8 @@
 The steps are those of :func:`cible.segments.runner.evaluate`, called on the tables
 of one engine: raw traits, RFM and lifecycle, typologies, the built-in memberships
 and rule segments; then the reports' expressions on those results (segment figures,
-revenue, Pareto, overlaps, cohorts, KPI facts, the membership history at a moment). As in a run, each step's result is held in a table of the engine
+revenue, Pareto, overlaps, cohorts, KPI facts, the membership history at a moment)
+and the data-quality audit's checks on the shop's tables. As in a run, each step's result is held in a table of the engine
 (:func:`cible.store.engines.load_table`, where a run uses ``Store.hold``) for the
 next steps to read. Value and churn scores are fitted in Python in a run; here they
 are computed once, from the reference engine's rows, and handed to every engine.
@@ -26,6 +27,9 @@ from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
 from cible.features.typology import add_typology
 from cible.models.bands import risk_bands
 from cible.models.value import score_value, value_inputs
+from cible.quality.activity_checks import activity_checks
+from cible.quality.checks import AuditContext
+from cible.quality.customer_checks import customer_checks
 from cible.segments.builtin import typology_inputs
 from cible.segments.cohorts import cohort_activity
 from cible.segments.compiler import compile_members
@@ -350,6 +354,33 @@ def run_reports(
         return snapshot(stored, "rfm", HISTORY_AT).to_pyarrow()
 
     results.run("history", history)
+
+    def audit() -> pa.Table:
+        context = AuditContext(_Tables(tables), FieldRegistry(CONFIG), CONFIG, AS_OF)  # type: ignore[arg-type]
+        checks = customer_checks(context) + activity_checks(context)
+        return pa.Table.from_pylist(
+            [
+                {
+                    "check_id": c.id,
+                    "affected": c.affected,
+                    "denominator": c.denominator,
+                    "examples": " | ".join(c.examples),
+                }
+                for c in checks
+            ]
+        )
+
+    results.run("audit", audit)
+
+
+class _Tables:
+    """What an audit's checks read of a workspace (``table``), on one engine."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self._tables = tables
+
+    def table(self, name: str) -> Any:
+        return self._tables[name]
 
 
 def _memberships(builtin: Any, segments: Any, rules: list[SegmentDefinition]) -> pa.Table:

@@ -181,6 +181,7 @@ REPORTS = {
     "pareto": (["segment_id", "dimension"], ["top_customers", "share_of_top", "top_density"]),
     "overlap": (["segment_x", "segment_y"], ["customers", "jaccard"]),
     "cohorts": (["cohort", "offset"], ["active"]),
+    "audit": (["check_id"], ["affected", "denominator", "examples"]),
     "kpi_facts": (
         ["moment_id", "customer_id", "_source"],
         ["orders", "revenue", "orders_before", "delivered", "opened", "clicked"],
@@ -198,6 +199,12 @@ def test_report(step: str, column: str, reference: Results, results: Results) ->
 @pytest.mark.parametrize("step", list(REPORTS))
 def test_reports_are_not_empty(step: str, reference: Results) -> None:
     assert reference[step].num_rows > 1
+
+
+def test_the_audit_finds_problems_in_the_shop(reference: Results) -> None:
+    """The planted edge cases (a future order, unknown customers...) are found."""
+    audit = reference["audit"].to_pylist()
+    assert sum(1 for check in audit if check["affected"] > 0) >= 3
 
 
 def test_membership_history_at_a_moment(reference: Results, results: Results) -> None:

@@ -126,6 +126,15 @@ def test_postgres_divides_counts_exactly(postgres: Any) -> None:
     ]
 
 
+def test_postgres_sums_conditions_cast_to_integers(postgres: Any) -> None:
+    """PostgreSQL has no cast from boolean to bigint, only to integer."""
+    table = load_table(postgres, "groups", pa.table({"n": [1, 2, 3]}))
+    found = table.aggregate(
+        big=(table.n > 1).cast("int64").sum(), small=(table.n > 2).cast("int16").sum()
+    )
+    assert found.to_pyarrow().to_pylist() == [{"big": 2, "small": 1}]
+
+
 def test_postgres_float_literals_come_back_as_floats(postgres: Any) -> None:
     """A float literal is a NUMERIC in PostgreSQL: Arrow refused its Decimal."""
     table = load_table(postgres, "groups", pa.table({"n": [1]}))

@@ -355,6 +355,13 @@ def _postgres_class() -> type:
                 left = self.cast(left, dt.float64)
             return sge.Div(this=sge.Paren(this=left), expression=sge.Paren(this=right))
 
+        def visit_Cast(self, op: Any, *, arg: Any, to: Any) -> Any:  # noqa: N802
+            # PostgreSQL casts a boolean to an INTEGER only: through it to a BIGINT
+            # (a count written as a sum of conditions cast to integers).
+            if op.arg.dtype.is_boolean() and to.is_integer() and not to.is_int32():
+                arg = sge.Cast(this=arg, to=sge.DataType.build("INT"))
+            return super().visit_Cast(op, arg=arg, to=to)
+
         def visit_NonNullLiteral(self, op: Any, *, value: Any, dtype: Any) -> Any:  # noqa: N802
             # A float written as is (0.0) is a NUMERIC in PostgreSQL, which comes back
             # as a Decimal that Arrow refuses in a float column: typed as a double.
