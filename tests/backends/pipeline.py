@@ -4,7 +4,8 @@ The steps are those of :func:`cible.segments.runner.evaluate`, called on the tab
 of one engine: raw traits, RFM and lifecycle, typologies, the built-in memberships
 and rule segments; then the reports' expressions on those results (segment figures,
 revenue, Pareto, overlaps, cohorts, KPI facts, the membership history at a moment)
-and the data-quality audit's checks on the shop's tables. As in a run, each step's result is held in a table of the engine
+the data-quality audit's checks on the shop's tables, and an import's judgement of a
+staged file. As in a run, each step's result is held in a table of the engine
 (:func:`cible.store.engines.load_table`, where a run uses ``Store.hold``) for the
 next steps to read. Value and churn scores are fitted in Python in a run; here they
 are computed once, from the reference engine's rows, and handed to every engine.
@@ -25,6 +26,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.registry import FieldRegistry
 from cible.features.registry import CHURN_TRAITS, TYPOLOGY_TRAITS, VALUE_TRAITS
 from cible.features.typology import add_typology
+from cible.importing.validation import ParseOptions, judge_rows, parse_rows
 from cible.models.bands import risk_bands
 from cible.models.value import score_value, value_inputs
 from cible.quality.activity_checks import activity_checks
@@ -371,6 +373,42 @@ def run_reports(
         )
 
     results.run("audit", audit)
+    results.run("import", lambda: judged_import(engine))
+
+
+#: An orders file as the importer stages it: text columns and line numbers, with
+#: the mistakes files carry (a date in another layout, a comma decimal, an unknown
+#: status, a repeated key, a missing customer, text that is no number or date).
+STAGED_ORDERS = pa.table(
+    {
+        "_line": pa.array(range(2, 10), pa.int64()),
+        "order_id": ["o1", "o2", "o3", "o4", "o4", "o6", "o7", "o8"],
+        "customer_id": ["a", "b", "c", "d", "d", None, "e", "f"],
+        "ordered_at": [
+            "2024-03-01T10:00:00",
+            "2024-03-02 11:30:00+02:00",
+            "02/03/2024",
+            "2024-03-04",
+            "2024-03-05",
+            "2024-03-06",
+            "yesterday",
+            "1850-01-01",
+        ],
+        "amount": ["10.5", "12", "abc", "7.25", "8", "9", "1e400", "-3"],
+        "status": ["completed", "Annulée", "pending", "weird", None, "returned", "", "completed"],
+    }
+)
+
+
+def judged_import(engine: Any) -> pa.Table:
+    """Each staged line's parsed values and rejection reasons (``parse_rows``, then
+    ``judge_rows``), as an import judges a file before writing it."""
+    table = FieldRegistry(CONFIG).table("orders")
+    mapping = {name: name for name in STAGED_ORDERS.column_names if name != "_line"}
+    options = ParseOptions()
+    staged = load_table(engine, "_staged", STAGED_ORDERS)
+    parsed = load_table(engine, "_parsed", parse_rows(staged, table, mapping, options).to_pyarrow())
+    return judge_rows(parsed, table, options).to_pyarrow()
 
 
 class _Tables:
