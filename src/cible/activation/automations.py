@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
 from cible.activation.automation_definition import (
@@ -48,12 +47,10 @@ from cible.activation.automation_definition import (
     AutomationError,
     DateTrigger,
     EmailStep,
-    EventMatch,
     EventTrigger,
     HasTag,
     InSegment,
     NotifyStep,
-    PropertyTest,
     SegmentTrigger,
     TagStep,
     TagTrigger,
@@ -75,6 +72,7 @@ from cible.activation.automation_engine import (
     new_run,
 )
 from cible.activation.deliveries import consent_states
+from cible.activation.event_matching import StoredEvent
 from cible.activation.sandbox import check_text
 from cible.domain.clock import local_date, utc_now
 from cible.domain.config import WorkspaceConfig
@@ -555,7 +553,7 @@ class Automations:
             ).to_pydict()
             hits: list[tuple[int, str]] = []
             for i in range(rows.num_rows):
-                event = _Event(
+                event = StoredEvent(
                     columns["type"][i],
                     columns["event"][i],
                     columns["properties"][i],
@@ -774,68 +772,3 @@ def _may_enter(definition: AutomationDefinition, past: Any, now: datetime) -> bo
 def _entered(past: Any, now: datetime, status: str) -> Any:
     runs = past.runs if past is not None else 0
     return RunHistory(runs + 1, now, status in ("active", "waiting"))
-
-
-@dataclass(frozen=True)
-class _Event:
-    type: str | None
-    name: str | None
-    properties_json: str | None
-    context_json: str | None
-
-    def matches(self, match: EventMatch) -> bool:
-        if match.type is not None and self.type != match.type:
-            return False
-        if match.name is not None and _normal(self.name) != _normal(match.name):
-            return False
-        if not match.where:
-            return True
-        properties = _object(self.properties_json)
-        page = _object(self.context_json).get("page")
-        fallback = page if isinstance(page, dict) else {}
-        return all(
-            _test(properties.get(t.property, fallback.get(t.property)), t) for t in match.where
-        )
-
-
-def _normal(name: str | None) -> str:
-    return (name or "").lower().replace(" ", "_")
-
-
-def _object(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    value = orjson.loads(text)
-    return value if isinstance(value, dict) else {}
-
-
-def _test(value: Any, test: PropertyTest) -> bool:
-    op, wanted = test.op, test.value
-    if op == "is_null":
-        return value is None
-    if op == "not_null":
-        return value is not None
-    if value is None:
-        return False
-    if op in ("contains", "not_contains", "starts_with", "ends_with"):
-        text, part = str(value).lower(), str(wanted).lower()
-        found = {
-            "contains": part in text,
-            "not_contains": part not in text,
-            "starts_with": text.startswith(part),
-            "ends_with": text.endswith(part),
-        }
-        return found[op]
-    if op in ("in", "not_in"):
-        inside = value in wanted or str(value) in [str(w) for w in wanted]
-        return inside if op == "in" else not inside
-    if op in ("=", "!="):
-        same = value == wanted or str(value) == str(wanted)
-        return same if op == "=" else not same
-    try:
-        left, right = float(value), float(wanted)
-    except (TypeError, ValueError):
-        left, right = str(value), str(wanted)  # type: ignore[assignment]
-    return bool(
-        {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
-    )
