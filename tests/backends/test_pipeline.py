@@ -213,14 +213,23 @@ IMPORT_GAP = (
 )
 
 
-def test_an_import_judges_a_file_alike(
-    engine: str, reference: Results, results: Results, request: pytest.FixtureRequest
-) -> None:
-    request.applymarker(pytest.mark.xfail(reason=IMPORT_GAP, strict=True))
+def test_the_reference_import_rejects_the_faulty_lines(reference: Results) -> None:
+    judged = {row["_line"]: row["_rejected"] for row in reference["import"].to_pylist()}
+    # Lines 4 to 9 hold a mistake each (text for a number, an unknown status, a
+    # repeated order, no customer, no date, a negative amount); 2 and 3 are sound.
+    assert judged == {2: False, 3: False, **{line: True for line in range(4, 10)}}
+
+
+def test_an_import_judges_a_file_alike(engine: str, reference: Results, results: Results) -> None:
+    try:
+        found = results["import"]
+    except Exception as exc:
+        # Only the known gap is excused: the missing DuckDB function, nothing else.
+        assert "try_strptime" in str(exc).lower(), exc
+        pytest.xfail(IMPORT_GAP)
     expected = reference["import"]
-    assert any(expected.column("_rejected").to_pylist())
     for column in expected.column_names:
-        same_column(expected, results["import"], column, ["_line"])
+        same_column(expected, found, column, ["_line"])
 
 
 def test_the_audit_finds_problems_in_the_shop(reference: Results) -> None:

@@ -74,3 +74,55 @@ def test_an_ordinary_error_keeps_the_workspace_open(tmp_path: Path):
             return db.reopened
 
     assert asyncio.run(main()) == 0
+
+
+def test_a_fatal_error_caught_by_the_work_still_opens_the_workspace_again(tmp_path: Path):
+    """A job catches every error of its work: the failure is still noticed, at once."""
+    Workspace.create(tmp_path / "shop").close()
+
+    def job(ws: Workspace) -> str:
+        try:
+            invalidate(ws.store)
+            ws.store.connection.execute("SELECT 1")
+        except duckdb.Error:
+            return "failed"
+        return "done"
+
+    async def main() -> tuple[str, int, int]:
+        async with Database.open(tmp_path / "shop") as db:
+            outcome = await db.call(job)
+            customers = await db.call(lambda ws: ws.counts()["customers"])
+            return outcome, customers, db.reopened
+
+    assert asyncio.run(main()) == ("failed", 0, 1)
+
+
+def test_a_failed_reopen_is_tried_again_and_the_last_workspace_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    Workspace.create(tmp_path / "shop").close()
+    real_open = Workspace.open
+    tries: list[int] = []
+
+    def open_fails_once(path: Path, **options: bool) -> Workspace:
+        tries.append(1)
+        if len(tries) == 2:  # the first reopen
+            raise OSError("disk busy")
+        return real_open(path, **options)
+
+    monkeypatch.setattr(Workspace, "open", open_fails_once)
+    kept: list[Workspace] = []
+
+    async def main() -> tuple[int, int]:
+        async with Database.open(tmp_path / "shop") as db:
+            await db.call(lambda ws: invalidate(ws.store))
+            with pytest.raises(duckdb.ConnectionException):
+                await db.call(lambda ws: ws.counts())  # the closed workspace, once
+            customers = await db.call(lambda ws: kept.append(ws) or ws.counts()["customers"])
+            return customers, db.reopened
+
+    assert asyncio.run(main()) == (0, 1)
+    assert len(tries) == 3
+    # The workspace opened last was closed with the server: the file opens again.
+    assert kept[0].store.invalidated()
+    Workspace.open(tmp_path / "shop").close()

@@ -212,3 +212,14 @@ def test_an_import_writes_a_table_sorted_by_customer(tmp_path: Path):
         ws.imports.load("orders", tmp_path / "orders.csv")
         stored = ws.store.connection.sql("SELECT customer_id FROM orders").fetchall()
     assert [r[0] for r in stored] == sorted(r[0] for r in stored)
+
+
+def test_a_memory_limit_that_is_no_size_keeps_every_index(caplog: pytest.LogCaptureFixture):
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '-1'")  # no limit: shown as petabytes, read now
+    con.execute("CREATE TABLE events AS SELECT 'c1' AS customer_id FROM range(1000)")
+    assert "events" in indexes.within_budget(con)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexes, "size_bytes", lambda text: None)
+        assert "events" in indexes.within_budget(con)
+    assert "not a size" in caplog.text

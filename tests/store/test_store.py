@@ -17,6 +17,8 @@ def invalidate(store: Store) -> None:
     state, reached on purpose.
     """
     con = store.connection
+    # A change to write, or the checkpoint has nothing to do and does not abort.
+    con.execute("CREATE OR REPLACE TABLE _before_the_fatal_error AS SELECT 1 AS x")
     con.execute("SET debug_checkpoint_abort = 'before_header'")
     with pytest.raises(duckdb.FatalException):
         con.execute("CHECKPOINT")

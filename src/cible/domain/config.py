@@ -426,8 +426,8 @@ class LiveSection(_Strict):
 
 #: Bytes in each unit of ``[engine] memory_limit``.
 _UNITS = {
-    **{unit: 1000**n for n, unit in enumerate(("KB", "MB", "GB", "TB"), start=1)},
-    **{unit: 1024**n for n, unit in enumerate(("KiB", "MiB", "GiB", "TiB"), start=1)},
+    **{unit: 1000**n for n, unit in enumerate(("KB", "MB", "GB", "TB", "PB"), start=1)},
+    **{unit: 1024**n for n, unit in enumerate(("KiB", "MiB", "GiB", "TiB", "PiB"), start=1)},
 }
 #: The least memory a workspace opens in (its catalogue, a few pages).
 _MIN_MEMORY = 128 * 1024**2
@@ -442,7 +442,7 @@ def size_bytes(text: str) -> int | None:
     >>> size_bytes("5.5 GiB"), size_bytes("6GB"), size_bytes("six")
     (5905580032, 6000000000, None)
     """
-    found = re.fullmatch(r"(\d+(?:\.\d+)?)(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.replace(" ", ""))
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGTP]i?B)", text.replace(" ", ""))
     return None if found is None else int(float(found[1]) * _UNITS[found[2]])
 
 

@@ -75,7 +75,8 @@ class Database:
             try:
                 yield database
             finally:
-                await loop.run_in_executor(executor, workspace.close)
+                # The workspace of now: a fatal error may have opened another one.
+                await loop.run_in_executor(executor, lambda: database._workspace.close())
         finally:
             executor.shutdown(wait=True)
 
@@ -93,7 +94,8 @@ class Database:
         most, not for a queue of them. Exceptions raised by ``work`` propagate to the
         caller unchanged; when DuckDB invalidated the database (a fatal error, such
         as running out of memory while a commit writes), the workspace is opened
-        again before the error is raised, and later calls work on it.
+        again before the error (or the result of work that caught it) is returned,
+        and later calls work on it.
         """
         loop = asyncio.get_running_loop()
         if background:
@@ -111,14 +113,14 @@ class Database:
 
     def _run(self, work: Callable[[Workspace], T]) -> T:
         # On the database thread. After DuckDB's fatal error every later statement
-        # fails: the work's error is answered, and the workspace opened again, so
-        # that the server goes on with what was committed before the error.
+        # fails: the work's error (or result) is answered, and the workspace opened
+        # again, so that the server goes on with what was committed before the error.
+        # Checked after every piece of work, failed or not: a job catches its errors.
         try:
             return work(self._workspace)
-        except Exception:
+        finally:
             if self._workspace.store.invalidated():
                 self._reopen()
-            raise
 
     def _reopen(self) -> None:
         path = self._workspace.path
@@ -128,10 +130,13 @@ class Database:
         try:
             self._workspace = Workspace.open(path)
         except Exception:
-            # The next failing call tries again; until then every call fails.
+            # The closed workspace stays, invalidated: the next call tries again.
             _log.exception("Opening the workspace again failed")
+            return
+        self.reopened += 1
+        if self._workspace.store.invalidated():
+            _log.error("The workspace opened again failed at once; the next call tries again")
         else:
-            self.reopened += 1
             _log.warning("Workspace opened again; work committed before the error is kept")
 
     async def _wait_until_idle(self) -> None:

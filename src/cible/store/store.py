@@ -133,7 +133,8 @@ class Store(ActivationRecords):
         self._backend.disconnect()
 
     def invalidated(self) -> bool:
-        """Whether DuckDB refuses every statement after a fatal error.
+        """Whether DuckDB refuses every statement after a fatal error (or the
+        connection is closed).
 
         A fatal error (out of memory while a commit writes, a failed checkpoint)
         leaves DuckDB's database unusable for the rest of the process; what was
@@ -141,7 +142,8 @@ class Store(ActivationRecords):
         """
         try:
             self.connection.execute("SELECT 1").fetchall()
-        except duckdb.FatalException:
+        except (duckdb.FatalException, duckdb.ConnectionException):
+            # (A connection closed, such as one an earlier failed reopen left.)
             return True
         return False
 
