@@ -217,7 +217,7 @@ def test_the_reference_import_rejects_the_faulty_lines(reference: Results) -> No
     judged = {row["_line"]: row["_rejected"] for row in reference["import"].to_pylist()}
     # Lines 4 to 9 hold a mistake each (text for a number, an unknown status, a
     # repeated order, no customer, no date, a negative amount); 2 and 3 are sound.
-    assert judged == {2: False, 3: False, **{line: True for line in range(4, 10)}}
+    assert judged == {2: False, 3: False, **dict.fromkeys(range(4, 10), True)}
 
 
 def test_an_import_judges_a_file_alike(engine: str, reference: Results, results: Results) -> None:
