@@ -82,7 +82,7 @@ bench-web: $(STAMP)
 
 # Import, run and live updates at 1M, 3M, 10M and 100M orders, DuckDB held to 6 GB
 # (about two hours and 70 GB of free disk; docs/performance.md, "Scale").
-# 100M orders: make bench-scale SIZES=100 LIVE= (80 GB of free disk, docs/performance.md).
+# 100M orders: make bench-scale SIZES=100 LIVE=100 (50 GB of free disk, docs/performance.md).
 SIZES ?= 1,3,10,30
 LIVE ?= 30
 bench-scale: $(STAMP)

@@ -24,11 +24,10 @@ Results are appended to ``--folder``/results.jsonl, one line per size, as soon a
 size is done; the shop of each size is deleted afterwards unless ``--keep``.
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py --sizes 1,3,10,30 --live 30`` (about
-an hour on 2 cores, 25 GB of free disk; ``make bench-scale``). ``--sizes 100
---pandas-cap 0`` imports and runs 100M orders in about 70 minutes with 80 GB of free
-disk (``make bench-scale SIZES=100 LIVE=`` also tries pandas under its cap);
-real-time updates at that size run out of DuckDB's 6 GB (docs/performance.md,
-"Scale").
+an hour on 2 cores, 25 GB of free disk; ``make bench-scale``). ``--sizes 100 --live 100
+--pandas-cap 0`` generates, imports, runs and serves 100M orders in about an hour with
+50 GB of free disk (``make bench-scale SIZES=100 LIVE=100`` also tries pandas under its
+cap; docs/performance.md, "Scale").
 """
 
 from __future__ import annotations
