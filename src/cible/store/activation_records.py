@@ -9,27 +9,17 @@ module that holds the area's SQL (:mod:`cible.store.tags`, ...).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from cible.store import automations, campaigns, deliveries, runs, tags, templates
+from cible.store.connected import Connected
 
 
-class ActivationRecords:
+class ActivationRecords(Connected):
     """The activation half of the Store's methods (see the module's description)."""
-
-    @property
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection (the Store's)."""
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """All of the block's writes or none (the Store's)."""
-        raise NotImplementedError
 
     # Tags --------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ from cible.store import (
 from cible.store import backend as connection
 from cible.store.activation_records import ActivationRecords
 from cible.store.fixes import ValueFix, fix_checked, fix_table
+from cible.store.privacy_records import PrivacyRecords
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
 
@@ -71,7 +72,7 @@ PAGE_ROWS = 200_000
 Hold: TypeAlias = Callable[[str, ir.Table], ir.Table]
 
 
-class Store(ActivationRecords):
+class Store(ActivationRecords, PrivacyRecords):
     """One open workspace database.
 
     Parameters
@@ -731,71 +732,7 @@ class Store(ActivationRecords):
         )
         return bytes.fromhex(str(row[0]))
 
-    # Privacy -----------------------------------------------------------------------
-
-    def privacy_salt(self) -> str:
-        """The workspace secret the suppression list's digests are salted with."""
-        return privacy.workspace_salt(self.connection)
-
-    def add_suppressions(self, rows: Sequence[privacy.Suppression]) -> int:
-        """Add digests to the suppression list; returns how many were new."""
-        with transaction(self.connection):
-            return privacy.add(self.connection, rows)
-
-    def remove_suppression(self, kind: str, digest: str) -> list[str]:
-        """Take a digest off the suppression list; returns the reasons it was listed for."""
-        with transaction(self.connection):
-            return privacy.remove(self.connection, kind, digest)
-
-    def suppression_counts(self) -> list[tuple[str, str, int]]:
-        """``(kind, reason, count)`` of the suppression list."""
-        return privacy.counts(self.connection)
-
-    def suppressed_digests(self, kind: str, digests: Sequence[str]) -> set[str]:
-        """Those of ``digests`` of ``kind`` on the suppression list."""
-        return privacy.listed(self.connection, kind, digests)
-
-    def has_suppressions(self) -> bool:
-        """Whether the suppression list holds anything (else nothing needs checking)."""
-        return not privacy.is_empty(self.connection)
-
-    def suppressed_customers(self, customer_ids: Sequence[str]) -> set[str]:
-        """Those of ``customer_ids`` whose id, e-mail or phone is on the suppression list."""
-        return privacy.suppressed_customers(self.connection, customer_ids)
-
-    def blank_suppressed_rejects(self, import_id: int, reason: str) -> None:
-        """Drop the values of an import's rejects given for ``reason``: a suppressed
-        value is not held again, not even in the rejects."""
-        privacy.blank_rejects(self.connection, import_id, reason)
-
-    def customer_contact(self, customer_id: str) -> privacy.Contact | None:
-        """A customer's e-mail, phone and names; None when there is no such profile."""
-        return privacy.contact(self.connection, customer_id)
-
-    def customer_tables(self) -> list[str]:
-        """Tables of the workspace with a ``customer_id`` column."""
-        return privacy.customer_tables(self.connection)
-
-    def erase_customer(
-        self,
-        customer_id: str,
-        *,
-        contact: privacy.Contact | None,
-        tombstone: Sequence[privacy.Suppression],
-        audit: audit_log.NewEntry,
-        erased_label: str,
-    ) -> dict[str, int]:
-        """Delete a customer everywhere, list the tombstone and write the audit entry, in
-        one transaction; returns the rows deleted or rewritten per table.
-
-        The one change ever made to existing audit entries: the details and targets
-        that name the erased customer are replaced (GDPR art. 17 outranks the log).
-        """
-        with transaction(self.connection):
-            done = privacy.erase(self.connection, customer_id, contact, erased_label)
-            privacy.add(self.connection, tombstone)
-            audit_log.insert(self.connection, audit)
-        return done
+    # Privacy (the rest in privacy_records) ----------------------------------------
 
     def rewrite_file(self) -> None:
         """Rewrite the database into a fresh file holding only live rows, and reopen it.
