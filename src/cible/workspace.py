@@ -142,6 +142,9 @@ class Workspace:
         if settings.workspace.encrypted:
             # Refused before anything is written: no half-made workspace without its key.
             encryption_key(folder / DATABASE_FILE)
+        if settings.engine.backend != "duckdb":
+            # Likewise, a server that cannot be reached leaves no folder behind.
+            Store.open_postgres(settings.engine.backend).close()
         folder.mkdir(parents=True, exist_ok=True)
         body = tomli_w.dumps(settings.model_dump(mode="json", by_alias=True, exclude_none=True))
         (folder / CONFIG_FILE).write_text(_HEADER + body, encoding="utf-8")
@@ -169,6 +172,9 @@ class Workspace:
                 f"create one with `cible init {folder}`."
             )
         config = load_config(config_path)
+        if config.engine.backend != "duckdb":
+            # PostgreSQL serves several processes, readers and writers, at once.
+            return cls._migrated(folder, config, Store.open_postgres(config.engine.backend))
         database = folder / DATABASE_FILE
         encrypted = config.workspace.encrypted
         limits = Limits(config.engine.memory_limit, config.engine.threads)
@@ -188,12 +194,17 @@ class Workspace:
                 config,
                 Store.open(database, read_only=True, encrypted=encrypted, limits=limits),
             )
-        workspace = cls(folder, config, Store.open(database, encrypted=encrypted, limits=limits))
+        store = Store.open(database, encrypted=encrypted, limits=limits)
+        return cls._migrated(folder, config, store)
+
+    @classmethod
+    def _migrated(cls, folder: Path, config: WorkspaceConfig, store: Store) -> Workspace:
+        workspace = cls(folder, config, store)
         try:
             workspace.store.migrate(workspace.registry)
         except WorkspaceError as exc:
             workspace.close()
-            raise WorkspaceError(f"{database}: {exc}") from None
+            raise WorkspaceError(f"{store.location}: {exc}") from None
         except BaseException:
             workspace.close()
             raise

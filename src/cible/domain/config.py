@@ -447,7 +447,14 @@ def size_bytes(text: str) -> int | None:
 
 
 class EngineSection(_Strict):
-    """``[engine]``: how much of the machine the embedded DuckDB may take.
+    """``[engine]``: where the workspace's data live, and how much of the machine the
+    embedded DuckDB may take.
+
+    ``backend`` is ``"duckdb"`` (the default: ``cible.duckdb`` in the workspace's
+    folder) or a PostgreSQL address, ``"postgres://user@host:port/database/schema"``
+    (the schema, created when missing, holds the workspace; ``public`` when the
+    address names none): then every command and server of the workspace reads and
+    writes there, and several may at once.
 
     ``memory_limit`` caps DuckDB's memory (a size such as ``"6GB"`` or ``"512MiB"``;
     unset, DuckDB takes 80% of the machine's): above it, joins, group-bys and sorts
@@ -466,8 +473,24 @@ class EngineSection(_Strict):
     Value error, 'six' is not a size: write a number and a unit, such as "6GB" or "512MiB"
     """
 
+    backend: str = "duckdb"
     memory_limit: str | None = None
     threads: Annotated[int, Field(ge=1, le=1_024)] | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].lower()
+        if value == "duckdb" or (scheme in ("postgres", "postgresql") and "://" in value):
+            return value
+        if scheme == "spark":
+            raise ValueError(
+                "Spark computes but cannot hold a workspace (no transactions, no row "
+                'updates): use backend = "duckdb" or "postgres://..." (docs/architecture.md)'
+            )
+        raise ValueError(
+            f'{value!r} is not a backend: use "duckdb" or "postgres://user@host:port/database"'
+        )
 
     @field_validator("memory_limit")
     @classmethod

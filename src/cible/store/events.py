@@ -42,6 +42,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from cible.store.postgres import is_postgres
 from cible.store.sql import fetch_row
 from cible.store.transaction import transaction
 
@@ -140,6 +141,9 @@ def append_events(
     con.register("_links_in", link_rows)
     try:
         with transaction(con):
+            claimed = rows.num_rows > 0 and is_postgres(con)
+            if claimed:
+                _claim(con)
             attached = 0
             if link_rows.num_rows:
                 attached = _link(con)
@@ -162,7 +166,7 @@ def append_events(
                 )
             elif rows.num_rows:  # every event names its customer: nothing to look up
                 con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _events_in")
-            if rows.num_rows:
+            if rows.num_rows and not claimed:
                 con.execute("INSERT INTO event_ids SELECT message_id, received_at FROM _events_in")
             con.execute("DELETE FROM event_ids WHERE received_at < ?", [window_start])
             if matched is not None and matched.num_rows:
@@ -171,6 +175,25 @@ def append_events(
         con.unregister("_events_in")
         con.unregister("_links_in")
     return attached
+
+
+def _claim(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep in ``_events_in`` only the events whose ids this transaction records.
+
+    On PostgreSQL several servers append at once: two may both have found an id
+    unknown (:func:`known_ids`) and both hold its event. ``event_ids`` is unique
+    there, so the second insert of an id waits for the first transaction and skips it
+    when that one commits; only the ids inserted here are kept, so an event, and the
+    automation it starts, is stored once. DuckDB has a single writer, which checked.
+    """
+    kept = [
+        row[0]
+        for row in con.execute(
+            "INSERT INTO event_ids SELECT DISTINCT ON (message_id) message_id, received_at "
+            "FROM _events_in ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+        ).fetchall()
+    ]
+    con.execute("DELETE FROM _events_in WHERE message_id <> ALL(?)", [kept])
 
 
 def _outbox_matches(con: duckdb.DuckDBPyConnection, matched: pa.Table) -> None:

@@ -35,6 +35,7 @@ from cible.store import (
     templates,
     tokens,
 )
+from cible.store.postgres import is_postgres
 from cible.store.transaction import transaction
 
 
@@ -190,6 +191,11 @@ def _live_events(con: duckdb.DuckDBPyConnection) -> None:
     # table-wide unique index made appends up to 20 times slower). Rows older than the
     # window are deleted as new ones arrive.
     con.execute("CREATE TABLE IF NOT EXISTS event_ids (message_id VARCHAR, received_at TIMESTAMP)")
+    if is_postgres(con):
+        # Several servers append on PostgreSQL: the unique window lets each event's
+        # first transaction keep it and the others skip it (events._claim). On DuckDB
+        # the single writer checks, without an index in memory.
+        con.execute("CREATE UNIQUE INDEX IF NOT EXISTS event_ids_message ON event_ids (message_id)")
     # Anonymous ids (cookie, device) linked to a customer by `identify` or `alias`:
     # one row per link, the message that made it, and when it was received.
     con.execute(

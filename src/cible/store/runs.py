@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import ibis
 import ibis.expr.operations as ops
 
 from cible.store import import_tables, indexes, outbox, persona_cards, snapshots
-from cible.store.sql import fetch_row, literal, quote, widen
+from cible.store.postgres import PostgresConnection, hold_history, is_postgres
+from cible.store.sql import fetch_row, insert_by_name, literal, quote, widen
 from cible.store.transaction import transaction
 
 TRAITS = "customer_traits"
@@ -85,7 +86,7 @@ def append_frame(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
     """Add the rows of a pandas or Arrow table to temporary table ``name``."""
     con.register("_python_frame", frame)
     try:
-        con.execute(f"INSERT INTO {quote(name)} BY NAME FROM _python_frame")
+        insert_by_name(con, name, "_python_frame")
     finally:
         con.unregister("_python_frame")
 
@@ -100,6 +101,9 @@ def stage_expression(
     as the long ``in`` lists of a segment, without holding their rows: they are
     registered on the connection for the statement, then dropped.
     """
+    if is_postgres(con):
+        cast(PostgresConnection, con).create_as(name, expr)
+        return
     target = import_tables.table_clause(con, name, into)
     literal_tables = {op.name: op for op in expr.op().find(ops.InMemoryTable)}
     for table_name, op in literal_tables.items():
@@ -158,6 +162,7 @@ def commit_run(
         indexes.dropped_for_bulk_write(con, "segment_memberships", rows=new_rows),
         transaction(con),
     ):
+        hold_history(con)
         run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
         # Sorted by customer, as imports are: a table beyond the indexes' memory
         # budget is read by its zone maps (see indexes).
@@ -240,10 +245,13 @@ def add_figures(con: duckdb.DuckDBPyConnection, held: str) -> None:
         return
     if not _has_figures(con):
         return
-    con.execute(
-        f"INSERT INTO {FIGURES} BY NAME SELECT (SELECT max(run_id) FROM runs) AS run_id, * "
-        f"FROM {quote(held)} WHERE segment_id NOT IN (SELECT segment_id FROM {FIGURES} "
-        "WHERE run_id = (SELECT max(run_id) FROM runs))"
+    insert_by_name(
+        con,
+        FIGURES,
+        held,
+        first={"run_id": "(SELECT max(run_id) FROM runs)"},
+        where=f"WHERE segment_id NOT IN (SELECT segment_id FROM {FIGURES} "
+        "WHERE run_id = (SELECT max(run_id) FROM runs))",
     )
 
 
@@ -369,9 +377,10 @@ def commit_live(
     wanted = "(SELECT unnest(?::VARCHAR[]))"
     listed = [list(ids)]
     with transaction(con):
+        hold_history(con)
         _widen_traits(con, traits_table)
         con.execute(f"DELETE FROM {quote(TRAITS)} WHERE customer_id IN {wanted}", listed)
-        con.execute(f"INSERT INTO {quote(TRAITS)} BY NAME SELECT * FROM {quote(traits_table)}")
+        insert_by_name(con, TRAITS, traits_table)
         # The customers' whole history first, by id alone: with a second condition
         # (exited_at IS NULL) DuckDB scans the table instead of using the index.
         con.execute(

@@ -20,7 +20,7 @@ from datetime import datetime
 
 import duckdb
 
-from cible.store.sql import fetch_row, quote, widen
+from cible.store.sql import fetch_row, insert_by_name, quote, widen
 from cible.store.transaction import transaction
 
 SNAPSHOTS = "snapshots"
@@ -101,10 +101,7 @@ def write_snapshot(
         fetch_row(con, f"SELECT coalesce(max(snapshot_id), 0) + 1 FROM {SNAPSHOTS}")[0]
     )
     widen(con, TRAITS, traits_table)
-    con.execute(
-        f"INSERT INTO {TRAITS} BY NAME SELECT ? AS snapshot_id, * FROM {quote(traits_table)}",
-        [snapshot_id],
-    )
+    insert_by_name(con, TRAITS, traits_table, first={"snapshot_id": "?"}, params=[snapshot_id])
     con.execute(
         f"""
         INSERT INTO {MEMBERS}

@@ -57,6 +57,35 @@ def insert_rows(
     return int(data.num_rows)
 
 
+def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The column names of ``table`` (or temporary table), in order."""
+    return [row[0] for row in con.execute(f"DESCRIBE {quote(table)}").fetchall()]
+
+
+def insert_by_name(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    source: str,
+    *,
+    first: Mapping[str, str] | None = None,
+    where: str = "",
+    params: Sequence[Any] | None = None,
+) -> None:
+    """Append the rows of ``source`` to ``target``, column by name, with the columns
+    of ``first`` (name -> SQL expression) before them; ``where`` filters the rows.
+
+    DuckDB's ``INSERT ... BY NAME`` written out, so that PostgreSQL runs it too.
+    """
+    first = dict(first or {})
+    names = [name for name in columns_of(con, source) if name not in first]
+    columns = ", ".join(quote(name) for name in [*first, *names])
+    values = ", ".join([*first.values(), *(quote(name) for name in names)])
+    con.execute(
+        f"INSERT INTO {quote(target)} ({columns}) SELECT {values} FROM {quote(source)} {where}",
+        params or [],
+    )
+
+
 def widen(con: duckdb.DuckDBPyConnection, table: str, source: str) -> list[str]:
     """Add to ``table`` the columns ``source`` has and it lacks (NULL in its rows).
 

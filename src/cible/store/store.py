@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import duckdb
 import ibis.expr.types as ir
@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb import Backend
 
+from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Table
 from cible.store import (
@@ -48,6 +49,7 @@ from cible.store import (
     monitoring,
     outbox,
     persona_cards,
+    postgres,
     prepared,
     privacy,
     runs,
@@ -87,8 +89,11 @@ class Store(ActivationRecords, PrivacyRecords):
         *,
         key: str | None = None,
         limits: connection.Limits | None = None,
+        location: str = "",
     ) -> None:
         self._backend = backend
+        # Where the data live, for messages: the file, or the server without password.
+        self.location = location
         # Kept for the connection a file rewrite reopens.
         self._limits = limits
         # The key the file was opened with (None: not encrypted), kept for the files
@@ -97,6 +102,10 @@ class Store(ActivationRecords, PrivacyRecords):
         # Where held rows go: None for temporary tables; an import's file while one
         # holds its rows (see import_rows).
         self._hold_into: str | None = None
+        # On PostgreSQL, DuckDB's connection methods the store calls (see .postgres).
+        self._postgres = (
+            postgres.PostgresConnection(backend) if backend.name == "postgres" else None
+        )
 
     @classmethod
     def open(
@@ -122,7 +131,25 @@ class Store(ActivationRecords, PrivacyRecords):
         if not read_only:
             # Opened writable, the file is ours: no import of another process is under way.
             import_tables.remove_leftover(database)
-        return cls(backend, key=key, limits=limits)
+        return cls(backend, key=key, limits=limits, location=str(database))
+
+    @classmethod
+    def open_postgres(cls, url: str) -> Store:
+        """Open the workspace held in PostgreSQL at ``url``
+        (``postgres://user@host:port/database/schema``; the schema, ``public`` when
+        the address names none, is created when missing), in UTC.
+
+        Raises
+        ------
+        WorkspaceError
+            When PostgreSQL cannot be reached or refuses the login.
+        """
+        return cls(postgres.connect(url), location=postgres.shown(url))
+
+    @property
+    def engine(self) -> str:
+        """The engine holding the workspace: ``duckdb`` or ``postgres``."""
+        return "postgres" if self._postgres is not None else "duckdb"
 
     @property
     def encrypted(self) -> bool:
@@ -150,7 +177,11 @@ class Store(ActivationRecords, PrivacyRecords):
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection, for ``store/`` modules and tests only."""
+        """The DuckDB connection, for ``store/`` modules and tests only; on PostgreSQL,
+        a :class:`~cible.store.postgres.PostgresConnection` offering the same methods
+        for the store's statements in DuckDB's dialect."""
+        if self._postgres is not None:
+            return cast(duckdb.DuckDBPyConnection, self._postgres)
         return connection.raw(self._backend)
 
     # Reading -----------------------------------------------------------------------
@@ -276,6 +307,7 @@ class Store(ActivationRecords, PrivacyRecords):
 
     def valid_date_format(self, layout: str) -> bool:
         """Whether DuckDB's ``strptime`` accepts ``layout``."""
+        self._refuse_imports()
         return staging.valid_date_format(self.connection, layout)
 
     def stage_file(
@@ -287,7 +319,14 @@ class Store(ActivationRecords, PrivacyRecords):
         shown_as: Path | None = None,
         rejected_lines: Sequence[staging.LineRejection] = (),
     ) -> staging.Staged:
-        """Read a data file into text columns with line numbers (see :mod:`.staging`)."""
+        """Read a data file into text columns with line numbers (see :mod:`.staging`).
+
+        Raises
+        ------
+        WorkspaceError
+            On PostgreSQL, where imports are not built yet (docs/architecture.md).
+        """
+        self._refuse_imports()
         return staging.stage(
             self.connection,
             readable,
@@ -296,6 +335,13 @@ class Store(ActivationRecords, PrivacyRecords):
             shown_as=shown_as,
             rejected_lines=rejected_lines,
         )
+
+    def _refuse_imports(self) -> None:
+        if self._postgres is not None:
+            raise WorkspaceError(
+                f"Importing files into a workspace held in PostgreSQL ({self.location}) is "
+                'not available yet: import into a DuckDB workspace (backend = "duckdb").'
+            )
 
     def fix_checked(self, fixes: list[ValueFix]) -> list[str]:
         """Apply contact fixes to an import's checked rows; return the flagged columns."""

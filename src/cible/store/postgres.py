@@ -1,0 +1,416 @@
+"""The Store's statements on PostgreSQL: DuckDB's connection, as the Store uses it.
+
+The Store's modules write DuckDB's dialect and call a handful of methods of DuckDB's
+Python connection (``execute`` with ``?`` parameters, ``fetchall``, ``register`` of
+Arrow or pandas frames, ``executemany``). :class:`PostgresConnection` offers those
+methods on a psycopg connection, so that one text of each statement serves both
+engines instead of a copy per engine:
+
+- each statement is parsed in DuckDB's dialect and written in PostgreSQL's by sqlglot
+  (the library Ibis compiles with), once per distinct text (:func:`translate`);
+- what sqlglot leaves as DuckDB's is rewritten on the parsed statement: ``rowid``
+  becomes ``ctid`` (a row's identity within a statement); DuckDB's
+  catalog functions (``duckdb_tables()``, ``duckdb_columns()``, ``duckdb_indexes()``)
+  become queries of PostgreSQL's catalog with the same column names, ``temp.`` names
+  ``pg_temp.``, ``CREATE OR REPLACE TABLE`` a ``DROP`` then a ``CREATE``, ``DESCRIBE``
+  a catalog query, ``contains`` a ``strpos``, DuckDB's own settings (``SET threads``)
+  nothing, and a stored ``JSON`` column ``TEXT`` (DuckDB's JSON is text and the Store
+  writes it from text; what reads it casts it);
+- parameters are sent as PostgreSQL's ``$1, $2`` through psycopg's raw cursor, so a
+  ``%`` in a literal (``LIKE '%x'``) needs no escaping;
+- a registered frame becomes a temporary table filled by ``COPY``, which the Store
+  drops when it unregisters it, as DuckDB drops its view.
+
+Examples
+--------
+>>> print(translate("SELECT rowid FROM t WHERE contains(name, ?) AND kind = ?"))
+SELECT ctid FROM t WHERE STRPOS(name, $1) > 0 AND kind = $2
+>>> print(translate("CREATE OR REPLACE TEMP TABLE _x AS FROM t"))
+DROP TABLE IF EXISTS pg_temp._x;
+CREATE TEMPORARY TABLE _x AS SELECT * FROM t
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from cible.store.engines import connect_engine
+
+#: DuckDB's catalog functions, as queries of PostgreSQL's catalog giving the columns
+#: the Store reads (tables of this workspace's schema and of the session's temporary
+#: one).
+_CATALOG = {
+    "duckdb_tables": (
+        "SELECT c.relname AS table_name, n.nspname AS schema_name, "
+        "'cible' AS database_name, (c.relpersistence = 't') AS temporary, "
+        "c.reltuples::BIGINT AS estimated_size "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') "
+        "AND (n.nspname = current_schema() OR n.oid = pg_my_temp_schema())"
+    ),
+    "duckdb_views": (
+        "SELECT c.relname AS view_name, (c.relpersistence = 't') AS temporary "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'v' AND (n.nspname = current_schema() OR n.oid = pg_my_temp_schema())"
+    ),
+    "duckdb_columns": (
+        "SELECT c.relname AS table_name, a.attname AS column_name, "
+        "format_type(a.atttypid, a.atttypmod) AS data_type, a.attnum AS column_index "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v') "
+        "AND (n.nspname = current_schema() OR n.oid = pg_my_temp_schema())"
+    ),
+    "duckdb_indexes": (
+        "SELECT indexname AS index_name, tablename AS table_name, indexdef AS sql "
+        "FROM pg_catalog.pg_indexes WHERE schemaname = current_schema()"
+    ),
+}
+
+#: Settings DuckDB has and PostgreSQL lacks: setting them does nothing there.
+_DUCKDB_SETTINGS = frozenset(
+    {
+        "preserve_insertion_order",
+        "threads",
+        "memory_limit",
+        "enable_progress_bar",
+        "temp_directory",
+        "temp_file_encryption",
+        "checkpoint_threshold",
+        "force_mbedtls_unsafe",
+        "debug_checkpoint_abort",
+        "max_temp_directory_size",
+    }
+)
+
+_TYPED_PARAMETER = re.compile(r"\?::(\w+(?:\[\])?)")
+
+#: DuckDB's statements that have no meaning on PostgreSQL's server.
+_NOTHING = ("CHECKPOINT", "FORCE CHECKPOINT")
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """``sql`` in DuckDB's dialect, as PostgreSQL statements (``;``-separated).
+
+    Raises
+    ------
+    sqlglot.errors.ParseError
+        When the text is not DuckDB SQL sqlglot reads (a bug in the store).
+    """
+    stripped = sql.strip().rstrip(";")
+    if stripped.upper() in _NOTHING:
+        return ""
+    if stripped.upper().startswith("DESCRIBE "):
+        return _describe(stripped[len("DESCRIBE ") :].strip())
+    # sqlglot reads ``?::BIGINT`` as no cast: the store's parameters with a type.
+    stripped = _TYPED_PARAMETER.sub(r"CAST(? AS \1)", stripped)
+    statements = []
+    for parsed in sqlglot.parse(stripped, read="duckdb", error_level=ErrorLevel.RAISE):
+        if parsed is None:
+            continue
+        if isinstance(parsed, exp.Command):
+            # sqlglot passes what it cannot read through as text: DuckDB's, not ours.
+            raise sqlglot.errors.ParseError(f"Not translated to PostgreSQL: {stripped}")
+        statements.extend(_statements(cast(exp.Expression, parsed)))
+    return ";\n".join(statements)
+
+
+def _statements(parsed: exp.Expression) -> list[str]:
+    if isinstance(parsed, exp.Set) and _sets_duckdb_only(parsed):
+        return []
+    parsed = _numbered_parameters(parsed.transform(_rewrite))
+    if isinstance(parsed, exp.Create) and parsed.args.get("replace"):
+        # PostgreSQL replaces views only; a table is dropped first.
+        parsed.set("replace", False)
+        kind = (parsed.kind or "TABLE").upper()
+        temporary = any(isinstance(p, exp.TemporaryProperty) for p in _properties(parsed))
+        target = parsed.this.this if isinstance(parsed.this, exp.Schema) else parsed.this
+        # Written out: sqlglot's DROP loses the table's name (see .engines).
+        where = "pg_temp." if temporary else ""
+        dropped = f"DROP {kind} IF EXISTS {where}{target.sql(dialect='postgres')}"
+        return [dropped, parsed.sql(dialect="postgres")]
+    return [parsed.sql(dialect="postgres")]
+
+
+def _properties(parsed: exp.Create) -> list[exp.Expression]:
+    properties = parsed.args.get("properties")
+    return list(properties.expressions) if properties is not None else []
+
+
+def _sets_duckdb_only(parsed: exp.Set) -> bool:
+    names = {
+        item.this.this.name.lower()
+        for item in parsed.expressions
+        if isinstance(item, exp.SetItem) and isinstance(item.this, exp.EQ)
+    }
+    return bool(names) and names <= _DUCKDB_SETTINGS
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.ColumnDef) and _is_json(node.args.get("kind")):
+        # Stored JSON is text on PostgreSQL, as DuckDB's JSON is: the Store writes it
+        # from text parameters, which PostgreSQL would not cast to JSON unasked; the
+        # expressions reading it cast it (the segment language's event properties).
+        node.set("kind", exp.DataType.build("TEXT"))
+        return node
+    if isinstance(node, exp.Contains):
+        # DuckDB's contains(text, part): PostgreSQL finds the part's position.
+        position = exp.Anonymous(this="strpos", expressions=[node.this, node.expression])
+        return exp.GT(this=position, expression=exp.Literal.number(0))
+    if isinstance(node, exp.Column) and node.name.lower() == "rowid":
+        # A row's identity within a statement: PostgreSQL's physical row address.
+        node.set("this", exp.to_identifier("ctid"))
+        return node
+    if isinstance(node, exp.Table):
+        name = node.this
+        if isinstance(name, exp.Anonymous) and name.name.lower() in _CATALOG:
+            query = sqlglot.parse_one(_CATALOG[name.name.lower()], read="postgres")
+            return exp.Subquery(
+                this=query,
+                alias=node.args.get("alias")
+                or exp.TableAlias(this=exp.to_identifier(name.name.lower())),
+            )
+        if node.db.lower() == "temp":
+            node.set("db", exp.to_identifier("pg_temp"))
+    return node
+
+
+def _is_json(kind: exp.Expression | None) -> bool:
+    return isinstance(kind, exp.DataType) and kind.this in (
+        exp.DataType.Type.JSON,
+        exp.DataType.Type.JSONB,
+    )
+
+
+def _numbered_parameters(parsed: exp.Expression) -> exp.Expression:
+    # DuckDB's ``?`` become PostgreSQL's ``$1, $2`` in the order they appear.
+    count = 0
+
+    def number(node: exp.Expression) -> exp.Expression:
+        nonlocal count
+        if isinstance(node, exp.Placeholder) and not node.args.get("this"):
+            count += 1
+            return exp.Parameter(this=exp.Literal.number(count))
+        return node
+
+    return parsed.transform(number)
+
+
+def _describe(name: str) -> str:
+    table = exp.to_table(name, dialect="duckdb")
+    regclass = exp.Literal.string(table.sql(dialect="postgres")).sql()
+    return (
+        "SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type "
+        "FROM pg_catalog.pg_attribute a "
+        f"WHERE a.attrelid = to_regclass({regclass}) "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    )
+
+
+def connect(url: str) -> Any:
+    """An Ibis PostgreSQL backend (Cible's corrected one, see :mod:`.engines`) on the
+    schema ``url`` names (``postgres://user@host:port/database/schema``, ``public``
+    without one), created when missing, with its clock in UTC.
+
+    Raises
+    ------
+    WorkspaceError
+        When PostgreSQL cannot be reached or refuses the login.
+    """
+    backend = connect_engine(url)
+    schema = schema_of(url)
+    con = backend.con
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+    con.execute("SELECT set_config('search_path', %s, false)", (_quote(schema),))
+    return backend
+
+
+def shown(url: str) -> str:
+    """``url`` without its password, for messages.
+
+    Examples
+    --------
+    >>> shown("postgres://cible:secret@db:5432/shop/cible")
+    'postgres://cible@db:5432/shop/cible'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def is_postgres(con: object) -> bool:
+    """Whether ``con``, the Store's connection, reaches PostgreSQL (else DuckDB)."""
+    return isinstance(con, PostgresConnection)
+
+
+def hold_history(con: object) -> None:
+    """On PostgreSQL, wait until no other process writes the membership history, and
+    keep it to this transaction until it ends; nothing on DuckDB (one writer).
+
+    Runs and live refreshes diff the open memberships and number runs from the last
+    one: two servers doing so at once would both enter the same customer, or take the
+    same run number. A transaction-scoped advisory lock makes them take turns.
+    """
+    if isinstance(con, PostgresConnection):
+        con.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.history'))")
+
+
+def schema_of(url: str) -> str:
+    """The schema a PostgreSQL address names, ``public`` when it names none.
+
+    Examples
+    --------
+    >>> schema_of("postgres://localhost/shop/cible"), schema_of("postgres://localhost/shop")
+    ('cible', 'public')
+    """
+    _, _, schema = urlsplit(url).path.lstrip("/").partition("/")
+    return schema.strip("/") or "public"
+
+
+class PostgresConnection:
+    """DuckDB's connection methods the Store calls, on a psycopg connection.
+
+    Parameters
+    ----------
+    backend : ibis.backends.postgres.Backend
+        Its psycopg connection in autocommit mode, its ``search_path`` on the
+        workspace's schema (as :func:`connect` opens it). Transactions are the Store's ``BEGIN`` and
+        ``COMMIT``, as on DuckDB.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self._con: psycopg.Connection[Any] = backend.con
+        self._cursor: psycopg.RawCursor[Any] | None = None
+        self._count: list[tuple[Any, ...]] = []
+
+    def create_as(self, name: str, expr: Any, *, temporary: bool = True) -> None:
+        """Replace table ``name`` by the rows of Ibis expression ``expr``, compiled by
+        Ibis for PostgreSQL (not translated from DuckDB's dialect)."""
+        where, kind = ("pg_temp.", "TEMPORARY TABLE") if temporary else ("", "TABLE")
+        # Ibis creates the literal tables (ibis.memtable) the expression reads, as it
+        # does before running one of its own queries.
+        self._backend._run_pre_execute_hooks(expr)
+        self._con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
+        self._con.execute(f"CREATE {kind} {_quote(name)} AS {self._backend.compile(expr)}")
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> PostgresConnection:
+        """Run ``sql`` (DuckDB's dialect) with ``parameters``; read with :meth:`fetchall`.
+
+        As on DuckDB, an ``INSERT``, ``UPDATE`` or ``DELETE`` without ``RETURNING``
+        gives one row: the number of rows it changed.
+        """
+        statements = [s for s in translate(sql).split(";\n") if s]
+        cursor = psycopg.RawCursor(self._con)
+        for statement in statements:
+            cursor.execute(statement, list(parameters) if parameters else None, prepare=False)
+        self._take(cursor, statements[-1] if statements else "")
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PostgresConnection:
+        """Run ``sql`` once per row of parameters."""
+        statement = translate(sql)
+        cursor = psycopg.RawCursor(self._con)
+        cursor.executemany(statement, [list(row) for row in rows])
+        self._take(cursor, "")
+        return self
+
+    def _take(self, cursor: psycopg.RawCursor[Any], statement: str) -> None:
+        self._cursor = cursor if cursor.description is not None else None
+        changed = statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+        self._count = [(cursor.rowcount,)] if self._cursor is None and changed else []
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every row of the last statement (none for a statement without rows)."""
+        if self._cursor is None:
+            rows, self._count = self._count, []
+            return rows
+        return list(self._cursor.fetchall())
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row of the last statement."""
+        if self._cursor is None:
+            rows = self.fetchall()
+            return rows[0] if rows else None
+        return self._cursor.fetchone()
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        """Column names of the last statement's rows, as DuckDB gives them."""
+        if self._cursor is None or self._cursor.description is None:
+            return None
+        return [(column.name, column.type_code) for column in self._cursor.description]
+
+    def register(self, name: str, frame: pa.Table | pd.DataFrame) -> None:
+        """Make ``frame`` readable as temporary table ``name`` (COPY, see the module)."""
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
+        )
+        copy_into(self._con, name, table, temporary=True)
+
+    def unregister(self, name: str) -> None:
+        """Drop what :meth:`register` made."""
+        self._con.execute(f"DROP TABLE IF EXISTS pg_temp.{_quote(name)}")
+
+    def close(self) -> None:
+        """Close the psycopg connection."""
+        self._con.close()
+
+
+def copy_into(con: psycopg.Connection[Any], name: str, table: pa.Table, *, temporary: bool) -> None:
+    """Create ``name`` with ``table``'s columns (replacing it) and ``COPY`` its rows in."""
+    columns = ", ".join(f"{_quote(f.name)} {pg_type(f.type)}" for f in table.schema)
+    where = "pg_temp." if temporary else ""
+    con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
+    kind = "TEMPORARY TABLE" if temporary else "TABLE"
+    con.execute(f"CREATE {kind} {_quote(name)} ({columns})")
+    if not table.num_rows:
+        return
+    names = ", ".join(_quote(f.name) for f in table.schema)
+    # COPY streams every row in one statement, where INSERTs cost a round trip each.
+    with con.cursor() as cursor, cursor.copy(f"COPY {_quote(name)} ({names}) FROM STDIN") as copy:
+        for batch in table.to_batches(max_chunksize=10_000):
+            values = [column.to_pylist() for column in batch.columns]
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+
+
+def pg_type(arrow: pa.DataType) -> str:
+    """The PostgreSQL column type holding an Arrow column of type ``arrow``."""
+    if pa.types.is_boolean(arrow):
+        return "BOOLEAN"
+    if pa.types.is_integer(arrow):
+        return "BIGINT"
+    if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        return "DOUBLE PRECISION"
+    if pa.types.is_timestamp(arrow):
+        return "TIMESTAMPTZ" if arrow.tz else "TIMESTAMP"
+    if pa.types.is_date(arrow):
+        return "DATE"
+    if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow):
+        return "BYTEA"
+    if pa.types.is_list(arrow) or pa.types.is_large_list(arrow):
+        return pg_type(arrow.value_type) + "[]"
+    if pa.types.is_null(arrow):
+        return "TEXT"
+    return "TEXT"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

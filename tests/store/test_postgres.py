@@ -1,0 +1,97 @@
+"""DuckDB's statements translated for PostgreSQL (:mod:`cible.store.postgres`), run
+on the local server where they matter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pyarrow as pa
+import pytest
+import sqlglot
+
+from cible.domain.errors import WorkspaceError
+from cible.store.postgres import connect, pg_type, shown, translate
+from cible.store.store import Store
+from tests.backends.engines import POSTGRES, unavailable
+
+
+def test_catalog_functions_read_postgres_catalog() -> None:
+    sql = translate("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
+    assert "pg_catalog.pg_class" in sql and "duckdb_tables()" not in sql.lower()
+    assert "information_schema" not in translate("SELECT index_name FROM duckdb_indexes()")
+
+
+def test_stored_json_is_text_and_casts_stay_json() -> None:
+    assert translate("CREATE TABLE t (doc JSON, n BIGINT)") == "CREATE TABLE t (doc TEXT, n BIGINT)"
+    assert "AS JSON" in translate("SELECT CAST(doc AS JSON) FROM t")
+
+
+def test_typed_parameters_are_numbered() -> None:
+    assert translate("SELECT * FROM t WHERE id IN (SELECT unnest(?::VARCHAR[])) AND n = ?") == (
+        "SELECT * FROM t WHERE id IN (SELECT UNNEST(CAST($1 AS TEXT[]))) AND n = $2"
+    )
+
+
+def test_duckdb_settings_and_checkpoints_do_nothing() -> None:
+    assert translate("SET preserve_insertion_order = false") == ""
+    assert translate("CHECKPOINT") == ""
+    assert translate("SET TimeZone = 'UTC'") != ""
+
+
+def test_what_sqlglot_cannot_read_is_refused_not_sent() -> None:
+    with pytest.raises(sqlglot.errors.ParseError):
+        translate("EXPORT DATABASE 'backup'")
+
+
+def test_arrow_types_and_shown_address() -> None:
+    assert pg_type(pa.list_(pa.string())) == "TEXT[]"
+    assert pg_type(pa.timestamp("us", tz="UTC")) == "TIMESTAMPTZ"
+    assert shown("postgresql://u:p@h/db") == "postgresql://u@h/db"
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    schema = f"cible_store_{uuid.uuid4().hex[:10]}"
+    url = f"{POSTGRES.rstrip('/')}/{schema}"
+    try:
+        backend = connect(url)
+    except WorkspaceError as exc:
+        unavailable("PostgreSQL", exc)
+    backend.disconnect()
+    opened = Store.open_postgres(url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        with psycopg.connect(POSTGRES.replace("postgres://", "postgresql://", 1)) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_statements_run_as_on_duckdb(store: Store) -> None:
+    con = store.connection
+    con.execute("CREATE OR REPLACE TABLE t (id VARCHAR, doc JSON)")
+    con.register("_rows", pa.table({"id": ["a", "b", "c"], "doc": ['{"x": 1}', "{}", "{}"]}))
+    # DuckDB reports the rows a change made, as one row.
+    assert con.execute("INSERT INTO t SELECT * FROM _rows").fetchall() == [(3,)]
+    con.unregister("_rows")
+    assert con.execute("DELETE FROM t WHERE contains(id, ?)", ["b"]).fetchall() == [(1,)]
+    assert con.execute("SELECT id FROM t WHERE doc LIKE '%x%'").fetchall() == [("a",)]
+    assert [r[0] for r in con.execute("DESCRIBE t").fetchall()] == ["id", "doc"]
+    names = con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name = 't'")
+    assert names.fetchall() == [("t",)]
+    con.execute("CREATE OR REPLACE TEMP TABLE t2 AS FROM t")
+    assert con.execute("SELECT count(*) FROM temp.t2").fetchall() == [(2,)]
+    assert store.table("t2").count().execute() == 2
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        con.execute("SELECT * FROM missing")
+
+
+def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    con = store.connection
+    con.execute("CREATE TABLE t (id VARCHAR)")
+    with pytest.raises(KeyError), store.transaction():
+        con.execute("INSERT INTO t VALUES ('a')")
+        raise KeyError("stop")
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
