@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cible import Workspace
+from cible.domain.config import WorkspaceConfig
 
 CUSTOMERS = (
     "customer_id,email,first_name\n"
@@ -22,10 +23,11 @@ CONSENTS = (
 AS_OF = datetime(2025, 2, 1)
 
 
-def make_shop(folder: Path, *, run: bool = True) -> Path:
-    """Create the workspace at ``folder / "shop"`` (run as of :data:`AS_OF`); return it."""
+def make_shop(folder: Path, *, run: bool = True, config: WorkspaceConfig | None = None) -> Path:
+    """Create the workspace at ``folder / "shop"`` (run as of :data:`AS_OF`), with
+    ``config`` when given (a PostgreSQL backend, say); return it."""
     folder.mkdir(parents=True, exist_ok=True)
-    with Workspace.create(folder / "shop") as ws:
+    with Workspace.create(folder / "shop", config=config) as ws:
         for kind, text in (("customers", CUSTOMERS), ("orders", ORDERS), ("consents", CONSENTS)):
             (folder / f"{kind}.csv").write_text(text)
             ws.imports.load(kind, folder / f"{kind}.csv")

@@ -41,6 +41,8 @@ class Shop:
 
     rows: dict[str, pa.Table]
     schemas: dict[str, ibis.Schema]
+    #: The demo workspace the rows were read from (its files in ``demo-files``).
+    folder: Path
 
 
 def build_shop(folder: Path) -> Shop:
@@ -54,7 +56,7 @@ def build_shop(folder: Path) -> Shop:
         rows[name] = pa.concat_tables(
             [rows[name], pa.Table.from_pylist(extra, schema=rows[name].schema)]
         )
-    return Shop(rows, schemas)
+    return Shop(rows, schemas, folder)
 
 
 def _planted(rows: dict[str, pa.Table]) -> dict[str, list[dict[str, Any]]]:

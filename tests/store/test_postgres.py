@@ -64,7 +64,7 @@ def store() -> Iterator[Store]:
     try:
         yield opened
     finally:
-        opened.close()
+        opened.close()  # a second close does nothing
         with psycopg.connect(POSTGRES.replace("postgres://", "postgresql://", 1)) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
@@ -95,3 +95,15 @@ def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
         con.execute("INSERT INTO t VALUES ('a')")
         raise KeyError("stop")
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def test_one_process_at_a_time_leads_a_role_and_another_takes_over(store: Store) -> None:
+    other = Store.open_postgres(store.location)
+    try:
+        assert store.leads("deliveries") and store.leads("deliveries")  # held, asked again
+        assert not other.leads("deliveries")
+        assert other.leads("automations")  # each role has its own leader
+        store.close()  # its server stopped: the lock goes with its connection
+        assert other.leads("deliveries")
+    finally:
+        other.close()

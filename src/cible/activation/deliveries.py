@@ -187,6 +187,9 @@ class Deliveries:
         the same idempotency key.
         """
         moment = utc_now() if now is None else now
+        if not self._store.leads("deliveries"):
+            # Another server sharing the workspace sends (PostgreSQL).
+            return []
         due = self._store.due_deliveries(now=moment, limit=limit, exclude=in_flight)
         if not due:
             return []

@@ -579,6 +579,16 @@ class WorkspaceConfig(_Strict):
             raise ValueError(f"{found} is not a finite number; write a number such as 1.5")
         return self
 
+    @model_validator(mode="after")
+    def _encrypted_on_duckdb(self) -> WorkspaceConfig:
+        if self.workspace.encrypted and self.engine.backend != "duckdb":
+            raise ValueError(
+                "[workspace] encrypted is DuckDB's encryption of cible.duckdb; a workspace "
+                "held in PostgreSQL is encrypted by the server (its disk encryption): remove "
+                'encrypted or use backend = "duckdb"'
+            )
+        return self
+
     _webhook_names = field_validator("webhooks")(check_webhook_names)
 
     @model_validator(mode="after")

@@ -242,6 +242,8 @@ def import_file(
             # Only the rows the import accepted: a rejected row's tags are not set either.
             accepted = store.table(writer.CHECKED)
             accepted = accepted.filter(~accepted._rejected).select("_line")
+            # Read again: on PostgreSQL the text moved there with the judged rows.
+            text = store.table(STAGE)
             cells = text.join(accepted, "_line").select(
                 customer_id=text[mapping["customer_id"]].strip(), tags=text[tag_column]
             )

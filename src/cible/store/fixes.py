@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from cible.domain.schema import Table
 from cible.store.import_tables import table_clause
-from cible.store.sql import fetch_row, quote
+from cible.store.sql import columns_of, fetch_row, quote
 from cible.store.transaction import transaction
 from cible.store.writer import CHECKED, flag_column
 
@@ -91,7 +91,8 @@ def fix_table(
 
 def _fixed_select(con: duckdb.DuckDBPyConnection, source: str, fixes: list[ValueFix]) -> str:
     """``source`` with each fixed column replaced and its ``__flag`` column added."""
-    replaced, flags, joins = [], [], []
+    replaced: dict[str, str] = {}
+    flags, joins = [], []
     for index, fix in enumerate(fixes):
         alias, name = f"f{index}", f"_fix{index}"
         _stage(con, name, fix.frame)
@@ -101,12 +102,11 @@ def _fixed_select(con: duckdb.DuckDBPyConnection, source: str, fixes: list[Value
         )
         joins.append(f"LEFT JOIN {name} {alias} ON {on}")
         column = quote(fix.column)
-        replaced.append(f"coalesce({alias}.value, t.{column}) AS {column}")
+        replaced[fix.column] = f"coalesce({alias}.value, t.{column}) AS {column}"
         flags.append(f"{alias}.reason AS {quote(flag_column(fix.column))}")
-    return (
-        f"SELECT t.* REPLACE ({', '.join(replaced)}), {', '.join(flags)} "
-        f"FROM {quote(source)} t {' '.join(joins)}"
-    )
+    # Every column named (not DuckDB's ``t.* REPLACE``), so that PostgreSQL runs it too.
+    kept = [replaced.get(name, f"t.{quote(name)}") for name in columns_of(con, source)]
+    return f"SELECT {', '.join([*kept, *flags])} FROM {quote(source)} t {' '.join(joins)}"
 
 
 def _stage(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:

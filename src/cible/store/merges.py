@@ -30,6 +30,7 @@ import duckdb
 from cible.domain.errors import CibleError
 from cible.domain.schema import FieldType, Table
 from cible.store.ddl import sql_type
+from cible.store.postgres import is_postgres
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.transaction import transaction
 
@@ -207,6 +208,14 @@ def undo_merge(
     return UndoRecord(merge_id, surviving_id, merged_ids, rows)
 
 
+def merged_ids_array(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for a merge's ``merged_ids`` (a JSON array of strings) as a list of text."""
+    if is_postgres(con):
+        # No portable form: PostgreSQL's own function (the JSON is stored as text).
+        return "ARRAY(SELECT json_array_elements_text(CAST(merged_ids AS JSON)))"
+    return "CAST(json_extract_string(merged_ids, '$[*]') AS VARCHAR[])"
+
+
 def stage_merged_ids(con: duckdb.DuckDBPyConnection) -> int:
     """Stage ``_merged_ids``: where each customer id merged by an applied merge now lives.
 
@@ -221,8 +230,7 @@ def stage_merged_ids(con: duckdb.DuckDBPyConnection) -> int:
         f"""
         CREATE OR REPLACE TEMP TABLE {MERGED_IDS} AS
         WITH RECURSIVE direct AS (
-          SELECT merge_id, surviving_id,
-                 unnest(CAST(json_extract_string(merged_ids, '$[*]') AS VARCHAR[])) AS merged_id
+          SELECT merge_id, surviving_id, unnest({merged_ids_array(con)}) AS merged_id
           FROM merges WHERE status = 'applied'
         ),
         latest AS (
@@ -260,11 +268,11 @@ def _undoable(con: duckdb.DuckDBPyConnection, merge_id: int) -> tuple[str, list[
     merged_ids = [str(i) for i in json.loads(merged_json)]
     ids = [surviving_id, *merged_ids]
     later = con.execute(
-        """
+        f"""
         SELECT min(merge_id) FROM merges
         WHERE merge_id > ? AND status = 'applied'
-          AND (list_has_any(?, [surviving_id])
-               OR list_has_any(?, CAST(json_extract_string(merged_ids, '$[*]') AS VARCHAR[])))
+          AND (list_has_any(?::VARCHAR[], [surviving_id])
+               OR list_has_any(?::VARCHAR[], {merged_ids_array(con)}))
         """,
         [merge_id, ids, ids],
     ).fetchall()[0][0]

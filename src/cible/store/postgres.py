@@ -9,13 +9,17 @@ engines instead of a copy per engine:
 - each statement is parsed in DuckDB's dialect and written in PostgreSQL's by sqlglot
   (the library Ibis compiles with), once per distinct text (:func:`translate`);
 - what sqlglot leaves as DuckDB's is rewritten on the parsed statement: ``rowid``
-  becomes ``ctid`` (a row's identity within a statement); DuckDB's
-  catalog functions (``duckdb_tables()``, ``duckdb_columns()``, ``duckdb_indexes()``)
-  become queries of PostgreSQL's catalog with the same column names, ``temp.`` names
-  ``pg_temp.``, ``CREATE OR REPLACE TABLE`` a ``DROP`` then a ``CREATE``, ``DESCRIBE``
-  a catalog query, ``contains`` a ``strpos``, DuckDB's own settings (``SET threads``)
-  nothing, and a stored ``JSON`` column ``TEXT`` (DuckDB's JSON is text and the Store
-  writes it from text; what reads it casts it);
+  becomes ``ctid`` (a row's identity within a statement); DuckDB's catalog functions
+  (``duckdb_tables()``, ``duckdb_columns()``, ``duckdb_indexes()``) queries of
+  PostgreSQL's catalog with the same column names; ``temp.`` names ``pg_temp.``;
+  ``CREATE OR REPLACE TABLE`` a table made under another name that then takes the old
+  one's place (it may read the table it replaces); ``DESCRIBE`` a catalog query;
+  ``GROUP BY ALL`` and ``ORDER BY ALL`` column positions; ``contains`` a ``strpos``,
+  ``suffix`` a ``right``, ``list_contains`` an ``= ANY``, ``arg_max`` the first of an
+  ordered ``array_agg``, ``sha256`` a hash of the text's UTF-8 bytes; an unnamed
+  subquery gets a name; DuckDB's own settings (``SET threads``) do nothing; and a
+  stored ``JSON`` column is ``TEXT`` (DuckDB's JSON is text and the Store writes it
+  from text; what reads it casts it);
 - parameters are sent as PostgreSQL's ``$1, $2`` through psycopg's raw cursor, so a
   ``%`` in a literal (``LIKE '%x'``) needs no escaping;
 - a registered frame becomes a temporary table filled by ``COPY``, which the Store
@@ -25,9 +29,11 @@ Examples
 --------
 >>> print(translate("SELECT rowid FROM t WHERE contains(name, ?) AND kind = ?"))
 SELECT ctid FROM t WHERE STRPOS(name, $1) > 0 AND kind = $2
->>> print(translate("CREATE OR REPLACE TEMP TABLE _x AS FROM t"))
+>>> print(translate("CREATE OR REPLACE TEMP TABLE _x AS FROM _x WHERE n > 1"))
+DROP TABLE IF EXISTS _x__replacing;
+CREATE TEMPORARY TABLE _x__replacing AS SELECT * FROM _x WHERE n > 1;
 DROP TABLE IF EXISTS pg_temp._x;
-CREATE TEMPORARY TABLE _x AS SELECT * FROM t
+ALTER TABLE _x__replacing RENAME TO "_x"
 """
 
 from __future__ import annotations
@@ -100,7 +106,6 @@ _TYPED_PARAMETER = re.compile(r"\?::(\w+(?:\[\])?)")
 _NOTHING = ("CHECKPOINT", "FORCE CHECKPOINT")
 
 
-@functools.lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
     """``sql`` in DuckDB's dialect, as PostgreSQL statements (``;``-separated).
 
@@ -109,13 +114,26 @@ def translate(sql: str) -> str:
     sqlglot.errors.ParseError
         When the text is not DuckDB SQL sqlglot reads (a bug in the store).
     """
+    return ";\n".join(statement for statement, _ in translated(sql))
+
+
+@functools.lru_cache(maxsize=4096)
+def translated(sql: str) -> tuple[tuple[str, bool], ...]:
+    """``sql`` in DuckDB's dialect, as PostgreSQL statements, each with whether it
+    takes the parameters (the statements added around it, a ``DROP``, do not).
+
+    Raises
+    ------
+    sqlglot.errors.ParseError
+        When the text is not DuckDB SQL sqlglot reads (a bug in the store).
+    """
     stripped = sql.strip().rstrip(";")
     if stripped.upper() in _NOTHING:
-        return ""
+        return ()
     if stripped.upper().startswith("DESCRIBE "):
-        return _describe(stripped[len("DESCRIBE ") :].strip())
+        return ((_describe(stripped[len("DESCRIBE ") :].strip()), False),)
     # sqlglot reads ``?::BIGINT`` as no cast: the store's parameters with a type.
-    stripped = _TYPED_PARAMETER.sub(r"CAST(? AS \1)", stripped)
+    stripped = _numbered(_TYPED_PARAMETER.sub(r"CAST(? AS \1)", stripped))
     statements = []
     for parsed in sqlglot.parse(stripped, read="duckdb", error_level=ErrorLevel.RAISE):
         if parsed is None:
@@ -124,24 +142,46 @@ def translate(sql: str) -> str:
             # sqlglot passes what it cannot read through as text: DuckDB's, not ours.
             raise sqlglot.errors.ParseError(f"Not translated to PostgreSQL: {stripped}")
         statements.extend(_statements(cast(exp.Expression, parsed)))
-    return ";\n".join(statements)
+    return tuple(statements)
 
 
-def _statements(parsed: exp.Expression) -> list[str]:
+def _statements(parsed: exp.Expression) -> list[tuple[str, bool]]:
     if isinstance(parsed, exp.Set) and _sets_duckdb_only(parsed):
         return []
     parsed = _numbered_parameters(parsed.transform(_rewrite))
     if isinstance(parsed, exp.Create) and parsed.args.get("replace"):
-        # PostgreSQL replaces views only; a table is dropped first.
-        parsed.set("replace", False)
-        kind = (parsed.kind or "TABLE").upper()
-        temporary = any(isinstance(p, exp.TemporaryProperty) for p in _properties(parsed))
-        target = parsed.this.this if isinstance(parsed.this, exp.Schema) else parsed.this
-        # Written out: sqlglot's DROP loses the table's name (see .engines).
-        where = "pg_temp." if temporary else ""
-        dropped = f"DROP {kind} IF EXISTS {where}{target.sql(dialect='postgres')}"
-        return [dropped, parsed.sql(dialect="postgres")]
-    return [parsed.sql(dialect="postgres")]
+        return _replaced(parsed)
+    return [(parsed.sql(dialect="postgres"), parsed.find(exp.Parameter) is not None)]
+
+
+def _replaced(parsed: exp.Create) -> list[tuple[str, bool]]:
+    """``CREATE OR REPLACE``, which PostgreSQL has for views only: the new table is
+    made under another name, then takes the old one's place, so that it may read the
+    table it replaces (``CREATE OR REPLACE TABLE t AS SELECT ... FROM t``)."""
+    parsed.set("replace", False)
+    kind = (parsed.kind or "TABLE").upper()
+    takes = parsed.find(exp.Parameter) is not None
+    if kind != "TABLE":
+        return [
+            (f"DROP {kind} IF EXISTS {parsed.this.sql(dialect='postgres')}", False),
+            (parsed.sql(dialect="postgres"), takes),
+        ]
+    target = parsed.this.this if isinstance(parsed.this, exp.Schema) else parsed.this
+    name = target.name
+    fresh = exp.to_identifier(f"{name}__replacing")
+    old = target.copy()
+    target.set("this", fresh)
+    temporary = any(isinstance(p, exp.TemporaryProperty) for p in _properties(parsed))
+    if temporary:
+        old.set("db", exp.to_identifier("pg_temp"))
+        target.set("db", None)
+    replaced = old.sql(dialect="postgres")
+    return [
+        (f"DROP TABLE IF EXISTS {target.sql(dialect='postgres')}", False),
+        (parsed.sql(dialect="postgres"), takes),
+        (f"DROP TABLE IF EXISTS {replaced}", False),
+        (f"ALTER TABLE {target.sql(dialect='postgres')} RENAME TO {_quote(name)}", False),
+    ]
 
 
 def _properties(parsed: exp.Create) -> list[exp.Expression]:
@@ -159,12 +199,54 @@ def _sets_duckdb_only(parsed: exp.Set) -> bool:
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Select):
+        return _group_and_order_by_all(node)
     if isinstance(node, exp.ColumnDef) and _is_json(node.args.get("kind")):
         # Stored JSON is text on PostgreSQL, as DuckDB's JSON is: the Store writes it
         # from text parameters, which PostgreSQL would not cast to JSON unasked; the
         # expressions reading it cast it (the segment language's event properties).
         node.set("kind", exp.DataType.build("TEXT"))
         return node
+    if (
+        isinstance(node, exp.Subquery)
+        and not node.alias
+        and isinstance(node.parent, (exp.From, exp.Join))
+    ):
+        # PostgreSQL (before 16) wants a name for every subquery in FROM.
+        node.set("alias", exp.TableAlias(this=exp.to_identifier("_unnamed")))
+        return node
+    if isinstance(node, (exp.ArgMax, exp.ArgMin)):
+        # DuckDB's arg_max(value, key): the value of the row with the largest key.
+        order = "DESC" if isinstance(node, exp.ArgMax) else "ASC"
+        value, key = node.this.sql(dialect="postgres"), node.expression.sql(dialect="postgres")
+        first = f"(ARRAY_AGG({value} ORDER BY {key} {order}) FILTER (WHERE {key} IS NOT NULL))[1]"
+        return cast(exp.Expression, sqlglot.parse_one(first, read="postgres"))
+    if isinstance(node, exp.EndsWith) or (
+        isinstance(node, exp.Anonymous) and node.name.lower() == "suffix"
+    ):
+        # suffix(text, end): PostgreSQL has starts_with only.
+        text, end = (
+            (node.this, node.expression)
+            if isinstance(node, exp.EndsWith)
+            else (
+                node.expressions[0],
+                node.expressions[1],
+            )
+        )
+        tail = exp.Anonymous(this="right", expressions=[text, exp.Length(this=end.copy())])
+        return exp.EQ(this=tail, expression=end)
+    if isinstance(node, exp.SHA2):
+        # PostgreSQL hashes bytes: the text's UTF-8 bytes, as DuckDB hashes them.
+        node.set(
+            "this",
+            exp.Anonymous(this="convert_to", expressions=[node.this, exp.Literal.string("UTF8")]),
+        )
+        return node
+    if isinstance(node, exp.ArrayContains):
+        # list_contains(list, x), NULLs in the list ignored as DuckDB does; sqlglot's
+        # own form tests ``x IS NULL``, which gives a parameter x no type.
+        found = exp.EQ(this=node.expression, expression=exp.Any(this=exp.Paren(this=node.this)))
+        return exp.Coalesce(this=found, expressions=[exp.false()])
     if isinstance(node, exp.Contains):
         # DuckDB's contains(text, part): PostgreSQL finds the part's position.
         position = exp.Anonymous(this="strpos", expressions=[node.this, node.expression])
@@ -187,6 +269,36 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _group_and_order_by_all(select: exp.Select) -> exp.Select:
+    """DuckDB's ``GROUP BY ALL`` and ``ORDER BY ALL`` as the column positions they mean:
+    every column that aggregates nothing, every column."""
+    group = select.args.get("group")
+    if isinstance(group, exp.Group) and group.args.get("all"):
+        positions = [
+            exp.Literal.number(index)
+            for index, column in enumerate(select.expressions, start=1)
+            if not column.find(exp.AggFunc)
+        ]
+        select.set("group", exp.Group(expressions=positions))
+    order = select.args.get("order")
+    if (
+        isinstance(order, exp.Order)
+        and len(order.expressions) == 1
+        and isinstance(order.expressions[0].this, exp.Var)
+        and order.expressions[0].this.name.upper() == "ALL"
+    ):
+        select.set(
+            "order",
+            exp.Order(
+                expressions=[
+                    exp.Ordered(this=exp.Literal.number(index), nulls_first=False)
+                    for index in range(1, len(select.expressions) + 1)
+                ]
+            ),
+        )
+    return select
+
+
 def _is_json(kind: exp.Expression | None) -> bool:
     return isinstance(kind, exp.DataType) and kind.this in (
         exp.DataType.Type.JSON,
@@ -194,15 +306,41 @@ def _is_json(kind: exp.Expression | None) -> bool:
     )
 
 
-def _numbered_parameters(parsed: exp.Expression) -> exp.Expression:
-    # DuckDB's ``?`` become PostgreSQL's ``$1, $2`` in the order they appear.
-    count = 0
-
-    def number(node: exp.Expression) -> exp.Expression:
-        nonlocal count
-        if isinstance(node, exp.Placeholder) and not node.args.get("this"):
+def _numbered(sql: str) -> str:
+    """``sql`` with each ``?`` outside quotes and comments written ``$1``, ``$2``...
+    in the order of the text, the order DuckDB binds them in."""
+    out, count, quote, index = [], 0, "", 0
+    while index < len(sql):
+        char = sql[index]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif sql.startswith("--", index):
+            end = sql.find("\n", index)
+            end = len(sql) if end < 0 else end
+            out.append(sql[index:end])
+            index = end
+            continue
+        elif char == "?":
             count += 1
-            return exp.Parameter(this=exp.Literal.number(count))
+            out.append(f"${count}")
+            index += 1
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _numbered_parameters(parsed: exp.Expression) -> exp.Expression:
+    # ``$1`` as read in DuckDB's dialect, written as PostgreSQL's ``$1`` again.
+    def number(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and str(node.args.get("this", "")).isdigit():
+            return exp.Parameter(this=exp.Literal.number(int(node.args["this"])))
+        if isinstance(node, exp.Is) and isinstance(node.this, exp.Placeholder):
+            # ``? IS NULL`` alone gives PostgreSQL no type for the parameter.
+            node.set("this", exp.cast(number(node.this), "TEXT"))
         return node
 
     return parsed.transform(number)
@@ -257,6 +395,17 @@ def is_postgres(con: object) -> bool:
     return isinstance(con, PostgresConnection)
 
 
+def rewrite_tables(con: PostgresConnection) -> None:
+    """Rewrite every table of the workspace's schema into new files (``VACUUM FULL``),
+    so that no deleted row (an erased customer's) stays on disk."""
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+    ).fetchall()
+    for (name,) in tables:
+        # Not translated: VACUUM is PostgreSQL's own statement.
+        con.native.execute(f"VACUUM FULL {_quote(name)}")
+
+
 def hold_history(con: object) -> None:
     """On PostgreSQL, wait until no other process writes the membership history, and
     keep it to this transaction until it ends; nothing on DuckDB (one writer).
@@ -267,6 +416,26 @@ def hold_history(con: object) -> None:
     """
     if isinstance(con, PostgresConnection):
         con.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.history'))")
+
+
+def leads(con: object, role: str) -> bool:
+    """Whether this connection does ``role`` for the workspace (``automations``,
+    ``deliveries``): always on DuckDB, its single writer; on PostgreSQL, for the one
+    connection holding the role's advisory lock, taken by the first to ask and let go
+    when its connection ends (its server stopped or died), so that another takes over.
+
+    Two servers sharing the workspace would otherwise both read a transition not yet
+    handled, or a delivery not yet sent, and both act on it.
+    """
+    if not isinstance(con, PostgresConnection):
+        return True
+    if role not in con.roles:
+        found = con.execute(
+            "SELECT pg_try_advisory_lock(hashtext(current_schema() || '.' || ?))", [role]
+        ).fetchall()
+        if found[0][0]:
+            con.roles.add(role)
+    return role in con.roles
 
 
 def schema_of(url: str) -> str:
@@ -297,16 +466,34 @@ class PostgresConnection:
         self._con: psycopg.Connection[Any] = backend.con
         self._cursor: psycopg.RawCursor[Any] | None = None
         self._count: list[tuple[Any, ...]] = []
+        #: The roles this connection holds the lock of (see :func:`leads`).
+        self.roles: set[str] = set()
 
-    def create_as(self, name: str, expr: Any, *, temporary: bool = True) -> None:
-        """Replace table ``name`` by the rows of Ibis expression ``expr``, compiled by
-        Ibis for PostgreSQL (not translated from DuckDB's dialect)."""
-        where, kind = ("pg_temp.", "TEMPORARY TABLE") if temporary else ("", "TABLE")
+    @property
+    def native(self) -> psycopg.Connection[Any]:
+        """The psycopg connection, for PostgreSQL's own statements (``VACUUM``)."""
+        return self._con
+
+    def create_as(self, name: str, expr: Any) -> None:
+        """Replace temporary table ``name`` by the rows of Ibis expression ``expr``,
+        compiled by Ibis for PostgreSQL (not translated from DuckDB's dialect)."""
         # Ibis creates the literal tables (ibis.memtable) the expression reads, as it
         # does before running one of its own queries.
         self._backend._run_pre_execute_hooks(expr)
-        self._con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
-        self._con.execute(f"CREATE {kind} {_quote(name)} AS {self._backend.compile(expr)}")
+        self.create_temporary(name, self.compile(expr))
+
+    def compile(self, expr: Any) -> str:
+        """Ibis expression ``expr`` as PostgreSQL's SQL (Cible's corrected compiler)."""
+        return str(self._backend.compile(expr))
+
+    def create_temporary(self, name: str, sql: str) -> None:
+        """Replace temporary table ``name`` by the rows of ``sql``, PostgreSQL's own."""
+        # Made under another name first: ``sql`` may read the table it replaces.
+        fresh = _quote(f"{name}__replacing")
+        self._con.execute(f"DROP TABLE IF EXISTS pg_temp.{fresh}")
+        self._con.execute(f"CREATE TEMPORARY TABLE {fresh} AS {sql}")
+        self._con.execute(f"DROP TABLE IF EXISTS pg_temp.{_quote(name)}")
+        self._con.execute(f"ALTER TABLE {fresh} RENAME TO {_quote(name)}")
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> PostgresConnection:
         """Run ``sql`` (DuckDB's dialect) with ``parameters``; read with :meth:`fetchall`.
@@ -314,18 +501,23 @@ class PostgresConnection:
         As on DuckDB, an ``INSERT``, ``UPDATE`` or ``DELETE`` without ``RETURNING``
         gives one row: the number of rows it changed.
         """
-        statements = [s for s in translate(sql).split(";\n") if s]
+        statements = translated(sql)
         cursor = psycopg.RawCursor(self._con)
-        for statement in statements:
-            cursor.execute(statement, list(parameters) if parameters else None, prepare=False)
-        self._take(cursor, statements[-1] if statements else "")
+        values = list(parameters) if parameters else None
+        for statement, takes in statements:
+            try:
+                cursor.execute(statement, values if takes else None, prepare=False)
+            except psycopg.Error as exc:
+                exc.add_note(f"The statement, translated for PostgreSQL: {statement}")
+                raise
+        self._take(cursor, statements[-1][0] if statements else "")
         return self
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PostgresConnection:
         """Run ``sql`` once per row of parameters."""
         statement = translate(sql)
         cursor = psycopg.RawCursor(self._con)
-        cursor.executemany(statement, [list(row) for row in rows])
+        cursor.executemany(statement, [list(row) for row in rows])  # one statement
         self._take(cursor, "")
         return self
 
@@ -373,19 +565,25 @@ class PostgresConnection:
         self._con.close()
 
 
-def copy_into(con: psycopg.Connection[Any], name: str, table: pa.Table, *, temporary: bool) -> None:
-    """Create ``name`` with ``table``'s columns (replacing it) and ``COPY`` its rows in."""
-    columns = ", ".join(f"{_quote(f.name)} {pg_type(f.type)}" for f in table.schema)
+def copy_into(
+    con: psycopg.Connection[Any],
+    name: str,
+    rows: pa.Table | pa.RecordBatchReader,
+    *,
+    temporary: bool,
+) -> None:
+    """Create ``name`` with the columns of ``rows`` (replacing it) and ``COPY`` them
+    in, a batch at a time (a reader's batches are not all in memory at once)."""
+    columns = ", ".join(f"{_quote(f.name)} {pg_type(f.type)}" for f in rows.schema)
     where = "pg_temp." if temporary else ""
     con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
     kind = "TEMPORARY TABLE" if temporary else "TABLE"
     con.execute(f"CREATE {kind} {_quote(name)} ({columns})")
-    if not table.num_rows:
-        return
-    names = ", ".join(_quote(f.name) for f in table.schema)
+    batches = rows.to_batches(max_chunksize=10_000) if isinstance(rows, pa.Table) else rows
+    names = ", ".join(_quote(f.name) for f in rows.schema)
     # COPY streams every row in one statement, where INSERTs cost a round trip each.
     with con.cursor() as cursor, cursor.copy(f"COPY {_quote(name)} ({names}) FROM STDIN") as copy:
-        for batch in table.to_batches(max_chunksize=10_000):
+        for batch in batches:
             values = [column.to_pylist() for column in batch.columns]
             for row in zip(*values, strict=True):
                 copy.write_row(row)

@@ -39,7 +39,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import ibis
@@ -47,6 +47,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import pyarrow as pa
 
+from cible.store.postgres import PostgresConnection, is_postgres
 from cible.store.sql import quote
 
 #: The two moments a plan is recorded at; chosen so that no field repeats another.
@@ -81,7 +82,7 @@ class Recorder:
 
     def hold(self, name: str, expr: Any) -> None:
         """Compute ``expr`` into temporary table ``name`` and record the step."""
-        sql = str(ibis.to_sql(expr, dialect="duckdb", pretty=False))
+        sql = _compiled(self.con, expr)
         tables = []
         for n, op in enumerate(expr.op().find(ops.InMemoryTable)):
             # Ibis names literal tables at random: renamed by their place, two
@@ -119,11 +120,21 @@ def replay(con: duckdb.DuckDBPyConnection, plan: Plan, as_of: datetime) -> None:
         _run(con, step, _substitute(step.sql, SENTINELS[0], as_of))
 
 
+def _compiled(con: duckdb.DuckDBPyConnection, expr: Any) -> str:
+    if is_postgres(con):
+        return cast(PostgresConnection, con).compile(expr)
+    return str(ibis.to_sql(expr, dialect="duckdb", pretty=False))
+
+
 def _run(con: duckdb.DuckDBPyConnection, step: Step, sql: str) -> None:
     for table_name, rows in step.literal_tables:
         con.register(table_name, rows)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(step.name)} AS {sql}")
+        if is_postgres(con):
+            # Compiled for PostgreSQL by Ibis: run as it is, not translated.
+            cast(PostgresConnection, con).create_temporary(step.name, sql)
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(step.name)} AS {sql}")
     finally:
         for table_name, _ in step.literal_tables:
             con.unregister(table_name)
@@ -138,16 +149,23 @@ def _substitute(sql: str, old: datetime, new: datetime) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _spellings(moment: datetime) -> tuple[str, ...]:
-    """How a moment appears in compiled SQL: as a naive and a UTC timestamp literal,
-    and in the column names Ibis derives from an expression (the ``repr`` of the
-    datetime, without its closing parenthesis so that a time zone may follow)."""
+    """How a moment appears in compiled SQL: as a naive and a UTC timestamp literal
+    (in DuckDB's and PostgreSQL's dialects), and in the column names Ibis derives from
+    an expression (the ``repr`` of the datetime, without its closing parenthesis so
+    that a time zone may follow)."""
     return (
-        _literal_sql(ibis.literal(moment, dt.timestamp)),
-        _literal_sql(ibis.literal(moment.replace(tzinfo=UTC), dt.Timestamp(timezone="UTC"))),
+        *(
+            _literal_sql(literal, dialect)
+            for dialect in ("duckdb", "postgres")
+            for literal in (
+                ibis.literal(moment, dt.timestamp),
+                ibis.literal(moment.replace(tzinfo=UTC), dt.Timestamp(timezone="UTC")),
+            )
+        ),
         repr(moment)[:-1],
     )
 
 
-def _literal_sql(literal: Any) -> str:
-    sql = ibis.to_sql(literal.name("x"), dialect="duckdb", pretty=False)
+def _literal_sql(literal: Any, dialect: str) -> str:
+    sql = ibis.to_sql(literal.name("x"), dialect=dialect, pretty=False)
     return str(sql).removeprefix("SELECT ").removesuffix(' AS "x"')

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from cible.store.merges import merged_ids_array
 from cible.store.sql import fetch_row, quote
 
 #: What the suppression list can hold.
@@ -154,7 +155,8 @@ def listed(con: duckdb.DuckDBPyConnection, kind: str, digests: Sequence[str]) ->
     if not digests:
         return set()
     rows = con.execute(
-        "SELECT DISTINCT digest FROM suppressions WHERE kind = ? AND digest IN (SELECT unnest(?))",
+        "SELECT DISTINCT digest FROM suppressions "
+        "WHERE kind = ? AND digest IN (SELECT unnest(?::VARCHAR[]))",
         [kind, list(digests)],
     ).fetchall()
     return {str(row[0]) for row in rows}
@@ -183,7 +185,7 @@ def suppressed_customers(con: duckdb.DuckDBPyConnection, customer_ids: Sequence[
     rows = con.execute(
         f"""
         SELECT DISTINCT ids.id
-        FROM (SELECT DISTINCT unnest(?) AS id) ids
+        FROM (SELECT DISTINCT unnest(?::VARCHAR[]) AS id) ids
         LEFT JOIN customers c ON c.customer_id = ids.id
         JOIN suppressions s ON {checks}
         """,
@@ -255,7 +257,7 @@ def customer_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         SELECT DISTINCT c.table_name FROM information_schema.columns c
         JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
         WHERE c.column_name = 'customer_id' AND t.table_type = 'BASE TABLE'
-          AND c.table_catalog = current_database() AND c.table_schema = 'main'
+          AND c.table_catalog = current_database() AND c.table_schema = current_schema()
         ORDER BY 1
         """
     ).fetchall()
@@ -305,16 +307,16 @@ def erase(
         int(row[0])
         for row in con.execute(
             "SELECT merge_id FROM merges WHERE surviving_id = ? "
-            "OR list_contains(from_json(merged_ids, '[\"VARCHAR\"]'), ?)",
+            f"OR list_contains({merged_ids_array(con)}, ?)",
             [customer_id, customer_id],
         ).fetchall()
     ]
     run(
         "merge_rows",
-        "DELETE FROM merge_rows WHERE merge_id IN (SELECT unnest(?)) OR row_key = ?",
+        "DELETE FROM merge_rows WHERE merge_id IN (SELECT unnest(?::BIGINT[])) OR row_key = ?",
         [merges, customer_id],
     )
-    run("merges", "DELETE FROM merges WHERE merge_id IN (SELECT unnest(?))", [merges])
+    run("merges", "DELETE FROM merges WHERE merge_id IN (SELECT unnest(?::BIGINT[]))", [merges])
     for table in customer_tables(con):
         run(table, f"DELETE FROM {quote(table)} WHERE customer_id = ?", [customer_id])
     values = [customer_id]
@@ -323,8 +325,8 @@ def erase(
     # Rejects hold one raw value each: the id, the e-mail or the phone as written.
     run(
         "import_issues",
-        "DELETE FROM import_issues WHERE value IN (SELECT unnest(?)) "
-        "OR lower(trim(value)) IN (SELECT lower(unnest(?)))",
+        "DELETE FROM import_issues WHERE value IN (SELECT unnest(?::VARCHAR[])) "
+        "OR lower(trim(value)) IN (SELECT lower(unnest(?::VARCHAR[])))",
         [values, values],
     )
     texts = _needles(customer_id, found)

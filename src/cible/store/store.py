@@ -33,7 +33,6 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb import Backend
 
-from cible.domain.errors import WorkspaceError
 from cible.domain.registry import FieldRegistry
 from cible.domain.schema import Table
 from cible.store import (
@@ -61,6 +60,7 @@ from cible.store import (
 from cible.store import backend as connection
 from cible.store.activation_records import ActivationRecords
 from cible.store.fixes import ValueFix, fix_checked, fix_table
+from cible.store.import_scratch import ImportScratch
 from cible.store.privacy_records import PrivacyRecords
 from cible.store.sql import fetch_row, quote
 from cible.store.transaction import transaction
@@ -102,10 +102,12 @@ class Store(ActivationRecords, PrivacyRecords):
         # Where held rows go: None for temporary tables; an import's file while one
         # holds its rows (see import_rows).
         self._hold_into: str | None = None
-        # On PostgreSQL, DuckDB's connection methods the store calls (see .postgres).
+        # On PostgreSQL, DuckDB's connection methods the store calls (see .postgres),
+        # and the embedded DuckDB an import reads and judges its file in.
         self._postgres = (
             postgres.PostgresConnection(backend) if backend.name == "postgres" else None
         )
+        self._scratch: ImportScratch | None = None
 
     @classmethod
     def open(
@@ -151,6 +153,12 @@ class Store(ActivationRecords, PrivacyRecords):
         """The engine holding the workspace: ``duckdb`` or ``postgres``."""
         return "postgres" if self._postgres is not None else "duckdb"
 
+    def leads(self, role: str) -> bool:
+        """Whether this process does ``role`` (``automations``, ``deliveries``) for the
+        workspace: always on DuckDB; on PostgreSQL one process at a time
+        (:func:`cible.store.postgres.leads`)."""
+        return postgres.leads(self.connection, role)
+
     @property
     def encrypted(self) -> bool:
         """Whether the database file is encrypted (``[workspace] encrypted``)."""
@@ -158,6 +166,9 @@ class Store(ActivationRecords, PrivacyRecords):
 
     def close(self) -> None:
         """Close the connection; the Store cannot be used afterwards."""
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
         self._backend.disconnect()
 
     def invalidated(self) -> bool:
@@ -188,7 +199,18 @@ class Store(ActivationRecords, PrivacyRecords):
 
     def table(self, name: str) -> ir.Table:
         """Table (or temporary table) ``name`` as an Ibis expression."""
+        if self._scratch is not None and self._scratch.has(name):
+            return self._scratch.table(name)
         return self._backend.table(name)
+
+    def _importing(self) -> duckdb.DuckDBPyConnection:
+        """Where an import reads and judges its file: the workspace's DuckDB, or on
+        PostgreSQL an embedded one (:mod:`.import_scratch`)."""
+        if self._postgres is None:
+            return self.connection
+        if self._scratch is None:
+            self._scratch = ImportScratch()
+        return self._scratch.connection
 
     # Temporary tables and transactions ---------------------------------------------
 
@@ -198,7 +220,18 @@ class Store(ActivationRecords, PrivacyRecords):
         An Ibis expression is computed in the database (literal tables it reads, such
         as a segment's long lists, included); a pandas or Arrow frame is copied in.
         """
-        if isinstance(rows, ir.Table):
+        if self._scratch is not None and self._scratch.holds(rows):
+            held = self._scratch.hold(name, cast(ir.Table, rows))
+            if name != writer.CHECKED:
+                return held
+            # The judged rows are what the import writes: into PostgreSQL (see
+            # .import_scratch), beside merged ids, suppressions and the tables, with
+            # the text as read and the refused lines its issues quote.
+            for handed in (name, staging.STAGE, staging.MALFORMED):
+                postgres.copy_into(
+                    self._backend.con, handed, self._scratch.hand_over(handed), temporary=True
+                )
+        elif isinstance(rows, ir.Table):
             runs.stage_expression(self.connection, rows, name, into=self._hold_into)
         else:
             runs.stage_frame(self.connection, name, rows, into=self._hold_into)
@@ -210,8 +243,12 @@ class Store(ActivationRecords, PrivacyRecords):
 
         Temporary tables spill to disk uncompressed; an import holds a whole file
         twice (parsed, then judged), so it holds them in a database file beside the
-        workspace, compressed, deleted when the block ends (:mod:`.import_tables`).
+        workspace, compressed, deleted when the block ends (:mod:`.import_tables`). On
+        PostgreSQL they are held by the import's embedded DuckDB (:mod:`.import_scratch`).
         """
+        if self._postgres is not None:
+            yield
+            return
         with import_tables.attached(self.connection, self._key) as into:
             previous, self._hold_into = self._hold_into, into
             try:
@@ -307,8 +344,7 @@ class Store(ActivationRecords, PrivacyRecords):
 
     def valid_date_format(self, layout: str) -> bool:
         """Whether DuckDB's ``strptime`` accepts ``layout``."""
-        self._refuse_imports()
-        return staging.valid_date_format(self.connection, layout)
+        return staging.valid_date_format(self._importing(), layout)
 
     def stage_file(
         self,
@@ -321,27 +357,19 @@ class Store(ActivationRecords, PrivacyRecords):
     ) -> staging.Staged:
         """Read a data file into text columns with line numbers (see :mod:`.staging`).
 
-        Raises
-        ------
-        WorkspaceError
-            On PostgreSQL, where imports are not built yet (docs/architecture.md).
+        On PostgreSQL, the file is read by the import's embedded DuckDB.
         """
-        self._refuse_imports()
-        return staging.stage(
-            self.connection,
+        staged = staging.stage(
+            self._importing(),
             readable,
             fmt,
             delimiter=delimiter,
             shown_as=shown_as,
             rejected_lines=rejected_lines,
         )
-
-    def _refuse_imports(self) -> None:
-        if self._postgres is not None:
-            raise WorkspaceError(
-                f"Importing files into a workspace held in PostgreSQL ({self.location}) is "
-                'not available yet: import into a DuckDB workspace (backend = "duckdb").'
-            )
+        if self._scratch is not None:
+            self._scratch.keep(staging.STAGE, staging.MALFORMED)
+        return staged
 
     def fix_checked(self, fixes: list[ValueFix]) -> list[str]:
         """Apply contact fixes to an import's checked rows; return the flagged columns."""
@@ -784,9 +812,14 @@ class Store(ActivationRecords, PrivacyRecords):
         """Rewrite the database into a fresh file holding only live rows, and reopen it.
 
         DuckDB keeps deleted values in the blocks it frees, checkpoint or not: after an
-        erasure they would still be in the file. Temporary tables do not survive.
+        erasure they would still be in the file. Temporary tables do not survive. On
+        PostgreSQL, which keeps deleted rows until a vacuum too, every table of the
+        workspace is rewritten by ``VACUUM FULL`` instead.
         """
         con = self.connection
+        if self._postgres is not None:
+            postgres.rewrite_tables(self._postgres)
+            return
         database = privacy.database_path(con)
         fresh = privacy.copy_to_fresh_file(con, connection.attach_options(self._key))
         self._backend.disconnect()

@@ -133,7 +133,7 @@ def record_changes(
             ), latest AS (
               SELECT DISTINCT ON (customer_id, tag) customer_id, tag, action
               FROM customer_tags
-              WHERE (customer_id, tag) IN (SELECT (customer_id, tag) FROM wanted)
+              WHERE (customer_id, tag) IN (SELECT customer_id, tag FROM wanted)
               ORDER BY customer_id, tag, change_id DESC
             )
             SELECT w.customer_id, w.tag, w.action FROM wanted w
