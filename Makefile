@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation bench-web bench-scale bench-spark docs messages clean
+.PHONY: demo test lint bench bench-ingest bench-live bench-webhooks bench-activation bench-web bench-scale bench-spark bench-backends docs messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,10 @@ bench-scale: $(STAMP)
 # The run's traits on Spark local[1] and local[2] beside DuckDB (needs Java).
 bench-spark: $(STAMP) $(JAVA)
 	$(BIN)/python benchmarks/bench_spark.py --folder bench-data/spark
+
+# The same shop imported and run on DuckDB and in PostgreSQL (the local server).
+bench-backends: $(STAMP)
+	$(BIN)/python benchmarks/bench_backends.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -206,10 +206,12 @@ def test_reports_are_not_empty(step: str, reference: Results) -> None:
 
 #: A known gap: an import parses text with DuckDB functions Ibis has no portable form
 #: of (``try_strptime`` with a list of layouts, ``json_valid``, ``strip_accents``), so
-#: imports run on DuckDB only; the Store (where imports write) is DuckDB's too.
+#: a file is judged by DuckDB, in an embedded one for a workspace held in PostgreSQL
+#: (``store/import_scratch.py``, checked by ``test_store_postgres.py``).
 IMPORT_GAP = (
     "import validation calls DuckDB's try_strptime, json_valid and strip_accents, "
-    "which PostgreSQL and Spark lack (docs/architecture.md, Backends)"
+    "which PostgreSQL and Spark lack: files are judged by DuckDB, embedded for a "
+    "PostgreSQL workspace (docs/architecture.md, Backends)"
 )
 
 

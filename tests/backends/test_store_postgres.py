@@ -233,12 +233,14 @@ DEMO_FILES = (
 )
 
 
-def test_imports_judge_and_store_as_on_duckdb(
+def test_imports_and_merges_store_as_on_duckdb(
     shop: Shop, postgres_url: str, tmp_path: Path
 ) -> None:
     with Workspace.open(shop.folder) as demo:
         attributes = demo.config.attributes
     stored = {}
+    # Merges stamp the profiles they change with the moment they ran, which differs.
+    started = pd.Timestamp.now(tz="UTC").tz_localize(None) - pd.Timedelta(minutes=1)
     for engine, backend in (("duckdb", "duckdb"), ("postgres", postgres_url + "_imports")):
         config = WorkspaceConfig.model_validate(
             {"engine": {"backend": backend}, "attributes": attributes}
@@ -248,7 +250,14 @@ def test_imports_judge_and_store_as_on_duckdb(
                 ws.imports.load(kind, shop.folder / "demo-files" / name)
                 for kind, name in DEMO_FILES
             ]
+            # Duplicates merged, then the first merge undone: before-images restored.
+            ws.quality.dedupe()
+            merged = ws.table("merges").order_by("merge_id").to_pandas()
+            ws.quality.undo_merge(int(merged["merge_id"].iloc[0]))
             stored[engine] = {
+                "merges": [
+                    (row.surviving_id, sorted(_json(row.merged_ids))) for row in merged.itertuples()
+                ],
                 "counts": [
                     (r.status, r.read, r.loaded, r.inserted, r.rejected, r.flagged) for r in results
                 ],
@@ -259,21 +268,25 @@ def test_imports_judge_and_store_as_on_duckdb(
             }
     duck, pg = stored["duckdb"], stored["postgres"]
     assert pg["counts"] == duck["counts"]
+    assert pg["merges"] == duck["merges"] and duck["merges"]
     assert any(counts[4] for counts in duck["counts"])  # the demo's mistakes were met
     for name in ("import_issues", *(kind for kind, _ in DEMO_FILES)):
-        left, right = _comparable(pg[name]), _comparable(duck[name])
+        left, right = _comparable(pg[name], started), _comparable(duck[name], started)
         pd.testing.assert_frame_equal(left[right.columns], right, check_dtype=False, obj=name)
 
 
-def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+def _json(value: Any) -> Any:
+    # JSON: parsed by DuckDB, text on PostgreSQL.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _comparable(frame: pd.DataFrame, started: pd.Timestamp) -> pd.DataFrame:
     frame = frame.drop(columns=["file"], errors="ignore").copy()
+    if "updated_at" in frame:
+        frame["updated_at"] = frame["updated_at"].where(frame["updated_at"] < started, started)
     for column in ("properties", "context"):
         if column in frame:
-            # JSON: parsed by DuckDB, text on PostgreSQL.
-            frame[column] = [
-                None if v is None else json.dumps(json.loads(v) if isinstance(v, str) else v)
-                for v in frame[column]
-            ]
+            frame[column] = [None if v is None else json.dumps(_json(v)) for v in frame[column]]
     frame = frame.astype(object).where(frame.notna(), None)
     order = list(frame.columns)
     return frame.sort_values(order, key=lambda column: column.astype(str)).reset_index(drop=True)

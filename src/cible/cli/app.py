@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import pydantic
 import typer
 from typer.core import TyperGroup
 
@@ -52,7 +53,7 @@ from cible.cli.tags import tags_app
 from cible.cli.templates import templates_app
 from cible.cli.tokens import tokens_app
 from cible.domain.config import WorkspaceConfig
-from cible.domain.errors import CibleError
+from cible.domain.errors import CibleError, ConfigError
 from cible.domain.schema import IMPORT_KINDS
 from cible.importing.pipeline import StrictRefusalError
 from cible.server.served import hand_over
@@ -112,15 +113,30 @@ def init(
             help="Encrypt the database at rest with the key in CIBLE_ENCRYPTION_KEY.",
         ),
     ] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="Where the data live: duckdb (a file in the folder) or "
+            "postgres://user@host:port/database/schema.",
+        ),
+    ] = "duckdb",
     lang: LangOption = None,
     workspace: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
-    """Create a workspace: a folder with cible.toml and one DuckDB file."""
+    """Create a workspace: a folder with cible.toml and one DuckDB file (or a schema
+    of a PostgreSQL database, with --backend)."""
     use_lang(lang)
     target = path or workspace
     settings = {"name": target.resolve().name, "encrypted": encrypt}
-    config = WorkspaceConfig.model_validate({"workspace": settings})
+    try:
+        config = WorkspaceConfig.model_validate(
+            {"workspace": settings, "engine": {"backend": backend}}
+        )
+    except pydantic.ValidationError as exc:
+        message = exc.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"--backend: {message}.") from None
     with Workspace.create(target, config=config) as ws:
         info = {"workspace": str(ws.path), "schema_version": ws.schema_version}
     if as_json:

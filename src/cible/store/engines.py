@@ -47,7 +47,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import ibis
@@ -341,11 +341,17 @@ def _compatible_spark() -> Any:
 @cache
 def _postgres_class() -> type:
     import ibis.expr.datatypes as dt
+    import ibis.expr.operations as ops
     import sqlglot.expressions as sge
     from ibis.backends.postgres import Backend
     from ibis.backends.sql.compilers.postgres import PostgresCompiler
 
     class Compiler(PostgresCompiler):  # type: ignore[misc]
+        # Ibis maps Arbitrary to a first() PostgreSQL lacks; visit_Arbitrary below.
+        SIMPLE_OPS: ClassVar[dict[Any, str]] = {
+            op: name for op, name in PostgresCompiler.SIMPLE_OPS.items() if op is not ops.Arbitrary
+        }
+
         def visit_Divide(self, op: Any, *, left: Any, right: Any) -> Any:  # noqa: N802
             # Ibis divides exactly; PostgreSQL divides integers by integers into an
             # integer (1 / 3 = 0). sqlglot casts the left side to a float only when
@@ -372,6 +378,40 @@ def _postgres_class() -> type:
                 if not isinstance(found, sge.Cast):
                     found = self.cast(found, dtype)
             return found
+
+        def visit_Arbitrary(self, op: Any, *, arg: Any, where: Any) -> Any:  # noqa: N802
+            # Ibis 12 calls first() and last() aggregates PostgreSQL does not have:
+            # the first value of an ordered array aggregate, NULLs left out.
+            return self._first_of(arg, where, [])
+
+        def visit_First(  # noqa: N802
+            self, op: Any, *, arg: Any, where: Any, order_by: Any, include_null: bool
+        ) -> Any:
+            if include_null:
+                return super().visit_First(
+                    op, arg=arg, where=where, order_by=order_by, include_null=include_null
+                )
+            return self._first_of(arg, where, list(order_by or []))
+
+        def visit_Last(  # noqa: N802
+            self, op: Any, *, arg: Any, where: Any, order_by: Any, include_null: bool
+        ) -> Any:
+            if include_null:
+                return super().visit_Last(
+                    op, arg=arg, where=where, order_by=order_by, include_null=include_null
+                )
+            flipped = [
+                sge.Ordered(this=o.this, desc=not o.args.get("desc"), nulls_first=False)
+                for o in order_by or []
+            ]
+            return self._first_of(arg, where, flipped)
+
+        def _first_of(self, arg: Any, where: Any, order_by: list[Any]) -> Any:
+            kept = arg.is_(sge.Not(this=sge.Null()))
+            where = kept if where is None else sge.And(this=kept, expression=where)
+            values = self.agg.array_agg(arg, where=where, order_by=order_by or None)
+            # sqlglot counts from 0 and writes PostgreSQL's first element, [1].
+            return sge.Bracket(this=sge.Paren(this=values), expressions=[sge.convert(0)])
 
         def visit_HexDigest(self, op: Any, *, arg: Any, how: str) -> Any:  # noqa: N802
             # Ibis 12 has no PostgreSQL rule: the digest of the text's UTF-8 bytes in

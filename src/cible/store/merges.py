@@ -315,10 +315,23 @@ def _restore_rows(
     return int(
         fetch_row(
             con,
-            f"INSERT INTO {target} ({names}) "
-            f"SELECT unnest(from_json(row_data, {literal(json.dumps(spec))})) FROM {images}",
+            f"INSERT INTO {target} ({names}) {_images_as_rows(con, spec, images)}",
         )[0]
     )
+
+
+def _images_as_rows(con: duckdb.DuckDBPyConnection, spec: dict[str, str], images: str) -> str:
+    """``SELECT`` of the before-images in ``images`` as rows of the columns of ``spec``
+    (name -> DuckDB type)."""
+    if is_postgres(con):
+        # No portable form: PostgreSQL's json_to_record (the JSON is stored as text).
+        columns = ", ".join(f"{quote(name)} {kind}" for name, kind in spec.items())
+        names = ", ".join(f"r.{quote(name)}" for name in spec)
+        return (
+            f"SELECT {names} FROM (SELECT row_data FROM {images}) i, "
+            f"json_to_record(CAST(i.row_data AS JSON)) AS r({columns})"
+        )
+    return f"SELECT unnest(from_json(row_data, {literal(json.dumps(spec))})) FROM {images}"
 
 
 def _point_back(con: duckdb.DuckDBPyConnection, merge_id: int, table: Table) -> int:

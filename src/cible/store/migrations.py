@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -378,6 +379,29 @@ def migrate(
     WorkspaceError
         When the workspace was written by a newer Cible.
     """
+    with migrating_alone(con):
+        return _migrate(con, registry, migrations)
+
+
+@contextmanager
+def migrating_alone(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """On PostgreSQL, one process at a time migrates (two servers started together on
+    a new schema): the others wait, then find the schema current. DuckDB's file has one
+    writer already."""
+    if not is_postgres(con):
+        yield
+        return
+    lock = "SELECT pg_advisory_lock(hashtext(current_schema() || '.migrate'))"
+    con.execute(lock).fetchall()
+    try:
+        yield
+    finally:
+        con.execute(lock.replace("pg_advisory_lock", "pg_advisory_unlock")).fetchall()
+
+
+def _migrate(
+    con: duckdb.DuckDBPyConnection, registry: FieldRegistry, migrations: Sequence[Migration]
+) -> list[int]:
     con.execute("CREATE TABLE IF NOT EXISTS cible_meta (key VARCHAR, value VARCHAR)")
     version = current_version(con)
     latest = migrations[-1].version

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
+from cible.store.postgres import read_only
 from cible.store.sql import fetch_row
 
 CARDS = "persona_cards"
@@ -38,7 +39,7 @@ def kept_card(con: duckdb.DuckDBPyConnection, segment_id: str, key: str) -> str 
 def keep_card(con: duckdb.DuckDBPyConnection, segment_id: str, key: str, card: str) -> None:
     """Keep the JSON ``card`` of ``segment_id`` for the latest run; cards of earlier
     runs go. A workspace opened read-only keeps nothing."""
-    if fetch_row(con, "SELECT current_setting('access_mode')")[0] == "read_only":
+    if read_only(con):
         return
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {CARDS} "

@@ -235,6 +235,21 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         )
         tail = exp.Anonymous(this="right", expressions=[text, exp.Length(this=end.copy())])
         return exp.EQ(this=tail, expression=end)
+    if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and not isinstance(
+        node.this, exp.Cast
+    ):
+        # Stored JSON is text here (see the module): read as JSON.
+        node.set("this", exp.cast(node.this, "JSON"))
+        return node
+    if isinstance(node, exp.Struct):
+        # DuckDB's struct of named fields (written as JSON by to_json): PostgreSQL
+        # builds the JSON object itself.
+        pairs: list[exp.Expression] = []
+        for field in node.expressions:
+            name = field.alias if isinstance(field, exp.Alias) else field.this.name
+            value = field.this if isinstance(field, exp.Alias) else field.expression
+            pairs.extend([exp.Literal.string(name), value])
+        return exp.Anonymous(this="json_build_object", expressions=pairs)
     if isinstance(node, exp.SHA2):
         # PostgreSQL hashes bytes: the text's UTF-8 bytes, as DuckDB hashes them.
         node.set(
@@ -388,6 +403,15 @@ def shown(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def read_only(con: Any) -> bool:
+    """Whether ``con`` may not write: a DuckDB file opened read-only (several readers);
+    never on PostgreSQL, where every process may write."""
+    if isinstance(con, PostgresConnection):
+        return False
+    mode = con.execute("SELECT current_setting('access_mode')").fetchall()[0][0]
+    return bool(mode == "read_only")
 
 
 def is_postgres(con: object) -> bool:

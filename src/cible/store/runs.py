@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.operations as ops
 
 from cible.store import import_tables, indexes, outbox, persona_cards, snapshots
-from cible.store.postgres import PostgresConnection, hold_history, is_postgres
+from cible.store.postgres import PostgresConnection, hold_history, is_postgres, read_only
 from cible.store.sql import fetch_row, insert_by_name, literal, quote, widen
 from cible.store.transaction import transaction
 
@@ -241,7 +241,7 @@ def save_figures(con: duckdb.DuckDBPyConnection, run_id: int, held: str) -> None
 def add_figures(con: duckdb.DuckDBPyConnection, held: str) -> None:
     """Add the figures held in ``held`` (segments saved since the latest run, a
     clustering say) to that run's; nothing when that run kept none, or read-only."""
-    if fetch_row(con, "SELECT current_setting('access_mode')")[0] == "read_only":
+    if read_only(con):
         return
     if not _has_figures(con):
         return

@@ -465,7 +465,7 @@ class Store(ActivationRecords, PrivacyRecords):
     def add_figures(self, figures: pa.Table) -> None:
         """Keep ``figures`` of segments saved since the latest run with that run's, so
         that listings stop computing them (a read-only workspace keeps nothing)."""
-        if fetch_row(self.connection, "SELECT current_setting('access_mode')")[0] == "read_only":
+        if postgres.read_only(self.connection):
             return
         self.hold("_segment_figures", figures)
         runs.add_figures(self.connection, "_segment_figures")
