@@ -172,12 +172,13 @@ class Workspace:
                 f"create one with `cible init {folder}`."
             )
         config = load_config(config_path)
+        limits = Limits(config.engine.memory_limit, config.engine.threads)
         if config.engine.backend != "duckdb":
             # PostgreSQL serves several processes, readers and writers, at once.
-            return cls._migrated(folder, config, Store.open_postgres(config.engine.backend))
+            store = Store.open_postgres(config.engine.backend, limits=limits)
+            return cls._migrated(folder, config, store)
         database = folder / DATABASE_FILE
         encrypted = config.workspace.encrypted
-        limits = Limits(config.engine.memory_limit, config.engine.threads)
         if read_only:
             store = Store.open(database, read_only=True, encrypted=encrypted, limits=limits)
             try:

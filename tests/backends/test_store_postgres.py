@@ -254,6 +254,11 @@ def test_imports_and_merges_store_as_on_duckdb(
             ws.quality.dedupe()
             merged = ws.table("merges").order_by("merge_id").to_pandas()
             ws.quality.undo_merge(int(merged["merge_id"].iloc[0]))
+            # Files imported again after merges: ids merged away point at survivors.
+            results += [
+                ws.imports.load(kind, shop.folder / "demo-files" / name)
+                for kind, name in DEMO_FILES[:2]
+            ]
             stored[engine] = {
                 "merges": [
                     (row.surviving_id, sorted(_json(row.merged_ids))) for row in merged.itertuples()
@@ -316,3 +321,23 @@ def test_an_erased_customer_is_gone_and_stays_out_of_imports(
         assert again.rejected > 0
         customers = ws.table("customers")
         assert customers.filter(customers.customer_id == customer).count().execute() == 0
+
+
+def test_a_live_refresh_during_another_process_run_is_left_to_the_sweep(
+    runs: dict[str, Any], postgres_url: str, tmp_path: Path
+) -> None:
+    # This server's folder on the workspace the runs above left.
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "cible.toml").write_text(f'[engine]\nbackend = "{postgres_url}"\n')
+    running = Store.open_postgres(postgres_url)  # another server, in the middle of a run
+    try:
+        with Workspace.open(folder) as ws, running.history_turn():
+            customer = str(ws.table("customers").customer_id.execute().iloc[0])
+            done = ws.segments.refresh([customer])
+            assert done.deferred and done.customers == 0
+        with Workspace.open(folder) as ws:
+            done = ws.segments.refresh([customer])
+            assert not done.deferred and done.customers == 1
+    finally:
+        running.close()

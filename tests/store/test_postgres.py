@@ -3,6 +3,7 @@ on the local server where they matter."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -110,5 +111,71 @@ def test_one_process_at_a_time_leads_a_role_and_another_takes_over(store: Store)
         while not other.leads("deliveries"):
             assert time.monotonic() < deadline, "the lock was not let go"
             time.sleep(0.05)
+    finally:
+        other.close()
+
+
+#: Statements in DuckDB's dialect whose rewrites matter, each run on both engines
+#: over the same rows: PostgreSQL must answer what DuckDB answers.
+SAME_ANSWER = [
+    "SELECT k, arg_max(v, n), arg_min(v, n) FROM t GROUP BY ALL ORDER BY ALL",
+    "SELECT k, count(*) FROM t GROUP BY ALL ORDER BY ALL DESC",
+    "SELECT k FROM t WHERE suffix(v, 'b') ORDER BY k",
+    "SELECT k FROM t WHERE contains(v, 'a') AND list_contains(?::VARCHAR[], k) ORDER BY k",
+    "SELECT /* a ? in a comment */ k FROM t WHERE k = ? -- and ? here\n AND v IS NOT NULL",
+    "SELECT sha256('salt' || k) FROM t ORDER BY k",
+    "SELECT to_json(struct_pack(k := k, inner := struct_pack(v := v))) FROM t WHERE k = 'a'",
+    "SELECT count(*) FROM (SELECT k FROM t) JOIN (SELECT k FROM t) USING (k)",
+]
+PARAMETERS = {3: [["a", "b"]], 4: ["a"]}
+
+
+@pytest.mark.parametrize("number", range(len(SAME_ANSWER)))
+def test_postgres_answers_what_duckdb_answers(store: Store, number: int) -> None:
+    import duckdb
+
+    rows = pa.table(
+        {
+            "k": ["a", "a", "b", "c"],
+            "v": ["ab", None, "bb", "ca"],
+            "n": [1, 2, 3, None],
+        }
+    )
+    duck = duckdb.connect()
+    answers = []
+    for con in (duck, store.connection):
+        con.register("_rows", rows)
+        con.execute("CREATE OR REPLACE TABLE t AS SELECT * FROM _rows")
+        con.unregister("_rows")
+        found = con.execute(SAME_ANSWER[number], PARAMETERS.get(number, [])).fetchall()
+        answers.append([tuple(_plain(value) for value in row) for row in found])
+    assert answers[1] == answers[0]
+
+
+def _plain(value: object) -> object:
+    # JSON: text on PostgreSQL, text on DuckDB too, spaced differently.
+    if isinstance(value, str) and value.startswith("{"):
+        return json.loads(value)
+    return value
+
+
+def test_a_connection_the_server_dropped_makes_the_store_invalidated(store: Store) -> None:
+    assert not store.invalidated()
+    pid = store.connection.execute("SELECT pg_backend_pid()").fetchall()[0][0]
+    with psycopg.connect(POSTGRES.replace("postgres://", "postgresql://", 1)) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # The server answers the next statement on it with an error; the Store is reopened.
+    assert store.invalidated()
+
+
+def test_the_history_is_one_process_turn_at_a_time(store: Store) -> None:
+    other = Store.open_postgres(store.location)
+    try:
+        with store.history_turn() as mine:
+            assert mine
+            with other.history_turn(wait=0.2) as theirs:
+                assert not theirs  # a run elsewhere: not waited for longer
+        with other.history_turn(wait=5) as theirs:
+            assert theirs
     finally:
         other.close()

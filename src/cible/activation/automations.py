@@ -104,6 +104,8 @@ class Pass:
     advanced: int
     deliveries: int
     tagged: tuple[str, ...]
+    #: False when another process leads the automations (PostgreSQL): nothing done.
+    led: bool = True
 
 
 @dataclass(frozen=True)
@@ -380,7 +382,7 @@ class Automations:
         moment = now or utc_now()
         if not self._store.leads("automations"):
             # Another server sharing the workspace handles the outbox (PostgreSQL).
-            return Pass(0, 0, 0, 0, ())
+            return Pass(0, 0, 0, 0, (), led=False)
         if dates:
             # Handled outbox rows are kept a week for inspection, then let go.
             self._store.prune_outbox(before=moment - OUTBOX_KEPT)

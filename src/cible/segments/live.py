@@ -107,12 +107,21 @@ class LiveRefresh:
         Transitions written to the membership history and the outbox.
     as_of : datetime
         The moment they were evaluated at, and the time of the transitions.
+    deferred : bool
+        True when another process was running a run on the shared workspace
+        (PostgreSQL): nothing was evaluated; the sweep brings these customers up to
+        date.
     """
 
     customers: int
     entered: int
     exited: int
     as_of: datetime
+    deferred: bool = False
+
+
+#: How long a live refresh waits for another process's run on a shared workspace.
+LIVE_WAIT_SECONDS = 1.0
 
 
 def refresh_customers(
@@ -142,8 +151,15 @@ def refresh_customers(
     if not wanted:
         return LiveRefresh(0, 0, 0, moment)
     ids = sorted(wanted)
-    traits, members = evaluate_customers(store, registry, config, ids, moment)
-    record = store.commit_live(ids=ids, traits=traits, members=members, at=moment, source=source)
+    # Read and written in one turn; a run of another process holding it for minutes
+    # is not waited for: the events are stored, the sweep re-evaluates these customers.
+    with store.history_turn(wait=LIVE_WAIT_SECONDS) as turn:
+        if not turn:
+            return LiveRefresh(0, 0, 0, moment, deferred=True)
+        traits, members = evaluate_customers(store, registry, config, ids, moment)
+        record = store.commit_live(
+            ids=ids, traits=traits, members=members, at=moment, source=source
+        )
     return LiveRefresh(record.customers, record.entered, record.exited, moment)
 
 

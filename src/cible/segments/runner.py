@@ -310,6 +310,21 @@ def run_segments(
     With ``snapshot``, the run is also kept as a snapshot, in the same transaction.
     """
     report = reporter(progress)
+    # From its first read to its commit: another process's live refresh, computed on
+    # newer events, must not be overwritten by this run's older view (PostgreSQL).
+    with store.history_turn():
+        return _run_and_commit(store, registry, config, as_of, snapshot, progress, report)
+
+
+def _run_and_commit(
+    store: Store,
+    registry: FieldRegistry,
+    config: WorkspaceConfig,
+    as_of: datetime | None,
+    snapshot: bool,
+    progress: Progress | None,
+    report: Callable[[str, int, int], None],
+) -> RunRecord:
     done = evaluate(store, registry, config, as_of=as_of, progress=progress)
     # Automations hear of a run's transitions when it measures the present: the first
     # run (everyone "enters") and replays of the past (backtests) trigger nothing.

@@ -117,7 +117,9 @@ class AutomationWorker:
             await asyncio.sleep(self.idle)
             return None
         self.passes += 1
-        if dates:
+        if dates and done.led:
+            # Checked by this process: a server that only waits to lead checks the
+            # dates of the hour itself once it does.
             self._dates_checked = hour
         if done.deliveries and self.after_pass is not None:
             self.after_pass()

@@ -130,6 +130,8 @@ class Batcher:
         #: Live refreshes done after them, and those that failed.
         self.refreshes = 0
         self.failed_refreshes = 0
+        #: Refreshes left to the sweep while another server ran (PostgreSQL).
+        self.deferred_refreshes = 0
 
     @classmethod
     @asynccontextmanager
@@ -247,6 +249,11 @@ class Batcher:
             if not ws.config.live.refresh:
                 return 0
             done = ws.segments.refresh(customers, anonymous_ids=anonymous)
+            if done.deferred:
+                # Another server's run holds the history (PostgreSQL): the sweep
+                # brings these customers up to date.
+                self.deferred_refreshes += 1
+                _log.info("Live refresh of %d customers deferred to the sweep", len(customers))
             return done.entered + done.exited
 
         try:

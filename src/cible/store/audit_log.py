@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from cible.store.sql import fetch_row
+from cible.store.ids import next_id
 from cible.store.transaction import transaction
 
 CREATE_TABLE = """
@@ -66,7 +66,7 @@ class Entry:
 
 def insert(con: duckdb.DuckDBPyConnection, entry: NewEntry) -> int:
     """Append ``entry`` inside the caller's transaction; return its id."""
-    entry_id = int(fetch_row(con, "SELECT coalesce(max(entry_id), 0) + 1 FROM audit_log")[0])
+    entry_id = next_id(con, "audit_log", "entry_id")
     con.execute(
         "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?)",
         [

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from cible.store.sql import fetch_row
+from cible.store.ids import next_id
 from cible.store.transaction import transaction
 
 
@@ -37,7 +37,7 @@ def save_audit(
 ) -> int:
     """Store an audit and its report (JSON-serialisable); returns its id."""
     with transaction(con):
-        audit_id = int(fetch_row(con, "SELECT coalesce(max(audit_id), 0) + 1 FROM audits")[0])
+        audit_id = next_id(con, "audits", "audit_id")
         con.execute(
             "INSERT INTO audits VALUES (?, ?, ?, ?, ?)",
             [audit_id, created_at, score, customers, json.dumps(report, default=str)],

@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 
+from cible.store.ids import next_id
 from cible.store.runs import reassign_dimension
-from cible.store.sql import fetch_row
 from cible.store.transaction import transaction
 
 CLUSTER_KIND = "cluster"
@@ -40,7 +40,7 @@ def save_clustering(
     dimension's open memberships at the latest run (:func:`.runs.reassign_dimension`).
     """
     with transaction(con):
-        model_id = int(fetch_row(con, "SELECT coalesce(max(model_id), 0) + 1 FROM models")[0])
+        model_id = next_id(con, "models", "model_id")
         con.execute(
             "INSERT INTO models VALUES (?, ?, ?, ?, ?)",
             [model_id, CLUSTER_KIND, now, card, blob],

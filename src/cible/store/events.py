@@ -224,7 +224,9 @@ def _link(con: duckdb.DuckDBPyConnection) -> int:
         GROUP BY anonymous_id, customer_id
         """
     )
-    con.execute("INSERT INTO identities SELECT * FROM _new_links")
+    # Two servers may both hold a new link (PostgreSQL): the unique key keeps one.
+    conflict = " ON CONFLICT (anonymous_id, customer_id) DO NOTHING" if is_postgres(con) else ""
+    con.execute(f"INSERT INTO identities SELECT * FROM _new_links{conflict}")
     # An id linked to several customers (a shared device) gives its unattached events
     # to the latest link; events already attached stay with their customer.
     row = fetch_row(

@@ -33,10 +33,11 @@ from cible.store import runs
 
 
 class ImportScratch:
-    """An in-memory DuckDB holding an import's text and parsed rows by name."""
+    """An in-memory DuckDB holding an import's text and parsed rows by name, held to
+    ``limits`` (``[engine]`` of ``cible.toml``), beyond which it spills to disk."""
 
-    def __init__(self) -> None:
-        self._backend = connection.connect(Path(":memory:"))
+    def __init__(self, limits: connection.Limits | None = None) -> None:
+        self._backend = connection.connect(Path(":memory:"), limits=limits)
         self._names: set[str] = set()
 
     @property

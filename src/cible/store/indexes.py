@@ -147,7 +147,8 @@ def create_indexes(
             continue
         if name in present:
             continue
-        con.execute(f"CREATE INDEX {quote(name)} ON {quote(table)} ({quote(column)})")
+        # IF NOT EXISTS: another process sharing a PostgreSQL workspace may build it too.
+        con.execute(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)} ({quote(column)})")
         created.append(name)
     return created
 

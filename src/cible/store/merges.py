@@ -30,6 +30,7 @@ import duckdb
 from cible.domain.errors import CibleError
 from cible.domain.schema import FieldType, Table
 from cible.store.ddl import sql_type
+from cible.store.ids import next_id
 from cible.store.postgres import is_postgres
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.transaction import transaction
@@ -77,7 +78,7 @@ def apply_merges(
     Merge ids follow the largest stored one, in the order of ``merge``.
     """
     with transaction(con):
-        first = int(fetch_row(con, "SELECT coalesce(max(merge_id), 0) FROM merges")[0])
+        first = next_id(con, "merges", "merge_id") - 1
         _log(con, first, created_at)
         _keep_before_images(con, first, customers, repointed, consents)
         _repoint(con, repointed)
@@ -246,10 +247,15 @@ def stage_merged_ids(con: duckdb.DuckDBPyConnection) -> int:
           FROM chain c JOIN latest l
             ON l.merged_id = c.surviving_id AND l.merge_id > c.last_merge
         )
-        SELECT merged_id AS _merged_id, arg_max(surviving_id, last_merge) AS _surviving_id,
-               arg_max(path, last_merge) AS _merge_ids
-        FROM chain GROUP BY merged_id
-        HAVING arg_max(surviving_id, last_merge) <> merged_id
+        SELECT merged_id AS _merged_id, surviving_id AS _surviving_id, path AS _merge_ids
+        FROM (
+          -- Each id's longest chain: its latest merge (a row number, not arg_max,
+          -- so that PostgreSQL, whose array_agg of arrays nests them, reads it too).
+          SELECT merged_id, surviving_id, path,
+                 row_number() OVER (PARTITION BY merged_id ORDER BY last_merge DESC) AS n
+          FROM chain
+        ) ends
+        WHERE n = 1 AND surviving_id <> merged_id
         """
     )
     return int(fetch_row(con, f"SELECT count(*) FROM {MERGED_IDS}")[0])

@@ -207,6 +207,12 @@ def _live_events(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    if is_postgres(con):
+        # Likewise, one row per link however many servers saw it (events._link).
+        con.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS identities_link "
+            "ON identities (anonymous_id, customer_id)"
+        )
 
 
 def _outbox(con: duckdb.DuckDBPyConnection) -> None:

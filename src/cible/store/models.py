@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from cible.store.sql import fetch_row
+from cible.store.ids import next_id
 from cible.store.transaction import transaction
 
 
@@ -16,7 +16,7 @@ def save_model(
 ) -> int:
     """Store a model of ``kind`` with its JSON card; returns its id."""
     with transaction(con):
-        model_id = int(fetch_row(con, "SELECT coalesce(max(model_id), 0) + 1 FROM models")[0])
+        model_id = next_id(con, "models", "model_id")
         con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?)", [model_id, kind, now, card, blob])
     return model_id
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import duckdb
 
-from cible.store.sql import fetch_row
+from cible.store.ids import next_id
 from cible.store.transaction import transaction
 
 CHECKS = "drift_checks"
@@ -48,7 +48,7 @@ def save_check(
 ) -> int:
     """Store a check; returns its id."""
     with transaction(con):
-        check_id = int(fetch_row(con, f"SELECT coalesce(max(check_id), 0) + 1 FROM {CHECKS}")[0])
+        check_id = next_id(con, CHECKS, "check_id")
         con.execute(
             f"INSERT INTO {CHECKS} VALUES (?, ?, ?, ?, ?, ?, ?)",
             [check_id, checked_at, as_of, reference_as_of, alerts, actor, report],

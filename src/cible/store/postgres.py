@@ -38,9 +38,12 @@ ALTER TABLE _x__replacing RENAME TO "_x"
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -100,6 +103,9 @@ _DUCKDB_SETTINGS = frozenset(
     }
 )
 
+#: The membership history's lock (see :func:`hold_history`, :func:`history_turn`).
+_HISTORY = "hashtext(current_schema() || '.history')"
+
 _TYPED_PARAMETER = re.compile(r"\?::(\w+(?:\[\])?)")
 
 #: DuckDB's statements that have no meaning on PostgreSQL's server.
@@ -148,7 +154,7 @@ def translated(sql: str) -> tuple[tuple[str, bool], ...]:
 def _statements(parsed: exp.Expression) -> list[tuple[str, bool]]:
     if isinstance(parsed, exp.Set) and _sets_duckdb_only(parsed):
         return []
-    parsed = _numbered_parameters(parsed.transform(_rewrite))
+    parsed = _numbered_parameters(_bottom_up(parsed))
     if isinstance(parsed, exp.Create) and parsed.args.get("replace"):
         return _replaced(parsed)
     return [(parsed.sql(dialect="postgres"), parsed.find(exp.Parameter) is not None)]
@@ -198,6 +204,20 @@ def _sets_duckdb_only(parsed: exp.Set) -> bool:
     return bool(names) and names <= _DUCKDB_SETTINGS
 
 
+def _bottom_up(parsed: exp.Expression) -> exp.Expression:
+    """``parsed`` with :func:`_rewrite` applied to every node, children before their
+    parent, so that what a rewrite builds from its children is already rewritten."""
+    # A pre-order walk lists every node after its ancestors: reversed, before them.
+    for node in reversed(list(parsed.walk(bfs=False))):
+        new = _rewrite(cast(exp.Expression, node))
+        if new is not node:
+            if node is parsed:
+                parsed = new
+            else:
+                node.replace(new)
+    return parsed
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Select):
         return _group_and_order_by_all(node)
@@ -213,13 +233,16 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         and isinstance(node.parent, (exp.From, exp.Join))
     ):
         # PostgreSQL (before 16) wants a name for every subquery in FROM.
-        node.set("alias", exp.TableAlias(this=exp.to_identifier("_unnamed")))
+        named = f"_unnamed_{id(node) % 1_000_000}"
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(named)))
         return node
     if isinstance(node, (exp.ArgMax, exp.ArgMin)):
         # DuckDB's arg_max(value, key): the value of the row with the largest key.
         order = "DESC" if isinstance(node, exp.ArgMax) else "ASC"
         value, key = node.this.sql(dialect="postgres"), node.expression.sql(dialect="postgres")
-        first = f"(ARRAY_AGG({value} ORDER BY {key} {order}) FILTER (WHERE {key} IS NOT NULL))[1]"
+        # Rows whose value or key is NULL left out, as DuckDB leaves them.
+        kept = f"{key} IS NOT NULL AND {value} IS NOT NULL"
+        first = f"(ARRAY_AGG({value} ORDER BY {key} {order}) FILTER (WHERE {kept}))[1]"
         return cast(exp.Expression, sqlglot.parse_one(first, read="postgres"))
     if isinstance(node, exp.EndsWith) or (
         isinstance(node, exp.Anonymous) and node.name.lower() == "suffix"
@@ -302,11 +325,12 @@ def _group_and_order_by_all(select: exp.Select) -> exp.Select:
         and isinstance(order.expressions[0].this, exp.Var)
         and order.expressions[0].this.name.upper() == "ALL"
     ):
+        desc = bool(order.expressions[0].args.get("desc"))
         select.set(
             "order",
             exp.Order(
                 expressions=[
-                    exp.Ordered(this=exp.Literal.number(index), nulls_first=False)
+                    exp.Ordered(this=exp.Literal.number(index), desc=desc, nulls_first=False)
                     for index in range(1, len(select.expressions) + 1)
                 ]
             ),
@@ -332,9 +356,10 @@ def _numbered(sql: str) -> str:
                 quote = ""
         elif char in "'\"":
             quote = char
-        elif sql.startswith("--", index):
-            end = sql.find("\n", index)
-            end = len(sql) if end < 0 else end
+        elif sql.startswith("--", index) or sql.startswith("/*", index):
+            closing = "\n" if sql.startswith("--", index) else "*/"
+            end = sql.find(closing, index + 2)
+            end = len(sql) if end < 0 else end + len(closing)
             out.append(sql[index:end])
             index = end
             continue
@@ -385,7 +410,9 @@ def connect(url: str) -> Any:
     backend = connect_engine(url)
     schema = schema_of(url)
     con = backend.con
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+    # Another process may create it at the same moment: then it is there.
+    with contextlib.suppress(psycopg.errors.UniqueViolation):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
     con.execute("SELECT set_config('search_path', %s, false)", (_quote(schema),))
     return backend
 
@@ -403,6 +430,18 @@ def shown(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def lost(con: PostgresConnection) -> bool:
+    """Whether the connection to PostgreSQL is gone (the server restarted, the
+    network dropped it): the Store must be opened again."""
+    if con.native.closed or con.native.broken:
+        return True
+    try:
+        con.native.execute("SELECT 1").fetchall()
+    except psycopg.OperationalError:
+        return True
+    return False
 
 
 def read_only(con: Any) -> bool:
@@ -430,6 +469,35 @@ def rewrite_tables(con: PostgresConnection) -> None:
         con.native.execute(f"VACUUM FULL {_quote(name)}")
 
 
+@contextmanager
+def history_turn(con: object, wait: float | None = None) -> Iterator[bool]:
+    """See :meth:`cible.store.store.Store.history_turn`; the lock :func:`hold_history`
+    takes too, which this session then holds already. With ``wait`` (seconds), gives
+    False instead of waiting longer for it."""
+    if not isinstance(con, PostgresConnection):
+        yield True
+        return
+    if wait is None:
+        con.execute(f"SELECT pg_advisory_lock({_HISTORY})").fetchall()
+    elif not _tried(con, f"SELECT pg_try_advisory_lock({_HISTORY})", wait):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if not lost(con):
+            con.execute(f"SELECT pg_advisory_unlock({_HISTORY})").fetchall()
+
+
+def _tried(con: PostgresConnection, statement: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not con.execute(statement).fetchall()[0][0]:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def hold_history(con: object) -> None:
     """On PostgreSQL, wait until no other process writes the membership history, and
     keep it to this transaction until it ends; nothing on DuckDB (one writer).
@@ -439,7 +507,7 @@ def hold_history(con: object) -> None:
     same run number. A transaction-scoped advisory lock makes them take turns.
     """
     if isinstance(con, PostgresConnection):
-        con.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.history'))")
+        con.execute(f"SELECT pg_advisory_xact_lock({_HISTORY})")
 
 
 def leads(con: object, role: str) -> bool:

@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.operations as ops
 
 from cible.store import import_tables, indexes, outbox, persona_cards, snapshots
+from cible.store.ids import next_id
 from cible.store.postgres import PostgresConnection, hold_history, is_postgres, read_only
 from cible.store.sql import fetch_row, insert_by_name, literal, quote, widen
 from cible.store.transaction import transaction
@@ -163,7 +164,7 @@ def commit_run(
         transaction(con),
     ):
         hold_history(con)
-        run_id = int(fetch_row(con, "SELECT coalesce(max(run_id), 0) + 1 FROM runs")[0])
+        run_id = next_id(con, "runs", "run_id")
         # Sorted by customer, as imports are: a table beyond the indexes' memory
         # budget is read by its zone maps (see indexes).
         con.execute(

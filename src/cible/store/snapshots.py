@@ -20,6 +20,7 @@ from datetime import datetime
 
 import duckdb
 
+from cible.store.ids import next_id
 from cible.store.sql import fetch_row, insert_by_name, quote, widen
 from cible.store.transaction import transaction
 
@@ -97,9 +98,7 @@ def write_snapshot(
             f"SELECT snapshot_id FROM {SNAPSHOTS} WHERE as_of = ?", [as_of]
         ).fetchall():
             _delete(con, int(row[0]))
-    snapshot_id = int(
-        fetch_row(con, f"SELECT coalesce(max(snapshot_id), 0) + 1 FROM {SNAPSHOTS}")[0]
-    )
+    snapshot_id = next_id(con, SNAPSHOTS, "snapshot_id")
     widen(con, TRAITS, traits_table)
     insert_by_name(con, TRAITS, traits_table, first={"snapshot_id": "?"}, params=[snapshot_id])
     con.execute(

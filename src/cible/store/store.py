@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeAlias, cast
@@ -136,22 +136,30 @@ class Store(ActivationRecords, PrivacyRecords):
         return cls(backend, key=key, limits=limits, location=str(database))
 
     @classmethod
-    def open_postgres(cls, url: str) -> Store:
+    def open_postgres(cls, url: str, *, limits: connection.Limits | None = None) -> Store:
         """Open the workspace held in PostgreSQL at ``url``
         (``postgres://user@host:port/database/schema``; the schema, ``public`` when
-        the address names none, is created when missing), in UTC.
+        the address names none, is created when missing), in UTC; the DuckDB an
+        import reads its file in is held to ``limits`` (``[engine]``).
 
         Raises
         ------
         WorkspaceError
             When PostgreSQL cannot be reached or refuses the login.
         """
-        return cls(postgres.connect(url), location=postgres.shown(url))
+        return cls(postgres.connect(url), limits=limits, location=postgres.shown(url))
 
     @property
     def engine(self) -> str:
         """The engine holding the workspace: ``duckdb`` or ``postgres``."""
         return "postgres" if self._postgres is not None else "duckdb"
+
+    def history_turn(self, *, wait: float | None = None) -> AbstractContextManager[bool]:
+        """The membership history to this process while the block reads and writes it:
+        on PostgreSQL other processes' runs and live refreshes wait (a session advisory
+        lock); always granted on DuckDB, whose writer is this process. With ``wait``
+        (seconds), the block gets False rather than waiting longer."""
+        return postgres.history_turn(self.connection, wait)
 
     def leads(self, role: str) -> bool:
         """Whether this process does ``role`` (``automations``, ``deliveries``) for the
@@ -179,6 +187,9 @@ class Store(ActivationRecords, PrivacyRecords):
         leaves DuckDB's database unusable for the rest of the process; what was
         committed before it is safe on disk and back on the next open.
         """
+        if self._postgres is not None:
+            # PostgreSQL: a connection the server or the network closed.
+            return postgres.lost(self._postgres)
         try:
             self.connection.execute("SELECT 1").fetchall()
         except (duckdb.FatalException, duckdb.ConnectionException):
@@ -209,7 +220,7 @@ class Store(ActivationRecords, PrivacyRecords):
         if self._postgres is None:
             return self.connection
         if self._scratch is None:
-            self._scratch = ImportScratch()
+            self._scratch = ImportScratch(self._limits)
         return self._scratch.connection
 
     # Temporary tables and transactions ---------------------------------------------
@@ -231,6 +242,9 @@ class Store(ActivationRecords, PrivacyRecords):
                 postgres.copy_into(
                     self._backend.con, handed, self._scratch.hand_over(handed), temporary=True
                 )
+            # Nothing of the file stays in memory: the next import starts a new one.
+            self._scratch.close()
+            self._scratch = None
         elif isinstance(rows, ir.Table):
             runs.stage_expression(self.connection, rows, name, into=self._hold_into)
         else:

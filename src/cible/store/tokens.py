@@ -31,7 +31,7 @@ from datetime import datetime
 import duckdb
 
 from cible.store import audit_log
-from cible.store.sql import fetch_row
+from cible.store.ids import next_id
 from cible.store.transaction import transaction
 
 CREATE_TABLE = """
@@ -71,7 +71,7 @@ def create(
 ) -> int:
     """Store a token and its audit entry (target ``token:<id>``) at once; return its id."""
     with transaction(con):
-        token_id = int(fetch_row(con, "SELECT coalesce(max(token_id), 0) + 1 FROM api_tokens")[0])
+        token_id = next_id(con, "api_tokens", "token_id")
         con.execute(
             "INSERT INTO api_tokens (token_id, name, role, digest, created_at, unmask) "
             "VALUES (?, ?, ?, ?, ?, ?)",

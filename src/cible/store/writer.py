@@ -31,6 +31,7 @@ import duckdb
 from cible.domain.clock import utc_now
 from cible.domain.schema import Table
 from cible.store import indexes
+from cible.store.ids import next_id
 from cible.store.sql import fetch_row, literal, quote
 from cible.store.staging import MALFORMED, STAGE
 from cible.store.transaction import transaction
@@ -166,7 +167,7 @@ def commit_import(
 
 
 def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(fetch_row(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports")[0])
+    return next_id(con, "imports", "import_id")
 
 
 def _record_issues(
