@@ -46,3 +46,26 @@ def postgres_schema(prefix: str) -> Iterator[Any]:
         engine.disconnect()
         admin.con.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.disconnect()
+
+
+@contextmanager
+def postgres_address(prefix: str, *beside: str) -> Iterator[str]:
+    """The address of a schema of its own on the test server (``prefix`` and a random
+    part), for a workspace held there; it and the schemas named with the ``beside``
+    suffixes are dropped at the end. :func:`unavailable` when the server cannot be
+    reached."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(
+            POSTGRES.replace("postgres://", "postgresql://", 1), autocommit=True
+        )
+    except psycopg.OperationalError as exc:
+        unavailable("PostgreSQL", exc)
+    try:
+        yield f"{POSTGRES.rstrip('/')}/{schema}"
+    finally:
+        for dropped in (schema, *(schema + suffix for suffix in beside)):
+            admin.execute(f'DROP SCHEMA IF EXISTS "{dropped}" CASCADE')
+        admin.close()

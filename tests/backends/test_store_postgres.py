@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from cible.domain.config import WorkspaceConfig
 from cible.domain.errors import WorkspaceError
 from cible.store.events import EVENT_SCHEMA, append_events
 from cible.store.store import Store
-from tests.backends.engines import POSTGRES, unavailable
+from tests.backends.engines import postgres_address
 from tests.backends.shop import AS_OF, TABLES, Shop
 
 LATER = AS_OF + timedelta(days=45)
@@ -36,20 +35,9 @@ EVENTS = 400
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    """A schema of its own on the test server, dropped at the end."""
-    schema = f"cible_ws_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(
-            POSTGRES.replace("postgres://", "postgresql://", 1), autocommit=True
-        )
-    except psycopg.OperationalError as exc:
-        unavailable("PostgreSQL", exc)
-    try:
-        yield f"{POSTGRES.rstrip('/')}/{schema}"
-    finally:
-        for dropped in (schema, f"{schema}_imports", f"{schema}_privacy"):
-            admin.execute(f'DROP SCHEMA IF EXISTS "{dropped}" CASCADE')
-        admin.close()
+    """A schema of its own on the test server (and two beside it), dropped at the end."""
+    with postgres_address("cible_ws", "_imports", "_privacy") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

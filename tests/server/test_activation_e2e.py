@@ -60,6 +60,27 @@ FOLLOW_UP = {
 }
 
 
+def set_up_pricing_loop(shop: Path, port: int, mailbox: Mailbox, sales: Receiver) -> str:
+    """The pricing page's automations, template, tag and segment, sending through
+    ``mailbox`` and to ``sales`` for a server on ``port``; returns an ingest key."""
+    configure(
+        shop,
+        activation={"allow_hosts": ["127.0.0.1"], "public_url": f"http://127.0.0.1:{port}"},
+        email={"host": "127.0.0.1", "port": mailbox.port, "sender": "Shop <shop@example.com>"},
+        webhooks={"sales": webhook(f"{sales.url}/hooks/sales")},
+    )
+    (shop.parent / "guide.yaml").write_text(TEMPLATE)
+    with Workspace.open(shop) as ws:
+        ws.tags.define("hot-lead", description="Saw the pricing page")
+        ws.segments.add({"id": "hot-leads", "name": "Hot leads", "where": {"tag": "hot-lead"}})
+        ws.templates.add(shop.parent / "guide.yaml")
+        ws.run()
+        ws.automations.add(PRICING)
+        ws.automations.add(FOLLOW_UP)
+        key, _ = ws.tokens.create("website", "ingest")
+    return key
+
+
 def _eventually(found: Callable[[], Any], seconds: float = 30.0) -> Any:
     deadline = time.monotonic() + seconds
     while not (result := found()):
@@ -74,21 +95,7 @@ def test_a_page_view_ends_in_an_email_and_a_signed_webhook_under_consent(
     shop = make_shop(tmp_path)  # a: e-mail consent granted; b: withdrawn
     port = free_port()
     with Receiver().running() as sales, Mailbox().running() as mailbox:
-        configure(
-            shop,
-            activation={"allow_hosts": ["127.0.0.1"], "public_url": f"http://127.0.0.1:{port}"},
-            email={"host": "127.0.0.1", "port": mailbox.port, "sender": "Shop <shop@example.com>"},
-            webhooks={"sales": webhook(f"{sales.url}/hooks/sales")},
-        )
-        (tmp_path / "guide.yaml").write_text(TEMPLATE)
-        with Workspace.open(shop) as ws:
-            ws.tags.define("hot-lead", description="Saw the pricing page")
-            ws.segments.add({"id": "hot-leads", "name": "Hot leads", "where": {"tag": "hot-lead"}})
-            ws.templates.add(tmp_path / "guide.yaml")
-            ws.run()
-            ws.automations.add(PRICING)
-            ws.automations.add(FOLLOW_UP)
-            key, _ = ws.tokens.create("website", "ingest")
+        key = set_up_pricing_loop(shop, port, mailbox, sales)
         with serving(shop, tmp_path / "serve.log", port) as url:
             errors: list[Exception] = []
             client = Client(

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from segment.analytics.client import Client
 from standardwebhooks import Webhook
@@ -26,10 +24,10 @@ from standardwebhooks import Webhook
 from cible import Workspace
 from cible.domain.config import WorkspaceConfig
 from tests.activation.conftest import make_shop
-from tests.activation.receivers import SECRET, Mailbox, Receiver, configure, webhook
-from tests.backends.engines import POSTGRES, unavailable
+from tests.activation.receivers import SECRET, Mailbox, Receiver
+from tests.backends.engines import postgres_address
 from tests.server.processes import free_port, serving, wait_for
-from tests.server.test_activation_e2e import FOLLOW_UP, PRICING, TEMPLATE
+from tests.server.test_activation_e2e import set_up_pricing_loop
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +36,8 @@ OTHER_EVENTS = 60
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    schema = f"cible_serve_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(
-            POSTGRES.replace("postgres://", "postgresql://", 1), autocommit=True
-        )
-    except psycopg.OperationalError as exc:
-        unavailable("PostgreSQL", exc)
-    try:
-        yield f"{POSTGRES.rstrip('/')}/{schema}"
-    finally:
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
+    with postgres_address("cible_serve") as address:
+        yield address
 
 
 def _client(key: str, url: str, errors: list[Exception]) -> Client:
@@ -67,22 +55,9 @@ def test_two_servers_store_each_event_once_and_send_once(tmp_path: Path, postgre
     shop = make_shop(tmp_path, config=config)
     ports = free_port(), free_port()
     with Receiver().running() as sales, Mailbox().running() as mailbox:
-        configure(
-            shop,
-            activation={"allow_hosts": ["127.0.0.1"], "public_url": f"http://127.0.0.1:{ports[0]}"},
-            email={"host": "127.0.0.1", "port": mailbox.port, "sender": "Shop <shop@example.com>"},
-            webhooks={"sales": webhook(f"{sales.url}/hooks/sales")},
-        )
-        (tmp_path / "guide.yaml").write_text(TEMPLATE)
+        key = set_up_pricing_loop(shop, ports[0], mailbox, sales)
         with Workspace.open(shop) as ws:
             assert ws.store.engine == "postgres"
-            ws.tags.define("hot-lead", description="Saw the pricing page")
-            ws.segments.add({"id": "hot-leads", "name": "Hot leads", "where": {"tag": "hot-lead"}})
-            ws.templates.add(tmp_path / "guide.yaml")
-            ws.run()
-            ws.automations.add(PRICING)
-            ws.automations.add(FOLLOW_UP)
-            key, _ = ws.tokens.create("website", "ingest")
         # The second machine: its own folder, the same settings, the same database.
         other = tmp_path / "other"
         other.mkdir()

@@ -135,6 +135,23 @@ def test_postgres_sums_conditions_cast_to_integers(postgres: Any) -> None:
     assert found.to_pyarrow().to_pylist() == [{"big": 2, "small": 1}]
 
 
+def test_postgres_first_last_and_any_value_as_on_duckdb(postgres: Any) -> None:
+    """Ibis 12 calls first() and last() aggregates PostgreSQL does not have."""
+    rows = pa.table({"g": ["a", "a", "a", "b"], "x": ["p", None, "r", None], "o": [2, 1, 3, 4]})
+    answers = []
+    for engine in (connect_engine("duckdb"), postgres):
+        table = load_table(engine, "firsts", rows)
+        found = table.group_by("g").agg(
+            first=table.x.first(order_by=table.o),
+            last=table.x.last(order_by=table.o),
+            known=table.x.arbitrary().notnull(),
+            hex=table.g.max().hexdigest("sha256"),
+        )
+        answers.append(found.order_by("g").to_pyarrow().to_pylist())
+    assert answers[1] == answers[0]
+    assert answers[0][0]["first"] == "p" and answers[0][0]["last"] == "r"
+
+
 def test_postgres_float_literals_come_back_as_floats(postgres: Any) -> None:
     """A float literal is a NUMERIC in PostgreSQL: Arrow refused its Decimal."""
     table = load_table(postgres, "groups", pa.table({"n": [1]}))

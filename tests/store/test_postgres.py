@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -13,10 +12,9 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from cible.domain.errors import WorkspaceError
-from cible.store.postgres import connect, pg_type, shown, translate
+from cible.store.postgres import pg_type, shown, translate
 from cible.store.store import Store
-from tests.backends.engines import POSTGRES, unavailable
+from tests.backends.engines import POSTGRES, postgres_address
 
 
 def test_catalog_functions_read_postgres_catalog() -> None:
@@ -55,20 +53,12 @@ def test_arrow_types_and_shown_address() -> None:
 
 @pytest.fixture
 def store() -> Iterator[Store]:
-    schema = f"cible_store_{uuid.uuid4().hex[:10]}"
-    url = f"{POSTGRES.rstrip('/')}/{schema}"
-    try:
-        backend = connect(url)
-    except WorkspaceError as exc:
-        unavailable("PostgreSQL", exc)
-    backend.disconnect()
-    opened = Store.open_postgres(url)
-    try:
-        yield opened
-    finally:
-        opened.close()  # a second close does nothing
-        with psycopg.connect(POSTGRES.replace("postgres://", "postgresql://", 1)) as admin:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_address("cible_store") as url:
+        opened = Store.open_postgres(url)
+        try:
+            yield opened
+        finally:
+            opened.close()  # a second close does nothing
 
 
 def test_statements_run_as_on_duckdb(store: Store) -> None:

@@ -384,27 +384,27 @@ def _postgres_class() -> type:
             # the first value of an ordered array aggregate, NULLs left out.
             return self._first_of(arg, where, [])
 
-        def visit_First(  # noqa: N802
-            self, op: Any, *, arg: Any, where: Any, order_by: Any, include_null: bool
-        ) -> Any:
-            if include_null:
-                return super().visit_First(
-                    op, arg=arg, where=where, order_by=order_by, include_null=include_null
-                )
-            return self._first_of(arg, where, list(order_by or []))
+        def visit_First(self, op: Any, **kw: Any) -> Any:  # noqa: N802
+            return self._first_or_last(op, last=False, **kw)
 
-        def visit_Last(  # noqa: N802
-            self, op: Any, *, arg: Any, where: Any, order_by: Any, include_null: bool
+        def visit_Last(self, op: Any, **kw: Any) -> Any:  # noqa: N802
+            return self._first_or_last(op, last=True, **kw)
+
+        def _first_or_last(
+            self, op: Any, *, last: bool, arg: Any, where: Any, order_by: Any, include_null: bool
         ) -> Any:
             if include_null:
-                return super().visit_Last(
+                parent = super().visit_Last if last else super().visit_First
+                return parent(
                     op, arg=arg, where=where, order_by=order_by, include_null=include_null
                 )
-            flipped = [
-                sge.Ordered(this=o.this, desc=not o.args.get("desc"), nulls_first=False)
-                for o in order_by or []
-            ]
-            return self._first_of(arg, where, flipped)
+            order = list(order_by or [])
+            if last:  # the last one is the first in the reverse order
+                order = [
+                    sge.Ordered(this=o.this, desc=not o.args.get("desc"), nulls_first=False)
+                    for o in order
+                ]
+            return self._first_of(arg, where, order)
 
         def _first_of(self, arg: Any, where: Any, order_by: list[Any]) -> Any:
             kept = arg.is_(sge.Not(this=sge.Null()))
