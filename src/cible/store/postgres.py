@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +51,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
@@ -671,14 +673,37 @@ def copy_into(
     con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
     kind = "TEMPORARY TABLE" if temporary else "TABLE"
     con.execute(f"CREATE {kind} {_quote(name)} ({columns})")
-    batches = rows.to_batches(max_chunksize=10_000) if isinstance(rows, pa.Table) else rows
+    batches = rows.to_batches(max_chunksize=_BATCH) if isinstance(rows, pa.Table) else rows
     names = ", ".join(_quote(f.name) for f in rows.schema)
-    # COPY streams every row in one statement, where INSERTs cost a round trip each.
-    with con.cursor() as cursor, cursor.copy(f"COPY {_quote(name)} ({names}) FROM STDIN") as copy:
+    as_csv = all(_csv_writable(f.type) for f in rows.schema)
+    # COPY streams every row in one statement, where INSERTs cost a round trip each;
+    # Arrow writes the CSV in C++, three to four times faster than psycopg's rows.
+    options = " (FORMAT csv)" if as_csv else ""
+    statement = f"COPY {_quote(name)} ({names}) FROM STDIN{options}"
+    with con.cursor() as cursor, cursor.copy(statement) as copy:
         for batch in batches:
+            if as_csv:
+                text = io.BytesIO()
+                # Unquoted empty fields are NULLs, quoted ones empty strings, as PostgreSQL
+                # reads them; floats' nan and inf it reads too.
+                pa_csv.write_csv(batch, text, _CSV)
+                copy.write(text.getvalue())
+                continue
             values = [column.to_pylist() for column in batch.columns]
             for row in zip(*values, strict=True):
                 copy.write_row(row)
+
+
+#: Rows sent at once by :func:`copy_into`.
+_BATCH = 50_000
+_CSV = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+
+
+def _csv_writable(arrow: pa.DataType) -> bool:
+    # Lists and bytes have no CSV form PostgreSQL reads: they go row by row.
+    nested = pa.types.is_list(arrow) or pa.types.is_large_list(arrow) or pa.types.is_struct(arrow)
+    binary = pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow)
+    return not (nested or binary or pa.types.is_null(arrow))
 
 
 def pg_type(arrow: pa.DataType) -> str:
