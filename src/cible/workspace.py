@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 import tomli_w
@@ -49,7 +49,7 @@ from cible.domain.clock import utc_now
 from cible.domain.config import WorkspaceConfig, check_dimensions
 from cible.domain.errors import CibleError, ConfigError, WorkspaceError
 from cible.domain.json_values import dumps_json
-from cible.domain.progress import Progress
+from cible.domain.progress import Progress, reporter
 from cible.domain.registry import FieldRegistry
 from cible.domain.text import utf8_text
 from cible.importing.imports import Imports
@@ -78,6 +78,7 @@ from cible.store.backend import Limits, encryption_key
 from cible.store.deliveries import NewDelivery
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
+from cible.store.spark import SparkEngine, database_name, spark_run
 from cible.store.store import Store
 
 CONFIG_FILE = "cible.toml"
@@ -119,6 +120,7 @@ class Workspace:
         self.config = config
         self.registry = FieldRegistry(config)
         self.store = store
+        self._spark: SparkEngine | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class Workspace:
         if settings.workspace.encrypted:
             # Refused before anything is written: no half-made workspace without its key.
             encryption_key(folder / DATABASE_FILE)
-        if settings.engine.backend != "duckdb":
+        if settings.engine.on_postgres:
             # Likewise, a server that cannot be reached leaves no folder behind.
             Store.open_postgres(settings.engine.backend).close()
         folder.mkdir(parents=True, exist_ok=True)
@@ -173,7 +175,7 @@ class Workspace:
             )
         config = load_config(config_path)
         limits = Limits(config.engine.memory_limit, config.engine.threads)
-        if config.engine.backend != "duckdb":
+        if config.engine.on_postgres:
             # PostgreSQL serves several processes, readers and writers, at once.
             store = Store.open_postgres(config.engine.backend, limits=limits)
             return cls._migrated(folder, config, store)
@@ -278,15 +280,51 @@ class Workspace:
         Memberships are stored with their history: who entered and who left each
         segment since the previous run. With ``snapshot``, the result is also kept as
         a snapshot (see :attr:`snapshots`).
+
+        With ``[engine] backend = "spark"``, the data tables that changed since they
+        were last copied into Spark are copied first, and the run computes its
+        traits, scores and segments there; they are stored here
+        (:mod:`cible.store.spark`).
         """
-        return run_segments(
-            self.store,
-            self.registry,
-            self.config,
-            as_of=as_of,
-            snapshot=snapshot,
-            progress=progress,
-        )
+        if self.config.engine.backend != "spark":
+            return run_segments(
+                self.store,
+                self.registry,
+                self.config,
+                as_of=as_of,
+                snapshot=snapshot,
+                progress=progress,
+            )
+        engine = self.spark
+        report = reporter(progress)
+        engine.publish(self.store, progress=lambda name: report(f"copying {name} to Spark", 0, 1))
+        with spark_run(self.store, engine) as on_spark:
+            # The run reads and holds through the Store's methods, which SparkRun
+            # offers with the data and the held steps on Spark.
+            return run_segments(
+                cast(Store, on_spark),
+                self.registry,
+                self.config,
+                as_of=as_of,
+                snapshot=snapshot,
+                progress=progress,
+            )
+
+    @property
+    def spark(self) -> SparkEngine:
+        """The Spark session and tables of a workspace with ``backend = "spark"``."""
+        if self.config.engine.backend != "spark":
+            raise CibleError(
+                'This workspace does not compute on Spark: [engine] backend = "spark".'
+            )
+        if self._spark is None:
+            section = self.config.engine.spark
+            self._spark = SparkEngine(
+                master=section.master,
+                database=section.database or database_name(self.config.workspace.name),
+                settings=section.settings,
+            )
+        return self._spark
 
     @property
     def monitoring(self) -> Monitoring:

@@ -446,6 +446,54 @@ def size_bytes(text: str) -> int | None:
     return None if found is None else int(float(found[1]) * _UNITS[found[2]])
 
 
+#: A Spark database name: letters, digits and underscores.
+_SPARK_DATABASE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+class SparkSection(_Strict):
+    """``[engine.spark]``: the Spark session of a workspace with ``backend = "spark"``.
+
+    ``master`` is the Spark master (``local[2]``, ``spark://host:7077``, ``yarn``,
+    ``k8s://...``); unset, Spark's usual settings decide (``spark.master`` in
+    ``spark-defaults.conf`` or ``PYSPARK_SUBMIT_ARGS``), else every core of this
+    machine (``local[*]``). ``database`` is the Spark database that receives the
+    workspace's tables (default: ``cible_`` and the workspace's name). ``settings``
+    are any other Spark settings (``spark.executor.memory``,
+    ``spark.sql.warehouse.dir``...), on top of ``spark-defaults.conf``.
+
+    Examples
+    --------
+    >>> SparkSection(master="local[2]", settings={"spark.executor.memory": "4g"}).master
+    'local[2]'
+    >>> try:
+    ...     SparkSection(database="my shop")
+    ... except ValueError as error:
+    ...     print(error.errors()[0]["msg"])
+    Value error, 'my shop' is not a Spark database name: use letters, digits and underscores
+    """
+
+    master: str | None = None
+    database: str | None = None
+    settings: dict[str, str] = {}
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, value: str | None) -> str | None:
+        if value is not None and _SPARK_DATABASE.fullmatch(value) is None:
+            raise ValueError(
+                f"{value!r} is not a Spark database name: use letters, digits and underscores"
+            )
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not key.startswith("spark."):
+                raise ValueError(f"{key!r} is not a Spark setting: Spark's start with 'spark.'")
+        return value
+
+
 class EngineSection(_Strict):
     """``[engine]``: where the workspace's data live, and how much of the machine the
     embedded DuckDB may take.
@@ -454,7 +502,11 @@ class EngineSection(_Strict):
     folder) or a PostgreSQL address, ``"postgres://user@host:port/database/schema"``
     (the schema, created when missing, holds the workspace; ``public`` when the
     address names none): then every command and server of the workspace reads and
-    writes there, and several may at once.
+    writes there, and several may at once; or ``"spark"``: the workspace's state
+    (imports, runs, memberships and their history, tags, deliveries) stays in
+    ``cible.duckdb`` and a run computes its traits, scores and segments on a Spark
+    session (``[engine.spark]``), from the workspace's tables copied into Spark's
+    catalogue when they changed.
 
     ``memory_limit`` caps DuckDB's memory (a size such as ``"6GB"`` or ``"512MiB"``;
     unset, DuckDB takes 80% of the machine's): above it, joins, group-bys and sorts
@@ -476,21 +528,30 @@ class EngineSection(_Strict):
     backend: str = "duckdb"
     memory_limit: str | None = None
     threads: Annotated[int, Field(ge=1, le=1_024)] | None = None
+    spark: SparkSection = SparkSection()
 
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
         scheme = value.split(":", 1)[0].lower()
-        if value == "duckdb" or (scheme in ("postgres", "postgresql") and "://" in value):
+        if value in ("duckdb", "spark") or (
+            scheme in ("postgres", "postgresql") and "://" in value
+        ):
             return value
         if scheme == "spark":
             raise ValueError(
-                "Spark computes but cannot hold a workspace (no transactions, no row "
-                'updates): use backend = "duckdb" or "postgres://..." (docs/architecture.md)'
+                f'{value!r} is not a backend: write backend = "spark" and the master as '
+                '[engine.spark] master = "..."'
             )
         raise ValueError(
-            f'{value!r} is not a backend: use "duckdb" or "postgres://user@host:port/database"'
+            f'{value!r} is not a backend: use "duckdb", "spark" or '
+            '"postgres://user@host:port/database"'
         )
+
+    @property
+    def on_postgres(self) -> bool:
+        """Whether the workspace lives in PostgreSQL."""
+        return self.backend not in ("duckdb", "spark")
 
     @field_validator("memory_limit")
     @classmethod
@@ -584,8 +645,9 @@ class WorkspaceConfig(_Strict):
         if self.workspace.encrypted and self.engine.backend != "duckdb":
             raise ValueError(
                 "[workspace] encrypted is DuckDB's encryption of cible.duckdb; a workspace "
-                "held in PostgreSQL is encrypted by the server (its disk encryption): remove "
-                'encrypted or use backend = "duckdb"'
+                "held in PostgreSQL is encrypted by the server (its disk encryption), and "
+                "Spark's copies of the tables would not be encrypted: remove encrypted or "
+                'use backend = "duckdb"'
             )
         return self
 

@@ -200,7 +200,7 @@ def _spark(url: str, settings: Mapping[str, str]) -> Any:
         ) from None
     session = SparkSession.getActiveSession()
     if session is None:
-        _require_java()
+        require_java()
         master = spark_master(url)
         builder = SparkSession.builder.master(master).appName(_APP_NAME)
         for key, value in {**spark_session_settings(master), **settings}.items():
@@ -271,7 +271,8 @@ def spark_session_settings(master: str) -> dict[str, str]:
     return settings
 
 
-def _require_java() -> None:
+def require_java() -> None:
+    """Refuse with how to install it when Java, which Spark runs on, is missing."""
     home = os.environ.get("JAVA_HOME")
     found = Path(home, "bin", "java").exists() if home else shutil.which("java") is not None
     if not found:
