@@ -15,11 +15,21 @@ import ibis
 import pyarrow as pa
 import pytest
 
+from cible import Workspace
 from cible.features.lifecycle import LIFECYCLE_COLUMNS
 from cible.features.registry import TRAITS, TYPOLOGY_TRAITS
 from cible.features.rfm import RFM_COLUMNS
+from cible.store import spark as spark_store
 from cible.store.engines import load_table
+from cible.store.spark import SparkRun
 from tests.backends.pipeline import DEFINITIONS, Results
+from tests.backends.shop import Shop
+from tests.backends.workspaces import (
+    assert_same_history,
+    assert_same_records,
+    assert_same_traits,
+    two_runs,
+)
 
 ENGINES = ("postgres", "pyspark")
 RELATIVE = 1e-9
@@ -284,3 +294,64 @@ def test_json_values_read_alike(engine: str, request: pytest.FixtureRequest) -> 
         (None, None, None, False, True),
         (None, None, None, True, None),
     ]
+
+
+# A whole workspace computing on Spark (``[engine] backend = "spark"``) -------------
+# Here, in the module of the Spark session, so that its tests share it.
+
+
+@pytest.fixture(scope="module")
+def spark_workspace_runs(
+    shop: Shop, pyspark_engine: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """A DuckDB and a Spark workspace's stored results after two runs of the shop."""
+    spark = {"backend": "spark", "spark": {"database": "cible_test_workspace"}}
+    held: list[str] = []
+    hold = SparkRun.hold
+    with pytest.MonkeyPatch.context() as patch:
+        # Pages of 37 rows: scores and results cross between Spark and Python in parts.
+        patch.setattr(spark_store, "PAGE_ROWS", 37)
+        # Counted, to be sure the Spark workspace's steps were held on Spark.
+        patch.setattr(
+            SparkRun, "hold", lambda run, name, rows: held.append(name) or hold(run, name, rows)
+        )
+        results = {
+            engine: two_runs(tmp_path_factory.mktemp(engine) / "ws", settings, shop)
+            for engine, settings in (("duckdb", {"backend": "duckdb"}), ("spark", spark))
+        }
+    assert {"_raw_traits", "_scores", "_traits", "_traits_brought"} <= set(held)
+    return results
+
+
+def test_a_spark_workspace_counts_the_same_runs(
+    spark_workspace_runs: dict[str, dict[str, Any]],
+) -> None:
+    assert_same_records(spark_workspace_runs["spark"], spark_workspace_runs["duckdb"])
+
+
+def test_a_spark_workspace_stores_the_same_history(
+    spark_workspace_runs: dict[str, dict[str, Any]],
+) -> None:
+    assert_same_history(spark_workspace_runs["spark"], spark_workspace_runs["duckdb"])
+
+
+def test_a_spark_workspace_stores_the_same_traits(
+    spark_workspace_runs: dict[str, dict[str, Any]],
+) -> None:
+    assert_same_traits(spark_workspace_runs["spark"], spark_workspace_runs["duckdb"])
+
+
+def test_spark_receives_only_the_tables_that_changed(
+    spark_workspace_runs: dict[str, dict[str, Any]],
+) -> None:
+    with Workspace.open(spark_workspace_runs["spark"]["folder"]) as ws:
+        assert ws.spark.publish(ws.store) == []
+        ws.store.connection.execute(
+            "UPDATE orders SET amount = amount + 1 WHERE order_id = "
+            "(SELECT min(order_id) FROM orders)"
+        )
+        assert ws.spark.publish(ws.store) == ["orders"]
+        copied = ws.spark.backend.table("orders", database=ws.spark.database)
+        assert copied.amount.sum().execute() == pytest.approx(
+            ws.table("orders").amount.sum().execute()
+        )

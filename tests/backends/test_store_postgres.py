@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -27,9 +26,14 @@ from cible.domain.errors import WorkspaceError
 from cible.store.events import EVENT_SCHEMA, append_events
 from cible.store.store import Store
 from tests.backends.engines import postgres_address
-from tests.backends.shop import AS_OF, TABLES, Shop
+from tests.backends.shop import Shop
+from tests.backends.workspaces import (
+    assert_same_history,
+    assert_same_records,
+    assert_same_traits,
+    two_runs,
+)
 
-LATER = AS_OF + timedelta(days=45)
 EVENTS = 400
 
 
@@ -45,80 +49,22 @@ def runs(shop: Shop, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
     """Each engine's stored results after two runs of the same shop."""
     results = {}
     for engine, backend in (("duckdb", "duckdb"), ("postgres", postgres_url)):
-        folder = tmp_path_factory.mktemp(engine) / "ws"
-        config = WorkspaceConfig.model_validate({"engine": {"backend": backend}})
-        with Workspace.create(folder, config=config) as ws:
-            assert ws.store.engine == engine
-            _load(ws.store, shop)
-            first = ws.run(as_of=AS_OF)
-            second = ws.run(as_of=LATER)
-            results[engine] = {
-                "records": (first, second),
-                "memberships": ws.table("segment_memberships").to_pandas(),
-                "traits": ws.table("customer_traits").to_pandas(),
-            }
+        results[engine] = two_runs(
+            tmp_path_factory.mktemp(engine) / "ws", {"backend": backend}, shop
+        )
     return results
 
 
-def _load(store: Store, shop: Shop) -> None:
-    # The shop's rows as an import would leave them; imports are tested elsewhere.
-    con = store.connection
-    for name in TABLES:
-        # The demo's custom attributes (interests...) are not declared here.
-        held = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
-        rows = shop.rows[name].select([c for c in shop.rows[name].column_names if c in held])
-        columns = ", ".join(f'"{c}"' for c in rows.column_names)
-        con.register("_shop_rows", rows)
-        con.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM _shop_rows")
-        con.unregister("_shop_rows")
-
-
 def test_runs_record_the_same_counts(runs: dict[str, Any]) -> None:
-    for duck, pg in zip(runs["duckdb"]["records"], runs["postgres"]["records"], strict=True):
-        assert (pg.customers, pg.segments, pg.memberships, pg.entered, pg.exited) == (
-            duck.customers,
-            duck.segments,
-            duck.memberships,
-            duck.entered,
-            duck.exited,
-        )
-    assert runs["duckdb"]["records"][1].exited > 0  # the history has moves to compare
+    assert_same_records(runs["postgres"], runs["duckdb"])
 
 
 def test_membership_history_is_the_same(runs: dict[str, Any]) -> None:
-    columns = ["segment_id", "customer_id", "entered_run", "entered_at", "exited_run", "exited_at"]
-
-    def history(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[columns].sort_values(columns[:3]).reset_index(drop=True)
-
-    pd.testing.assert_frame_equal(
-        history(runs["postgres"]["memberships"]),
-        history(runs["duckdb"]["memberships"]),
-        check_dtype=False,
-    )
+    assert_same_history(runs["postgres"], runs["duckdb"])
 
 
 def test_every_trait_is_the_same(runs: dict[str, Any]) -> None:
-    duck = runs["duckdb"]["traits"].sort_values("customer_id").reset_index(drop=True)
-    pg = runs["postgres"]["traits"].sort_values("customer_id").reset_index(drop=True)
-    assert sorted(pg.columns) == sorted(duck.columns)
-    for column in duck.columns:
-        left, right = pg[column], duck[column]
-        if pd.api.types.is_datetime64_any_dtype(right):
-            # Dates computed from floating-point days round to a microsecond apart.
-            gap = (left - right).abs().dropna()
-            assert left.isna().equals(right.isna()), column
-            assert (gap <= pd.Timedelta(milliseconds=1)).all(), column
-        elif pd.api.types.is_numeric_dtype(right) and not pd.api.types.is_bool_dtype(right):
-            # The value model is fitted by numerical optimisation on rows each engine
-            # reads in its own order: its predictions agree to about 1e-6.
-            np.testing.assert_allclose(
-                left.astype(float), right.astype(float), rtol=1e-5, atol=1e-9, err_msg=column
-            )
-        else:
-            assert left.astype(object).where(left.notna(), None).tolist() == (
-                right.astype(object).where(right.notna(), None).tolist()
-            ), column
+    assert_same_traits(runs["postgres"], runs["duckdb"])
 
 
 def _append(url: str, start: Any, rows: pa.Table, matched: pa.Table) -> None:
@@ -195,9 +141,12 @@ def test_two_servers_store_each_event_once(runs: dict[str, Any], postgres_url: s
 
 @pytest.mark.parametrize(
     ("backend", "words"),
-    [("spark", "cannot hold a workspace"), ("mysql://db/shop", "is not a backend")],
+    [
+        ("spark://local[2]", r"\[engine.spark\] master"),
+        ("mysql://db/shop", "is not a backend"),
+    ],
 )
-def test_a_backend_that_cannot_hold_a_workspace_is_refused(backend: str, words: str) -> None:
+def test_an_unknown_backend_is_refused(backend: str, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         WorkspaceConfig.model_validate({"engine": {"backend": backend}})
 
