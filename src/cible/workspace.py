@@ -96,6 +96,12 @@ _HEADER = """\
 #   category = "value"            # demographic, geographic, psychographic,
 #                                 # behavioural, value, contextual
 #   sensitivity = "none"          # none, personal, special (needs legal_basis to be used)
+# [engine] backend = "spark" computes runs on a Spark session, e.g.
+#   [engine.spark]
+#   master = "local[2]"           # or spark://host:7077, yarn, k8s://...; unset: Spark's
+#                                 # own settings (spark-defaults.conf), else every core
+#   database = "cible_shop"       # where the workspace's tables are copied
+#   settings = { "spark.executor.memory" = "4g" }
 
 """
 

@@ -149,6 +149,26 @@ def test_special_attribute_needs_legal_basis_to_be_used():
             "[lifecycle]\nat_risk_days = 500\n",
             r"cible\.toml: lifecycle: at_risk_days < lapsed_days",
         ),
+        (
+            '[engine]\nbackend = "spark://local[2]"\n',
+            r"engine\.backend: .* write backend = \"spark\" and the master as \[engine\.spark\]",
+        ),
+        (
+            '[engine]\nbackend = "spark"\n[engine.spark]\nmaster = "nowhere:7077"\n',
+            r"engine\.spark\.master: 'nowhere:7077' is not a Spark master",
+        ),
+        (
+            '[engine]\nbackend = "spark"\n[engine.spark]\ndatabase = "my shop"\n',
+            r"engine\.spark\.database: 'my shop' is not a Spark database name",
+        ),
+        (
+            '[engine.spark.settings]\n"executor.memory" = "4g"\n',
+            r"engine\.spark\.settings: 'executor\.memory' is not a Spark setting",
+        ),
+        (
+            '[workspace]\nencrypted = true\n[engine]\nbackend = "spark"\n',
+            r"Spark's copies of the tables would not be encrypted",
+        ),
     ],
 )
 def test_invalid_config_names_the_setting(tmp_path: Path, toml: str, message: str):

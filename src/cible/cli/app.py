@@ -117,8 +117,9 @@ def init(
         str,
         typer.Option(
             "--backend",
-            help="Where the data live: duckdb (a file in the folder) or "
-            "postgres://user@host:port/database/schema.",
+            help="Where the data live: duckdb (a file in the folder), "
+            "postgres://user@host:port/database/schema, or spark (a file in the folder, "
+            "runs computed on Spark: set its master in [engine.spark]).",
         ),
     ] = "duckdb",
     lang: LangOption = None,
@@ -126,7 +127,7 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace: a folder with cible.toml and one DuckDB file (or a schema
-    of a PostgreSQL database, with --backend)."""
+    of a PostgreSQL database, with --backend; or runs computed on Spark)."""
     use_lang(lang)
     target = path or workspace
     settings = {"name": target.resolve().name, "encrypted": encrypt}

@@ -476,6 +476,19 @@ class SparkSection(_Strict):
     database: str | None = None
     settings: dict[str, str] = {}
 
+    @field_validator("master")
+    @classmethod
+    def _spark_master(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split(":", 1)[0].lower()
+        if scheme in ("spark", "yarn", "k8s", "mesos", "local") or scheme.startswith("local["):
+            return value
+        raise ValueError(
+            f"{value!r} is not a Spark master: use local[N], spark://host:7077, yarn or "
+            "k8s://https://host:443"
+        )
+
     @field_validator("database")
     @classmethod
     def _database_name(cls, value: str | None) -> str | None:

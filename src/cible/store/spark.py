@@ -96,7 +96,15 @@ class SparkEngine:
         """Ibis's PySpark backend, the session started (or the process's reused) on
         first use, with the database created when missing."""
         if self._backend is None:
-            self._backend = connect_engine(_master(self.master), spark_settings=self.settings)
+            master = _master(self.master)
+            try:
+                self._backend = connect_engine(master, spark_settings=self.settings)
+            except WorkspaceError:
+                raise
+            except Exception as exc:  # Java's error through py4j
+                raise WorkspaceError(
+                    f"Spark did not start on master {master!r} ([engine.spark]): {_why(exc)}"
+                ) from None
             self._backend._session.sql(f"CREATE DATABASE IF NOT EXISTS {_name(self.database)}")
         return self._backend
 
@@ -342,6 +350,15 @@ def _master(master: str | None) -> str:
     SparkContext._ensure_initialized()
     configured = SparkConf().get("spark.master")
     return configured if configured else "spark"
+
+
+def _why(error: Exception) -> str:
+    """The Java exception behind a py4j error (its class and message), else the error's
+    first line."""
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        return str(java.toString())
+    return (str(error).strip().splitlines() or [repr(error)])[0]
 
 
 def _name(identifier: str) -> str:
