@@ -621,7 +621,12 @@ class Workspace:
     def privacy(self) -> Privacy:
         """The suppression list (``suppress``, ``unsuppress``, ``suppressions``) and
         ``erase`` of a customer from every table (docs/privacy.md)."""
-        return Privacy(self.store, self.path, self.config.quality.phone_region)
+        # On Spark, the copies of the tables go with the erased customer; the next
+        # run copies the tables again.
+        forget = self.spark.forget if self.config.engine.backend == "spark" else None
+        return Privacy(
+            self.store, self.path, self.config.quality.phone_region, copies_forgotten=forget
+        )
 
     @property
     def fairness(self) -> Fairness:

@@ -25,6 +25,7 @@ from cible.store.spark import SparkRun
 from tests.backends.pipeline import DEFINITIONS, Results
 from tests.backends.shop import Shop
 from tests.backends.workspaces import (
+    LATER,
     assert_same_history,
     assert_same_records,
     assert_same_traits,
@@ -355,3 +356,21 @@ def test_spark_receives_only_the_tables_that_changed(
         assert copied.amount.sum().execute() == pytest.approx(
             ws.table("orders").amount.sum().execute()
         )
+
+
+def test_an_erasure_drops_sparks_copies_and_the_next_run_holds_none_of_the_customer(
+    spark_workspace_runs: dict[str, dict[str, Any]],
+) -> None:
+    with Workspace.open(spark_workspace_runs["spark"]["folder"]) as ws:
+        ws.spark.publish(ws.store)
+        erased = str(ws.table("orders").customer_id.min().execute())
+        ws.privacy.erase(erased, actor="test")
+        catalog = ws.spark.session.catalog
+        assert not any(
+            catalog.tableExists(f"{ws.spark.database}.{t}") for t in ("orders", "events")
+        )
+        ws.run(as_of=LATER)
+        for name in ("customers", "orders", "events"):
+            copy = ws.spark.backend.table(name, database=ws.spark.database)
+            assert copy.count().execute() > 0, name
+            assert copy.filter(copy.customer_id == erased).count().execute() == 0, name

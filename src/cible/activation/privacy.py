@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,10 +100,19 @@ class Privacy:
         Region assumed for phone numbers written without a country code.
     """
 
-    def __init__(self, store: Store, folder: Path, phone_region: str = "FR") -> None:
+    def __init__(
+        self,
+        store: Store,
+        folder: Path,
+        phone_region: str = "FR",
+        *,
+        copies_forgotten: Callable[[], None] | None = None,
+    ) -> None:
         self._store = store
         self._folder = folder
         self._phone_region = phone_region
+        # Drops copies of the tables kept outside the Store (Spark's) after an erasure.
+        self._copies_forgotten = copies_forgotten
 
     # -- suppression list -------------------------------------------------------------
 
@@ -180,6 +189,13 @@ class Privacy:
 
     # -- erasure ----------------------------------------------------------------------
 
+    def _rewrite(self) -> None:
+        """Leave no erased value behind: the database file rewritten without the freed
+        blocks, and the copies of the tables kept elsewhere dropped."""
+        self._store.rewrite_file()
+        if self._copies_forgotten is not None:
+            self._copies_forgotten()
+
     def erase(self, customer_id: str, *, actor: str, reason: str = "") -> Erasure:
         """Erase ``customer_id`` from the workspace (see the module's description).
 
@@ -189,7 +205,7 @@ class Privacy:
             When no table holds that customer id (nothing to erase; no tombstone).
         """
         erasure, needles = self._erase_one(customer_id, actor=actor, reason=reason)
-        self._store.rewrite_file()
+        self._rewrite()
         return Erasure(
             erasure.subject, erasure.deleted, erasure.tombstones, self._files_holding(needles)
         )
@@ -254,7 +270,7 @@ class Privacy:
             # later customer fails, then let that error go on.
             report("rewriting", len(customer_ids), len(customer_ids) + 1)
             if erased:
-                self._store.rewrite_file()
+                self._rewrite()
         report("done", len(customer_ids) + 1, len(customer_ids) + 1)
         return {
             "customers": erased,

@@ -40,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -208,9 +209,10 @@ def _spark(url: str, settings: Mapping[str, str]) -> Any:
         if master.startswith("local") and "spark.sql.warehouse.dir" not in settings:
             # Tables would otherwise go to ./spark-warehouse and outlive the session's
             # in-memory catalogue: the next process could not write one of that name.
-            builder = builder.config(
-                "spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cible-spark-")
-            )
+            warehouse = tempfile.mkdtemp(prefix="cible-spark-")
+            builder = builder.config("spark.sql.warehouse.dir", warehouse)
+            # Copies of customers' data must not outlive the process in /tmp.
+            atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
         if master.startswith("local"):
             # Python functions Ibis registers (JSON unwrapping) run in workers started
             # on this machine; PySpark starts them with $PYSPARK_PYTHON, else the

@@ -135,6 +135,13 @@ class SparkEngine:
             copied.append(name)
         return copied
 
+    def forget(self) -> None:
+        """Drop Spark's copies of the data tables (after an erasure): the next run
+        copies them again. Copies another process's session holds are replaced at
+        its next run."""
+        for name in DATA_TABLES:
+            self.session.sql(f"DROP TABLE IF EXISTS {self.qualified(name)}")
+
     def qualified(self, name: str) -> str:
         """``database.name``, quoted for Spark SQL."""
         return f"{_name(self.database)}.{_name(name)}"
