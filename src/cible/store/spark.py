@@ -122,7 +122,7 @@ class SparkEngine:
         """
         copied = []
         for name in DATA_TABLES:
-            fingerprint = _fingerprint(store, name)
+            fingerprint = table_fingerprint(store, name)
             if self._fingerprint_of(name) == fingerprint:
                 continue
             if progress is not None:
@@ -242,7 +242,7 @@ class SparkRun:
         source = self.hold(f"{name}_pages", rows)
         pieces = []
         try:
-            for chosen in _pages(source, page or PAGE_ROWS):
+            for chosen in pages_of(source, page or PAGE_ROWS):
                 scored = score(chosen.to_pandas())
                 arrow = pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
                 pieces.append(
@@ -297,7 +297,7 @@ class SparkRun:
         con = self._store.connection
         try:
             runs.stage_frame(con, name, held.schema().to_pyarrow().empty_table())
-            for chosen in _pages(held, PAGE_ROWS):
+            for chosen in pages_of(held, PAGE_ROWS):
                 runs.append_frame(con, name, chosen.to_pyarrow())
         finally:
             self.drop_held(f"{name}_brought")
@@ -313,11 +313,21 @@ def spark_run(store: Store, engine: SparkEngine) -> Iterator[SparkRun]:
         run.close()
 
 
-def _pages(table: ir.Table, page: int) -> Iterator[ir.Table]:
+def pages_of(table: ir.Table, page: int) -> Iterator[ir.Table]:
     """``table`` in parts of about ``page`` rows, split by the hash of its first
-    column (a customer id): no sort, no numbering, which Spark would do on one core."""
+    column (a customer id): no sort, no numbering, which Spark would do on one core.
+
+    Examples
+    --------
+    >>> ids = ibis.memtable({"customer_id": [f"c{i}" for i in range(100)]})
+    >>> parts = [part.count().execute() for part in pages_of(ids, 30)]
+    >>> len(parts), sum(parts)
+    (4, 100)
+    """
     total = int(table.count().to_pyarrow().as_py())
-    parts = max(1, math.ceil(total / page))
+    if total == 0:
+        return
+    parts = math.ceil(total / page)
     if parts == 1:
         yield table
         return
@@ -326,9 +336,23 @@ def _pages(table: ir.Table, page: int) -> Iterator[ir.Table]:
         yield table.filter(((key % parts) + parts) % parts == part)
 
 
-def _fingerprint(store: Store, name: str) -> str:
+def table_fingerprint(store: Store, name: str) -> str:
     """The row count, the sum of the rows' hashes and the columns of the Store's
-    table ``name``: any row added, removed or changed changes it."""
+    table ``name``: any row added, removed or changed changes it, the order of the
+    rows does not.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> store = Store.open(Path(tempfile.mkdtemp()) / "cible.duckdb")
+    >>> _ = store.connection.execute("CREATE TABLE t AS SELECT 1 AS x")
+    >>> before = table_fingerprint(store, "t")
+    >>> _ = store.connection.execute("UPDATE t SET x = 2")
+    >>> table_fingerprint(store, "t") == before
+    False
+    >>> store.close()
+    """
     count, total = fetch_row(
         store.connection, f"SELECT count(*), sum(hash(t)) FROM {quote(name)} AS t"
     )
