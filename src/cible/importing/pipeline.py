@@ -202,7 +202,9 @@ def import_file(
         # Parsing is held before reasons are derived from it, so that each parsing
         # expression runs once: Ibis would otherwise inline it into every reason.
         parsed = store.hold(writer.PARSED, parse_rows(text, table, mapping, parse))
-        checked = store.hold(writer.CHECKED, judge_rows(parsed, table, parse))
+        store.hold(writer.CHECKED, judge_rows(parsed, table, parse))
+        # The judged rows are what the import writes: where the tables are.
+        checked = store.hand_over(writer.CHECKED)
         flags: list[str] = []
         if table.name == "customers":
             # Only customers: orders and events carry no contact field to normalise.

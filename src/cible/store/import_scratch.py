@@ -67,9 +67,8 @@ class ImportScratch:
         self._names.add(name)
         return self.table(name)
 
-    def hand_over(self, name: str) -> pa.RecordBatchReader:
-        """The rows of ``name``, a batch at a time, no longer held here once read."""
-        self._names.discard(name)
+    def rows(self, name: str) -> pa.RecordBatchReader:
+        """The rows of ``name``, a batch at a time (to hand them over)."""
         return self.connection.sql(f'FROM "{name}"').to_arrow_reader(100_000)
 
     def close(self) -> None:

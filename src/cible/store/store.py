@@ -232,23 +232,26 @@ class Store(ActivationRecords, PrivacyRecords):
         as a segment's long lists, included); a pandas or Arrow frame is copied in.
         """
         if self._scratch is not None and self._scratch.holds(rows):
-            held = self._scratch.hold(name, cast(ir.Table, rows))
-            if name != writer.CHECKED:
-                return held
-            # The judged rows are what the import writes: into PostgreSQL (see
-            # .import_scratch), beside merged ids, suppressions and the tables, with
-            # the text as read and the refused lines its issues quote.
-            for handed in (name, staging.STAGE, staging.MALFORMED):
-                postgres.copy_into(
-                    self._backend.con, handed, self._scratch.hand_over(handed), temporary=True
-                )
-            # Nothing of the file stays in memory: the next import starts a new one.
-            self._scratch.close()
-            self._scratch = None
-        elif isinstance(rows, ir.Table):
+            return self._scratch.hold(name, cast(ir.Table, rows))
+        if isinstance(rows, ir.Table):
             runs.stage_expression(self.connection, rows, name, into=self._hold_into)
         else:
             runs.stage_frame(self.connection, name, rows, into=self._hold_into)
+        return self.table(name)
+
+    def hand_over(self, name: str) -> ir.Table:
+        """Held rows ``name`` where the import writes them: on DuckDB, where they are;
+        on PostgreSQL, copied from the import's embedded DuckDB (:mod:`.import_scratch`)
+        with the text as read and the refused lines its issues quote, beside merged
+        ids, suppressions and the tables. Nothing of the file stays in memory then:
+        the next import starts a new scratch."""
+        if self._scratch is not None and self._scratch.has(name):
+            for handed in (name, staging.STAGE, staging.MALFORMED):
+                postgres.copy_into(
+                    self._backend.con, handed, self._scratch.rows(handed), temporary=True
+                )
+            self._scratch.close()
+            self._scratch = None
         return self.table(name)
 
     @contextmanager
