@@ -8,7 +8,7 @@ import pytest
 
 from cible import Workspace
 from cible.domain.schema import CUSTOMERS
-from cible.store.fixes import ValueFix, fix_table
+from cible.store.fixes import ValueFix, fix_checked, fix_table
 from tests.conftest import rows
 
 
@@ -81,3 +81,17 @@ def test_a_failing_fix_changes_nothing(workspace: Workspace):
     with pytest.raises(Exception, match="no_such_column"):
         fix_table(workspace.store.connection, CUSTOMERS, [good, broken])
     assert rows(workspace, "customers", "customer_id") == before
+
+
+def test_a_fix_of_a_column_the_checked_rows_lack_is_refused(workspace: Workspace):
+    # Every column is named when the fixed rows are written: one the rows lack must
+    # not vanish without a word (DuckDB's ``REPLACE`` raised; the named form would not).
+    con = workspace.store.connection
+    con.execute("CREATE TEMP TABLE _checked AS SELECT ' A@B.FR' AS email")
+    fix = ValueFix(
+        "phone",
+        ("phone",),
+        pa.table({"_k0": ["06"], "value": ["+336"], "reason": pa.nulls(1, pa.string())}),
+    )
+    with pytest.raises(ValueError, match="_checked has no column phone to fix"):
+        fix_checked(con, [fix])

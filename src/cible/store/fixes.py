@@ -105,7 +105,12 @@ def _fixed_select(con: duckdb.DuckDBPyConnection, source: str, fixes: list[Value
         replaced[fix.column] = f"coalesce({alias}.value, t.{column}) AS {column}"
         flags.append(f"{alias}.reason AS {quote(flag_column(fix.column))}")
     # Every column named (not DuckDB's ``t.* REPLACE``), so that PostgreSQL runs it too.
-    kept = [replaced.get(name, f"t.{quote(name)}") for name in columns_of(con, source)]
+    columns = columns_of(con, source)
+    missing = sorted(set(replaced) - set(columns))
+    if missing:
+        # Named columns would drop a fix of a column the table lacks without a word.
+        raise ValueError(f"{source} has no column {', '.join(missing)} to fix")
+    kept = [replaced.get(name, f"t.{quote(name)}") for name in columns]
     return f"SELECT {', '.join([*kept, *flags])} FROM {quote(source)} t {' '.join(joins)}"
 
 
