@@ -78,7 +78,8 @@ from cible.store.backend import Limits, encryption_key
 from cible.store.deliveries import NewDelivery
 from cible.store.migrations import SCHEMA_VERSION
 from cible.store.runs import TRAITS, RunRecord
-from cible.store.spark import SparkEngine, database_name, spark_run
+from cible.store.spark import SparkEngine, database_name, workspace_id
+from cible.store.spark_run import spark_run
 from cible.store.store import Store
 
 CONFIG_FILE = "cible.toml"
@@ -325,9 +326,11 @@ class Workspace:
             )
         if self._spark is None:
             section = self.config.engine.spark
+            owner = workspace_id(self.store)
             self._spark = SparkEngine(
                 master=section.master,
-                database=section.database or database_name(self.config.workspace.name),
+                database=section.database or database_name(self.config.workspace.name, owner),
+                owner=owner,
                 settings=section.settings,
             )
         return self._spark

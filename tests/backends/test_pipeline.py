@@ -19,9 +19,9 @@ from cible import Workspace
 from cible.features.lifecycle import LIFECYCLE_COLUMNS
 from cible.features.registry import TRAITS, TYPOLOGY_TRAITS
 from cible.features.rfm import RFM_COLUMNS
-from cible.store import spark as spark_store
+from cible.store import spark_run as spark_store
 from cible.store.engines import load_table
-from cible.store.spark import SparkRun
+from cible.store.spark_run import SparkRun
 from tests.backends.pipeline import DEFINITIONS, Results
 from tests.backends.shop import Shop
 from tests.backends.workspaces import (
@@ -320,7 +320,7 @@ def spark_workspace_runs(
             engine: two_runs(tmp_path_factory.mktemp(engine) / "ws", settings, shop)
             for engine, settings in (("duckdb", {"backend": "duckdb"}), ("spark", spark))
         }
-    assert {"_raw_traits", "_scores", "_traits", "_traits_brought"} <= set(held)
+    assert {"_raw_traits", "_scores", "_traits", "_run_members"} <= set(held)
     return results
 
 
@@ -340,6 +340,11 @@ def test_a_spark_workspace_stores_the_same_traits(
     spark_workspace_runs: dict[str, dict[str, Any]],
 ) -> None:
     assert_same_traits(spark_workspace_runs["spark"], spark_workspace_runs["duckdb"])
+    # Of the same types: Spark reads a literal such as 86400.0 as a decimal.
+    assert (
+        spark_workspace_runs["spark"]["trait_types"]
+        == (spark_workspace_runs["duckdb"]["trait_types"])
+    )
 
 
 def test_spark_receives_only_the_tables_that_changed(
@@ -369,7 +374,13 @@ def test_an_erasure_drops_sparks_copies_and_the_next_run_holds_none_of_the_custo
         assert not any(
             catalog.tableExists(f"{ws.spark.database}.{t}") for t in ("orders", "events")
         )
+        blocks = ws.spark.session.sparkContext._jsc.getPersistentRDDs
+        before = blocks().size()
         ws.run(as_of=LATER)
+        # Nothing the run held stays in Spark: no view, no literal table, no block.
+        views = [t.name for t in catalog.listTables() if t.isTemporary]
+        assert not [v for v in views if v.startswith(("cible_", "ibis_"))], views
+        assert blocks().size() == before
         for name in ("customers", "orders", "events"):
             copy = ws.spark.backend.table(name, database=ws.spark.database)
             assert copy.count().execute() > 0, name

@@ -45,6 +45,9 @@ def two_runs(folder: Path, engine: dict[str, Any], shop: Shop) -> dict[str, Any]
             "records": (first, second),
             "memberships": ws.table("segment_memberships").to_pandas(),
             "traits": ws.table("customer_traits").to_pandas(),
+            "trait_types": {
+                name: str(kind) for name, kind in ws.table("customer_traits").schema().items()
+            },
         }
 
 

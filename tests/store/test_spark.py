@@ -13,7 +13,8 @@ from pathlib import Path
 import ibis
 import pytest
 
-from cible.store.spark import pages_of, table_fingerprint
+from cible.store.spark import table_fingerprint
+from cible.store.spark_run import pages_of
 from cible.store.store import Store
 
 
@@ -52,14 +53,21 @@ def test_the_fingerprint_of_the_same_rows_in_another_order_is_the_same(store: St
 
 
 @pytest.mark.parametrize(("rows", "page"), [(0, 10), (7, 10), (1_000, 37), (1_000, 1)])
-def test_pages_hold_every_row_once(rows: int, page: int) -> None:
+def test_pages_hold_every_row_once_and_a_customer_in_one(rows: int, page: int) -> None:
+    # Memberships: the segment comes first, a customer in several segments.
     table = ibis.memtable(
-        {"customer_id": [f"c{i}" for i in range(rows)]}, schema={"customer_id": "string"}
+        {
+            "segment_id": [f"s{i % 3}" for i in range(rows)],
+            "customer_id": [f"c{i // 2}" for i in range(rows)],
+        },
+        schema={"segment_id": "string", "customer_id": "string"},
     )
-    pages = [part.to_pyarrow().column("customer_id").to_pylist() for part in pages_of(table, page)]
-    ids = [i for part in pages for i in part]
-    assert sorted(ids) == sorted(f"c{i}" for i in range(rows))
+    pages = [part.to_pyarrow().to_pylist() for part in pages_of(table, page)]
+    found = sorted((r["segment_id"], r["customer_id"]) for part in pages for r in part)
+    assert found == sorted((f"s{i % 3}", f"c{i // 2}") for i in range(rows))
     assert len(pages) == (0 if rows == 0 else -(-rows // page))
+    customers = [{r["customer_id"] for r in part} for part in pages]
+    assert sum(len(c) for c in customers) == len(set().union(*customers))
     if rows >= 1_000 and page > 1:
-        # Split by a hash, the parts are about the page's size, none far above it.
+        # Split by a hash of the customer, the parts are about the page's size.
         assert max(len(part) for part in pages) < 3 * page

@@ -193,6 +193,9 @@ class Privacy:
         """Leave no erased value behind: the database file rewritten without the freed
         blocks, and the copies of the tables kept elsewhere dropped."""
         self._store.rewrite_file()
+        self._forget_copies()
+
+    def _forget_copies(self) -> None:
         if self._copies_forgotten is not None:
             self._copies_forgotten()
 
@@ -270,7 +273,10 @@ class Privacy:
             # later customer fails, then let that error go on.
             report("rewriting", len(customer_ids), len(customer_ids) + 1)
             if erased:
-                self._rewrite()
+                self._store.rewrite_file()
+        # Not in the ``finally``: an error of Spark's must not hide a customer's.
+        if erased:
+            self._forget_copies()
         report("done", len(customer_ids) + 1, len(customer_ids) + 1)
         return {
             "customers": erased,

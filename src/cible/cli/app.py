@@ -119,7 +119,7 @@ def init(
             "--backend",
             help="Where the data live: duckdb (a file in the folder), "
             "postgres://user@host:port/database/schema, or spark (a file in the folder, "
-            "runs computed on Spark: set its master in [engine.spark]).",
+            "runs computed on Spark: set its master in \\[engine.spark]).",
         ),
     ] = "duckdb",
     lang: LangOption = None,

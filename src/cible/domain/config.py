@@ -482,7 +482,7 @@ class SparkSection(_Strict):
         if value is None:
             return None
         scheme = value.split(":", 1)[0].lower()
-        if scheme in ("spark", "yarn", "k8s", "mesos", "local") or scheme.startswith("local["):
+        if scheme in ("spark", "yarn", "k8s", "local") or scheme.startswith("local["):
             return value
         raise ValueError(
             f"{value!r} is not a Spark master: use local[N], spark://host:7077, yarn or "

@@ -1,19 +1,15 @@
-"""A workspace whose runs compute on Spark (``[engine] backend = "spark"``).
+"""A workspace whose runs compute on Spark (``[engine] backend = "spark"``): its session
+and the copies of its tables.
 
 Spark has neither transactions nor row updates, so it cannot hold what a workspace
 changes row by row and all at once (imports merged into tables, memberships and their
 history, tags, deliveries): that state stays in the Store, ``cible.duckdb``. What grows
-with the data, a run's traits, scores and segments, is computed on Spark:
-
-- :class:`SparkEngine` opens the Spark session of ``[engine.spark]`` and copies the
-  workspace's data tables (:data:`DATA_TABLES`) into its Spark database, each when it
-  changed since it was last copied (:meth:`SparkEngine.publish`: a table's
-  fingerprint, its row count and the sum of its rows' hashes, is kept as a property
-  of Spark's table);
-- :class:`SparkRun` is the Store a run is given: it reads those tables and holds each
-  step on Spark, scores models a page at a time in Python, and at the commit brings
-  the traits and memberships into the Store a page at a time, where they are stored
-  with their history in one transaction, as on DuckDB.
+with the data, a run's traits, scores and segments, is computed on Spark
+(:mod:`cible.store.spark_run`), from copies of the workspace's data tables
+(:data:`DATA_TABLES`) that :class:`SparkEngine` keeps in a Spark database: each is
+copied again when its fingerprint (row count, sum of the rows' hashes, columns)
+changed, and carries the workspace it belongs to, so that two workspaces never share
+one database's tables.
 
 Examples
 --------
@@ -24,45 +20,60 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
-import ibis.expr.types as ir
-import pandas as pd
 import pyarrow as pa
 
 from cible.domain.errors import WorkspaceError
-from cible.store import runs
 from cible.store.engines import connect_engine, require_java
 from cible.store.sql import fetch_row, quote
-from cible.store.store import PAGE_ROWS, Store
+from cible.store.store import Store
 
 #: The workspace's data, read by a run and copied into Spark when it changed.
 DATA_TABLES = ("customers", "orders", "order_lines", "events", "products", "consents")
-#: The Store's own tables a run's expressions read beside the data (the segment
-#: language's tags): small, copied at the start of every run.
-STATE_TABLES = ("customer_tags",)
 #: Rows of a data table sent to Spark at once while it is copied.
 PUBLISH_ROWS = 500_000
 #: The property of a Spark table holding the fingerprint of the rows copied into it.
 FINGERPRINT = "cible.fingerprint"
+#: The property of a Spark table naming the workspace whose rows it holds.
+OWNER = "cible.workspace"
 
 
-def database_name(workspace: str) -> str:
-    """The Spark database of a workspace named ``workspace`` when ``[engine.spark]``
-    names none.
+def database_name(workspace: str, owner: str) -> str:
+    """The Spark database of a workspace named ``workspace`` whose id is ``owner``,
+    when ``[engine.spark]`` names none: the id tells apart two workspaces of one name.
 
     Examples
     --------
-    >>> database_name("Boutique Lyon-2")
-    'cible_boutique_lyon_2'
+    >>> database_name("Boutique Lyon-2", "3f9a0c7e1b2d")
+    'cible_boutique_lyon_2_3f9a0c7e'
     """
-    return "cible_" + re.sub(r"[^a-z0-9_]+", "_", workspace.lower()).strip("_")
+    name = re.sub(r"[^a-z0-9_]+", "_", workspace.lower()).strip("_")
+    return f"cible_{name}_{owner[:8]}"
+
+
+def workspace_id(store: Store) -> str:
+    """A workspace's id for Spark: derived from the Store's secret salt, which is
+    created with the workspace and never shown, so the id says nothing about it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from cible.domain.config import WorkspaceConfig
+    >>> from cible.domain.registry import FieldRegistry
+    >>> store = Store.open(Path(tempfile.mkdtemp()) / "cible.duckdb")
+    >>> _ = store.migrate(FieldRegistry(WorkspaceConfig()))
+    >>> len(workspace_id(store)), workspace_id(store) == workspace_id(store)
+    (16, True)
+    >>> store.close()
+    """
+    salt = store.privacy_salt()
+    return hashlib.sha256(f"cible spark workspace {salt}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -76,25 +87,37 @@ class SparkEngine:
         ``local[*]``.
     database : str
         The Spark database holding the copies.
+    owner : str
+        The workspace's id (:func:`workspace_id`), kept on each copy.
     settings : dict of str to str
         Spark settings for a new session.
 
     Examples
     --------
-    >>> engine = SparkEngine(master="local[1]", database="cible_shop")
-    >>> engine.database
-    'cible_shop'
+    >>> engine = SparkEngine(master="local[1]", database="cible_shop", owner="3f9a0c7e")
+    >>> engine.database, engine.started
+    ('cible_shop', False)
     """
 
     master: str | None
     database: str
+    owner: str
     settings: dict[str, str] = field(default_factory=dict)
-    _backend: Any = None
+    _backend: Any = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def started(self) -> bool:
+        """Whether this engine's session was started (or reused) in this process."""
+        return self._backend is not None
 
     @property
     def backend(self) -> Any:
         """Ibis's PySpark backend, the session started (or the process's reused) on
-        first use, with the database created when missing."""
+        first use, with the database created when missing.
+
+        Spark holds one session per process: a second workspace opened in the same
+        process computes on the first one's session, with its own database.
+        """
         if self._backend is None:
             master = _master(self.master)
             try:
@@ -105,56 +128,99 @@ class SparkEngine:
                 raise WorkspaceError(
                     f"Spark did not start on master {master!r} ([engine.spark]): {_why(exc)}"
                 ) from None
-            self._backend._session.sql(f"CREATE DATABASE IF NOT EXISTS {_name(self.database)}")
+            self._backend.raw_sql(f"CREATE DATABASE IF NOT EXISTS {_name(self.database)}")
         return self._backend
 
     @property
     def session(self) -> Any:
-        """The ``pyspark.sql.SparkSession``."""
+        """The ``pyspark.sql.SparkSession`` (Ibis offers no public way to it)."""
         return self.backend._session
 
     def publish(self, store: Store, *, progress: Callable[[str], None] | None = None) -> list[str]:
-        """Copy into Spark each data table whose rows changed since its last copy;
-        return the names of those copied.
+        """Copy into Spark each data table whose rows changed since its last copy.
 
-        A table is written a page of :data:`PUBLISH_ROWS` rows at a time and its
-        fingerprint set last: a copy cut short is copied again whole the next time.
+        A table is written :data:`PUBLISH_ROWS` rows at a time and its fingerprint set
+        last: a copy cut short is copied again whole the next time.
+
+        Parameters
+        ----------
+        store : Store
+            The workspace's Store, whose tables are copied.
+        progress : callable, optional
+            Called with a table's name before it is copied.
+
+        Returns
+        -------
+        list of str
+            The names of the tables copied.
+
+        Raises
+        ------
+        WorkspaceError
+            When the database holds another workspace's copies.
         """
         copied = []
         for name in DATA_TABLES:
             fingerprint = table_fingerprint(store, name)
-            if self._fingerprint_of(name) == fingerprint:
+            if self._property(name, FINGERPRINT) == fingerprint:
                 continue
             if progress is not None:
                 progress(name)
             self._copy(store, name)
-            self.session.sql(
-                f"ALTER TABLE {self.qualified(name)} "
-                f"SET TBLPROPERTIES ('{FINGERPRINT}' = '{fingerprint}')"
+            self.backend.raw_sql(
+                f"ALTER TABLE {self.qualified(name)} SET TBLPROPERTIES "
+                f"('{OWNER}' = '{self.owner}', '{FINGERPRINT}' = '{fingerprint}')"
             )
             copied.append(name)
         return copied
 
     def forget(self) -> None:
         """Drop Spark's copies of the data tables (after an erasure): the next run
-        copies them again. Copies another process's session holds are replaced at
-        its next run."""
-        for name in DATA_TABLES:
-            self.session.sql(f"DROP TABLE IF EXISTS {self.qualified(name)}")
+        copies them again.
+
+        A local session's copies live in a temporary folder of the process that made
+        them: none to drop when this process started no session (another process's
+        are replaced at its next run and deleted when it exits). On a cluster the
+        copies outlive the process: the session is started to drop them.
+
+        Raises
+        ------
+        WorkspaceError
+            When Spark cannot drop them; the message says the erasure itself is done.
+        """
+        if not self.started and _is_local(self.master):
+            return
+        try:
+            for name in DATA_TABLES:
+                if self._property(name, OWNER) in (self.owner, None):
+                    self.backend.raw_sql(f"DROP TABLE IF EXISTS {self.qualified(name)}")
+        except Exception as exc:
+            raise WorkspaceError(
+                f"The customer is erased from the workspace, but Spark's copies in "
+                f"{self.database!r} could not be dropped ({_why(exc)}): the next run "
+                "replaces them, or drop them with Spark."
+            ) from None
 
     def qualified(self, name: str) -> str:
         """``database.name``, quoted for Spark SQL."""
         return f"{_name(self.database)}.{_name(name)}"
 
-    def _fingerprint_of(self, name: str) -> str | None:
+    def _property(self, name: str, key: str) -> str | None:
+        """A property of the copy of ``name`` (None: no copy, or no such property),
+        refusing a copy another workspace made."""
         if not self.session.catalog.tableExists(f"{self.database}.{name}"):
             return None
         rows = self.session.sql(f"SHOW TBLPROPERTIES {self.qualified(name)}").collect()
         found = {row["key"]: row["value"] for row in rows}
-        return found.get(FINGERPRINT)
+        if found.get(OWNER, self.owner) != self.owner:
+            raise WorkspaceError(
+                f"Spark's database {self.database!r} holds another workspace's {name}: "
+                'give this one its own with [engine.spark] database = "...".'
+            )
+        return found.get(key)
 
     def _copy(self, store: Store, name: str) -> None:
-        schema = _spark_schema(store.table(name).schema())
+        schema = spark_schema(store.table(name).schema())
         target = f"{self.database}.{name}"
         mode = "overwrite"
         for batch in store.connection.sql(f"FROM {quote(name)}").to_arrow_reader(PUBLISH_ROWS):
@@ -168,178 +234,25 @@ class SparkEngine:
             self.session.createDataFrame([], schema=schema).write.saveAsTable(
                 target, mode=mode, format="parquet"
             )
-        self.session.sql(f"REFRESH TABLE {self.qualified(name)}")
-
-
-class SparkRun:
-    """The Store as a run on Spark sees it: data and held steps on Spark, the rest the Store's.
-
-    A run's code is the same on every backend: it reads tables (:meth:`table`), holds
-    steps (:meth:`hold`, :meth:`hold_pages`) and commits (:meth:`commit_run`). Here the
-    data tables are the Spark copies, every held step is computed once by Spark and
-    kept by it (``localCheckpoint``: later steps read the rows, not the plan that made
-    them), and the commit brings the held traits and memberships into the Store.
-    Everything else (models, segment definitions, the history) is the Store's.
-    Use :func:`spark_run`, which drops what was held when the run ends.
-    """
-
-    def __init__(self, store: Store, engine: SparkEngine) -> None:
-        self._store = store
-        self._engine = engine
-        self._held: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        # Called only for what this class does not define: the Store's other methods.
-        return getattr(self._store, name)
-
-    def table(self, name: str) -> ir.Table:
-        """A held step, a data table's Spark copy, a state table copied to Spark, or
-        (any other name) the Store's table."""
-        backend = self._engine.backend
-        if name in self._held:
-            return backend.table(name)
-        if name in DATA_TABLES:
-            return backend.table(name, database=self._engine.database)
-        if name in STATE_TABLES:
-            return self.hold(name, self._store.table(name).to_pyarrow())
-        return self._store.table(name)
-
-    def hold(self, name: str, rows: ir.Table | pd.DataFrame | pa.Table) -> ir.Table:
-        """Compute ``rows`` once on Spark and keep them as temporary view ``name``."""
-        session = self._engine.session
-        if isinstance(rows, ir.Table):
-            backend = self._engine.backend
-            # What Ibis does before it runs an expression: register the literal tables
-            # and the Python functions (JSON unwrapping) it reads. (No public method
-            # gives a Spark DataFrame of an expression.)
-            backend._run_pre_execute_hooks(rows)
-            frame = session.sql(backend.compile(rows))
-        else:
-            arrow = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows)
-            arrow = arrow.drop_columns(
-                [c for c in arrow.column_names if c.startswith("__index_level")]
-            )
-            frame = session.createDataFrame(
-                arrow, schema=_spark_schema(ibis.Schema.from_pyarrow(arrow.schema))
-            )
-        self._keep(name, frame.localCheckpoint(eager=True))
-        return self._engine.backend.table(name)
-
-    def hold_pages(
-        self,
-        name: str,
-        rows: ir.Table,
-        score: Callable[[pd.DataFrame], pd.DataFrame],
-        schema: pa.Schema,
-        *,
-        page: int | None = None,
-    ) -> ir.Table:
-        """Hold ``score`` of ``rows``, about ``page`` rows at a time, as view ``name``
-        (see :meth:`cible.store.store.Store.hold_pages`): each page of input comes from
-        Spark to Python and its scores go back to Spark, where they are kept."""
-        session = self._engine.session
-        spark_schema = _spark_schema(ibis.Schema.from_pyarrow(schema))
-        source = self.hold(f"{name}_pages", rows)
-        pieces = []
-        try:
-            for chosen in pages_of(source, page or PAGE_ROWS):
-                scored = score(chosen.to_pandas())
-                arrow = pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
-                pieces.append(
-                    session.createDataFrame(arrow, schema=spark_schema).localCheckpoint(eager=True)
-                )
-        finally:
-            self.drop_held(f"{name}_pages")
-        frame = session.createDataFrame([], schema=spark_schema)
-        for piece in pieces:
-            frame = frame.unionByName(piece)
-        self._keep(name, frame.localCheckpoint(eager=True))
-        return self._engine.backend.table(name)
-
-    def drop_held(self, *names: str) -> None:
-        """Let Spark forget held steps nothing reads any more."""
-        for name in names:
-            frame = self._held.pop(name, None)
-            if frame is not None:
-                self._engine.session.catalog.dropTempView(name)
-                frame.unpersist()
-
-    def commit_run(self, *, traits: str, members: ir.Table, **rest: Any) -> runs.RunRecord:
-        """Bring the held traits and memberships into the Store, then
-        :meth:`~cible.store.store.Store.commit_run` there."""
-        self._bring("_traits", self.table(traits))
-        self._bring("_run_members", members)
-        return self._store.commit_run(
-            traits="_traits", members=self._store.table("_run_members"), **rest
-        )
-
-    def commit_snapshot(self, *, traits: str, members: ir.Table, **rest: Any) -> Any:
-        """Bring the held traits and memberships into the Store, then
-        :meth:`~cible.store.store.Store.commit_snapshot` there."""
-        self._bring("_traits", self.table(traits))
-        self._bring("_run_members", members)
-        return self._store.commit_snapshot(
-            traits="_traits", members=self._store.table("_run_members"), **rest
-        )
-
-    def close(self) -> None:
-        """Drop every step held on Spark."""
-        self.drop_held(*list(self._held))
-
-    def _keep(self, name: str, frame: Any) -> None:
-        self.drop_held(name)
-        frame.createOrReplaceTempView(name)
-        self._held[name] = frame
-
-    def _bring(self, name: str, rows: ir.Table) -> None:
-        """Hold ``rows`` of Spark as the Store's temporary table ``name``, a page at a time."""
-        held = self.hold(f"{name}_brought", rows)
-        con = self._store.connection
-        try:
-            runs.stage_frame(con, name, held.schema().to_pyarrow().empty_table())
-            for chosen in pages_of(held, PAGE_ROWS):
-                runs.append_frame(con, name, chosen.to_pyarrow())
-        finally:
-            self.drop_held(f"{name}_brought")
-
-
-@contextmanager
-def spark_run(store: Store, engine: SparkEngine) -> Iterator[SparkRun]:
-    """A :class:`SparkRun` on ``store``, its held steps dropped when the block ends."""
-    run = SparkRun(store, engine)
-    try:
-        yield run
-    finally:
-        run.close()
-
-
-def pages_of(table: ir.Table, page: int) -> Iterator[ir.Table]:
-    """``table`` in parts of about ``page`` rows, split by the hash of its first
-    column (a customer id): no sort, no numbering, which Spark would do on one core.
-
-    Examples
-    --------
-    >>> ids = ibis.memtable({"customer_id": [f"c{i}" for i in range(100)]})
-    >>> parts = [part.count().execute() for part in pages_of(ids, 30)]
-    >>> len(parts), sum(parts)
-    (4, 100)
-    """
-    total = int(table.count().to_pyarrow().as_py())
-    if total == 0:
-        return
-    parts = math.ceil(total / page)
-    if parts == 1:
-        yield table
-        return
-    key = table[table.columns[0]].hash()
-    for part in range(parts):
-        yield table.filter(((key % parts) + parts) % parts == part)
+        self.backend.raw_sql(f"REFRESH TABLE {self.qualified(name)}")
 
 
 def table_fingerprint(store: Store, name: str) -> str:
     """The row count, the sum of the rows' hashes and the columns of the Store's
     table ``name``: any row added, removed or changed changes it, the order of the
     rows does not.
+
+    Parameters
+    ----------
+    store : Store
+        The Store holding the table.
+    name : str
+        The table.
+
+    Returns
+    -------
+    str
+        The fingerprint, as text.
 
     Examples
     --------
@@ -354,13 +267,23 @@ def table_fingerprint(store: Store, name: str) -> str:
     >>> store.close()
     """
     count, total = fetch_row(
-        store.connection, f"SELECT count(*), sum(hash(t)) FROM {quote(name)} AS t"
+        # The row's alias is no column's name (custom attributes cannot begin with
+        # an underscore): a column named like it would hash that column alone.
+        store.connection,
+        f"SELECT count(*), sum(hash(_cible_row)) FROM {quote(name)} AS _cible_row",
     )
     columns = ",".join(f"{c}:{t}" for c, t in store.table(name).schema().items())
     return f"{count}-{total or 0}-{hashlib.sha256(columns.encode()).hexdigest()[:16]}"
 
 
-def _spark_schema(schema: ibis.Schema) -> Any:
+def spark_schema(schema: ibis.Schema) -> Any:
+    """The ``pyspark.sql.types.StructType`` of an Ibis schema.
+
+    Examples
+    --------
+    >>> spark_schema(ibis.schema({"customer_id": "string"})).simpleString()
+    'struct<customer_id:string>'
+    """
     from ibis.backends.pyspark.datatypes import PySparkSchema
 
     return PySparkSchema.from_ibis(schema)
@@ -390,6 +313,15 @@ def _why(error: Exception) -> str:
     if java is not None:
         return str(java.toString())
     return (str(error).strip().splitlines() or [repr(error)])[0]
+
+
+def _is_local(master: str | None) -> bool:
+    """Whether ``master`` (as set) runs the session in this process; unset is not
+    known without starting Spark, so it is taken for a cluster."""
+    if master is None:
+        return False
+    lowered = master.lower()
+    return lowered == "spark" or lowered.startswith(("local", "spark://local"))
 
 
 def _name(identifier: str) -> str:
