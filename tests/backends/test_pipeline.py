@@ -317,10 +317,14 @@ def spark_workspace_runs(
             SparkRun, "hold", lambda run, name, rows: held.append(name) or hold(run, name, rows)
         )
         results = {
-            engine: two_runs(tmp_path_factory.mktemp(engine) / "ws", settings, shop)
+            engine: two_runs(tmp_path_factory.mktemp(engine) / "ws", settings, shop, cluster=True)
             for engine, settings in (("duckdb", {"backend": "duckdb"}), ("spark", spark))
         }
-    assert {"_raw_traits", "_scores", "_traits", "_run_members"} <= set(held)
+    # Scored in pages too: the value model's and the clusters' (the second run).
+    steps = {"_raw_traits", "_scores", "_traits", "_value_scores_pages", "_cluster_members_pages"}
+    assert steps | {"_run_members"} <= set(held)
+    clusters = results["spark"]["memberships"]
+    assert clusters["segment_id"].str.startswith("behaviour").any()
     return results
 
 

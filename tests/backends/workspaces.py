@@ -25,11 +25,14 @@ from tests.backends.shop import AS_OF, TABLES, Shop
 LATER = AS_OF + timedelta(days=45)
 
 
-def two_runs(folder: Path, engine: dict[str, Any], shop: Shop) -> dict[str, Any]:
+def two_runs(
+    folder: Path, engine: dict[str, Any], shop: Shop, *, cluster: bool = False
+) -> dict[str, Any]:
     """A new workspace with ``[engine]`` settings ``engine``, the shop's rows and
     rule segments using every construct of the segment language, run at
     :data:`AS_OF` and :data:`LATER`: both run records, the stored memberships and
-    traits."""
+    traits. With ``cluster``, clusters are found after the first run (on the raw
+    traits, which every engine computes alike), so that the second one assigns them."""
     config = WorkspaceConfig.model_validate({"engine": engine})
     with Workspace.create(folder, config=config) as ws:
         load_rows(ws.store, shop)
@@ -39,6 +42,8 @@ def two_runs(folder: Path, engine: dict[str, Any], shop: Shop) -> dict[str, Any]
         for source in (*DEFINITIONS, long_list_definition(codes[: len(codes) // 2])):
             ws.segments.add({"name": source["id"], **source})
         first = ws.run(as_of=AS_OF)
+        if cluster:
+            ws.cluster(k=3, random_state=0, n_bootstrap=0, dimension="behaviour")
         second = ws.run(as_of=LATER)
         return {
             "folder": folder,
