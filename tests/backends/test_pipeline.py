@@ -310,8 +310,9 @@ def spark_workspace_runs(
     held: list[str] = []
     hold = SparkRun.hold
     with pytest.MonkeyPatch.context() as patch:
-        # Pages of 37 rows: scores and results cross between Spark and Python in parts.
-        patch.setattr(spark_store, "PAGE_ROWS", 37)
+        # Pages of 97 rows (three of customers): what crosses between Spark and
+        # Python crosses in parts.
+        patch.setattr(spark_store, "PAGE_ROWS", 97)
         # Counted, to be sure the Spark workspace's steps were held on Spark.
         patch.setattr(
             SparkRun, "hold", lambda run, name, rows: held.append(name) or hold(run, name, rows)
