@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import tomllib
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -293,23 +294,18 @@ class Workspace:
         traits, scores and segments there; they are stored here
         (:mod:`cible.store.spark`).
         """
-        if self.config.engine.backend != "spark":
-            return run_segments(
-                self.store,
-                self.registry,
-                self.config,
-                as_of=as_of,
-                snapshot=snapshot,
-                progress=progress,
+        store: AbstractContextManager[Any] = nullcontext(self.store)
+        if self.config.engine.backend == "spark":
+            report = reporter(progress)
+            self.spark.publish(
+                self.store, progress=lambda name: report(f"copying {name} to Spark", 0, 1)
             )
-        engine = self.spark
-        report = reporter(progress)
-        engine.publish(self.store, progress=lambda name: report(f"copying {name} to Spark", 0, 1))
-        with spark_run(self.store, engine) as on_spark:
             # The run reads and holds through the Store's methods, which SparkRun
             # offers with the data and the held steps on Spark.
+            store = spark_run(self.store, self.spark)
+        with store as computing:
             return run_segments(
-                cast(Store, on_spark),
+                cast(Store, computing),
                 self.registry,
                 self.config,
                 as_of=as_of,
